@@ -1,0 +1,68 @@
+import type { CheckResult } from '../checks/types.js';
+import type { SignoffRole } from '../policy/schema.js';
+
+export type GateStatus = 'blocked' | 'pending' | 'passed';
+
+export interface SignoffRecord {
+  role: SignoffRole;
+  decision: 'approved' | 'rejected';
+  /** Slack user id (or CLI identity) of the signer. */
+  user: string;
+  /** ISO timestamp. */
+  at: string;
+  reason?: string | undefined;
+  /** Artifact digest the sign-off was given for. */
+  digest: string;
+}
+
+export interface GateVerdict {
+  status: GateStatus;
+  /** Check ids (and roles) that block the gate. */
+  blocking: string[];
+  /** Check ids (and roles) still outstanding. */
+  outstanding: string[];
+}
+
+const BLOCKING = new Set(['fail', 'error']);
+const PASSING = new Set(['pass', 'warn']);
+
+/** Automated checks are every check but the sign-offs, which come from `signoffs`. */
+export function isAutomated(check: Pick<CheckResult, 'category'>): boolean {
+  return check.category !== 'signoff';
+}
+
+/**
+ * The gate rules of the design: BLOCKED if any automated check fails/errors or any role
+ * rejected; PENDING while any automated check is not yet passing or a required role has not
+ * approved; PASSED otherwise. Sign-offs given for another digest do not count.
+ */
+export function evaluateGate(input: {
+  checks: readonly CheckResult[];
+  signoffs: readonly SignoffRecord[];
+  requiredRoles: readonly SignoffRole[];
+  digest: string;
+}): GateVerdict {
+  const blocking: string[] = [];
+  const outstanding: string[] = [];
+  for (const c of input.checks) {
+    if (!isAutomated(c)) continue;
+    if (BLOCKING.has(c.status)) blocking.push(c.id);
+    else if (!PASSING.has(c.status)) outstanding.push(c.id);
+  }
+  const current = input.signoffs.filter((s) => s.digest === input.digest);
+  for (const s of current) {
+    if (s.decision === 'rejected') blocking.push(`signoff.${s.role}`);
+  }
+  for (const role of input.requiredRoles) {
+    const approved = current.some((s) => s.role === role && s.decision === 'approved');
+    const rejected = current.some((s) => s.role === role && s.decision === 'rejected');
+    if (!approved && !rejected) outstanding.push(`signoff.${role}`);
+  }
+  const status: GateStatus = blocking.length > 0 ? 'blocked' : outstanding.length > 0 ? 'pending' : 'passed';
+  return { status, blocking, outstanding };
+}
+
+/** Approve buttons are live only once no automated check is failing or pending. */
+export function signoffsOpen(checks: readonly CheckResult[]): boolean {
+  return checks.filter(isAutomated).every((c) => PASSING.has(c.status));
+}
