@@ -1,0 +1,177 @@
+import { copyFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunArtifacts } from '../../src/artifacts/run.js';
+import { encodeNpy } from '../../src/testset/npy.js';
+import {
+  float16ToNumber,
+  listNpz,
+  openNpy,
+  openNpzEntry,
+  openTestArray,
+  readAllLabels,
+  toFloat32,
+  validateLabels,
+} from '../../src/testset/index.js';
+import { REPO_ROOT } from '../helpers/runs.js';
+
+const FIX = path.join(REPO_ROOT, 'test/fixtures/onnx/testset');
+let dir: string;
+let run: RunArtifacts;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'testset-'));
+  for (const f of [
+    'f32.npy', 'f16.npy', 'f64.npy', 'i64.npy', 'i32.npy', 'u1.npy', 'f32-big-endian.npy', 'fortran.npy', 'c-order.npy',
+    'labels.npy', 'labels-float.npy', 'stored.npz', 'deflated.npz', 'truncated.npy',
+  ]) {
+    await copyFile(path.join(FIX, f), path.join(dir, f));
+  }
+  run = await RunArtifacts.open(dir);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+// base = arange(15).reshape(5, 3) / 4 - 1 (exact in float16)
+const base = Array.from({ length: 15 }, (_, i) => i / 4 - 1);
+
+describe('.npy reader', () => {
+  it.each(['f32', 'f16', 'f64', 'f32-big-endian'])('reads %s as the numbers numpy wrote', async (name) => {
+    const a = await openNpy(run, `${name}.npy`);
+    expect(a.shape).toEqual([5, 3]);
+    expect(a.rows).toBe(5);
+    expect(a.rowElements).toBe(3);
+    const all = toFloat32(await a.readRows(0, 5), a.dtype);
+    expect(Array.from(all)).toEqual(base);
+    const mid = toFloat32(await a.readRows(2, 2), a.dtype);
+    expect(Array.from(mid)).toEqual(base.slice(6, 12));
+    await a.close();
+  });
+
+  it.each([
+    ['i64', 'int64'],
+    ['i32', 'int32'],
+    ['u1', 'uint8'],
+  ])('reads integer dtype %s', async (name, dtype) => {
+    const a = await openNpy(run, `${name}.npy`);
+    expect(a.dtype).toBe(dtype);
+    const all = Array.from(toFloat32(await a.readRows(0, 5), a.dtype));
+    expect(all).toEqual(base.map((v) => v * 4 + 4));
+    await a.close();
+  });
+
+  it('transposes a Fortran-ordered array into C order', async () => {
+    const f = await openNpy(run, 'fortran.npy');
+    const c = await openNpy(run, 'c-order.npy');
+    expect(f.transposed).toBe(true);
+    expect(f.shape).toEqual([2, 3, 4]);
+    expect(Array.from(toFloat32(await f.readRows(0, 2), f.dtype))).toEqual(Array.from({ length: 24 }, (_, i) => i));
+    expect(Array.from(await f.readRows(1, 1))).toEqual(Array.from(await c.readRows(1, 1)));
+    await f.close();
+    await c.close();
+  });
+
+  it('refuses a Fortran-ordered array too large to transpose, saying how to fix it', async () => {
+    await expect(openNpy(run, 'fortran.npy', { maxTransposeBytes: 10 })).rejects.toThrow(/Fortran order.*np\.ascontiguousarray/);
+  });
+
+  it('refuses a truncated file naming the declared shape', async () => {
+    await expect(openNpy(run, 'truncated.npy')).rejects.toThrow(/truncated.*\[5, 3\] float32/);
+  });
+
+  it('refuses non-npy bytes and unsupported dtypes', async () => {
+    await writeFile(path.join(dir, 'text.npy'), 'just some text, not numpy');
+    await expect(openNpy(run, 'text.npy')).rejects.toThrow(/not a \.npy array/);
+    await writeFile(path.join(dir, 'c16.npy'), encodeNpyHeaderOnly("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", 16));
+    await expect(openNpy(run, 'c16.npy')).rejects.toThrow(/dtype "<c16" is not supported/);
+  });
+
+  it('refuses a header whose shape claims more data than the file holds', async () => {
+    await writeFile(path.join(dir, 'huge.npy'), encodeNpyHeaderOnly("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 3, 224, 224), }", 64));
+    await expect(openNpy(run, 'huge.npy')).rejects.toThrow(/truncated|impossibly large/);
+  });
+
+  it('stays inside the run: a symlink to an outside array is refused', async () => {
+    const outside = await mkdtemp(path.join(tmpdir(), 'outside-'));
+    await copyFile(path.join(FIX, 'f32.npy'), path.join(outside, 'secret.npy'));
+    await symlink(path.join(outside, 'secret.npy'), path.join(dir, 'link.npy'));
+    await expect(openNpy(run, 'link.npy')).rejects.toMatchObject({ code: 'PATH_ESCAPE', hostile: true });
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  it('round-trips encodeNpy', async () => {
+    await writeFile(path.join(dir, 'enc.npy'), encodeNpy('float32', [2, 2], new Float32Array([1, 2, 3, 4])));
+    const a = await openNpy(run, 'enc.npy');
+    expect(Array.from(await a.readRows(1, 1))).toEqual([3, 4]);
+    await a.close();
+  });
+});
+
+describe('.npz reader', () => {
+  it('lists and reads a stored archive', async () => {
+    expect((await listNpz(run, 'stored.npz')).sort()).toEqual(['inputs', 'labels']);
+    const a = await openTestArray(run, 'stored.npz', 'inputs');
+    expect(a.rel).toBe('stored.npz:inputs');
+    expect(Array.from(await a.readRows(0, 5))).toEqual(base);
+    await a.close();
+    expect(Array.from(await readAllLabels(run, 'stored.npz:labels'))).toEqual([0, 1, 2, 1, 0]);
+  });
+
+  it('streams a deflated archive in batches, forwards and backwards', async () => {
+    const a = await openNpzEntry(run, 'deflated.npz', 'inputs');
+    expect(a.shape).toEqual([4000, 16]);
+    let sum = 0;
+    for (let s = 0; s < a.rows; s += 300) {
+      const rows = await a.readRows(s, Math.min(300, a.rows - s));
+      for (const v of rows as Float32Array) sum += v;
+    }
+    expect(sum).toBe(3066976); // numpy: d['inputs'].sum()
+    expect(Array.from(await a.readRows(0, 1))).toEqual([82, 61, 49, 26, 29, 3, 7, 1, 17, 78, 62, 88, 48, 58, 94, 70]);
+    expect(Array.from(await a.readRows(3999, 1))).toEqual([62, 61, 53, 31, 70, 62, 65, 14, 83, 44, 27, 20, 70, 40, 69, 47]);
+    await a.close();
+    const labels = await readAllLabels(run, 'deflated.npz:labels', 4000);
+    expect(labels[123]).toBe(3);
+  });
+
+  it('names the entries when the wanted array is missing', async () => {
+    await expect(openNpzEntry(run, 'stored.npz', 'logits')).rejects.toThrow(/no array "logits".*inputs\.npy/);
+  });
+
+  it('refuses a file that is not a zip', async () => {
+    await expect(listNpz(run, 'f32.npy')).rejects.toThrow(/not a zip/);
+  });
+});
+
+describe('labels', () => {
+  it('validates dtype and count, naming both shapes', async () => {
+    const l = await openNpy(run, 'labels.npy');
+    expect(() => validateLabels(l, 4, [4, 1, 8, 8])).toThrow(/\[5\].*\[4, 1, 8, 8\]/);
+    expect(() => validateLabels(l, 5)).not.toThrow();
+    await l.close();
+    const f = await openNpy(run, 'labels-float.npy');
+    expect(() => validateLabels(f)).toThrow(/float32; labels must be integer/);
+    await f.close();
+    await expect(readAllLabels(run, 'f32.npy')).rejects.toThrow(/labels must be integer/);
+  });
+});
+
+describe('float16', () => {
+  it('decodes special values', () => {
+    expect(float16ToNumber(0x3c00)).toBe(1);
+    expect(float16ToNumber(0xc000)).toBe(-2);
+    expect(float16ToNumber(0x7c00)).toBe(Infinity);
+    expect(Number.isNaN(float16ToNumber(0x7e00))).toBe(true);
+    expect(float16ToNumber(0x0001)).toBe(2 ** -24);
+  });
+});
+
+function encodeNpyHeaderOnly(dict: string, dataBytes: number): Buffer {
+  let header = dict;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
+  pre.writeUInt16LE(header.length, 8);
+  return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.alloc(dataBytes)]);
+}
