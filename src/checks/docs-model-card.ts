@@ -1,10 +1,42 @@
-import { defineCheck } from './define.js';
+import { defineCheck, pass, warn } from './define.js';
+import { contentLength, parseSections } from '../parse/markdown.js';
+import { requireSections } from './sections.js';
+
+const CARD_TOPICS = ['Intended Use', 'Training Data', 'Performance', 'Limitation', 'Ethical Consideration'];
+const NO_CARD = /model card[^.\n]*\b(not (?:been )?(?:created|provided|written|included)|skipped|omitted|deferred|not required|not needed)\b|\bno model card\b/i;
 
 export const check = defineCheck({
   id: 'docs.model_card',
   category: 'docs',
   title: 'model_card.md created for transparency and ethics',
   heavy: false,
-  remediation: 'x',
-  run: async () => ({ status: 'skipped', evidence: ['not implemented yet'] }),
+  remediation: 'Highly recommended for production ML systems, especially customer-facing applications. If skipped: Document "Model card not created" in final_report.md with justification.',
+  async run({ run, policy }) {
+    const rel = policy.paths.model_card;
+    if (await run.exists(rel)) {
+      const text = await run.readText(rel, policy.limits.max_text_bytes);
+      if (contentLength(text) < policy.docs.min_section_chars) return warn([`${rel} exists but is empty`], { present: true });
+      const r = requireSections(parseSections(text), CARD_TOPICS, 1);
+      const covered = CARD_TOPICS.length - r.missing.length - r.empty.length;
+      const metrics = { present: true, topics_covered: covered, topics: CARD_TOPICS.length };
+      if (covered < CARD_TOPICS.length) {
+        return warn([`${rel} present; topics not covered: ${[...r.missing, ...r.empty].join(', ')}`], metrics);
+      }
+      return pass([`${rel} present, covers ${CARD_TOPICS.join(', ')}`], metrics);
+    }
+    const reportRel = policy.paths.final_report;
+    if (await run.exists(reportRel)) {
+      const report = await run.readText(reportRel, policy.limits.max_text_bytes);
+      const lines = report.split('\n');
+      const i = lines.findIndex((l) => NO_CARD.test(l));
+      if (i >= 0) {
+        const justification = [lines[i], lines[i + 1] ?? ''].join(' ').trim();
+        if (justification.length > 40) {
+          return pass([`${rel} absent; ${reportRel}:${i + 1} documents why: "${justification.slice(0, 200)}"`], { present: false, justified: true });
+        }
+        return warn([`${rel} absent; ${reportRel}:${i + 1} says so but gives no justification`], { present: false, justified: false });
+      }
+    }
+    return warn([`${rel} absent and ${reportRel} does not document "Model card not created" with a justification`], { present: false, justified: false });
+  },
 });

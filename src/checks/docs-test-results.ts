@@ -1,10 +1,17 @@
-import { defineCheck } from './define.js';
+import { defineCheck, fail } from './define.js';
+import { checkDocumentSections } from './sections.js';
 
 export const check = defineCheck({
   id: 'docs.test_results',
   category: 'docs',
   title: 'test_results.md complete with comprehensive analysis',
   heavy: false,
-  remediation: 'x',
-  run: async () => ({ status: 'skipped', evidence: ['not implemented yet'] }),
+  remediation: 'Create test_results.md following template in workflow.md Step 4.',
+  async run({ run, policy }) {
+    const outcome = await checkDocumentSections(run, policy, policy.paths.test_results, policy.docs.test_results_sections);
+    if (outcome.status === 'pass' && !(await run.exists(policy.paths.confusion_matrix))) {
+      return fail([...outcome.evidence, `${policy.paths.confusion_matrix} (the confusion matrix the document refers to) not found`], outcome.metrics);
+    }
+    return outcome;
+  },
 });

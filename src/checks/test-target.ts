@@ -1,10 +1,26 @@
-import { defineCheck } from './define.js';
+import { defineCheck, fail, fmt, pass } from './define.js';
+import { describeSourced, readTestAccuracy } from '../parse/run-docs.js';
 
 export const check = defineCheck({
   id: 'test.target',
   category: 'test',
   title: 'Test accuracy meets or exceeds target',
   heavy: false,
-  remediation: 'x',
-  run: async () => ({ status: 'skipped', evidence: ['not implemented yet'] }),
+  remediation:
+    'If test_acc < target: Model does not meet requirements, cannot deploy. Action: Return to Phase 3/4 for additional optimization, or re-evaluate target if unrealistic given data quality (accepting a lower target needs stakeholder approval documented in final_report.md).',
+  async run({ run, policy }) {
+    const acc = await readTestAccuracy(run, policy);
+    const target = policy.target_accuracy;
+    if (!acc) {
+      return fail([`no test accuracy found in ${policy.paths.test_results} ("Test Accuracy: 82.8%") or ${policy.paths.metrics} (test_acc)`], {
+        target,
+      });
+    }
+    const margin = acc.percent - target;
+    const metrics = { test_accuracy: acc.percent, target, margin_pp: Number(margin.toFixed(4)), read_as: acc.read };
+    if (acc.percent >= target) {
+      return pass([`Test accuracy ${describeSourced(acc)} ≥ target ${fmt(target)}%`, `Margin: +${fmt(margin)} pp`], metrics);
+    }
+    return fail([`Test accuracy ${describeSourced(acc)} < target ${fmt(target)}%`, `Gap: ${fmt(-margin)} pp below target`], metrics);
+  },
 });

@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { buildManifest, RunArtifacts, type Manifest } from './artifacts/run.js';
+import { AUTOMATED_CHECKS, SIGNOFF_TITLES } from './checks/registry.js';
+import { runChecks, type RunChecksOptions } from './checks/runner.js';
+import type { CheckDefinition, CheckResult } from './checks/types.js';
+import { evaluateGate, type GateStatus, type SignoffRecord } from './gate/evaluate.js';
+import { loadEffectivePolicy, type EffectivePolicy, type PolicyOptions } from './policy/load.js';
+import { SIGNOFF_ROLES, type Policy } from './policy/schema.js';
+
+export interface GateReport {
+  /** The run as it was named (folder path for the CLI, run name under the artifact root on workers). */
+  run: string;
+  model_name: string;
+  gate: GateStatus;
+  /** Artifact manifest digest: sign-offs are bound to it. */
+  digest: string;
+  manifest: Manifest;
+  policy: { name: string; digest: string; sources: string[]; overrides: EffectivePolicy['overrides']; effective: Policy };
+  checks: CheckResult[];
+  signoffs: SignoffRecord[];
+  blocking: string[];
+  outstanding: string[];
+  generated_at: string;
+}
+
+/** Files the manifest covers: every layout path of the policy that exists. */
+export function manifestPaths(policy: Policy): string[] {
+  return Object.values(policy.paths);
+}
+
+export function modelName(policy: Policy, runLabel: string): string {
+  return policy.model_name ?? path.basename(runLabel.replace(/\/+$/, '')) ?? runLabel;
+}
+
+/** Sign-off rows of the checklist, from the recorded sign-offs (bound to `digest`). */
+export function signoffResults(policy: Policy, signoffs: readonly SignoffRecord[], digest: string): CheckResult[] {
+  return SIGNOFF_ROLES.map((role) => {
+    const base = { id: `signoff.${role}`, category: 'signoff' as const, title: SIGNOFF_TITLES[role], metrics: {}, duration_ms: 0 };
+    const s = signoffs.find((x) => x.role === role && x.digest === digest);
+    if (s?.decision === 'approved') {
+      return { ...base, status: 'pass' as const, evidence: [`approved by <@${s.user}> at ${s.at}`], remediation: null };
+    }
+    if (s?.decision === 'rejected') {
+      return { ...base, status: 'fail' as const, evidence: [`rejected by <@${s.user}> at ${s.at}: ${s.reason ?? 'no reason given'}`], remediation: 'Address the rejection reason, then rerun the evaluation.' };
+    }
+    if (!policy.signoff.required_roles.includes(role)) {
+      return { ...base, status: 'skipped' as const, evidence: ['not required by the policy'], remediation: null };
+    }
+    return { ...base, status: 'pending' as const, evidence: ['awaiting approval in Slack'], remediation: null };
+  });
+}
+
+/** Assembles a report from results and state; pure, shared by the CLI, workers and the Slack app. */
+export function assembleReport(input: {
+  run: string;
+  effective: EffectivePolicy;
+  manifest: Manifest;
+  checks: readonly CheckResult[];
+  signoffs?: readonly SignoffRecord[];
+  now?: Date;
+}): GateReport {
+  const { policy } = input.effective;
+  const signoffs = [...(input.signoffs ?? [])];
+  const checks = [...input.checks.filter((c) => c.category !== 'signoff'), ...signoffResults(policy, signoffs, input.manifest.digest)];
+  const verdict = evaluateGate({ checks, signoffs, requiredRoles: policy.signoff.required_roles, digest: input.manifest.digest });
+  return {
+    run: input.run,
+    model_name: modelName(policy, input.run),
+    gate: verdict.status,
+    digest: input.manifest.digest,
+    manifest: input.manifest,
+    policy: { name: policy.name, digest: input.effective.digest, sources: input.effective.sources, overrides: input.effective.overrides, effective: policy },
+    checks,
+    signoffs,
+    blocking: verdict.blocking,
+    outstanding: verdict.outstanding,
+    generated_at: (input.now ?? new Date()).toISOString(),
+  };
+}
+
+export interface CheckRunOptions extends RunChecksOptions, PolicyOptions {
+  /** How the run is named in the report (defaults to the folder path). */
+  label?: string;
+  checks?: readonly CheckDefinition[];
+  onManifestProgress?: (done: number, total: number) => void;
+}
+
+/** `readiness check`: open the run, resolve the policy, hash the manifest, run every check, judge. */
+export async function checkRun(dir: string, opts: CheckRunOptions = {}): Promise<GateReport> {
+  const run = await RunArtifacts.open(dir);
+  const effective = await loadEffectivePolicy(run, opts);
+  const manifest = await buildManifest(run, manifestPaths(effective.policy), opts.onManifestProgress);
+  const results = await runChecks(opts.checks ?? AUTOMATED_CHECKS, { run, policy: effective.policy }, opts);
+  return assembleReport({ run: opts.label ?? dir, effective, manifest, checks: results });
+}

@@ -1,0 +1,48 @@
+import { SIGNOFF_ROLES } from '../policy/schema.js';
+import type { GateReport } from '../engine.js';
+import { GATE_LABEL, groupByCategory, signOffFacts, STATUS_ICON, summaryLine } from './common.js';
+
+const ROLE_LABEL = { technical: 'Technical Lead', product: 'Product Owner', compliance: 'Compliance' } as const;
+
+function mdInline(s: string): string {
+  return s.replace(/\r?\n/g, ' ').replace(/([\\`*_[\]<>|])/g, '\\$1');
+}
+
+/** The final report: the checklist with evidence, the manifest, and the Final Sign-Off block. */
+export function renderMarkdown(report: GateReport): string {
+  const out: string[] = [];
+  out.push(`# Production Readiness — ${mdInline(report.model_name)}`, '');
+  out.push(`**Gate**: ${GATE_LABEL[report.gate]}  `);
+  out.push(`**Run**: \`${report.run}\`  `);
+  out.push(`**Policy**: ${mdInline(report.policy.name)} (target ${report.policy.effective.target_accuracy}%, sha256 \`${report.policy.digest}\`)  `);
+  out.push(`**Artifact digest**: \`${report.digest}\`  `);
+  out.push(`**Generated**: ${report.generated_at}`, '');
+  for (const g of groupByCategory(report.checks)) {
+    out.push(`## ${g.title}`, '');
+    for (const c of g.checks) {
+      const box = c.status === 'pass' || c.status === 'warn' ? '[x]' : '[ ]';
+      out.push(`- ${box} ${STATUS_ICON[c.status]} **${mdInline(c.title)}** (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`);
+      for (const e of c.evidence) out.push(`  - ${mdInline(e)}`);
+      if (c.remediation && c.status !== 'pass') out.push(`  - *If unchecked*: ${mdInline(c.remediation)}`);
+    }
+    out.push('');
+  }
+  out.push(`**${summaryLine(report)}**`, '');
+  out.push('## Artifact Manifest', '', '| File | Size | sha256 |', '|---|---:|---|');
+  for (const e of report.manifest.entries) out.push(`| \`${e.path}\` | ${e.size} | \`${e.sha256}\` |`);
+  out.push('');
+  const facts = signOffFacts(report);
+  out.push('## Final Sign-Off', '');
+  out.push(`**Model Name**: ${mdInline(report.model_name)}  `);
+  out.push(`**Test Accuracy**: ${facts.testAccuracy}  `);
+  out.push(`**Target Met**: ${facts.targetMet}  `);
+  out.push('**Deployment Approved By**:');
+  for (const role of SIGNOFF_ROLES) {
+    const s = report.signoffs.find((x) => x.role === role && x.digest === report.digest);
+    const required = report.policy.effective.signoff.required_roles.includes(role);
+    const who = s ? `${s.decision === 'approved' ? '' : 'REJECTED by '}<@${s.user}>, ${s.at.slice(0, 10)}${s.reason ? ` (${mdInline(s.reason)})` : ''}` : required ? '_pending_' : '_not required_';
+    out.push(`- ${ROLE_LABEL[role]}: ${who}`);
+  }
+  out.push('', `**Deployment Date**: ${report.gate === 'passed' ? '_to be scheduled_' : '_not approved_'}`, '');
+  return out.join('\n');
+}
