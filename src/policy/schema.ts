@@ -105,6 +105,8 @@ export const PolicySchema = z.strictObject({
     max_checkpoint_bytes: z.number().int().positive(),
     /** Cap for an ONNX model (with external data). */
     max_onnx_bytes: z.number().int().positive(),
+    /** Cap for nodes in an ONNX graph (subgraphs included); more is refused as hostile. */
+    max_onnx_nodes: z.number().int().positive(),
   }),
   paths: PathsSchema,
 });
@@ -156,6 +158,7 @@ export const DEFAULT_POLICY: Policy = {
     max_text_bytes: 8 * 1024 * 1024,
     max_checkpoint_bytes: 4 * 1024 * 1024 * 1024,
     max_onnx_bytes: 4 * 1024 * 1024 * 1024,
+    max_onnx_nodes: 250_000,
   },
   paths: {
     config: 'configs/final_config.yaml',
