@@ -1,0 +1,78 @@
+import type { Manifest } from '../artifacts/run.js';
+import type { CheckResult } from '../checks/types.js';
+import type { GateStatus, SignoffRecord } from '../gate/evaluate.js';
+import type { EffectivePolicy } from '../policy/load.js';
+import type { SignoffRole } from '../policy/schema.js';
+
+/** Where the gate message lives in Slack (set once the app has posted it). */
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+export interface Evaluation {
+  id: string;
+  /** Run name relative to ARTIFACT_ROOT. */
+  run: string;
+  manifest: Manifest;
+  digest: string;
+  policy: EffectivePolicy;
+  /** Who asked (Slack user id, or "cli:<user>" for `readiness submit`). */
+  requester: string;
+  /** Channel to post the gate message to (null for CLI submissions). */
+  channel: string | null;
+  message: SlackMessageRef | null;
+  /** Evaluation this one superseded (a rerun of the same run), if any. */
+  supersedes: string | null;
+  /** Set when a newer evaluation of the same run exists. */
+  superseded_by: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Monotonic; bumped by every state change (results, sign-offs, message ref). */
+  version: number;
+}
+
+/** An evaluation with its current results and sign-offs, and the gate recomputed from them. */
+export interface EvaluationState {
+  evaluation: Evaluation;
+  checks: CheckResult[];
+  signoffs: SignoffRecord[];
+  gate: GateStatus;
+}
+
+export type SignoffRefusal =
+  | 'not_authorised'
+  | 'self_approval'
+  | 'already_signed_other_role'
+  | 'role_already_signed'
+  | 'digest_changed'
+  | 'checks_not_passing'
+  | 'superseded'
+  | 'unknown_evaluation';
+
+export type SignoffAttemptResult =
+  | { ok: true; state: EvaluationState; record: SignoffRecord }
+  | { ok: false; reason: SignoffRefusal; message: string };
+
+export interface SignoffAttempt {
+  evaluationId: string;
+  role: SignoffRole;
+  decision: 'approved' | 'rejected';
+  user: string;
+  reason?: string;
+  /** Digest the clicked message showed; must equal the evaluation's current digest. */
+  digest: string;
+  /** Authorisation (approver lists, user groups) is decided by the caller and passed in. */
+  authorised: boolean;
+  allowSelfApproval: boolean;
+}
+
+export interface AuditEntry {
+  /** Redis stream id. */
+  id: string;
+  type: string;
+  evaluation: string | null;
+  actor: string | null;
+  at: string;
+  data: Record<string, unknown>;
+}
