@@ -103,6 +103,12 @@ export const PolicySchema = z.strictObject({
     max_text_bytes: z.number().int().positive(),
     /** Cap for a checkpoint file. */
     max_checkpoint_bytes: z.number().int().positive(),
+    /** Cap for the sum of a checkpoint zip's declared uncompressed entry sizes (zip bombs). */
+    max_checkpoint_uncompressed_bytes: z.number().int().positive(),
+    /** Cap for one zip entry's uncompressed/compressed ratio (entries over 1 MiB). */
+    max_zip_compression_ratio: z.number().positive(),
+    /** Cap for a checkpoint's data.pkl (the pickle is read whole). */
+    max_pickle_bytes: z.number().int().positive(),
     /** Cap for an ONNX model (with external data). */
     max_onnx_bytes: z.number().int().positive(),
     /** Cap for nodes in an ONNX graph (subgraphs included); more is refused as hostile. */
@@ -157,6 +163,9 @@ export const DEFAULT_POLICY: Policy = {
   limits: {
     max_text_bytes: 8 * 1024 * 1024,
     max_checkpoint_bytes: 4 * 1024 * 1024 * 1024,
+    max_checkpoint_uncompressed_bytes: 8 * 1024 * 1024 * 1024,
+    max_zip_compression_ratio: 100,
+    max_pickle_bytes: 64 * 1024 * 1024,
     max_onnx_bytes: 4 * 1024 * 1024 * 1024,
     max_onnx_nodes: 250_000,
   },
