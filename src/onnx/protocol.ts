@@ -1,0 +1,65 @@
+/** Messages between the main thread and the inference worker (structured-clone friendly). */
+import type { NdData, NpDtype } from '../testset/dtype.js';
+
+export interface SessionSettings {
+  /** onnxruntime intra-op threads; 0 = onnxruntime's default. */
+  intraOpThreads: number;
+  interOpThreads?: number;
+}
+
+export interface LoadRequest {
+  op: 'load';
+  /** Inspected model bytes, transferred; or an absolute path when the model has external data. */
+  bytes?: Uint8Array;
+  path?: string;
+  settings: SessionSettings;
+}
+
+export interface LoadResult {
+  inputNames: string[];
+  outputNames: string[];
+  ortVersion: string;
+  executionProvider: string;
+  loadMs: number;
+}
+
+export interface Feed {
+  inputName: string;
+  dtype: NpDtype;
+  dims: number[];
+  data: NdData;
+}
+
+export interface RunRequest extends Feed {
+  op: 'run';
+  outputName: string;
+}
+
+export interface OutputTensor {
+  dims: number[];
+  /** Output converted to float32 (float16/float64/int outputs included). */
+  data: Float32Array;
+  type: string;
+}
+
+export interface LatencyRequest extends Feed {
+  op: 'latency';
+  warmup: number;
+  requests: number;
+  /** In-flight requests at a time (1 = a plain sequential loop). */
+  concurrency: number;
+}
+
+export interface LatencyRaw {
+  /** Milliseconds per request, in completion order. */
+  durations: Float64Array;
+  /** Wall time of the timed part, ms. */
+  elapsedMs: number;
+}
+
+export type WorkerRequest = (LoadRequest | RunRequest | LatencyRequest | { op: 'close' }) & { id: number };
+
+export type WorkerMessage =
+  | { id: number; kind: 'result'; result: unknown }
+  | { id: number; kind: 'error'; message: string }
+  | { id: number; kind: 'progress'; done: number; total: number };

@@ -1,0 +1,112 @@
+/**
+ * Main-thread handle on the inference worker. Requests are answered in order; several may be in
+ * flight (the parity loop keeps the next batch queued while the current one runs). Aborting the
+ * signal terminates the worker and rejects everything pending.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { GateError } from '../errors.js';
+import type { Feed, LatencyRaw, LoadResult, OutputTensor, SessionSettings, WorkerMessage } from './protocol.js';
+
+// From source (vitest, tsx) the worker is a .ts file and needs tsx; from dist/ it is plain .js.
+// Node 20 does not apply `--import tsx` from a worker's execArgv to the worker's entry module,
+// so from source a one-line bootstrap loads the entry through tsx's tsImport API.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCE ? './inference-worker.ts' : './inference-worker.js', import.meta.url);
+
+function spawnWorker(): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL);
+  // require.resolve picks the "require" (.cjs) variant; the worker imports the ESM build next to it
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const boot = `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(WORKER_URL.href)}, ${JSON.stringify(WORKER_URL.href)}))`;
+  return new Worker(boot, { eval: true });
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+function transferOf(data: ArrayBufferView): ArrayBuffer[] {
+  const buf = data.buffer;
+  // only transfer buffers the view owns entirely (a shared pool must not be detached)
+  return buf instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buf.byteLength ? [buf] : [];
+}
+
+export class OnnxWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: GateError | null = null;
+  private readonly onAbort: () => void;
+
+  private constructor(private readonly signal?: AbortSignal) {
+    this.worker = spawnWorker();
+    this.worker.on('message', (m: WorkerMessage) => this.onMessage(m));
+    this.worker.on('error', (err) => this.fail(new GateError('INTERNAL', `inference worker crashed: ${err.message}`, { cause: err })));
+    this.worker.on('exit', (code) => this.fail(new GateError('INTERNAL', `inference worker exited (code ${code})`)));
+    this.onAbort = () => {
+      this.fail(new GateError('INTERNAL', 'check cancelled; the inference worker was stopped'));
+      void this.worker.terminate();
+    };
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  static start(signal?: AbortSignal): OnnxWorker {
+    if (signal?.aborted) throw new GateError('INTERNAL', 'check cancelled before it started');
+    return new OnnxWorker(signal);
+  }
+
+  private onMessage(m: WorkerMessage): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (m.kind === 'progress') {
+      p.onProgress?.(m.done, m.total);
+      return;
+    }
+    this.pending.delete(m.id);
+    if (m.kind === 'result') p.resolve(m.result);
+    else p.reject(new GateError('INTERNAL', `onnxruntime: ${m.message}`));
+  }
+
+  private fail(err: GateError): void {
+    if (!this.failure) this.failure = err;
+    for (const p of this.pending.values()) p.reject(this.failure);
+    this.pending.clear();
+  }
+
+  private request<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[] = [], onProgress?: Pending['onProgress']): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const p: Pending = { resolve: resolve as (v: unknown) => void, reject };
+      if (onProgress) p.onProgress = onProgress;
+      this.pending.set(id, p);
+      this.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  /** Creates the session from the inspected bytes (transferred), or from a path when the model has external data. */
+  load(source: { bytes: Uint8Array } | { path: string }, settings: SessionSettings): Promise<LoadResult> {
+    if ('bytes' in source) return this.request({ op: 'load', bytes: source.bytes, settings }, transferOf(source.bytes));
+    return this.request({ op: 'load', path: source.path, settings });
+  }
+
+  /** Runs one batch; the input data is transferred (do not reuse it). */
+  run(feed: Feed, outputName: string): Promise<OutputTensor> {
+    return this.request({ op: 'run', ...feed, outputName }, transferOf(feed.data));
+  }
+
+  latency(feed: Feed, opts: { warmup: number; requests: number; concurrency: number }, onProgress?: (done: number, total: number) => void): Promise<LatencyRaw> {
+    return this.request({ op: 'latency', ...feed, ...opts }, [], onProgress);
+  }
+
+  async close(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    if (!this.failure) await this.request({ op: 'close' }).catch(() => undefined);
+    this.failure ??= new GateError('INTERNAL', 'inference worker closed');
+    await this.worker.terminate();
+  }
+}
