@@ -1,0 +1,147 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
+import { runCli } from '../helpers/cli.js';
+import { cleanupRuns, copyExampleRun, EXAMPLE_RUN, mutateText } from '../helpers/runs.js';
+
+afterAll(cleanupRuns);
+
+const ALL_IDS = [...AUTOMATED_CHECKS.map((c) => c.id), 'signoff.technical', 'signoff.product', 'signoff.compliance'];
+
+describe('readiness check', () => {
+  it('prints the checklist for the example run, grouped by category, and exits 0 (sign-offs pending)', async () => {
+    const r = await runCli(['check', EXAMPLE_RUN, '--skip-heavy']);
+    expect(r.stderr).not.toMatch(/unexpected error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Production readiness: Digits Classifier v1.0.0');
+    for (const heading of ['== Training Completion ==', '== Test Set Evaluation ==', '== Model Export ==', '== Documentation ==', '== Reproducibility ==', '== Quality Assurance ==', '== Stakeholder Approval ==']) {
+      expect(r.stdout).toContain(heading);
+    }
+    expect(r.stdout).toContain('✅ Test accuracy meets or exceeds target (test.target)');
+    expect(r.stdout).toMatch(/Gate ⏳ PENDING: \d+ passed, 0 warnings, 0 failed, \d+ pending/);
+    expect(r.stdout).toContain('⏳ Technical lead approves deployment (signoff.technical)');
+    // Progress goes to stderr, one line per check in a non-terminal.
+    expect(r.stderr).toContain(`[${AUTOMATED_CHECKS.length}/${AUTOMATED_CHECKS.length}]`);
+  });
+
+  it('exits 1 and names the failing item with remediation when the gate is blocked', async () => {
+    const r = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '99.5']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('❌ Test accuracy meets or exceeds target (test.target)');
+    expect(r.stdout).toMatch(/< target 99\.5%/);
+    expect(r.stdout).toContain('→ If test_acc < target');
+    expect(r.stdout).toContain('Gate ❌ BLOCKED');
+    expect(r.stdout).toMatch(/Blocking: .*test\.target/);
+  });
+
+  it('blocks on a defect in the artifacts (no "Training complete")', async () => {
+    const run = await copyExampleRun();
+    await mutateText(run, 'results/production/training.log', (t) => t.replace(/Training complete.*\n?/, ''));
+    const r = await runCli(['check', run, '--skip-heavy', '--format', 'json']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { gate: string; checks: { id: string; status: string; evidence: string[] }[] };
+    expect(j.gate).toBe('blocked');
+    const c = j.checks.find((x) => x.id === 'training.completed')!;
+    expect(c.status).toBe('fail');
+    expect(c.evidence.join('\n')).toMatch(/no "Training complete" line/);
+  });
+
+  it('--format json gives run, gate, digest, policy and every check with its fields', async () => {
+    const r = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--format', 'json', '--quiet']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const j = JSON.parse(r.stdout) as Record<string, unknown> & { checks: Record<string, unknown>[]; policy: { digest: string; effective: { target_accuracy: number } } };
+    expect(j.run).toBe(EXAMPLE_RUN);
+    expect(j.gate).toBe('pending');
+    expect(j.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(j.policy.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(j.policy.effective.target_accuracy).toBe(80);
+    expect(j.checks.map((c) => c.id)).toEqual(ALL_IDS);
+    for (const c of j.checks) {
+      expect(Object.keys(c)).toEqual(expect.arrayContaining(['id', 'category', 'title', 'status', 'evidence', 'metrics', 'remediation', 'duration_ms']));
+    }
+    const target = j.checks.find((c) => c.id === 'test.target')!;
+    expect(target.metrics).toMatchObject({ test_accuracy: 99.2, target: 80 });
+  });
+
+  it('--format junit writes valid JUnit XML with one testcase per check', async () => {
+    const r = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '99.5', '--format', 'junit', '--quiet']);
+    expect(r.code).toBe(1);
+    expect(XMLValidator.validate(r.stdout)).toBe(true);
+    const doc = new XMLParser({ ignoreAttributes: false }).parse(r.stdout) as {
+      testsuites: { '@_failures': string; testsuite: { testcase: { '@_name': string; failure?: unknown; skipped?: unknown }[] } };
+    };
+    const cases = doc.testsuites.testsuite.testcase;
+    expect(cases).toHaveLength(ALL_IDS.length);
+    const failing = cases.filter((c) => c.failure !== undefined).map((c) => c['@_name']);
+    expect(failing).toEqual([expect.stringMatching(/^test\.target: /)]);
+    expect(Number(doc.testsuites['@_failures'])).toBe(1);
+    expect(cases.find((c) => c['@_name'].startsWith('signoff.technical'))?.skipped).toBeDefined();
+  });
+
+  it('--format markdown with --output writes the report file and prints the checklist', async () => {
+    const run = await copyExampleRun();
+    const out = path.join(path.dirname(run), 'report.md');
+    const r = await runCli(['check', run, '--skip-heavy', '--format', 'markdown', '--output', out, '--quiet']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Production readiness: Digits Classifier v1.0.0');
+    const md = await readFile(out, 'utf8');
+    expect(md).toContain('# Production Readiness — Digits Classifier v1.0.0');
+    expect(md).toContain('## Final Sign-Off');
+    expect(md).toContain('**Test Accuracy**: 99.2%');
+    expect(md).toContain('**Target Met**: Yes');
+    expect(md).toContain('- Technical Lead: _pending_');
+    expect(md).toMatch(/\| `results\/production\/metrics\.json` \| \d+ \| `[0-9a-f]{64}` \|/);
+  });
+
+  it('applies a policy file and the run readiness.yml', async () => {
+    const run = await copyExampleRun();
+    const policy = path.join(path.dirname(run), 'team.yml');
+    await writeFile(policy, 'name: strict-team\ntarget_accuracy: 99.9\n');
+    const r = await runCli(['check', run, '--skip-heavy', '--policy', policy, '--format', 'json', '--quiet']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { policy: { name: string; sources: string[] } };
+    expect(j.policy.name).toBe('strict-team');
+    expect(j.policy.sources).toEqual(['defaults', policy, 'readiness.yml']);
+  });
+
+  describe('usage and configuration errors exit 2 with a message naming what is wrong', () => {
+    it.each([
+      [['check'], /missing required argument 'run-dir'/],
+      [['check', EXAMPLE_RUN, '--target', 'abc'], /expected a percentage between 0 and 100, got "abc"/],
+      [['check', EXAMPLE_RUN, '--target', '101'], /expected a percentage/],
+      [['check', EXAMPLE_RUN, '--format', 'xml'], /Allowed choices are text, json, junit, markdown/],
+      [['check', '/nonexistent/run'], /run folder \/nonexistent\/run does not exist/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+    ])('%j', async (args, message) => {
+      const r = await runCli(args as string[]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    });
+
+    it('a bad policy file', async () => {
+      const run = await copyExampleRun();
+      const policy = path.join(path.dirname(run), 'bad.yml');
+      await writeFile(policy, 'per_class:\n  min_f1: high\n');
+      const r = await runCli(['check', run, '--policy', policy]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/bad\.yml: per_class\.min_f1: .*expected number/i);
+    });
+
+    it('a bad readiness.yml in the run', async () => {
+      const run = await copyExampleRun();
+      await writeFile(path.join(run, 'readiness.yml'), 'target_accuracy: eighty\n');
+      const r = await runCli(['check', run]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/readiness\.yml: target_accuracy/);
+    });
+  });
+
+  it('--help exits 0', async () => {
+    const r = await runCli(['check', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--skip-heavy');
+  });
+});
