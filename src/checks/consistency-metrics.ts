@@ -1,11 +1,188 @@
-import { defineCheck } from './define.js';
+import path from 'node:path';
+import type { RunArtifacts } from '../artifacts/run.js';
+import { checkpointLimits } from '../checkpoint/reader.js';
+import { readCheckpointMetadata, type CheckpointSummary } from '../checkpoint/summary.js';
+import { GateError } from '../errors.js';
+import { findNumber, isRecord, parsePythonJson } from '../parse/json.js';
+import { findSection, parseSections, parseTables, plain } from '../parse/markdown.js';
+import { parseAccuracy, roundingTolerance, type Accuracy } from '../parse/numbers.js';
+import { allValAccuracies, describeSourced, type SourcedAccuracy } from '../parse/run-docs.js';
+import type { Policy } from '../policy/schema.js';
+import { readAllLabels } from '../testset/index.js';
+import { defineCheck, fail, pass, warn } from './define.js';
 
-// Implemented by the checkpoint work; until then it never passes.
+/**
+ * Cross-checks the numbers a run writes in several places: the best checkpoint's val_acc against
+ * metrics.json, test_results.md and final_report.md (agreeing within the rounding of what is
+ * written); the checkpoint's epoch against the epoch the documents name; and the class count of the
+ * final layer against the per-class table, metrics.json and the test labels. Each disagreement
+ * fails with every value and its source.
+ */
+
+interface Sourced<T> {
+  value: T;
+  source: string;
+}
+
+const isNotFound = (err: unknown) => err instanceof GateError && (err.code === 'NOT_FOUND' || err.code === 'NOT_A_FILE');
+
+async function optionalText(run: RunArtifacts, rel: string, policy: Policy): Promise<string | null> {
+  if (!(await run.exists(rel))) return null;
+  try {
+    return await run.readText(rel, policy.limits.max_text_bytes);
+  } catch (err) {
+    if (err instanceof GateError && !err.hostile && err.code !== 'PATH_ESCAPE') return null;
+    throw err;
+  }
+}
+
+/** The checkpoint's numbers, or null (checkpoint.best reports why it cannot be read). */
+async function checkpointSummary(run: RunArtifacts, policy: Policy): Promise<CheckpointSummary | null> {
+  try {
+    return await readCheckpointMetadata(run, policy.paths.checkpoint_best, checkpointLimits(policy));
+  } catch (err) {
+    if (err instanceof GateError && !err.hostile) return null;
+    throw err;
+  }
+}
+
+function accuraciesAgree(a: Accuracy, b: Accuracy): boolean {
+  return Math.abs(a.percent - b.percent) <= Math.max(roundingTolerance(a), roundingTolerance(b)) + 1e-9;
+}
+
+/** Epochs a markdown document names for the best checkpoint. */
+export function epochsInText(text: string, checkpointName: string, file: string): Sourced<number>[] {
+  const name = checkpointName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const patterns = [
+    new RegExp(`${name}\`?\\s*[(,]\\s*epoch\\s+(\\d+)`, 'gi'),
+    /\bbest\s+epoch\b[\s*_:=|]*(\d+)/gi,
+    /\bbest\s+checkpoint\s*\(\s*epoch\s+(\d+)\s*\)/gi,
+  ];
+  const out: Sourced<number>[] = [];
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    for (const re of patterns) {
+      re.lastIndex = 0;
+      for (let m = re.exec(line); m; m = re.exec(line)) out.push({ value: Number(m[1]), source: `${file} line ${i + 1}: "${m[0].replace(/[`*]/g, "")}"` });
+    }
+  });
+  return out;
+}
+
+/** Rows of the per-class table (summary rows such as "macro avg" are not classes). */
+export function perClassRows(text: string, file: string): Sourced<number> | null {
+  const section = findSection(parseSections(text), 'Per-Class Performance');
+  const base = section ? section.line : 0; // the body starts on the line after the heading
+  const tables = parseTables(section ? section.body : text);
+  for (const t of tables) {
+    if (!/class/i.test(t.headers[0] ?? '')) continue;
+    if (!t.headers.some((h) => /f1|recall|precision|support|acc/i.test(h))) continue;
+    const rows = t.rows.filter((r) => !/avg|average|total|overall|macro|weighted|micro|accuracy/i.test(plain(r[0] ?? '')));
+    return { value: rows.length, source: `${rows.length} rows in the per-class table (${file} line ${base + t.line})` };
+  }
+  return null;
+}
+
+function disagreement<T>(what: string, values: Sourced<T>[], show: (v: T) => string): string {
+  return `${what} disagrees: ${values.map((v) => `${show(v.value)} (${v.source})`).join(' vs ')}`;
+}
+
 export const check = defineCheck({
   id: 'consistency.metrics',
   category: 'consistency',
   title: 'Numbers agree across artifacts',
   heavy: false,
   remediation: 'Regenerate the documents from the same checkpoint and evaluation so every number agrees; a mismatch means a document or artifact is stale.',
-  run: async () => ({ status: 'skipped', evidence: ['not implemented in this version of readiness-gate; the gate stays pending'] }),
+  run: async ({ run, policy }) => {
+    const ckptRel = policy.paths.checkpoint_best;
+    const ckptName = path.posix.basename(ckptRel);
+    const ckpt = await checkpointSummary(run, policy);
+    const problems: string[] = [];
+    const agreed: string[] = [];
+    const notes: string[] = [];
+    if (!ckpt) notes.push(`${ckptRel} could not be read (see checkpoint.best); its numbers are not compared`);
+
+    // val_acc
+    const accs: SourcedAccuracy[] = [];
+    if (ckpt?.valAcc) {
+      const a = parseAccuracy(ckpt.valAcc.value);
+      if (a) accs.push({ ...a, file: ckptRel, where: `key ${ckpt.valAcc.key}` });
+    }
+    accs.push(...(await allValAccuracies(run, policy)));
+    const accOk = accs.every((a) => accs.every((b) => accuraciesAgree(a, b)));
+    if (accs.length < 2) notes.push(`val_acc: only ${accs.length} source${accs.length === 1 ? ` (${describeSourced(accs[0]!)})` : 's'}; nothing to compare`);
+    else if (accOk) agreed.push(`val_acc agrees within rounding across ${accs.length} sources: ${accs.map(describeSourced).join('; ')}`);
+    else problems.push(`val_acc disagrees beyond the rounding of what is written: ${accs.map(describeSourced).join(' vs ')}`);
+
+    // epoch
+    const epochs: Sourced<number>[] = [];
+    if (ckpt?.epoch) epochs.push({ value: ckpt.epoch.value, source: `${ckptRel} key ${ckpt.epoch.key}` });
+    const report = await optionalText(run, policy.paths.final_report, policy);
+    const reportEpochs = report === null ? [] : epochsInText(report, ckptName, policy.paths.final_report);
+    epochs.push(...reportEpochs);
+    const results = await optionalText(run, policy.paths.test_results, policy);
+    if (results !== null) epochs.push(...epochsInText(results, ckptName, policy.paths.test_results));
+    let metricsJson: unknown = null;
+    const metricsText = await optionalText(run, policy.paths.metrics, policy);
+    if (metricsText !== null) {
+      try {
+        metricsJson = parsePythonJson(metricsText, policy.paths.metrics);
+      } catch (err) {
+        if (!(err instanceof GateError) || err.hostile) throw err;
+        notes.push(`${policy.paths.metrics} does not parse; not compared`);
+      }
+    }
+    if (isRecord(metricsJson) && typeof metricsJson['best_epoch'] === 'number') {
+      epochs.push({ value: metricsJson['best_epoch'], source: `${policy.paths.metrics} best_epoch` });
+    }
+    if (ckpt?.epoch && report !== null && reportEpochs.length === 0) {
+      problems.push(`${policy.paths.final_report} does not name the best checkpoint's epoch (expected "${ckptName} (epoch ${ckpt.epoch.value})" or "Best epoch: ${ckpt.epoch.value}")`);
+    }
+    if (epochs.length >= 2) {
+      if (epochs.every((e) => e.value === epochs[0]!.value)) agreed.push(`epoch ${epochs[0]!.value} agrees across ${epochs.length} sources: ${epochs.map((e) => e.source).join('; ')}`);
+      else problems.push(disagreement('epoch', epochs, String));
+    } else notes.push(`epoch: ${epochs.length === 0 ? 'no source' : `only ${epochs[0]!.source}`}; nothing to compare`);
+
+    // number of classes
+    const classes: Sourced<number>[] = [];
+    if (ckpt?.finalLayer) {
+      classes.push({ value: ckpt.finalLayer.classes, source: `final layer ${ckpt.finalLayer.name} [${ckpt.finalLayer.shape.join(', ')}] in ${ckptRel}` });
+    }
+    const table = results === null ? null : perClassRows(results, policy.paths.test_results);
+    if (table) classes.push(table);
+    const nc = findNumber(metricsJson, ['num_classes', 'n_classes', 'number_of_classes'], 2);
+    if (nc) classes.push({ value: nc.value, source: `${policy.paths.metrics} ${nc.path}` });
+    const labelsRel = policy.paths.test_labels;
+    if (await run.exists(labelsRel)) {
+      try {
+        const labels = await readAllLabels(run, labelsRel);
+        if (labels.length > 0) {
+          let max = -1;
+          const distinct = new Set<number>();
+          for (const l of labels) {
+            if (l > max) max = l;
+            distinct.add(l);
+          }
+          classes.push({ value: max + 1, source: `max label ${max} + 1 in ${labelsRel} (${distinct.size} distinct labels in ${labels.length} samples)` });
+        }
+      } catch (err) {
+        if (err instanceof GateError && err.hostile) throw err;
+        if (!isNotFound(err)) notes.push(`${labelsRel} could not be read (${err instanceof Error ? err.message : String(err)}); labels not compared`);
+      }
+    }
+    if (classes.length >= 2) {
+      if (classes.every((c) => c.value === classes[0]!.value)) agreed.push(`${classes[0]!.value} classes agree across ${classes.length} sources: ${classes.map((c) => c.source).join('; ')}`);
+      else problems.push(disagreement('number of classes', classes, String));
+    } else notes.push(`number of classes: ${classes.length === 0 ? 'no source' : `only ${classes[0]!.source}`}; nothing to compare`);
+
+    const metrics = {
+      val_acc_sources: accs.length,
+      epoch_sources: epochs.length,
+      class_sources: classes.length,
+      disagreements: problems.length,
+    };
+    if (problems.length > 0) return fail([...problems, ...agreed, ...notes], metrics);
+    if (agreed.length === 0) return warn(['nothing could be cross-checked', ...notes], metrics);
+    return pass([...agreed, ...notes], metrics);
+  },
 });
