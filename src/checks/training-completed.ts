@@ -4,7 +4,8 @@ import { readMetricsJson } from '../parse/run-docs.js';
 
 const COMPLETE = /training\s+complete/i;
 const TRACEBACK = /^Traceback \(most recent call last\):|^\s*File "[^"]+", line \d+|^(?:\w+\.)*\w*(?:Error|Exception): /m;
-const BAD_LOSS = /\bloss\w*\s*[:=]\s*(nan|[-+]?inf(?:inity)?)\b/i;
+// No \b before "loss": the usual log keys are train_loss / val_loss.
+const BAD_LOSS = /loss\w*\s*[:=]\s*(?:tensor\(\s*)?(nan|[-+]?inf(?:inity)?)\b/i;
 const EPOCH = /\bepoch\s*[:=]?\s*(\d+)(?:\s*\/\s*(\d+))?/i;
 
 export const check = defineCheck({

@@ -8,6 +8,8 @@ export const NON_FINITE = Symbol('non-finite');
  * name (so a NaN loss is visible as NaN instead of a parse error). Errors name the file.
  */
 export function parsePythonJson(text: string, file: string): unknown {
+  // Non-finite tokens become strings "\u0000NaN" (escaped in the JSON text, so JSON.parse accepts
+  // them) that the reviver turns back into numbers.
   let out = '';
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -27,13 +29,13 @@ export function parsePythonJson(text: string, file: string): unknown {
     }
     const rest = text.slice(i, i + 9);
     if (rest.startsWith('NaN')) {
-      out += '"\u0000NaN"';
+      out += '"\\u0000NaN"';
       i += 2;
     } else if (rest.startsWith('-Infinity')) {
-      out += '"\u0000-Infinity"';
+      out += '"\\u0000-Infinity"';
       i += 8;
     } else if (rest.startsWith('Infinity')) {
-      out += '"\u0000Infinity"';
+      out += '"\\u0000Infinity"';
       i += 7;
     } else out += ch;
   }

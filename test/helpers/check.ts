@@ -1,0 +1,205 @@
+import { mkdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunArtifacts } from '../../src/artifacts/run.js';
+import { runCheck } from '../../src/checks/runner.js';
+import type { CheckDefinition, CheckResult } from '../../src/checks/types.js';
+import { loadEffectivePolicy, type PolicyLayer } from '../../src/policy/load.js';
+import type { Policy } from '../../src/policy/schema.js';
+import { copyExampleRun, mutateText } from './runs.js';
+
+export interface RunOnOptions {
+  /** Flag-style overrides applied last (e.g. `{ target_accuracy: 99.5 }` as `--target 99.5`). */
+  flags?: Record<string, unknown>;
+  /** A policy-file layer applied over the defaults (before the run's readiness.yml). */
+  policyLayer?: PolicyLayer;
+}
+
+export interface CheckRun {
+  result: CheckResult;
+  policy: Policy;
+  run: RunArtifacts;
+  /** Every evidence line joined with newlines, for `toContain` / `toMatch`. */
+  text: string;
+}
+
+/**
+ * Runs one check on a run folder exactly as the gate does: opens RunArtifacts, resolves the
+ * effective policy (defaults ← policy layer ← run's readiness.yml ← flags) and calls runCheck.
+ */
+export async function runOn(dir: string, def: CheckDefinition, opts: RunOnOptions = {}): Promise<CheckRun> {
+  const run = await RunArtifacts.open(dir);
+  const { policy } = await loadEffectivePolicy(run, { flags: opts.flags, policyLayer: opts.policyLayer });
+  const result = await runCheck(def, { run, policy });
+  return { result, policy, run, text: result.evidence.join('\n') };
+}
+
+/** A copy of the example run with each listed file rewritten through its transform. */
+export async function variant(mutations: Record<string, (text: string) => string> = {}): Promise<string> {
+  const dir = await copyExampleRun();
+  for (const [rel, transform] of Object.entries(mutations)) await mutateText(dir, rel, transform);
+  return dir;
+}
+
+/** Replaces `from` with `to`, throwing when `from` is not in the text (so a stale mutation is loud). */
+export function replace(from: string | RegExp, to: string): (text: string) => string {
+  return (text) => {
+    const hit = typeof from === 'string' ? text.includes(from) : from.test(text);
+    if (!hit) throw new Error(`mutation target not found: ${String(from)}`);
+    return typeof from === 'string' ? text.split(from).join(to) : text.replace(from, to);
+  };
+}
+
+/** Removes a markdown section (its heading line to the next heading of the same or higher level). */
+export function dropSection(title: string): (text: string) => string {
+  return (text) => {
+    const lines = text.split('\n');
+    const start = lines.findIndex((l) => /^#{1,6}\s/.test(l) && l.replace(/^#+\s*/, '').trim() === title);
+    if (start < 0) throw new Error(`section "${title}" not found`);
+    const level = /^(#+)/.exec(lines[start]!)![1]!.length;
+    let end = lines.length;
+    for (let i = start + 1; i < lines.length; i++) {
+      const m = /^(#+)\s/.exec(lines[i]!);
+      if (m && m[1]!.length <= level) {
+        end = i;
+        break;
+      }
+    }
+    return [...lines.slice(0, start), ...lines.slice(end)].join('\n');
+  };
+}
+
+/** Keeps a section's heading but empties its body. */
+export function emptySection(title: string): (text: string) => string {
+  return (text) => {
+    const lines = text.split('\n');
+    const start = lines.findIndex((l) => /^#{1,6}\s/.test(l) && l.replace(/^#+\s*/, '').trim() === title);
+    if (start < 0) throw new Error(`section "${title}" not found`);
+    const level = /^(#+)/.exec(lines[start]!)![1]!.length;
+    let end = lines.length;
+    for (let i = start + 1; i < lines.length; i++) {
+      const m = /^(#+)\s/.exec(lines[i]!);
+      if (m && m[1]!.length <= level) {
+        end = i;
+        break;
+      }
+    }
+    return [...lines.slice(0, start + 1), '', ...lines.slice(end)].join('\n');
+  };
+}
+
+/** Replaces a section's body (keeps the heading). */
+export function setSection(title: string, body: string): (text: string) => string {
+  return (text) => emptySection(title)(text).replace(new RegExp(`^(#{1,6}\\s+${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*)\\n\\n`, 'm'), `$1\n\n${body}\n\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: every check that reads a document gets the same treatment.
+
+/** Binary garbage: NUL bytes and invalid UTF-8, what a corrupted or mis-copied file looks like. */
+export const GARBAGE = Buffer.from([0x89, 0x50, 0x00, 0x00, 0xff, 0xfe, 0xc3, 0x28, 0x00, 0x01, 0x02, 0x9f, ...Array.from({ length: 500 }, (_, i) => (i * 37) % 256)]);
+/** Invalid UTF-8 without NUL bytes (Latin-1 text, a lone continuation byte). */
+export const NOT_UTF8 = Buffer.from('Test Accuracy: 99.2%\n## Section \xe9\xe8\x80 caf\xe9\n', 'latin1');
+export const TWO_GB = 2 * 1024 * 1024 * 1024;
+
+export async function removeFile(dir: string, rel: string): Promise<void> {
+  await rm(path.join(dir, rel));
+}
+
+export async function writeRunFile(dir: string, rel: string, content: string | Buffer): Promise<void> {
+  await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+  await writeFile(path.join(dir, rel), content);
+}
+
+/** Replaces a run file by a symlink to /etc/passwd (a path outside the run). */
+export async function symlinkOutside(dir: string, rel: string, target = '/etc/passwd'): Promise<void> {
+  await rm(path.join(dir, rel), { force: true });
+  await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+  await symlink(target, path.join(dir, rel));
+}
+
+/** Replaces a run file by a sparse file of `size` bytes (no real disk use). */
+export async function sparseFile(dir: string, rel: string, size = TWO_GB): Promise<void> {
+  const file = path.join(dir, rel);
+  await rm(file, { force: true });
+  await writeFile(file, '');
+  await truncate(file, size);
+}
+
+export type Expectation = { status: CheckResult['status']; text: string | RegExp };
+
+export interface BadDocumentExpectations {
+  /** Result when the document does not exist. */
+  missing: Expectation;
+  /** Result when the document is an empty file. */
+  empty: Expectation;
+}
+
+function expectResult(r: CheckRun, e: Expectation): void {
+  expect(r.result.status).toBe(e.status);
+  if (typeof e.text === 'string') expect(r.text).toContain(e.text);
+  else expect(r.text).toMatch(e.text);
+}
+
+/**
+ * Registers the bad-input tests for one document a check reads: missing, empty, binary garbage,
+ * invalid UTF-8, a symlink to /etc/passwd, and a 2 GB sparse file. Never a crash, never a read
+ * outside the run, never a whole-file read of the sparse file.
+ */
+export function describeBadDocument(def: CheckDefinition, rel: string, expected: BadDocumentExpectations): void {
+  describe(`bad input in ${rel}`, () => {
+    it('missing file', async () => {
+      const dir = await copyExampleRun();
+      await removeFile(dir, rel);
+      const r = await runOn(dir, def);
+      expectResult(r, expected.missing);
+      expect(r.text).toContain(rel);
+    });
+
+    it('empty file', async () => {
+      const dir = await copyExampleRun();
+      await writeRunFile(dir, rel, '');
+      const r = await runOn(dir, def);
+      expectResult(r, expected.empty);
+    });
+
+    it('binary garbage where text is expected: error naming the file', async () => {
+      const dir = await copyExampleRun();
+      await writeRunFile(dir, rel, GARBAGE);
+      const r = await runOn(dir, def);
+      expect(r.result.status).toBe('error');
+      expect(r.text).toContain(`${rel} is binary`);
+      expect(r.text).not.toContain('check crashed');
+    });
+
+    it('invalid UTF-8 text: error naming the file', async () => {
+      const dir = await copyExampleRun();
+      await writeRunFile(dir, rel, NOT_UTF8);
+      const r = await runOn(dir, def);
+      expect(r.result.status).toBe('error');
+      expect(r.text).toContain(`${rel} is not valid UTF-8 text`);
+    });
+
+    it('symlink to /etc/passwd: security fail, nothing read outside the run', async () => {
+      const dir = await copyExampleRun();
+      await symlinkOutside(dir, rel);
+      const r = await runOn(dir, def);
+      expect(r.result.status).toBe('fail');
+      expect(r.result.security).toBe(true);
+      expect(r.text).toContain('security finding');
+      expect(r.text).toContain(`${rel} is a symlink that points outside the run folder`);
+      expect(r.text).not.toContain('root:');
+      expect([...r.run.accessed]).not.toContain(rel);
+    });
+
+    it('2 GB sparse file: error "limit" from its size, without reading it', async () => {
+      const dir = await copyExampleRun();
+      await sparseFile(dir, rel);
+      const r = await runOn(dir, def);
+      expect(r.result.status).toBe('error');
+      // The size comes from stat before any allocation: "<rel> is 2147483648 bytes; the limit ... is 8388608 bytes".
+      expect(r.text).toContain(`${rel} is ${TWO_GB} bytes; the limit for this file is`);
+      expect(r.result.security).toBeUndefined();
+    });
+  });
+}
