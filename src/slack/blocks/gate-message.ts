@@ -1,0 +1,143 @@
+import type { types } from '@slack/bolt';
+import type { CheckResult } from '../../checks/types.js';
+import type { GateReport } from '../../engine.js';
+import { signoffsOpen } from '../../gate/evaluate.js';
+import { GATE_LABEL, countStatuses, groupByCategory, STATUS_ICON } from '../../report/common.js';
+import { LIMITS, escapeEvidence, escapeMrkdwn, joinLines, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
+import { renderSignoffSection } from './signoff.js';
+
+export interface SlackMessage {
+  text: string;
+  blocks: types.KnownBlock[];
+}
+
+export interface GateMessageInput {
+  evaluationId: string;
+  report: GateReport;
+  /** Slack user id of the requester (or "cli:<name>"). */
+  requester: string;
+  /** Id of the evaluation that replaced this one (a rerun), if any. */
+  supersededBy: string | null;
+}
+
+/** Most failing items shown with their remediation; the rest are counted and pointed to `report`. */
+const MAX_FAILING_BLOCKS = 8;
+const EVIDENCE_LINE = 280;
+
+export function reportPointer(run: string): string {
+  return `full text: \`/readiness report ${run}\``;
+}
+
+export function mentionOf(user: string): string {
+  return /^[UW][A-Z0-9]+$/.test(user) ? `<@${user}>` : escapeMrkdwn(user);
+}
+
+/** "parity 45 %" for a running heavy check (its label is the id's last part). */
+export function progressText(c: Pick<CheckResult, 'id' | 'progress'>): string {
+  const label = c.id.split('.').pop() ?? c.id;
+  return c.progress === undefined ? 'running' : `${label} ${Math.floor(Math.max(0, Math.min(1, c.progress)) * 100)} %`;
+}
+
+/** One checklist line: icon, title, one line of evidence (or progress while running). */
+export function checkLine(c: CheckResult): string {
+  let detail: string;
+  if (c.status === 'running') detail = progressText(c);
+  else if (c.status === 'pending') detail = 'waiting';
+  else detail = c.evidence[0] ? escapeEvidence(c.evidence[0]) : c.status;
+  const sec = c.security ? ' 🛡️ security finding' : '';
+  return truncate(`${STATUS_ICON[c.status]} *${escapeMrkdwn(c.title)}*${sec} — ${detail}`, EVIDENCE_LINE);
+}
+
+/** A failing item: evidence lines and the checklist's remediation. */
+export function failingItemText(c: CheckResult, run: string): string {
+  const evidence = c.evidence.slice(0, 5).map((e) => `> ${escapeEvidence(truncate(e, 500))}`);
+  if (c.evidence.length > 5) evidence.push(`> … ${c.evidence.length - 5} more lines`);
+  const lines = [`❌ *${escapeMrkdwn(c.title)}* (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`, ...evidence];
+  if (c.remediation) lines.push(`_If unchecked_: ${escapeMrkdwn(c.remediation)}`);
+  return truncateWithPointer(lines.join('\n'), LIMITS.sectionText, reportPointer(run));
+}
+
+function failing(report: GateReport): CheckResult[] {
+  return report.checks.filter((c) => c.category !== 'signoff' && (c.status === 'fail' || c.status === 'error'));
+}
+
+/** Keeps a message inside the 50-block limit: the last kept block says what was left out. */
+export function fitBlocks(blocks: types.KnownBlock[], max: number, run: string): types.KnownBlock[] {
+  if (blocks.length <= max) return blocks;
+  const kept = blocks.slice(0, max - 1);
+  kept.push({ type: 'context', elements: [mrkdwn(`… ${blocks.length - kept.length} more blocks not shown (${reportPointer(run)})`, LIMITS.contextText)] });
+  return kept;
+}
+
+export function fallbackText(report: GateReport): string {
+  return truncate(`Production readiness for ${report.model_name} (${report.run}): ${GATE_LABEL[report.gate]}`, LIMITS.messageText);
+}
+
+/** The live gate message in the channel, rendered from stored state only. */
+export function renderGateMessage(input: GateMessageInput): SlackMessage {
+  const { report } = input;
+  const run = report.run;
+  const blocks: types.KnownBlock[] = [];
+  blocks.push({ type: 'header', text: plain(`Production readiness: ${report.model_name}`, LIMITS.headerText) });
+  blocks.push({
+    type: 'section',
+    fields: [
+      mrkdwn(`*Run*\n\`${escapeMrkdwn(truncate(run, 500))}\``, LIMITS.sectionField),
+      mrkdwn(`*Requested by*\n${mentionOf(input.requester)}`, LIMITS.sectionField),
+      mrkdwn(`*Target*\n${report.policy.effective.target_accuracy}% test accuracy`, LIMITS.sectionField),
+      mrkdwn(`*Policy*\n${escapeMrkdwn(truncate(report.policy.name, 200))}`, LIMITS.sectionField),
+    ],
+  });
+  const c = countStatuses(report.checks.filter((x) => x.category !== 'signoff'));
+  blocks.push({
+    type: 'section',
+    text: mrkdwn(`*Gate: ${GATE_LABEL[report.gate]}* · ${c.pass} passed · ${c.warn} warning${c.warn === 1 ? '' : 's'} · ${c.fail} failing · ${c.pending} pending`),
+  });
+  if (input.supersededBy) {
+    blocks.push({
+      type: 'context',
+      elements: [mrkdwn(`⚠️ Superseded by a newer evaluation (\`${escapeMrkdwn(input.supersededBy)}\`): sign-offs on this message do not carry over.`, LIMITS.contextText)],
+    });
+  }
+  blocks.push({ type: 'divider' });
+  for (const g of groupByCategory(report.checks.filter((x) => x.category !== 'signoff'))) {
+    const text = joinLines([`*${g.title}*`, ...g.checks.map(checkLine)], LIMITS.sectionText, (n) => `… ${n} more (${reportPointer(run)})`);
+    blocks.push({ type: 'section', text: mrkdwn(text) });
+  }
+  const bad = failing(report);
+  if (bad.length > 0) {
+    blocks.push({ type: 'divider' });
+    blocks.push({ type: 'section', text: mrkdwn(`*Failing items (${bad.length})*`) });
+    for (const f of bad.slice(0, MAX_FAILING_BLOCKS)) blocks.push({ type: 'section', text: mrkdwn(failingItemText(f, run)) });
+    if (bad.length > MAX_FAILING_BLOCKS) {
+      blocks.push({ type: 'context', elements: [mrkdwn(`… and ${bad.length - MAX_FAILING_BLOCKS} more failing items (${reportPointer(run)})`, LIMITS.contextText)] });
+    }
+  }
+  blocks.push({ type: 'divider' });
+  const open = signoffsOpen(report.checks);
+  const superseded = input.supersededBy !== null;
+  let closedReason: string | undefined;
+  if (superseded) closedReason = 'Sign-off is closed: this evaluation was superseded by a rerun.';
+  else if (report.gate === 'blocked') closedReason = 'Sign-off is closed: the gate is blocked. Fix the failing items and `/readiness rerun` the run.';
+  else if (!open) closedReason = 'Sign-off opens once every automated check has passed.';
+  blocks.push(
+    ...renderSignoffSection({
+      evaluationId: input.evaluationId,
+      digest: report.digest,
+      modelName: report.model_name,
+      requiredRoles: report.policy.effective.signoff.required_roles,
+      signoffs: report.signoffs,
+      live: open && !superseded && report.gate !== 'blocked',
+      ...(closedReason ? { closedReason } : {}),
+      superseded,
+    }),
+  );
+  blocks.push({
+    type: 'context',
+    elements: [
+      mrkdwn(`Artifacts sha256 \`${report.digest}\``, LIMITS.contextText),
+      mrkdwn(`Policy sha256 \`${report.policy.digest.slice(0, 16)}\` · evaluation \`${escapeMrkdwn(input.evaluationId)}\``, LIMITS.contextText),
+    ],
+  });
+  return { text: fallbackText(report), blocks: fitBlocks(blocks, LIMITS.messageBlocks, run) };
+}

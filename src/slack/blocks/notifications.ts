@@ -1,0 +1,104 @@
+import type { types } from '@slack/bolt';
+import type { GateReport } from '../../engine.js';
+import { signOffFacts } from '../../report/common.js';
+import { SIGNOFF_ROLES } from '../../policy/schema.js';
+import { LIMITS, escapeEvidence, escapeMrkdwn, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
+import { fitBlocks, mentionOf, reportPointer, type SlackMessage } from './gate-message.js';
+import { ROLE_LABEL } from './signoff.js';
+
+/** The checklist's "Gate Passed" deployment checklist, in its order. */
+export const DEPLOYMENT_STEPS = [
+  'Deploy model to staging environment',
+  'Run smoke tests in staging',
+  'Load test in staging (1000+ requests)',
+  'Deploy to production (blue-green or canary)',
+  'Monitor metrics for 24-48 hours',
+  'Full rollout if metrics stable',
+] as const;
+
+/** The checklist's "Gate BLOCKED" next actions. */
+export const BLOCKED_STEPS = [
+  'Identify which verification failed',
+  'Review relevant section for requirements',
+  'Complete missing work',
+  'Re-run evaluation or training if needed',
+  'Complete checklist again',
+] as const;
+
+const MAX_ITEM_BLOCKS = 12;
+
+function numbered(steps: readonly string[]): string {
+  return steps.map((s, i) => `${i + 1}. ${s}`).join('\n');
+}
+
+/** The checklist's Final Sign-Off block, filled from the report. */
+export function finalSignOffText(report: GateReport): string {
+  const facts = signOffFacts(report);
+  const lines = [
+    '*Final Sign-Off*',
+    `*Model Name*: ${escapeMrkdwn(report.model_name)}`,
+    `*Test Accuracy*: ${facts.testAccuracy}`,
+    `*Target Met*: ${facts.targetMet}`,
+    '*Deployment Approved By*:',
+  ];
+  const required = report.policy.effective.signoff.required_roles;
+  for (const role of SIGNOFF_ROLES) {
+    const s = report.signoffs.find((x) => x.role === role && x.digest === report.digest && x.decision === 'approved');
+    const who = s ? `${mentionOf(s.user)}, ${s.at.slice(0, 10)}` : required.includes(role) ? '_pending_' : '_not required_';
+    lines.push(`• ${ROLE_LABEL[role]}: ${who}`);
+  }
+  lines.push(`*Deployment Date*: _to be scheduled_`);
+  return truncate(lines.join('\n'), LIMITS.sectionText);
+}
+
+function runContext(report: GateReport, evaluationId: string): types.KnownBlock {
+  return {
+    type: 'context',
+    elements: [mrkdwn(`Run \`${escapeMrkdwn(truncate(report.run, 500))}\` · evaluation \`${escapeMrkdwn(evaluationId)}\` · artifacts sha256 \`${report.digest.slice(0, 16)}\``, LIMITS.contextText)],
+  };
+}
+
+/** Channel notification when the gate passes: Final Sign-Off block and the deployment steps. */
+export function renderPassedNotification(report: GateReport, evaluationId: string): SlackMessage {
+  const blocks: types.KnownBlock[] = [
+    { type: 'header', text: plain(`✅ Gate PASSED: ${report.model_name}`, LIMITS.headerText) },
+    { type: 'section', text: mrkdwn('All checkboxes checked: the model is production-ready. *Next action*: deploy the model to production.') },
+    { type: 'section', text: mrkdwn(finalSignOffText(report)) },
+    { type: 'section', text: mrkdwn(`*Deployment checklist*\n${numbered(DEPLOYMENT_STEPS)}`) },
+    runContext(report, evaluationId),
+  ];
+  return { text: truncate(`Gate PASSED for ${report.model_name} (${report.run}): deploy to production`, LIMITS.messageText), blocks };
+}
+
+/** Channel notification when the gate is blocked: each failing item with evidence and remediation, or the rejection. */
+export function renderBlockedNotification(report: GateReport, evaluationId: string): SlackMessage {
+  const blocks: types.KnownBlock[] = [
+    { type: 'header', text: plain(`❌ Gate BLOCKED: ${report.model_name}`, LIMITS.headerText) },
+    { type: 'section', text: mrkdwn('The model is *not* ready for production. Never deploy a model with incomplete production readiness checks.') },
+  ];
+  const items: string[] = [];
+  for (const s of report.signoffs) {
+    if (s.digest !== report.digest || s.decision !== 'rejected') continue;
+    items.push(`❌ *Rejected by ${mentionOf(s.user)} (${ROLE_LABEL[s.role]})* on ${s.at.slice(0, 10)}\n> ${escapeMrkdwn(truncate(s.reason ?? 'no reason given', 2000)).replace(/\n/g, '\n> ')}`);
+  }
+  for (const c of report.checks) {
+    if (c.category === 'signoff' || (c.status !== 'fail' && c.status !== 'error')) continue;
+    const lines = [`❌ *${escapeMrkdwn(c.title)}* (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`];
+    for (const e of c.evidence.slice(0, 5)) lines.push(`> ${escapeEvidence(truncate(e, 500))}`);
+    if (c.evidence.length > 5) lines.push(`> … ${c.evidence.length - 5} more lines`);
+    if (c.remediation) lines.push(`_If unchecked_: ${escapeMrkdwn(c.remediation)}`);
+    items.push(lines.join('\n'));
+  }
+  for (const item of items.slice(0, MAX_ITEM_BLOCKS)) {
+    blocks.push({ type: 'section', text: mrkdwn(truncateWithPointer(item, LIMITS.sectionText, reportPointer(report.run))) });
+  }
+  if (items.length > MAX_ITEM_BLOCKS) {
+    blocks.push({ type: 'context', elements: [mrkdwn(`… and ${items.length - MAX_ITEM_BLOCKS} more blocking items (${reportPointer(report.run)})`, LIMITS.contextText)] });
+  }
+  blocks.push({ type: 'section', text: mrkdwn(`*Next action*\n${numbered(BLOCKED_STEPS)}`) });
+  blocks.push(runContext(report, evaluationId));
+  return {
+    text: truncate(`Gate BLOCKED for ${report.model_name} (${report.run}): ${items.length} blocking item${items.length === 1 ? '' : 's'}`, LIMITS.messageText),
+    blocks: fitBlocks(blocks, LIMITS.messageBlocks, report.run),
+  };
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { checkRelativePath } from '../artifacts/run.js';
+import { CHECK_IDS } from '../checks/registry.js';
+import { GateError, errorMessage } from '../errors.js';
+
+/** A parsed `/readiness …` command. */
+export type ReadinessCommand =
+  | { kind: 'run'; run: string; target?: number; policy?: string }
+  | { kind: 'status'; run?: string }
+  | { kind: 'rerun'; run: string; check?: string }
+  | { kind: 'report'; run: string }
+  | { kind: 'help' };
+
+export const USAGE = [
+  '`/readiness run <run> [--target N] [--policy NAME]` — evaluate a run folder (relative to the artifact root)',
+  '`/readiness status [run]` — the gate status of a run, or of the open evaluations',
+  '`/readiness rerun <run> [check-id]` — evaluate again (new artifacts → new evaluation; earlier approvals do not carry over)',
+  '`/readiness report <run>` — the final report as markdown',
+  '`/readiness help` — this help',
+].join('\n');
+
+export class CommandUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandUsageError';
+  }
+}
+
+/** A run name: relative to the artifact root, no "..", no absolute path (symlinks are checked on the filesystem later). */
+const RunName = z
+  .string()
+  .min(1)
+  .max(500)
+  .transform((s, ctx) => {
+    try {
+      return checkRelativePath(s, 'run name');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof GateError ? err.message : errorMessage(err) });
+      return z.NEVER;
+    }
+  });
+const Target = z.coerce.number({ message: 'expected a percentage' }).min(0, 'a target is between 0 and 100').max(100, 'a target is between 0 and 100');
+const PolicyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a policy name (letters, digits, "-", "_", ".")');
+const CheckId = z.string().refine((s) => CHECK_IDS.includes(s) && !s.startsWith('signoff.'), { message: 'unknown check id' });
+
+function tokenize(text: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1] ?? m[2] ?? m[3] ?? '');
+  return out;
+}
+
+function field<T>(schema: z.ZodType<T>, value: string, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new CommandUsageError(`${what} "${value}": ${r.error.issues.map((i) => i.message).join('; ')}`);
+  return r.data;
+}
+
+function noExtra(args: string[], max: number, sub: string): void {
+  if (args.length > max) throw new CommandUsageError(`\`${sub}\` takes ${max === 0 ? 'no arguments' : `at most ${max} argument${max === 1 ? '' : 's'}`}; unexpected "${args[max]}"`);
+}
+
+/** Parses the text after `/readiness`. Pure: no filesystem or network. Throws CommandUsageError. */
+export function parseCommand(text: string): ReadinessCommand {
+  const [sub, ...rest] = tokenize(text.trim());
+  switch (sub) {
+    case undefined:
+    case 'help':
+      noExtra(rest, 0, 'help');
+      return { kind: 'help' };
+    case 'run': {
+      const positional: string[] = [];
+      let target: number | undefined;
+      let policy: string | undefined;
+      for (let i = 0; i < rest.length; i++) {
+        const tok = rest[i] ?? '';
+        const m = /^--(target|policy)(?:=(.*))?$/.exec(tok);
+        if (m) {
+          const value = m[2] ?? rest[++i];
+          if (value === undefined || value === '') throw new CommandUsageError(`--${m[1]} needs a value`);
+          if (m[1] === 'target') target = field(Target, value, '--target');
+          else policy = field(PolicyName, value, '--policy');
+        } else if (tok.startsWith('--')) {
+          throw new CommandUsageError(`unknown option ${tok} (run takes --target N and --policy NAME)`);
+        } else positional.push(tok);
+      }
+      if (positional.length === 0) throw new CommandUsageError('`run` needs the run folder, e.g. `/readiness run team/resnet18-v3`');
+      noExtra(positional, 1, 'run');
+      return { kind: 'run', run: field(RunName, positional[0] ?? '', 'run'), ...(target !== undefined ? { target } : {}), ...(policy ? { policy } : {}) };
+    }
+    case 'status':
+      noExtra(rest, 1, 'status');
+      return rest[0] ? { kind: 'status', run: field(RunName, rest[0], 'run') } : { kind: 'status' };
+    case 'rerun': {
+      if (!rest[0]) throw new CommandUsageError('`rerun` needs the run folder');
+      noExtra(rest, 2, 'rerun');
+      const run = field(RunName, rest[0], 'run');
+      return rest[1] ? { kind: 'rerun', run, check: field(CheckId, rest[1], 'check') } : { kind: 'rerun', run };
+    }
+    case 'report':
+      if (!rest[0]) throw new CommandUsageError('`report` needs the run folder');
+      noExtra(rest, 1, 'report');
+      return { kind: 'report', run: field(RunName, rest[0], 'run') };
+    default:
+      throw new CommandUsageError(`unknown subcommand "${sub}"`);
+  }
+}
