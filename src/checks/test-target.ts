@@ -16,11 +16,13 @@ export const check = defineCheck({
         target,
       });
     }
+    // Say when the document of record gave no number and the JSON was used instead.
+    const fallback = acc.file === policy.paths.test_results ? [] : [`no "Test Accuracy" line in ${policy.paths.test_results} (missing, empty or without it); used ${acc.file}`];
     const margin = acc.percent - target;
     const metrics = { test_accuracy: acc.percent, target, margin_pp: Number(margin.toFixed(4)), read_as: acc.read };
     if (acc.percent >= target) {
-      return pass([`Test accuracy ${describeSourced(acc)} ≥ target ${fmt(target)}%`, `Margin: +${fmt(margin)} pp`], metrics);
+      return pass([`Test accuracy ${describeSourced(acc)} ≥ target ${fmt(target)}%`, `Margin: +${fmt(margin)} pp`, ...fallback], metrics);
     }
-    return fail([`Test accuracy ${describeSourced(acc)} < target ${fmt(target)}%`, `Gap: ${fmt(-margin)} pp below target`], metrics);
+    return fail([`Test accuracy ${describeSourced(acc)} < target ${fmt(target)}%`, `Gap: ${fmt(-margin)} pp below target`, ...fallback], metrics);
   },
 });

@@ -115,6 +115,13 @@ function splitRow(line: string): string[] {
   return s.split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
 }
 
+const DELIMITER_ROW = /^\s*\|?\s*:?-{1,}:?\s*(\|\s*:?-{1,}:?\s*)*\|?\s*$/;
+
+/** A table's delimiter row (`|---|:--:|`). */
+function isDelimiterRow(line: string | undefined): boolean {
+  return line !== undefined && line.includes('-') && DELIMITER_ROW.test(line);
+}
+
 /** Pipe tables (GitHub style: header row, delimiter row, body rows). */
 export function parseTables(text: string): Table[] {
   const lines = text.split('\n');
@@ -122,7 +129,7 @@ export function parseTables(text: string): Table[] {
   for (let i = 0; i + 1 < lines.length; i++) {
     const head = lines[i]!;
     const delim = lines[i + 1]!;
-    if (!head.includes('|') || !/^\s*\|?\s*:?-{1,}:?\s*(\|\s*:?-{1,}:?\s*)*\|?\s*$/.test(delim) || !delim.includes('-')) continue;
+    if (!head.includes('|') || !isDelimiterRow(delim)) continue;
     const headers = splitRow(head);
     const rows: string[][] = [];
     let j = i + 2;
@@ -159,6 +166,8 @@ export function findLabeled(text: string, label: RegExp): LabeledValue[] {
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     if (raw.includes('|')) {
+      // A header row is column names, not "label | value" ("| Recall | F1 |" is not recall = 1).
+      if (isDelimiterRow(raw) || isDelimiterRow(lines[i + 1])) continue;
       const cells = splitRow(raw).map(plain);
       for (let c = 0; c + 1 < cells.length; c++) {
         if (label.test(cells[c]!) && /\d/.test(cells[c + 1]!)) {
