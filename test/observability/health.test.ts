@@ -1,0 +1,79 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { startHealthServer, type HealthServer } from '../../src/observability/health.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+
+const servers: HealthServer[] = [];
+const clients: Redis[] = [];
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  clients.forEach((c) => c.disconnect());
+});
+
+async function get(port: number, path: string): Promise<{ status: number; body: string; type: string | null }> {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: r.status, body: await r.text(), type: r.headers.get('content-type') };
+}
+
+describe('health and metrics listener', () => {
+  it('answers /healthz, /readyz against a real Redis, and /metrics with the gate metrics', async () => {
+    const redis = new Redis(inject('redisUrl'), { lazyConnect: true, maxRetriesPerRequest: 1 });
+    clients.push(redis);
+    const metrics = createMetrics();
+    metrics.setQueueSource(async () => [{ queue: 'readiness-heavy', counts: { waiting: 3, active: 1, failed: 2 } }]);
+    metrics.evaluations.inc({ outcome: 'passed' });
+    metrics.checkDuration.observe({ check: 'export.parity', status: 'pass' }, 1.5);
+    metrics.signoffs.inc({ role: 'technical', decision: 'refused' });
+    metrics.slackApiErrors.inc({ method: 'chat.update', error: 'ratelimited' });
+    metrics.slackRateLimitWaits.inc({ method: 'chat.update' });
+    const h = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry: metrics.registry,
+      probes: [{ name: 'redis', check: async () => void (await redis.ping()) }],
+    });
+    servers.push(h);
+
+    expect((await get(h.port, '/healthz')).status).toBe(200);
+    const ready = await get(h.port, '/readyz');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: [{ name: 'redis', ok: true }] });
+
+    const m = await get(h.port, '/metrics');
+    expect(m.status).toBe(200);
+    expect(m.type).toContain('text/plain');
+    expect(m.body).toContain('readiness_evaluations_total{outcome="passed"} 1');
+    expect(m.body).toContain('readiness_check_duration_seconds_bucket{le="5",check="export.parity",status="pass"} 1');
+    expect(m.body).toContain('readiness_queue_jobs{queue="readiness-heavy",state="waiting"} 3');
+    expect(m.body).toContain('readiness_queue_jobs{queue="readiness-heavy",state="failed"} 2');
+    expect(m.body).toContain('readiness_signoffs_total{role="technical",decision="refused"} 1');
+    expect(m.body).toContain('readiness_slack_api_errors_total{method="chat.update",error="ratelimited"} 1');
+    expect(m.body).toContain('readiness_slack_rate_limit_waits_total{method="chat.update"} 1');
+    expect(m.body).toMatch(/process_resident_memory_bytes \d+/);
+    expect((await get(h.port, '/nope')).status).toBe(404);
+  });
+
+  it('/readyz is 503 naming the failing probe when Redis is unreachable', async () => {
+    const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    dead.on('error', () => undefined);
+    clients.push(dead);
+    const metrics = createMetrics({ defaultMetrics: false });
+    const h = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry: metrics.registry,
+      probes: [
+        { name: 'redis', check: async () => { await dead.connect().catch(() => undefined); await dead.ping(); } },
+        { name: 'queues', check: async () => undefined },
+      ],
+    });
+    servers.push(h);
+    const ready = await get(h.port, '/readyz');
+    expect(ready.status).toBe(503);
+    const body = JSON.parse(ready.body) as { status: string; checks: { name: string; ok: boolean; error?: string }[] };
+    expect(body.status).toBe('not_ready');
+    expect(body.checks.find((c) => c.name === 'redis')).toMatchObject({ ok: false });
+    expect(body.checks.find((c) => c.name === 'queues')).toMatchObject({ ok: true });
+    expect((await get(h.port, '/healthz')).status).toBe(200);
+  });
+});
