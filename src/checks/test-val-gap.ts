@@ -22,6 +22,9 @@ export const check = defineCheck({
       `Test acc ${describeSourced(test)}`,
       `Gap |${fmt(val.percent)} − ${fmt(test.percent)}| = ${fmt(gap)} pp: ${grade} (excellent < ${fmt(excellent_pp)}, acceptable < ${fmt(max_pp)})`,
     ];
+    if (test.file !== policy.paths.test_results) {
+      evidence.push(`no "Test Accuracy" line in ${policy.paths.test_results} (missing, empty or without it); used ${test.file}`);
+    }
     const metrics = { val_accuracy: val.percent, test_accuracy: test.percent, gap_pp: Number(gap.toFixed(4)), grade };
     return gap < max_pp ? pass(evidence, metrics) : fail(evidence, metrics);
   },
