@@ -3,7 +3,7 @@
  * so it never runs on the main event loop. Latency is timed here, around session.run alone.
  */
 import { performance } from 'node:perf_hooks';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Feed, LatencyRaw, LatencyRequest, LoadRequest, LoadResult, OutputTensor, RunRequest, WorkerMessage, WorkerRequest } from './protocol.js';
 
@@ -33,6 +33,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
     ortVersion: ort.env.versions.node ?? ort.env.versions.common,
     executionProvider: 'cpu',
     loadMs: performance.now() - t0,
+    threadId,
   };
 }
 

@@ -21,6 +21,8 @@ export interface LoadResult {
   ortVersion: string;
   executionProvider: string;
   loadMs: number;
+  /** worker_threads threadId of the thread that owns the session (never the main thread's 0). */
+  threadId: number;
 }
 
 export interface Feed {
