@@ -1,0 +1,116 @@
+/**
+ * The one place the process environment is read. A single zod schema; a wrong or missing setting
+ * stops the command with the variable's name and what was expected (never its value: some are
+ * secrets).
+ */
+import { z } from 'zod';
+import { GateError } from '../errors.js';
+
+const intFromEnv = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: `expected a whole number between ${min} and ${max}` })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `expected a whole number between ${min} and ${max}` }).max(max, { message: `expected a whole number between ${min} and ${max}` }));
+
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'redis:' || u.protocol === 'rediss:';
+    } catch {
+      return false;
+    }
+  }, { message: 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' });
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, { message: 'expected an http:// or https:// URL, e.g. https://slack.com/api/' });
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const EnvSchema = z.object({
+  /** Redis for the store and the queues. */
+  REDIS_URL: redisUrl.optional(),
+  /** Key prefix for the store (`<prefix>:…`) and BullMQ (`<prefix>-bull:…`), so deployments can share a Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, { message: 'expected 1–40 letters, digits, "_" or "-" (no ":")' })
+    .default('readiness'),
+  /** Folder that holds the runs; run names are relative to it. */
+  ARTIFACT_ROOT: z.string().trim().min(1, { message: 'expected the folder that holds the runs' }).optional(),
+  /** YAML file: policies, roles and approvers, notification channel. */
+  READINESS_CONFIG: z.string().trim().min(1, { message: 'expected the path of the readiness YAML config' }).optional(),
+  SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-/, { message: 'expected a bot token starting with "xoxb-"' }).optional(),
+  SLACK_SIGNING_SECRET: z.string().trim().min(8, { message: "expected the app's signing secret (Basic Information → App Credentials)" }).optional(),
+  SLACK_APP_TOKEN: z.string().trim().regex(/^xapp-/, { message: 'expected an app-level token starting with "xapp-" (Socket Mode)' }).optional(),
+  SLACK_API_URL: httpUrl.optional(),
+  PORT: intFromEnv(1, 65535).default(3000),
+  HEALTH_PORT: intFromEnv(1, 65535).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Light-check jobs one worker process runs at a time. Heavy checks always run one at a time. */
+  WORKER_LIGHT_CONCURRENCY: intFromEnv(1, 64).default(4),
+  /** BullMQ job lock; renewed every half of it while the job runs. */
+  WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).default(120_000),
+  /** How often workers look for jobs whose lock expired (their worker died). */
+  WORKER_STALLED_INTERVAL_MS: intFromEnv(500, 3_600_000).default(30_000),
+  /** A job that stalls more often than this fails instead of being retried again. */
+  WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).default(2),
+  /** On SIGTERM/SIGINT, how long running jobs may take to finish before they are returned to the queue. */
+  WORKER_SHUTDOWN_TIMEOUT_MS: intFromEnv(0, 3_600_000).default(30_000),
+  /** `refuse` (default): a worker does not start unless Redis's maxmemory-policy is noeviction; `warn`: it starts and logs an error. */
+  REDIS_MAXMEMORY_CHECK: z.enum(['refuse', 'warn'], { message: 'expected "refuse" or "warn"' }).default('refuse'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+export type EnvName = keyof Env;
+
+type Needed<K extends EnvName> = Env & { [P in K]-?: NonNullable<Env[P]> };
+
+export interface LoadConfigOptions<K extends EnvName> {
+  /** Variables the command cannot run without. */
+  need?: readonly K[];
+}
+
+const HINTS: Partial<Record<EnvName, string>> = {
+  REDIS_URL: 'a redis:// URL, e.g. redis://127.0.0.1:6379',
+  ARTIFACT_ROOT: 'the folder that holds the runs (run names are relative to it)',
+  READINESS_CONFIG: 'the path of the readiness YAML config (policies, roles, notification channel)',
+  SLACK_BOT_TOKEN: 'a bot token starting with "xoxb-"',
+  SLACK_SIGNING_SECRET: "the app's signing secret",
+  SLACK_APP_TOKEN: 'an app-level token starting with "xapp-"',
+};
+
+/**
+ * Parses the environment. Empty strings count as unset. Throws GateError CONFIG_INVALID naming the
+ * variable and what was expected.
+ */
+export function loadConfig<K extends EnvName = never>(env: Record<string, string | undefined>, opts: LoadConfigOptions<K> = {}): Needed<K> {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') relevant[key] = v;
+  }
+  const parsed = EnvSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(environment)'}: ${i.message}`).join('; ');
+    throw new GateError('CONFIG_INVALID', `invalid environment: ${msg}`);
+  }
+  const missing = (opts.need ?? []).filter((k) => parsed.data[k] === undefined);
+  if (missing.length > 0) {
+    const msg = missing.map((k) => `${k} is not set; expected ${HINTS[k] ?? 'a value'}`).join('; ');
+    throw new GateError('CONFIG_INVALID', msg);
+  }
+  return parsed.data as Needed<K>;
+}

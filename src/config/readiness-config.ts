@@ -1,0 +1,114 @@
+/**
+ * The READINESS_CONFIG YAML shared by the Slack app, `readiness submit` and the workers:
+ * named policies, approvers per role, which roles are required, sign-off rules, where to notify.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { GateError } from '../errors.js';
+import { formatZodIssues, parsePolicyDocument, readPolicyFile, resolvePolicy, type PolicyLayer } from '../policy/load.js';
+import { SIGNOFF_ROLES, type SignoffRole } from '../policy/schema.js';
+
+const slackUser = z.string().regex(/^[UW][A-Z0-9]{2,}$/, { message: 'expected a Slack user id like U0123ABCD' });
+const slackGroup = z.string().regex(/^S[A-Z0-9]{2,}$/, { message: 'expected a Slack user-group id like S0123ABCD' });
+const slackChannel = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, { message: 'expected a Slack channel id like C0123ABCD' });
+
+export const RoleApproversSchema = z.strictObject({
+  users: z.array(slackUser).default([]),
+  usergroups: z.array(slackGroup).default([]),
+});
+
+const policyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'expected a policy name of letters, digits, ".", "_" or "-"' });
+
+export const ReadinessConfigSchema = z
+  .strictObject({
+    /** Named policy layers (validated against the policy schema), selectable with --policy NAME. */
+    policies: z.record(policyName, z.record(z.string(), z.unknown())).default({}),
+    /** Applied when no --policy is given. */
+    default_policy: policyName.optional(),
+    roles: z
+      .strictObject({
+        technical: RoleApproversSchema.optional(),
+        product: RoleApproversSchema.optional(),
+        compliance: RoleApproversSchema.optional(),
+      })
+      .default({}),
+    required_roles: z.array(z.enum(SIGNOFF_ROLES)).default([...SIGNOFF_ROLES]),
+    allow_self_approval: z.boolean().default(false),
+    one_role_per_person: z.boolean().default(true),
+    notification_channel: slackChannel.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.default_policy !== undefined && !(c.default_policy in c.policies)) {
+      ctx.addIssue({ code: 'custom', path: ['default_policy'], message: `"${c.default_policy}" is not one of the policies (${Object.keys(c.policies).join(', ') || 'none defined'})` });
+    }
+  });
+
+export type ReadinessConfig = z.infer<typeof ReadinessConfigSchema>;
+
+export const EMPTY_READINESS_CONFIG: ReadinessConfig = ReadinessConfigSchema.parse({});
+
+/** The layer a named policy contributes: the config's sign-off settings, then the policy itself. */
+export function namedPolicyLayer(config: ReadinessConfig, name: string, source = 'READINESS_CONFIG'): PolicyLayer {
+  const data = config.policies[name];
+  if (!data) throw new GateError('POLICY_INVALID', `policy "${name}" is not defined in ${source} (defined: ${Object.keys(config.policies).join(', ') || 'none'})`);
+  return { source: `${source} policies.${name}`, data: { ...baseLayerData(config), name, ...data } };
+}
+
+function baseLayerData(config: ReadinessConfig): Record<string, unknown> {
+  return { signoff: { required_roles: config.required_roles, allow_self_approval: config.allow_self_approval } };
+}
+
+/** Parses and validates the config text; every named policy is resolved once so errors surface at start-up. */
+export function parseReadinessConfig(text: string, source: string): ReadinessConfig {
+  const doc = parsePolicyDocument(text, source) ?? {};
+  const parsed = ReadinessConfigSchema.safeParse(doc);
+  if (!parsed.success) throw new GateError('CONFIG_INVALID', `${source}: ${formatZodIssues(parsed.error.issues)}`);
+  for (const name of Object.keys(parsed.data.policies)) {
+    try {
+      resolvePolicy([namedPolicyLayer(parsed.data, name, source)]);
+    } catch (err) {
+      if (err instanceof GateError) throw new GateError('CONFIG_INVALID', err.message, { cause: err });
+      throw err;
+    }
+  }
+  return parsed.data;
+}
+
+export async function readReadinessConfig(file: string | undefined): Promise<ReadinessConfig> {
+  if (!file) return EMPTY_READINESS_CONFIG;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new GateError('CONFIG_INVALID', `READINESS_CONFIG ${file} cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  return parseReadinessConfig(text, file);
+}
+
+/**
+ * The policy layer for `--policy X`: a policy named in the config, else a policy file. Without
+ * --policy: the config's default policy, else just the config's sign-off settings.
+ */
+export async function selectPolicyLayer(config: ReadinessConfig, policy: string | undefined): Promise<PolicyLayer | undefined> {
+  if (policy !== undefined) {
+    if (policy in config.policies) return namedPolicyLayer(config, policy);
+    if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(policy) && !/\.(ya?ml|json)$/i.test(policy)) {
+      throw new GateError('POLICY_INVALID', `policy "${policy}" is not defined in READINESS_CONFIG (defined: ${Object.keys(config.policies).join(', ') || 'none'})`);
+    }
+    const file = await readPolicyFile(policy);
+    return { source: file.source, data: mergeTop(baseLayerData(config), file.data) };
+  }
+  if (config.default_policy) return namedPolicyLayer(config, config.default_policy);
+  if (config === EMPTY_READINESS_CONFIG) return undefined;
+  return { source: 'READINESS_CONFIG', data: baseLayerData(config) };
+}
+
+function mergeTop(base: Record<string, unknown>, data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+  return { ...base, ...(data as Record<string, unknown>) };
+}
+
+/** Approvers configured for a role (user ids and user-group ids). */
+export function approversFor(config: ReadinessConfig, role: SignoffRole): { users: string[]; usergroups: string[] } {
+  return config.roles[role] ?? { users: [], usergroups: [] };
+}

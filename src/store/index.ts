@@ -1,0 +1,2 @@
+export * from './redis-store.js';
+export type * from './types.js';

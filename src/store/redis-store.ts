@@ -1,0 +1,383 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Manifest } from '../artifacts/run.js';
+import { checkRelativePath } from '../artifacts/run.js';
+import { AUTOMATED_CHECKS, findCheck } from '../checks/registry.js';
+import { pendingResult } from '../checks/runner.js';
+import type { CheckDefinition, CheckResult } from '../checks/types.js';
+import { assembleReport, type GateReport } from '../engine.js';
+import { GateError } from '../errors.js';
+import type { SignoffRecord } from '../gate/evaluate.js';
+import type { EffectivePolicy } from '../policy/load.js';
+import { APPLY_CHECK_RESULT, CREATE_EVALUATION, RECORD_SIGNOFF, RELEASE_CHECK, SET_CHECK_PROGRESS, SET_CHECK_RUNNING, SET_MESSAGE_REF } from './scripts.js';
+import type { AuditEntry, Evaluation, EvaluationState, SignoffAttempt, SignoffAttemptResult, SignoffRefusal, SlackMessageRef } from './types.js';
+
+export interface StoreOptions {
+  /** Key prefix; keys are `<prefix>:…`. */
+  prefix?: string;
+  now?: () => Date;
+  newId?: () => string;
+  /** Automated checks an evaluation holds (defaults to the registry). */
+  checks?: readonly CheckDefinition[];
+}
+
+export interface CreateEvaluationInput {
+  run: string;
+  manifest: Manifest;
+  policy: EffectivePolicy;
+  requester: string;
+  channel: string | null;
+  /** Mark the run's previous evaluation superseded (default true: the latest evaluation of a run wins). */
+  supersede?: boolean;
+}
+
+export interface CreateEvaluationOutcome {
+  evaluation: Evaluation;
+  /** The run's previous evaluation, now superseded, and its new version (so its message can be re-rendered). */
+  superseded: { id: string; version: number } | null;
+}
+
+export type RunningOutcome = 'started' | 'final' | 'superseded' | 'unknown' | 'unknown_check';
+export type ApplyOutcome = 'applied' | 'duplicate' | 'stale' | 'unknown';
+
+export interface ProgressInfo {
+  progress: number;
+  label: string;
+  done: number;
+  total: number;
+}
+
+/** Evaluation ids: sortable by time, no ':' (they go into BullMQ job ids). */
+export function defaultEvaluationId(now: Date = new Date()): string {
+  return `ev-${now.getTime().toString(36)}-${randomBytes(5).toString('hex')}`;
+}
+
+export const EVALUATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{2,80}$/;
+
+const FINAL = new Set(['pass', 'warn', 'fail', 'error', 'skipped']);
+
+/** A report (checklist, gate, digests) from a stored state — the same assembly the CLI uses. */
+export function reportFromState(state: EvaluationState, now?: Date): GateReport {
+  const e = state.evaluation;
+  return assembleReport({ run: e.run, effective: e.policy, manifest: e.manifest, checks: state.checks, signoffs: state.signoffs, ...(now ? { now } : {}) });
+}
+
+/** True once nothing can change any more: superseded, passed, or blocked with every check final. */
+export function isTerminal(state: EvaluationState): boolean {
+  if (state.evaluation.superseded_by) return true;
+  if (state.gate === 'passed') return true;
+  return state.gate === 'blocked' && state.checks.every((c) => c.category === 'signoff' || FINAL.has(c.status));
+}
+
+function refusalMessage(reason: SignoffRefusal): string {
+  switch (reason) {
+    case 'not_authorised':
+      return 'You are not an approver for this role.';
+    case 'self_approval':
+      return 'You requested this evaluation; someone else must sign it off.';
+    case 'already_signed_other_role':
+      return 'You already signed another role of this evaluation; one person signs at most one role.';
+    case 'role_already_signed':
+      return 'This role has already been signed for this evaluation.';
+    case 'digest_changed':
+      return "The run's artifacts changed since this message was posted; rerun the evaluation and sign the new one.";
+    case 'checks_not_passing':
+      return 'Sign-off opens once every automated check passes (warnings allowed); some are still failing or pending.';
+    case 'superseded':
+      return 'This evaluation was superseded by a newer one of the same run; sign the latest evaluation.';
+    case 'unknown_evaluation':
+      return 'This evaluation does not exist (any more).';
+  }
+}
+
+/**
+ * Evaluations, check results, sign-offs and the audit log in Redis. Every state change is one Lua
+ * script (see scripts.ts); reads of a whole evaluation are one MULTI snapshot; the gate is always
+ * recomputed from stored results and sign-offs.
+ */
+export class EvaluationStore {
+  readonly prefix: string;
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+  private readonly checks: readonly CheckDefinition[];
+
+  constructor(
+    readonly redis: Redis,
+    opts: StoreOptions = {},
+  ) {
+    this.prefix = `${opts.prefix ?? 'readiness'}:`;
+    this.now = opts.now ?? (() => new Date());
+    this.newId = opts.newId ?? (() => defaultEvaluationId(this.now()));
+    this.checks = opts.checks ?? AUTOMATED_CHECKS;
+    const define = (name: string, numberOfKeys: number, lua: string): void => {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+    };
+    define('rgCreateEvaluation', 7, CREATE_EVALUATION);
+    define('rgSetCheckRunning', 5, SET_CHECK_RUNNING);
+    define('rgSetCheckProgress', 4, SET_CHECK_PROGRESS);
+    define('rgApplyCheckResult', 6, APPLY_CHECK_RESULT);
+    define('rgReleaseCheck', 6, RELEASE_CHECK);
+    define('rgRecordSignoff', 5, RECORD_SIGNOFF);
+    define('rgSetMessageRef', 2, SET_MESSAGE_REF);
+  }
+
+  private key(id: string, part?: string): string {
+    return part ? `${this.prefix}eval:${id}:${part}` : `${this.prefix}eval:${id}`;
+  }
+
+  get auditKey(): string {
+    return `${this.prefix}audit`;
+  }
+
+  private runKey(run: string): string {
+    return `${this.prefix}run:${checkRelativePath(run, 'run name')}`;
+  }
+
+  // ioredis custom commands are untyped; one narrow call site.
+  private call<T>(name: string, keys: string[], args: (string | number)[]): Promise<T> {
+    const fn = (this.redis as unknown as Record<string, (...a: (string | number)[]) => Promise<T>>)[name];
+    if (!fn) throw new Error(`script ${name} not defined`);
+    return fn.call(this.redis, ...keys, ...args);
+  }
+
+  private definition(checkId: string): CheckDefinition {
+    const def = this.checks.find((c) => c.id === checkId) ?? findCheck(checkId);
+    if (!def) throw new GateError('USAGE', `unknown check id "${checkId}"`);
+    return def;
+  }
+
+  async createEvaluation(input: CreateEvaluationInput): Promise<CreateEvaluationOutcome> {
+    const run = checkRelativePath(input.run, 'run name');
+    const id = this.newId();
+    if (!EVALUATION_ID.test(id)) throw new GateError('INTERNAL', `evaluation id "${id}" is not usable in job ids`);
+    const at = this.now();
+    const pending: Record<string, string> = {};
+    for (const def of this.checks) pending[def.id] = JSON.stringify(pendingResult(def, ['queued']));
+    const fields = {
+      run,
+      manifest: JSON.stringify(input.manifest),
+      digest: input.manifest.digest,
+      policy: JSON.stringify(input.policy),
+      policy_digest: input.policy.digest,
+      requester: input.requester,
+      channel: input.channel ?? '',
+      message: '',
+      allow_self_approval: input.policy.policy.signoff.allow_self_approval ? '1' : '0',
+    };
+    const checkIds = this.checks.map((c) => c.id);
+    const res = await this.call<[number, string?, number?]>(
+      'rgCreateEvaluation',
+      [this.key(id), this.key(id, 'checks'), this.key(id, 'status'), this.runKey(run), `${this.prefix}evals`, `${this.prefix}open`, this.auditKey],
+      [id, this.prefix, at.toISOString(), at.getTime(), input.supersede === false ? '0' : '1', input.requester, JSON.stringify(fields), JSON.stringify(pending), JSON.stringify(checkIds), run],
+    );
+    if (res[0] !== 1) throw new GateError('INTERNAL', `evaluation id ${id} already exists`);
+    const evaluation = await this.getEvaluation(id);
+    if (!evaluation) throw new GateError('INTERNAL', `evaluation ${id} vanished after creation`);
+    const supersededId = res[1] ?? '';
+    return { evaluation, superseded: supersededId ? { id: supersededId, version: Number(res[2]) } : null };
+  }
+
+  /** Marks a check running under `token` (the attempt allowed to write its result). */
+  async setCheckRunning(evaluationId: string, checkId: string, token: string, worker = 'worker'): Promise<{ outcome: RunningOutcome; version: number }> {
+    const def = this.definition(checkId);
+    const running: CheckResult = { ...pendingResult(def, [`running on ${worker}`]), status: 'running' };
+    const skipped: CheckResult = { ...pendingResult(def, ['not run: the evaluation was superseded by a newer one']), status: 'skipped' };
+    const [outcome, version] = await this.call<[RunningOutcome, number]>(
+      'rgSetCheckRunning',
+      [this.key(evaluationId), this.key(evaluationId, 'checks'), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.auditKey],
+      [checkId, token, this.now().toISOString(), worker, JSON.stringify(running), JSON.stringify(skipped)],
+    );
+    return { outcome, version: Number(version) };
+  }
+
+  /** Progress of a running check (0..1); ignored unless `token` still owns the check. Returns the new version or null. */
+  async setCheckProgress(evaluationId: string, checkId: string, token: string, p: ProgressInfo): Promise<number | null> {
+    const v = await this.call<number>(
+      'rgSetCheckProgress',
+      [this.key(evaluationId), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.key(evaluationId, 'progress')],
+      [checkId, token, JSON.stringify(p), this.now().toISOString()],
+    );
+    return Number(v) > 0 ? Number(v) : null;
+  }
+
+  /**
+   * Stores a final result exactly once: only the attempt whose token owns the running check may
+   * write, and a check that is already final is never written again.
+   */
+  async applyCheckResult(evaluationId: string, checkId: string, token: string, result: CheckResult, worker = 'worker'): Promise<{ outcome: ApplyOutcome; version: number }> {
+    if (!FINAL.has(result.status)) throw new GateError('INTERNAL', `result status ${result.status} is not final`);
+    const [outcome, version] = await this.call<[ApplyOutcome, number]>(
+      'rgApplyCheckResult',
+      [this.key(evaluationId), this.key(evaluationId, 'checks'), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.key(evaluationId, 'progress'), this.auditKey],
+      [checkId, token, JSON.stringify(result), result.status, this.now().toISOString(), worker, result.security ? '1' : '0'],
+    );
+    return { outcome, version: Number(version) };
+  }
+
+  /** Hands a running check back (its job returns to the queue). Returns the new version or null. */
+  async releaseCheck(evaluationId: string, checkId: string, token: string, worker = 'worker'): Promise<number | null> {
+    const def = this.definition(checkId);
+    const v = await this.call<number>(
+      'rgReleaseCheck',
+      [this.key(evaluationId), this.key(evaluationId, 'checks'), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.key(evaluationId, 'progress'), this.auditKey],
+      [checkId, token, JSON.stringify(pendingResult(def, ['queued again (worker shut down)'])), this.now().toISOString(), worker],
+    );
+    return Number(v) > 0 ? Number(v) : null;
+  }
+
+  /** Compare-and-set sign-off; every attempt is audited, refused ones included. */
+  async recordSignoff(attempt: SignoffAttempt & { onePerPerson?: boolean }): Promise<SignoffAttemptResult> {
+    const at = this.now().toISOString();
+    const record: SignoffRecord = { role: attempt.role, decision: attempt.decision, user: attempt.user, at, digest: attempt.digest };
+    if (attempt.reason !== undefined) record.reason = attempt.reason;
+    const res = await this.call<[number, string | number]>(
+      'rgRecordSignoff',
+      [this.key(attempt.evaluationId), this.key(attempt.evaluationId, 'status'), this.key(attempt.evaluationId, 'signoffs'), this.key(attempt.evaluationId, 'signers'), this.auditKey],
+      [
+        attempt.evaluationId,
+        attempt.role,
+        attempt.decision,
+        attempt.user,
+        attempt.reason ?? '',
+        attempt.digest,
+        attempt.authorised ? '1' : '0',
+        attempt.allowSelfApproval ? '1' : '0',
+        attempt.onePerPerson === false ? '0' : '1',
+        at,
+        JSON.stringify(record),
+      ],
+    );
+    if (res[0] !== 1) {
+      const reason = String(res[1]) as SignoffRefusal;
+      return { ok: false, reason, message: refusalMessage(reason) };
+    }
+    const state = await this.getState(attempt.evaluationId);
+    if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a sign-off`);
+    return { ok: true, state, record };
+  }
+
+  async setMessageRef(evaluationId: string, ref: SlackMessageRef, actor = 'app'): Promise<number> {
+    const v = await this.call<number>('rgSetMessageRef', [this.key(evaluationId), this.auditKey], [JSON.stringify(ref), this.now().toISOString(), actor]);
+    if (Number(v) === 0) throw new GateError('NOT_FOUND', `evaluation ${evaluationId} does not exist`);
+    return Number(v);
+  }
+
+  /** Idempotency for Slack retries: true the first time `key` is seen within `ttlMs`. */
+  async dedupe(key: string, ttlMs: number): Promise<boolean> {
+    const r = await this.redis.set(`${this.prefix}dedupe:${key}`, '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX');
+    return r === 'OK';
+  }
+
+  async version(evaluationId: string): Promise<number | null> {
+    const v = await this.redis.hget(this.key(evaluationId), 'version');
+    return v === null ? null : Number(v);
+  }
+
+  async getEvaluation(evaluationId: string): Promise<Evaluation | null> {
+    if (!EVALUATION_ID.test(evaluationId)) return null;
+    const h = await this.redis.hgetall(this.key(evaluationId));
+    return h.id ? parseEvaluation(h) : null;
+  }
+
+  /** One consistent snapshot (MULTI) of an evaluation, its results and sign-offs; the gate recomputed. */
+  async getState(evaluationId: string): Promise<EvaluationState | null> {
+    if (!EVALUATION_ID.test(evaluationId)) return null;
+    const res = await this.redis
+      .multi()
+      .hgetall(this.key(evaluationId))
+      .hgetall(this.key(evaluationId, 'checks'))
+      .hgetall(this.key(evaluationId, 'signoffs'))
+      .hgetall(this.key(evaluationId, 'progress'))
+      .exec();
+    if (!res) throw new GateError('INTERNAL', 'Redis transaction aborted');
+    for (const [err] of res) if (err) throw err;
+    const [meta, checks, signoffs, progress] = res.map(([, v]) => v as Record<string, string>) as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
+    if (!meta.id) return null;
+    const evaluation = parseEvaluation(meta);
+    const order = JSON.parse(meta.check_ids ?? '[]') as string[];
+    const results: CheckResult[] = [];
+    for (const id of order) {
+      const raw = checks[id];
+      if (!raw) continue;
+      const r = JSON.parse(raw) as CheckResult;
+      const p = progress[id];
+      if (p && r.status === 'running') {
+        const info = JSON.parse(p) as ProgressInfo;
+        r.progress = info.progress;
+        r.evidence = [...r.evidence, `${info.label} ${Math.floor(info.progress * 100)} % (${info.done}/${info.total})`];
+      }
+      results.push(r);
+    }
+    const signoffRecords = Object.values(signoffs).map((s) => JSON.parse(s) as SignoffRecord);
+    const report = assembleReport({ run: evaluation.run, effective: evaluation.policy, manifest: evaluation.manifest, checks: results, signoffs: signoffRecords });
+    return { evaluation, checks: results, signoffs: signoffRecords, gate: report.gate };
+  }
+
+  /** Latest evaluation of a run (for `/readiness status <run>` and rerun). */
+  async latestForRun(run: string): Promise<EvaluationState | null> {
+    const id = await this.redis.get(this.runKey(run));
+    return id ? this.getState(id) : null;
+  }
+
+  /** Most recent evaluations, newest first (App Home). */
+  async listRecent(limit = 20): Promise<EvaluationState[]> {
+    const ids = await this.redis.zrevrange(`${this.prefix}evals`, '0', String(Math.max(0, limit - 1)));
+    const states = await Promise.all(ids.map((id) => this.getState(id)));
+    return states.filter((s): s is EvaluationState => s !== null);
+  }
+
+  /**
+   * Evaluations that can still change (for re-rendering after an app restart), oldest first.
+   * Terminal ones are dropped from the open index as they are found; terminal states never reopen.
+   */
+  async listOpen(limit = 200): Promise<EvaluationState[]> {
+    const ids = await this.redis.zrange(`${this.prefix}open`, '0', String(Math.max(0, limit - 1)));
+    const out: EvaluationState[] = [];
+    for (const id of ids) {
+      const s = await this.getState(id);
+      if (!s || isTerminal(s)) {
+        await this.redis.zrem(`${this.prefix}open`, id);
+        continue;
+      }
+      out.push(s);
+    }
+    return out;
+  }
+
+  /** Audit entries, oldest first; optionally only those of one evaluation. */
+  async readAudit(opts: { evaluation?: string; from?: string; count?: number } = {}): Promise<AuditEntry[]> {
+    const out: AuditEntry[] = [];
+    let start = opts.from ?? '-';
+    const limit = opts.count ?? Number.POSITIVE_INFINITY;
+    for (;;) {
+      const page = await this.redis.xrange(this.auditKey, start, '+', 'COUNT', '1000');
+      for (const [id, flat] of page) {
+        const f: Record<string, string> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i] as string] = flat[i + 1] as string;
+        if (opts.evaluation && f.evaluation !== opts.evaluation) continue;
+        out.push({ id, type: f.type ?? '', evaluation: f.evaluation || null, actor: f.actor || null, at: f.at ?? '', data: f.data ? (JSON.parse(f.data) as Record<string, unknown>) : {} });
+        if (out.length >= limit) return out;
+      }
+      if (page.length < 1000) return out;
+      start = `(${page[page.length - 1]?.[0]}`;
+    }
+  }
+}
+
+function parseEvaluation(h: Record<string, string>): Evaluation {
+  return {
+    id: h.id ?? '',
+    run: h.run ?? '',
+    manifest: JSON.parse(h.manifest ?? '{}') as Manifest,
+    digest: h.digest ?? '',
+    policy: JSON.parse(h.policy ?? '{}') as EffectivePolicy,
+    requester: h.requester ?? '',
+    channel: h.channel || null,
+    message: h.message ? (JSON.parse(h.message) as SlackMessageRef) : null,
+    supersedes: h.supersedes || null,
+    superseded_by: h.superseded_by || null,
+    created_at: h.created_at ?? '',
+    updated_at: h.updated_at ?? '',
+    version: Number(h.version ?? 0),
+  };
+}

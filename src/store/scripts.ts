@@ -1,0 +1,209 @@
+/**
+ * Lua scripts for every state change of an evaluation. Each runs atomically in Redis, bumps the
+ * evaluation's version and appends to the audit stream in the same step, so a transition and its
+ * audit entry can never be separated, lost or applied twice.
+ *
+ * Key layout (P = store prefix):
+ *   P:eval:<id>            hash  meta (run, manifest, digest, policy, requester, channel, message, version, …)
+ *   P:eval:<id>:checks     hash  check id → result JSON
+ *   P:eval:<id>:status     hash  check id → status (kept apart so Lua never re-encodes result JSON)
+ *   P:eval:<id>:tokens     hash  check id → token of the attempt allowed to write the result
+ *   P:eval:<id>:progress   hash  check id → progress JSON of a running check
+ *   P:eval:<id>:signoffs   hash  role → sign-off record JSON
+ *   P:eval:<id>:signers    hash  user → role
+ *   P:run:<run>            string latest evaluation id of a run
+ *   P:evals / P:open       zsets  every / not yet terminal evaluation, scored by creation time
+ *   P:audit                stream append-only audit log (never trimmed)
+ *
+ * createEvaluation touches the previous evaluation of the run through a key computed in the
+ * script: fine on a single Redis (what BullMQ needs too), not on Redis Cluster.
+ */
+
+const AUDIT = `
+local function audit(stream, typ, evaluation, actor, at, data)
+  return redis.call('XADD', stream, '*', 'type', typ, 'evaluation', evaluation, 'actor', actor, 'at', at, 'data', cjson.encode(data))
+end
+local function bump(meta, at)
+  redis.call('HSET', meta, 'updated_at', at)
+  return redis.call('HINCRBY', meta, 'version', 1)
+end
+`;
+
+/**
+ * KEYS: meta, checks, status, runKey, evals, open, audit
+ * ARGV: id, prefix, at, atMs, supersede(0/1), requester, fieldsJson, pendingJson({id: resultJson}), checkIdsJson, run
+ * → {1, supersededId, supersededVersion} | {0}
+ */
+export const CREATE_EVALUATION = `${AUDIT}
+local meta, checks, status, runKey, evals, open, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local id, prefix, at, atMs, supersede, requester = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+if redis.call('EXISTS', meta) == 1 then return {0} end
+local fields = cjson.decode(ARGV[7])
+local pending = cjson.decode(ARGV[8])
+local checkIds = cjson.decode(ARGV[9])
+local supersededId, supersededVersion = '', 0
+local prev = redis.call('GET', runKey)
+if prev and supersede == '1' then
+  local pk = prefix .. 'eval:' .. prev
+  if redis.call('EXISTS', pk) == 1 and (redis.call('HGET', pk, 'superseded_by') or '') == '' then
+    redis.call('HSET', pk, 'superseded_by', id)
+    supersededVersion = bump(pk, at)
+    redis.call('ZREM', open, prev)
+    supersededId = prev
+    audit(stream, 'evaluation_superseded', prev, requester, at, {superseded_by = id, version = supersededVersion})
+  end
+end
+for k, v in pairs(fields) do redis.call('HSET', meta, k, v) end
+redis.call('HSET', meta, 'id', id, 'supersedes', supersededId, 'superseded_by', '', 'created_at', at, 'updated_at', at, 'version', 1, 'check_ids', ARGV[9])
+for _, cid in ipairs(checkIds) do
+  redis.call('HSET', checks, cid, pending[cid])
+  redis.call('HSET', status, cid, 'pending')
+end
+redis.call('SET', runKey, id)
+redis.call('ZADD', evals, atMs, id)
+redis.call('ZADD', open, atMs, id)
+audit(stream, 'evaluation_created', id, requester, at, {run = ARGV[10], digest = fields['digest'], policy_digest = fields['policy_digest'], checks = #checkIds, supersedes = supersededId, version = 1})
+return {1, supersededId, supersededVersion}
+`;
+
+/**
+ * KEYS: meta, checks, status, tokens, audit
+ * ARGV: checkId, token, at, worker, runningJson, skippedJson
+ * → {outcome, version}: started | final | superseded | unknown | unknown_check
+ */
+export const SET_CHECK_RUNNING = `${AUDIT}
+local meta, checks, status, tokens, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local cid, token, at, worker = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if redis.call('EXISTS', meta) == 0 then return {'unknown', 0} end
+local st = redis.call('HGET', status, cid)
+local version = tonumber(redis.call('HGET', meta, 'version'))
+if not st then return {'unknown_check', version} end
+if st ~= 'pending' and st ~= 'running' then return {'final', version} end
+local id = redis.call('HGET', meta, 'id')
+if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then
+  redis.call('HSET', checks, cid, ARGV[6])
+  redis.call('HSET', status, cid, 'skipped')
+  redis.call('HDEL', tokens, cid)
+  version = bump(meta, at)
+  audit(stream, 'check_skipped', id, worker, at, {check = cid, reason = 'evaluation superseded', version = version})
+  return {'superseded', version}
+end
+local previous = redis.call('HGET', tokens, cid) or ''
+redis.call('HSET', tokens, cid, token)
+redis.call('HSET', status, cid, 'running')
+redis.call('HSET', checks, cid, ARGV[5])
+version = bump(meta, at)
+audit(stream, 'check_running', id, worker, at, {check = cid, token = token, previous_token = previous, version = version})
+return {'started', version}
+`;
+
+/**
+ * KEYS: meta, status, tokens, progress
+ * ARGV: checkId, token, progressJson, at
+ * → version, or 0 when the attempt is no longer the current one
+ */
+export const SET_CHECK_PROGRESS = `${AUDIT}
+local meta, status, tokens, progress = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if redis.call('HGET', status, ARGV[1]) ~= 'running' then return 0 end
+if redis.call('HGET', tokens, ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', progress, ARGV[1], ARGV[3])
+return bump(meta, ARGV[4])
+`;
+
+/**
+ * KEYS: meta, checks, status, tokens, progress, audit
+ * ARGV: checkId, token, resultJson, resultStatus, at, worker, security(0/1)
+ * → {outcome, version}: applied | duplicate (already final) | stale (another attempt owns it) | unknown
+ */
+export const APPLY_CHECK_RESULT = `${AUDIT}
+local meta, checks, status, tokens, progress, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local cid, token, at, worker = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
+if redis.call('EXISTS', meta) == 0 then return {'unknown', 0} end
+local id = redis.call('HGET', meta, 'id')
+local version = tonumber(redis.call('HGET', meta, 'version'))
+local st = redis.call('HGET', status, cid)
+if not st then return {'unknown', version} end
+if st ~= 'pending' and st ~= 'running' then
+  audit(stream, 'check_result_ignored', id, worker, at, {check = cid, token = token, reason = 'already final', current = st})
+  return {'duplicate', version}
+end
+if st ~= 'running' or redis.call('HGET', tokens, cid) ~= token then
+  audit(stream, 'check_result_ignored', id, worker, at, {check = cid, token = token, reason = 'superseded attempt', current = st})
+  return {'stale', version}
+end
+redis.call('HSET', checks, cid, ARGV[3])
+redis.call('HSET', status, cid, ARGV[4])
+redis.call('HDEL', progress, cid)
+version = bump(meta, at)
+audit(stream, 'check_result', id, worker, at, {check = cid, status = ARGV[4], token = token, security = ARGV[7] == '1', version = version})
+return {'applied', version}
+`;
+
+/**
+ * A running attempt hands its check back to the queue (graceful shutdown).
+ * KEYS: meta, checks, status, tokens, progress, audit
+ * ARGV: checkId, token, pendingJson, at, worker
+ * → version, or 0 when the attempt is not the current one
+ */
+export const RELEASE_CHECK = `${AUDIT}
+local meta, checks, status, tokens, progress, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local cid, token, at = ARGV[1], ARGV[2], ARGV[4]
+if redis.call('HGET', status, cid) ~= 'running' then return 0 end
+if redis.call('HGET', tokens, cid) ~= token then return 0 end
+redis.call('HSET', checks, cid, ARGV[3])
+redis.call('HSET', status, cid, 'pending')
+redis.call('HDEL', tokens, cid)
+redis.call('HDEL', progress, cid)
+local version = bump(meta, at)
+audit(stream, 'check_released', redis.call('HGET', meta, 'id'), ARGV[5], at, {check = cid, token = token, version = version})
+return version
+`;
+
+/**
+ * Compare-and-set sign-off. Every attempt, refused ones included, is audited.
+ * KEYS: meta, status, signoffs, signers, audit
+ * ARGV: evaluationId, role, decision, user, reason, digest, authorised, allowSelf, onePerPerson, at, recordJson
+ * → {1, version} | {0, refusal}
+ */
+export const RECORD_SIGNOFF = `${AUDIT}
+local meta, status, signoffs, signers, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, role, decision, user, reason, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local authorised, allowSelf, onePerPerson, at = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local function refuse(why)
+  audit(stream, 'signoff_refused', id, user, at, {role = role, decision = decision, reason = why, digest = digest, comment = reason})
+  return {0, why}
+end
+if redis.call('EXISTS', meta) == 0 then return refuse('unknown_evaluation') end
+if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return refuse('superseded') end
+if authorised ~= '1' then return refuse('not_authorised') end
+if redis.call('HGET', meta, 'digest') ~= digest then return refuse('digest_changed') end
+if user == redis.call('HGET', meta, 'requester') and allowSelf ~= '1' and redis.call('HGET', meta, 'allow_self_approval') ~= '1' then
+  return refuse('self_approval')
+end
+if redis.call('HEXISTS', signoffs, role) == 1 then return refuse('role_already_signed') end
+local other = redis.call('HGET', signers, user)
+if onePerPerson == '1' and other and other ~= role then return refuse('already_signed_other_role') end
+local statuses = redis.call('HVALS', status)
+for _, s in ipairs(statuses) do
+  if s ~= 'pass' and s ~= 'warn' then return refuse('checks_not_passing') end
+end
+redis.call('HSET', signoffs, role, ARGV[11])
+redis.call('HSET', signers, user, role)
+local version = bump(meta, at)
+audit(stream, 'signoff_recorded', id, user, at, {role = role, decision = decision, digest = digest, comment = reason, version = version})
+return {1, version}
+`;
+
+/**
+ * KEYS: meta, audit
+ * ARGV: messageJson, at, actor
+ * → version, or 0 when the evaluation does not exist
+ */
+export const SET_MESSAGE_REF = `${AUDIT}
+local meta, stream = KEYS[1], KEYS[2]
+if redis.call('EXISTS', meta) == 0 then return 0 end
+redis.call('HSET', meta, 'message', ARGV[1])
+local version = bump(meta, ARGV[2])
+audit(stream, 'message_ref_set', redis.call('HGET', meta, 'id'), ARGV[3], ARGV[2], {message = cjson.decode(ARGV[1]), version = version})
+return version
+`;

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { buildManifest, RunArtifacts } from '../../src/artifacts/run.js';
+import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
+import { pendingResult } from '../../src/checks/runner.js';
+import type { CheckResult } from '../../src/checks/types.js';
+import { manifestPaths } from '../../src/engine.js';
+import { loadEffectivePolicy } from '../../src/policy/load.js';
+import { EvaluationStore } from '../../src/store/redis-store.js';
+import { EXAMPLE_RUN } from './runs.js';
+
+/** A key prefix no other test file uses, so suites share the throwaway Redis without interfering. */
+export function uniquePrefix(name: string): string {
+  return `t-${name}-${randomBytes(4).toString('hex')}`;
+}
+
+export function connect(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+}
+
+/** Manifest and effective policy of a run folder, as `readiness submit` computes them. */
+export async function describeRun(dir = EXAMPLE_RUN) {
+  const run = await RunArtifacts.open(dir);
+  const policy = await loadEffectivePolicy(run);
+  const manifest = await buildManifest(run, manifestPaths(policy.policy));
+  return { policy, manifest };
+}
+
+export function resultFor(id: string, status: CheckResult['status'], extra: Partial<CheckResult> = {}): CheckResult {
+  const def = AUTOMATED_CHECKS.find((c) => c.id === id);
+  if (!def) throw new Error(`no check ${id}`);
+  return { ...pendingResult(def, [`test result ${status}`]), status, ...extra };
+}
+
+/** Drives every automated check of an evaluation to `status` through the real transitions. */
+export async function completeAllChecks(store: EvaluationStore, evaluationId: string, status: CheckResult['status'] = 'pass'): Promise<void> {
+  for (const def of AUTOMATED_CHECKS) {
+    const token = `t-${def.id}`;
+    await store.setCheckRunning(evaluationId, def.id, token);
+    await store.applyCheckResult(evaluationId, def.id, token, resultFor(def.id, status));
+  }
+}
