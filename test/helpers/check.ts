@@ -42,56 +42,50 @@ export async function variant(mutations: Record<string, (text: string) => string
 }
 
 /** Replaces `from` with `to`, throwing when `from` is not in the text (so a stale mutation is loud). */
-export function replace(from: string | RegExp, to: string): (text: string) => string {
+export function replace(from: string | RegExp, to: string | ((match: string, ...groups: string[]) => string)): (text: string) => string {
   return (text) => {
-    const hit = typeof from === 'string' ? text.includes(from) : from.test(text);
+    const hit = typeof from === 'string' ? text.includes(from) : new RegExp(from.source, from.flags.replace('g', '')).test(text);
     if (!hit) throw new Error(`mutation target not found: ${String(from)}`);
-    return typeof from === 'string' ? text.split(from).join(to) : text.replace(from, to);
+    if (typeof from === 'string') return typeof to === 'string' ? text.split(from).join(to) : text.split(from).join(to(from));
+    return text.replace(from, to as (match: string, ...groups: string[]) => string);
   };
+}
+
+/** [start, end) line range of an ATX section (fenced code skipped), or throws when absent. */
+function sectionRange(lines: string[], title: string): [number, number] {
+  const heads: { index: number; level: number; title: string }[] = [];
+  let fence = false;
+  lines.forEach((l, i) => {
+    if (/^\s{0,3}(```|~~~)/.test(l)) fence = !fence;
+    const m = /^(#{1,6})\s+(.*?)\s*$/.exec(l);
+    if (!fence && m) heads.push({ index: i, level: m[1]!.length, title: m[2]! });
+  });
+  const k = heads.findIndex((h) => h.title === title);
+  if (k < 0) throw new Error(`section "${title}" not found`);
+  const next = heads.slice(k + 1).find((h) => h.level <= heads[k]!.level);
+  return [heads[k]!.index, next ? next.index : lines.length];
 }
 
 /** Removes a markdown section (its heading line to the next heading of the same or higher level). */
 export function dropSection(title: string): (text: string) => string {
   return (text) => {
     const lines = text.split('\n');
-    const start = lines.findIndex((l) => /^#{1,6}\s/.test(l) && l.replace(/^#+\s*/, '').trim() === title);
-    if (start < 0) throw new Error(`section "${title}" not found`);
-    const level = /^(#+)/.exec(lines[start]!)![1]!.length;
-    let end = lines.length;
-    for (let i = start + 1; i < lines.length; i++) {
-      const m = /^(#+)\s/.exec(lines[i]!);
-      if (m && m[1]!.length <= level) {
-        end = i;
-        break;
-      }
-    }
+    const [start, end] = sectionRange(lines, title);
     return [...lines.slice(0, start), ...lines.slice(end)].join('\n');
   };
 }
 
-/** Keeps a section's heading but empties its body. */
-export function emptySection(title: string): (text: string) => string {
+/** Replaces a section's body (keeps the heading); an empty body empties the section. */
+export function setSection(title: string, body = ''): (text: string) => string {
   return (text) => {
     const lines = text.split('\n');
-    const start = lines.findIndex((l) => /^#{1,6}\s/.test(l) && l.replace(/^#+\s*/, '').trim() === title);
-    if (start < 0) throw new Error(`section "${title}" not found`);
-    const level = /^(#+)/.exec(lines[start]!)![1]!.length;
-    let end = lines.length;
-    for (let i = start + 1; i < lines.length; i++) {
-      const m = /^(#+)\s/.exec(lines[i]!);
-      if (m && m[1]!.length <= level) {
-        end = i;
-        break;
-      }
-    }
-    return [...lines.slice(0, start + 1), '', ...lines.slice(end)].join('\n');
+    const [start, end] = sectionRange(lines, title);
+    return [...lines.slice(0, start + 1), '', ...(body ? [body, ''] : []), ...lines.slice(end)].join('\n');
   };
 }
 
-/** Replaces a section's body (keeps the heading). */
-export function setSection(title: string, body: string): (text: string) => string {
-  return (text) => emptySection(title)(text).replace(new RegExp(`^(#{1,6}\\s+${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*)\\n\\n`, 'm'), `$1\n\n${body}\n\n`);
-}
+/** Keeps a section's heading but empties its body. */
+export const emptySection = (title: string) => setSection(title, '');
 
 // ---------------------------------------------------------------------------------------------
 // Bad input: every check that reads a document gets the same treatment.
