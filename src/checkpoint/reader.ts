@@ -41,7 +41,12 @@ export const LEGACY_REMEDIATION =
 export function sniffCheckpoint(head: Uint8Array): 'zip' | 'legacy' | 'pickle' | 'unknown' {
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'zip';
   if (head.length >= LEGACY_MAGIC.length && LEGACY_MAGIC.every((b, i) => head[i] === b)) return 'legacy';
-  if (head.length >= 2 && head[0] === 0x80 && head[1]! <= 5) return 'pickle';
+  if (head.length >= 2 && head[0] === 0x80 && head[1]! <= 5) {
+    // Legacy files saved with another pickle protocol still start with the magic number's bytes.
+    const magic = LEGACY_MAGIC.subarray(4);
+    for (let i = 2; i + magic.length <= head.length; i++) if (magic.every((b, k) => head[i + k] === b)) return 'legacy';
+    return 'pickle';
+  }
   return 'unknown';
 }
 
@@ -91,7 +96,7 @@ export class Checkpoint {
     if (f.size > limits.maxFileBytes) {
       throw new GateError('TOO_LARGE', `${file} is ${f.size} bytes; the checkpoint limit (limits.max_checkpoint_bytes) is ${limits.maxFileBytes}`, { file });
     }
-    const head = Buffer.alloc(Math.min(16, f.size));
+    const head = Buffer.alloc(Math.min(32, f.size));
     await f.handle.read(head, 0, head.length, 0);
     const kind = sniffCheckpoint(head);
     if (kind === 'legacy') throw new GateError('UNSUPPORTED_FORMAT', `${file}: ${LEGACY_REMEDIATION}`, { file });

@@ -147,3 +147,9 @@ describe('checkpoint reader refusals', () => {
     ).rejects.toThrow(expect.objectContaining({ hostile: true, message: expect.stringMatching(/max_checkpoint_uncompressed_bytes/) }));
   });
 });
+
+describe('legacy format detection', () => {
+  it('recognises a legacy file written with pickle protocol 4', async () => {
+    await expect(readCheckpointMetadata(run, 'legacy_protocol4.pt', limits)).rejects.toThrow(/legacy torch serialization/);
+  });
+});
