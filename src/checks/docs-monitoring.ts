@@ -19,7 +19,9 @@ const THRESHOLD = [
   /\d+(?:\.\d+)?\s*(?:ms|s|sec|seconds|minutes|min|%|pp|percentage points|rps|qps)\b/i,
 ];
 
-const ACTION = /\b(?:action|roll ?back|rollback|page|pager|on-?call|escalate|retrain|re-train|investigate|runbook|playbook|incident|revert|notify|open a ticket|scale (?:up|out)|fall ?back|disable|switch (?:traffic|back))\b/i;
+// Verbs in any inflection: "rolls back", "investigates", "pages the owner", "notified".
+const ACTION =
+  /\b(?:actions?|roll(?:s|ed|ing)? ?back|rollbacks?|pag(?:e|es|ed|ing)|pager|on-?call|escalat\w*|re-?train\w*|investigat\w*|runbooks?|playbooks?|incidents?|revert\w*|notif\w*|open a ticket|scal(?:e|es|ed|ing) (?:up|out)|fall(?:s|ing)? ?back|disabl\w*|switch(?:es)? (?:traffic|back))\b/i;
 
 export const check = defineCheck({
   id: 'docs.monitoring',
