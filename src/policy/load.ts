@@ -117,11 +117,25 @@ export async function readPolicyFile(file: string): Promise<PolicyLayer> {
   return { source: file, data: parsePolicyDocument(text, file) };
 }
 
+/**
+ * Policy sections a run may not set for itself: who must sign (a run cannot waive its own
+ * approvals) and the caps that protect the bot from hostile artifacts.
+ */
+export const TEAM_ONLY_FIELDS = ['signoff', 'limits'] as const;
+
 /** The run's own readiness.yml, if present (path from the layers before it, else the default). */
 export async function readRunPolicy(run: RunArtifacts, rel: string): Promise<PolicyLayer | null> {
   if (!(await run.exists(rel))) return null;
   const text = await run.readText(rel, 1024 * 1024);
-  return { source: rel, data: parsePolicyDocument(text, rel) };
+  const data = parsePolicyDocument(text, rel);
+  if (isPlainObject(data)) {
+    for (const field of TEAM_ONLY_FIELDS) {
+      if (field in data) {
+        throw new GateError('POLICY_INVALID', `${rel}: ${field}: may only be set by the team policy (--policy / READINESS_CONFIG), not by the run itself`);
+      }
+    }
+  }
+  return { source: rel, data };
 }
 
 export interface PolicyOptions {

@@ -114,6 +114,16 @@ describe('readPolicyFile and loadEffectivePolicy', () => {
     await expect(loadEffectivePolicy(run)).rejects.toThrow(/readiness\.yml: parity\.batch_size/);
   });
 
+  it.each(['signoff:\n  required_roles: []\n', 'signoff:\n  allow_self_approval: true\n', 'limits:\n  max_text_bytes: 99999999999\n'])(
+    'refuses a run readiness.yml that tries to set team-only fields: %j',
+    async (yml) => {
+      const runDir = await copyExampleRun();
+      await writeFile(path.join(runDir, 'readiness.yml'), yml);
+      const run = await RunArtifacts.open(runDir);
+      await expect(loadEffectivePolicy(run)).rejects.toThrow(/readiness\.yml: (signoff|limits): may only be set by the team policy/);
+    },
+  );
+
   it('finds the run policy at a path the policy file moved it to', async () => {
     const runDir = await copyExampleRun();
     await writeFile(path.join(runDir, 'gate.yml'), 'target_accuracy: 83\n');
