@@ -26,7 +26,10 @@ export const check = defineCheck({
     const configMention = /([\w./-]+\.(?:ya?ml|json|toml))/i.exec(body.split('\n').find((l) => /config/i.test(l)) ?? '');
     const configRel = configMention?.[1]?.replace(/^\.\//, '') ?? null;
     if (!configRel) missing.push(`config file (e.g. "Config: ${policy.paths.config}")`);
-    else if (!(await run.exists(configRel).catch(() => false))) missing.push(`config file ${configRel} named in ${rel} does not exist in the run`);
+    // A path in the text that leaves the run is a documentation problem; a symlink that leaves it
+    // is a hostile artifact and propagates as a security finding.
+    else if (configRel.startsWith('/') || configRel.split('/').includes('..')) missing.push(`config file ${configRel} named in ${rel} is outside the run folder`);
+    else if (!(await run.exists(configRel))) missing.push(`config file ${configRel} named in ${rel} does not exist in the run`);
     else {
       metrics.config = configRel;
       found.push(`config ${configRel} (exists)`);
@@ -43,8 +46,9 @@ export const check = defineCheck({
       found.push(`checkpoint ${ckptName} epoch ${epoch[1]}`);
     }
 
-    const python = /\bpython\s*v?(\d+\.\d+(?:\.\d+)?)/i.exec(body);
-    const framework = /\b(?:pytorch|torch)\s*v?(\d+\.\d+(?:\.\d+)?)/i.exec(body);
+    // Versions as written, pre-release and local suffixes included ("1.13.0a0", "2.1.0+cu118").
+    const python = /\bpython\s*v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?)/i.exec(body);
+    const framework = /\b(?:pytorch|torch)\s*(?:==\s*)?v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?(?:\+[\w.]+)?)/i.exec(body);
     if (python) found.push(`Python ${python[1]}`);
     else missing.push('Python version');
     if (framework) found.push(`PyTorch ${framework[1]}`);
