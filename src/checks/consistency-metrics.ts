@@ -4,6 +4,7 @@ import { checkpointLimits } from '../checkpoint/reader.js';
 import { readCheckpointMetadata, type CheckpointSummary } from '../checkpoint/summary.js';
 import { GateError } from '../errors.js';
 import { findNumber, isRecord, parsePythonJson } from '../parse/json.js';
+import { inspectOnnxFile } from '../onnx/inspect.js';
 import { findSection, parseSections, parseTables, plain } from '../parse/markdown.js';
 import { parseAccuracy, roundingTolerance, type Accuracy } from '../parse/numbers.js';
 import { allValAccuracies, describeSourced, type SourcedAccuracy } from '../parse/run-docs.js';
@@ -15,7 +16,7 @@ import { defineCheck, fail, pass, warn } from './define.js';
  * Cross-checks the numbers a run writes in several places: the best checkpoint's val_acc against
  * metrics.json, test_results.md and final_report.md (agreeing within the rounding of what is
  * written); the checkpoint's epoch against the epoch the documents name; and the class count of the
- * final layer against the per-class table, metrics.json and the test labels. Each disagreement
+ * final layer against the per-class table, metrics.json, the ONNX output and the test labels. Each disagreement
  * fails with every value and its source.
  */
 
@@ -152,6 +153,17 @@ export const check = defineCheck({
     if (table) classes.push(table);
     const nc = findNumber(metricsJson, ['num_classes', 'n_classes', 'number_of_classes'], 2);
     if (nc) classes.push({ value: nc.value, source: `${policy.paths.metrics} ${nc.path}` });
+    if (await run.exists(policy.paths.onnx_model)) {
+      try {
+        const { info } = await inspectOnnxFile(run, policy.paths.onnx_model, { maxBytes: policy.limits.max_onnx_bytes, maxNodes: policy.limits.max_onnx_nodes });
+        const out = info.outputs[0];
+        const last = out?.shape[out.shape.length - 1];
+        if (out && typeof last === 'number') classes.push({ value: last, source: `output "${out.name}" [${out.shape.map((d) => d ?? '?').join(', ')}] of ${policy.paths.onnx_model}` });
+      } catch (err) {
+        if (err instanceof GateError && err.hostile) throw err;
+        notes.push(`${policy.paths.onnx_model} could not be inspected (see export.present); its output is not compared`);
+      }
+    }
     const labelsRel = policy.paths.test_labels;
     if (await run.exists(labelsRel)) {
       try {

@@ -21,7 +21,7 @@ describe('consistency.metrics', () => {
     const text = r.evidence.join('\n');
     expect(text).toMatch(/val_acc agrees within rounding across 4 sources: 98\.889% \(checkpoints\/production\/final_model_best\.pt key val_acc\); .*98\.9% \(results\/production\/test_results\.md line 20\); 98\.9% \(final_report\.md line 15\)/);
     expect(text).toMatch(/epoch 29 agrees across \d+ sources: .*final_report\.md line 27: "final_model_best\.pt \(epoch 29"/);
-    expect(text).toMatch(/10 classes agree across 4 sources: final layer fc2\.weight \[10, 32\].*10 rows in the per-class table.*max label 9 \+ 1 in data\/test\/labels\.npy/);
+    expect(text).toMatch(/10 classes agree across 5 sources: final layer fc2\.weight \[10, 32\].*10 rows in the per-class table.*output "logits" \[batch, 10\] of models\/production_model\.onnx; max label 9 \+ 1 in data\/test\/labels\.npy/);
     expect(r.metrics).toMatchObject({ disagreements: 0, val_acc_sources: 4 });
   });
 
@@ -67,7 +67,7 @@ describe('consistency.metrics', () => {
     const r = await run(dir);
     expect(r.status).toBe('fail');
     expect(r.evidence[0]).toBe(
-      'number of classes disagrees: 10 (final layer fc2.weight [10, 32] in checkpoints/production/final_model_best.pt) vs 9 (9 rows in the per-class table (results/production/test_results.md line 30)) vs 10 (results/production/metrics.json num_classes) vs 12 (max label 11 + 1 in data/test/labels.npy (12 distinct labels in 20 samples))',
+      'number of classes disagrees: 10 (final layer fc2.weight [10, 32] in checkpoints/production/final_model_best.pt) vs 9 (9 rows in the per-class table (results/production/test_results.md line 30)) vs 10 (results/production/metrics.json num_classes) vs 10 (output "logits" [batch, 10] of models/production_model.onnx) vs 12 (max label 11 + 1 in data/test/labels.npy (12 distinct labels in 20 samples))',
     );
   });
 
