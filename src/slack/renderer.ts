@@ -1,0 +1,290 @@
+import type { Logger } from 'pino';
+import type { types } from '@slack/bolt';
+import type { EvaluationState, SlackMessageRef } from '../store/types.js';
+import { isTerminal, reportFromState } from '../store/redis-store.js';
+import { renderGateMessage } from './blocks/gate-message.js';
+import { renderBlockedNotification, renderPassedNotification } from './blocks/notifications.js';
+
+/** The store calls the renderer needs. */
+export interface RendererStore {
+  getState(evaluationId: string): Promise<EvaluationState | null>;
+  setMessageRef(evaluationId: string, ref: SlackMessageRef, actor?: string): Promise<number>;
+  version(evaluationId: string): Promise<number | null>;
+  listOpen(limit?: number): Promise<EvaluationState[]>;
+  listRecent(limit?: number): Promise<EvaluationState[]>;
+}
+
+/** What the renderer has durably done per evaluation (survives an app restart). */
+export interface RenderLedger {
+  renderedVersion(evaluationId: string): Promise<number>;
+  setRenderedVersion(evaluationId: string, version: number): Promise<void>;
+  notifiedGate(evaluationId: string): Promise<string | null>;
+  setNotifiedGate(evaluationId: string, gate: string): Promise<void>;
+}
+
+/** The Web API methods the renderer calls (chat:write). */
+export interface ChatClient {
+  chat: {
+    postMessage(args: { channel: string; text: string; blocks: types.KnownBlock[] }): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
+    update(args: { channel: string; ts: string; text: string; blocks: types.KnownBlock[] }): Promise<{ ok?: boolean }>;
+  };
+}
+
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_TIMERS: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface RendererOptions {
+  store: RendererStore;
+  ledger: RenderLedger;
+  /** A client that rejects rate-limited calls (rejectRateLimitedCalls) so each message backs off on its own. */
+  client: ChatClient;
+  log: Logger;
+  /** Channel told about PASSED / BLOCKED (defaults to the evaluation's channel). */
+  notificationChannel?: string | undefined;
+  /** At most one chat.update per message per this many ms (default 1000). */
+  minIntervalMs?: number;
+  /** How often watched evaluations are checked for a newer version (safety net for missed events). */
+  pollMs?: number;
+  timers?: Timers;
+}
+
+interface Entry {
+  timer: unknown;
+  inflight: Promise<void> | null;
+  dirty: boolean;
+  lastSentAt: number;
+  blockedUntil: number;
+  failures: number;
+}
+
+/** Errors where trying again cannot help (the message or channel is gone, we are not in it). */
+const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'message_not_found', 'cant_update_message', 'invalid_auth', 'account_inactive', 'token_revoked', 'missing_scope', 'invalid_blocks', 'msg_too_long', 'no_text']);
+
+function slackErrorCode(err: unknown): { rateLimitedFor?: number; platform?: string } {
+  const e = err as { code?: string; retryAfter?: number; data?: { error?: string } };
+  if (e?.code === 'slack_webapi_rate_limited_error') return { rateLimitedFor: typeof e.retryAfter === 'number' ? e.retryAfter : 1 };
+  if (e?.code === 'slack_webapi_platform_error') return { platform: e.data?.error ?? 'unknown_error' };
+  return {};
+}
+
+/**
+ * Keeps every gate message equal to its evaluation's stored state. Changes are coalesced: at most
+ * one chat.update per message per `minIntervalMs`; a 429 pauses that message for Retry-After
+ * seconds and the latest state is sent afterwards. Rendering always reads the store, never an
+ * event's payload, so a late or repeated event cannot render an old state.
+ */
+export class GateRenderer {
+  private readonly entries = new Map<string, Entry>();
+  private readonly watched = new Set<string>();
+  private readonly minIntervalMs: number;
+  private readonly pollMs: number;
+  private readonly timers: Timers;
+  private pollTimer: unknown = null;
+  private stopped = false;
+  /** chat.update / chat.postMessage calls made, per evaluation (for the bench). */
+  readonly calls = new Map<string, { post: number; update: number; notify: number }>();
+
+  constructor(private readonly opts: RendererOptions) {
+    this.minIntervalMs = opts.minIntervalMs ?? 1000;
+    this.pollMs = opts.pollMs ?? 2000;
+    this.timers = opts.timers ?? REAL_TIMERS;
+  }
+
+  /** Re-renders open (and recently changed) evaluations to their current state, then polls as a safety net. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    const seen = new Set<string>();
+    for (const s of [...(await this.opts.store.listOpen()), ...(await this.opts.store.listRecent(100))]) {
+      if (seen.has(s.evaluation.id)) continue;
+      seen.add(s.evaluation.id);
+      const rendered = await this.opts.ledger.renderedVersion(s.evaluation.id);
+      const notified = await this.opts.ledger.notifiedGate(s.evaluation.id);
+      const needsNotice = isTerminal(s) && !s.evaluation.superseded_by && s.gate !== 'pending' && notified !== s.gate;
+      if (!isTerminal(s)) this.watched.add(s.evaluation.id);
+      if (rendered < s.evaluation.version || needsNotice || (!s.evaluation.message && s.evaluation.channel)) this.schedule(s.evaluation.id);
+    }
+    this.armPoll();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pollTimer) this.timers.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    for (const e of this.entries.values()) if (e.timer) this.timers.clearTimeout(e.timer);
+    await Promise.all([...this.entries.values()].map((e) => e.inflight).filter(Boolean));
+    this.entries.clear();
+  }
+
+  /** Watch an evaluation (e.g. one just created) until it is terminal. */
+  watch(evaluationId: string): void {
+    this.watched.add(evaluationId);
+    this.schedule(evaluationId);
+  }
+
+  /** The evaluation changed: render it soon (coalesced). */
+  schedule(evaluationId: string): void {
+    if (this.stopped) return;
+    let e = this.entries.get(evaluationId);
+    if (!e) {
+      e = { timer: null, inflight: null, dirty: false, lastSentAt: Number.NEGATIVE_INFINITY, blockedUntil: 0, failures: 0 };
+      this.entries.set(evaluationId, e);
+    }
+    e.dirty = true;
+    if (!e.inflight && !e.timer) this.arm(evaluationId, e);
+  }
+
+  /** Resolves once nothing is scheduled or in flight (tests, shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const busy = [...this.entries.values()].filter((e) => e.inflight || e.timer || e.dirty);
+      if (busy.length === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private arm(id: string, e: Entry): void {
+    const now = this.timers.now();
+    const delay = Math.max(0, e.lastSentAt + this.minIntervalMs - now, e.blockedUntil - now);
+    e.timer = this.timers.setTimeout(() => {
+      e.timer = null;
+      e.inflight = this.flush(id, e).finally(() => {
+        e.inflight = null;
+        if (e.dirty && !this.stopped) this.arm(id, e);
+        else if (!e.dirty && !this.watched.has(id)) this.entries.delete(id);
+      });
+    }, delay);
+  }
+
+  private count(id: string, kind: 'post' | 'update' | 'notify'): void {
+    const c = this.calls.get(id) ?? { post: 0, update: 0, notify: 0 };
+    c[kind]++;
+    this.calls.set(id, c);
+  }
+
+  private async flush(id: string, e: Entry): Promise<void> {
+    e.dirty = false;
+    try {
+      await this.renderOnce(id, e);
+      e.failures = 0;
+    } catch (err) {
+      const { rateLimitedFor, platform } = slackErrorCode(err);
+      if (rateLimitedFor !== undefined) {
+        e.blockedUntil = this.timers.now() + rateLimitedFor * 1000;
+        e.dirty = true;
+        this.opts.log.warn({ evaluation: id, retryAfter: rateLimitedFor }, 'Slack rate limit: gate message paused for Retry-After');
+      } else if (platform && PERMANENT.has(platform)) {
+        this.opts.log.error({ evaluation: id, error: platform }, 'gate message cannot be rendered; giving up on this message');
+        this.watched.delete(id);
+      } else {
+        e.failures++;
+        e.blockedUntil = this.timers.now() + Math.min(60_000, 500 * 2 ** Math.min(e.failures, 7));
+        e.dirty = e.failures < 20;
+        this.opts.log.warn({ evaluation: id, err, failures: e.failures }, 'rendering the gate message failed; will retry');
+      }
+    }
+  }
+
+  private async renderOnce(id: string, e: Entry): Promise<void> {
+    const state = await this.opts.store.getState(id);
+    if (!state) {
+      this.watched.delete(id);
+      return;
+    }
+    const ev = state.evaluation;
+    const rendered = await this.opts.ledger.renderedVersion(id);
+    if (ev.channel && (ev.message === null || ev.version > rendered)) {
+      const report = reportFromState(state);
+      const msg = renderGateMessage({ evaluationId: id, report, requester: ev.requester, supersededBy: ev.superseded_by });
+      if (ev.message === null) {
+        e.lastSentAt = this.timers.now();
+        const res = await this.opts.client.chat.postMessage({ channel: ev.channel, text: msg.text, blocks: msg.blocks });
+        this.count(id, 'post');
+        if (!res.ts) throw new Error('chat.postMessage returned no ts');
+        const v = await this.opts.store.setMessageRef(id, { channel: res.channel ?? ev.channel, ts: res.ts });
+        // the ref itself changes nothing shown: the message is current as of the state we rendered,
+        // unless something else changed in between
+        await this.opts.ledger.setRenderedVersion(id, v === ev.version + 1 ? v : ev.version);
+        if (v !== ev.version + 1) e.dirty = true;
+      } else {
+        e.lastSentAt = this.timers.now();
+        await this.opts.client.chat.update({ channel: ev.message.channel, ts: ev.message.ts, text: msg.text, blocks: msg.blocks });
+        this.count(id, 'update');
+        await this.opts.ledger.setRenderedVersion(id, ev.version);
+      }
+    } else if (!ev.channel) {
+      await this.opts.ledger.setRenderedVersion(id, ev.version);
+    }
+    await this.notify(state);
+    if (isTerminal(state)) this.watched.delete(id);
+  }
+
+  /** PASSED / BLOCKED to the notification channel, once per gate status. */
+  private async notify(state: EvaluationState): Promise<void> {
+    const ev = state.evaluation;
+    if (ev.superseded_by || state.gate === 'pending' || !isTerminal(state)) return;
+    const channel = this.opts.notificationChannel ?? ev.channel;
+    if (!channel) return;
+    if ((await this.opts.ledger.notifiedGate(ev.id)) === state.gate) return;
+    const report = reportFromState(state);
+    const msg = state.gate === 'passed' ? renderPassedNotification(report, ev.id) : renderBlockedNotification(report, ev.id);
+    await this.opts.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+    this.count(ev.id, 'notify');
+    await this.opts.ledger.setNotifiedGate(ev.id, state.gate);
+  }
+
+  private armPoll(): void {
+    if (this.stopped) return;
+    this.pollTimer = this.timers.setTimeout(() => {
+      void this.poll().finally(() => this.armPoll());
+    }, this.pollMs);
+  }
+
+  private async poll(): Promise<void> {
+    for (const id of [...this.watched]) {
+      try {
+        const v = await this.opts.store.version(id);
+        if (v === null) {
+          this.watched.delete(id);
+          continue;
+        }
+        if (v > (await this.opts.ledger.renderedVersion(id))) this.schedule(id);
+      } catch (err) {
+        this.opts.log.warn({ err, evaluation: id }, 'polling an evaluation failed');
+      }
+    }
+  }
+}
+
+/** Ledger in Redis under the app's own keys (`<prefix>:slack:*`). */
+export function redisRenderLedger(redis: import('ioredis').Redis, prefix: string): RenderLedger {
+  const rendered = `${prefix}:slack:rendered`;
+  const notified = `${prefix}:slack:notified`;
+  return {
+    async renderedVersion(id) {
+      return Number((await redis.hget(rendered, id)) ?? 0);
+    },
+    async setRenderedVersion(id, version) {
+      // never move backwards (two flushes of one message cannot race, but stay safe)
+      await redis.eval("local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1", 1, rendered, id, String(version));
+    },
+    async notifiedGate(id) {
+      return redis.hget(notified, id);
+    },
+    async setNotifiedGate(id, gate) {
+      await redis.hset(notified, id, gate);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { ReadinessConfig } from '../config/readiness-config.js';
+import type { EvaluationStore } from '../store/redis-store.js';
+import type { Evaluation } from '../store/types.js';
+import type { ApproverDirectory } from './auth.js';
+import type { GateRenderer } from './renderer.js';
+
+export interface SubmitRequest {
+  run: string;
+  requester: string;
+  channel: string | null;
+  target?: number | undefined;
+  policy?: string | undefined;
+}
+
+export interface SubmitResult {
+  evaluation: Evaluation;
+  superseded: { id: string; version: number } | null;
+}
+
+/**
+ * Creates an evaluation of a run (resolve the run under the artifact root, resolve the policy,
+ * hash the manifest, store it) and dispatches its checks. The queue module provides the
+ * production implementation; tests may run checks in process.
+ */
+export interface EvaluationSubmitter {
+  submit(req: SubmitRequest): Promise<SubmitResult>;
+  /** sha256 manifest digest of the run's files as they are now (detects artifacts changed since the evaluation). */
+  currentDigest(evaluation: Evaluation): Promise<string>;
+}
+
+/** Everything the listeners use; built once in app.ts. */
+export interface SlackServices {
+  store: EvaluationStore;
+  config: ReadinessConfig;
+  approvers: ApproverDirectory;
+  renderer: GateRenderer;
+  submitter: EvaluationSubmitter;
+  log: Logger;
+  /** How long a command's trigger id is remembered to drop Slack retries (default 1 h). */
+  dedupeTtlMs?: number;
+}

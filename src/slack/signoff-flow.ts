@@ -1,0 +1,59 @@
+import type { SignoffRole } from '../policy/schema.js';
+import type { SignoffAttemptResult } from '../store/types.js';
+import { ROLE_LABEL } from './blocks/signoff.js';
+import type { SlackServices } from './services.js';
+
+/** A digest that matches no evaluation: the run's files could not be read any more. */
+const UNREADABLE_DIGEST = '0'.repeat(64);
+
+export interface SignoffClick {
+  evaluationId: string;
+  /** Digest the clicked message (or modal) showed. */
+  digest: string;
+  role: SignoffRole;
+  decision: 'approved' | 'rejected';
+  user: string;
+  reason?: string;
+}
+
+/**
+ * One sign-off attempt: authorisation (user ids, user groups), then the digest — the message's,
+ * and when that is current, the run's files as they are now — then the store's compare-and-set,
+ * which refuses self-approval, a second role, a signed role, superseded or not-yet-open
+ * evaluations, and audits every attempt.
+ */
+export async function attemptSignoff(services: SlackServices, click: SignoffClick): Promise<SignoffAttemptResult> {
+  const evaluation = await services.store.getEvaluation(click.evaluationId);
+  let authorised = false;
+  try {
+    authorised = await services.approvers.isApprover(click.user, click.role);
+  } catch (err) {
+    services.log.warn({ err, role: click.role }, 'approver lookup failed; the click is refused');
+  }
+  let digest = click.digest;
+  if (evaluation && authorised && click.digest === evaluation.digest) {
+    digest = await services.submitter.currentDigest(evaluation).catch((err: unknown) => {
+      services.log.warn({ err, evaluation: evaluation.id }, 'run files unreadable at sign-off');
+      return UNREADABLE_DIGEST;
+    });
+  }
+  const result = await services.store.recordSignoff({
+    evaluationId: click.evaluationId,
+    role: click.role,
+    decision: click.decision,
+    user: click.user,
+    digest,
+    authorised,
+    allowSelfApproval: evaluation?.policy.policy.signoff.allow_self_approval ?? false,
+    onePerPerson: services.config.one_role_per_person,
+    ...(click.reason !== undefined ? { reason: click.reason } : {}),
+  });
+  if (result.ok) services.renderer.schedule(click.evaluationId);
+  services.log.info({ evaluation: click.evaluationId, role: click.role, decision: click.decision, user: click.user, ok: result.ok, reason: result.ok ? undefined : result.reason }, 'sign-off attempt');
+  return result;
+}
+
+export function signoffReply(click: Pick<SignoffClick, 'role' | 'decision'>, result: SignoffAttemptResult): string {
+  if (result.ok) return click.decision === 'approved' ? `✅ You approved the deployment as ${ROLE_LABEL[click.role]}.` : `❌ You rejected the deployment as ${ROLE_LABEL[click.role]}. The channel has been told why.`;
+  return `🚫 Your ${click.decision === 'approved' ? 'approval' : 'rejection'} as ${ROLE_LABEL[click.role]} was refused: ${result.message}`;
+}
