@@ -153,3 +153,21 @@ describe('legacy format detection', () => {
     await expect(readCheckpointMetadata(run, 'legacy_protocol4.pt', limits)).rejects.toThrow(/legacy torch serialization/);
   });
 });
+
+describe('other torch.save variants', () => {
+  it('reads epoch and val_acc saved as 0-dim int64/float64 tensors from their storages', async () => {
+    const s = await readCheckpointMetadata(run, 'tensor_scalars.pt', limits);
+    expect(s.epoch).toEqual({ value: 17, key: 'epoch' });
+    expect(s.valAcc).toEqual({ value: 0.9724, key: 'val_acc' });
+  });
+
+  for (const proto of [4, 5]) {
+    it(`reads a checkpoint pickled with protocol ${proto} (FRAME, MEMOIZE, STACK_GLOBAL)`, async () => {
+      const s = await readCheckpointMetadata(run, `protocol${proto}.pt`, limits);
+      expect(s.protocol).toBe(proto);
+      expect(s.tensorCount).toBe(9);
+      expect(s.epoch?.value).toBe(17);
+      expect(s.globals).toContain('torch._utils._rebuild_tensor_v2');
+    });
+  }
+});
