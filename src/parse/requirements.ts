@@ -51,15 +51,28 @@ export function parseEnvironmentYml(text: string, file: string): Requirement[] {
   const deps = (doc as { dependencies?: unknown } | null)?.dependencies;
   if (!Array.isArray(deps)) throw new GateError('PARSE_ERROR', `${file}: expected a "dependencies" list`, { file });
   const out: Requirement[] = [];
+  // File line numbers: each list item is found in the text after the previous one.
+  const lines = text.split('\n');
+  let cursor = 0;
+  const lineOf = (item: string): number => {
+    for (let k = cursor; k < lines.length; k++) {
+      const m = /^\s*-\s*['"]?(.*?)['"]?\s*(?:#.*)?$/.exec(lines[k]!);
+      if (m && m[1]!.trim() === item.trim()) {
+        cursor = k + 1;
+        return k + 1;
+      }
+    }
+    return 0;
+  };
   deps.forEach((d: unknown, i: number) => {
     if (typeof d === 'string') {
       const m = /^([A-Za-z0-9][\w.-]*(?:::[\w.-]+)?)\s*(.*)$/.exec(d.trim());
       const spec = (m?.[2] ?? '').replace(/\s+/g, '');
       const pinned = /^==?[0-9][\w.+!-]*(=[\w.+_-]+)?$/.test(spec) && !spec.includes('*');
-      out.push({ name: m?.[1] ?? d, spec: spec || '(no version)', pinned, line: i + 1, source: 'conda' });
+      out.push({ name: m?.[1] ?? d, spec: spec || '(no version)', pinned, line: lineOf(d) || i + 1, source: 'conda' });
     } else if (d && typeof d === 'object' && Array.isArray((d as { pip?: unknown }).pip)) {
       ((d as { pip: unknown[] }).pip).forEach((p, j) => {
-        const r = typeof p === 'string' ? parsePipLine(p, j + 1) : null;
+        const r = typeof p === 'string' ? parsePipLine(p, lineOf(p) || j + 1) : null;
         if (r) out.push(r);
       });
     }
