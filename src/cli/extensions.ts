@@ -5,6 +5,9 @@ import type { Io } from './main.js';
  * Commands that need Redis or Slack (worker, submit, status, serve). They live in their own
  * modules and are loaded lazily so `readiness check` starts without them.
  */
-export async function register(_program: Command, _io: Io, _setExit: (code: number) => void): Promise<void> {
-  // Registered by the queue and Slack modules.
+export async function register(program: Command, io: Io, setExit: (code: number) => void): Promise<void> {
+  const [{ registerWorker }, { registerSubmit }, { registerStatus }] = await Promise.all([import('./worker.js'), import('./submit.js'), import('./status.js')]);
+  registerWorker(program, io, setExit);
+  registerSubmit(program, io, setExit);
+  registerStatus(program, io, setExit);
 }

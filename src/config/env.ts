@@ -114,3 +114,8 @@ export function loadConfig<K extends EnvName = never>(env: Record<string, string
   }
   return parsed.data as Needed<K>;
 }
+
+/** The process's own environment: the only read of process.env in the codebase. */
+export function loadProcessConfig<K extends EnvName = never>(opts: LoadConfigOptions<K> = {}): Needed<K> {
+  return loadConfig(process.env, opts);
+}

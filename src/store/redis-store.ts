@@ -204,12 +204,12 @@ export class EvaluationStore {
    * Stores a final result exactly once: only the attempt whose token owns the running check may
    * write, and a check that is already final is never written again.
    */
-  async applyCheckResult(evaluationId: string, checkId: string, token: string, result: CheckResult, worker = 'worker'): Promise<{ outcome: ApplyOutcome; version: number }> {
+  async applyCheckResult(evaluationId: string, checkId: string, token: string, result: CheckResult, worker = 'worker', opts: { force?: boolean } = {}): Promise<{ outcome: ApplyOutcome; version: number }> {
     if (!FINAL.has(result.status)) throw new GateError('INTERNAL', `result status ${result.status} is not final`);
     const [outcome, version] = await this.call<[ApplyOutcome, number]>(
       'rgApplyCheckResult',
       [this.key(evaluationId), this.key(evaluationId, 'checks'), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.key(evaluationId, 'progress'), this.auditKey],
-      [checkId, token, JSON.stringify(result), result.status, this.now().toISOString(), worker, result.security ? '1' : '0'],
+      [checkId, token, JSON.stringify(result), result.status, this.now().toISOString(), worker, result.security ? '1' : '0', opts.force ? '1' : '0'],
     );
     return { outcome, version: Number(version) };
   }

@@ -112,8 +112,9 @@ return bump(meta, ARGV[4])
 
 /**
  * KEYS: meta, checks, status, tokens, progress, audit
- * ARGV: checkId, token, resultJson, resultStatus, at, worker, security(0/1)
+ * ARGV: checkId, token, resultJson, resultStatus, at, worker, security(0/1), force(0/1)
  * → {outcome, version}: applied | duplicate (already final) | stale (another attempt owns it) | unknown
+ * force: the job gave up for good (e.g. stalled too often), so whichever attempt owns the check, it ends.
  */
 export const APPLY_CHECK_RESULT = `${AUDIT}
 local meta, checks, status, tokens, progress, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -127,7 +128,7 @@ if st ~= 'pending' and st ~= 'running' then
   audit(stream, 'check_result_ignored', id, worker, at, {check = cid, token = token, reason = 'already final', current = st})
   return {'duplicate', version}
 end
-if st ~= 'running' or redis.call('HGET', tokens, cid) ~= token then
+if ARGV[8] ~= '1' and (st ~= 'running' or redis.call('HGET', tokens, cid) ~= token) then
   audit(stream, 'check_result_ignored', id, worker, at, {check = cid, token = token, reason = 'superseded attempt', current = st})
   return {'stale', version}
 end

@@ -1,0 +1,36 @@
+import { Option, type Command } from 'commander';
+import { loadProcessConfig } from '../config/env.js';
+import { GateError } from '../errors.js';
+import { EVALUATION_ID, EvaluationStore, reportFromState } from '../store/redis-store.js';
+import { emitReport, exitCodeFor, FORMATS, type Format, type Io } from './main.js';
+
+export function registerStatus(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('status')
+    .description('show an evaluation (by id, or the latest of a run) from the shared store (REDIS_URL)')
+    .argument('<evaluation-id-or-run>', 'evaluation id, or a run name for its latest evaluation')
+    .addOption(new Option('--format <format>', 'output format').choices(FORMATS).default('text'))
+    .option('--output <file>', 'write the formatted report to this file (the text checklist still goes to stdout)')
+    .action(async (ref: string, o: { format: Format; output?: string }) => {
+      const config = loadProcessConfig({ need: ['REDIS_URL'] });
+      const { connectRedis } = await import('../queue/connection.js');
+      const redis = await connectRedis(config.REDIS_URL, { connectionName: 'readiness-status' });
+      try {
+        const store = new EvaluationStore(redis, { prefix: config.REDIS_PREFIX });
+        const state = (EVALUATION_ID.test(ref) ? await store.getState(ref) : null) ?? (await store.latestForRun(ref).catch(() => null));
+        if (!state) throw new GateError('NOT_FOUND', `no evaluation "${ref}" (neither an evaluation id nor a run with evaluations)`);
+        const e = state.evaluation;
+        const running = state.checks.filter((c) => c.status === 'running' || c.status === 'pending').length;
+        io.stderr.write(
+          `evaluation ${e.id} · run ${e.run} · version ${e.version} · requested by ${e.requester} at ${e.created_at}` +
+            `${e.superseded_by ? ` · SUPERSEDED by ${e.superseded_by} (its sign-offs no longer count)` : ''}` +
+            `${running > 0 ? ` · ${running} check(s) still pending or running` : ''}\n`,
+        );
+        const report = reportFromState(state);
+        await emitReport(report, { format: o.format, ...(o.output ? { output: o.output } : {}) }, io);
+        setExit(exitCodeFor(report));
+      } finally {
+        redis.disconnect();
+      }
+    });
+}

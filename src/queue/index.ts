@@ -1,0 +1,5 @@
+export * from './connection.js';
+export * from './names.js';
+export * from './payloads.js';
+export * from './producer.js';
+export * from './submit.js';
