@@ -20,7 +20,8 @@ function severityOf(text: string, blocking: readonly string[]): string | null {
   return null;
 }
 
-export function parseKnownIssues(body: string, bodyLine: number, blocking: readonly string[]): KnownIssue[] {
+/** `firstLine` is the 1-based file line of the body's first line (Section.bodyLine). */
+export function parseKnownIssues(body: string, firstLine: number, blocking: readonly string[]): KnownIssue[] {
   const issues: KnownIssue[] = [];
   const tables = parseTables(body);
   for (const t of tables) {
@@ -32,16 +33,18 @@ export function parseKnownIssues(body: string, bodyLine: number, blocking: reado
         severity: sev >= 0 ? severityOf(r[sev] ?? '', blocking) : severityOf(text, blocking),
         status: st >= 0 ? plain(r[st] ?? '') : null,
         text,
-        line: bodyLine + t.line + 1 + k,
+        // t.line is the header's 1-based line within the body; the delimiter row follows, then the rows.
+        line: firstLine + t.line + 1 + k,
       });
     });
   }
-  if (tables.length === 0) {
+  // List items count too, also next to a table (a P0 written under the table is still a P0).
+  {
     body.split('\n').forEach((l, k) => {
       const item = /^\s*(?:[-*+]|\d+[.)])\s+(.*)$/.exec(l);
       if (!item) return;
       const text = plain(item[1]!);
-      issues.push({ severity: severityOf(text, blocking), status: CLOSED.test(text) ? 'closed' : OPEN.test(text) ? 'open' : null, text, line: bodyLine + k + 1 });
+      issues.push({ severity: severityOf(text, blocking), status: CLOSED.test(text) ? 'closed' : OPEN.test(text) ? 'open' : null, text, line: firstLine + k });
     });
   }
   return issues;
@@ -59,7 +62,7 @@ export const check = defineCheck({
     const section = findSection(parseSections(await run.readText(rel, policy.limits.max_text_bytes)), 'Known Issues');
     if (!section) return fail([`${rel} has no "Known Issues" section: known issues are not documented`]);
     const blocking = policy.qa.blocking_severities.map((s) => s.toUpperCase());
-    const issues = parseKnownIssues(section.body, section.line, blocking);
+    const issues = parseKnownIssues(section.body, section.bodyLine, blocking);
     const critical = issues.filter((i) => i.severity !== null && (blocking.includes(i.severity) || i.severity === 'critical'));
     const open = critical.filter((i) => !(i.status && CLOSED.test(i.status)));
     const metrics = { issues: issues.length, critical: critical.length, open_critical: open.length };

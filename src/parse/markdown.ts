@@ -11,6 +11,8 @@ export interface Section {
   line: number;
   /** Text from the heading to the next heading of the same or a higher level (subsections included). */
   body: string;
+  /** 1-based line number of the body's first line (after a setext underline too). */
+  bodyLine: number;
 }
 
 /** Lowercase, strip emoji/punctuation/numbering, singularise words: "## 3. Inference APIs:" → "inference api". */
@@ -30,6 +32,8 @@ interface HeadingLine {
   level: number;
   title: string;
   index: number;
+  /** Lines the heading takes (2 for setext: the title and its underline). */
+  span: number;
 }
 
 function headingLines(lines: string[]): HeadingLine[] {
@@ -47,23 +51,25 @@ function headingLines(lines: string[]): HeadingLine[] {
     if (fence !== null) continue;
     const atx = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
     if (atx) {
-      out.push({ level: atx[1]!.length, title: atx[2]!.trim(), index: i });
+      out.push({ level: atx[1]!.length, title: atx[2]!.trim(), index: i, span: 1 });
       continue;
     }
     const next = lines[i + 1];
     if (next !== undefined && line.trim() !== '' && !/^\s*[-*|>]/.test(line)) {
       if (/^\s{0,3}=+\s*$/.test(next)) {
-        out.push({ level: 1, title: line.trim(), index: i });
+        out.push({ level: 1, title: line.trim(), index: i, span: 2 });
+        i++;
         continue;
       }
       if (/^\s{0,3}-{3,}\s*$/.test(next)) {
-        out.push({ level: 2, title: line.trim(), index: i });
+        out.push({ level: 2, title: line.trim(), index: i, span: 2 });
+        i++;
         continue;
       }
     }
     // A line that is only bold text ("**Known Issues**" or "**Known Issues:**") acts as a heading.
     const bold = /^\s{0,3}\*\*([^*]{2,80}?):?\*\*:?\s*$/.exec(line);
-    if (bold) out.push({ level: 4, title: bold[1]!.trim(), index: i });
+    if (bold) out.push({ level: 4, title: bold[1]!.trim(), index: i, span: 1 });
   }
   return out;
 }
@@ -79,7 +85,7 @@ export function parseSections(text: string): Section[] {
         break;
       }
     }
-    return { level: h.level, title: h.title, line: h.index + 1, body: lines.slice(h.index + 1, end).join('\n') };
+    return { level: h.level, title: h.title, line: h.index + 1, body: lines.slice(h.index + h.span, end).join('\n'), bodyLine: h.index + h.span + 1 };
   });
 }
 
