@@ -2,7 +2,9 @@ import { App, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { ReadinessConfig } from '../config/readiness-config.js';
 import type { EvaluationStore } from '../store/redis-store.js';
+import type { Worker } from 'bullmq';
 import { ApproverDirectory } from './auth.js';
+import { startEventsConsumer } from './events-consumer.js';
 import { BackgroundWork } from './background.js';
 import { registerListeners } from './listeners/index.js';
 import { GateRenderer, redisRenderLedger } from './renderer.js';
@@ -37,6 +39,8 @@ export interface SlackRuntimeOptions {
   /** Follow-up work run at once after acks (default 2). */
   backgroundConcurrency?: number;
   dedupeTtlMs?: number;
+  /** Consume the queue's "evaluation changed" events (default true). */
+  consumeEvents?: boolean;
 }
 
 export interface SlackRuntime {
@@ -112,6 +116,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
   };
   const background = new BackgroundWork(opts.backgroundConcurrency ?? 2, (err) => log.error({ err }, 'background work failed'));
   registerListeners(app, services, background);
+  let events: Worker | null = null;
   app.error(async (err) => {
     log.error({ err }, 'unhandled error in a Slack listener');
   });
@@ -123,10 +128,12 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     async start() {
       await app.start(settings.port);
       await renderer.start();
+      if (opts.consumeEvents !== false) events = await startEventsConsumer(opts.store.redis, opts.redisPrefix, renderer, log.child({ component: 'events' }));
       log.info({ mode: socketMode ? 'socket' : 'http', port: socketMode ? undefined : settings.port }, 'Slack app started');
     },
     async stop() {
       await app.stop();
+      await events?.close();
       await background.drain();
       await renderer.stop();
     },

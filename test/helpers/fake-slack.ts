@@ -1,0 +1,189 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedCall {
+  method: string;
+  args: Record<string, unknown>;
+  /** Order of arrival (0, 1, …). */
+  seq: number;
+}
+
+export type Fault = { status: 429; retryAfter: number } | { error: string };
+
+export interface FakeMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: unknown[];
+  /** chat.update calls that reached this message successfully. */
+  updates: number;
+}
+
+function parseBody(req: IncomingMessage, raw: string): Record<string, unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (type.includes('application/json')) return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+  if (type.includes('application/x-www-form-urlencoded')) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of new URLSearchParams(raw)) {
+      // the Web API client JSON-encodes nested arguments (blocks, view)
+      out[k] = /^[[{]/.test(v) ? safeJson(v) : v;
+    }
+    return out;
+  }
+  return { raw };
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * A local stand-in for Slack's Web API (the only thing tests replace): records every call, keeps
+ * the messages it was asked to post and update, and can answer a method with 429 + Retry-After
+ * or a Slack error such as channel_not_found.
+ */
+export class FakeSlack {
+  readonly calls: RecordedCall[] = [];
+  readonly messages = new Map<string, FakeMessage>();
+  readonly uploads: { filename: string; content: string }[] = [];
+  /** usergroup id → member user ids, for usergroups.users.list. */
+  usergroups: Record<string, string[]> = {};
+  private readonly faults = new Map<string, Fault[]>();
+  private server: Server | null = null;
+  private seq = 0;
+  private tsCounter = 0;
+  private pendingUploads = new Map<string, string>();
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      let raw = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (raw += c));
+      req.on('end', () => this.handle(req, res, raw));
+    });
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  get apiUrl(): string {
+    return `${this.url}/api/`;
+  }
+
+  /** A response_url for a command or interaction; calls to it are recorded as method "response_url". */
+  responseUrl(id = 'r'): string {
+    return `${this.url}/response/${id}`;
+  }
+
+  /** The next `times` calls of `method` fail with `fault`. */
+  fail(method: string, fault: Fault, times = 1): void {
+    const list = this.faults.get(method) ?? [];
+    for (let i = 0; i < times; i++) list.push(fault);
+    this.faults.set(method, list);
+  }
+
+  callsOf(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+    this.messages.clear();
+    this.uploads.length = 0;
+    this.faults.clear();
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  private nextTs(): string {
+    this.tsCounter++;
+    return `1700000000.${String(this.tsCounter).padStart(6, '0')}`;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
+    const url = req.url ?? '/';
+    if (url.startsWith('/upload/')) {
+      const id = url.slice('/upload/'.length);
+      this.uploads.push({ filename: this.pendingUploads.get(id) ?? id, content: raw });
+      this.calls.push({ method: 'file_upload', args: { id, bytes: raw.length }, seq: this.seq++ });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('OK - ' + raw.length);
+      return;
+    }
+    const args = parseBody(req, raw);
+    if (url.startsWith('/response/')) {
+      this.calls.push({ method: 'response_url', args, seq: this.seq++ });
+      return this.json(res, 200, { ok: true });
+    }
+    const method = url.replace(/^\/api\//, '').replace(/\?.*$/, '');
+    this.calls.push({ method, args, seq: this.seq++ });
+    const fault = this.faults.get(method)?.shift();
+    if (fault && 'status' in fault) return this.json(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter) });
+    if (fault) return this.json(res, 200, { ok: false, error: fault.error });
+    switch (method) {
+      case 'auth.test':
+        return this.json(res, 200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'readiness', team_id: 'T0TEAM', user_id: 'U0BOT', bot_id: 'B0BOT' });
+      case 'chat.postMessage': {
+        const ts = this.nextTs();
+        const channel = String(args.channel);
+        this.messages.set(ts, { channel, ts, text: String(args.text ?? ''), blocks: (args.blocks as unknown[]) ?? [], updates: 0 });
+        return this.json(res, 200, { ok: true, channel, ts, message: { ts, text: args.text } });
+      }
+      case 'chat.update': {
+        const m = this.messages.get(String(args.ts));
+        if (!m) return this.json(res, 200, { ok: false, error: 'message_not_found' });
+        m.text = String(args.text ?? '');
+        m.blocks = (args.blocks as unknown[]) ?? [];
+        m.updates++;
+        return this.json(res, 200, { ok: true, channel: m.channel, ts: m.ts });
+      }
+      case 'chat.postEphemeral':
+        return this.json(res, 200, { ok: true, message_ts: this.nextTs() });
+      case 'views.open':
+      case 'views.publish':
+        return this.json(res, 200, { ok: true, view: { id: `V${this.seq}` } });
+      case 'usergroups.users.list': {
+        const members = this.usergroups[String(args.usergroup)];
+        if (!members) return this.json(res, 200, { ok: false, error: 'no_such_subteam' });
+        return this.json(res, 200, { ok: true, users: members });
+      }
+      case 'files.getUploadURLExternal': {
+        const id = `F${this.seq}`;
+        this.pendingUploads.set(id, String(args.filename));
+        return this.json(res, 200, { ok: true, upload_url: `${this.url}/upload/${id}`, file_id: id });
+      }
+      case 'files.completeUploadExternal':
+        return this.json(res, 200, { ok: true, files: (args.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id, title: 'report' })) ?? [] });
+      default:
+        return this.json(res, 200, { ok: true });
+    }
+  }
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`, naming `what`). */
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 30_000, everyMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
