@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitForChecks } from '../../src/cli/submit.js';
+import { checkJobId } from '../../src/queue/names.js';
+import { ReadinessQueues } from '../../src/queue/producer.js';
+import { submitEvaluation } from '../../src/queue/submit.js';
+import { EvaluationStore } from '../../src/store/redis-store.js';
+import { slowLatencyLayer, waitForProgress } from '../helpers/evaluations.js';
+import { EXAMPLE_RUN } from '../helpers/runs.js';
+import { connect, uniquePrefix } from '../helpers/store.js';
+import { FAST_STALL_ENV, WorkerProcess } from '../helpers/workers.js';
+
+const artifactRoot = path.dirname(EXAMPLE_RUN);
+const prefix = uniquePrefix('crash');
+let redis: Redis;
+let store: EvaluationStore;
+let queues: ReadinessQueues;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  redis = connect(inject('redisUrl'));
+  store = new EvaluationStore(redis, { prefix });
+  queues = new ReadinessQueues(redis, prefix);
+});
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+  await queues.close();
+  await redis.quit();
+});
+
+describe('a worker killed in the middle of a heavy check', () => {
+  it('another worker completes it; the result is stored exactly once and the audit shows both attempts', async () => {
+    for (let i = 0; i < 2; i++) workers.push(new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot, extra: FAST_STALL_ENV }));
+    await Promise.all(workers.map((w) => w.ready()));
+    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer() });
+
+    const pid = await waitForProgress(store, evaluation.id, 'export.inference');
+    const victim = workers.find((w) => w.pid === pid);
+    const survivor = workers.find((w) => w.pid !== pid);
+    expect(victim).toBeDefined();
+    await victim!.stop('SIGKILL');
+    expect(victim!.alive).toBe(false);
+
+    const state = await waitForChecks(store, evaluation.id, { timeoutMs: 180_000 });
+    const inference = state.checks.find((c) => c.id === 'export.inference');
+    expect(inference?.status).toBe('pass');
+    expect(inference?.metrics.requests).toBe(30_000);
+
+    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter((a) => a.data.check === 'export.inference');
+    const running = audit.filter((a) => a.type === 'check_running');
+    expect(running.map((a) => a.actor)).toEqual([expect.stringMatching(new RegExp(`/${pid}$`)), expect.stringMatching(new RegExp(`/${survivor!.pid}$`))]);
+    const results = audit.filter((a) => a.type === 'check_result');
+    expect(results).toHaveLength(1);
+    expect(results[0]?.actor).toMatch(new RegExp(`/${survivor!.pid}$`));
+
+    const job = await queues.heavy.getJob(checkJobId(evaluation.id, 'export.inference'));
+    expect(await job?.getState()).toBe('completed');
+    expect(job?.stalledCounter).toBeGreaterThanOrEqual(1);
+    expect(survivor!.alive).toBe(true);
+  });
+});
