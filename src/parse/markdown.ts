@@ -19,6 +19,7 @@ export interface Section {
 export function normalizeTitle(s: string): string {
   return s
     .toLowerCase()
+    .replace(/^\s*#{1,6}\s+/, '')
     .replace(/[*_`~]/g, '')
     .replace(/^\s*(?:\d+(?:\.\d+)*[.)]?|[ivx]+\.)\s+/, '')
     .replace(/[^\p{L}\p{N}]+/gu, ' ')

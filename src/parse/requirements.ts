@@ -14,8 +14,9 @@ const PIP_NAME = /^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*(.*)$/;
 /** One pip requirement line (comments and markers stripped). Pinned means exactly `==X` / `===X`. */
 export function parsePipLine(raw: string, line: number): Requirement | null {
   const text = raw.replace(/\s+#.*$/, '').replace(/^#.*$/, '').trim();
-  if (text === '' || text.startsWith('--') || /^-[rcfi]\s/.test(text) || text.startsWith('--index-url')) return null;
-  if (/^-e\s|^--editable/.test(text)) return { name: text.replace(/^-e\s+|^--editable\s+/, ''), spec: text, pinned: false, line, source: 'pip' };
+  // Editable installs first: "--editable" must not be skipped as an option line.
+  if (/^-e\s|^--editable(?:\s|=)/.test(text)) return { name: text.replace(/^-e\s+|^--editable[\s=]+/, ''), spec: text, pinned: false, line, source: 'pip' };
+  if (text === '' || text.startsWith('--') || /^-[rcfi]\s/.test(text)) return null;
   const withoutMarker = text.split(';')[0]!.trim();
   if (/\s@\s/.test(withoutMarker) || /^(?:git\+|https?:|file:)/.test(withoutMarker)) {
     return { name: withoutMarker.split(/\s*@\s*/)[0]!, spec: withoutMarker, pinned: false, line, source: 'pip' };
