@@ -200,3 +200,16 @@ export function buttons(blocks: unknown): Map<string, string> {
   }
   return out;
 }
+
+/** Runs `/readiness run` and waits until that new evaluation's gate message has live sign-off buttons. */
+export async function liveEvaluation(h: Harness, user: string = U.requester): Promise<{ state: EvaluationState; value: string }> {
+  const before = (await h.store.latestForRun(h.runName))?.evaluation.id;
+  const ack = await h.command(user, `run ${h.runName}`);
+  if (ack.status !== 200) throw new Error(`command not acked: ${ack.status}`);
+  const state = await waitFor(async () => {
+    const s = await h.store.latestForRun(h.runName);
+    return s && s.evaluation.id !== before && s.evaluation.message ? s : null;
+  }, 'a new evaluation with a gate message');
+  const value = await waitFor(() => buttons(h.message(state).blocks).get('signoff_approve_technical'), 'live buttons', 60_000);
+  return { state, value };
+}
