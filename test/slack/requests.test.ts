@@ -1,0 +1,105 @@
+import { symlink, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/fake-slack.js';
+import { cleanupRuns } from '../helpers/runs.js';
+import { commandBody, signedHeaders, slackSignature } from '../helpers/slack-sign.js';
+import { blockText, CHANNEL, Harness, SECRET, U } from './harness.js';
+
+describe('requests: signatures, retries, usage errors, status and report', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start();
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await cleanupRuns();
+  });
+
+  async function nothingHappened(): Promise<void> {
+    // give a wrongly accepted request every chance to do something, then look
+    await new Promise((r) => setTimeout(r, 300));
+    await h.runtime.background.drain();
+    expect(await h.evaluations()).toEqual([]);
+    // Bolt's own authorisation (auth.test) is not a side effect of the request
+    expect(h.fake.calls.filter((c) => c.method !== 'auth.test')).toEqual([]);
+  }
+
+  it('forged signature, stale timestamp and tampered body get 401 and nothing happens', async () => {
+    const body = commandBody({ text: `run ${h.runName}`, user_id: U.requester, response_url: h.fake.responseUrl() });
+    const forged = await h.post(body, { ...signedHeaders(SECRET, body), 'x-slack-signature': slackSignature('wrong-secret', Math.floor(Date.now() / 1000), body) });
+    expect(forged.status).toBe(401);
+    const staleTs = Math.floor(Date.now() / 1000) - 6 * 60;
+    const stale = await h.post(body, signedHeaders(SECRET, body, { timestamp: staleTs }));
+    expect(stale.status).toBe(401);
+    const headers = signedHeaders(SECRET, body);
+    const tampered = await h.post(body.replace(encodeURIComponent(U.requester), 'U0MALLORY'), headers);
+    expect(tampered.status).toBe(401);
+    const unsigned = await h.post(body, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(unsigned.status).toBe(401);
+    await nothingHappened();
+  });
+
+  it('usage errors and refused run paths are answered ephemerally in the ack, without I/O', async () => {
+    for (const [text, msg] of [
+      ['deploy now', 'unknown subcommand'],
+      ['run ../../etc', '".."'],
+      ['run /etc/passwd', 'absolute'],
+      ['run x --target 150', 'between 0 and 100'],
+    ] as const) {
+      const res = await h.command(U.requester, text);
+      expect(res.status).toBe(200);
+      const ack = JSON.parse(res.text) as { response_type: string; text: string };
+      expect(ack.response_type).toBe('ephemeral');
+      expect(ack.text).toContain(msg);
+    }
+    const help = JSON.parse((await h.command(U.requester, 'help')).text) as { text: string; blocks: unknown[] };
+    expect(blockText(help.blocks)).toContain('/readiness rerun <run> [check-id]');
+    await nothingHappened();
+  });
+
+  it('a run name that escapes the artifact root through a symlink, or does not exist, is refused ephemerally', async () => {
+    const outside = await mkdtemp(path.join(tmpdir(), 'readiness-outside-'));
+    await symlink(outside, path.join(h.artifactRoot, 'escape'));
+    await h.command(U.requester, 'run escape');
+    const escaped = await waitFor(() => h.fake.callsOf('response_url').find((c) => String(c.args.text).includes('outside the artifact root')), 'the symlink refusal');
+    expect(escaped.args.response_type).toBe('ephemeral');
+    await h.command(U.requester, 'run no-such-run');
+    await waitFor(() => h.fake.callsOf('response_url').find((c) => String(c.args.text).includes('not found')), 'the not-found answer');
+    expect(await h.evaluations()).toEqual([]);
+  });
+
+  it('a Slack retry of the same command (same trigger, X-Slack-Retry-Num) creates one evaluation', async () => {
+    const trigger = '777.888.retry-trigger';
+    const first = await h.command(U.requester, `run ${h.runName}`, { triggerId: trigger });
+    const retried = await Promise.all([h.command(U.requester, `run ${h.runName}`, { triggerId: trigger, retryNum: 1 }), h.command(U.requester, `run ${h.runName}`, { triggerId: trigger, retryNum: 2 })]);
+    expect([first.status, ...retried.map((r) => r.status)]).toEqual([200, 200, 200]);
+    await h.postedEvaluation();
+    await h.runtime.background.drain();
+    expect(await h.evaluations()).toHaveLength(1);
+    expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === CHANNEL)).toHaveLength(1);
+  });
+
+  it('status answers ephemerally; report posts the markdown report (renderMarkdown) as a file', async () => {
+    const state = await waitFor(async () => {
+      const s = await h.store.latestForRun(h.runName);
+      return s && s.checks.every((c) => c.status === 'pass' || c.status === 'warn') ? s : null;
+    }, 'the checks to finish', 60_000);
+    await h.command(U.requester, `status ${h.runName}`);
+    const status = await waitFor(() => h.fake.callsOf('response_url').find((c) => String(c.args.text).includes(`${h.runName}: ⏳ PENDING`)), 'the status answer');
+    expect(status.args.response_type).toBe('ephemeral');
+    expect(blockText(status.args.blocks)).toContain('waiting for signoff.technical');
+
+    await h.command(U.requester, `report ${h.runName}`);
+    const upload = await waitFor(() => h.fake.uploads[0], 'the report upload');
+    expect(upload.content).toContain('# Production Readiness — ');
+    expect(upload.content).toContain('## Final Sign-Off');
+    expect(upload.content).toContain(state.evaluation.digest);
+    const complete = h.fake.callsOf('files.completeUploadExternal')[0];
+    expect(complete?.args.channel_id).toBe(CHANNEL);
+
+    await h.command(U.requester, 'report never-evaluated');
+    await waitFor(() => h.fake.callsOf('response_url').find((c) => String(c.args.text).includes('No evaluation of `never-evaluated` yet')), 'the no-evaluation answer');
+  });
+});
