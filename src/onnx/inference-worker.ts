@@ -62,7 +62,10 @@ async function run(req: RunRequest): Promise<OutputTensor> {
   const out = await session.run({ [req.inputName]: tensorOf(req) });
   const t = out[req.outputName];
   if (!t) throw new Error(`model produced no output "${req.outputName}"`);
-  return { dims: t.dims.map(Number), data: toFloat32(t), type: t.type };
+  const result: OutputTensor = { dims: t.dims.map(Number), data: toFloat32(t), type: t.type };
+  const buf = req.data.buffer;
+  if (buf instanceof ArrayBuffer && req.data.byteOffset === 0) result.input = buf;
+  return result;
 }
 
 async function latency(id: number, req: LatencyRequest): Promise<LatencyRaw> {
@@ -99,7 +102,7 @@ port.on('message', (req: WorkerRequest) => {
           break;
         case 'run': {
           const r = await run(req);
-          post({ id: req.id, kind: 'result', result: r }, [r.data.buffer as ArrayBuffer]);
+          post({ id: req.id, kind: 'result', result: r }, [r.data.buffer as ArrayBuffer, ...(r.input ? [r.input] : [])]);
           break;
         }
         case 'latency': {

@@ -151,7 +151,8 @@ export function decodeOnnx(bytes: Uint8Array, rel: string, limits: OnnxLimits): 
   }
   let model: ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    // a Buffer view makes protobufjs slice bytes fields as views; from a plain Uint8Array it copies them
+    model = onnx.ModelProto.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     const hint = /index out of range/.test(why) ? 'the protobuf is truncated' : 'the bytes are not an ONNX protobuf';

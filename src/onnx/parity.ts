@@ -82,6 +82,8 @@ export async function runParity(model: OpenModel, inputs: NdArray, labels: NdArr
   let sumSq = 0;
   let statElems = 0;
   const queue: { start: number; count: number; out: Promise<OutputTensor> }[] = [];
+  // input buffers come back from the worker and are reused: memory stays at depth+1 batches, no garbage
+  const free: ArrayBuffer[] = [];
   let done = 0;
 
   const compare = async (start: number, count: number, out: OutputTensor): Promise<void> => {
@@ -118,13 +120,14 @@ export async function runParity(model: OpenModel, inputs: NdArray, labels: NdArr
       }
       ref.elements += r.length;
     }
+    if (out.input) free.push(out.input);
     done += count;
     opts.onProgress?.(done, n);
   };
 
   for (let start = 0; start < n; start += batch) {
     const count = Math.min(batch, n - start);
-    const raw = await inputs.readRows(start, count);
+    const raw = await inputs.readRows(start, count, free.pop());
     if (statElems < STATS_SAMPLES * inputs.rowElements) {
       const f = toFloat32(raw, inputs.dtype);
       for (const v of f) {

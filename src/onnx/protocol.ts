@@ -42,6 +42,8 @@ export interface OutputTensor {
   /** Output converted to float32 (float16/float64/int outputs included). */
   data: Float32Array;
   type: string;
+  /** The request's input buffer, transferred back so the caller can reuse it for the next batch. */
+  input?: ArrayBuffer;
 }
 
 export interface LatencyRequest extends Feed {

@@ -25,7 +25,8 @@ export interface NpyHeader {
  */
 export interface ByteSource {
   readonly size: number;
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Reads `length` bytes; into `into` (from its start) when it is given and large enough. */
+  read(offset: number, length: number, into?: ArrayBuffer): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -117,8 +118,11 @@ export interface NdArray {
   readonly rowElements: number;
   /** True when the file was Fortran-ordered and has been transposed to C order in memory. */
   readonly transposed: boolean;
-  /** Reads rows [start, start+count) as typed data of `dtype`, C order. */
-  readRows(start: number, count: number): Promise<NdData>;
+  /**
+   * Reads rows [start, start+count) as typed data of `dtype`, C order. With `into`, the rows are
+   * read into that buffer when it is large enough (callers recycle batch buffers this way).
+   */
+  readRows(start: number, count: number, into?: ArrayBuffer): Promise<NdData>;
   close(): Promise<void>;
 }
 
@@ -228,9 +232,9 @@ class StreamedArray implements NdArray {
     this.shape = header.shape;
   }
 
-  async readRows(start: number, count: number): Promise<NdData> {
+  async readRows(start: number, count: number, into?: ArrayBuffer): Promise<NdData> {
     checkRange(this.rel, this.rows, start, count);
-    const bytes = await this.source.read(this.header.dataOffset + start * this.rowBytes, count * this.rowBytes);
+    const bytes = await this.source.read(this.header.dataOffset + start * this.rowBytes, count * this.rowBytes, into);
     if (this.header.swap) swapBytes(bytes, this.header.itemsize);
     return viewAs(this.dtype, bytes);
   }
@@ -255,10 +259,13 @@ class MemoryArray implements NdArray {
     this.shape = header.shape;
   }
 
-  async readRows(start: number, count: number): Promise<NdData> {
+  async readRows(start: number, count: number, into?: ArrayBuffer): Promise<NdData> {
     checkRange(this.rel, this.rows, start, count);
     const rb = this.rowElements * ITEMSIZE[this.dtype];
-    return viewAs(this.dtype, this.data.slice(start * rb, (start + count) * rb));
+    const part = this.data.subarray(start * rb, (start + count) * rb);
+    const out = into && into.byteLength >= part.length ? new Uint8Array(into, 0, part.length) : new Uint8Array(part.length);
+    out.set(part);
+    return viewAs(this.dtype, out);
   }
 
   async close(): Promise<void> {}

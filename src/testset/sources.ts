@@ -3,6 +3,10 @@ import { Inflate } from 'fflate';
 import { GateError } from '../errors.js';
 import type { ByteSource } from './npy.js';
 
+function outputBuffer(length: number, into?: ArrayBuffer): Uint8Array {
+  return into && into.byteLength >= length ? new Uint8Array(into, 0, length) : new Uint8Array(length);
+}
+
 /** Random access to `size` bytes of a file starting at `base`. */
 export class FileRangeSource implements ByteSource {
   constructor(
@@ -13,11 +17,11 @@ export class FileRangeSource implements ByteSource {
     private readonly ownsHandle = true,
   ) {}
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  async read(offset: number, length: number, into?: ArrayBuffer): Promise<Uint8Array> {
     if (offset < 0 || offset + length > this.size) {
       throw new GateError('PARSE_ERROR', `${this.rel}: read past the end (${offset}+${length} > ${this.size})`, { file: this.rel });
     }
-    const buf = new Uint8Array(length);
+    const buf = outputBuffer(length, into);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.handle.read(buf, done, length - done, this.base + offset + done);
@@ -123,7 +127,7 @@ export class InflateSource implements ByteSource {
     }
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  async read(offset: number, length: number, into?: ArrayBuffer): Promise<Uint8Array> {
     if (offset < 0 || offset + length > this.size) {
       throw new GateError('PARSE_ERROR', `${this.rel}: read past the end (${offset}+${length} > ${this.size})`, { file: this.rel });
     }
@@ -135,7 +139,7 @@ export class InflateSource implements ByteSource {
     }
     this.drop(offset - this.pos);
     while (this.pendingBytes < length) await this.step();
-    const out = new Uint8Array(length);
+    const out = outputBuffer(length, into);
     let done = 0;
     while (done < length) {
       const first = this.pending[0] as Uint8Array;

@@ -135,6 +135,19 @@ describe('.npz reader', () => {
     expect(labels[123]).toBe(3);
   });
 
+  it('reads into a caller-provided buffer (batch buffers are recycled)', async () => {
+    for (const open of [() => openNpy(run, 'f32.npy'), () => openNpzEntry(run, 'deflated.npz', 'inputs'), () => openNpy(run, 'fortran.npy')]) {
+      const a = await open();
+      const buf = new ArrayBuffer(4096);
+      const rows = await a.readRows(1, 1, buf);
+      expect(rows.buffer).toBe(buf);
+      expect(Array.from(rows)).toEqual(Array.from(await a.readRows(1, 1)));
+      const tooSmall = new ArrayBuffer(2);
+      expect((await a.readRows(0, 1, tooSmall)).buffer).not.toBe(tooSmall);
+      await a.close();
+    }
+  });
+
   it('names the entries when the wanted array is missing', async () => {
     await expect(openNpzEntry(run, 'stored.npz', 'logits')).rejects.toThrow(/no array "logits".*inputs\.npy/);
   });
