@@ -73,7 +73,7 @@ export function epochsInText(text: string, checkpointName: string, file: string)
 /** Rows of the per-class table (summary rows such as "macro avg" are not classes). */
 export function perClassRows(text: string, file: string): Sourced<number> | null {
   const section = findSection(parseSections(text), 'Per-Class Performance');
-  const base = section ? section.line : 0; // the body starts on the line after the heading
+  const base = section ? section.bodyLine - 1 : 0;
   const tables = parseTables(section ? section.body : text);
   for (const t of tables) {
     if (!/class/i.test(t.headers[0] ?? '')) continue;

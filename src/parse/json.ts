@@ -53,24 +53,30 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Depth-first search for the first key (by preference order) holding a number; returns its dotted path. */
+/**
+ * Finds the shallowest key (then by preference order) holding a number; returns its dotted path.
+ * Shallow first, so a top-level `best_val_acc` wins over a nested `last_epoch.val_acc`.
+ */
 export function findNumber(obj: unknown, keys: readonly string[], maxDepth = 4): { path: string; value: number } | null {
-  for (const key of keys) {
-    const hit = findKey(obj, key.toLowerCase(), '', maxDepth);
-    if (hit) return hit;
-  }
-  return null;
-}
-
-function findKey(obj: unknown, key: string, prefix: string, depth: number): { path: string; value: number } | null {
-  if (!isRecord(obj) || depth < 0) return null;
-  for (const [k, v] of Object.entries(obj)) {
-    if (k.toLowerCase() === key && typeof v === 'number') return { path: prefix + k, value: v };
-  }
-  for (const [k, v] of Object.entries(obj)) {
-    if (k.toLowerCase() === 'history' || k.toLowerCase() === 'per_class') continue;
-    const hit = findKey(v, key, `${prefix}${k}.`, depth - 1);
-    if (hit) return hit;
+  const wanted = keys.map((k) => k.toLowerCase());
+  let level: { node: unknown; prefix: string }[] = [{ node: obj, prefix: '' }];
+  for (let depth = 0; depth <= maxDepth && level.length > 0; depth++) {
+    for (const key of wanted) {
+      for (const { node, prefix } of level) {
+        if (!isRecord(node)) continue;
+        for (const [k, v] of Object.entries(node)) {
+          if (k.toLowerCase() === key && typeof v === 'number') return { path: prefix + k, value: v };
+        }
+      }
+    }
+    const next: { node: unknown; prefix: string }[] = [];
+    for (const { node, prefix } of level) {
+      if (!isRecord(node)) continue;
+      for (const [k, v] of Object.entries(node)) {
+        if (isRecord(v) && k.toLowerCase() !== 'history' && k.toLowerCase() !== 'per_class') next.push({ node: v, prefix: `${prefix}${k}.` });
+      }
+    }
+    level = next;
   }
   return null;
 }

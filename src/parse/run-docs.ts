@@ -59,7 +59,8 @@ async function optionalMetrics(run: RunArtifacts, policy: Policy): Promise<unkno
 }
 
 const TEST_KEYS = ['test_acc', 'test_accuracy', 'test_acc_percent'];
-const VAL_KEYS = ['val_acc', 'best_val_acc', 'val_accuracy', 'validation_accuracy', 'best_val_accuracy'];
+/** The best checkpoint's validation accuracy first; a plain val_acc is taken to be the best one. */
+const VAL_KEYS = ['best_val_acc', 'best_val_accuracy', 'val_acc', 'val_accuracy', 'validation_accuracy'];
 
 /** PyTorch test accuracy as the run reports it: test_results.md first, then metrics.json. */
 export async function readTestAccuracy(run: RunArtifacts, policy: Policy): Promise<SourcedAccuracy | null> {

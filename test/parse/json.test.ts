@@ -60,3 +60,12 @@ describe('lossSeries / isRecord', () => {
     expect(isRecord(null)).toBe(false);
   });
 });
+
+describe('findNumber preference', () => {
+  it('takes the shallowest match, and best_val_acc before a nested last-epoch val_acc', () => {
+    expect(findNumber({ last_epoch: { val_acc: 97.1 }, best_val_acc: 98.9 }, ['best_val_acc', 'val_acc'])).toEqual({ path: 'best_val_acc', value: 98.9 });
+    expect(findNumber({ last_epoch: { val_acc: 97.1 }, summary: { best: { val_acc: 1 } }, val_acc: 98.2 }, ['best_val_acc', 'val_acc'])).toEqual({ path: 'val_acc', value: 98.2 });
+    expect(findNumber({ a: { b: { val_acc: 90 } }, c: { best_val_acc: 91 } }, ['best_val_acc', 'val_acc'])).toEqual({ path: 'c.best_val_acc', value: 91 });
+    expect(findNumber({ history: { val_acc: 5 } }, ['val_acc'])).toBeNull();
+  });
+});
