@@ -14,6 +14,7 @@ import { GateError, errorMessage } from '../src/errors.js';
 import type { ReadinessQueues } from '../src/queue/producer.js';
 import { CheckJobSchema, type CheckJob, type EvaluationEvent } from '../src/queue/payloads.js';
 import type { EvaluationStore } from '../src/store/redis-store.js';
+import { HeavyCheckAborted, runHeavyCheck } from './heavy-runner.js';
 
 export interface CheckProcessorDeps {
   store: EvaluationStore;
@@ -23,6 +24,8 @@ export interface CheckProcessorDeps {
   /** Names this worker in the audit log and in "running on …" evidence. */
   workerName: string;
   logger: Logger;
+  /** Run heavy checks in this process instead of a child process (only where nothing else runs, e.g. benchmarks of the overhead). */
+  heavyInProcess?: boolean;
   /** Minimum time between two progress writes of one check. */
   progressIntervalMs?: number;
 }
@@ -169,9 +172,15 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
         }
         throw err; // e.g. the artifact volume is not mounted yet: retried with backoff
       }
-      const checkSignal = signal;
-      const ctx = { run, policy: evaluation.policy.policy, onProgress, ...(checkSignal ? { signal: checkSignal } : {}) };
-      let result = await raceAbort(runCheck(def, ctx), signal);
+      let result: CheckResult;
+      if (def.heavy && !deps.heavyInProcess) {
+        // Heavy checks run in a child process (see heavy-child.ts); the abort signal kills it.
+        const out = await runHeavyCheck({ checkId, runDir: run.root, policy: evaluation.policy.policy }, { onProgress, ...(signal ? { signal } : {}) });
+        for (const rel of out.accessed) run.accessed.add(rel);
+        result = out.result;
+      } else {
+        result = await raceAbort(runCheck(def, { run, policy: evaluation.policy.policy, onProgress }), signal);
+      }
       await progressChain;
       result = await verifyAgainstManifest(run, evaluation.manifest, result);
       const out = await finish(result);
@@ -181,7 +190,7 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
       }
       return out;
     } catch (err) {
-      if (err instanceof ShutdownAbort) {
+      if (err instanceof ShutdownAbort || err instanceof HeavyCheckAborted) {
         // Graceful shutdown ran out of time: hand the job back to the queue, not counted as an attempt.
         await progressChain;
         const v = await store.releaseCheck(evaluationId, checkId, token, deps.workerName);
