@@ -18,7 +18,7 @@ export interface ParityOptions {
 }
 
 export interface InputStats {
-  /** Over the first batches only (enough to recognise raw, unnormalised inputs). */
+  /** Samples looked at: the first ones only (enough to recognise raw, unnormalised inputs). */
   sampled: number;
   mean: number;
   std: number;
@@ -46,7 +46,8 @@ export interface ParityStats {
   };
 }
 
-const STATS_SAMPLES = 4096;
+/** Input statistics look at the first million values: enough to spot raw pixels, cheap for big inputs. */
+const STATS_ELEMENTS = 1 << 20;
 
 function argmaxRows(data: Float32Array, rows: number, classes: number, out: Int32Array): void {
   for (let r = 0; r < rows; r++) {
@@ -128,17 +129,19 @@ export async function runParity(model: OpenModel, inputs: NdArray, labels: NdArr
   for (let start = 0; start < n; start += batch) {
     const count = Math.min(batch, n - start);
     const raw = await inputs.readRows(start, count, free.pop());
-    if (statElems < STATS_SAMPLES * inputs.rowElements) {
+    if (statElems < STATS_ELEMENTS) {
       const f = toFloat32(raw, inputs.dtype);
-      for (const v of f) {
+      const upto = Math.min(f.length, Math.max(inputs.rowElements, STATS_ELEMENTS - statElems));
+      for (let i = 0; i < upto; i++) {
+        const v = f[i] as number;
         sum += v;
         sumSq += v * v;
         if (v < stats.inputStats.min) stats.inputStats.min = v;
         if (v > stats.inputStats.max) stats.inputStats.max = v;
         if (stats.inputStats.integerValued && !Number.isInteger(v)) stats.inputStats.integerValued = false;
       }
-      statElems += f.length;
-      stats.inputStats.sampled += count;
+      statElems += upto;
+      stats.inputStats.sampled += Math.ceil(upto / inputs.rowElements);
     }
     const data = castForModel(raw, inputs.dtype, model.input.npDtype);
     const dims = [count, ...inputs.shape.slice(1)];

@@ -208,5 +208,8 @@ describe('cancellation', () => {
     expect(r.status).toBe('error');
     expect(r.evidence[0]).toMatch(/cancelled/);
     expect(progress.at(-1)).toBeLessThan(360);
+    // the stopped worker is not reused: the next check gets a working one
+    const again = await parity(EXAMPLE_RUN);
+    expect(again.status).toBe('pass');
   });
 });
