@@ -1,0 +1,81 @@
+import { cp, rm, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitForChecks } from '../../src/cli/submit.js';
+import { checkJobId } from '../../src/queue/names.js';
+import { ReadinessQueues } from '../../src/queue/producer.js';
+import { submitEvaluation } from '../../src/queue/submit.js';
+import { EvaluationStore } from '../../src/store/redis-store.js';
+import { cleanupRuns, copyExampleRun, EXAMPLE_RUN } from '../helpers/runs.js';
+import { connect, uniquePrefix } from '../helpers/store.js';
+import { WorkerProcess } from '../helpers/workers.js';
+
+const prefix = uniquePrefix('hostile');
+let redis: Redis;
+let store: EvaluationStore;
+let queues: ReadinessQueues;
+let worker: WorkerProcess;
+let artifactRoot: string;
+
+beforeAll(async () => {
+  const hostile = await copyExampleRun(); // <tmp>/run
+  artifactRoot = path.dirname(hostile);
+  const log = path.join(hostile, 'results/production/training.log');
+  await rm(log);
+  await symlink('/etc/passwd', log);
+  await symlink('/etc', path.join(artifactRoot, 'escape'));
+  redis = connect(inject('redisUrl'));
+  store = new EvaluationStore(redis, { prefix });
+  queues = new ReadinessQueues(redis, prefix);
+  worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot }).ready();
+});
+
+afterAll(async () => {
+  await worker.stop();
+  await queues.close();
+  await redis.quit();
+  await cleanupRuns();
+});
+
+describe('hostile artifacts', () => {
+  it('a training log symlinked to /etc/passwd: failed security check, job not retried, worker alive', async () => {
+    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'run', requester: 'U0REQ', channel: null });
+    expect(evaluation.manifest.entries.map((e) => e.path)).not.toContain('results/production/training.log');
+    const state = await waitForChecks(store, evaluation.id, { timeoutMs: 120_000 });
+    const training = state.checks.find((c) => c.id === 'training.completed');
+    expect(training?.status).toBe('fail');
+    expect(training?.security).toBe(true);
+    expect(training?.evidence.join(' ')).toMatch(/security finding: .*training\.log.*outside the run folder/);
+    expect(state.gate).toBe('blocked');
+
+    for (const c of state.checks.filter((x) => x.security)) {
+      const job = await queues.light.getJob(checkJobId(evaluation.id, c.id));
+      expect(await job?.getState()).toBe('failed');
+      expect(job?.attemptsMade).toBe(1);
+      expect(job?.failedReason).toMatch(/security finding/);
+    }
+    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter((a) => a.data.check === 'training.completed');
+    expect(audit.map((a) => a.type)).toEqual(['check_running', 'check_result']);
+    expect(audit[1]?.data.security).toBe(true);
+    expect(worker.alive).toBe(true);
+  });
+
+  it('the same worker goes on to evaluate a clean run', async () => {
+    await cp(EXAMPLE_RUN, path.join(artifactRoot, 'clean'), { recursive: true });
+    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'clean', requester: 'U0REQ', channel: null });
+    expect(evaluation.run).toBe('clean');
+    await expect(submitEvaluation(store, queues, { artifactRoot, run: 'clean', requester: 'U0REQ', channel: null })).resolves.toBeDefined();
+    const state = await waitForChecks(store, (await store.latestForRun('clean'))!.evaluation.id, { timeoutMs: 120_000 });
+    expect(state.checks.every((c) => c.status === 'pass' || c.status === 'warn')).toBe(true);
+    expect(worker.alive).toBe(true);
+  });
+
+  it('refuses run names that leave the artifact root, before anything is stored or queued', async () => {
+    const before = (await store.readAudit()).length;
+    await expect(submitEvaluation(store, queues, { artifactRoot, run: '../run', requester: 'U0REQ', channel: null })).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
+    await expect(submitEvaluation(store, queues, { artifactRoot, run: '/etc', requester: 'U0REQ', channel: null })).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
+    await expect(submitEvaluation(store, queues, { artifactRoot, run: 'escape', requester: 'U0REQ', channel: null })).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
+    expect((await store.readAudit()).length).toBe(before);
+  });
+});
