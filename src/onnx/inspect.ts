@@ -271,7 +271,8 @@ export async function inspectModel(model: ModelProto, run: RunArtifacts, modelRe
   const graph = model.graph as IGraphProto;
   const state = { nodes: 0, depth: 0, tensors: [] as TensorSite[] };
   collect(graph, modelRel, limits, state);
-  for (const f of model.functions ?? []) state.nodes += (f.node ?? []).length;
+  // model-local functions: their nodes count, and their Constant tensors are checked like the graph's
+  for (const f of model.functions ?? []) collect({ node: f.node ?? [] }, modelRel, limits, state);
   if (state.nodes > limits.maxNodes) throw unsafe(modelRel, `model holds ${state.nodes} nodes, more than the limit of ${limits.maxNodes} (limits.max_onnx_nodes)`);
 
   const externalData: ExternalDataRef[] = [];

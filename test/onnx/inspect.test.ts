@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { countTopLevelNodes, describeModel, inspectOnnxFile } from '../../src/onnx/inspect.js';
@@ -102,6 +103,19 @@ describe('hostile ONNX files are refused before onnxruntime, naming the tensor',
       nodes: [{ opType: 'Constant', output: ['y'], name: 'c', attribute: [{ name: 'value', type: 4, t: { name: 'const_t', dims: [1 << 20], dataType: 1 } }] }],
     }));
     await expect(inspectOnnxFile(run, rel, LIMITS)).rejects.toMatchObject({ hostile: true, message: expect.stringMatching(/"const_t".*Constant|"const_t".*node "c"/) });
+  });
+
+  it('a tensor inside a model-local function is checked too', async () => {
+    const base = onnxProto.onnx.ModelProto.decode(buildModel());
+    base.functions = [
+      onnxProto.onnx.FunctionProto.create({
+        name: 'f',
+        domain: 'local',
+        node: [{ opType: 'Constant', output: ['c'], attribute: [{ name: 'value', type: 4, t: { name: 'fn_tensor', dims: [1 << 30], dataType: 1 } }] }],
+      }),
+    ];
+    const rel = await place('function.onnx', onnxProto.onnx.ModelProto.encode(base).finish());
+    await expect(inspectOnnxFile(run, rel, LIMITS)).rejects.toMatchObject({ hostile: true, message: expect.stringMatching(/"fn_tensor"/) });
   });
 
   it('an absurd node count', async () => {
