@@ -3,7 +3,7 @@ import { GateError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import { halfToNumber, unpickleCheckpoint, type PickleLimits } from './pickle.js';
 import { DTYPE_BYTES, TensorMeta, type PickleValue, type StorageRef } from './values.js';
-import { DEFAULT_ZIP_LIMITS, ZipReader, type ZipEntry, type ZipLimits } from './zip.js';
+import { DEFAULT_ZIP_LIMITS, ZipReader, type ZipEntry, type ZipLimits } from '../formats/zip.js';
 
 export interface CheckpointLimits {
   /** The checkpoint file itself. */

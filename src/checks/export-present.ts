@@ -1,5 +1,7 @@
 import { defineCheck, fail, fmt, pass } from './define.js';
-import { sniffOnnx, sniffZipNames } from '../formats/sniff.js';
+import { sniffOnnx } from '../formats/sniff.js';
+import { DEFAULT_ZIP_LIMITS, ZipReader } from '../formats/zip.js';
+import { GateError } from '../errors.js';
 import type { RunArtifacts } from '../artifacts/run.js';
 
 function human(bytes: number): string {
@@ -21,9 +23,13 @@ async function inspectOnnx(run: RunArtifacts, rel: string): Promise<string | nul
 async function inspectTorchScript(run: RunArtifacts, rel: string): Promise<string | null> {
   const f = await run.openFile(rel);
   try {
-    const z = await sniffZipNames(f.handle, f.size);
-    if (!z.ok) return z.reason ?? 'not a zip archive';
-    const names = z.names ?? [];
+    // The same hardened zip reader as checkpoints: hostile archives (zip-slip names, bombs) throw.
+    const zip = await ZipReader.open(f.handle, f.size, rel, DEFAULT_ZIP_LIMITS).catch((err: unknown) => {
+      if (err instanceof GateError && !err.hostile) return err.message;
+      throw err;
+    });
+    if (typeof zip === 'string') return zip;
+    const names = zip.entries.map((e) => e.name);
     if (!names.some((n) => /(^|\/)code\//.test(n) || /(^|\/)constants\.pkl$/.test(n))) {
       return 'a torch zip without code/ or constants.pkl: a torch.save of weights, not a TorchScript (torch.jit.save) export';
     }

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { deflateSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crc32 } from '../../src/checkpoint/crc32.js';
-import { DEFAULT_ZIP_LIMITS, ZipReader } from '../../src/checkpoint/zip.js';
+import { crc32 } from 'node:zlib';
+import { DEFAULT_ZIP_LIMITS, ZipReader } from '../../src/formats/zip.js';
 
 interface Entry {
   name: string;

@@ -122,7 +122,7 @@ describe('export.present', () => {
     await copyFile(path.join(dir, 'docs/deployment_guide.md'), path.join(dir, TS));
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`${TS} is not a valid TorchScript file: not a zip archive (no local header signature)`);
+    expect(r.result.evidence[0]).toBe(`${TS} is not a valid TorchScript file: ${TS}: not a readable zip archive (no end-of-central-directory record); the file may be truncated or corrupt`);
   });
 
   it('refuses a zip cut before its central directory', async () => {
@@ -131,7 +131,7 @@ describe('export.present', () => {
     await writeRunFile(dir, TS, torchScriptZip().subarray(0, 60_000));
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`${TS} is not a valid TorchScript file: no end-of-central-directory record (truncated zip?)`);
+    expect(r.result.evidence[0]).toBe(`${TS} is not a valid TorchScript file: ${TS}: not a readable zip archive (no end-of-central-directory record); the file may be truncated or corrupt`);
   });
 
   it('passes on a valid TorchScript next to a broken ONNX and reports the broken one', async () => {
@@ -166,5 +166,17 @@ describe('export.present', () => {
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toMatch(new RegExp(`^${ONNX} is not a valid ONNX file: `));
+  });
+});
+
+describe('export.present with a hostile TorchScript archive', () => {
+  it('a zip-slip entry name is a security finding, not a format error', async () => {
+    const dir = await copyExampleRun();
+    await removeFile(dir, ONNX);
+    await writeRunFile(dir, TS, Buffer.from(zipSync({ 'm/code/__torch__.py': new Uint8Array(4096).fill(1), '../../evil.pkl': new Uint8Array(4096).fill(2) }, { level: 0 })));
+    const r = await runOn(dir, check);
+    expect(r.result.status).toBe('fail');
+    expect(r.result.security).toBe(true);
+    expect(r.result.evidence[0]).toMatch(/security finding: .*\.\./);
   });
 });

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Inflate } from 'fflate';
 import { GateError } from '../errors.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from 'node:zlib';
 
 /**
  * A zip reader over an open FileHandle that reads only the end-of-central-directory records, the
