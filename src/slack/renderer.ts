@@ -89,6 +89,8 @@ function slackErrorCode(err: unknown): { rateLimitedFor?: number; platform?: str
 export class GateRenderer {
   private readonly entries = new Map<string, Entry>();
   private readonly watched = new Set<string>();
+  /** Messages Slack refused for good (channel gone, not in channel): not retried by this process. */
+  private readonly abandoned = new Set<string>();
   private readonly minIntervalMs: number;
   private readonly pollMs: number;
   private readonly timers: Timers;
@@ -130,13 +132,14 @@ export class GateRenderer {
 
   /** Watch an evaluation (e.g. one just created) until it is terminal. */
   watch(evaluationId: string): void {
+    if (this.abandoned.has(evaluationId)) return;
     this.watched.add(evaluationId);
     this.schedule(evaluationId);
   }
 
   /** The evaluation changed: render it soon (coalesced). */
   schedule(evaluationId: string): void {
-    if (this.stopped) return;
+    if (this.stopped || this.abandoned.has(evaluationId)) return;
     let e = this.entries.get(evaluationId);
     if (!e) {
       e = { timer: null, inflight: null, dirty: false, lastSentAt: Number.NEGATIVE_INFINITY, blockedUntil: 0, failures: 0 };
@@ -188,6 +191,7 @@ export class GateRenderer {
       } else if (platform && PERMANENT.has(platform)) {
         this.opts.log.error({ evaluation: id, error: platform }, 'gate message cannot be rendered; giving up on this message');
         this.watched.delete(id);
+        this.abandoned.add(id);
       } else {
         e.failures++;
         e.blockedUntil = this.timers.now() + Math.min(60_000, 500 * 2 ** Math.min(e.failures, 7));

@@ -11,10 +11,10 @@ import { createSlackRuntime, type SlackRuntime } from '../../src/slack/app.js';
 import { QueueSubmitter } from '../../src/slack/submit.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import type { EvaluationState } from '../../src/store/types.js';
-import { startCheckWorkers, type RunningWorkers } from '../../workers/worker.js';
 import { freePort } from '../global-setup.js';
 import { FakeSlack, waitFor } from '../helpers/fake-slack.js';
 import { copyExampleRun } from '../helpers/runs.js';
+import { WorkerProcess } from '../helpers/workers.js';
 import { buttonClick, commandBody, eventBody, interactionBody, rejectSubmission, signedHeaders } from '../helpers/slack-sign.js';
 
 export const SECRET = 'test-signing-secret-0123456789';
@@ -47,7 +47,7 @@ export class Harness {
   redis!: Redis;
   store!: EvaluationStore;
   queues!: ReadinessQueues;
-  workers: RunningWorkers | null = null;
+  workers: WorkerProcess | null = null;
   runtime!: SlackRuntime;
   fake = new FakeSlack();
   prefix = '';
@@ -70,11 +70,22 @@ export class Harness {
     this.config = ReadinessConfigSchema.parse(opts.config ?? DEFAULT_CONFIG);
     this.store = new EvaluationStore(this.redis, { prefix: this.prefix, ...(opts.checks ? { checks: opts.checks } : {}) });
     this.queues = new ReadinessQueues(this.redis, this.prefix);
-    const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-    if (opts.workers !== false) await this.startWorkers(opts.checks);
+    if (opts.workers !== false) await this.startWorkers();
     await this.fake.start();
     this.fake.usergroups = { S0TECHLEADS: [U.lead2] };
     this.port = await freePort();
+    this.checks = opts.checks;
+    this.renderIntervalMs = opts.renderIntervalMs ?? 200;
+    await this.startApp();
+  }
+
+  private checks: readonly CheckDefinition[] | undefined;
+  private renderIntervalMs = 200;
+
+  /** (Re)starts the app process part: Bolt receiver, renderer, events consumer. */
+  async startApp(): Promise<void> {
+    const opts = { checks: this.checks };
+    const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     this.runtime = createSlackRuntime({
       settings: { botToken: 'xoxb-test-token', signingSecret: SECRET, apiUrl: this.fake.apiUrl, port: this.port, tokenVerification: false, retries: 0 },
       store: this.store,
@@ -82,30 +93,15 @@ export class Harness {
       config: this.config,
       submitter: new QueueSubmitter({ store: this.store, queues: this.queues, config: this.config, artifactRoot: this.artifactRoot, ...(opts.checks ? { checks: opts.checks } : {}) }),
       log,
-      renderIntervalMs: opts.renderIntervalMs ?? 200,
+      renderIntervalMs: this.renderIntervalMs,
       pollMs: 300,
     });
     await this.runtime.start();
   }
 
-  async startWorkers(checks?: readonly CheckDefinition[]): Promise<void> {
-    this.workers = await startCheckWorkers(
-      this.redis,
-      {
-        prefix: this.prefix,
-        artifactRoot: this.artifactRoot,
-        queues: ['light', 'heavy'],
-        lightConcurrency: 2,
-        lockDurationMs: 30_000,
-        stalledIntervalMs: 5_000,
-        maxStalledCount: 2,
-        shutdownTimeoutMs: 5_000,
-        maxmemoryCheck: 'warn',
-        progressIntervalMs: 100,
-        ...(checks ? { checks } : {}),
-      },
-      pino({ level: 'silent' }),
-    );
+  /** A real worker OS process (the queue module's entry point under tsx) on this harness's prefix. */
+  async startWorkers(): Promise<void> {
+    this.workers = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: this.prefix, artifactRoot: this.artifactRoot }).ready();
   }
 
   get runDir(): string {
@@ -119,7 +115,7 @@ export class Harness {
 
   async stop(): Promise<void> {
     await this.runtime.stop().catch(() => {});
-    await this.workers?.close();
+    await this.workers?.stop();
     await this.queues.close();
     await this.fake.stop();
     this.redis.disconnect();

@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/fake-slack.js';
+import { cleanupRuns } from '../helpers/runs.js';
+import { blockText, buttons, Harness, U } from './harness.js';
+
+describe('gate message resilience', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.stop();
+    h = undefined;
+    await cleanupRuns();
+  });
+
+  it('429 with Retry-After on chat.update: the message still converges to the final state', async () => {
+    h = await Harness.start({ renderIntervalMs: 100 });
+    h.fake.fail('chat.update', { status: 429, retryAfter: 1 }, 3);
+    await h.command(U.requester, `run ${h.runName}`);
+    const posted = await h.postedEvaluation();
+    const live = await waitFor(() => {
+      const m = h?.message(posted);
+      return m && buttons(m.blocks).size === 6 ? m : null;
+    }, 'the converged message', 60_000);
+    const updates = h.fake.callsOf('chat.update');
+    // the three rate-limited calls were made and answered 429; later ones succeeded
+    expect(updates.length).toBeGreaterThanOrEqual(4);
+    expect(live.updates).toBe(updates.length - 3);
+    const state = await h.store.getState(posted.evaluation.id);
+    expect(state?.checks.every((c) => c.status === 'pass' || c.status === 'warn')).toBe(true);
+    expect(blockText(live.blocks)).toContain('20 passed · 0 warnings · 0 failing · 0 pending');
+  });
+
+  it('a permanent error (channel_not_found) does not loop', async () => {
+    h = await Harness.start({ renderIntervalMs: 100 });
+    h.fake.fail('chat.postMessage', { error: 'channel_not_found' }, 1);
+    await h.command(U.requester, `run ${h.runName}`);
+    await waitFor(async () => (await h?.store.latestForRun(h.runName))?.checks.every((c) => c.status === 'pass'), 'the checks', 60_000);
+    await h.runtime.renderer.idle();
+    expect(h.fake.callsOf('chat.postMessage')).toHaveLength(1);
+    expect(h.fake.callsOf('chat.update')).toHaveLength(0);
+  });
+
+  it('app stopped mid-evaluation and started again: the message reaches its final state', async () => {
+    h = await Harness.start({ workers: false });
+    await h.command(U.requester, `run ${h.runName}`);
+    const posted = await h.postedEvaluation();
+    expect(buttons(h.message(posted).blocks).size).toBe(0);
+    await h.stopApp();
+    // checks run and finish while the app is down
+    await h.startWorkers();
+    await waitFor(async () => (await h?.store.getState(posted.evaluation.id))?.checks.every((c) => c.status === 'pass'), 'the checks to finish while the app is down', 60_000);
+    const updatesWhileDown = h.fake.callsOf('chat.update').length;
+    await h.startApp();
+    const final = await waitFor(() => {
+      const m = h?.message(posted);
+      return m && buttons(m.blocks).size === 6 ? m : null;
+    }, 'the final state after restart', 30_000);
+    expect(h.fake.callsOf('chat.update').length).toBeGreaterThan(updatesWhileDown);
+    expect(blockText(final.blocks)).toContain('20 passed');
+    // the restarted app did not post a second gate message
+    expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === posted.evaluation.channel)).toHaveLength(1);
+  });
+});
