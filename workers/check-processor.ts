@@ -14,7 +14,7 @@ import { GateError, errorMessage } from '../src/errors.js';
 import type { ReadinessQueues } from '../src/queue/producer.js';
 import { CheckJobSchema, type CheckJob, type EvaluationEvent } from '../src/queue/payloads.js';
 import type { EvaluationStore } from '../src/store/redis-store.js';
-import { HeavyCheckAborted, runHeavyCheck } from './heavy-runner.js';
+import { HeavyCheckAborted, type HeavyRunner } from './heavy-runner.js';
 
 export interface CheckProcessorDeps {
   store: EvaluationStore;
@@ -24,8 +24,8 @@ export interface CheckProcessorDeps {
   /** Names this worker in the audit log and in "running on …" evidence. */
   workerName: string;
   logger: Logger;
-  /** Run heavy checks in this process instead of a child process (only where nothing else runs, e.g. benchmarks of the overhead). */
-  heavyInProcess?: boolean;
+  /** Runs heavy checks in a child process; without it they run in this process. */
+  heavyRunner?: HeavyRunner;
   /** Minimum time between two progress writes of one check. */
   progressIntervalMs?: number;
 }
@@ -173,9 +173,9 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
         throw err; // e.g. the artifact volume is not mounted yet: retried with backoff
       }
       let result: CheckResult;
-      if (def.heavy && !deps.heavyInProcess) {
+      if (def.heavy && deps.heavyRunner) {
         // Heavy checks run in a child process (see heavy-child.ts); the abort signal kills it.
-        const out = await runHeavyCheck({ checkId, runDir: run.root, policy: evaluation.policy.policy }, { onProgress, ...(signal ? { signal } : {}) });
+        const out = await deps.heavyRunner.run({ checkId, runDir: run.root, policy: evaluation.policy.policy }, { onProgress, ...(signal ? { signal } : {}) });
         for (const rel of out.accessed) run.accessed.add(rel);
         result = out.result;
       } else {

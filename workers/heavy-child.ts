@@ -1,8 +1,9 @@
 /**
- * Child process that runs one heavy check (ONNX parity, latency). Heavy checks run here, not in
- * the worker process: the worker's event loop stays free to renew job locks, a shutdown past its
- * deadline can kill the computation cleanly (terminating onnxruntime's thread inside a process
- * aborts that process), and a native crash takes down only this child.
+ * Child process that runs heavy checks (ONNX parity, latency), one at a time, for one worker.
+ * Heavy checks run here, not in the worker process: the worker's event loop stays free to renew
+ * job locks, a shutdown past its deadline can kill the computation cleanly (terminating
+ * onnxruntime's thread inside a process aborts that process), and a native crash takes down only
+ * this child. The child stays up between jobs so its start-up (node, onnxruntime) is paid once.
  */
 import { RunArtifacts } from '../src/artifacts/run.js';
 import { findCheck } from '../src/checks/registry.js';
@@ -17,34 +18,31 @@ export interface HeavyRequest {
 }
 
 export type HeavyMessage =
-  | { kind: 'progress'; done: number; total: number; label: string }
-  | { kind: 'result'; result: CheckResult; accessed: string[] }
-  | { kind: 'error'; message: string };
+  | { id: number; kind: 'progress'; done: number; total: number; label: string }
+  | { id: number; kind: 'result'; result: CheckResult; accessed: string[] }
+  | { id: number; kind: 'error'; message: string };
 
-function send(msg: HeavyMessage): Promise<void> {
-  return new Promise((resolve) => process.send?.(msg, undefined, {}, () => resolve()));
+function send(msg: HeavyMessage): void {
+  process.send?.(msg);
 }
 
-// The worker died (SIGKILL): nobody wants the result; stop computing at once.
+async function handle(id: number, req: HeavyRequest): Promise<void> {
+  const def = findCheck(req.checkId);
+  if (!def) return send({ id, kind: 'error', message: `unknown check id "${req.checkId}"` });
+  let run: RunArtifacts;
+  try {
+    run = await RunArtifacts.open(req.runDir);
+  } catch (err) {
+    return send({ id, kind: 'error', message: outcomeFromError(err).evidence.join('; ') });
+  }
+  const result = await runCheck(def, { run, policy: req.policy, onProgress: (p) => send({ id, kind: 'progress', ...p }) });
+  send({ id, kind: 'result', result, accessed: [...run.accessed] });
+}
+
+// The worker died (SIGKILL) or let go of us: nobody wants a result; stop computing at once.
 process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 
-process.once('message', (req: HeavyRequest) => {
-  void (async () => {
-    const def = findCheck(req.checkId);
-    if (!def) {
-      await send({ kind: 'error', message: `unknown check id "${req.checkId}"` });
-      return;
-    }
-    let run: RunArtifacts;
-    try {
-      run = await RunArtifacts.open(req.runDir);
-    } catch (err) {
-      const o = outcomeFromError(err);
-      await send({ kind: 'error', message: o.evidence.join('; ') });
-      return;
-    }
-    const result = await runCheck(def, { run, policy: req.policy, onProgress: (p) => void send({ kind: 'progress', ...p }) });
-    await send({ kind: 'result', result, accessed: [...run.accessed] });
-    process.disconnect();
-  })();
+let queue: Promise<void> = Promise.resolve();
+process.on('message', (msg: { id: number; request: HeavyRequest }) => {
+  queue = queue.then(() => handle(msg.id, msg.request)).catch((err: unknown) => send({ id: msg.id, kind: 'error', message: String(err) }));
 });

@@ -16,6 +16,7 @@ import type { CheckJob } from '../src/queue/payloads.js';
 import { ReadinessQueues } from '../src/queue/producer.js';
 import { EvaluationStore } from '../src/store/redis-store.js';
 import { createCheckProcessor, failAbandonedCheck, type CheckJobOutcome } from './check-processor.js';
+import { HeavyRunner } from './heavy-runner.js';
 
 export interface WorkerSettings {
   prefix: string;
@@ -68,7 +69,8 @@ export async function startCheckWorkers(redis: Redis, settings: WorkerSettings, 
   const workerName = settings.workerName ?? `${hostname()}/${process.pid}`;
   const store = new EvaluationStore(redis, { prefix: settings.prefix, checks });
   const queues = new ReadinessQueues(redis, settings.prefix);
-  const deps = { store, queues, artifactRoot: settings.artifactRoot, checks, workerName, logger, ...(settings.progressIntervalMs !== undefined ? { progressIntervalMs: settings.progressIntervalMs } : {}) };
+  const heavyRunner = new HeavyRunner();
+  const deps = { store, queues, artifactRoot: settings.artifactRoot, checks, workerName, logger, heavyRunner, ...(settings.progressIntervalMs !== undefined ? { progressIntervalMs: settings.progressIntervalMs } : {}) };
   const processor = createCheckProcessor(deps);
 
   const workers: Worker<CheckJob, CheckJobOutcome>[] = [];
@@ -115,6 +117,7 @@ export async function startCheckWorkers(redis: Redis, settings: WorkerSettings, 
         // Whatever is still active keeps its lock until it expires; then the stalled check re-queues it.
         if (!settled) await Promise.all(workers.map((w) => w.close(true)));
       }
+      await heavyRunner.close();
       await queues.close();
       logger.info('worker stopped');
     })();
