@@ -133,7 +133,9 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
       else if (start.outcome === 'final') await publish(evaluationId, start.version, 'check_result');
       return { check: checkId, outcome: start.outcome };
     }
-    await publish(evaluationId, start.version, 'check_running');
+    // Light checks finish within milliseconds and their result event follows; only a heavy check's
+    // start is worth its own notification ("running…" on the gate message).
+    if (def.heavy) await publish(evaluationId, start.version, 'check_running');
     const log = logger.child({ evaluation: evaluationId, check: checkId, job: job.id, attempt: job.attemptsMade + 1 });
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
