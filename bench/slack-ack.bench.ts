@@ -1,0 +1,204 @@
+/**
+ * Slack acks and gate message updates.
+ *  1. Bursts of 50 concurrent signed `/readiness run` commands over HTTP: ack latency p50/p99 of
+ *     our app (real store and queue on a throwaway redis-server, evaluations created after each
+ *     ack) against a plain Bolt app whose listener only calls ack(), alternating in the same run.
+ *  2. 300 concurrent commands: all acked, and the slowest ack.
+ *  3. One evaluation of examples/digits-run on a real worker process: chat.update calls for its
+ *     gate message against the number of state changes (coalescing at ~1 per second).
+ * Each app runs in its own child process (this file with `--serve plain|ours`), so the client's
+ * own work (signing, 50 connections) is not counted against either server.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { App } from '@slack/bolt';
+import pino from 'pino';
+import { ReadinessConfigSchema } from '../src/config/readiness-config.js';
+import { connectRedis } from '../src/queue/connection.js';
+import { ReadinessQueues } from '../src/queue/producer.js';
+import { createSlackRuntime, type SlackRuntime } from '../src/slack/app.js';
+import { QueueSubmitter } from '../src/slack/submit.js';
+import { EvaluationStore } from '../src/store/redis-store.js';
+import { freePort } from '../test/global-setup.js';
+import { FakeSlack, waitFor } from '../test/helpers/fake-slack.js';
+import { OwnRedis } from '../test/helpers/redis-server.js';
+import { cleanupRuns, copyExampleRun } from '../test/helpers/runs.js';
+import { commandBody, signedHeaders } from '../test/helpers/slack-sign.js';
+import { WorkerProcess } from '../test/helpers/workers.js';
+
+const SECRET = 'bench-signing-secret-0123456789';
+const BURST = 50;
+const ROUNDS = 8;
+const BIG = 300;
+
+function post(port: number, body: string): Promise<{ ms: number; status: number }> {
+  const headers = signedHeaders(SECRET, body);
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    // a new connection per request, as Slack's deliveries are
+    const req = request({ host: '127.0.0.1', port, path: '/slack/events', method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+let trigger = 0;
+function bodies(n: number, fake: FakeSlack, run: string): string[] {
+  return Array.from({ length: n }, () => commandBody({ text: `run ${run}`, user_id: 'U0BENCH', trigger_id: `bench.${++trigger}`, response_url: fake.responseUrl('bench') }));
+}
+
+async function burst(port: number, list: string[]): Promise<number[]> {
+  const res = await Promise.all(list.map((b) => post(port, b)));
+  const bad = res.filter((r) => r.status !== 200);
+  if (bad.length > 0) throw new Error(`${bad.length} requests not acked with 200 (e.g. ${bad[0]?.status})`);
+  return res.map((r) => r.ms);
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
+}
+
+const PREFIX = 'benchslack';
+
+/** Child process: one app on PORT until the parent disconnects. */
+async function serve(kind: 'plain' | 'ours'): Promise<void> {
+  const port = Number(process.env.PORT);
+  const apiUrl = process.env.SLACK_API_URL as string;
+  if (kind === 'plain') {
+    const plain = new App({ token: 'xoxb-bench', signingSecret: SECRET, tokenVerificationEnabled: false, clientOptions: { slackApiUrl: apiUrl } });
+    plain.command('/readiness', async ({ ack }) => {
+      await ack();
+    });
+    await plain.start(port);
+    process.on('message', (m) => {
+      if (m === 'drain') process.send?.('drained');
+    });
+    process.send?.('ready');
+    process.on('disconnect', () => void plain.stop().finally(() => process.exit(0)));
+    return;
+  }
+  const redis = await connectRedis(process.env.REDIS_URL as string);
+  const store = new EvaluationStore(redis, { prefix: PREFIX });
+  const queues = new ReadinessQueues(redis, PREFIX);
+  const config = ReadinessConfigSchema.parse({ roles: { technical: { users: ['U0TECH'] } } });
+  const ours: SlackRuntime = createSlackRuntime({
+    settings: { botToken: 'xoxb-bench', signingSecret: SECRET, apiUrl, port, tokenVerification: false, retries: 0 },
+    store,
+    redisPrefix: PREFIX,
+    config,
+    submitter: new QueueSubmitter({ store, queues, config, artifactRoot: process.env.ARTIFACT_ROOT as string }),
+    log: pino({ level: 'silent' }),
+  });
+  await ours.start();
+  process.on('message', (m) => {
+    if (m === 'drain') void ours.background.drain().then(() => ours.renderer.idle()).then(() => process.send?.('drained'));
+  });
+  process.send?.('ready');
+  process.on('disconnect', () => {
+    void ours
+      .stop()
+      .then(() => queues.close())
+      .finally(() => {
+        redis.disconnect();
+        process.exit(0);
+      });
+  });
+}
+
+function startServer(kind: 'plain' | 'ours', env: Record<string, string>): Promise<ChildProcess> {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => (m === 'ready' ? resolve(child) : reject(new Error(String(m)))));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited ${code}`)));
+  });
+}
+
+function drain(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('message', () => resolve());
+    child.send('drain');
+  });
+}
+
+async function main(): Promise<void> {
+  const redisServer = await OwnRedis.start();
+  const fake = new FakeSlack();
+  await fake.start();
+  const runDir = await copyExampleRun();
+  const artifactRoot = path.dirname(runDir);
+  const redis = await connectRedis(redisServer.url);
+  const store = new EvaluationStore(redis, { prefix: PREFIX });
+  const ourPort = await freePort();
+  const plainPort = await freePort();
+  const env = { REDIS_URL: redisServer.url, SLACK_API_URL: fake.apiUrl, ARTIFACT_ROOT: artifactRoot };
+  const ours = await startServer('ours', { ...env, PORT: String(ourPort) });
+  const plain = await startServer('plain', { ...env, PORT: String(plainPort) });
+
+  // warm-up: connections, JIT, Bolt's first auth.test
+  await burst(plainPort, bodies(20, fake, 'run'));
+  await burst(ourPort, bodies(20, fake, 'run'));
+  await drain(ours);
+
+  const oursMs: number[] = [];
+  const plainMs: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // alternate which app goes first; our app's follow-up work (evaluations, gate messages) finishes between bursts
+    const order = r % 2 === 0 ? (['plain', 'ours'] as const) : (['ours', 'plain'] as const);
+    for (const who of order) {
+      if (who === 'plain') plainMs.push(...(await burst(plainPort, bodies(BURST, fake, 'run'))));
+      else {
+        oursMs.push(...(await burst(ourPort, bodies(BURST, fake, 'run'))));
+        await drain(ours);
+      }
+    }
+  }
+  const evaluationsMade = (await store.listRecent(10_000)).length;
+  const big = await burst(ourPort, bodies(BIG, fake, 'run'));
+  await drain(ours);
+
+  console.log(`ack latency, ${ROUNDS} bursts of ${BURST} concurrent signed /readiness run commands (new connection each, each app in its own process):`);
+  console.log(`  plain Bolt (ack only): p50 ${pct(plainMs, 50).toFixed(1)} ms, p99 ${pct(plainMs, 99).toFixed(1)} ms`);
+  console.log(`  readiness app:         p50 ${pct(oursMs, 50).toFixed(1)} ms, p99 ${pct(oursMs, 99).toFixed(1)} ms`);
+  console.log(`  ratio p99 ${(pct(oursMs, 99) / pct(plainMs, 99)).toFixed(2)}x (target <= 1.2x), p50 ${(pct(oursMs, 50) / pct(plainMs, 50)).toFixed(2)}x`);
+  console.log(`  evaluations created by the readiness app: ${evaluationsMade} for ${20 + ROUNDS * BURST} commands`);
+  console.log(`${BIG} concurrent commands: all acked (200), slowest ${Math.max(...big).toFixed(0)} ms, p99 ${pct(big, 99).toFixed(0)} ms (Slack's limit 3000 ms)`);
+  plain.disconnect();
+
+  // 3. coalescing on one real evaluation
+  const worker = await new WorkerProcess({ redisUrl: redisServer.url, prefix: PREFIX, artifactRoot }).ready();
+  fake.reset();
+  const t0 = performance.now();
+  await post(ourPort, bodies(1, fake, 'run')[0] as string);
+  const state = await waitFor(async () => {
+    const s = await store.latestForRun('run');
+    return s && s.checks.every((c) => c.status === 'pass' || c.status === 'warn') ? s : null;
+  }, 'the evaluation to finish', 180_000);
+  const ts = await waitFor(async () => (await store.getEvaluation(state.evaluation.id))?.message?.ts, 'the gate message');
+  await waitFor(() => JSON.stringify(fake.messages.get(ts)?.blocks ?? []).includes('signoff_approve_technical'), 'the final render', 30_000);
+  const seconds = (performance.now() - t0) / 1000;
+  await drain(ours);
+  const final = await store.getEvaluation(state.evaluation.id);
+  const updates = fake.callsOf('chat.update').filter((c) => c.args.ts === ts).length;
+  console.log(`one evaluation of examples/digits-run on a worker process: ${final?.version} state versions in ${seconds.toFixed(1)} s → 1 chat.postMessage + ${updates} chat.update (at most ~1/s per message: ${(updates / seconds).toFixed(2)}/s)`);
+
+  await worker.stop();
+  ours.disconnect();
+  await new Promise((r) => ours.once('exit', r));
+  redis.disconnect();
+  await fake.stop();
+  await redisServer.stop();
+  await cleanupRuns();
+}
+
+const entry = process.argv[2] === '--serve' ? serve(process.argv[3] === 'plain' ? 'plain' : 'ours') : main();
+entry.catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
