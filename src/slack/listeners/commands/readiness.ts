@@ -69,6 +69,10 @@ export function readinessCommand(services: SlackServices, background: Background
             });
             services.renderer.watch(out.evaluation.id);
             if (out.superseded) services.renderer.schedule(out.superseded.id);
+            if (cmd.kind === 'rerun' && cmd.check) {
+              // Sign-offs are bound to one evaluation and its results: a rerun is a whole new evaluation.
+              await respond(ephemeral(renderNotice(`A rerun is a new evaluation: every check runs again, \`${cmd.check}\` included; earlier approvals do not carry over.`)));
+            }
             return;
           }
           case 'status':
