@@ -93,8 +93,9 @@ export async function startCheckWorkers(redis: Redis, settings: WorkerSettings, 
       if (!job) return;
       const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message);
       logger.warn({ queue: kind, job: job.id, attempts: job.attemptsMade, final, err: { message: err.message } }, 'check job failed');
-      // Failed for good without the processor storing a result (stalled too often): do not leave the check running.
-      if (final && err.name !== 'UnrecoverableError') {
+      // Failed for good without the processor storing a result (out of retries, or stalled too often:
+      // BullMQ fails such a job when a worker next picks it up): do not leave the check running.
+      if (final && (err.name !== 'UnrecoverableError' || /allowable limit/.test(err.message))) {
         failAbandonedCheck(deps, job, err).catch((e: unknown) => logger.error({ err: e }, 'could not end an abandoned check'));
       }
     });

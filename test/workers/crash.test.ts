@@ -60,4 +60,29 @@ describe('a worker killed in the middle of a heavy check', () => {
     expect(job?.stalledCounter).toBeGreaterThanOrEqual(1);
     expect(survivor!.alive).toBe(true);
   });
+
+  it('a job that stalls more often than allowed fails for good, and its check ends as an error (never stuck running)', async () => {
+    const p = uniquePrefix('stall-limit');
+    const st = new EvaluationStore(redis, { prefix: p });
+    const qs = new ReadinessQueues(redis, p);
+    const env = { redisUrl: inject('redisUrl'), prefix: p, artifactRoot, extra: { ...FAST_STALL_ENV, WORKER_MAX_STALLED_COUNT: '0' } };
+    const first = await new WorkerProcess(env).ready();
+    workers.push(first);
+    const { evaluation } = await submitEvaluation(st, qs, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer() });
+    await waitForProgress(st, evaluation.id, 'export.inference');
+    await first.stop('SIGKILL');
+    const second = await new WorkerProcess(env).ready();
+    workers.push(second);
+
+    const state = await waitForChecks(st, evaluation.id, { timeoutMs: 120_000 });
+    const inference = state.checks.find((c) => c.id === 'export.inference');
+    expect(inference?.status).toBe('error');
+    expect(inference?.evidence.join(' ')).toMatch(/stalled more than allowable limit/);
+    expect(state.gate).toBe('blocked');
+    const job = await qs.heavy.getJob(checkJobId(evaluation.id, 'export.inference'));
+    expect(await job?.getState()).toBe('failed');
+    const results = (await st.readAudit({ evaluation: evaluation.id })).filter((a) => a.type === 'check_result' && a.data.check === 'export.inference');
+    expect(results).toHaveLength(1);
+    await qs.close();
+  });
 });
