@@ -165,7 +165,7 @@ export class GateRenderer {
       e.timer = null;
       e.inflight = this.flush(id, e).finally(() => {
         e.inflight = null;
-        if (e.dirty && !this.stopped) this.arm(id, e);
+        if (e.dirty && !this.stopped && !this.abandoned.has(id)) this.arm(id, e);
         else if (!e.dirty && !this.watched.has(id)) this.entries.delete(id);
       });
     }, delay);
@@ -192,6 +192,7 @@ export class GateRenderer {
         this.opts.log.error({ evaluation: id, error: platform }, 'gate message cannot be rendered; giving up on this message');
         this.watched.delete(id);
         this.abandoned.add(id);
+        e.dirty = false;
       } else {
         e.failures++;
         e.blockedUntil = this.timers.now() + Math.min(60_000, 500 * 2 ** Math.min(e.failures, 7));
