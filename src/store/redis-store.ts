@@ -226,7 +226,7 @@ export class EvaluationStore {
   }
 
   /** Compare-and-set sign-off; every attempt is audited, refused ones included. */
-  async recordSignoff(attempt: SignoffAttempt & { onePerPerson?: boolean }): Promise<SignoffAttemptResult> {
+  async recordSignoff(attempt: SignoffAttempt): Promise<SignoffAttemptResult> {
     const at = this.now().toISOString();
     const record: SignoffRecord = { role: attempt.role, decision: attempt.decision, user: attempt.user, at, digest: attempt.digest };
     if (attempt.reason !== undefined) record.reason = attempt.reason;

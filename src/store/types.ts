@@ -64,7 +64,10 @@ export interface SignoffAttempt {
   digest: string;
   /** Authorisation (approver lists, user groups) is decided by the caller and passed in. */
   authorised: boolean;
+  /** READINESS_CONFIG allow_self_approval; the evaluation's policy (signoff.allow_self_approval) can also allow it. */
   allowSelfApproval: boolean;
+  /** READINESS_CONFIG one_role_per_person (default true): a person signs at most one role of an evaluation. */
+  onePerPerson?: boolean;
 }
 
 export interface AuditEntry {

@@ -1,4 +1,4 @@
-import { cp, rm, symlink } from 'node:fs/promises';
+import { appendFile, cp, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -77,5 +77,23 @@ describe('hostile artifacts', () => {
     await expect(submitEvaluation(store, queues, { artifactRoot, run: '/etc', requester: 'U0REQ', channel: null })).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
     await expect(submitEvaluation(store, queues, { artifactRoot, run: 'escape', requester: 'U0REQ', channel: null })).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
     expect((await store.readAudit()).length).toBe(before);
+  });
+
+  it('an artifact changed after submission: the checks that read it store an error instead of a result about other files', async () => {
+    await cp(EXAMPLE_RUN, path.join(artifactRoot, 'changing'), { recursive: true });
+    const p = uniquePrefix('changed');
+    const st = new EvaluationStore(redis, { prefix: p });
+    const qs = new ReadinessQueues(redis, p);
+    const { evaluation } = await submitEvaluation(st, qs, { artifactRoot, run: 'changing', requester: 'U0REQ', channel: null });
+    await appendFile(path.join(artifactRoot, 'changing/docs/deployment_guide.md'), '\nedited after submission\n');
+    const w = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: p, artifactRoot }).ready();
+    const state = await waitForChecks(st, evaluation.id, { timeoutMs: 120_000 });
+    await w.stop();
+    await qs.close();
+    const guide = state.checks.find((c) => c.id === 'docs.deployment_guide');
+    expect(guide?.status).toBe('error');
+    expect(guide?.evidence.join(' ')).toMatch(/docs\/deployment_guide\.md changed since the evaluation was created/);
+    expect(state.checks.find((c) => c.id === 'training.completed')?.status).toBe('pass');
+    expect(state.gate).toBe('blocked');
   });
 });

@@ -37,11 +37,12 @@ afterAll(async () => {
 describe('Redis restarted (AOF on) between enqueue and completion', () => {
   it('loses nothing: queued jobs survive, a running heavy check completes, each result stored once', async () => {
     const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer(20_000) });
-    const queued = (await queues.light.getJobCounts('waiting')).waiting + (await queues.heavy.getJobCounts('waiting')).waiting;
+    const waiting = async () => (await queues.light.getJobCountByTypes('waiting')) + (await queues.heavy.getJobCountByTypes('waiting'));
+    const queued = await waiting();
     expect(queued).toBe(AUTOMATED_CHECKS.length);
 
     await server.restart(); // SIGKILL: only what AOF (appendfsync always) has survives
-    expect((await queues.light.getJobCounts('waiting')).waiting + (await queues.heavy.getJobCounts('waiting')).waiting).toBe(queued);
+    expect(await waiting()).toBe(queued);
     expect((await store.getState(evaluation.id))?.checks.every((c) => c.status === 'pending')).toBe(true);
 
     worker = await new WorkerProcess({ redisUrl: server.url, prefix, artifactRoot, extra: FAST_STALL_ENV }).ready();
