@@ -164,6 +164,21 @@ describe('sign-offs', () => {
     expect(audit.filter((a) => a.type === 'signoff_recorded')).toHaveLength(3);
   });
 
+  it('one person may sign several roles when one_role_per_person is off', async () => {
+    const e = await create('runs/multi-role');
+    await completeAllChecks(store, e.id, 'pass');
+    expect((await store.recordSignoff(attempt(e, { onePerPerson: false }))).ok).toBe(true);
+    expect((await store.recordSignoff(attempt(e, { role: 'product', onePerPerson: false }))).ok).toBe(true);
+    expect(await store.recordSignoff(attempt(e, { role: 'compliance' }))).toMatchObject({ ok: false, reason: 'already_signed_other_role' });
+  });
+
+  it('the evaluation policy can allow self-approval', async () => {
+    const permissive = { ...run.policy, policy: { ...run.policy.policy, signoff: { ...run.policy.policy.signoff, allow_self_approval: true } } };
+    const { evaluation: e } = await store.createEvaluation({ run: 'runs/self', manifest: run.manifest, policy: permissive, requester: 'U0REQUESTER', channel: null });
+    await completeAllChecks(store, e.id, 'pass');
+    expect((await store.recordSignoff(attempt(e, { user: 'U0REQUESTER' }))).ok).toBe(true);
+  });
+
   it('a rejection blocks the gate', async () => {
     const e = await create('runs/reject');
     await completeAllChecks(store, e.id, 'pass');
