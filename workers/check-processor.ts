@@ -203,7 +203,11 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
       }
       if (!(err instanceof UnrecoverableError) && lastAttempt) {
         // Out of retries: the check ends as an error instead of staying "running" forever.
-        await finish(resultFromError(def, err)).catch((e: unknown) => log.error({ err: e }, 'could not store the final error'));
+        const stored = await finish(resultFromError(def, err)).then(
+          () => true,
+          (e: unknown) => (log.error({ err: e }, 'could not store the final error'), false),
+        );
+        if (stored) throw new UnrecoverableError(`${checkId}: ${errorMessage(err)}`);
       }
       throw err;
     }
