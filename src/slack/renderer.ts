@@ -25,7 +25,7 @@ export interface RenderLedger {
 /** The Web API methods the renderer calls (chat:write). */
 export interface ChatClient {
   chat: {
-    postMessage(args: { channel: string; text: string; blocks: types.KnownBlock[] }): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
+    postMessage(args: { channel: string; text: string; blocks?: types.KnownBlock[] }): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
     update(args: { channel: string; ts: string; text: string; blocks: types.KnownBlock[] }): Promise<{ ok?: boolean }>;
   };
 }
@@ -215,7 +215,13 @@ export class GateRenderer {
       const msg = renderGateMessage({ evaluationId: id, report, requester: ev.requester, supersededBy: ev.superseded_by });
       if (ev.message === null) {
         e.lastSentAt = this.timers.now();
-        const res = await this.opts.client.chat.postMessage({ channel: ev.channel, text: msg.text, blocks: msg.blocks });
+        let res: { channel?: string; ts?: string };
+        try {
+          res = await this.opts.client.chat.postMessage({ channel: ev.channel, text: msg.text, blocks: msg.blocks });
+        } catch (err) {
+          await this.tellRequesterNotPosted(ev.requester, ev.channel, ev.run, err);
+          throw err;
+        }
         this.count(id, 'post');
         if (!res.ts) throw new Error('chat.postMessage returned no ts');
         const v = await this.opts.store.setMessageRef(id, { channel: res.channel ?? ev.channel, ts: res.ts });
@@ -234,6 +240,16 @@ export class GateRenderer {
     }
     await this.notify(state);
     if (isTerminal(state)) this.watched.delete(id);
+  }
+
+  /** The gate message cannot go where the command ran (bot not invited, channel gone): say so in a DM. */
+  private async tellRequesterNotPosted(requester: string, channel: string, run: string, err: unknown): Promise<void> {
+    const { platform } = slackErrorCode(err);
+    if (!platform || !PERMANENT.has(platform) || !/^[UW][A-Z0-9]+$/.test(requester)) return;
+    const hint = platform === 'not_in_channel' || platform === 'channel_not_found' ? ' Invite the app to the channel (`/invite @readiness`) and run the command again.' : '';
+    await this.opts.client.chat
+      .postMessage({ channel: requester, text: `I could not post the gate message for \`${run}\` in <#${channel}> (${platform}).${hint}` })
+      .catch((e: unknown) => this.opts.log.warn({ err: e }, 'could not tell the requester either'));
   }
 
   /** PASSED / BLOCKED to the notification channel, once per gate status. */

@@ -35,7 +35,10 @@ describe('gate message resilience', () => {
     await h.command(U.requester, `run ${h.runName}`);
     await waitFor(async () => (await h?.store.latestForRun(h.runName))?.checks.every((c) => c.status === 'pass'), 'the checks', 60_000);
     await h.runtime.renderer.idle();
-    expect(h.fake.callsOf('chat.postMessage')).toHaveLength(1);
+    const posts = h.fake.callsOf('chat.postMessage');
+    // one failed attempt in the channel, then a DM telling the requester why
+    expect(posts.map((c) => c.args.channel)).toEqual(['C0GATE', U.requester]);
+    expect(String(posts[1]?.args.text)).toContain('channel_not_found');
     expect(h.fake.callsOf('chat.update')).toHaveLength(0);
   });
 
