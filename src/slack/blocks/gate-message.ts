@@ -33,8 +33,10 @@ export function mentionOf(user: string): string {
 }
 
 /** "parity 45 %" for a running heavy check (its label is the id's last part). */
-export function progressText(c: Pick<CheckResult, 'id' | 'progress'>): string {
-  const label = c.id.split('.').pop() ?? c.id;
+export function progressText(c: Pick<CheckResult, 'id' | 'progress'> & { evidence?: readonly string[] }): string {
+  // the worker's own label ("latency 40 % (400/1000)") when the store has added one, else the id's last part
+  const own = /^([A-Za-z][\w-]*) \d+ %/.exec(c.evidence?.at(-1) ?? '')?.[1];
+  const label = own ?? c.id.split('.').pop() ?? c.id;
   return c.progress === undefined ? 'running' : `${label} ${Math.floor(Math.max(0, Math.min(1, c.progress)) * 100)} %`;
 }
 

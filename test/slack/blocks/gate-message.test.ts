@@ -80,5 +80,6 @@ describe('renderGateMessage', () => {
     expect(checkLine(check('test.target', 'pass', { evidence: ['82.8% ≥ 80%', 'second'] }))).not.toContain('second');
     expect(progressText({ id: 'export.inference', progress: 1.7 })).toBe('inference 100 %');
     expect(progressText({ id: 'export.inference' })).toBe('running');
+    expect(progressText({ id: 'export.inference', progress: 0.4, evidence: ['running on host/1', 'latency 40 % (400/1000)'] })).toBe('latency 40 %');
   });
 });

@@ -1,0 +1,29 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/fake-slack.js';
+import { slowLatencyLayer } from '../helpers/evaluations.js';
+import { cleanupRuns } from '../helpers/runs.js';
+import { blockText, buttons, DEFAULT_CONFIG, Harness, U } from './harness.js';
+
+describe('live progress of a heavy check in the gate message', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // a long latency test (request count, not sleep) selected with --policy
+    h = await Harness.start({ config: { ...DEFAULT_CONFIG, policies: { slow: slowLatencyLayer(20_000).data } } });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await cleanupRuns();
+  });
+
+  it('shows "latency NN %" while export.inference runs, without buttons, then goes live', async () => {
+    await h.command(U.requester, `run ${h.runName} --policy slow`);
+    const posted = await h.postedEvaluation();
+    expect(posted.evaluation.policy.policy.name).toBe('slow');
+    const during = await waitFor(() => {
+      const text = blockText(h.message(posted).blocks);
+      return /Inference API tested with sample inputs\* — \w+ \d+ %/.test(text) ? h.message(posted) : null;
+    }, 'a progress line in the gate message', 90_000);
+    expect(buttons(during.blocks).size).toBe(0);
+    await waitFor(() => buttons(h.message(posted).blocks).size === 6, 'live buttons after the heavy checks', 120_000);
+  });
+});
