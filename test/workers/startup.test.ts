@@ -7,31 +7,38 @@ import { WorkerProcess } from '../helpers/workers.js';
 
 const artifactRoot = path.dirname(EXAMPLE_RUN);
 let evicting: OwnRedis;
+const started: WorkerProcess[] = [];
+function worker(extra: Record<string, string> = {}, artifacts = artifactRoot): WorkerProcess {
+  const w = new WorkerProcess({ redisUrl: evicting.url, prefix: uniquePrefix('evict'), artifactRoot: artifacts, extra });
+  started.push(w);
+  return w;
+}
 
 beforeAll(async () => {
   evicting = await OwnRedis.start({ maxmemoryPolicy: 'allkeys-lru' });
 });
 
 afterAll(async () => {
+  await Promise.all(started.map((w) => w.stop('SIGKILL')));
   await evicting.stop();
 });
 
 describe('worker start-up', () => {
   it('refuses to start when Redis may evict keys (maxmemory-policy not noeviction)', async () => {
-    const w = new WorkerProcess({ redisUrl: evicting.url, prefix: uniquePrefix('evict'), artifactRoot });
+    const w = worker();
     expect(await w.exited).toBe(2);
     expect(w.output).toMatch(/maxmemory-policy is "allkeys-lru"; BullMQ needs "noeviction"/);
   });
 
   it('starts with a loud error log when REDIS_MAXMEMORY_CHECK=warn', async () => {
-    const w = new WorkerProcess({ redisUrl: evicting.url, prefix: uniquePrefix('evict'), artifactRoot, extra: { REDIS_MAXMEMORY_CHECK: 'warn' } });
+    const w = worker({ REDIS_MAXMEMORY_CHECK: 'warn' });
     await w.ready();
     expect(w.output).toMatch(/"level":50.*maxmemory-policy is \\"allkeys-lru\\"/);
     expect(await w.stop('SIGTERM')).toBe(0);
   });
 
   it('stops with the variable name when configuration is missing', async () => {
-    const w = new WorkerProcess({ redisUrl: evicting.url, prefix: uniquePrefix('evict'), artifactRoot: '' });
+    const w = worker({}, '');
     expect(await w.exited).toBe(2);
     expect(w.output).toMatch(/ARTIFACT_ROOT is not set/);
   });
