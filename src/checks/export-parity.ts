@@ -1,5 +1,6 @@
 import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
+import { readTestAccuracy } from '../parse/run-docs.js';
 import { looksUnnormalised, runParity, type ParityStats } from '../onnx/parity.js';
 import { locateExport, matchInput, openModel, outputClasses, TORCHSCRIPT_REMEDIATION } from '../onnx/prepare.js';
 import type { Policy } from '../policy/schema.js';
@@ -26,7 +27,8 @@ export interface ReportedAccuracy {
 }
 
 // ---- PyTorch test accuracy as the run reports it.
-// Minimal private parser; to be unified with the shared parsers in src/parse/ once they land.
+// Fallback parser for forms src/parse/ does not read yet (the "| Split | Accuracy |" column table);
+// to be folded into src/parse/markdown.ts findLabeled.
 
 /** Normalises an accuracy token: "96.4%" → 96.4 (percent), "0.964" → 96.4 (fraction), "96.4" → 96.4 (percent). */
 function normaliseAccuracy(token: string): { value: number; form: 'percent' | 'fraction' } | null {
@@ -83,34 +85,20 @@ export function parseTestAccuracy(markdown: string): { value: number; form: 'per
   return null;
 }
 
+/**
+ * PyTorch test accuracy as the run reports it: the shared reader (test_results.md, then
+ * metrics.json) so every check uses the same number; then the "| Split | Accuracy |" column
+ * table form, which the shared reader does not know yet.
+ */
 export async function readReportedAccuracy(run: RunArtifacts, policy: Policy): Promise<ReportedAccuracy | null> {
+  const shared = await readTestAccuracy(run, policy);
+  if (shared) {
+    return { value: shared.percent, source: `${shared.file} ${shared.where} ("${shared.raw.slice(0, 80)}", read as a ${shared.read})` };
+  }
   const md = policy.paths.test_results;
   if (await run.exists(md)) {
     const found = parseTestAccuracy(await run.readText(md, policy.limits.max_text_bytes));
-    if (found) {
-      return { value: found.value, source: `${md} line ${found.line} ("${found.text.slice(0, 80)}", read as a ${found.form})` };
-    }
-  }
-  const mj = policy.paths.metrics;
-  if (await run.exists(mj)) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(await run.readText(mj, policy.limits.max_text_bytes));
-    } catch {
-      doc = null;
-    }
-    const obj = (doc ?? {}) as Record<string, unknown>;
-    const test = (obj.test ?? {}) as Record<string, unknown>;
-    for (const [key, v] of [
-      ['test_acc', obj.test_acc],
-      ['test_accuracy', obj.test_accuracy],
-      ['test.accuracy', test.accuracy],
-    ] as const) {
-      if (typeof v === 'number') {
-        const n = normaliseAccuracy(String(v));
-        if (n) return { value: n.value, source: `${mj} "${key}": ${v} (read as a ${n.form})` };
-      }
-    }
+    if (found) return { value: found.value, source: `${md} line ${found.line} ("${found.text.slice(0, 80)}", read as a ${found.form})` };
   }
   return null;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
-import { check } from '../../src/checks/export-parity.js';
+import { check, parseTestAccuracy } from '../../src/checks/export-parity.js';
 import { runCheck } from '../../src/checks/runner.js';
 import type { CheckProgress, CheckResult } from '../../src/checks/types.js';
 import { openModel } from '../../src/onnx/prepare.js';
@@ -56,7 +56,7 @@ describe('export.parity on the example run', () => {
     await rm(path.join(dir, 'results/production/test_results.md'));
     const r = await parity(dir);
     expect(r.status, r.evidence.join('\n')).toBe('pass');
-    expect(r.evidence.join('\n')).toMatch(/metrics\.json "test_acc"/);
+    expect(r.evidence.join('\n')).toMatch(/metrics\.json test_acc .*read as a percent/);
   });
 });
 
@@ -211,5 +211,32 @@ describe('cancellation', () => {
     // the stopped worker is not reused: the next check gets a working one
     const again = await parity(EXAMPLE_RUN);
     expect(again.status).toBe('pass');
+  });
+});
+
+describe('reported PyTorch accuracy (fallback parser)', () => {
+  it.each([
+    ['- **Test Accuracy**: 96.4%', 96.4, 'percent'],
+    ['Test accuracy = 0.828', 82.8, 'fraction'],
+    ['| **Test Accuracy** | 97.25% |', 97.25, 'percent'],
+    ['| Split | Loss | Accuracy |\n|---|---|---|\n| Val | 0.1 | 98.6% |\n| Test | 0.2 | 0.989 |', 98.9, 'fraction'],
+  ])('reads %j', (md, value, form) => {
+    const r = parseTestAccuracy(md);
+    expect(r?.value).toBeCloseTo(value, 6);
+    expect(r?.form).toBe(form);
+  });
+
+  it('ignores lines that are not the test accuracy', () => {
+    expect(parseTestAccuracy('Validation Accuracy: 98.6%\nTarget accuracy: 85%')).toBeNull();
+  });
+
+  it('a run whose test_results.md only has the column-table form still compares', async () => {
+    const dir = await copyExampleRun();
+    const acc = (JSON.parse(await readFile(path.join(dir, 'results/production/metrics.json'), 'utf8')) as { test_acc: number }).test_acc;
+    await writeFile(path.join(dir, 'results/production/test_results.md'), `# Test results\n\n| Split | Accuracy |\n|---|---|\n| Test | ${acc.toFixed(1)}% |\n`);
+    await rm(path.join(dir, 'results/production/metrics.json'));
+    const r = await parity(dir);
+    expect(r.status, r.evidence.join('\n')).toBe('pass');
+    expect(r.evidence.join('\n')).toMatch(/test_results\.md line 5/);
   });
 });
