@@ -48,7 +48,14 @@ export async function openModel(run: RunArtifacts, rel: string, policy: Policy, 
   const worker = OnnxWorker.start(signal);
   try {
     const source = info.externalData.length > 0 ? { path: loaded.absolutePath } : { bytes: loaded.bytes };
-    const session = await worker.load(source, { intraOpThreads: policy.latency.intra_op_threads });
+    const session = await worker.load(source, { intraOpThreads: policy.latency.intra_op_threads }).catch((err: unknown) => {
+      // inspection passed, so this is a graph onnxruntime rejects (unknown op, bad types): a broken export
+      if (signal?.aborted) throw err;
+      throw new GateError('PARSE_ERROR', `${rel} does not load in onnxruntime-node: ${err instanceof Error ? err.message.replace(/^onnxruntime: /, '') : String(err)}`, {
+        file: rel,
+        cause: err,
+      });
+    });
     return {
       info,
       worker,

@@ -86,6 +86,22 @@ describe('export.inference failures', () => {
     expect(r.evidence[0]).toMatch(/output shape \[1, 1, 8, 8\] is not \[1, /);
   });
 
+  it('a graph onnxruntime rejects fails as a broken export', async () => {
+    const dir = await copyExampleRun();
+    await writeFile(
+      path.join(dir, MODEL),
+      buildModel({
+        nodes: [{ opType: 'NoSuchOperator', input: ['input'], output: ['logits'] }],
+        inputs: [valueInfo('input', ['batch', 1, 8, 8])],
+        outputs: [valueInfo('logits', ['batch', 10])],
+      }),
+    );
+    const r = await inference(dir);
+    expect(r.status).toBe('fail');
+    expect(r.evidence[0]).toMatch(/does not load in onnxruntime-node: .*NoSuchOperator/);
+    expect(r.remediation).toMatch(/Re-export/);
+  });
+
   it('a TorchScript-only run asks for an ONNX export, opset ≥ 13', async () => {
     const dir = await copyExampleRun();
     await rm(path.join(dir, MODEL));
