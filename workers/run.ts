@@ -54,6 +54,12 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void
       }
       stopping = true;
       logger.info({ signal }, 'shutting down');
+      // Bounded even when Redis is gone (BullMQ's close then waits for Redis forever): jobs still
+      // active come back through the stalled-job check once their locks expire.
+      setTimeout(() => {
+        logger.error('shutdown did not complete in time (Redis unreachable?); exiting');
+        process.exit(1);
+      }, config.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000).unref();
       workers
         .close()
         .catch((err: unknown) => logger.error({ err }, 'error while shutting down'))

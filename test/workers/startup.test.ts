@@ -43,3 +43,16 @@ describe('worker start-up', () => {
     expect(w.output).toMatch(/ARTIFACT_ROOT is not set/);
   });
 });
+
+describe('worker shutdown without Redis', () => {
+  it('SIGTERM still ends the process (bounded) when Redis went away', async () => {
+    const gone = await OwnRedis.start();
+    const w = new WorkerProcess({ redisUrl: gone.url, prefix: uniquePrefix('gone'), artifactRoot, extra: { WORKER_SHUTDOWN_TIMEOUT_MS: '500' } });
+    started.push(w);
+    await w.ready();
+    await gone.stop();
+    w.proc.kill('SIGTERM');
+    expect(await w.exited).toBe(1);
+    expect(w.output).toMatch(/shutdown did not complete in time/);
+  });
+});
