@@ -26,81 +26,13 @@ export interface ReportedAccuracy {
   source: string;
 }
 
-// ---- PyTorch test accuracy as the run reports it.
-// Fallback parser for forms src/parse/ does not read yet (the "| Split | Accuracy |" column table);
-// to be folded into src/parse/markdown.ts findLabeled.
+// ---- PyTorch test accuracy as the run reports it: the shared reader (test_results.md, then
+// metrics.json), so every check uses the same number.
 
-/** Normalises an accuracy token: "96.4%" → 96.4 (percent), "0.964" → 96.4 (fraction), "96.4" → 96.4 (percent). */
-function normaliseAccuracy(token: string): { value: number; form: 'percent' | 'fraction' } | null {
-  const m = /^(-?\d+(?:\.\d+)?)\s*(%?)$/.exec(token.trim());
-  if (!m) return null;
-  const v = Number(m[1]);
-  if (!Number.isFinite(v) || v < 0) return null;
-  if (m[2] === '%') return v <= 100 ? { value: v, form: 'percent' } : null;
-  if (v <= 1) return { value: v * 100, form: 'fraction' };
-  return v <= 100 ? { value: v, form: 'percent' } : null;
-}
-
-const cells = (line: string): string[] =>
-  line
-    .trim()
-    .replace(/^\|/, '')
-    .replace(/\|$/, '')
-    .split('|')
-    .map((c) => c.replace(/\*\*|__|`/g, '').trim());
-
-/** Finds "Test Accuracy" in test_results.md: `- **Test Accuracy**: 96.4%`, `Test accuracy = 0.964`, or a table. */
-export function parseTestAccuracy(markdown: string): { value: number; form: 'percent' | 'fraction'; line: number; text: string } | null {
-  const lines = markdown.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const plain = line.replace(/\*\*|__|`/g, '');
-    const kv = /test(?:\s+set)?\s+acc(?:uracy)?\s*[:=]\s*(-?\d+(?:\.\d+)?\s*%?)/i.exec(plain);
-    if (kv && !line.trim().startsWith('|')) {
-      const n = normaliseAccuracy(kv[1] as string);
-      if (n) return { ...n, line: i + 1, text: line.trim() };
-    }
-    if (line.trim().startsWith('|')) {
-      const row = cells(line);
-      // | Test Accuracy | 96.4% |
-      if (/^test(?:\s+set)?\s+acc(?:uracy)?$/i.test(row[0] ?? '')) {
-        for (const c of row.slice(1)) {
-          const n = normaliseAccuracy(c);
-          if (n) return { ...n, line: i + 1, text: line.trim() };
-        }
-      }
-      // | Split | Accuracy | … |  then  | Test | 96.4% | … |
-      const accCol = row.findIndex((c) => /^acc(?:uracy)?(?:\s*\(%\))?$/i.test(c));
-      if (accCol > 0) {
-        for (let j = i + 1; j < lines.length && (lines[j] as string).trim().startsWith('|'); j++) {
-          const r = cells(lines[j] as string);
-          if (/^test(?:\s+set)?$/i.test(r[0] ?? '')) {
-            const n = normaliseAccuracy(r[accCol] ?? '');
-            if (n) return { ...n, line: j + 1, text: (lines[j] as string).trim() };
-          }
-        }
-      }
-    }
-  }
-  return null;
-}
-
-/**
- * PyTorch test accuracy as the run reports it: the shared reader (test_results.md, then
- * metrics.json) so every check uses the same number; then the "| Split | Accuracy |" column
- * table form, which the shared reader does not know yet.
- */
 export async function readReportedAccuracy(run: RunArtifacts, policy: Policy): Promise<ReportedAccuracy | null> {
   const shared = await readTestAccuracy(run, policy);
-  if (shared) {
-    return { value: shared.percent, source: `${shared.file} ${shared.where} ("${shared.raw.slice(0, 80)}", read as a ${shared.read})` };
-  }
-  const md = policy.paths.test_results;
-  if (await run.exists(md)) {
-    const found = parseTestAccuracy(await run.readText(md, policy.limits.max_text_bytes));
-    if (found) return { value: found.value, source: `${md} line ${found.line} ("${found.text.slice(0, 80)}", read as a ${found.form})` };
-  }
-  return null;
+  if (!shared) return null;
+  return { value: shared.percent, source: `${shared.file} ${shared.where} ("${shared.raw.slice(0, 80)}", read as a ${shared.read})` };
 }
 
 // ---- the check

@@ -2,7 +2,7 @@ import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import { parsePythonJson, findNumber } from './json.js';
-import { findLabeled, findSection, parseSections, type Section } from './markdown.js';
+import { findLabeled, findSection, parseSections, parseTables, plain, type Section } from './markdown.js';
 import { describeAccuracy, parseAccuracy, type Accuracy } from './numbers.js';
 
 /** An accuracy with where it was read. */
@@ -28,12 +28,34 @@ export async function readMetricsJson(run: RunArtifacts, policy: Policy): Promis
 const TEST_ACC_LABEL = /^(?:overall\s+)?test(?:\s+set)?\s+acc(?:uracy)?\b(?!.*\b(?:target|gap)\b)/i;
 const VAL_ACC_LABEL = /^(?:best\s+)?val(?:idation)?(?:\s+set)?\s+acc(?:uracy)?\b(?!.*\b(?:target|gap)\b)/i;
 
-function fromMarkdown(text: string, file: string, label: RegExp): SourcedAccuracy | null {
-  for (const hit of findLabeled(text, label)) {
+const TEST_SPLIT = /^test(?:\s+set)?$/i;
+const VAL_SPLIT = /^(?:best\s+)?val(?:idation)?(?:\s+set)?$/i;
+
+/**
+ * An accuracy written in markdown: "Label: value" lines and two-column rows first, then the
+ * column-table form (`| Split | Loss | Accuracy |` with a `| Test | … | 96.4% |` row).
+ */
+export function accuracyFromMarkdown(text: string, which: 'test' | 'val'): (Accuracy & { line: number }) | null {
+  for (const hit of findLabeled(text, which === 'test' ? TEST_ACC_LABEL : VAL_ACC_LABEL)) {
     const acc = parseAccuracy(hit.value);
-    if (acc) return { ...acc, file, where: `line ${hit.line}` };
+    if (acc) return { ...acc, line: hit.line };
+  }
+  const split = which === 'test' ? TEST_SPLIT : VAL_SPLIT;
+  for (const t of parseTables(text)) {
+    const accCol = t.headers.findIndex((h) => /^(?:top-?1\s+)?acc(?:uracy)?(?:\s*\(%\))?$/i.test(plain(h)));
+    if (accCol <= 0) continue;
+    const k = t.rows.findIndex((r) => split.test(plain(r[0] ?? '')));
+    const acc = k >= 0 ? parseAccuracy(plain(t.rows[k]![accCol] ?? '')) : null;
+    if (acc) return { ...acc, line: t.line + 2 + k };
   }
   return null;
+}
+
+function fromMarkdown(text: string, file: string, which: 'test' | 'val'): SourcedAccuracy | null {
+  const hit = accuracyFromMarkdown(text, which);
+  if (!hit) return null;
+  const { line, ...acc } = hit;
+  return { ...acc, file, where: `line ${line}` };
 }
 
 function fromJson(data: unknown, file: string, keys: readonly string[]): SourcedAccuracy | null {
@@ -65,7 +87,7 @@ const VAL_KEYS = ['best_val_acc', 'best_val_accuracy', 'val_acc', 'val_accuracy'
 /** PyTorch test accuracy as the run reports it: test_results.md first, then metrics.json. */
 export async function readTestAccuracy(run: RunArtifacts, policy: Policy): Promise<SourcedAccuracy | null> {
   const md = await optionalText(run, policy.paths.test_results, policy);
-  const fromMd = md === null ? null : fromMarkdown(md, policy.paths.test_results, TEST_ACC_LABEL);
+  const fromMd = md === null ? null : fromMarkdown(md, policy.paths.test_results, 'test');
   if (fromMd) return fromMd;
   return fromJson(await optionalMetrics(run, policy), policy.paths.metrics, TEST_KEYS);
 }
@@ -75,7 +97,7 @@ export async function readValAccuracy(run: RunArtifacts, policy: Policy): Promis
   const fromJ = fromJson(await optionalMetrics(run, policy), policy.paths.metrics, VAL_KEYS);
   if (fromJ) return fromJ;
   const md = await optionalText(run, policy.paths.test_results, policy);
-  return md === null ? null : fromMarkdown(md, policy.paths.test_results, VAL_ACC_LABEL);
+  return md === null ? null : fromMarkdown(md, policy.paths.test_results, 'val');
 }
 
 /** Every place a validation accuracy is written (for cross-checks). */
@@ -85,7 +107,7 @@ export async function allValAccuracies(run: RunArtifacts, policy: Policy): Promi
   if (j) out.push(j);
   for (const rel of [policy.paths.test_results, policy.paths.final_report]) {
     const md = await optionalText(run, rel, policy);
-    const hit = md === null ? null : fromMarkdown(md, rel, VAL_ACC_LABEL);
+    const hit = md === null ? null : fromMarkdown(md, rel, 'val');
     if (hit) out.push(hit);
   }
   return out;

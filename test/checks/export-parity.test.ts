@@ -3,7 +3,8 @@ import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
-import { check, parseTestAccuracy } from '../../src/checks/export-parity.js';
+import { check } from '../../src/checks/export-parity.js';
+import { accuracyFromMarkdown } from '../../src/parse/run-docs.js';
 import { runCheck } from '../../src/checks/runner.js';
 import type { CheckProgress, CheckResult } from '../../src/checks/types.js';
 import { openModel } from '../../src/onnx/prepare.js';
@@ -214,20 +215,20 @@ describe('cancellation', () => {
   });
 });
 
-describe('reported PyTorch accuracy (fallback parser)', () => {
+describe('reported PyTorch accuracy', () => {
   it.each([
     ['- **Test Accuracy**: 96.4%', 96.4, 'percent'],
     ['Test accuracy = 0.828', 82.8, 'fraction'],
     ['| **Test Accuracy** | 97.25% |', 97.25, 'percent'],
     ['| Split | Loss | Accuracy |\n|---|---|---|\n| Val | 0.1 | 98.6% |\n| Test | 0.2 | 0.989 |', 98.9, 'fraction'],
   ])('reads %j', (md, value, form) => {
-    const r = parseTestAccuracy(md);
-    expect(r?.value).toBeCloseTo(value, 6);
-    expect(r?.form).toBe(form);
+    const r = accuracyFromMarkdown(md, 'test');
+    expect(r?.percent).toBeCloseTo(value, 6);
+    expect(r?.read).toBe(form);
   });
 
   it('ignores lines that are not the test accuracy', () => {
-    expect(parseTestAccuracy('Validation Accuracy: 98.6%\nTarget accuracy: 85%')).toBeNull();
+    expect(accuracyFromMarkdown('Validation Accuracy: 98.6%\nTarget accuracy: 85%', 'test')).toBeNull();
   });
 
   it('a run whose test_results.md only has the column-table form still compares', async () => {
