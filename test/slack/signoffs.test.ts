@@ -85,6 +85,11 @@ describe('sign-off rules over the real receiver', () => {
 
   it('a rejection asks for a reason and blocks the gate with a BLOCKED notification naming who and why', async () => {
     const { state, value } = await liveEvaluation(h);
+    // an outsider is refused at once, without being asked for a reason
+    const modalsBefore = h.fake.callsOf('views.open').length;
+    await h.click(U.outsider, 'signoff_reject_product', value);
+    await waitFor(async () => (await h.store.readAudit({ evaluation: state.evaluation.id })).some((a) => a.type === 'signoff_refused' && a.actor === U.outsider && a.data.decision === 'rejected'), 'the outsider refusal');
+    expect(h.fake.callsOf('views.open')).toHaveLength(modalsBefore);
     await h.click(U.prod, 'signoff_reject_product', value);
     const open = await waitFor(() => h.fake.callsOf('views.open').at(-1), 'the reject modal');
     const view = open.args.view as { private_metadata: string; callback_id: string };

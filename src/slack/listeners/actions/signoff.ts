@@ -47,6 +47,14 @@ export function rejectAction(services: SlackServices, background: BackgroundWork
       background.run(() => tellUser(client, { channel, user: body.user.id }, renderNotice(GARBLED)));
       return;
     }
+    // Someone who may not sign this role is refused at once (audited) instead of being asked for a
+    // reason first; a slow lookup does not hold up the modal (the trigger id expires after 3 s).
+    const approver = await Promise.race([services.approvers.isApprover(body.user.id, role).catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), 1000).unref())]);
+    if (approver === false) {
+      const click = { evaluationId: value.evaluationId, digest: value.digest, role, decision: 'rejected' as const, user: body.user.id };
+      background.run(async () => tellUser(client, { channel, user: body.user.id }, renderNotice(signoffReply(click, await attemptSignoff(services, click)))));
+      return;
+    }
     const evaluation = await services.store.getEvaluation(value.evaluationId);
     if (!evaluation) {
       background.run(() => tellUser(client, { channel, user: body.user.id }, renderNotice('This evaluation does not exist (any more).')));
