@@ -30,8 +30,8 @@ describe('export.inference on the example run', () => {
     for (const k of ['p50_ms', 'p95_ms', 'p99_ms', 'throughput_rps']) expect(typeof r.metrics[k]).toBe('number');
     const { p50_ms, p95_ms, p99_ms } = r.metrics as Record<string, number>;
     expect(p50_ms).toBeGreaterThan(0);
-    expect(p50_ms).toBeLessThanOrEqual(p95_ms);
-    expect(p95_ms).toBeLessThanOrEqual(p99_ms);
+    expect(p50_ms).toBeLessThanOrEqual(p95_ms!);
+    expect(p95_ms).toBeLessThanOrEqual(p99_ms!);
     const text = r.evidence.join('\n');
     expect(text).toMatch(/output "logits" \[1, 10\] float32/);
     expect(text).toMatch(/batch 16: .* per sample/);
