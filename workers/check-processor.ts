@@ -14,6 +14,7 @@ import { GateError, errorMessage } from '../src/errors.js';
 import type { ReadinessQueues } from '../src/queue/producer.js';
 import { CheckJobSchema, type CheckJob, type EvaluationEvent } from '../src/queue/payloads.js';
 import type { EvaluationStore } from '../src/store/redis-store.js';
+import type { GateMetrics } from '../src/observability/metrics.js';
 import { HeavyCheckAborted, type HeavyRunner } from './heavy-runner.js';
 
 export interface CheckProcessorDeps {
@@ -28,6 +29,8 @@ export interface CheckProcessorDeps {
   heavyRunner?: HeavyRunner;
   /** Minimum time between two progress writes of one check. */
   progressIntervalMs?: number;
+  /** Check durations are observed here by check id and status. */
+  metrics?: GateMetrics | undefined;
 }
 
 export interface CheckJobOutcome {
@@ -142,6 +145,7 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
     const finish = async (result: CheckResult): Promise<CheckJobOutcome> => {
       const applied = await store.applyCheckResult(evaluationId, checkId, token, result, deps.workerName);
       if (applied.outcome === 'applied') await publish(evaluationId, applied.version, 'check_result');
+      deps.metrics?.checkDuration.observe({ check: checkId, status: result.status }, result.duration_ms / 1000);
       log.info({ status: result.status, outcome: applied.outcome, security: result.security ?? false }, 'check finished');
       return { check: checkId, outcome: applied.outcome, status: result.status };
     };

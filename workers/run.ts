@@ -8,6 +8,8 @@ import { loadProcessConfig } from '../src/config/env.js';
 import { createLogger } from '../src/log.js';
 import { connectRedis } from '../src/queue/connection.js';
 import type { CheckQueueKind } from '../src/queue/names.js';
+import { createMetrics } from '../src/observability/metrics.js';
+import { startProcessObservability } from '../src/observability/process.js';
 import { startCheckWorkers } from './worker.js';
 
 export interface WorkerProcessOptions {
@@ -22,6 +24,7 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void
   const config = loadProcessConfig({ need: ['REDIS_URL', 'ARTIFACT_ROOT'] });
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, name: 'readiness-worker' });
   const redis = await connectRedis(config.REDIS_URL, { connectionName: 'readiness-worker' });
+  const metrics = createMetrics();
   let running;
   try {
     running = await startCheckWorkers(
@@ -36,6 +39,7 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void
         maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
         shutdownTimeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS,
         maxmemoryCheck: config.REDIS_MAXMEMORY_CHECK,
+        metrics,
         ...(opts.checks ? { checks: opts.checks } : {}),
       },
       logger,
@@ -45,6 +49,22 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void
     throw err;
   }
   const workers = running;
+  const observability = await startProcessObservability({
+    port: config.HEALTH_PORT,
+    redis,
+    queues: workers.queues,
+    metrics,
+    log: logger,
+    probes: [
+      {
+        name: 'queues',
+        check: async () => {
+          const idle = workers.workers.filter((w) => !w.isRunning()).map((w) => w.name);
+          if (idle.length > 0) throw new Error(`not attached: ${idle.join(', ')}`);
+        },
+      },
+    ],
+  });
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
@@ -60,6 +80,7 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void
         logger.error('shutdown did not complete in time (Redis unreachable?); exiting');
         process.exit(1);
       }, config.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000).unref();
+      void observability.close();
       workers
         .close()
         .catch((err: unknown) => logger.error({ err }, 'error while shutting down'))

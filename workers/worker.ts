@@ -16,6 +16,7 @@ import type { CheckJob } from '../src/queue/payloads.js';
 import { ReadinessQueues } from '../src/queue/producer.js';
 import { EvaluationStore } from '../src/store/redis-store.js';
 import { createCheckProcessor, failAbandonedCheck, type CheckJobOutcome } from './check-processor.js';
+import type { GateMetrics } from '../src/observability/metrics.js';
 import { HeavyRunner } from './heavy-runner.js';
 
 export interface WorkerSettings {
@@ -31,6 +32,7 @@ export interface WorkerSettings {
   checks?: readonly CheckDefinition[];
   workerName?: string;
   progressIntervalMs?: number;
+  metrics?: GateMetrics | undefined;
 }
 
 export interface RunningWorkers {
@@ -70,7 +72,7 @@ export async function startCheckWorkers(redis: Redis, settings: WorkerSettings, 
   const store = new EvaluationStore(redis, { prefix: settings.prefix, checks });
   const queues = new ReadinessQueues(redis, settings.prefix);
   const heavyRunner = new HeavyRunner();
-  const deps = { store, queues, artifactRoot: settings.artifactRoot, checks, workerName, logger, heavyRunner, ...(settings.progressIntervalMs !== undefined ? { progressIntervalMs: settings.progressIntervalMs } : {}) };
+  const deps = { store, queues, artifactRoot: settings.artifactRoot, checks, workerName, logger, heavyRunner, metrics: settings.metrics, ...(settings.progressIntervalMs !== undefined ? { progressIntervalMs: settings.progressIntervalMs } : {}) };
   const processor = createCheckProcessor(deps);
 
   const workers: Worker<CheckJob, CheckJobOutcome>[] = [];

@@ -33,6 +33,8 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       const redis = await connectRedis(env.REDIS_URL, { connectionName: 'readiness-app' });
       const store = new EvaluationStore(redis, { prefix: env.REDIS_PREFIX });
       const queues = new ReadinessQueues(redis, env.REDIS_PREFIX);
+      const { createMetrics } = await import('../observability/metrics.js');
+      const metrics = createMetrics();
       const runtime = createSlackRuntime({
         settings: { botToken: env.SLACK_BOT_TOKEN, signingSecret: env.SLACK_SIGNING_SECRET, appToken: env.SLACK_APP_TOKEN, apiUrl: env.SLACK_API_URL, port: env.PORT },
         store,
@@ -40,6 +42,7 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
         config,
         submitter: new QueueSubmitter({ store, queues, config, artifactRoot: env.ARTIFACT_ROOT }),
         log,
+        metrics,
       });
       let workers: { close(): Promise<void> } | null = null;
       if (o.withWorkers) {
@@ -56,15 +59,26 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
             maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
             shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
             maxmemoryCheck: env.REDIS_MAXMEMORY_CHECK,
+            metrics,
           },
           log.child({ component: 'worker' }),
         );
       }
       await runtime.start();
+      const { startProcessObservability } = await import('../observability/process.js');
+      const observability = await startProcessObservability({
+        port: env.HEALTH_PORT,
+        redis,
+        queues,
+        metrics,
+        log,
+        probes: [{ name: 'slack_auth', check: slackAuthProbe(runtime.app.client) }],
+      });
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals): void => {
           log.info({ signal }, 'shutting down');
           void (async () => {
+            await observability.close();
             await runtime.stop().catch((err: unknown) => log.error({ err }, 'error stopping the Slack app'));
             await workers?.close().catch((err: unknown) => log.error({ err }, 'error stopping the workers'));
             await queues.close();
@@ -77,4 +91,15 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       });
       setExit(0);
     });
+}
+
+/** Slack auth is ok when auth.test succeeds; a success is trusted for a minute so probes stay cheap. */
+export function slackAuthProbe(client: { auth: { test(): Promise<{ ok?: boolean; error?: string }> } }, ttlMs = 60_000): () => Promise<void> {
+  let okUntil = 0;
+  return async () => {
+    if (Date.now() < okUntil) return;
+    const r = await client.auth.test();
+    if (!r.ok) throw new Error(`auth.test: ${r.error ?? 'not ok'}`);
+    okUntil = Date.now() + ttlMs;
+  };
 }

@@ -8,6 +8,7 @@ import { startEventsConsumer } from './events-consumer.js';
 import { BackgroundWork } from './background.js';
 import { registerListeners } from './listeners/index.js';
 import { GateRenderer, redisRenderLedger } from './renderer.js';
+import type { GateMetrics } from '../observability/metrics.js';
 import type { EvaluationSubmitter, SlackServices } from './services.js';
 
 /** Slack settings, parsed by the config module (nothing here reads the environment). */
@@ -41,6 +42,7 @@ export interface SlackRuntimeOptions {
   dedupeTtlMs?: number;
   /** Consume the queue's "evaluation changed" events (default true). */
   consumeEvents?: boolean;
+  metrics?: GateMetrics;
 }
 
 export interface SlackRuntime {
@@ -102,6 +104,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     client: renderClient,
     log: log.child({ component: 'renderer' }),
     notificationChannel: opts.config.notification_channel,
+    metrics: opts.metrics,
     ...(opts.renderIntervalMs !== undefined ? { minIntervalMs: opts.renderIntervalMs } : {}),
     ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
   });
@@ -112,6 +115,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     renderer,
     submitter: opts.submitter,
     log,
+    metrics: opts.metrics,
     ...(opts.dedupeTtlMs !== undefined ? { dedupeTtlMs: opts.dedupeTtlMs } : {}),
   };
   const background = new BackgroundWork(opts.backgroundConcurrency ?? 2, (err) => log.error({ err }, 'background work failed'));

@@ -3,6 +3,7 @@ import type { types } from '@slack/bolt';
 import type { EvaluationState, SlackMessageRef } from '../store/types.js';
 import { isTerminal, reportFromState } from '../store/redis-store.js';
 import { renderGateMessage } from './blocks/gate-message.js';
+import type { GateMetrics } from '../observability/metrics.js';
 import { renderBlockedNotification, renderPassedNotification } from './blocks/notifications.js';
 
 /** The store calls the renderer needs. */
@@ -59,6 +60,8 @@ export interface RendererOptions {
   /** How often watched evaluations are checked for a newer version (safety net for missed events). */
   pollMs?: number;
   timers?: Timers;
+  /** Slack API errors, rate-limit waits and settled gate outcomes are counted here. */
+  metrics?: GateMetrics | undefined;
 }
 
 interface Entry {
@@ -186,14 +189,18 @@ export class GateRenderer {
       const { rateLimitedFor, platform } = slackErrorCode(err);
       if (rateLimitedFor !== undefined) {
         e.blockedUntil = this.timers.now() + rateLimitedFor * 1000;
+        this.opts.metrics?.slackRateLimitWaits.inc({ method: 'gate_message' });
+        this.opts.metrics?.slackRateLimitWaitSeconds.inc({ method: 'gate_message' }, rateLimitedFor);
         e.dirty = true;
         this.opts.log.warn({ evaluation: id, retryAfter: rateLimitedFor }, 'Slack rate limit: gate message paused for Retry-After');
       } else if (platform && PERMANENT.has(platform)) {
+        this.opts.metrics?.slackApiErrors.inc({ method: 'gate_message', error: platform });
         this.opts.log.error({ evaluation: id, error: platform }, 'gate message cannot be rendered; giving up on this message');
         this.watched.delete(id);
         this.abandoned.add(id);
         e.dirty = false;
       } else {
+        this.opts.metrics?.slackApiErrors.inc({ method: 'gate_message', error: platform ?? 'request_failed' });
         e.failures++;
         e.blockedUntil = this.timers.now() + Math.min(60_000, 500 * 2 ** Math.min(e.failures, 7));
         e.dirty = e.failures < 20;
@@ -263,6 +270,7 @@ export class GateRenderer {
     const msg = state.gate === 'passed' ? renderPassedNotification(report, ev.id) : renderBlockedNotification(report, ev.id);
     await this.opts.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
     this.count(ev.id, 'notify');
+    this.opts.metrics?.evaluations.inc({ outcome: state.gate });
     await this.opts.ledger.setNotifiedGate(ev.id, state.gate);
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ReadinessConfig } from '../config/readiness-config.js';
+import type { GateMetrics } from '../observability/metrics.js';
 import type { EvaluationStore } from '../store/redis-store.js';
 import type { Evaluation } from '../store/types.js';
 import type { ApproverDirectory } from './auth.js';
@@ -37,6 +38,8 @@ export interface SlackServices {
   renderer: GateRenderer;
   submitter: EvaluationSubmitter;
   log: Logger;
+  /** Sign-off attempts are counted here by role and decision. */
+  metrics?: GateMetrics | undefined;
   /** How long a command's trigger id is remembered to drop Slack retries (default 1 h). */
   dedupeTtlMs?: number;
 }

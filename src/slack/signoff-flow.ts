@@ -49,6 +49,7 @@ export async function attemptSignoff(services: SlackServices, click: SignoffClic
     ...(click.reason !== undefined ? { reason: click.reason } : {}),
   });
   if (result.ok) services.renderer.schedule(click.evaluationId);
+  services.metrics?.signoffs.inc({ role: click.role, decision: result.ok ? click.decision : 'refused' });
   services.log.info({ evaluation: click.evaluationId, role: click.role, decision: click.decision, user: click.user, ok: result.ok, reason: result.ok ? undefined : result.reason }, 'sign-off attempt');
   return result;
 }

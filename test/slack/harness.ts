@@ -7,6 +7,7 @@ import type { CheckDefinition } from '../../src/checks/types.js';
 import { ReadinessConfigSchema, type ReadinessConfig } from '../../src/config/readiness-config.js';
 import { connectRedis } from '../../src/queue/connection.js';
 import { ReadinessQueues } from '../../src/queue/producer.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { createSlackRuntime, type SlackRuntime } from '../../src/slack/app.js';
 import { QueueSubmitter } from '../../src/slack/submit.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
@@ -55,6 +56,8 @@ export class Harness {
   runName = 'run';
   port = 0;
   config!: ReadinessConfig;
+  /** The app's metrics registry (sign-offs, outcomes, Slack errors), as `readiness serve` exposes it. */
+  metrics = createMetrics({ defaultMetrics: false });
 
   static async start(opts: HarnessOptions = {}): Promise<Harness> {
     const h = new Harness();
@@ -95,6 +98,7 @@ export class Harness {
       log,
       renderIntervalMs: this.renderIntervalMs,
       pollMs: 300,
+      metrics: this.metrics,
     });
     await this.runtime.start();
   }

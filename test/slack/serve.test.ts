@@ -41,6 +41,7 @@ describe('readiness serve', () => {
     const configFile = path.join(path.dirname(runDir), 'readiness.yaml');
     await writeFile(configFile, 'roles:\n  technical:\n    users: [U0TECH]\nnotification_channel: C0NOTIFY\n');
     const port = await freePort();
+    const healthPort = await freePort();
     const secret = 'serve-test-signing-secret';
     proc = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve', '--with-workers'], {
       env: {
@@ -54,6 +55,7 @@ describe('readiness serve', () => {
         SLACK_SIGNING_SECRET: secret,
         SLACK_API_URL: fake.apiUrl,
         PORT: String(port),
+        HEALTH_PORT: String(healthPort),
         LOG_LEVEL: 'info',
         REDIS_MAXMEMORY_CHECK: 'warn',
       },
@@ -73,6 +75,15 @@ describe('readiness serve', () => {
     expect(res.status).toBe(200);
     const live = await waitFor(() => [...fake.messages.values()].find((m) => JSON.stringify(m.blocks).includes('signoff_approve_technical')), 'live buttons from the in-process workers', 90_000);
     expect(live.channel).toBe('C0GATE');
+
+    // health and metrics of the app: Redis and Slack auth (auth.test on the fake API) are ready
+    await waitFor(() => output.includes('health and metrics listening'), 'the health listener', 10_000);
+    const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: [{ name: 'redis', ok: true }, { name: 'slack_auth', ok: true }] });
+    const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    expect(metrics).toMatch(/readiness_check_duration_seconds_count\{check="export\.parity",status="pass"\} 1/);
+    expect(metrics).toMatch(/readiness_queue_jobs\{queue="readiness-light",state="completed"\} \d+/);
 
     proc.kill('SIGTERM');
     const code = await new Promise((r) => proc?.once('exit', r));

@@ -71,5 +71,12 @@ describe('the whole story on examples/digits-run', () => {
     // exactly one notification for the one status change
     await h.runtime.renderer.idle();
     expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === NOTIFY)).toHaveLength(1);
+
+    // the app's metrics count what happened
+    const metrics = await h.metrics.registry.metrics();
+    expect(metrics).toContain('readiness_signoffs_total{role="technical",decision="refused"} 1');
+    expect(metrics).toContain('readiness_signoffs_total{role="technical",decision="approved"} 1');
+    expect(metrics).toContain('readiness_signoffs_total{role="compliance",decision="approved"} 1');
+    expect(metrics).toContain('readiness_evaluations_total{outcome="passed"} 1');
   });
 });
