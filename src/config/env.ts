@@ -41,36 +41,26 @@ const httpUrl = z
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const EnvSchema = z.object({
-  /** Redis for the store and the queues. */
-  REDIS_URL: redisUrl.optional(),
-  /** Key prefix for the store (`<prefix>:…`) and BullMQ (`<prefix>-bull:…`), so deployments can share a Redis. */
+  REDIS_URL: redisUrl.optional().describe('Redis for the store and the queues.'),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,40}$/, { message: 'expected 1–40 letters, digits, "_" or "-" (no ":")' })
-    .default('readiness'),
-  /** Folder that holds the runs; run names are relative to it. */
-  ARTIFACT_ROOT: z.string().trim().min(1, { message: 'expected the folder that holds the runs' }).optional(),
-  /** YAML file: policies, roles and approvers, notification channel. */
-  READINESS_CONFIG: z.string().trim().min(1, { message: 'expected the path of the readiness YAML config' }).optional(),
-  SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-/, { message: 'expected a bot token starting with "xoxb-"' }).optional(),
-  SLACK_SIGNING_SECRET: z.string().trim().min(8, { message: "expected the app's signing secret (Basic Information → App Credentials)" }).optional(),
-  SLACK_APP_TOKEN: z.string().trim().regex(/^xapp-/, { message: 'expected an app-level token starting with "xapp-" (Socket Mode)' }).optional(),
-  SLACK_API_URL: httpUrl.optional(),
-  PORT: intFromEnv(1, 65535).default(3000),
-  HEALTH_PORT: intFromEnv(1, 65535).optional(),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-  /** Light-check jobs one worker process runs at a time. Heavy checks always run one at a time. */
-  WORKER_LIGHT_CONCURRENCY: intFromEnv(1, 64).default(4),
-  /** BullMQ job lock; renewed every half of it while the job runs. */
-  WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).default(120_000),
-  /** How often workers look for jobs whose lock expired (their worker died). */
-  WORKER_STALLED_INTERVAL_MS: intFromEnv(500, 3_600_000).default(30_000),
-  /** A job that stalls more often than this fails instead of being retried again. */
-  WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).default(2),
-  /** On SIGTERM/SIGINT, how long running jobs may take to finish before they are returned to the queue. */
-  WORKER_SHUTDOWN_TIMEOUT_MS: intFromEnv(0, 3_600_000).default(30_000),
-  /** `refuse` (default): a worker does not start unless Redis's maxmemory-policy is noeviction; `warn`: it starts and logs an error. */
-  REDIS_MAXMEMORY_CHECK: z.enum(['refuse', 'warn'], { message: 'expected "refuse" or "warn"' }).default('refuse'),
+    .default('readiness').describe('Key prefix for the store (`<prefix>:…`) and BullMQ (`<prefix>-bull:…`), so deployments can share a Redis.'),
+  ARTIFACT_ROOT: z.string().trim().min(1, { message: 'expected the folder that holds the runs' }).optional().describe('Folder that holds the runs; run names are relative to it.'),
+  READINESS_CONFIG: z.string().trim().min(1, { message: 'expected the path of the readiness YAML config' }).optional().describe('YAML file: policies, roles and approvers, notification channel.'),
+  SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-/, { message: 'expected a bot token starting with "xoxb-"' }).optional().describe('Bot token (OAuth & Permissions → Bot User OAuth Token); `serve` needs it.'),
+  SLACK_SIGNING_SECRET: z.string().trim().min(8, { message: "expected the app's signing secret (Basic Information → App Credentials)" }).optional().describe('Signing secret (Basic Information → App Credentials); verifies every HTTP request from Slack. `serve` needs it in HTTP mode.'),
+  SLACK_APP_TOKEN: z.string().trim().regex(/^xapp-/, { message: 'expected an app-level token starting with "xapp-" (Socket Mode)' }).optional().describe('App-level token with connections:write; when set, `serve` uses Socket Mode instead of HTTP.'),
+  SLACK_API_URL: httpUrl.optional().describe("Web API base URL, for proxies and tests (default Slack's own, https://slack.com/api/)."),
+  PORT: intFromEnv(1, 65535).default(3000).describe('HTTP port of the Slack app in HTTP mode (requests at /slack/events).'),
+  HEALTH_PORT: intFromEnv(1, 65535).optional().describe('Port of the /healthz, /readyz and /metrics listener of the app and of each worker; unset: no listener.'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').describe('pino log level.'),
+  WORKER_LIGHT_CONCURRENCY: intFromEnv(1, 64).default(4).describe('Light-check jobs one worker process runs at a time. Heavy checks always run one at a time.'),
+  WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).default(120_000).describe('BullMQ job lock; renewed every half of it while the job runs.'),
+  WORKER_STALLED_INTERVAL_MS: intFromEnv(500, 3_600_000).default(30_000).describe('How often workers look for jobs whose lock expired (their worker died).'),
+  WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).default(2).describe('A job that stalls more often than this fails instead of being retried again.'),
+  WORKER_SHUTDOWN_TIMEOUT_MS: intFromEnv(0, 3_600_000).default(30_000).describe('On SIGTERM/SIGINT, how long running jobs may take to finish before they are returned to the queue.'),
+  REDIS_MAXMEMORY_CHECK: z.enum(['refuse', 'warn'], { message: 'expected "refuse" or "warn"' }).default('refuse').describe("`refuse` (default): a worker does not start unless Redis's maxmemory-policy is noeviction; `warn`: it starts and logs an error."),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -13,29 +13,27 @@ const slackGroup = z.string().regex(/^S[A-Z0-9]{2,}$/, { message: 'expected a Sl
 const slackChannel = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, { message: 'expected a Slack channel id like C0123ABCD' });
 
 export const RoleApproversSchema = z.strictObject({
-  users: z.array(slackUser).default([]),
-  usergroups: z.array(slackGroup).default([]),
+  users: z.array(slackUser).default([]).describe('Slack user ids allowed to sign this role.'),
+  usergroups: z.array(slackGroup).default([]).describe('Slack user-group ids whose members may sign this role (resolved with usergroups.users.list, cached 5 minutes).'),
 });
 
 const policyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'expected a policy name of letters, digits, ".", "_" or "-"' });
 
 export const ReadinessConfigSchema = z
   .strictObject({
-    /** Named policy layers (validated against the policy schema), selectable with --policy NAME. */
-    policies: z.record(policyName, z.record(z.string(), z.unknown())).default({}),
-    /** Applied when no --policy is given. */
-    default_policy: policyName.optional(),
+    policies: z.record(policyName, z.record(z.string(), z.unknown())).default({}).describe('Named policy layers (validated against the policy schema), selectable with --policy NAME.'),
+    default_policy: policyName.optional().describe('Applied when no --policy is given.'),
     roles: z
       .strictObject({
-        technical: RoleApproversSchema.optional(),
-        product: RoleApproversSchema.optional(),
-        compliance: RoleApproversSchema.optional(),
+        technical: RoleApproversSchema.optional().describe('Technical lead approvers.'),
+        product: RoleApproversSchema.optional().describe('Product owner approvers.'),
+        compliance: RoleApproversSchema.optional().describe('Compliance/legal approvers.'),
       })
-      .default({}),
-    required_roles: z.array(z.enum(SIGNOFF_ROLES)).default([...SIGNOFF_ROLES]),
-    allow_self_approval: z.boolean().default(false),
-    one_role_per_person: z.boolean().default(true),
-    notification_channel: slackChannel.optional(),
+      .default({}).describe('Approvers per sign-off role. A role with no approvers can be signed by nobody.'),
+    required_roles: z.array(z.enum(SIGNOFF_ROLES)).default([...SIGNOFF_ROLES]).describe('Roles whose approval the gate needs to pass.'),
+    allow_self_approval: z.boolean().default(false).describe('Whether the person who requested an evaluation may sign one of its roles.'),
+    one_role_per_person: z.boolean().default(true).describe('Whether one person may sign at most one role of an evaluation.'),
+    notification_channel: slackChannel.optional().describe('Channel id told about every gate status change (PASSED, BLOCKED); defaults to the channel the command ran in.'),
   })
   .superRefine((c, ctx) => {
     if (c.default_policy !== undefined && !(c.default_policy in c.policies)) {

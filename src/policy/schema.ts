@@ -12,24 +12,24 @@ export const SIGNOFF_ROLES = ['technical', 'product', 'compliance'] as const;
 export type SignoffRole = (typeof SIGNOFF_ROLES)[number];
 
 export const PathsSchema = z.strictObject({
-  config: relPath,
-  training_log: relPath,
-  metrics: relPath,
-  test_results: relPath,
-  confusion_matrix: relPath,
-  checkpoint_best: relPath,
-  checkpoint_last: relPath,
-  onnx_model: relPath,
-  torchscript_model: relPath,
-  deployment_guide: relPath,
-  model_card: relPath,
-  final_report: relPath,
-  requirements: relPath,
-  environment: relPath,
-  test_inputs: relPath,
-  test_labels: relPath,
-  reference_outputs: relPath,
-  run_policy: relPath,
+  config: relPath.describe("Training configuration the run used (must exist; named by the final report's Reproducibility section)."),
+  training_log: relPath.describe('Training log; must contain "Training complete", no traceback, no NaN/Inf loss.'),
+  metrics: relPath.describe("Metrics JSON: val/test accuracies, loss history (Python's NaN/Infinity tokens are read)."),
+  test_results: relPath.describe('Test results document: Test Accuracy/F1/Precision/Recall, per-class table, sections.'),
+  confusion_matrix: relPath.describe('Confusion matrix image (a structurally valid PNG).'),
+  checkpoint_best: relPath.describe('Best checkpoint (torch.save zip): model_state_dict, epoch, val_acc.'),
+  checkpoint_last: relPath.describe('Last checkpoint (torch.save zip).'),
+  onnx_model: relPath.describe('ONNX export (parity, inference and provenance checks need it).'),
+  torchscript_model: relPath.describe('TorchScript export (torch.jit.save), the alternative deployment format.'),
+  deployment_guide: relPath.describe('Deployment guide with the required sections and the monitoring section.'),
+  model_card: relPath.describe('Model card (recommended; if absent the final report must justify it).'),
+  final_report: relPath.describe('Final report: Reproducibility, Known Issues, Code Review sections.'),
+  requirements: relPath.describe('pip requirements with every package pinned with ==.'),
+  environment: relPath.describe('conda environment file with exact versions (alternative to requirements).'),
+  test_inputs: relPath.describe('Preprocessed test inputs, float [N, …] (.npy, or .npz).'),
+  test_labels: relPath.describe('Test labels, integer [N].'),
+  reference_outputs: relPath.describe('Optional PyTorch logits [N, C] on the test inputs, for per-sample parity.'),
+  run_policy: relPath.describe("The run's own policy overrides (may not set signoff or limits)."),
 });
 
 const positive = z.number().positive();
@@ -37,84 +37,60 @@ const fraction = z.number().min(0).max(1);
 const percent = z.number().min(0).max(100);
 
 export const PolicySchema = z.strictObject({
-  /** Name of the policy (from the config's policies map, or "default"). */
-  name: z.string().min(1),
-  /** Shown in the gate header and the Final Sign-Off block; defaults to the run folder's name. */
-  model_name: z.string().min(1).nullable(),
-  /** Test accuracy target, in percent. */
-  target_accuracy: percent,
+  name: z.string().min(1).describe("Name of the policy (from the config's policies map, or \"default\")."),
+  model_name: z.string().min(1).nullable().describe("Shown in the gate header and the Final Sign-Off block; defaults to the run folder's name."),
+  target_accuracy: percent.describe('Test accuracy target, in percent.'),
   val_gap: z.strictObject({
-    /** Gap at or above this (percentage points) fails. */
-    max_pp: positive,
-    /** Gap below this is graded "excellent"; between this and max_pp "acceptable". */
-    excellent_pp: positive,
-  }),
+    max_pp: positive.describe('Gap at or above this (percentage points) fails.'),
+    excellent_pp: positive.describe('Gap below this is graded "excellent"; between this and max_pp "acceptable".'),
+  }).describe('Validation-test accuracy gap (percentage points).'),
   per_class: z.strictObject({
-    /** Every class's F1 must be above this (fraction). */
-    min_f1: fraction,
-    /** Every class's recall must be at least this (fraction). */
-    min_recall: fraction,
-  }),
+    min_f1: fraction.describe("Every class's F1 must be above this (fraction)."),
+    min_recall: fraction.describe("Every class's recall must be at least this (fraction)."),
+  }).describe('Per-class performance from the per-class table of test_results.md.'),
   export: z.strictObject({
-    /** Exports smaller than this are refused as empty/truncated. */
-    min_bytes: z.number().int().nonnegative(),
-    /** Plausible export size relative to the best checkpoint's size. */
-    min_checkpoint_ratio: positive,
-    max_checkpoint_ratio: positive,
-  }),
+    min_bytes: z.number().int().nonnegative().describe('Exports smaller than this are refused as empty/truncated.'),
+    min_checkpoint_ratio: positive.describe("Plausible export size relative to the best checkpoint's size."),
+    max_checkpoint_ratio: positive.describe("Largest plausible export size relative to the best checkpoint's size."),
+  }).describe('Export presence and plausibility.'),
   parity: z.strictObject({
-    /** |ONNX accuracy − PyTorch accuracy| must be at most this many percentage points. */
-    max_delta_pp: z.number().nonnegative(),
-    batch_size: z.number().int().positive().max(4096),
-    atol: z.number().nonnegative(),
-    rtol: z.number().nonnegative(),
-    /** Predictions whose argmax differs from the reference logits that are still tolerated. */
-    max_flipped: z.number().int().nonnegative(),
-  }),
+    max_delta_pp: z.number().nonnegative().describe('|ONNX accuracy − PyTorch accuracy| must be at most this many percentage points.'),
+    batch_size: z.number().int().positive().max(4096).describe('Batch size of the parity run over the test set.'),
+    atol: z.number().nonnegative().describe('Absolute tolerance of ONNX vs reference logits.'),
+    rtol: z.number().nonnegative().describe('Relative tolerance of ONNX vs reference logits.'),
+    max_flipped: z.number().int().nonnegative().describe('Predictions whose argmax differs from the reference logits that are still tolerated.'),
+  }).describe('ONNX accuracy parity on the test set (export.parity).'),
   latency: z.strictObject({
-    p95_budget_ms: positive,
-    /** Timed single-sample requests of the load test (the checklist asks for 1000+). */
-    requests: z.number().int().min(1),
-    warmup_requests: z.number().int().nonnegative(),
-    /** Extra batch sizes measured for throughput (per-sample latency reported). */
-    batch_sizes: z.array(z.number().int().positive().max(4096)),
-    /** Concurrent in-flight requests levels measured for throughput. */
-    concurrency: z.array(z.number().int().positive().max(256)),
-    /** onnxruntime intra-op threads (0 = onnxruntime's default). */
-    intra_op_threads: z.number().int().nonnegative(),
-  }),
+    p95_budget_ms: positive.describe('The load test passes when p95 latency (single requests) is at most this many milliseconds.'),
+    requests: z.number().int().min(1).describe('Timed single-sample requests of the load test (the checklist asks for 1000+).'),
+    warmup_requests: z.number().int().nonnegative().describe('Untimed requests before the latency load test.'),
+    batch_sizes: z.array(z.number().int().positive().max(4096)).describe('Extra batch sizes measured for throughput (per-sample latency reported).'),
+    concurrency: z.array(z.number().int().positive().max(256)).describe('Concurrent in-flight requests levels measured for throughput.'),
+    intra_op_threads: z.number().int().nonnegative().describe("onnxruntime intra-op threads (0 = onnxruntime's default)."),
+  }).describe('Inference smoke test and latency load test (export.inference).'),
   docs: z.strictObject({
-    deployment_guide_sections: z.array(z.string().min(1)).min(1),
-    test_results_sections: z.array(z.string().min(1)).min(1),
-    monitoring_section: z.string().min(1),
-    /** A section with fewer non-heading characters than this counts as empty. */
-    min_section_chars: z.number().int().nonnegative(),
-  }),
+    deployment_guide_sections: z.array(z.string().min(1)).min(1).describe('Sections the deployment guide must have, non-empty (heading match ignores level, numbering, case, plurals).'),
+    test_results_sections: z.array(z.string().min(1)).min(1).describe('Sections test_results.md must have, non-empty.'),
+    monitoring_section: z.string().min(1).describe('Section of the deployment guide that must name metrics, numeric thresholds and actions.'),
+    min_section_chars: z.number().int().nonnegative().describe('A section with fewer non-heading characters than this counts as empty.'),
+  }).describe('Document structure.'),
   qa: z.strictObject({
-    /** Severities that block when an open issue has them. */
-    blocking_severities: z.array(z.string().regex(/^[A-Za-z0-9]+$/)).min(1),
-  }),
+    blocking_severities: z.array(z.string().regex(/^[A-Za-z0-9]+$/)).min(1).describe('Severities that block when an open issue has them.'),
+  }).describe('Quality assurance (known issues).'),
   signoff: z.strictObject({
-    required_roles: z.array(z.enum(SIGNOFF_ROLES)),
-    allow_self_approval: z.boolean(),
-  }),
+    required_roles: z.array(z.enum(SIGNOFF_ROLES)).describe('Roles whose approval the gate needs.'),
+    allow_self_approval: z.boolean().describe('Whether the requester may sign a role of their own evaluation.'),
+  }).describe('Sign-off rules (team policy only; a run cannot set them).'),
   limits: z.strictObject({
-    /** Cap for any text/JSON/markdown file read whole. */
-    max_text_bytes: z.number().int().positive(),
-    /** Cap for a checkpoint file. */
-    max_checkpoint_bytes: z.number().int().positive(),
-    /** Cap for the sum of a checkpoint zip's declared uncompressed entry sizes (zip bombs). */
-    max_checkpoint_uncompressed_bytes: z.number().int().positive(),
-    /** Cap for one zip entry's uncompressed/compressed ratio (entries over 1 MiB). */
-    max_zip_compression_ratio: z.number().positive(),
-    /** Cap for a checkpoint's data.pkl (the pickle is read whole). */
-    max_pickle_bytes: z.number().int().positive(),
-    /** Cap for an ONNX model (with external data). */
-    max_onnx_bytes: z.number().int().positive(),
-    /** Cap for nodes in an ONNX graph (subgraphs included); more is refused as hostile. */
-    max_onnx_nodes: z.number().int().positive(),
-  }),
-  paths: PathsSchema,
+    max_text_bytes: z.number().int().positive().describe('Cap for any text/JSON/markdown file read whole.'),
+    max_checkpoint_bytes: z.number().int().positive().describe('Cap for a checkpoint file.'),
+    max_checkpoint_uncompressed_bytes: z.number().int().positive().describe("Cap for the sum of a checkpoint zip's declared uncompressed entry sizes (zip bombs)."),
+    max_zip_compression_ratio: z.number().positive().describe("Cap for one zip entry's uncompressed/compressed ratio (entries over 1 MiB)."),
+    max_pickle_bytes: z.number().int().positive().describe("Cap for a checkpoint's data.pkl (the pickle is read whole)."),
+    max_onnx_bytes: z.number().int().positive().describe('Cap for an ONNX model (with external data).'),
+    max_onnx_nodes: z.number().int().positive().describe('Cap for nodes in an ONNX graph (subgraphs included); more is refused as hostile.'),
+  }).describe('Caps that protect the gate from hostile or absurd artifacts (team policy only).'),
+  paths: PathsSchema.describe('Run-relative path of every artifact (no absolute paths, no "..").'),
 });
 
 export type Policy = z.infer<typeof PolicySchema>;
