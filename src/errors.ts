@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'UNSAFE_ARTIFACT'
   | 'UNSUPPORTED_FORMAT'
   | 'SHAPE_MISMATCH'
+  | 'CANCELLED'
+  | 'REDIS_UNAVAILABLE'
   | 'INTERNAL';
 
 export class GateError extends Error {

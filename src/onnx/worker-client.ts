@@ -74,14 +74,14 @@ export class OnnxWorker {
     this.worker.on('error', this.onError);
     this.worker.on('exit', this.onExit);
     this.onAbort = () => {
-      this.fail(new GateError('INTERNAL', 'check cancelled; the inference worker was stopped'));
+      this.fail(new GateError('CANCELLED', 'check cancelled; the inference worker was stopped'));
       void this.worker.terminate();
     };
     signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   static start(signal?: AbortSignal): OnnxWorker {
-    if (signal?.aborted) throw new GateError('INTERNAL', 'check cancelled before it started');
+    if (signal?.aborted) throw new GateError('CANCELLED', 'check cancelled before it started');
     return new OnnxWorker(signal);
   }
 
