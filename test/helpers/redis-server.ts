@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../global-setup.js';
+import { freePort, waitForPort } from './net.js';
 
 /**
  * A redis-server of the test's own (for tests that restart or kill Redis, or change its config):
@@ -55,22 +54,5 @@ export class OwnRedis {
   async stop(): Promise<void> {
     await this.kill();
     await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
-async function waitForPort(port: number, open: boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok === open) return;
-    if (Date.now() > deadline) throw new Error(`redis-server port ${port} did not ${open ? 'open' : 'close'}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
