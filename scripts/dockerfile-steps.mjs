@@ -3,7 +3,8 @@
  * Executes the Dockerfile's build steps without a Docker engine: each stage gets a scratch
  * folder standing for its WORKDIR, COPY copies from the repo (or from an earlier stage's
  * folder), ENV sets the environment, RUN runs in that folder with bash. At the end the runtime
- * stage's ENTRYPOINT is started with `--help` and with `worker --help`. Any failing step fails.
+ * stage's ENTRYPOINT is started with `--help`, each command's `--help`, and `check` on the example
+ * run (onnxruntime from the production dependencies). Any failing step fails.
  *
  *   node scripts/dockerfile-steps.mjs [Dockerfile]
  */
@@ -103,6 +104,8 @@ try {
   for (const sub of [cmd[0], 'worker', 'check']) {
     run([...entrypoint, sub, '--help'].map((a) => JSON.stringify(a)).join(' '), stage.dir, env);
   }
+  // The image's production dependencies really run the gate, heavy checks (onnxruntime) included.
+  run([...entrypoint, 'check', path.join(repo, 'examples/digits-run'), '--quiet'].map((a) => JSON.stringify(a)).join(' ') + ' > /dev/null', stage.dir, env);
   console.log('Dockerfile steps OK');
 } finally {
   rmSync(scratch, { recursive: true, force: true });
