@@ -54,6 +54,12 @@ export class ReadinessQueues {
     }
   }
 
+  /** Enqueues the n-th rerun of one check (its first job id is taken by the first run). */
+  async enqueueRerun(evaluationId: string, def: CheckDefinition, rerun: number): Promise<void> {
+    const data = CheckJobSchema.parse({ evaluationId, checkId: def.id });
+    await this.queue(queueKindFor(def)).add(def.id, data, { jobId: `${checkJobId(evaluationId, def.id)}__r${rerun}` });
+  }
+
   /** Tells the app an evaluation changed (durable: the app may be restarting). */
   async publishChange(evaluationId: string, version: number, reason: EvaluationEvent['reason']): Promise<void> {
     const data = EvaluationEventSchema.parse({ evaluationId, version, reason });

@@ -14,7 +14,7 @@ export type ReadinessCommand =
 export const USAGE = [
   '`/readiness run <run> [--target N] [--policy NAME]` — evaluate a run folder (relative to the artifact root)',
   '`/readiness status [run]` — the gate status of a run, or of the open evaluations',
-  '`/readiness rerun <run> [check-id]` — evaluate again (new artifacts → new evaluation; earlier approvals do not carry over)',
+  '`/readiness rerun <run> [check-id]` — evaluate again (a new evaluation: earlier approvals do not carry over); with a check id, run just that check again on unchanged artifacts',
   '`/readiness report <run>` — the final report as markdown',
   '`/readiness help` — this help',
 ].join('\n');

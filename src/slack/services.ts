@@ -19,6 +19,15 @@ export interface SubmitResult {
   superseded: { id: string; version: number } | null;
 }
 
+/** What `/readiness rerun <run> <check-id>` did. */
+export type RerunResult =
+  /** The check runs again within the run's current evaluation (artifacts unchanged). */
+  | { kind: 'check'; evaluation: Evaluation; check: string }
+  /** The check is still pending or running; nothing to do. */
+  | { kind: 'busy'; evaluation: Evaluation; check: string }
+  /** No current evaluation of these artifacts: a whole new evaluation was created. */
+  | { kind: 'new'; result: SubmitResult; why: string };
+
 /**
  * Creates an evaluation of a run (resolve the run under the artifact root, resolve the policy,
  * hash the manifest, store it) and dispatches its checks. The queue module provides the
@@ -26,6 +35,8 @@ export interface SubmitResult {
  */
 export interface EvaluationSubmitter {
   submit(req: SubmitRequest): Promise<SubmitResult>;
+  /** Runs one check again on unchanged artifacts, or creates a new evaluation when they changed. */
+  rerunCheck(req: { run: string; check: string; requester: string; channel: string | null }): Promise<RerunResult>;
   /** sha256 manifest digest of the run's files as they are now (detects artifacts changed since the evaluation). */
   currentDigest(evaluation: Evaluation): Promise<string>;
 }

@@ -9,7 +9,7 @@ import { assembleReport, type GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
 import type { SignoffRecord } from '../gate/evaluate.js';
 import type { EffectivePolicy } from '../policy/load.js';
-import { APPLY_CHECK_RESULT, CREATE_EVALUATION, RECORD_SIGNOFF, RELEASE_CHECK, SET_CHECK_PROGRESS, SET_CHECK_RUNNING, SET_MESSAGE_REF } from './scripts.js';
+import { APPLY_CHECK_RESULT, CREATE_EVALUATION, RECORD_SIGNOFF, RELEASE_CHECK, RERUN_CHECK, SET_CHECK_PROGRESS, SET_CHECK_RUNNING, SET_MESSAGE_REF } from './scripts.js';
 import type { AuditEntry, Evaluation, EvaluationState, SignoffAttempt, SignoffAttemptResult, SignoffRefusal, SlackMessageRef } from './types.js';
 
 export interface StoreOptions {
@@ -39,6 +39,7 @@ export interface CreateEvaluationOutcome {
 
 export type RunningOutcome = 'started' | 'final' | 'superseded' | 'unknown' | 'unknown_check';
 export type ApplyOutcome = 'applied' | 'duplicate' | 'stale' | 'unknown';
+export type RerunOutcome = 'reset' | 'busy' | 'superseded' | 'unknown' | 'unknown_check';
 
 export interface ProgressInfo {
   progress: number;
@@ -118,6 +119,7 @@ export class EvaluationStore {
     define('rgApplyCheckResult', 6, APPLY_CHECK_RESULT);
     define('rgReleaseCheck', 6, RELEASE_CHECK);
     define('rgRecordSignoff', 5, RECORD_SIGNOFF);
+    define('rgRerunCheck', 6, RERUN_CHECK);
     define('rgSetMessageRef', 2, SET_MESSAGE_REF);
   }
 
@@ -223,6 +225,21 @@ export class EvaluationStore {
       [checkId, token, JSON.stringify(pendingResult(def, ['queued again (worker shut down)'])), this.now().toISOString(), worker],
     );
     return Number(v) > 0 ? Number(v) : null;
+  }
+
+  /**
+   * Puts one final check back to pending so it runs again on the same artifacts (the caller has
+   * checked the digest and enqueues the job). `rerun` numbers the reruns of this evaluation, for
+   * a fresh job id.
+   */
+  async rerunCheck(evaluationId: string, checkId: string, actor: string): Promise<{ outcome: RerunOutcome; version: number; rerun: number }> {
+    const def = this.definition(checkId);
+    const [outcome, version, rerun] = await this.call<[RerunOutcome, number, number]>(
+      'rgRerunCheck',
+      [this.key(evaluationId), this.key(evaluationId, 'checks'), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.key(evaluationId, 'progress'), this.auditKey],
+      [checkId, JSON.stringify(pendingResult(def, [`queued again by ${actor}`])), this.now().toISOString(), actor],
+    );
+    return { outcome, version: Number(version), rerun: Number(rerun) };
   }
 
   /** Compare-and-set sign-off; every attempt is audited, refused ones included. */

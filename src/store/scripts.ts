@@ -161,6 +161,33 @@ return version
 `;
 
 /**
+ * Runs one final check of an evaluation again on the same artifacts (e.g. a latency test on a
+ * machine that was busy): back to pending, its attempt token and progress dropped. Sign-offs stay
+ * bound to the digest; the gate is pending until the new result lands.
+ * KEYS: meta, checks, status, tokens, progress, audit
+ * ARGV: checkId, pendingJson, at, actor
+ * → {outcome, version, rerun}: reset | busy (pending or running) | superseded | unknown | unknown_check
+ */
+export const RERUN_CHECK = `${AUDIT}
+local meta, checks, status, tokens, progress, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local cid, at, actor = ARGV[1], ARGV[3], ARGV[4]
+if redis.call('EXISTS', meta) == 0 then return {'unknown', 0, 0} end
+local version = tonumber(redis.call('HGET', meta, 'version'))
+if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return {'superseded', version, 0} end
+local st = redis.call('HGET', status, cid)
+if not st then return {'unknown_check', version, 0} end
+if st == 'pending' or st == 'running' then return {'busy', version, 0} end
+redis.call('HSET', checks, cid, ARGV[2])
+redis.call('HSET', status, cid, 'pending')
+redis.call('HDEL', tokens, cid)
+redis.call('HDEL', progress, cid)
+local n = redis.call('HINCRBY', meta, 'reruns', 1)
+version = bump(meta, at)
+audit(stream, 'check_rerun', redis.call('HGET', meta, 'id'), actor, at, {check = cid, previous = st, rerun = n, version = version})
+return {'reset', version, n}
+`;
+
+/**
  * Compare-and-set sign-off. Every attempt, refused ones included, is audited.
  * KEYS: meta, status, signoffs, signers, audit
  * ARGV: evaluationId, role, decision, user, reason, digest, authorised, allowSelf, onePerPerson, at, recordJson

@@ -96,8 +96,9 @@ describe('requests: signatures, retries, usage errors, status and report', () =>
     expect(upload.content).toContain('# Production Readiness — ');
     expect(upload.content).toContain('## Final Sign-Off');
     expect(upload.content).toContain(state.evaluation.digest);
-    const complete = h.fake.callsOf('files.completeUploadExternal')[0];
-    expect(complete?.args.channel_id).toBe(CHANNEL);
+    // the upload is followed by files.completeUploadExternal, which shares it in the channel
+    const complete = await waitFor(() => h.fake.callsOf('files.completeUploadExternal')[0], 'the upload to be completed');
+    expect(complete.args.channel_id).toBe(CHANNEL);
 
     await h.command(U.requester, 'report never-evaluated');
     await waitFor(() => h.fake.callsOf('response_url').find((c) => String(c.args.text).includes('No evaluation of `never-evaluated` yet')), 'the no-evaluation answer');

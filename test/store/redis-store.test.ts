@@ -208,3 +208,46 @@ describe('sign-offs', () => {
     expect(audit.filter((a) => a.type === 'signoff_recorded')).toHaveLength(1);
   });
 });
+
+describe('rerunning one check', () => {
+  it('puts a final check back to pending on the same evaluation, audited, and the gate waits for it', async () => {
+    const e = await create('runs/rerun-one');
+    await completeAllChecks(store, e.id);
+    expect((await store.getState(e.id))!.gate).toBe('pending'); // sign-offs outstanding
+    const before = (await store.getState(e.id))!.evaluation.version;
+
+    const r = await store.rerunCheck(e.id, 'export.inference', 'U0REQUESTER');
+    expect(r).toMatchObject({ outcome: 'reset', rerun: 1 });
+    expect(r.version).toBeGreaterThan(before);
+    const s = (await store.getState(e.id))!;
+    expect(s.checks.find((c) => c.id === 'export.inference')).toMatchObject({ status: 'pending', evidence: ['queued again by U0REQUESTER'] });
+    expect(s.checks.filter((c) => c.status === 'pass')).toHaveLength(AUTOMATED_CHECKS.length - 1);
+    // approvals cannot be given while it is pending
+    const refused = await store.recordSignoff(attempt(e));
+    expect(refused).toMatchObject({ ok: false, reason: 'checks_not_passing' });
+
+    // a second rerun while it is pending does nothing
+    expect((await store.rerunCheck(e.id, 'export.inference', 'U0REQUESTER')).outcome).toBe('busy');
+
+    // the new attempt stores its result as usual
+    await store.setCheckRunning(e.id, 'export.inference', 'rerun-token');
+    expect((await store.applyCheckResult(e.id, 'export.inference', 'rerun-token', resultFor('export.inference', 'fail'))).outcome).toBe('applied');
+    expect((await store.getState(e.id))!.gate).toBe('blocked');
+    expect((await store.rerunCheck(e.id, 'export.inference', 'U0REQUESTER')).rerun).toBe(2);
+
+    const audit = await store.readAudit({ evaluation: e.id });
+    expect(audit.filter((a) => a.type === 'check_rerun').map((a) => [a.actor, a.data.check, a.data.previous])).toEqual([
+      ['U0REQUESTER', 'export.inference', 'pass'],
+      ['U0REQUESTER', 'export.inference', 'fail'],
+    ]);
+  });
+
+  it('refuses on a superseded evaluation and for unknown checks', async () => {
+    const old = await create('runs/rerun-superseded');
+    await completeAllChecks(store, old.id);
+    await create('runs/rerun-superseded');
+    expect((await store.rerunCheck(old.id, 'test.target', 'U0X')).outcome).toBe('superseded');
+    await expect(store.rerunCheck(old.id, 'no.such', 'U0X')).rejects.toThrow(/unknown check id "no\.such"/);
+    expect((await store.rerunCheck('ev-does-not-exist', 'test.target', 'U0X')).outcome).toBe('unknown');
+  });
+});

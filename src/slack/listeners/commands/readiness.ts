@@ -60,6 +60,27 @@ export function readinessCommand(services: SlackServices, background: Background
               services.log.info({ trigger: command.trigger_id, retryNum }, 'duplicate /readiness command dropped');
               return;
             }
+            if (cmd.kind === 'rerun' && cmd.check) {
+              const r = await services.submitter.rerunCheck({ run: cmd.run, check: cmd.check, requester: command.user_id, channel: command.channel_id });
+              if (r.kind === 'new') {
+                services.renderer.watch(r.result.evaluation.id);
+                if (r.result.superseded) services.renderer.schedule(r.result.superseded.id);
+                await respond(ephemeral(renderNotice(`A new evaluation was created (${escapeMrkdwn(r.why)}): every check runs again; earlier approvals do not carry over.`)));
+              } else {
+                services.renderer.watch(r.evaluation.id);
+                services.renderer.schedule(r.evaluation.id);
+                await respond(
+                  ephemeral(
+                    renderNotice(
+                      r.kind === 'check'
+                        ? `\`${r.check}\` runs again on the same artifacts (evaluation ${r.evaluation.id}); the gate is pending until it finishes.`
+                        : `\`${r.check}\` is still pending or running in evaluation ${r.evaluation.id}; nothing to rerun yet.`,
+                    ),
+                  ),
+                );
+              }
+              return;
+            }
             const out = await services.submitter.submit({
               run: cmd.run,
               requester: command.user_id,
@@ -69,10 +90,6 @@ export function readinessCommand(services: SlackServices, background: Background
             });
             services.renderer.watch(out.evaluation.id);
             if (out.superseded) services.renderer.schedule(out.superseded.id);
-            if (cmd.kind === 'rerun' && cmd.check) {
-              // Sign-offs are bound to one evaluation and its results: a rerun is a whole new evaluation.
-              await respond(ephemeral(renderNotice(`A rerun is a new evaluation: every check runs again, \`${cmd.check}\` included; earlier approvals do not carry over.`)));
-            }
             return;
           }
           case 'status':
