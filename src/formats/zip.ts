@@ -258,8 +258,11 @@ export class ZipReader {
     return new ZipReader(handle, size, file, entries, cdOffset);
   }
 
-  /** Validates the local header against the central directory; returns where the data starts. */
-  private async dataStart(e: ZipEntry): Promise<{ start: number; localZip64: boolean }> {
+  /**
+   * Where an entry's data starts, after checking its local header against the central directory
+   * (name, method, sizes, CRC) and that the data does not run into the directory.
+   */
+  async dataStart(e: ZipEntry): Promise<{ start: number; localZip64: boolean }> {
     const h = await this.read(e.localHeaderOffset, 30);
     const mismatch = (what: string) =>
       new GateError('UNSAFE_ARTIFACT', `${this.file}: zip entry "${e.name}": local header and central directory disagree about the ${what}; refused`, {

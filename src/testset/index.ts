@@ -6,7 +6,7 @@ import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import { elementAsNumber, type NdData, type NpDtype } from './dtype.js';
 import { arrayFromSource, formatShape, type NdArray, type OpenArrayOptions } from './npy.js';
-import { entryDataOffset, readZipDirectory } from './npz.js';
+import { DEFAULT_ZIP_LIMITS, ZipReader, type ZipLimits } from '../formats/zip.js';
 import { FileRangeSource, InflateSource } from './sources.js';
 
 export type { NdArray, OpenArrayOptions } from './npy.js';
@@ -24,11 +24,18 @@ export async function openNpy(run: RunArtifacts, rel: string, opts: OpenArrayOpt
   }
 }
 
+/**
+ * .npz archives go through the same hardened zip reader as checkpoints. Arrays are streamed in
+ * batches (deflated ones through a capped streaming inflate), so neither the total size nor a
+ * high compression ratio (regular data such as labels) needs the checkpoint caps.
+ */
+const NPZ_ZIP_LIMITS: ZipLimits = { ...DEFAULT_ZIP_LIMITS, maxTotalUncompressedBytes: Number.MAX_SAFE_INTEGER, maxCompressionRatio: 100_000 };
+
 /** Names of the arrays inside an .npz (entry names without `.npy`). */
 export async function listNpz(run: RunArtifacts, rel: string): Promise<string[]> {
   const f = await run.openFile(rel);
   try {
-    return (await readZipDirectory(f.handle, f.size, f.rel)).map((e) => e.name.replace(/\.npy$/, ''));
+    return (await ZipReader.open(f.handle, f.size, f.rel, NPZ_ZIP_LIMITS)).entries.map((e) => e.name.replace(/\.npy$/, ''));
   } finally {
     await f.handle.close();
   }
@@ -38,14 +45,15 @@ export async function listNpz(run: RunArtifacts, rel: string): Promise<string[]>
 export async function openNpzEntry(run: RunArtifacts, rel: string, name: string, opts: OpenArrayOptions = {}): Promise<NdArray> {
   const f = await run.openFile(rel);
   try {
-    const entries = await readZipDirectory(f.handle, f.size, f.rel);
+    const zip = await ZipReader.open(f.handle, f.size, f.rel, NPZ_ZIP_LIMITS);
+    const entries = zip.entries;
     const entry = entries.find((e) => e.name === `${name}.npy` || e.name === name);
     if (!entry) {
       throw new GateError('NOT_FOUND', `${f.rel} has no array "${name}" (it holds: ${entries.map((e) => e.name).join(', ') || 'nothing'})`, { file: f.rel });
     }
     if (entry.flags & 1) throw new GateError('UNSUPPORTED_FORMAT', `${f.rel}: entry ${entry.name} is encrypted`, { file: f.rel });
     const label = `${f.rel}:${name}`;
-    const start = await entryDataOffset(f.handle, f.size, entry, f.rel);
+    const { start } = await zip.dataStart(entry);
     if (entry.method === 0) {
       if (entry.compressedSize !== entry.uncompressedSize) {
         throw new GateError('PARSE_ERROR', `${label}: stored entry with different compressed and uncompressed sizes`, { file: f.rel });
