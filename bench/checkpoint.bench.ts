@@ -15,6 +15,7 @@ import { checkpointWeightDigests } from '../src/checkpoint/provenance.js';
 import { Checkpoint, checkpointLimits } from '../src/checkpoint/reader.js';
 import { readCheckpointMetadata, summarizeCheckpoint } from '../src/checkpoint/summary.js';
 import { DEFAULT_POLICY } from '../src/policy/schema.js';
+import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cache = path.join(here, '.cache');
@@ -33,10 +34,6 @@ opt_free = {"model_state_dict": model.state_dict(), "epoch": 17, "val_acc": 97.2
 torch.save(opt_free, sys.argv[1])
 `;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function main(): Promise<void> {
   mkdirSync(cache, { recursive: true });

@@ -14,16 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { buildManifest, RunArtifacts } from '../src/artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../src/checks/registry.js';
 import { runChecks } from '../src/checks/runner.js';
+import { median } from './stats.js';
 import { loadEffectivePolicy } from '../src/policy/load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const example = path.resolve(here, '../examples/digits-run');
 const cache = path.join(here, '.cache');
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function lightPass(iterations: number): Promise<{ ms: number; files: string[] }> {
   const light = AUTOMATED_CHECKS.filter((c) => !c.heavy);

@@ -10,6 +10,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
+import { median } from './stats.js';
+
+export { median };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const CACHE = path.join(here, '.cache');
@@ -45,10 +48,6 @@ export function ensureResnetRun(): string {
   return RESNET_RUN;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 /** Parses a small v1 .npy header (baseline only: the file is ours). */
 export function npyPayload(buf: Buffer): { shape: number[]; data: Buffer } {

@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { checkRun } from '../src/engine.js';
 import { ReadinessQueues } from '../src/queue/producer.js';
 import { submitEvaluation } from '../src/queue/submit.js';
+import { median } from './stats.js';
 import { EvaluationStore } from '../src/store/redis-store.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -57,10 +58,6 @@ async function commandStats(redis: Redis): Promise<Map<string, number>> {
   return out;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
