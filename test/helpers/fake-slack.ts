@@ -52,6 +52,8 @@ export class FakeSlack {
   readonly uploads: { filename: string; content: string }[] = [];
   /** usergroup id → member user ids, for usergroups.users.list. */
   usergroups: Record<string, string[]> = {};
+  /** WebSocket URL that apps.connections.open hands out (Socket Mode tests); unset: a bare `{ ok: true }` as before. */
+  socketModeUrl: string | null = null;
   private readonly faults = new Map<string, Fault[]>();
   private server: Server | null = null;
   private seq = 0;
@@ -164,6 +166,8 @@ export class FakeSlack {
         this.pendingUploads.set(id, String(args.filename));
         return this.json(res, 200, { ok: true, upload_url: `${this.url}/upload/${id}`, file_id: id });
       }
+      case 'apps.connections.open':
+        return this.json(res, 200, this.socketModeUrl ? { ok: true, url: this.socketModeUrl } : { ok: true });
       case 'files.completeUploadExternal':
         return this.json(res, 200, { ok: true, files: (args.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id, title: 'report' })) ?? [] });
       default:
