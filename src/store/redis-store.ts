@@ -362,6 +362,15 @@ export class EvaluationStore {
   }
 
   /** Audit entries, oldest first; optionally only those of one evaluation. */
+  /**
+   * Appends an entry that is not a state change (e.g. a click on a garbled or foreign button),
+   * in the same shape as the transitions' entries. Returns the stream id.
+   */
+  async audit(type: string, evaluation: string | null, actor: string, data: Record<string, unknown> = {}): Promise<string> {
+    const id = await this.redis.xadd(this.auditKey, '*', 'type', type, 'evaluation', evaluation ?? '', 'actor', actor, 'at', this.now().toISOString(), 'data', JSON.stringify(data));
+    return id ?? '';
+  }
+
   async readAudit(opts: { evaluation?: string; from?: string; count?: number } = {}): Promise<AuditEntry[]> {
     const out: AuditEntry[] = [];
     let start = opts.from ?? '-';

@@ -112,6 +112,15 @@ describe('sign-off rules over the real receiver', () => {
     expect(buttons(h.message(state).blocks).size).toBe(0);
   });
 
+  it('a click on a garbled or foreign button value is refused and audited', async () => {
+    const before = h.ephemeralsTo(U.outsider).length;
+    await h.click(U.outsider, 'signoff_approve_technical', 'not-a-gate-button');
+    await waitFor(() => h.ephemeralsTo(U.outsider).length > before, 'the refusal');
+    expect(h.ephemeralsTo(U.outsider).at(-1)).toContain('does not belong to a gate message');
+    const audit = await h.store.readAudit();
+    expect(audit.some((a) => a.type === 'signoff_refused' && a.actor === U.outsider && a.data.reason === 'garbled_button' && a.data.value === 'not-a-gate-button')).toBe(true);
+  });
+
   it('App Home lists the sign-offs waiting for the viewer with buttons that work', async () => {
     const { state } = await liveEvaluation(h);
     await h.homeOpened(U.comp);

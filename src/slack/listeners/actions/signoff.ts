@@ -25,6 +25,7 @@ export function approveAction(services: SlackServices, background: BackgroundWor
     const where = { channel: channelOf(body), user: body.user.id };
     background.run(async () => {
       if (!role || !value) {
+        await services.store.audit('signoff_refused', null, body.user.id, { reason: 'garbled_button', action_id: action.action_id, value: String(action.value ?? '').slice(0, 200) });
         await tellUser(client, where, renderNotice(GARBLED));
         return;
       }
@@ -44,7 +45,10 @@ export function rejectAction(services: SlackServices, background: BackgroundWork
     const value = decodeSignoffValue(action.value);
     const channel = channelOf(body);
     if (!role || !value) {
-      background.run(() => tellUser(client, { channel, user: body.user.id }, renderNotice(GARBLED)));
+      background.run(async () => {
+        await services.store.audit('signoff_refused', null, body.user.id, { reason: 'garbled_button', action_id: action.action_id, value: String(action.value ?? '').slice(0, 200) });
+        await tellUser(client, { channel, user: body.user.id }, renderNotice(GARBLED));
+      });
       return;
     }
     // Someone who may not sign this role is refused at once (audited) instead of being asked for a
