@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
+import { constants as fsc, type Stats } from 'node:fs';
 import { lstat, open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { GateError } from '../errors.js';
@@ -35,6 +35,39 @@ export function checkRelativePath(rel: string, what = 'path'): string {
     throw new GateError('PATH_ESCAPE', `${what} "${rel}" contains ".."; paths must stay inside the run folder`, { hostile: true });
   }
   return path.posix.normalize(rel).replace(/^\.\//, '');
+}
+
+/**
+ * O_NOFOLLOW: the last component may not be a symlink (the path is already resolved, so one
+ * appearing now is a swap). O_NONBLOCK: opening a FIFO that slipped past the lstat returns at
+ * once instead of waiting for a writer (it blocks a libuv thread forever otherwise); for regular
+ * files it changes nothing. Both are 0 where the platform lacks them.
+ */
+const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0);
+
+/** What a non-regular file is, for the refusal message. */
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+/** A run artifact that is not a regular file cannot be a legitimate layout file: a security finding. */
+function notRegularFile(rel: string, st: Stats): GateError {
+  return new GateError('NOT_A_FILE', `${rel} is ${fileKind(st)}, not a regular file; refused without reading it`, { file: rel, hostile: true });
+}
+
+function tooLarge(rel: string, size: number, maxBytes: number): GateError {
+  return new GateError('TOO_LARGE', `${rel} is ${size} bytes; the limit for this file is ${maxBytes} bytes`, { file: rel });
+}
+
+export interface OpenOptions {
+  /** Refuse the file, before reading a byte, when it is larger than this. */
+  maxBytes?: number;
 }
 
 function isInside(root: string, candidate: string): boolean {
@@ -124,45 +157,69 @@ export class RunArtifacts {
     }
   }
 
+  /**
+   * Confined path and lstat of a file that must be regular: FIFOs, sockets, devices and
+   * directories are refused as security findings before anything opens them.
+   */
+  private async statRegular(rel: string): Promise<{ clean: string; abs: string; st: Stats }> {
+    const clean = checkRelativePath(rel);
+    const abs = await this.resolve(clean);
+    let st: Stats;
+    try {
+      st = await lstat(abs);
+    } catch (err) {
+      if (isNotFound(err)) throw new GateError('NOT_FOUND', `${clean} not found in the run`, { file: clean, cause: err });
+      throw new GateError('UNREADABLE', `${clean}: ${(err as Error).message}`, { file: clean, cause: err });
+    }
+    if (!st.isFile()) throw notRegularFile(clean, st);
+    return { clean, abs, st };
+  }
+
   /** Size of a regular file, or null when it does not exist. */
   async size(rel: string): Promise<number | null> {
     try {
-      const abs = await this.resolve(rel);
-      const st = await stat(abs);
-      if (!st.isFile()) throw new GateError('NOT_A_FILE', `${rel} is not a regular file`, { file: rel });
-      return st.size;
+      return (await this.statRegular(rel)).st.size;
     } catch (err) {
       if (err instanceof GateError && err.code === 'NOT_FOUND') return null;
       throw err;
     }
   }
 
-  /** Opens a regular file for streaming reads. The caller closes the handle. */
-  async openFile(rel: string): Promise<OpenedFile> {
-    const clean = checkRelativePath(rel);
-    const abs = await this.resolve(clean);
+  /**
+   * Opens a regular file for streaming reads; every read of a run's bytes starts here. The file
+   * type is checked with lstat before opening, the open cannot block or follow a link, and the
+   * open file is checked again (fstat: type, device and inode) so a swap between the two is
+   * refused. `maxBytes` is enforced before any byte is read. The caller closes the handle.
+   */
+  async openFile(rel: string, opts: OpenOptions = {}): Promise<OpenedFile> {
+    const { clean, abs, st } = await this.statRegular(rel);
+    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw tooLarge(clean, st.size, opts.maxBytes);
     let handle: FileHandle;
     try {
-      handle = await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      handle = await open(abs, OPEN_FLAGS);
     } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ELOOP') throw new GateError('PATH_ESCAPE', `${clean} became a symlink while it was being opened; refused`, { file: clean, hostile: true, cause: err });
       throw new GateError('UNREADABLE', `${clean} cannot be opened: ${(err as Error).message}`, { file: clean, cause: err });
     }
-    const st = await handle.stat();
-    if (!st.isFile()) {
+    const fst = await handle.stat();
+    if (!fst.isFile() || fst.dev !== st.dev || fst.ino !== st.ino) {
       await handle.close();
-      throw new GateError('NOT_A_FILE', `${clean} is not a regular file`, { file: clean });
+      if (!fst.isFile()) throw notRegularFile(clean, fst);
+      throw new GateError('NOT_A_FILE', `${clean} was replaced by another file while it was being opened; refused`, { file: clean, hostile: true });
+    }
+    if (opts.maxBytes !== undefined && fst.size > opts.maxBytes) {
+      await handle.close();
+      throw tooLarge(clean, fst.size, opts.maxBytes);
     }
     this.accessed.add(clean);
-    return { handle, size: st.size, absolutePath: abs, rel: clean };
+    return { handle, size: fst.size, absolutePath: abs, rel: clean };
   }
 
   /** Reads a whole file into memory, refusing files over `maxBytes` before allocating. */
   async readBytes(rel: string, maxBytes = DEFAULT_MAX_TEXT_BYTES): Promise<Buffer> {
-    const f = await this.openFile(rel);
+    const f = await this.openFile(rel, { maxBytes });
     try {
-      if (f.size > maxBytes) {
-        throw new GateError('TOO_LARGE', `${f.rel} is ${f.size} bytes; the limit for this file is ${maxBytes} bytes`, { file: f.rel });
-      }
       const buf = Buffer.alloc(f.size);
       let off = 0;
       while (off < f.size) {
@@ -255,9 +312,15 @@ export function manifestDigest(entries: readonly ManifestEntry[]): string {
   return hash.digest('hex');
 }
 
+/** Refusals the manifest leaves to the checks: they report them (as security findings) with the file named. */
+function isLeftToChecks(err: unknown): boolean {
+  return err instanceof GateError && (err.code === 'NOT_FOUND' || err.code === 'NOT_A_FILE' || err.code === 'PATH_ESCAPE');
+}
+
 /**
- * Hashes every existing regular file among `paths` (run-relative). Missing files are left out:
- * the checks report them; the digest changes when they appear.
+ * Hashes every existing regular file among `paths` (run-relative), through the same confined
+ * open as the checks (a FIFO or device is never opened). Missing, non-regular and escaping files
+ * are left out: the checks report them; the digest changes when they appear.
  */
 export async function buildManifest(
   run: RunArtifacts,
@@ -268,7 +331,7 @@ export async function buildManifest(
   const sized: { rel: string; size: number }[] = [];
   for (const rel of unique) {
     const size = await run.size(rel).catch((err: unknown) => {
-      if (err instanceof GateError && (err.code === 'NOT_A_FILE' || err.code === 'PATH_ESCAPE')) return null;
+      if (isLeftToChecks(err)) return null;
       throw err;
     });
     if (size !== null) sized.push({ rel, size });
@@ -277,7 +340,11 @@ export async function buildManifest(
   let done = 0;
   const entries: ManifestEntry[] = [];
   for (const { rel } of sized) {
-    const f = await run.openFile(rel);
+    const f = await run.openFile(rel).catch((err: unknown) => {
+      if (isLeftToChecks(err)) return null;
+      throw err;
+    });
+    if (!f) continue;
     try {
       const sha256 = await sha256File(f, (n) => {
         done += n;
