@@ -3,7 +3,7 @@ import type { CheckResult } from '../../checks/types.js';
 import type { GateReport } from '../../engine.js';
 import { signoffsOpen } from '../../gate/evaluate.js';
 import { GATE_LABEL, countStatuses, groupByCategory, STATUS_ICON } from '../../report/common.js';
-import { LIMITS, escapeEvidence, escapeMrkdwn, joinLines, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
+import { LIMITS, escapeMrkdwn, joinLines, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
 import { renderSignoffSection } from './signoff.js';
 
 export interface SlackMessage {
@@ -45,14 +45,14 @@ export function checkLine(c: CheckResult): string {
   let detail: string;
   if (c.status === 'running') detail = progressText(c);
   else if (c.status === 'pending') detail = 'waiting';
-  else detail = c.evidence[0] ? escapeEvidence(c.evidence[0]) : c.status;
+  else detail = c.evidence[0] ? escapeMrkdwn(c.evidence[0]) : c.status;
   const sec = c.security ? ' 🛡️ security finding' : '';
   return truncate(`${STATUS_ICON[c.status]} *${escapeMrkdwn(c.title)}*${sec} — ${detail}`, EVIDENCE_LINE);
 }
 
 /** A failing item: evidence lines and the checklist's remediation. */
 export function failingItemText(c: CheckResult, run: string): string {
-  const evidence = c.evidence.slice(0, 5).map((e) => `> ${escapeEvidence(truncate(e, 500))}`);
+  const evidence = c.evidence.slice(0, 5).map((e) => `> ${escapeMrkdwn(truncate(e, 500))}`);
   if (c.evidence.length > 5) evidence.push(`> … ${c.evidence.length - 5} more lines`);
   const lines = [`❌ *${escapeMrkdwn(c.title)}* (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`, ...evidence];
   if (c.remediation) lines.push(`_If unchecked_: ${escapeMrkdwn(c.remediation)}`);
@@ -72,7 +72,7 @@ export function fitBlocks(blocks: types.KnownBlock[], max: number, run: string):
 }
 
 export function fallbackText(report: GateReport): string {
-  return truncate(`Production readiness for ${report.model_name} (${report.run}): ${GATE_LABEL[report.gate]}`, LIMITS.messageText);
+  return truncate(`Production readiness for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): ${GATE_LABEL[report.gate]}`, LIMITS.messageText);
 }
 
 /** The live gate message in the channel, rendered from stored state only. */

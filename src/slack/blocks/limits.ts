@@ -54,17 +54,31 @@ export function truncateWithPointer(s: string, max: number, pointer: string): st
   return truncate(s, max - tail.length + 1).replace(/…$/, '') + tail;
 }
 
-/** Escapes the three characters Slack's mrkdwn treats as control characters. */
-export function escapeMrkdwn(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const ZWSP = '\u200b';
+
+/**
+ * Breaks what Slack parses without angle brackets: a bare `@here`/`@channel`/`@name` (parsed
+ * with link_names), and URLs (`scheme://`, `www.`, `mailto:`) that clients turn into links.
+ * A zero-width space keeps the text readable.
+ */
+function neutraliseAutoParse(s: string): string {
+  return s
+    .replace(/@(?=[\p{L}\p{N}_])/gu, `@${ZWSP}`)
+    .replace(/([A-Za-z][A-Za-z0-9+.-]*):\/\//g, `$1:${ZWSP}//`)
+    .replace(/\b(www)\./gi, `$1${ZWSP}.`)
+    .replace(/\b(mailto|tel|slack):/gi, `$1${ZWSP}:`);
 }
 
 /**
- * Evidence comes from files the requester controls: escape it, and keep Slack mentions that
- * our own core wrote (`<@U123>`) working.
+ * The one escaping function for text the app did not write itself (artifact contents, run and
+ * model names, reasons typed into a modal, command arguments), wherever it leaves the process:
+ * fallback `text`, blocks, modals, App Home and ephemeral replies. Slack's three control
+ * characters become entities, so no `<@U…>`, `<!channel>`, `<!here>`, `<!everyone>`,
+ * `<!subteam^…>`, `<#C…>` or `<url|label>` can come out of it, and bare mentions and URLs are
+ * broken up. Only mentions the app builds itself (`mentionOf`) are live.
  */
-export function escapeEvidence(s: string): string {
-  return escapeMrkdwn(s).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
+export function escapeMrkdwn(s: string): string {
+  return neutraliseAutoParse(s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
 }
 
 /** Joins lines into one text of at most `max` chars; lines that do not fit are counted in `more`. */
@@ -96,12 +110,22 @@ export interface PlainText {
 export interface MrkdwnText {
   type: 'mrkdwn';
   text: string;
+  verbatim?: boolean;
 }
 
+/**
+ * plain_text shows entities literally, so angle brackets become look-alikes instead (no surface
+ * may ever read `<!channel>` from it), and bare mentions and URLs are broken up as in mrkdwn.
+ */
 export function plain(text: string, max: number): PlainText {
-  return { type: 'plain_text', text: truncate(text.length > 0 ? text : ' ', max), emoji: true };
+  const inert = neutraliseAutoParse(text.replace(/</g, '‹').replace(/>/g, '›'));
+  return { type: 'plain_text', text: truncate(inert.length > 0 ? inert : ' ', max), emoji: true };
 }
 
+/**
+ * Every mrkdwn object is `verbatim`: Slack applies the formatting and the `<…>` sequences the app
+ * wrote, but never turns plain words into links, channel names or mentions.
+ */
 export function mrkdwn(text: string, max: number = LIMITS.sectionText): MrkdwnText {
-  return { type: 'mrkdwn', text: truncate(text.length > 0 ? text : ' ', max) };
+  return { type: 'mrkdwn', text: truncate(text.length > 0 ? text : ' ', max), verbatim: true };
 }

@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import type { GateReport } from '../../engine.js';
 import { signOffFacts } from '../../report/common.js';
 import { SIGNOFF_ROLES } from '../../policy/schema.js';
-import { LIMITS, escapeEvidence, escapeMrkdwn, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
+import { LIMITS, escapeMrkdwn, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
 import { fitBlocks, mentionOf, reportPointer, type SlackMessage } from './gate-message.js';
 import { ROLE_LABEL } from './signoff.js';
 
@@ -67,7 +67,7 @@ export function renderPassedNotification(report: GateReport, evaluationId: strin
     { type: 'section', text: mrkdwn(`*Deployment checklist*\n${numbered(DEPLOYMENT_STEPS)}`) },
     runContext(report, evaluationId),
   ];
-  return { text: truncate(`Gate PASSED for ${report.model_name} (${report.run}): deploy to production`, LIMITS.messageText), blocks };
+  return { text: truncate(`Gate PASSED for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): deploy to production`, LIMITS.messageText), blocks };
 }
 
 /** Channel notification when the gate is blocked: each failing item with evidence and remediation, or the rejection. */
@@ -84,7 +84,7 @@ export function renderBlockedNotification(report: GateReport, evaluationId: stri
   for (const c of report.checks) {
     if (c.category === 'signoff' || (c.status !== 'fail' && c.status !== 'error')) continue;
     const lines = [`❌ *${escapeMrkdwn(c.title)}* (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`];
-    for (const e of c.evidence.slice(0, 5)) lines.push(`> ${escapeEvidence(truncate(e, 500))}`);
+    for (const e of c.evidence.slice(0, 5)) lines.push(`> ${escapeMrkdwn(truncate(e, 500))}`);
     if (c.evidence.length > 5) lines.push(`> … ${c.evidence.length - 5} more lines`);
     if (c.remediation) lines.push(`_If unchecked_: ${escapeMrkdwn(c.remediation)}`);
     items.push(lines.join('\n'));
@@ -98,7 +98,7 @@ export function renderBlockedNotification(report: GateReport, evaluationId: stri
   blocks.push({ type: 'section', text: mrkdwn(`*Next action*\n${numbered(BLOCKED_STEPS)}`) });
   blocks.push(runContext(report, evaluationId));
   return {
-    text: truncate(`Gate BLOCKED for ${report.model_name} (${report.run}): ${items.length} blocking item${items.length === 1 ? '' : 's'}`, LIMITS.messageText),
+    text: truncate(`Gate BLOCKED for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): ${items.length} blocking item${items.length === 1 ? '' : 's'}`, LIMITS.messageText),
     blocks: fitBlocks(blocks, LIMITS.messageBlocks, report.run),
   };
 }

@@ -11,7 +11,7 @@ export function renderHelp(): SlackMessage {
 
 export function renderUsageError(message: string): SlackMessage {
   return {
-    text: truncate(`Usage error: ${message}`, LIMITS.messageText),
+    text: truncate(`Usage error: ${escapeMrkdwn(message)}`, LIMITS.messageText),
     blocks: [
       { type: 'section', text: mrkdwn(truncate(`⚠️ ${escapeMrkdwn(message)}`, LIMITS.sectionText)) },
       { type: 'context', elements: [mrkdwn(USAGE, LIMITS.contextText)] },
@@ -43,7 +43,7 @@ export function renderStatus(rows: readonly StatusRow[], run?: string): SlackMes
     blocks.push({ type: 'section', text: mrkdwn(truncate(`${GATE_LABEL[r.gate]} *${escapeMrkdwn(r.modelName)}* — \`${escapeMrkdwn(r.run)}\` (evaluation \`${escapeMrkdwn(r.evaluationId)}\`)\n${escapeMrkdwn(detail)}`, LIMITS.sectionText)) });
   }
   if (rows.length > 20) blocks.push({ type: 'context', elements: [mrkdwn(`… and ${rows.length - 20} more`, LIMITS.contextText)] });
-  return { text: truncate(rows.map((r) => `${r.run}: ${GATE_LABEL[r.gate]}`).join('; '), LIMITS.messageText), blocks };
+  return { text: truncate(rows.map((r) => `${escapeMrkdwn(r.run)}: ${GATE_LABEL[r.gate]}`).join('; '), LIMITS.messageText), blocks };
 }
 
 /** Reports up to this size are posted as a code-block message; larger ones as a file. */
@@ -51,8 +51,10 @@ export const INLINE_REPORT_MAX = LIMITS.sectionText - 16;
 
 /** A small report as a message: the markdown inside a code block. */
 export function renderInlineReport(markdown: string, run: string): SlackMessage | null {
-  if (markdown.length > INLINE_REPORT_MAX || markdown.includes('```')) return null;
-  return { text: `Readiness report for ${run}`, blocks: [{ type: 'section', text: mrkdwn('```\n' + markdown + '\n```') }] };
+  // Slack still decodes `<…>` sequences inside code blocks: the report quotes artifact text.
+  const escaped = escapeMrkdwn(markdown);
+  if (escaped.length > INLINE_REPORT_MAX || markdown.includes('```')) return null;
+  return { text: `Readiness report for ${escapeMrkdwn(run)}`, blocks: [{ type: 'section', text: mrkdwn('```\n' + escaped + '\n```') }] };
 }
 
 export function reportFilename(run: string): string {
