@@ -5,24 +5,23 @@
 # Every step below is also executed on CI by scripts/dockerfile-steps.mjs, which runs the RUN lines
 # of each stage in a scratch folder, so the build cannot silently rot without a Docker engine.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# onnxruntime-node's install script downloads CUDA add-ons; the CPU binaries ship in the package.
-ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc ./
+# --ignore-scripts: no dependency's install script is needed in the image (onnxruntime-node's would
+# download CUDA add-ons; its CPU binaries ship in the package); our own build is the tsc step below.
+COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
 RUN npx tsc -p tsconfig.json
 
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
-ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
     HEALTH_PORT=9464
