@@ -6,9 +6,18 @@ import type { Io } from './main.js';
  * modules and are loaded lazily so `readiness check` starts without them.
  */
 export async function register(program: Command, io: Io, setExit: (code: number) => void): Promise<void> {
-  const [{ registerWorker }, { registerSubmit }, { registerStatus }, { registerServe }] = await Promise.all([import('./worker.js'), import('./submit.js'), import('./status.js'), import('./serve.js')]);
+  const [{ registerWorker }, { registerSubmit }, { registerStatus }, { registerServe }, { registerAttestation }, { registerVerify }] = await Promise.all([
+    import('./worker.js'),
+    import('./submit.js'),
+    import('./status.js'),
+    import('./serve.js'),
+    import('./attestation.js'),
+    import('./verify.js'),
+  ]);
   registerWorker(program, io, setExit);
   registerSubmit(program, io, setExit);
   registerStatus(program, io, setExit);
   registerServe(program, io, setExit);
+  registerAttestation(program, io, setExit);
+  registerVerify(program, io, setExit);
 }

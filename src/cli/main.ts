@@ -61,6 +61,20 @@ export async function emitReport(report: GateReport, opts: ReportOutputOptions, 
   }
 }
 
+/** --sign-key/--attestation-out: loads the key before any check runs, so a bad key fails fast (exit 2). */
+async function ciSigning(o: { signKey?: string; attestationOut?: string }): Promise<((report: GateReport, io: Io) => Promise<number>) | null> {
+  if (o.signKey === undefined && o.attestationOut === undefined) return null;
+  if (o.signKey === undefined || o.attestationOut === undefined) throw new GateError('USAGE', '--sign-key and --attestation-out go together');
+  const [{ readSigningKey }, { signCiAttestation }] = await Promise.all([import('../attestation/keys.js'), import('../attestation/ci.js')]);
+  const key = await readSigningKey(o.signKey, '--sign-key');
+  const out = o.attestationOut;
+  return async (report, io) => {
+    const r = await signCiAttestation(report, key, out);
+    io.stderr.write(`${r.message}\n`);
+    return r.written ? 0 : Math.max(1, exitCodeFor(report));
+  };
+}
+
 function formatOption(): Option {
   return new Option('--format <format>', 'output format').choices(FORMATS).default('text');
 }
@@ -85,7 +99,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--output <file>', 'write the formatted report to this file (the text checklist still goes to stdout)')
     .option('--skip-heavy', 'do not run the heavy checks (ONNX parity, latency); the gate stays pending')
     .option('--quiet', 'no progress on stderr')
-    .action(async (runDir: string, o: { target?: number; policy?: string; format: Format; output?: string; skipHeavy?: boolean; quiet?: boolean }) => {
+    .option('--sign-key <file>', 'Ed25519 PKCS#8 PEM key: sign an attestation of a PASSED CI-only gate (policy requires no sign-offs)')
+    .option('--attestation-out <file>', 'with --sign-key: where to write the attestation (DSSE envelope)')
+    .action(async (runDir: string, o: { target?: number; policy?: string; format: Format; output?: string; skipHeavy?: boolean; quiet?: boolean; signKey?: string; attestationOut?: string }) => {
+      const signing = await ciSigning(o);
       const policyLayer = o.policy ? await readPolicyFile(o.policy) : undefined;
       const progress = new ProgressLine(io.stderr, AUTOMATED_CHECKS.length, !o.quiet);
       const report = await checkRun(runDir, {
@@ -98,7 +115,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       });
       progress.finish();
       await emitReport(report, { format: o.format, ...(o.output ? { output: o.output } : {}) }, io);
-      setExit(exitCodeFor(report));
+      setExit(signing ? await signing(report, io) : exitCodeFor(report));
     });
   return program;
 }

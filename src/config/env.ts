@@ -60,6 +60,7 @@ export const EnvSchema = z.object({
   WORKER_STALLED_INTERVAL_MS: intFromEnv(500, 3_600_000).default(30_000).describe('How often workers look for jobs whose lock expired (their worker died).'),
   WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).default(2).describe('A job that stalls more often than this fails instead of being retried again.'),
   WORKER_SHUTDOWN_TIMEOUT_MS: intFromEnv(0, 3_600_000).default(30_000).describe('On SIGTERM/SIGINT, how long running jobs may take to finish before they are returned to the queue.'),
+  ATTESTATION_SIGNING_KEY_FILE: z.string().trim().min(1, { message: 'expected the path of a PKCS#8 PEM Ed25519 private key' }).optional().describe('PKCS#8 PEM file of the Ed25519 key that signs the attestation of every PASSED gate (docs/attestation.md); unset: no attestations.'),
   REDIS_MAXMEMORY_CHECK: z.enum(['refuse', 'warn'], { message: 'expected "refuse" or "warn"' }).default('refuse').describe("`refuse` (default): a worker does not start unless Redis's maxmemory-policy is noeviction; `warn`: it starts and logs an error."),
 });
 
