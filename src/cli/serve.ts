@@ -35,6 +35,9 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       const queues = new ReadinessQueues(redis, env.REDIS_PREFIX);
       const { createMetrics } = await import('../observability/metrics.js');
       const metrics = createMetrics();
+      const { setupGateHook } = await import('../attestation/setup.js');
+      const { lookupProcessVariable } = await import('../config/env.js');
+      const gateObserver = await setupGateHook({ redis, prefix: env.REDIS_PREFIX, store, config, log, signingKeyFile: env.ATTESTATION_SIGNING_KEY_FILE, lookupEnv: lookupProcessVariable });
       const runtime = createSlackRuntime({
         settings: { botToken: env.SLACK_BOT_TOKEN, signingSecret: env.SLACK_SIGNING_SECRET, appToken: env.SLACK_APP_TOKEN, apiUrl: env.SLACK_API_URL, port: env.PORT },
         store,
@@ -43,6 +46,7 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
         submitter: new QueueSubmitter({ store, queues, config, artifactRoot: env.ARTIFACT_ROOT }),
         log,
         metrics,
+        ...(gateObserver ? { gateObserver } : {}),
       });
       let workers: { close(): Promise<void> } | null = null;
       if (o.withWorkers) {

@@ -110,3 +110,9 @@ export function loadConfig<K extends EnvName = never>(env: Record<string, string
 export function loadProcessConfig<K extends EnvName = never>(opts: LoadConfigOptions<K> = {}): Needed<K> {
   return loadConfig(process.env, opts);
 }
+
+/** A variable named in READINESS_CONFIG (a webhook's secret_env); read here, so this stays the one reader of process.env. */
+export function lookupProcessVariable(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v.trim() === '' ? undefined : v;
+}

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { GateError } from '../errors.js';
 import { formatZodIssues, parsePolicyDocument, readPolicyFile, resolvePolicy, type PolicyLayer } from '../policy/load.js';
 import { SIGNOFF_ROLES, type SignoffRole } from '../policy/schema.js';
+import { WebhookSchema } from '../webhooks/config.js';
 
 const slackUser = z.string().regex(/^[UW][A-Z0-9]{2,}$/, { message: 'expected a Slack user id like U0123ABCD' });
 const slackGroup = z.string().regex(/^S[A-Z0-9]{2,}$/, { message: 'expected a Slack user-group id like S0123ABCD' });
@@ -34,6 +35,7 @@ export const ReadinessConfigSchema = z
     allow_self_approval: z.boolean().default(false).describe('Whether the person who requested an evaluation may sign one of its roles.'),
     one_role_per_person: z.boolean().default(true).describe('Whether one person may sign at most one role of an evaluation.'),
     notification_channel: slackChannel.optional().describe('Channel id told about every gate status change (PASSED, BLOCKED); defaults to the channel the command ran in.'),
+    webhooks: z.array(WebhookSchema).default([]).describe('Receivers of signed gate events (passed, blocked, waived, pending-too-long, revoked); see docs/attestation.md.'),
   })
   .superRefine((c, ctx) => {
     if (c.default_policy !== undefined && !(c.default_policy in c.policies)) {

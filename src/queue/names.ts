@@ -6,6 +6,8 @@ export const QUEUE_NAMES = {
   heavy: 'readiness-heavy',
   /** "Evaluation changed" notifications the Slack app consumes (durable, unlike pub/sub). */
   events: 'readiness-events',
+  /** Signed webhook deliveries of gate events (src/webhooks). */
+  webhooks: 'readiness-webhooks',
 } as const;
 
 export type CheckQueueKind = 'light' | 'heavy';

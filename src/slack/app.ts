@@ -10,6 +10,7 @@ import { registerListeners } from './listeners/index.js';
 import { GateRenderer, redisRenderLedger } from './renderer.js';
 import type { GateMetrics } from '../observability/metrics.js';
 import type { EvaluationSubmitter, SlackServices } from './services.js';
+import type { FilesClient, GateObserver } from '../attestation/gate-hook.js';
 
 /** Slack settings, parsed by the config module (nothing here reads the environment). */
 export interface SlackAppSettings {
@@ -43,6 +44,8 @@ export interface SlackRuntimeOptions {
   /** Consume the queue's "evaluation changed" events (default true). */
   consumeEvents?: boolean;
   metrics?: GateMetrics;
+  /** Attestations, revocation and webhooks after each render (src/attestation/gate-hook.ts); given the app's Web API client for uploads. */
+  gateObserver?: (files: FilesClient) => GateObserver;
 }
 
 export interface SlackRuntime {
@@ -98,6 +101,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     retryConfig: { retries: 0 },
     logger: boltLogger(log.child({ component: 'web-api' })),
   });
+  const gateObserver = opts.gateObserver?.(app.client);
   const renderer = new GateRenderer({
     store: opts.store,
     ledger: redisRenderLedger(opts.store.redis, opts.redisPrefix),
@@ -105,6 +109,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     log: log.child({ component: 'renderer' }),
     notificationChannel: opts.config.notification_channel,
     metrics: opts.metrics,
+    gateObserver,
     ...(opts.renderIntervalMs !== undefined ? { minIntervalMs: opts.renderIntervalMs } : {}),
     ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
   });
@@ -131,6 +136,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     background,
     async start() {
       await app.start(settings.port);
+      await gateObserver?.start();
       await renderer.start();
       if (opts.consumeEvents !== false) events = await startEventsConsumer(opts.store.redis, opts.redisPrefix, renderer, log.child({ component: 'events' }));
       log.info({ mode: socketMode ? 'socket' : 'http', port: socketMode ? undefined : settings.port }, 'Slack app started');
@@ -140,6 +146,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
       await events?.close();
       await background.drain();
       await renderer.stop();
+      await gateObserver?.stop();
     },
   };
 }

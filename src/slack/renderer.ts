@@ -5,6 +5,7 @@ import { isTerminal, reportFromState } from '../store/redis-store.js';
 import { renderGateMessage } from './blocks/gate-message.js';
 import type { GateMetrics } from '../observability/metrics.js';
 import { renderBlockedNotification, renderPassedNotification } from './blocks/notifications.js';
+import type { GateObserver, NoticeRef } from '../attestation/gate-hook.js';
 
 /** The store calls the renderer needs. */
 export interface RendererStore {
@@ -62,6 +63,8 @@ export interface RendererOptions {
   timers?: Timers;
   /** Slack API errors, rate-limit waits and settled gate outcomes are counted here. */
   metrics?: GateMetrics | undefined;
+  /** Told every rendered state and the notification just posted (attestations, revocation, webhooks). */
+  gateObserver?: GateObserver | undefined;
 }
 
 interface Entry {
@@ -245,7 +248,8 @@ export class GateRenderer {
     } else if (!ev.channel) {
       await this.opts.ledger.setRenderedVersion(id, ev.version);
     }
-    await this.notify(state);
+    const notice = await this.notify(state);
+    await this.opts.gateObserver?.observe(state, notice);
     if (isTerminal(state)) this.watched.delete(id);
   }
 
@@ -260,18 +264,19 @@ export class GateRenderer {
   }
 
   /** PASSED / BLOCKED to the notification channel, once per gate status. */
-  private async notify(state: EvaluationState): Promise<void> {
+  private async notify(state: EvaluationState): Promise<NoticeRef | null> {
     const ev = state.evaluation;
-    if (ev.superseded_by || state.gate === 'pending' || !isTerminal(state)) return;
+    if (ev.superseded_by || state.gate === 'pending' || !isTerminal(state)) return null;
     const channel = this.opts.notificationChannel ?? ev.channel;
-    if (!channel) return;
-    if ((await this.opts.ledger.notifiedGate(ev.id)) === state.gate) return;
+    if (!channel) return null;
+    if ((await this.opts.ledger.notifiedGate(ev.id)) === state.gate) return null;
     const report = reportFromState(state);
     const msg = state.gate === 'passed' ? renderPassedNotification(report, ev.id) : renderBlockedNotification(report, ev.id);
-    await this.opts.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+    const posted = await this.opts.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
     this.count(ev.id, 'notify');
     this.opts.metrics?.evaluations.inc({ outcome: state.gate });
     await this.opts.ledger.setNotifiedGate(ev.id, state.gate);
+    return posted.ts ? { channel: posted.channel ?? channel, ts: posted.ts } : null;
   }
 
   private armPoll(): void {

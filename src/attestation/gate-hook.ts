@@ -1,0 +1,143 @@
+/**
+ * What follows a gate's status, after the app has rendered it: the signed attestation of a PASSED
+ * gate (stored, and attached to the PASSED notification as a file), revocation when a passed gate
+ * leaves PASSED or its sign-offs are superseded by a rejection, and webhook events. Called once
+ * per render with the stored state; idempotent, with its own ledger in Redis, so a repeated or
+ * late call does nothing twice.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { AttestationStore, type StoredAttestation } from '../store/attestations.js';
+import { isTerminal, reportFromState, type EvaluationStore } from '../store/redis-store.js';
+import type { EvaluationState } from '../store/types.js';
+import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
+import type { SigningKey } from './keys.js';
+import { createAttestation, envelopeText } from './sign.js';
+
+/** Where the PASSED notification went (the attestation is attached in its thread). */
+export interface NoticeRef {
+  channel: string;
+  ts: string;
+}
+
+/** The one Web API call used: files.getUploadURLExternal + upload + files.completeUploadExternal. */
+export interface FilesClient {
+  filesUploadV2(args: { channel_id: string; thread_ts: string; content: string; filename: string; title: string; initial_comment: string }): Promise<unknown>;
+}
+
+export interface GateObserver {
+  observe(state: EvaluationState, notice: NoticeRef | null): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface GateHookOptions {
+  store: EvaluationStore;
+  redis: Redis;
+  prefix: string;
+  log: Logger;
+  /** Without a key no attestation is made (webhooks still fire, with `attestation: null`). */
+  key?: SigningKey | undefined;
+  files?: FilesClient | undefined;
+  webhooks?: WebhookDispatcher | undefined;
+  now?: () => Date;
+}
+
+export function attestationFilename(run: string, evaluationId: string): string {
+  return `attestation-${run.replace(/[^A-Za-z0-9._-]+/g, '_')}-${evaluationId}.intoto.json`;
+}
+
+export class GateHook implements GateObserver {
+  readonly attestations: AttestationStore;
+  private readonly seenKey: string;
+  private readonly noticeKey: string;
+  private readonly attachedKey: string;
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: GateHookOptions) {
+    this.now = opts.now ?? (() => new Date());
+    this.attestations = new AttestationStore(opts.redis, { prefix: opts.prefix, now: this.now });
+    this.seenKey = `${opts.prefix}:attest:seen`;
+    this.noticeKey = `${opts.prefix}:attest:notice`;
+    this.attachedKey = `${opts.prefix}:attest:attached`;
+  }
+
+  async start(): Promise<void> {
+    await this.opts.webhooks?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.opts.webhooks?.close();
+  }
+
+  async observe(state: EvaluationState, notice: NoticeRef | null): Promise<void> {
+    const ev = state.evaluation;
+    const prev = await this.opts.redis.hget(this.seenKey, ev.id);
+    if (state.gate === 'passed' && !ev.superseded_by) {
+      const attestation = await this.issue(state);
+      if (notice) await this.opts.redis.hsetnx(this.noticeKey, ev.id, JSON.stringify(notice));
+      if (attestation) await this.attach(state, attestation);
+      if (prev !== 'passed') await this.opts.webhooks?.dispatch('passed', state);
+    }
+    if (prev === 'passed' && state.gate !== 'passed') {
+      await this.revoke(state, `the gate left PASSED: now ${state.gate.toUpperCase()}${describeRejections(state)}`);
+    }
+    if (state.gate === 'blocked' && isTerminal(state) && prev !== 'blocked' && !ev.superseded_by) {
+      await this.opts.webhooks?.dispatch('blocked', state);
+      await this.revokeSupersededByRejection(state);
+    }
+    if (state.gate === 'pending' && prev === null && !ev.superseded_by) await this.opts.webhooks?.schedulePendingProbe(state);
+    if (prev !== state.gate) await this.opts.redis.hset(this.seenKey, ev.id, state.gate);
+  }
+
+  /** The evaluation's attestation: signed and stored the first time, the stored one afterwards. */
+  private async issue(state: EvaluationState): Promise<StoredAttestation | null> {
+    const existing = await this.attestations.get(state.evaluation.id);
+    if (existing || !this.opts.key) return existing;
+    const { statement, envelope } = createAttestation(reportFromState(state, this.now()), state.evaluation.id, this.opts.key, this.now());
+    await this.attestations.put(statement, envelope, this.opts.key.keyid);
+    this.opts.log.info({ evaluation: state.evaluation.id, keyid: this.opts.key.keyid, subjects: statement.subject.length }, 'attestation signed');
+    return this.attestations.get(state.evaluation.id);
+  }
+
+  /** Uploads the envelope into the PASSED notification's thread, once. */
+  private async attach(state: EvaluationState, a: StoredAttestation): Promise<void> {
+    if (!this.opts.files || (await this.opts.redis.sismember(this.attachedKey, a.evaluation_id)) === 1) return;
+    const raw = await this.opts.redis.hget(this.noticeKey, a.evaluation_id);
+    if (!raw) return;
+    const notice = JSON.parse(raw) as NoticeRef;
+    await this.opts.files.filesUploadV2({
+      channel_id: notice.channel,
+      thread_ts: notice.ts,
+      content: envelopeText(a.envelope),
+      filename: attestationFilename(state.evaluation.run, a.evaluation_id),
+      title: `Signed attestation: ${state.evaluation.run}`,
+      initial_comment: `Signed attestation of this PASSED gate (in-toto Statement in a DSSE envelope, key \`${a.keyid.slice(0, 16)}…\`). Deploy pipelines check it with \`readiness verify <run-dir> --attestation <file> --public-key <team key>\`.`,
+    });
+    await this.opts.redis.sadd(this.attachedKey, a.evaluation_id);
+  }
+
+  private async revoke(state: EvaluationState, reason: string): Promise<void> {
+    const outcome = await this.attestations.revokeAttestation(state.evaluation.id, reason);
+    if (outcome !== 'revoked') return;
+    this.opts.log.warn({ evaluation: state.evaluation.id, reason }, 'attestation revoked');
+    await this.opts.webhooks?.dispatch('revoked', state);
+  }
+
+  /** A rejection of the same artifacts under the same policy revokes what an earlier evaluation of them attested. */
+  private async revokeSupersededByRejection(state: EvaluationState): Promise<void> {
+    const rejections = describeRejections(state);
+    if (!rejections) return;
+    const ev = state.evaluation;
+    for (const other of await this.attestations.withDigests(ev.digest, ev.policy.digest)) {
+      if (other === ev.id) continue;
+      const otherState = await this.opts.store.getState(other);
+      if (otherState) await this.revoke(otherState, `superseded by a rejection in evaluation ${ev.id}${rejections}`);
+    }
+  }
+}
+
+function describeRejections(state: EvaluationState): string {
+  const r = state.signoffs.filter((s) => s.digest === state.evaluation.digest && s.decision === 'rejected');
+  return r.length === 0 ? '' : `; rejected: ${r.map((s) => `${s.role} by ${s.user}${s.reason ? ` (${s.reason})` : ''}`).join(', ')}`;
+}

@@ -1,0 +1,154 @@
+import { readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPublicKey } from '../../src/attestation/keys.js';
+import { verifyAttestation } from '../../src/attestation/verify.js';
+import { IN_TOTO_PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE } from '../../src/attestation/statement.js';
+import { runCli } from '../helpers/cli.js';
+import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
+import { independentlyVerify, makeKeyFiles, tamperPayload, tamperSignature, type KeyFiles } from './helpers.js';
+
+afterAll(cleanupRuns);
+
+/** A CI-only gate: the team policy requires no sign-offs, so `readiness check` may sign. */
+const CI_POLICY = 'signoff:\n  required_roles: []\n';
+
+describe('readiness check --sign-key and readiness verify (CI-only gate)', () => {
+  let keys: KeyFiles;
+  let other: KeyFiles;
+  let run: string;
+  let policy: string;
+  let att: string;
+  let envelope: string;
+
+  beforeAll(async () => {
+    keys = await makeKeyFiles();
+    other = await makeKeyFiles();
+    run = await copyExampleRun();
+    policy = path.join(keys.dir, 'ci.yml');
+    await writeFile(policy, CI_POLICY);
+    att = path.join(keys.dir, 'att.json');
+    const r = await runCli(['check', run, '--policy', policy, '--sign-key', keys.privatePem, '--attestation-out', att, '--quiet']);
+    expect(r.stderr).toContain(`written to ${att}`);
+    expect(r.code).toBe(0);
+    envelope = await readFile(att, 'utf8');
+  });
+
+  it('signs an in-toto Statement over every manifest file that an independent DSSE verifier accepts', async () => {
+    const { payloadType, statement } = independentlyVerify(envelope, await readFile(keys.publicPem, 'utf8'));
+    expect(payloadType).toBe(IN_TOTO_PAYLOAD_TYPE);
+    expect(statement._type).toBe(STATEMENT_TYPE);
+    expect(statement.predicateType).toBe(PREDICATE_TYPE);
+    const subjects = statement.subject as { name: string; digest: { sha256: string } }[];
+    expect(subjects.map((s) => s.name)).toContain('models/production_model.onnx');
+    expect(subjects.map((s) => s.name)).toContain('readiness.yml');
+    expect(subjects).toHaveLength(16);
+    const pred = statement.predicate as Record<string, unknown>;
+    expect(pred.gate).toBe('PASSED');
+    expect(pred.waivers).toEqual([]);
+    expect(pred.signoffs).toEqual([]);
+    expect((pred.checks as { id: string }[]).map((c) => c.id)).toContain('export.parity');
+    expect(JSON.parse(envelope).signatures[0].keyid).toBe(keys.keyid);
+
+    const ok = await runCli(['verify', run, '--attestation', att, '--public-key', keys.publicPem, '--format', 'json']);
+    expect(ok.code).toBe(0);
+    const res = JSON.parse(ok.stdout) as { ok: boolean; files: number; keyid: string; policy: { digest: string } };
+    expect(res).toMatchObject({ ok: true, files: 16, keyid: keys.keyid });
+    const pinned = await runCli(['verify', run, '--attestation', att, '--public-key', keys.publicPem, '--policy-digest', res.policy.digest, '--max-age', '1d']);
+    expect(pinned.code).toBe(0);
+    expect(pinned.stdout).toContain('VERIFIED');
+  });
+
+  it('one changed byte in any attested file fails with that file and both digests', async () => {
+    const publicKey = await readPublicKey(keys.publicPem);
+    const parsed = JSON.parse(envelope) as unknown;
+    const subjects = (independentlyVerify(envelope, await readFile(keys.publicPem, 'utf8')).statement.subject as { name: string; digest: { sha256: string } }[]);
+    for (const s of subjects) {
+      const file = path.join(run, s.name);
+      const original = await readFile(file);
+      const changed = Buffer.from(original);
+      const at = Math.floor(changed.length / 2);
+      changed[at] = (changed[at] as number) ^ 0x01;
+      await writeFile(file, changed);
+      try {
+        const r = await verifyAttestation({ runDir: run, envelope: parsed, publicKey });
+        expect(r.ok, s.name).toBe(false);
+        expect(!r.ok && r.reason, s.name).toMatch(new RegExp(`^${s.name.replace(/\./g, '\\.')}: sha256 [0-9a-f]{64} ≠ attested ${s.digest.sha256}$`));
+      } finally {
+        await writeFile(file, original);
+      }
+    }
+    // and through the CLI, for the model
+    const model = path.join(run, 'models/production_model.onnx');
+    const original = await readFile(model);
+    await appendFile(model, Buffer.from([0]));
+    const r = await runCli(['verify', run, '--attestation', att, '--public-key', keys.publicPem]);
+    await writeFile(model, original);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^NOT VERIFIED: models\/production_model\.onnx: sha256 [0-9a-f]{64} ≠ attested [0-9a-f]{64}/);
+  });
+
+  it('a changed payload byte, a changed signature byte or another key fail the signature', async () => {
+    const cases: [string, string, string, RegExp][] = [
+      ['payload', tamperPayload(envelope, 40), keys.publicPem, /^NOT VERIFIED: signature: does not verify with key/],
+      ['signature', tamperSignature(envelope), keys.publicPem, /^NOT VERIFIED: signature: does not verify with key/],
+      ['other key', envelope, other.publicPem, new RegExp(`^NOT VERIFIED: signature: signed by key ${keys.keyid}, not by the given public key ${other.keyid}`)],
+    ];
+    for (const [what, text, pub, reason] of cases) {
+      const f = path.join(keys.dir, `bad-${what.replace(' ', '-')}.json`);
+      await writeFile(f, text);
+      const r = await runCli(['verify', run, '--attestation', f, '--public-key', pub]);
+      expect(r.code, what).toBe(1);
+      expect(r.stdout, what).toMatch(reason);
+    }
+    // a keyid that is only a hint: stripped, the other key still cannot verify it
+    const env = JSON.parse(envelope) as { signatures: { sig: string }[] };
+    const f = path.join(keys.dir, 'no-keyid.json');
+    await writeFile(f, JSON.stringify({ ...env, signatures: [{ sig: env.signatures[0]?.sig }] }));
+    const r = await runCli(['verify', run, '--attestation', f, '--public-key', other.publicPem]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/signature: does not verify with key/);
+  });
+
+  it('a file the policy reads that the attestation lacks fails; so do policy digest and age mismatches', async () => {
+    const partial = await copyExampleRun();
+    const ref = path.join(partial, 'data/test/reference_outputs.npy');
+    const saved = await readFile(ref);
+    await rm(ref);
+    const out = path.join(keys.dir, 'partial.json');
+    const signed = await runCli(['check', partial, '--policy', policy, '--sign-key', keys.privatePem, '--attestation-out', out, '--quiet']);
+    expect(signed.code).toBe(0);
+    expect(await runCli(['verify', partial, '--attestation', out, '--public-key', keys.publicPem]).then((r) => r.code)).toBe(0);
+    await writeFile(ref, saved);
+    const extra = await runCli(['verify', partial, '--attestation', out, '--public-key', keys.publicPem]);
+    expect(extra.code).toBe(1);
+    expect(extra.stdout).toContain("NOT VERIFIED: data/test/reference_outputs.npy: read by the policy but not in the attestation's subjects");
+
+    const digest = await runCli(['verify', run, '--attestation', att, '--public-key', keys.publicPem, '--policy-digest', 'a'.repeat(64)]);
+    expect(digest.code).toBe(1);
+    expect(digest.stdout).toMatch(/policy: digest [0-9a-f]{64} ≠ required a{64}/);
+    const publicKey = await readPublicKey(keys.publicPem);
+    const aged = await verifyAttestation({ runDir: run, envelope: JSON.parse(envelope) as unknown, publicKey, maxAgeMs: 7 * 86_400_000, now: new Date(Date.now() + 8 * 86_400_000) });
+    expect(aged.ok).toBe(false);
+    expect(!aged.ok && aged.reason).toMatch(/^age: the gate passed at .* older than the allowed 168 h$/);
+  });
+
+  it('usage errors exit 2; sign-offs required by the policy refuse signing with exit 2', async () => {
+    expect((await runCli(['verify', run, '--attestation', att])).code).toBe(2);
+    expect((await runCli(['verify', run, '--attestation', path.join(keys.dir, 'missing.json'), '--public-key', keys.publicPem])).code).toBe(2);
+    expect((await runCli(['verify', run, '--attestation', att, '--public-key', keys.privatePem])).code).toBe(2);
+    expect((await runCli(['verify', run, '--attestation', att, '--public-key', keys.publicPem, '--max-age', 'soon'])).code).toBe(2);
+    expect((await runCli(['verify', path.join(run, 'nope'), '--attestation', att, '--public-key', keys.publicPem])).code).toBe(2);
+    const notJson = path.join(keys.dir, 'not-json.json');
+    await writeFile(notJson, 'hello');
+    expect((await runCli(['verify', run, '--attestation', notJson, '--public-key', keys.publicPem])).code).toBe(1);
+
+    const out = path.join(keys.dir, 'never.json');
+    const refused = await runCli(['check', run, '--sign-key', keys.privatePem, '--attestation-out', out, '--quiet', '--skip-heavy']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('requires sign-offs (technical, product, compliance)');
+    await expect(readFile(out)).rejects.toThrow();
+    expect((await runCli(['check', run, '--sign-key', keys.privatePem, '--quiet', '--skip-heavy'])).code).toBe(2);
+    expect((await runCli(['check', run, '--policy', policy, '--sign-key', keys.publicPem, '--attestation-out', out, '--quiet'])).code).toBe(2);
+  });
+});
