@@ -14,7 +14,7 @@ export interface BoundedParseOptions {
 }
 
 function tooDeep(file: string, maxDepth: number, line: number, what: string): GateError {
-  return new GateError('PARSE_ERROR', `${file}:${line}: ${what} nests deeper than ${maxDepth} levels; refused before parsing`, { file });
+  return new GateError('TOO_LARGE', `${file}:${line}: ${what} nests deeper than ${maxDepth} levels; refused before parsing`, { file });
 }
 
 /**

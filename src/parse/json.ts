@@ -1,56 +1,194 @@
 import { GateError } from '../errors.js';
-
-/** Marker objects for the non-JSON tokens Python's json.dump writes (NaN, Infinity, -Infinity). */
-export const NON_FINITE = Symbol('non-finite');
+import { assertJsonDepth, MAX_NESTING_DEPTH } from './bounded.js';
 
 /**
- * Parses JSON as Python writes it: bare NaN / Infinity / -Infinity become the numbers they
- * name (so a NaN loss is visible as NaN instead of a parse error). Errors name the file.
+ * JSON as ML tools write it, with the line of every value.
+ *
+ * Accepted beyond RFC 8259 — what JSON writers put where a number is not finite:
+ * bare `NaN`, `-NaN`, `nan`, `Infinity`, `-Infinity`, `+Infinity`, `inf`, `-inf`, `Inf`
+ * (Python's json, C printf, Julia, numpy-based writers). Strings such as `"NaN"` / `"inf"` and
+ * `null` stay as written; {@link numericValue} says what they mean where a number is expected.
+ * Nesting is refused past a depth limit before parsing (see bounded.ts).
  */
+export interface JsonDocument {
+  file: string;
+  value: unknown;
+  /** Line of the value at a path (`history.train_loss[3]`; "" is the root). */
+  lineOf(path: string): number | undefined;
+  /** Keys written twice in one object (JSON.parse would silently keep the last). */
+  duplicates: { path: string; lines: [number, number] }[];
+}
+
+const NON_FINITE_WORDS: [string, number][] = [
+  ['-Infinity', Number.NEGATIVE_INFINITY],
+  ['+Infinity', Number.POSITIVE_INFINITY],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ['-infinity', Number.NEGATIVE_INFINITY],
+  ['infinity', Number.POSITIVE_INFINITY],
+  ['-NaN', Number.NaN],
+  ['-nan', Number.NaN],
+  ['NaN', Number.NaN],
+  ['nan', Number.NaN],
+  ['-Inf', Number.NEGATIVE_INFINITY],
+  ['+Inf', Number.POSITIVE_INFINITY],
+  ['Inf', Number.POSITIVE_INFINITY],
+  ['-inf', Number.NEGATIVE_INFINITY],
+  ['+inf', Number.POSITIVE_INFINITY],
+  ['inf', Number.POSITIVE_INFINITY],
+];
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
+
+class JsonReader {
+  pos = 0;
+  line = 1;
+  readonly lines = new Map<string, number>();
+  readonly duplicates: { path: string; lines: [number, number] }[] = [];
+
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+  ) {}
+
+  fail(what: string): never {
+    throw new GateError('PARSE_ERROR', `${this.file} is not valid JSON: ${what} at line ${this.line}`, { file: this.file });
+  }
+
+  ws(): void {
+    const t = this.text;
+    while (this.pos < t.length) {
+      const c = t.charCodeAt(this.pos);
+      if (c === 10) this.line++;
+      else if (c !== 32 && c !== 9 && c !== 13) break;
+      this.pos++;
+    }
+  }
+
+  value(path: string): unknown {
+    this.ws();
+    this.lines.set(path, this.line);
+    const t = this.text;
+    const c = t[this.pos];
+    if (c === '{') return this.object(path);
+    if (c === '[') return this.array(path);
+    if (c === '"') return this.string();
+    if (t.startsWith('true', this.pos)) return (this.pos += 4), true;
+    if (t.startsWith('false', this.pos)) return (this.pos += 5), false;
+    if (t.startsWith('null', this.pos)) return (this.pos += 4), null;
+    for (const [w, v] of NON_FINITE_WORDS) {
+      if (t.startsWith(w, this.pos) && !/[A-Za-z0-9_]/.test(t[this.pos + w.length] ?? '')) {
+        this.pos += w.length;
+        return v;
+      }
+    }
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(t);
+    if (!m) this.fail(this.pos >= t.length ? 'unexpected end of input' : `unexpected ${JSON.stringify(t[this.pos])}`);
+    this.pos += m[0].length;
+    return Number(m[0]);
+  }
+
+  string(): string {
+    const t = this.text;
+    const start = this.pos;
+    this.pos++;
+    for (;;) {
+      const c = t.charCodeAt(this.pos);
+      if (Number.isNaN(c)) this.fail('unterminated string');
+      if (c === 92) this.pos += 2;
+      else if (c === 34) break;
+      else if (c < 32) this.fail('control character in a string');
+      else this.pos++;
+    }
+    this.pos++;
+    try {
+      return JSON.parse(t.slice(start, this.pos)) as string;
+    } catch {
+      return this.fail('bad escape in a string');
+    }
+  }
+
+  object(path: string): Record<string, unknown> {
+    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    const keyLines = new Map<string, number>();
+    this.pos++;
+    this.ws();
+    if (this.text[this.pos] === '}') return this.pos++, { ...out };
+    for (;;) {
+      this.ws();
+      if (this.text[this.pos] !== '"') this.fail('expected a key string');
+      const keyLine = this.line;
+      const key = this.string();
+      this.ws();
+      if (this.text[this.pos] !== ':') this.fail('expected ":"');
+      this.pos++;
+      const p = path ? `${path}.${key}` : key;
+      const prev = keyLines.get(key);
+      if (prev !== undefined) this.duplicates.push({ path: p, lines: [prev, keyLine] });
+      keyLines.set(key, keyLine);
+      out[key] = this.value(p);
+      this.ws();
+      const c = this.text[this.pos];
+      this.pos++;
+      if (c === '}') break;
+      if (c !== ',') this.fail('expected "," or "}"');
+    }
+    // A plain object (not null-prototype) so callers can use it as usual; "__proto__" is kept as data.
+    const plain: Record<string, unknown> = {};
+    for (const k of Object.keys(out)) Object.defineProperty(plain, k, { value: out[k], enumerable: true, writable: true, configurable: true });
+    return plain;
+  }
+
+  array(path: string): unknown[] {
+    const out: unknown[] = [];
+    this.pos++;
+    this.ws();
+    if (this.text[this.pos] === ']') return this.pos++, out;
+    for (;;) {
+      out.push(this.value(`${path}[${out.length}]`));
+      this.ws();
+      const c = this.text[this.pos];
+      this.pos++;
+      if (c === ']') break;
+      if (c !== ',') this.fail('expected "," or "]"');
+    }
+    return out;
+  }
+}
+
+/** Parses JSON text (depth-checked first), keeping the line of every value and duplicate keys. */
+export function parseJsonDocument(text: string, file: string, maxDepth = MAX_NESTING_DEPTH): JsonDocument {
+  assertJsonDepth(text, file, maxDepth);
+  const r = new JsonReader(text, file);
+  const value = r.value('');
+  r.ws();
+  if (r.pos < text.length) r.fail(`unexpected ${JSON.stringify(text[r.pos])} after the value`);
+  return { file, value, lineOf: (p) => r.lines.get(p), duplicates: r.duplicates };
+}
+
+/** Parses JSON as Python (and other ML tools) write it; errors name the file. */
 export function parsePythonJson(text: string, file: string): unknown {
-  // Non-finite tokens become strings "\u0000NaN" (escaped in the JSON text, so JSON.parse accepts
-  // them) that the reviver turns back into numbers.
-  let out = '';
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (inString) {
-      out += ch;
-      if (ch === '\\') {
-        out += text[i + 1] ?? '';
-        i++;
-      } else if (ch === '"') inString = false;
-      continue;
-    }
-    if (ch === '"') {
-      inString = true;
-      out += ch;
-      continue;
-    }
-    const rest = text.slice(i, i + 9);
-    if (rest.startsWith('NaN')) {
-      out += '"\\u0000NaN"';
-      i += 2;
-    } else if (rest.startsWith('-Infinity')) {
-      out += '"\\u0000-Infinity"';
-      i += 8;
-    } else if (rest.startsWith('Infinity')) {
-      out += '"\\u0000Infinity"';
-      i += 7;
-    } else out += ch;
-  }
-  try {
-    return JSON.parse(out, (_k, v: unknown) => {
-      if (typeof v === 'string' && v.startsWith('\u0000')) return Number(v.slice(1));
-      return v;
-    });
-  } catch (err) {
-    throw new GateError('PARSE_ERROR', `${file} is not valid JSON: ${(err as Error).message}`, { file, cause: err });
-  }
+  return parseJsonDocument(text, file).value;
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * What a JSON value means where a number is expected: a number; a numeric string ("0.98",
+ * "98.9%"); a non-finite spelling as a string ("NaN", "nan", "inf", "-Infinity"); `null`
+ * (JavaScript's JSON.stringify and pandas write NaN/Infinity as null) as "missing".
+ */
+export function numericValue(v: unknown): { value: number; written: string } | { missing: true; written: string } | null {
+  if (typeof v === 'number') return { value: v, written: String(v) };
+  if (v === null) return { missing: true, written: 'null' };
+  if (typeof v !== 'string') return null;
+  const s = v.trim();
+  const word = NON_FINITE_WORDS.find(([w]) => w.toLowerCase() === s.toLowerCase());
+  if (word) return { value: word[1], written: JSON.stringify(v) };
+  if (/^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?$/.test(s)) return { value: Number(s.replace('%', '')), written: JSON.stringify(v) };
+  return null;
 }
 
 /**
@@ -79,6 +217,156 @@ export function findNumber(obj: unknown, keys: readonly string[], maxDepth = 4):
     level = next;
   }
   return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics by meaning: every number in the document is classified by the words of its key and
+// of the keys above it (split, metric, averaging, best/last epoch), and histories are read as
+// series (lists of numbers under a metric key, or lists of per-epoch records).
+
+export type MetricSplit = 'train' | 'val' | 'test';
+export type MetricKind = 'accuracy' | 'f1' | 'precision' | 'recall' | 'loss';
+export type MetricEpoch = 'best' | 'last';
+
+export interface JsonMetric {
+  path: string;
+  line: number | undefined;
+  split: MetricSplit | null;
+  kind: MetricKind;
+  /** best / last epoch, from the key words or the position in a history. */
+  epoch: MetricEpoch | null;
+  average: 'macro' | 'weighted' | 'micro' | null;
+  /** Inside a per-class breakdown (then not an overall value). */
+  perClass: boolean;
+  /** Element of a history series. */
+  history: boolean;
+  value: number | null;
+  written: string;
+}
+
+function words(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+const SPLIT_WORDS: Record<string, MetricSplit> = { train: 'train', training: 'train', val: 'val', valid: 'val', validation: 'val', dev: 'val', eval: 'val', test: 'test', testing: 'test', holdout: 'test' };
+const KIND_WORDS: Record<string, MetricKind> = { acc: 'accuracy', accuracy: 'accuracy', top1: 'accuracy', f1: 'f1', f1score: 'f1', precision: 'precision', prec: 'precision', recall: 'recall', loss: 'loss' };
+const HISTORY_WORDS = new Set(['history', 'histories', 'epochs', 'per_epoch', 'log', 'logs', 'log_history', 'curve', 'curves']);
+const PER_CLASS_WORDS = new Set(['per', 'class', 'classes', 'per_class', 'by_class', 'classwise']);
+
+interface Context {
+  split: MetricSplit | null;
+  epoch: MetricEpoch | null;
+  average: JsonMetric['average'];
+  perClass: boolean;
+  history: boolean;
+}
+
+function classify(key: string, ctx: Context): { kind: MetricKind | null; ctx: Context } {
+  const w = words(key);
+  const next: Context = { ...ctx };
+  let kind: MetricKind | null = null;
+  for (let i = 0; i < w.length; i++) {
+    const x = w[i]!;
+    if (SPLIT_WORDS[x]) next.split = SPLIT_WORDS[x];
+    else if (KIND_WORDS[x]) kind = KIND_WORDS[x];
+    else if (x === 'f' && w[i + 1] === '1') (kind = 'f1'), i++;
+    else if (x === 'best') next.epoch = 'best';
+    else if (x === 'last' || x === 'final') next.epoch = 'last';
+    else if (x === 'macro' || x === 'weighted' || x === 'micro') next.average = x;
+    else if (x === 'class' || x === 'classes' || x === 'classwise') next.perClass = true;
+  }
+  if (HISTORY_WORDS.has(key.toLowerCase())) next.history = true;
+  if (PER_CLASS_WORDS.has(key.toLowerCase())) next.perClass = true;
+  return { kind, ctx: next };
+}
+
+/** Every metric-like number in a JSON document, classified. */
+export function jsonMetrics(doc: JsonDocument): JsonMetric[] {
+  const out: JsonMetric[] = [];
+  const push = (path: string, kind: MetricKind, ctx: Context, v: unknown): void => {
+    const n = numericValue(v);
+    if (!n) return;
+    out.push({ path, line: doc.lineOf(path), split: ctx.split, kind, epoch: ctx.epoch, average: ctx.average, perClass: ctx.perClass, history: ctx.history, value: 'value' in n ? n.value : null, written: n.written });
+  };
+  const walk = (node: unknown, path: string, ctx: Context, depth: number): void => {
+    if (depth > MAX_NESTING_DEPTH) return;
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => walk(item, `${path}[${i}]`, { ...ctx, history: true, epoch: i === node.length - 1 && ctx.epoch === null ? 'last' : ctx.epoch }, depth + 1));
+      return;
+    }
+    if (!isRecord(node)) return;
+    for (const [k, v] of Object.entries(node)) {
+      const p = path ? `${path}.${k}` : k;
+      const { kind, ctx: c } = classify(k, ctx);
+      if (kind && Array.isArray(v) && v.every((x) => !isRecord(x) && !Array.isArray(x))) {
+        // A series: list of numbers under a metric key; the last element is the last epoch's.
+        v.forEach((x, i) => push(`${p}[${i}]`, kind, { ...c, history: true, epoch: i === v.length - 1 ? (c.epoch ?? 'last') : c.epoch }, x));
+      } else if (kind && !isRecord(v) && !Array.isArray(v)) push(p, kind, c, v);
+      else walk(v, p, c, depth + 1);
+    }
+  };
+  walk(doc.value, '', { split: null, epoch: null, average: null, perClass: false, history: false }, 0);
+  return out;
+}
+
+export interface MetricQuery {
+  split: MetricSplit;
+  kind: MetricKind;
+  /** Which epoch is wanted: best (the checkpoint's), last, or either when they agree. */
+  epoch?: MetricEpoch;
+}
+
+export type MetricAnswer =
+  | { found: JsonMetric }
+  | { ambiguous: string }
+  | null;
+
+function sameNumber(a: number, b: number): boolean {
+  const eq = (x: number, y: number) => Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y));
+  return eq(a, b) || eq(a * 100, b) || eq(a, b * 100);
+}
+
+const where = (doc: JsonDocument, m: JsonMetric): string => `${doc.file}:${m.line ?? '?'} ${m.path} = ${m.written}`;
+
+/**
+ * One overall metric (not per-class, not a history element unless nothing else says it) by
+ * meaning. When several keys could be meant and disagree — or a key is written twice — the
+ * answer is `ambiguous`, naming each source; never a guess.
+ */
+export function findJsonMetric(doc: JsonDocument, q: MetricQuery): MetricAnswer {
+  const all = jsonMetrics(doc).filter((m) => m.kind === q.kind && m.split === q.split && !m.perClass);
+  const dup = doc.duplicates.find((d) => all.some((m) => m.path === d.path));
+  if (dup) return { ambiguous: `ambiguous: ${dup.path} is written twice in ${doc.file} (lines ${dup.lines[0]} and ${dup.lines[1]})` };
+  const overall = (ms: JsonMetric[]) => {
+    const plain = ms.filter((m) => m.average === null || m.average === 'macro');
+    return plain.length ? plain : ms;
+  };
+  const scalars = overall(all.filter((m) => !m.history));
+  const pick = (ms: JsonMetric[]): MetricAnswer => {
+    if (ms.length === 0) return null;
+    const first = ms[0]!;
+    const other = ms.find((m) => m.value === null || first.value === null || !sameNumber(m.value, first.value));
+    if (other) return { ambiguous: `ambiguous: ${q.split} ${q.kind}${q.epoch ? ` (${q.epoch} epoch)` : ''} is written differently in ${where(doc, first)} and ${where(doc, other)}` };
+    return { found: first };
+  };
+  if (q.epoch) {
+    const explicit = pick(scalars.filter((m) => m.epoch === q.epoch));
+    if (explicit) return explicit;
+    const unqualified = scalars.filter((m) => m.epoch === null);
+    if (unqualified.length) return pick(unqualified);
+    if (q.epoch === 'last') return pick(overall(all.filter((m) => m.history && m.epoch === 'last')));
+    return null;
+  }
+  return pick(scalars);
+}
+
+/** Every loss number in a JSON document (scalars and histories), with path and line. */
+export function jsonLosses(doc: JsonDocument): JsonMetric[] {
+  return jsonMetrics(doc).filter((m) => m.kind === 'loss');
 }
 
 /** Every numeric array under keys containing "loss", with their dotted paths. */

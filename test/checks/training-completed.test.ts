@@ -15,7 +15,7 @@ describe('training.completed', () => {
     expect(r.result.remediation).toBeNull();
     expect(r.text).toContain(`${LOG}:34: "2026-11-27 13:37:05 INFO Training complete: best epoch 29`);
     expect(r.text).toContain(`30/30 epochs logged in ${LOG}`);
-    expect(r.text).toContain(`${METRICS} history.train_loss: 30 values, final 0.0817`);
+    expect(r.text).toContain(`${METRICS}:22: history.train_loss: 30 values, final 0.0817`);
     expect(r.result.metrics).toEqual({ epochs: 30, max_epochs: 30, final_loss: 0.0817, completed: true });
   });
 
@@ -32,19 +32,19 @@ describe('training.completed', () => {
     const dir = await variant({ [METRICS]: replace(/0\.0817(\s*\])/, 'NaN$1') });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.text).toContain(`${METRICS} history.train_loss[29] is NaN: NaN/Inf or non-numeric loss`);
+    expect(r.text).toContain(`${METRICS}:52: history.train_loss[29] is NaN: NaN/Inf loss`);
   });
 
   it('fails on Infinity / -Infinity losses in metrics.json', async () => {
     const dir = await variant({ [METRICS]: replace(/"val_loss": \[\s*1\.975835/, '"val_loss": [\n      Infinity') });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.text).toContain(`${METRICS} history.val_loss[0] is Infinity`);
+    expect(r.text).toContain(`${METRICS}:55: history.val_loss[0] is Infinity: NaN/Inf loss`);
 
     const dir2 = await variant({ [METRICS]: replace('"train_loss": 0.072417', '"train_loss": -Infinity') });
     const r2 = await runOn(dir2, check);
     expect(r2.result.status).toBe('fail');
-    expect(r2.text).toContain(`${METRICS} train_loss[0] is -Infinity`);
+    expect(r2.text).toContain(`${METRICS}:9: train_loss is -Infinity: NaN/Inf loss`);
   });
 
   it('fails on "train_loss: nan" in the log', async () => {

@@ -23,7 +23,7 @@ describe('parsePythonJson', () => {
 
   it('rejects invalid JSON with a PARSE_ERROR naming the file', () => {
     expect(() => parsePythonJson('{"a": ', 'results/production/metrics.json')).toThrow(GateError);
-    expect(() => parsePythonJson('{"a": nan}', 'results/production/metrics.json')).toThrow(/^results\/production\/metrics\.json is not valid JSON: /);
+    expect(() => parsePythonJson('{"a": nul}', 'results/production/metrics.json')).toThrow(/^results\/production\/metrics\.json is not valid JSON: /);
     expect(() => parsePythonJson('', 'x.json')).toThrow(expect.objectContaining({ code: 'PARSE_ERROR', file: 'x.json' }));
   });
 });
