@@ -1,12 +1,6 @@
-import { createHash } from 'node:crypto';
-import onnxProto from 'onnx-proto';
-import type { RunArtifacts } from '../artifacts/run.js';
-import { GateError } from '../errors.js';
-import { decodeOnnx, inspectOnnxFile, ONNX_DTYPES, type OnnxLimits } from '../onnx/inspect.js';
+import { float32Copy as f32, sha256Hex as sha256 } from '../onnx/decode.js';
 import type { Checkpoint } from './reader.js';
 import type { TensorMeta } from './values.js';
-
-type ITensorProto = onnxProto.onnx.ITensorProto;
 
 /** A weight's identity for provenance: dtype and a sha256 of its row-major little-endian bytes. */
 export interface WeightDigest {
@@ -22,65 +16,10 @@ export interface WeightDigest {
 /** Keep values for the folding comparison only up to this many elements in total. */
 const MAX_FOLD_VALUES = 32 * 1024 * 1024;
 
-function f32(b: Uint8Array): Float32Array {
-  const copy = Uint8Array.from(b);
-  return new Float32Array(copy.buffer, 0, copy.length / 4);
-}
-
 const FLOAT_TYPES = new Set(['float32', 'float16', 'bfloat16', 'float64']);
-
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
-}
 
 function toNumber(v: unknown): number {
   return typeof v === 'number' ? v : Number(String(v));
-}
-
-/** The raw little-endian bytes of an initializer held inside the model (raw_data or typed fields). */
-function initializerBytes(t: ITensorProto, dtype: string): Uint8Array | null {
-  if (t.rawData && t.rawData.length > 0) return Uint8Array.from(t.rawData);
-  if (dtype === 'float32' && t.floatData && t.floatData.length > 0) return new Uint8Array(Float32Array.from(t.floatData).buffer);
-  if (dtype === 'float64' && t.doubleData && t.doubleData.length > 0) return new Uint8Array(Float64Array.from(t.doubleData).buffer);
-  if ((dtype === 'float16' || dtype === 'bfloat16') && t.int32Data && t.int32Data.length > 0) return new Uint8Array(Uint16Array.from(t.int32Data).buffer);
-  return null;
-}
-
-async function readRange(run: RunArtifacts, rel: string, offset: number, length: number): Promise<Buffer> {
-  const f = await run.openFile(rel);
-  try {
-    if (offset + length > f.size) throw new GateError('PARSE_ERROR', `${rel} is shorter than the external data it should hold`, { file: rel });
-    const buf = Buffer.alloc(length);
-    let off = 0;
-    while (off < length) {
-      const { bytesRead } = await f.handle.read(buf, off, length - off, offset + off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    return buf;
-  } finally {
-    await f.handle.close();
-  }
-}
-
-/** Digests of the ONNX model's floating-point initializers (external data read in place, confined). */
-export async function onnxWeightDigests(run: RunArtifacts, rel: string, limits: OnnxLimits): Promise<WeightDigest[]> {
-  const loaded = await inspectOnnxFile(run, rel, limits);
-  const model = decodeOnnx(loaded.bytes, rel, limits);
-  const external = new Map(loaded.info.externalData.map((e) => [e.tensor, e]));
-  const out: WeightDigest[] = [];
-  for (const t of model.graph?.initializer ?? []) {
-    const dtype = ONNX_DTYPES[t.dataType ?? 0]?.name ?? 'unknown';
-    if (!FLOAT_TYPES.has(dtype)) continue;
-    const shape = (t.dims ?? []).map(toNumber);
-    const numel = shape.reduce((a, b) => a * b, 1);
-    const name = t.name ?? '';
-    const ext = external.get(name);
-    const bytes = ext ? await readRange(run, ext.file, ext.offset, ext.length) : initializerBytes(t, dtype);
-    if (!bytes) continue;
-    out.push({ name, dtype, shape, numel, digest: sha256(bytes), ...(dtype === 'float32' && numel <= MAX_FOLD_VALUES ? { values: f32(bytes) } : {}) });
-  }
-  return out;
 }
 
 /** Digests of the checkpoint's floating-point state-dict tensors (data streamed from the zip). */

@@ -4,7 +4,7 @@ import { checkpointLimits } from '../checkpoint/reader.js';
 import { readCheckpointMetadata, type CheckpointSummary } from '../checkpoint/summary.js';
 import { GateError } from '../errors.js';
 import { findNumber, isRecord, parsePythonJson } from '../parse/json.js';
-import { inspectOnnxFile } from '../onnx/inspect.js';
+import { inspectOnnxFile, onnxLimits } from '../onnx/inspect.js';
 import { findSection, parseSections, parseTables, plain } from '../parse/markdown.js';
 import { parseAccuracy, roundingTolerance, type Accuracy } from '../parse/numbers.js';
 import { allValAccuracies, describeSourced, type SourcedAccuracy } from '../parse/run-docs.js';
@@ -155,7 +155,7 @@ export const check = defineCheck({
     if (nc) classes.push({ value: nc.value, source: `${policy.paths.metrics} ${nc.path}` });
     if (await run.exists(policy.paths.onnx_model)) {
       try {
-        const { info } = await inspectOnnxFile(run, policy.paths.onnx_model, { maxBytes: policy.limits.max_onnx_bytes, maxNodes: policy.limits.max_onnx_nodes });
+        const { info } = await inspectOnnxFile(run, policy.paths.onnx_model, onnxLimits(policy));
         const out = info.outputs[0];
         const last = out?.shape[out.shape.length - 1];
         if (out && typeof last === 'number') classes.push({ value: last, source: `output "${out.name}" [${out.shape.map((d) => d ?? '?').join(', ')}] of ${policy.paths.onnx_model}` });

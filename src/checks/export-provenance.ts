@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { formatCount } from '../checkpoint/check-support.js';
-import { checkpointWeightDigests, matchWeights, onnxWeightDigests } from '../checkpoint/provenance.js';
+import { checkpointWeightDigests, matchWeights } from '../checkpoint/provenance.js';
+import { onnxLimits, onnxWeightDigests } from '../onnx/inspect.js';
 import { Checkpoint, checkpointLimits } from '../checkpoint/reader.js';
 import { summarizeCheckpoint } from '../checkpoint/summary.js';
 import { GateError } from '../errors.js';
@@ -16,7 +17,7 @@ export const check = defineCheck({
   title: 'Exported weights are the best checkpoint',
   heavy: false,
   remediation: REMEDIATION,
-  run: async ({ run, policy }) => {
+  run: async ({ run, policy, signal }) => {
     const onnxRel = policy.paths.onnx_model;
     const ckptRel = policy.paths.checkpoint_best;
     if (!(await run.exists(onnxRel))) {
@@ -38,7 +39,7 @@ export const check = defineCheck({
     try {
       const summary = await summarizeCheckpoint(ckpt);
       if (!summary.stateDict) return fail([`${ckptRel} has no model_state_dict of tensors; provenance not verifiable`]);
-      const onnxWeights = await onnxWeightDigests(run, onnxRel, { maxBytes: policy.limits.max_onnx_bytes, maxNodes: policy.limits.max_onnx_nodes });
+      const onnxWeights = await onnxWeightDigests(run, onnxRel, onnxLimits(policy), signal ? { signal } : {});
       const ckptWeights = await checkpointWeightDigests(ckpt, summary.stateDict.tensors);
       const m = matchWeights(onnxWeights, ckptWeights);
       const matched = m.byName.length + m.byContent.length + m.folded.length;

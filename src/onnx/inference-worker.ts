@@ -24,9 +24,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
   if (req.settings.intraOpThreads > 0) options.intraOpNumThreads = req.settings.intraOpThreads;
   if (req.settings.interOpThreads && req.settings.interOpThreads > 0) options.interOpNumThreads = req.settings.interOpThreads;
   const t0 = performance.now();
-  if (req.bytes) session = await ort.InferenceSession.create(req.bytes, options);
-  else if (req.path) session = await ort.InferenceSession.create(req.path, options);
-  else throw new Error('load: neither bytes nor path given');
+  session = await ort.InferenceSession.create(req.path, options);
   return {
     inputNames: [...session.inputNames],
     outputNames: [...session.outputNames],

@@ -6,7 +6,7 @@ import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import { canFeed, formatShape, type NdArray, type NpDtype } from '../testset/index.js';
-import { describeModel, inspectOnnxFile, type OnnxInspection, type ValueInfo } from './inspect.js';
+import { describeModel, inspectOnnxFile, onnxLimits, type OnnxInspection, type ValueInfo } from './inspect.js';
 import type { LoadResult } from './protocol.js';
 import { OnnxWorker } from './worker-client.js';
 
@@ -33,7 +33,7 @@ const NP_DTYPES: readonly string[] = ['float32', 'float16', 'float64', 'int64', 
 
 /** Inspects the ONNX file (no onnxruntime call before this passes), then loads it in a worker. */
 export async function openModel(run: RunArtifacts, rel: string, policy: Policy, signal?: AbortSignal): Promise<OpenModel> {
-  const loaded = await inspectOnnxFile(run, rel, { maxBytes: policy.limits.max_onnx_bytes, maxNodes: policy.limits.max_onnx_nodes });
+  const loaded = await inspectOnnxFile(run, rel, onnxLimits(policy), signal ? { signal } : {});
   const { info } = loaded;
   if (info.inputs.length !== 1) {
     throw new GateError('UNSUPPORTED_FORMAT', `${rel} has ${info.inputs.length} inputs (${info.inputs.map((i) => i.name).join(', ')}); the gate feeds single-input models`, {
@@ -47,8 +47,9 @@ export async function openModel(run: RunArtifacts, rel: string, policy: Policy, 
   }
   const worker = OnnxWorker.start(signal);
   try {
-    const source = info.externalData.length > 0 ? { path: loaded.absolutePath } : { bytes: loaded.bytes };
-    const session = await worker.load(source, { intraOpThreads: policy.latency.intra_op_threads }).catch((err: unknown) => {
+    // Always by its resolved path inside the run: relative external-data locations then resolve
+    // next to the model (onnxruntime resolves them against the working directory for bytes).
+    const session = await worker.load({ path: loaded.absolutePath }, { intraOpThreads: policy.latency.intra_op_threads }).catch((err: unknown) => {
       // inspection passed, so this is a graph onnxruntime rejects (unknown op, bad types): a broken export
       if (signal?.aborted) throw err;
       throw new GateError('PARSE_ERROR', `${rel} does not load in onnxruntime-node: ${err instanceof Error ? err.message.replace(/^onnxruntime: /, '') : String(err)}`, {

@@ -9,9 +9,8 @@ export interface SessionSettings {
 
 export interface LoadRequest {
   op: 'load';
-  /** Inspected model bytes, transferred; or an absolute path when the model has external data. */
-  bytes?: Uint8Array;
-  path?: string;
+  /** Absolute path of the inspected model inside the run (external data resolves next to it). */
+  path: string;
   settings: SessionSettings;
 }
 

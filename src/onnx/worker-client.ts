@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { GateError } from '../errors.js';
 import type { Feed, LatencyRaw, LoadResult, OutputTensor, SessionSettings, WorkerMessage } from './protocol.js';
 
@@ -19,12 +19,17 @@ import type { Feed, LatencyRaw, LoadResult, OutputTensor, SessionSettings, Worke
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './inference-worker.ts' : './inference-worker.js', import.meta.url);
 
-function spawnWorker(): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL);
+/** Starts a worker thread on a module of this folder, from dist/ (.js) or from source (.ts, through tsx). */
+export function spawnModuleWorker(url: URL, options: WorkerOptions = {}): Worker {
+  if (!url.href.endsWith('.ts')) return new Worker(url, options);
   // require.resolve picks the "require" (.cjs) variant; the worker imports the ESM build next to it
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const boot = `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(WORKER_URL.href)}, ${JSON.stringify(WORKER_URL.href)}))`;
-  return new Worker(boot, { eval: true });
+  const boot = `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)}))`;
+  return new Worker(boot, { ...options, eval: true });
+}
+
+function spawnWorker(): Worker {
+  return spawnModuleWorker(WORKER_URL);
 }
 
 interface Pending {
@@ -115,9 +120,11 @@ export class OnnxWorker {
     });
   }
 
-  /** Creates the session from the inspected bytes (transferred), or from a path when the model has external data. */
-  load(source: { bytes: Uint8Array } | { path: string }, settings: SessionSettings): Promise<LoadResult> {
-    if ('bytes' in source) return this.request({ op: 'load', bytes: source.bytes, settings }, transferOf(source.bytes));
+  /**
+   * Creates the session from the inspected model's resolved path inside the run (never from
+   * bytes: onnxruntime would resolve relative external-data locations against the working directory).
+   */
+  load(source: { path: string }, settings: SessionSettings): Promise<LoadResult> {
     return this.request({ op: 'load', path: source.path, settings });
   }
 

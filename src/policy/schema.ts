@@ -66,6 +66,7 @@ export const PolicySchema = z.strictObject({
     warmup_requests: z.number().int().nonnegative().describe('Untimed requests before the latency load test.'),
     batch_sizes: z.array(z.number().int().positive().max(4096)).describe('Extra batch sizes measured for throughput (per-sample latency reported).'),
     concurrency: z.array(z.number().int().positive().max(256)).describe('Concurrent in-flight requests levels measured for throughput.'),
+    throughput_seconds: positive.max(600).describe('Seconds each optional throughput measurement (extra batch sizes, concurrency levels) runs; bounded by time, not by a request count that scales with model cost.'),
     intra_op_threads: z.number().int().nonnegative().describe("onnxruntime intra-op threads (0 = onnxruntime's default)."),
   }).describe('Inference smoke test and latency load test (export.inference).'),
   docs: z.strictObject({
@@ -89,6 +90,15 @@ export const PolicySchema = z.strictObject({
     max_pickle_bytes: z.number().int().positive().describe("Cap for a checkpoint's data.pkl (the pickle is read whole)."),
     max_onnx_bytes: z.number().int().positive().describe('Cap for an ONNX model (with external data).'),
     max_onnx_nodes: z.number().int().positive().describe('Cap for nodes in an ONNX graph (subgraphs included); more is refused as hostile.'),
+    max_onnx_attributes: z.number().int().positive().describe('Cap for node attributes in an ONNX model (subgraphs and functions included), counted on the protobuf wire before decoding.'),
+    max_onnx_tensors: z.number().int().positive().describe('Cap for tensors in an ONNX model (initializers, sparse tensors, Constant values, in every subgraph), counted before decoding.'),
+    max_onnx_graph_depth: z.number().int().positive().max(64).describe('Deepest nesting of ONNX subgraphs (If/Loop/Scan bodies); the main graph is depth 1.'),
+    onnx_decode_heap_mb: z.number().int().min(64).describe('V8 heap cap (MB) of the worker thread that decodes an untrusted ONNX model; running out ends the check as an error.'),
+    check_timeout_s: z.strictObject({
+      light: positive.describe('Seconds a light check may run (documents, metrics, checkpoints, provenance).'),
+      heavy: positive.describe('Seconds a heavy check may run (ONNX parity over the test set, latency load test); past it the check process is killed and restarted.'),
+    }).describe('Time limit per check; past it the check ends as an error ("exceeded N s") and the queue moves on.'),
+    heavy_check_memory_mb: z.number().int().min(128).describe('Resident memory (MB) the process running a heavy check may use (onnxruntime included); past it the process is killed and the check ends as an error.'),
   }).describe('Caps that protect the gate from hostile or absurd artifacts (team policy only).'),
   paths: PathsSchema.describe('Run-relative path of every artifact (no absolute paths, no "..").'),
 });
@@ -110,6 +120,7 @@ export const DEFAULT_POLICY: Policy = {
     warmup_requests: 50,
     batch_sizes: [1, 16, 32],
     concurrency: [1],
+    throughput_seconds: 3,
     intra_op_threads: 0,
   },
   docs: {
@@ -144,6 +155,15 @@ export const DEFAULT_POLICY: Policy = {
     max_pickle_bytes: 64 * 1024 * 1024,
     max_onnx_bytes: 4 * 1024 * 1024 * 1024,
     max_onnx_nodes: 250_000,
+    max_onnx_attributes: 1_000_000,
+    max_onnx_tensors: 500_000,
+    max_onnx_graph_depth: 16,
+    onnx_decode_heap_mb: 1024,
+    // ResNet-50 on 2 cores: ~35 ms per test image in batches and ~45 ms per single request, so a
+    // 10,000-image parity pass is ~6 min and the latency test ~1 min; 15 min leaves 2x headroom.
+    check_timeout_s: { light: 120, heavy: 900 },
+    // ResNet-50 in onnxruntime at batch 32 peaks under 1.5 GB with Node; 3 GB leaves 2x headroom.
+    heavy_check_memory_mb: 3072,
   },
   paths: {
     config: 'configs/final_config.yaml',

@@ -42,3 +42,57 @@ export function externalTensor(name: string, location: string, dims: number[], e
     externalData: [{ key: 'location', value: location }, ...Object.entries(extra).map(([key, value]) => ({ key, value }))],
   };
 }
+
+// ---- raw protobuf pieces, for hostile models too large or too deep to build as JS objects
+
+function varintBytes(n: number): number[] {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return out;
+}
+
+/** A length-delimited field: key (field, wire type 2), length, bytes. Appending it to a message's bytes adds that field. */
+export function ldField(field: number, bytes: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from([...varintBytes(field * 8 + 2), ...varintBytes(bytes.length)]), bytes]);
+}
+
+/** `n` empty NodeProto entries of a GraphProto (field 1, length 0): 2 bytes each, no objects built. */
+export function emptyNodes(n: number): Buffer {
+  return Buffer.alloc(2 * n, Buffer.from([0x0a, 0x00]));
+}
+
+/** Model bytes around a main graph whose only node is an If with `thenGraph` (raw GraphProto bytes) as its then_branch. */
+export function modelWithIf(thenGraph: Uint8Array): Buffer {
+  const branch = (name: string, g: Uint8Array) => Buffer.concat([onnx.AttributeProto.encode({ name, type: 5 }).finish(), ldField(6, g)]);
+  const elseGraph = onnx.GraphProto.encode({ name: 'else', node: [{ opType: 'Identity', input: ['x'], output: ['e'] }], output: [valueInfo('e', ['batch', 4])] }).finish();
+  const node = Buffer.concat([onnx.NodeProto.encode({ opType: 'If', name: 'if', input: ['cond'], output: ['y'] }).finish(), ldField(5, branch('then_branch', thenGraph)), ldField(5, branch('else_branch', elseGraph))]);
+  const graph = Buffer.concat([
+    onnx.GraphProto.encode({ name: 'g', input: [valueInfo('x', ['batch', 4]), valueInfo('cond', [], 9)], output: [valueInfo('y', ['batch', 4])] }).finish(),
+    ldField(1, node),
+  ]);
+  return Buffer.concat([onnx.ModelProto.encode({ irVersion: 7, producerName: 'readiness-gate tests', opsetImport: [{ domain: '', version: 13 }] }).finish(), ldField(7, graph)]);
+}
+
+/** A then_branch graph holding `n` empty nodes (the node bomb: tens of millions cost 2 bytes each on disk). */
+export function nodeBombGraph(n: number): Buffer {
+  return Buffer.concat([emptyNodes(n), onnx.GraphProto.encode({ name: 'bomb', output: [valueInfo('t', ['batch', 4])] }).finish()]);
+}
+
+/** A then_branch whose If nodes nest `depth` graphs deep. */
+export function nestedGraph(depth: number): Buffer {
+  const leaf = onnx.GraphProto.encode({ name: 'leaf', node: [{ opType: 'Identity', input: ['x'], output: ['t'] }], output: [valueInfo('t', ['batch', 4])] }).finish();
+  let g: Buffer = Buffer.from(leaf);
+  const head = onnx.NodeProto.encode({ opType: 'If', input: ['cond'], output: ['t'] }).finish();
+  const attrHead = onnx.AttributeProto.encode({ name: 'then_branch', type: 5 }).finish();
+  const out = onnx.GraphProto.encode({ output: [valueInfo('t', ['batch', 4])] }).finish();
+  for (let i = 1; i < depth; i++) {
+    const attr = Buffer.concat([attrHead, ldField(6, g)]);
+    g = Buffer.concat([ldField(1, Buffer.concat([head, ldField(5, attr)])), out]);
+  }
+  return g;
+}
