@@ -11,7 +11,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { buildManifest, RunArtifacts } from '../src/artifacts/run.js';
+import { buildManifest, buildRunManifest } from '../src/artifacts/manifest.js';
+import { RunArtifacts } from '../src/artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../src/checks/registry.js';
 import { runChecks } from '../src/checks/runner.js';
 import { median } from './stats.js';
@@ -84,9 +85,8 @@ async function main(): Promise<void> {
 
   const exRun = await RunArtifacts.open(example);
   const { policy } = await loadEffectivePolicy(exRun);
-  const paths = Object.values(policy.paths);
   const t2 = performance.now();
-  const em = await buildManifest(exRun, paths);
+  const em = await buildRunManifest(exRun, policy);
   const exOurs = performance.now() - t2;
   const t3 = performance.now();
   execFileSync('sha256sum', em.entries.map((e) => path.join(example, e.path)));

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { buildManifest, RunArtifacts, type Manifest } from './artifacts/run.js';
+import { buildRunManifest, type Manifest } from './artifacts/manifest.js';
+import { RunArtifacts } from './artifacts/run.js';
 import { AUTOMATED_CHECKS, SIGNOFF_TITLES } from './checks/registry.js';
 import { runChecks, type RunChecksOptions } from './checks/runner.js';
 import type { CheckDefinition, CheckResult } from './checks/types.js';
@@ -21,11 +22,6 @@ export interface GateReport {
   blocking: string[];
   outstanding: string[];
   generated_at: string;
-}
-
-/** Files the manifest covers: every layout path of the policy that exists. */
-export function manifestPaths(policy: Policy): string[] {
-  return Object.values(policy.paths);
 }
 
 export function modelName(policy: Policy, runLabel: string): string {
@@ -87,9 +83,10 @@ export interface CheckRunOptions extends RunChecksOptions, PolicyOptions {
 
 /** `readiness check`: open the run, resolve the policy, hash the manifest, run every check, judge. */
 export async function checkRun(dir: string, opts: CheckRunOptions = {}): Promise<GateReport> {
+  const effective = await loadEffectivePolicy(await RunArtifacts.open(dir), opts);
+  const manifest = await buildRunManifest(await RunArtifacts.open(dir), effective.policy, opts.onManifestProgress);
+  // the checks get their own view of the run, so `run.accessed` is exactly what they opened
   const run = await RunArtifacts.open(dir);
-  const effective = await loadEffectivePolicy(run, opts);
-  const manifest = await buildManifest(run, manifestPaths(effective.policy), opts.onManifestProgress);
   const results = await runChecks(opts.checks ?? AUTOMATED_CHECKS, { run, policy: effective.policy }, opts);
   return assembleReport({ run: opts.label ?? dir, effective, manifest, checks: results });
 }

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { resolveRunDirectory, RunArtifacts, sha256File, type Manifest } from '../src/artifacts/run.js';
+import { sha256File, type Manifest } from '../src/artifacts/manifest.js';
+import { resolveRunDirectory, RunArtifacts } from '../src/artifacts/run.js';
 import { outcomeFromError, runCheck } from '../src/checks/runner.js';
 import type { CheckDefinition, CheckProgress, CheckResult } from '../src/checks/types.js';
 import { GateError, errorMessage } from '../src/errors.js';
@@ -69,9 +70,14 @@ function resultFromError(def: CheckDefinition, err: unknown): CheckResult {
  */
 export async function verifyAgainstManifest(run: RunArtifacts, manifest: Manifest, result: CheckResult): Promise<CheckResult> {
   const changed: string[] = [];
+  const uncovered: string[] = [];
   for (const rel of [...run.accessed].sort()) {
     const entry = manifest.entries.find((e) => e.path === rel);
-    if (!entry) continue;
+    if (!entry) {
+      // the manifest resolver missed a file this check reads: its bytes would be outside the digest
+      uncovered.push(rel);
+      continue;
+    }
     const f = await run.openFile(rel);
     try {
       const sha = f.size === entry.size ? await sha256File(f) : null;
@@ -79,6 +85,15 @@ export async function verifyAgainstManifest(run: RunArtifacts, manifest: Manifes
     } finally {
       await f.handle.close();
     }
+  }
+  if (uncovered.length > 0) {
+    return {
+      ...result,
+      status: 'error',
+      evidence: [`read ${uncovered.join(', ')}, which the evaluation's manifest does not cover; a result on bytes outside the artifact digest cannot be signed`],
+      remediation: 'Rerun the evaluation; if this persists, the gate\'s manifest resolver misses a file this check reads (a bug to report).',
+      metrics: {},
+    };
   }
   if (changed.length === 0) return result;
   return {

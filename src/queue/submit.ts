@@ -1,7 +1,7 @@
-import { buildManifest, resolveRunDirectory, RunArtifacts } from '../artifacts/run.js';
+import { buildRunManifest } from '../artifacts/manifest.js';
+import { resolveRunDirectory, RunArtifacts } from '../artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import type { CheckDefinition } from '../checks/types.js';
-import { manifestPaths } from '../engine.js';
 import { loadEffectivePolicy, type PolicyOptions } from '../policy/load.js';
 import type { CreateEvaluationOutcome, EvaluationStore } from '../store/redis-store.js';
 import type { ReadinessQueues } from './producer.js';
@@ -26,7 +26,7 @@ export async function submitEvaluation(store: EvaluationStore, queues: Readiness
   const dir = await resolveRunDirectory(input.artifactRoot, input.run);
   const run = await RunArtifacts.open(dir);
   const effective = await loadEffectivePolicy(run, input);
-  const manifest = await buildManifest(run, manifestPaths(effective.policy), input.onManifestProgress);
+  const manifest = await buildRunManifest(run, effective.policy, input.onManifestProgress);
   const outcome = await store.createEvaluation({ run: input.run, manifest, policy: effective, requester: input.requester, channel: input.channel });
   await queues.enqueueChecks(outcome.evaluation.id, input.checks ?? AUTOMATED_CHECKS);
   await queues.publishChange(outcome.evaluation.id, outcome.evaluation.version, 'created');

@@ -1,8 +1,8 @@
-import { buildManifest, resolveRunDirectory, RunArtifacts } from '../artifacts/run.js';
+import { buildRunManifest } from '../artifacts/manifest.js';
+import { resolveRunDirectory, RunArtifacts } from '../artifacts/run.js';
 import type { CheckDefinition } from '../checks/types.js';
 import type { ReadinessConfig } from '../config/readiness-config.js';
 import { selectPolicyLayer } from '../config/readiness-config.js';
-import { manifestPaths } from '../engine.js';
 import type { ReadinessQueues } from '../queue/producer.js';
 import { submitEvaluation } from '../queue/submit.js';
 import type { EvaluationStore } from '../store/redis-store.js';
@@ -56,10 +56,15 @@ export class QueueSubmitter implements EvaluationSubmitter {
     return { kind: 'check', evaluation, check: def.id };
   }
 
+  /**
+   * The digest of a fresh manifest of the run as it is now, under the evaluation's policy: the
+   * files are resolved again (a model that now references another external-data file is caught,
+   * not just changed bytes) and every one re-hashed. Called at every sign-off click.
+   */
   async currentDigest(evaluation: Evaluation): Promise<string> {
     const dir = await resolveRunDirectory(this.deps.artifactRoot, evaluation.run);
     const run = await RunArtifacts.open(dir);
-    const manifest = await buildManifest(run, manifestPaths(evaluation.policy.policy));
+    const manifest = await buildRunManifest(run, evaluation.policy.policy);
     return manifest.digest;
   }
 }

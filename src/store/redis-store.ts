@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Manifest } from '../artifacts/run.js';
+import type { Manifest } from '../artifacts/manifest.js';
 import { checkRelativePath } from '../artifacts/run.js';
 import { AUTOMATED_CHECKS, findCheck } from '../checks/registry.js';
 import { pendingResult } from '../checks/runner.js';

@@ -1,4 +1,4 @@
-import type { Manifest } from '../artifacts/run.js';
+import type { Manifest } from '../artifacts/manifest.js';
 import type { CheckResult } from '../checks/types.js';
 import type { GateStatus, SignoffRecord } from '../gate/evaluate.js';
 import type { EffectivePolicy } from '../policy/load.js';

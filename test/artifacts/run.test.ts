@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, open, readFile, rm, symlink, truncate, writeFile } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildManifest, checkRelativePath, resolveRunDirectory, RunArtifacts } from '../../src/artifacts/run.js';
+import { buildManifest } from '../../src/artifacts/manifest.js';
+import { checkRelativePath, resolveRunDirectory, RunArtifacts } from '../../src/artifacts/run.js';
 import { GateError } from '../../src/errors.js';
 
 let base: string;

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildManifest, RunArtifacts } from '../../src/artifacts/run.js';
+import { buildManifest } from '../../src/artifacts/manifest.js';
+import { RunArtifacts } from '../../src/artifacts/run.js';
 import { runCli } from '../helpers/cli.js';
 import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
 

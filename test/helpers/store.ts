@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { buildManifest, RunArtifacts } from '../../src/artifacts/run.js';
+import { buildRunManifest } from '../../src/artifacts/manifest.js';
+import { RunArtifacts } from '../../src/artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { pendingResult } from '../../src/checks/runner.js';
 import type { CheckResult } from '../../src/checks/types.js';
-import { manifestPaths } from '../../src/engine.js';
 import { loadEffectivePolicy } from '../../src/policy/load.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import { EXAMPLE_RUN } from './runs.js';
@@ -22,7 +22,7 @@ export function connect(url: string): Redis {
 export async function describeRun(dir = EXAMPLE_RUN) {
   const run = await RunArtifacts.open(dir);
   const policy = await loadEffectivePolicy(run);
-  const manifest = await buildManifest(run, manifestPaths(policy.policy));
+  const manifest = await buildRunManifest(run, policy.policy);
   return { policy, manifest };
 }
 
