@@ -12,6 +12,7 @@ import { createSlackRuntime, type SlackRuntime } from '../../src/slack/app.js';
 import { QueueSubmitter } from '../../src/slack/submit.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import type { EvaluationState } from '../../src/store/types.js';
+import type { FilesClient, GateObserver } from '../../src/attestation/gate-hook.js';
 import { freePort } from '../global-setup.js';
 import { FakeSlack, waitFor } from '../helpers/fake-slack.js';
 import { copyExampleRun } from '../helpers/runs.js';
@@ -41,6 +42,8 @@ export interface HarnessOptions {
   /** Reuse a prefix/run (restart tests). */
   prefix?: string;
   artifactRoot?: string;
+  /** Attestations, revocation and webhooks after each render, as `readiness serve` sets them up. */
+  gateHook?: (h: Harness) => Promise<((files: FilesClient) => GateObserver) | null>;
 }
 
 /** The app over real HTTP with real Redis (store, queues, workers) and a fake Slack Web API. */
@@ -79,11 +82,13 @@ export class Harness {
     this.port = await freePort();
     this.checks = opts.checks;
     this.renderIntervalMs = opts.renderIntervalMs ?? 200;
+    this.gateObserver = (await opts.gateHook?.(this)) ?? undefined;
     await this.startApp();
   }
 
   private checks: readonly CheckDefinition[] | undefined;
   private renderIntervalMs = 200;
+  private gateObserver: ((files: FilesClient) => GateObserver) | undefined;
 
   /** (Re)starts the app process part: Bolt receiver, renderer, events consumer. */
   async startApp(): Promise<void> {
@@ -99,6 +104,7 @@ export class Harness {
       renderIntervalMs: this.renderIntervalMs,
       pollMs: 300,
       metrics: this.metrics,
+      ...(this.gateObserver ? { gateObserver: this.gateObserver } : {}),
     });
     await this.runtime.start();
   }
