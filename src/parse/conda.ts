@@ -40,7 +40,7 @@ export function parseMatchSpec(input: string): MatchSpec {
   const br = /^([^[]*)\[(.*)\]\s*$/.exec(s);
   if (br) {
     s = br[1]!.trim();
-    for (const kv of br[2]!.match(/\w+\s*=\s*(?:"[^"]*"|'[^']*'|[^,\]]*)/g) ?? []) {
+    for (const kv of br[2]!.match(/\w+\s*=\s*(?:"[^"]*"|'[^']*'|[^,\s\]]*)/g) ?? []) {
       const [, k, v] = /^(\w+)\s*=\s*(.*)$/.exec(kv.trim())!;
       brackets[k!] = v!.trim().replace(/^(['"])(.*)\1$/, '$2');
     }
@@ -70,6 +70,7 @@ export function parseMatchSpec(input: string): MatchSpec {
       else if (!/[=,|]/.test(test)) version = build === undefined && !test.endsWith('*') ? `${test}*` : test;
     }
   }
+  if (/^==[^=,|<>!~]+$/.test(version)) version = version.slice(2);
   if (brackets['version'] !== undefined) version = brackets['version'].replace(/^==(?=[^=])/, '');
   if (brackets['build'] !== undefined) build = brackets['build'];
   if (brackets['channel'] !== undefined) channel = brackets['channel'];

@@ -255,9 +255,12 @@ function words(key: string): string[] {
 const SPLIT_WORDS: Record<string, MetricSplit> = { train: 'train', training: 'train', val: 'val', valid: 'val', validation: 'val', dev: 'val', eval: 'val', test: 'test', testing: 'test', holdout: 'test' };
 const KIND_WORDS: Record<string, MetricKind> = { acc: 'accuracy', accuracy: 'accuracy', top1: 'accuracy', f1: 'f1', f1score: 'f1', precision: 'precision', prec: 'precision', recall: 'recall', loss: 'loss' };
 const HISTORY_WORDS = new Set(['history', 'histories', 'epochs', 'per_epoch', 'log', 'logs', 'log_history', 'curve', 'curves']);
+const NOT_METRIC_WORDS = new Set(['support', 'count', 'samples', 'num', 'n', 'epoch', 'epochs', 'step', 'steps', 'time', 'runtime', 'seconds', 'lr', 'threshold', 'target']);
 const PER_CLASS_WORDS = new Set(['per', 'class', 'classes', 'per_class', 'by_class', 'classwise']);
 
 interface Context {
+  /** A metric named by a key above (`"f1": {"macro": …}`). */
+  kind: MetricKind | null;
   split: MetricSplit | null;
   epoch: MetricEpoch | null;
   average: JsonMetric['average'];
@@ -281,7 +284,10 @@ function classify(key: string, ctx: Context): { kind: MetricKind | null; ctx: Co
   }
   if (HISTORY_WORDS.has(key.toLowerCase())) next.history = true;
   if (PER_CLASS_WORDS.has(key.toLowerCase())) next.perClass = true;
-  return { kind, ctx: next };
+  if (kind) next.kind = kind;
+  // Counts, steps and times under a metric key ("f1": {"support": 36}) are not that metric.
+  if (!kind && w.some((x) => NOT_METRIC_WORDS.has(x))) return { kind: null, ctx: next };
+  return { kind: kind ?? ctx.kind, ctx: next };
 }
 
 /** Every metric-like number in a JSON document, classified. */
@@ -309,7 +315,7 @@ export function jsonMetrics(doc: JsonDocument): JsonMetric[] {
       else walk(v, p, c, depth + 1);
     }
   };
-  walk(doc.value, '', { split: null, epoch: null, average: null, perClass: false, history: false }, 0);
+  walk(doc.value, '', { kind: null, split: null, epoch: null, average: null, perClass: false, history: false }, 0);
   return out;
 }
 
@@ -349,7 +355,7 @@ export function findJsonMetric(doc: JsonDocument, q: MetricQuery): MetricAnswer 
   const pick = (ms: JsonMetric[]): MetricAnswer => {
     if (ms.length === 0) return null;
     const first = ms[0]!;
-    const other = ms.find((m) => m.value === null || first.value === null || !sameNumber(m.value, first.value));
+    const other = ms.slice(1).find((m) => m.value === null || first.value === null ? m.value !== first.value : !(sameNumber(m.value, first.value) || (Number.isNaN(m.value) && Number.isNaN(first.value))));
     if (other) return { ambiguous: `ambiguous: ${q.split} ${q.kind}${q.epoch ? ` (${q.epoch} epoch)` : ''} is written differently in ${where(doc, first)} and ${where(doc, other)}` };
     return { found: first };
   };

@@ -30,7 +30,7 @@ const PREFIXES: RegExp[] = [
   /^\[\d+,\d+\]<std(?:out|err)>:\s?/,
   /^\[rank: \d+\]\s/,
   // Levels with an optional logger name: "INFO:root:", "INFO - ", "[INFO]", "| INFO     |", "INFO ".
-  /^(?:\|\s*)?\[?(?:DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL|TRACE|NOTICE)\]?(?::[\w.<>-]+)*(?:\s*[|:-]\s*|\s+)/,
+  /^(?:\|\s*)?\[?(?:DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL|TRACE|NOTICE)\]?(?::[\w.<>-]+(?=:))*(?:\s*[|:-]\s*|\s+)/,
   // Logger names between separators: "- trainer - INFO - ", "[trainer][INFO] - ", loguru "module:func:12 - ".
   /^[-|]\s+/,
   /^\[[\w.<>-]+\](?=\[)/,
@@ -71,7 +71,7 @@ export function logLines(text: string): LogLine[] {
 const TRACEBACK_HEAD = /^Traceback \(most recent call last\):/;
 const FRAME = /^File "[^"]+", line \d+/;
 // An exception line as Python prints it: dotted name ending in Error/Exception/Interrupt, then ":" or end.
-const EXCEPTION = /^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]*(?:Error|Exception|Interrupt)(?::\s|$)/;
+const EXCEPTION = /^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]*(?:Error|Exception|Interrupt)(?::(?:\s|$)|$)/;
 
 /** First traceback or exception line, on message bodies (prefixes stripped). */
 export function findTraceback(lines: readonly LogLine[]): LogLine | null {
@@ -105,7 +105,7 @@ export interface LossValue {
 const NON_FINITE = '[-+]?(?:nan|inf(?:inity)?)';
 const NUMBER = '[-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:e[-+]?\\d+)?';
 const LOSS_KV = new RegExp(
-  `(?:^|[\\s{,(\\[|'"])(['"]?)([A-Za-z_][\\w./-]*?loss[\\w./-]*|loss)\\1\\s*(?:[:=]\\s*|\\s+)((?:tensor\\(|(?:np|numpy)\\.float(?:16|32|64)?\\(|torch\\.tensor\\()?\\s*(?:${NON_FINITE}|${NUMBER})\\b\\)?)`,
+  `(?:^|[\\s{,(\\[|'"])(['"]?)((?:[A-Za-z_][\\w./-]*?)?loss[\\w./-]*)\\1\\s*(?:[:=]\\s*|\\s+)((?:tensor\\(|(?:np|numpy)\\.float(?:16|32|64)?\\(|torch\\.tensor\\()?\\s*(?:${NON_FINITE}|${NUMBER})\\b\\)?)`,
   'gi',
 );
 const SENTINEL_KEY = /(?:^|[_./-])(?:best|min|lowest|prev|previous|initial)(?:[_./-]|$)|^(?:best|min)/i;
