@@ -72,7 +72,7 @@ function applyConstraints(f: SpecFile): void {
   f.requirements = f.requirements.map((r) => {
     if (r.pinned || r.spec.startsWith('@') || r.spec.startsWith('-e')) return r;
     const c = f.constraints.find((k) => k.pinned && normaliseName(k.name) === normaliseName(r.name) && (k.marker ?? '') === (r.marker ?? '') && /^===?/.test(k.spec));
-    return c ? { ...r, pinned: true, reason: `${r.reason}; pinned to ${c.spec} by the constraint at ${at(c)}` } : r;
+    return c ? { ...r, pinned: true, reason: `${r.reason}; pinned to ${c.spec} by the constraint at ${at(c)}`, pinnedBy: { spec: c.spec, file: c.file, line: c.line } } : r;
   });
 }
 
@@ -140,7 +140,7 @@ export const check = defineCheck({
       else if (loose.length) {
         problems.push(`${f.rel}${from}: ${loose.length} of ${f.requirements.length} packages not pinned to one version: ${loose.map(describe).join(', ')}`);
       } else {
-        const key = f.requirements.filter((r) => KEY_PACKAGES.test(r.name.replace(/^.*::/, ''))).map((r) => `${r.name}${/^[=<>!~@-]/.test(r.spec) ? '' : ' '}${r.spec}`);
+        const key = f.requirements.filter((r) => KEY_PACKAGES.test(r.name.replace(/^.*::/, ''))).map((r) => (r.pinnedBy ? `${r.name}${r.pinnedBy.spec} at ${at(r.pinnedBy)} for ${at(r)}` : `${r.name}${/^[=<>!~@-]/.test(r.spec) ? '' : ' '}${r.spec} at ${at(r)}`));
         const hashed = f.requirements.filter((r) => r.hashes).length;
         evidence.push(`${f.rel}${from}: all ${f.requirements.length} packages pinned${hashed ? `, ${hashed} with --hash` : ''}${key.length ? ` (${key.join(', ')})` : ''}`);
       }

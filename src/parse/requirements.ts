@@ -27,6 +27,8 @@ export interface Requirement {
   marker?: string;
   /** `--hash` options (or a URL's `#sha256=` fragment) given for this requirement. */
   hashes?: number;
+  /** The -c constraint that pins a requirement written without a version. */
+  pinnedBy?: { spec: string; file: string; line: number };
 }
 
 export interface RequirementInclude {

@@ -24,7 +24,7 @@ describe('repro.env_snapshot', () => {
   it('passes on the example run: all 9 packages pinned, key versions shown', async () => {
     const r = await runOn(EXAMPLE_RUN, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence).toEqual([`${REQ}: all 9 packages pinned (torch==1.13.0a0, numpy==1.24.2, scikit-learn==1.2.1, onnx==1.12.0)`]);
+    expect(r.result.evidence).toEqual([`${REQ}: all 9 packages pinned (torch==1.13.0a0 at ${REQ}:1, numpy==1.24.2 at ${REQ}:2, scikit-learn==1.2.1 at ${REQ}:3, onnx==1.12.0 at ${REQ}:5)`]);
     expect(r.result.metrics).toEqual({ packages: 9, unpinned: 0 });
   });
 
@@ -67,7 +67,7 @@ describe('repro.env_snapshot', () => {
     await writeRunFile(dir, ENV, PINNED_ENV.replace('  - pip\n', '  - pip=23.0.1\n'));
     const ok = await runOn(dir, check);
     expect(ok.result.status).toBe('pass');
-    expect(ok.result.evidence).toEqual([`${ENV}: all 5 packages pinned (numpy=1.24.2=py311h8e6699e_0, pytorch==1.13.0, onnx==1.12.0)`]);
+    expect(ok.result.evidence).toEqual([`${ENV}: all 5 packages pinned (numpy=1.24.2=py311h8e6699e_0 at ${ENV}:6, pytorch==1.13.0 at ${ENV}:7, onnx==1.12.0 at ${ENV}:10)`]);
   });
 
   it('fails an unpinned environment.yml (numpy>=1.24, pytorch, pip: torch>=2.0)', async () => {
@@ -85,7 +85,7 @@ describe('repro.env_snapshot', () => {
     await writeRunFile(dir, ENV, 'dependencies:\n  - numpy\n');
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence).toEqual([`${ENV}: 1 of 1 packages not pinned to one version: ${ENV}:2 numpy (no version given)`, `${REQ}: all 9 packages pinned (torch==1.13.0a0, numpy==1.24.2, scikit-learn==1.2.1, onnx==1.12.0)`]);
+    expect(r.result.evidence).toEqual([`${ENV}: 1 of 1 packages not pinned to one version: ${ENV}:2 numpy (no version given)`, `${REQ}: all 9 packages pinned (torch==1.13.0a0 at ${REQ}:1, numpy==1.24.2 at ${REQ}:2, scikit-learn==1.2.1 at ${REQ}:3, onnx==1.12.0 at ${REQ}:5)`]);
   });
 
   it('an environment.yml that is not YAML is an error naming the file', async () => {
