@@ -4,8 +4,8 @@
  * policy reads are listed by the same manifest builder the gate uses, from the attested policy.
  */
 import type { KeyObject } from 'node:crypto';
-import { buildManifest, checkRelativePath, RunArtifacts, sha256File, type ManifestEntry } from '../artifacts/run.js';
-import { manifestPaths } from '../engine.js';
+import { buildRunManifest, sha256File, type ManifestEntry } from '../artifacts/manifest.js';
+import { checkRelativePath, RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import { policyDigest } from '../policy/load.js';
 import { PolicySchema, type Policy } from '../policy/schema.js';
@@ -81,7 +81,7 @@ export function parseDuration(text: string): number {
 async function currentManifest(run: RunArtifacts, effective: unknown): Promise<ManifestEntry[] | string> {
   const parsed = PolicySchema.safeParse(effective);
   if (!parsed.success) return 'policy: the attested policy cannot be read by this version of readiness (its layout paths are unknown), so the files it reads cannot be listed';
-  return (await buildManifest(run, manifestPaths(parsed.data))).entries;
+  return (await buildRunManifest(run, parsed.data)).entries;
 }
 
 async function hashOne(run: RunArtifacts, rel: string): Promise<string | null> {
