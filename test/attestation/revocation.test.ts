@@ -1,0 +1,88 @@
+import type { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GateHook } from '../../src/attestation/gate-hook.js';
+import { readSigningKey } from '../../src/attestation/keys.js';
+import { verifyAttestation } from '../../src/attestation/verify.js';
+import { readPublicKey } from '../../src/attestation/keys.js';
+import { EvaluationStore } from '../../src/store/redis-store.js';
+import { SIGNOFF_ROLES } from '../../src/policy/schema.js';
+import { completeAllChecks, connect, describeRun, uniquePrefix } from '../helpers/store.js';
+import { EXAMPLE_RUN } from '../helpers/runs.js';
+import { makeKeyFiles, type KeyFiles } from './helpers.js';
+
+let redis: Redis;
+let store: EvaluationStore;
+let hook: GateHook;
+let keys: KeyFiles;
+let prefix: string;
+
+beforeAll(async () => {
+  redis = connect(inject('redisUrl'));
+  prefix = uniquePrefix('revoke');
+  store = new EvaluationStore(redis, { prefix });
+  keys = await makeKeyFiles();
+  hook = new GateHook({ store, redis, prefix, log: pino({ level: 'silent' }), key: await readSigningKey(keys.privatePem) });
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+async function passedEvaluation() {
+  const run = await describeRun();
+  const { evaluation } = await store.createEvaluation({ run: 'digits-run', manifest: run.manifest, policy: run.policy, requester: 'U0REQ', channel: null });
+  await completeAllChecks(store, evaluation.id);
+  const users = { technical: 'U0TECH', product: 'U0PROD', compliance: 'U0COMP' } as const;
+  for (const role of SIGNOFF_ROLES) {
+    const r = await store.recordSignoff({ evaluationId: evaluation.id, role, decision: 'approved', user: users[role], digest: evaluation.digest, authorised: true, allowSelfApproval: false });
+    expect(r.ok).toBe(true);
+  }
+  const state = await store.getState(evaluation.id);
+  expect(state?.gate).toBe('passed');
+  return state as NonNullable<typeof state>;
+}
+
+describe('attestation of a PASSED gate, and its revocation', () => {
+  it('is issued once however often the state is seen, and verifies against the run', async () => {
+    const state = await passedEvaluation();
+    await hook.observe(state, null);
+    await hook.observe(state, null);
+    const a = await hook.attestations.get(state.evaluation.id);
+    expect(a?.status).toBe('valid');
+    const issued = (await store.readAudit({ evaluation: state.evaluation.id })).filter((e) => e.type === 'attestation_issued');
+    expect(issued).toHaveLength(1);
+    const r = await verifyAttestation({ runDir: EXAMPLE_RUN, envelope: a?.envelope, publicKey: await readPublicKey(keys.publicPem) });
+    expect(r).toMatchObject({ ok: true, evaluation_id: state.evaluation.id, files: state.evaluation.manifest.entries.length });
+    expect((await hook.attestations.latestForRun('digits-run'))?.evaluation_id).toBe(state.evaluation.id);
+  });
+
+  it('is revoked when the gate leaves PASSED (an approval withdrawn), once, audited', async () => {
+    const state = await passedEvaluation();
+    await hook.observe(state, null);
+    // what a withdrawal leaves behind: the role's approval is gone, the gate is PENDING again
+    await redis.hdel(`${prefix}:eval:${state.evaluation.id}:signoffs`, 'product');
+    const reopened = await store.getState(state.evaluation.id);
+    expect(reopened?.gate).toBe('pending');
+    await hook.observe(reopened as NonNullable<typeof reopened>, null);
+    await hook.observe(reopened as NonNullable<typeof reopened>, null);
+    const a = await hook.attestations.get(state.evaluation.id);
+    expect(a).toMatchObject({ status: 'revoked', revoked_reason: 'the gate left PASSED: now PENDING' });
+    const audit = (await store.readAudit({ evaluation: state.evaluation.id })).filter((e) => e.type === 'attestation_revoked');
+    expect(audit).toHaveLength(1);
+    expect(await hook.attestations.revokeAttestation(state.evaluation.id, 'again')).toBe('already_revoked');
+    expect(await hook.attestations.revokeAttestation('ev-none-000', 'nothing')).toBe('none');
+  });
+
+  it('makes no attestation without a key, and none for a gate that is not PASSED', async () => {
+    const run = await describeRun();
+    const { evaluation } = await store.createEvaluation({ run: 'other-run', manifest: run.manifest, policy: run.policy, requester: 'U0REQ', channel: null });
+    await completeAllChecks(store, evaluation.id);
+    const pending = await store.getState(evaluation.id);
+    await hook.observe(pending as NonNullable<typeof pending>, null);
+    expect(await hook.attestations.get(evaluation.id)).toBeNull();
+    const keyless = new GateHook({ store, redis, prefix: `${prefix}-nokey`, log: pino({ level: 'silent' }) });
+    const state = await passedEvaluation();
+    await keyless.observe(state, null);
+    expect(await keyless.attestations.get(state.evaluation.id)).toBeNull();
+  });
+});
