@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../../src/checks/training-completed.js';
 import { describeBadDocument, removeFile, replace, runOn, variant, writeRunFile } from '../helpers/check.js';
@@ -99,6 +100,16 @@ describe('training.completed', () => {
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
     expect(r.text).toContain(`${METRICS}: expected a JSON object at the top level`);
+  });
+
+  it('a 4 MB metrics.json of nested "[" ends as error before any parse, fast (issue: it took 760 MB)', async () => {
+    const dir = await copyExampleRun();
+    await writeRunFile(dir, METRICS, '['.repeat(4 * 1024 * 1024));
+    const t0 = performance.now();
+    const r = await runOn(dir, check);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(r.result.status).toBe('error');
+    expect(r.text).toBe(`${METRICS}:1: JSON nests deeper than 64 levels; refused before parsing`);
   });
 
   it('accepts a log with CRLF line endings', async () => {
