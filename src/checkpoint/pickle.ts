@@ -11,13 +11,18 @@ import {
 
 /**
  * A restricted pickle interpreter for torch.save's data.pkl (protocols 0–5). It never imports,
- * calls or evaluates anything: GLOBAL/STACK_GLOBAL resolve only names on an allow-list (what torch
- * itself writes for tensors, storages, OrderedDict, devices, sizes, dtypes, plus numpy scalars),
- * and REDUCE/NEWOBJ/BUILD on those names run small inert decoders written here. Any other global,
- * INST/OBJ/EXT opcodes, or a REDUCE/BUILD on anything else is refused as a security finding naming
- * the global and the byte offset. Memo size, stack depth, item counts, string sizes, nesting depth
- * and the expanded size of the result (shared references counted as often as they appear:
- * "billion laughs") are capped.
+ * calls or evaluates anything: GLOBAL/STACK_GLOBAL resolve only names on an allow-list (the part of
+ * PyTorch's own `weights_only` allow-list that a state dict and its common metadata use: tensors,
+ * parameters, storages, OrderedDict, devices, sizes, dtypes, sets, bytes, torch's version string;
+ * plus numpy scalars, see docs/security.md), and REDUCE/NEWOBJ/BUILD on those names run small inert
+ * decoders written here. Any other global, INST/OBJ/EXT opcodes, or a REDUCE/BUILD on anything
+ * else is refused as a security finding naming the global and the byte offset.
+ *
+ * Work is budgeted so that no pickle can make it slow or large: opcodes executed, bytes of
+ * integers decoded (LONG1/LONG4/text INT, decoded in linear time), objects and container items
+ * built, memo entries, stack depth, string sizes, nesting depth and the expanded size of the result
+ * (shared references counted as often as they appear: "billion laughs"). Past a budget it stops at
+ * once with a finding naming the budget and the byte offset.
  */
 
 export interface PickleLimits {
@@ -29,7 +34,12 @@ export interface PickleLimits {
   /** Size of the result if every shared reference were copied (billion-laughs guard). */
   maxExpandedObjects: number;
   maxNestingDepth: number;
+  /** Bytes of one integer (LONG1/LONG4, or its decimal digits / 2.4 for text INT/LONG). */
   maxLongBytes: number;
+  /** Bytes of all integers together: big integers are never needed for a state dict. */
+  maxTotalLongBytes: number;
+  /** Opcodes executed. */
+  maxOpcodes: number;
 }
 
 export const DEFAULT_PICKLE_LIMITS: PickleLimits = {
@@ -40,6 +50,8 @@ export const DEFAULT_PICKLE_LIMITS: PickleLimits = {
   maxExpandedObjects: 20_000_000,
   maxNestingDepth: 1000,
   maxLongBytes: 4096,
+  maxTotalLongBytes: 1024 * 1024,
+  maxOpcodes: 20_000_000,
 };
 
 /** The globals a torch checkpoint may name, and how the interpreter treats each. */
@@ -55,7 +67,10 @@ type AllowedKind =
   | 'dtype'
   | 'np_scalar'
   | 'np_dtype'
-  | 'codecs_encode';
+  | 'codecs_encode'
+  | 'torch_version'
+  | 'set'
+  | 'bytearray';
 
 const TORCH_DTYPE_NAMES = [
   'float16', 'half', 'bfloat16', 'float32', 'float', 'float64', 'double', 'complex64', 'complex128',
@@ -79,6 +94,10 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, AllowedKind> = new Map<string,
   ['numpy.dtype', 'np_dtype'],
   // protocol 2 pickles Python bytes as _codecs.encode(str, 'latin1'): decoded inertly.
   ['_codecs.encode', 'codecs_encode'],
+  ['builtins.set', 'set'],
+  ['builtins.bytearray', 'bytearray'],
+  // torch.__version__ saved as metadata: a str subclass, NEWOBJ(TorchVersion, ('1.13.1',)).
+  ['torch.torch_version.TorchVersion', 'torch_version'],
 ]);
 
 /** Modules whose names mean the pickle was built to run code, for a clearer finding. */
@@ -131,6 +150,7 @@ export interface PickleResult {
 }
 
 const latin1 = new TextDecoder('latin1');
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Unpickles torch's data.pkl into plain data without executing anything. */
@@ -145,6 +165,8 @@ class Unpickler {
   private readonly metastack: StackItem[][] = [];
   private readonly memo = new Map<number, StackItem>();
   private objects = 0;
+  private opcodes = 0;
+  private longBytes = 0;
   private protocol = 0;
   private readonly storages = new Map<string, StorageRef>();
   private readonly globals = new Set<string>();
@@ -274,7 +296,7 @@ class Unpickler {
       const root = module.split('.')[0] ?? module;
       const why = CODE_EXECUTION_MODULES.has(module) || CODE_EXECUTION_MODULES.has(root) ? ' — a code-execution gadget' : '';
       throw this.hostile(
-        `pickle imports ${qualified}${why}, which is not on the allow-list of what torch.save writes (tensors, storages, OrderedDict, devices, numpy scalars)`,
+        `pickle imports ${qualified}${why}, which is not on the allow-list (what PyTorch's weights_only loader accepts for a state dict and its metadata: tensors, storages, OrderedDict, devices, sizes, dtypes, numpy scalars, torch's version)`,
       );
     }
     this.globals.add(qualified);
@@ -283,8 +305,10 @@ class Unpickler {
 
   run(): PickleResult {
     const d = this.data;
+    const maxOpcodes = this.limits.maxOpcodes;
     for (;;) {
       this.opStart = this.pos;
+      if (++this.opcodes > maxOpcodes) throw this.hostile(`pickle runs more than ${maxOpcodes} opcodes (work budget)`);
       const op = this.u8();
       switch (op) {
         case 0x80: { // PROTO
@@ -408,7 +432,7 @@ class Unpickler {
         }
         case 0x91: { // FROZENSET
           const s = new PySet();
-          s.items.push(...this.popMark().map((v) => this.value(v, 'a set item')));
+          for (const v of this.popMark()) s.items.push(this.value(v, 'a set item'));
           this.count(s.items.length + 1);
           this.push(s);
           break;
@@ -428,7 +452,7 @@ class Unpickler {
           const s = this.top();
           if (!(s instanceof PySet)) throw this.hostile('ADDITEMS on something that is not a set');
           this.count(items.length);
-          s.items.push(...items);
+          for (const v of items) s.items.push(v);
           break;
         }
         case 0x73: { // SETITEM
@@ -471,7 +495,9 @@ class Unpickler {
         case 0x81: { // NEWOBJ cls.__new__(cls, *args)
           const args = this.pop();
           const cls = this.pop();
-          if (!(cls instanceof AllowedGlobal) || cls.kind !== 'ordered_dict') throw this.hostile(`NEWOBJ on ${describe(cls)} is not something torch.save writes`);
+          if (!(cls instanceof AllowedGlobal) || (cls.kind !== 'ordered_dict' && cls.kind !== 'torch_version')) {
+            throw this.hostile(`NEWOBJ on ${describe(cls)} is not something torch.save writes`);
+          }
           this.push(this.call(cls, args, 'NEWOBJ'));
           break;
         }
@@ -526,8 +552,18 @@ class Unpickler {
     );
   }
 
+  /** Counts integer bytes against the per-integer and total budgets. */
+  private spendLong(n: number): void {
+    if (n > this.limits.maxLongBytes) throw this.hostile(`a ${n}-byte integer exceeds the ${this.limits.maxLongBytes}-byte limit`);
+    this.longBytes += n;
+    if (this.longBytes > this.limits.maxTotalLongBytes) {
+      throw this.hostile(`pickle integers exceed ${this.limits.maxTotalLongBytes} bytes in total (integer bomb; a state dict needs a few bytes per integer)`);
+    }
+  }
+
   private parseIntText(s: string): number | bigint {
-    if (!/^[-+]?\d+$/.test(s) || s.length > this.limits.maxLongBytes * 3) throw this.malformed(`bad integer "${s.slice(0, 40)}"`);
+    if (!/^[-+]?\d+$/.test(s)) throw this.malformed(`bad integer "${s.slice(0, 40)}"`);
+    this.spendLong(Math.ceil(s.length / 2.4));
     const b = BigInt(s);
     return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
   }
@@ -539,11 +575,13 @@ class Unpickler {
 
   /** Two's-complement little-endian integer of n bytes (LONG1/LONG4). */
   private long(n: number): number | bigint {
-    if (n > this.limits.maxLongBytes) throw this.hostile(`a ${n}-byte integer exceeds the ${this.limits.maxLongBytes}-byte limit`);
+    this.spendLong(n);
     const b = this.bytes(n);
     if (n === 0) return 0;
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    // Built from hex in one step: shifting byte by byte is quadratic in the length.
+    let hex = '';
+    for (let i = n - 1; i >= 0; i--) hex += HEX[b[i]!];
+    let v = BigInt(`0x${hex}`);
     if (b[n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   }
@@ -655,6 +693,26 @@ class Unpickler {
           out[i] = c;
         }
         return out;
+      }
+      case 'torch_version': {
+        const [v] = this.args(rawArgs, fn, 1);
+        if (typeof v !== 'string' || v.length > 64) throw this.malformed(`${name}(...) of ${describe(v)} is not a version string`);
+        return v;
+      }
+      case 'set': {
+        const a = this.args(rawArgs, fn, 0, 1);
+        const items = a[0] ?? [];
+        if (!Array.isArray(items)) throw this.malformed(`${name}(...) of ${describe(items)} is not a list of items`);
+        const set = new PySet();
+        this.count(items.length + 1);
+        for (const v of items as StackItem[]) set.items.push(this.value(v, 'a set item'));
+        return set;
+      }
+      case 'bytearray': {
+        const a = this.args(rawArgs, fn, 0, 1);
+        const raw = a[0] ?? new Uint8Array(0);
+        if (!(raw instanceof Uint8Array)) throw this.malformed(`${name}(...) of ${describe(raw)} is not bytes`);
+        return Uint8Array.from(raw);
       }
       case 'storage_type':
       case 'dtype':

@@ -50,6 +50,96 @@ export function sniffCheckpoint(head: Uint8Array): 'zip' | 'legacy' | 'pickle' |
   return 'unknown';
 }
 
+/** The records torch.save (1.6 to 2.x) writes in its archive folder besides `data/<key>` storages. */
+const TORCH_SAVE_RECORDS = new Set(['data.pkl', 'version', 'byteorder', '.format_version', '.storage_alignment', '.data/serialization_id']);
+/** The only `version` torch.save writes (PyTorchStreamWriter's minimum); torch.jit.save may write higher ones. */
+const TORCH_SAVE_VERSION = '3';
+
+interface TorchArchiveLayout {
+  /** The archive folder: torch takes it from the first central-directory entry. */
+  prefix: string;
+  /** `<prefix>/data.pkl` (absent only in a TorchScript archive, which is refused). */
+  pkl: ZipEntry | null;
+  /** Every entry ending in .pkl or .debug_pkl, data.pkl included. */
+  pickles: ZipEntry[];
+  /** Records that only TorchScript archives have (torch.load hands those to torch.jit.load). */
+  torchscript: string[];
+  /** Records torch.save never writes. */
+  unknown: string[];
+}
+
+/**
+ * Sorts the archive's records the way torch.load sees them: PyTorchStreamReader names the folder
+ * after the first central-directory entry and looks every record up under it; torch.load then
+ * dispatches to torch.jit.load when a `constants.pkl` record exists.
+ */
+function classifyTorchArchive(zip: ZipReader, file: string): TorchArchiveLayout {
+  const first = zip.entries[0];
+  if (!first) throw new GateError('PARSE_ERROR', `${file} is an empty zip: not a torch.save checkpoint`, { file });
+  const slash = first.name.indexOf('/');
+  if (slash <= 0) throw new GateError('PARSE_ERROR', `${file}: its first zip entry "${first.name}" is not in a folder, so torch.load cannot read it (not a torch.save checkpoint)`, { file });
+  const prefix = first.name.slice(0, slash);
+  const layout: Omit<TorchArchiveLayout, 'pkl'> = { prefix, pickles: [], torchscript: [], unknown: [] };
+  for (const e of zip.entries) {
+    if (!e.name.startsWith(`${prefix}/`)) {
+      throw new GateError(
+        'UNSAFE_ARTIFACT',
+        `${file}: zip entry "${e.name}" is outside the folder "${prefix}/" that torch.load reads (it takes the folder from the first entry); refused`,
+        { file, hostile: true },
+      );
+    }
+    const record = e.name.slice(prefix.length + 1);
+    if (/\.(debug_)?pkl$/.test(record)) layout.pickles.push(e);
+    if (record === 'constants.pkl' || record === 'bytecode.pkl' || record === '.data/version' || /^(code|extra|constants|\.data\/ts_code)\//.test(record)) {
+      layout.torchscript.push(record);
+    } else if (!TORCH_SAVE_RECORDS.has(record) && !/^data\/[0-9A-Za-z_.-]{1,64}$/.test(record)) {
+      layout.unknown.push(record);
+    }
+  }
+  const pkl = zip.get(`${prefix}/data.pkl`) ?? null;
+  if (!pkl && layout.torchscript.length === 0) {
+    throw new GateError('PARSE_ERROR', `${file} is a zip without ${prefix}/data.pkl: not a torch.save checkpoint`, { file });
+  }
+  return { ...layout, pkl };
+}
+
+/**
+ * Refuses every archive torch.load would not read as the plain torch.save checkpoint we check:
+ * TorchScript archives (torch.jit.load compiles and runs their code, even under weights_only=True),
+ * records torch.save never writes (a second pickle among them), and a version other than torch.save's.
+ */
+async function refuseForeignArchive(zip: ZipReader, layout: TorchArchiveLayout, findings: string[], file: string): Promise<ZipEntry> {
+  const refuse = (why: string) =>
+    new GateError('UNSAFE_ARTIFACT', `${file}: ${why}; refused${findings.length > 0 ? ` (also: ${findings.join('; ')})` : ''}`, { file, hostile: true });
+  const version = zip.get(`${layout.prefix}/version`);
+  const versionText = version ? (await zip.readEntry(version, 64)).toString('latin1').trim() : null;
+  if (versionText !== null && versionText !== TORCH_SAVE_VERSION) layout.torchscript.push(`version ${JSON.stringify(versionText.slice(0, 20))}`);
+  if (layout.torchscript.length > 0) {
+    throw refuse(
+      `a TorchScript archive (${layout.torchscript.slice(0, 4).join(', ')}${layout.torchscript.length > 4 ? ', …' : ''}), not a torch.save checkpoint: ` +
+        'torch.load hands such a file to torch.jit.load, which compiles and runs the code inside it, even with weights_only=True',
+    );
+  }
+  const pkl = layout.pkl!;
+  const extraPickles = layout.pickles.filter((e) => e !== pkl).map((e) => e.name);
+  if (extraPickles.length > 0) {
+    throw refuse(`holds ${extraPickles.length + 1} pickles (${[pkl.name, ...extraPickles].join(', ')}); a torch.save checkpoint has only ${pkl.name}`);
+  }
+  if (layout.unknown.length > 0) {
+    throw refuse(`holds records torch.save never writes (${layout.unknown.slice(0, 5).join(', ')}${layout.unknown.length > 5 ? ', …' : ''})`);
+  }
+  if (findings.length > 0) throw new GateError('UNSAFE_ARTIFACT', `${file}: ${findings[0]}`, { file, hostile: true });
+  if (versionText === null) throw new GateError('PARSE_ERROR', `${file} has no ${layout.prefix}/version record, so torch.load cannot read it (corrupt checkpoint)`, { file });
+  return pkl;
+}
+
+async function readPickle(zip: ZipReader, e: ZipEntry, limits: CheckpointLimits, file: string): Promise<Buffer> {
+  if (e.uncompressedSize > limits.maxPickleBytes) {
+    throw new GateError('TOO_LARGE', `${file}: ${e.name} is ${e.uncompressedSize} bytes; the limit (limits.max_pickle_bytes) is ${limits.maxPickleBytes}`, { file });
+  }
+  return zip.readEntry(e, limits.maxPickleBytes);
+}
+
 /** A torch.save checkpoint opened for reading: its decoded pickle and on-demand tensor bytes. */
 export class Checkpoint {
   private constructor(
@@ -107,27 +197,25 @@ export class Checkpoint {
 
     const zip = await ZipReader.open(f.handle, f.size, file, limits.zip);
     zip.bytesRead += head.length;
-    const pkls = zip.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
-    if (pkls.length === 0) {
-      throw new GateError('PARSE_ERROR', `${file} is a zip without a */data.pkl entry: not a torch.save checkpoint (is it a TorchScript archive or another zip?)`, { file });
+    const layout = classifyTorchArchive(zip, file);
+    const { prefix } = layout;
+    // Every pickle is read by the restricted interpreter, so a finding in any of them is named.
+    const findings: string[] = [];
+    for (const other of layout.pickles.filter((e) => e !== layout.pkl)) {
+      try {
+        unpickleCheckpoint(await readPickle(zip, other, limits, file), { file, entry: other.name, limits: limits.pickle });
+      } catch (err) {
+        if (err instanceof GateError && err.hostile) findings.push(err.message.replace(`${file}: `, ''));
+        else if (!(err instanceof GateError)) throw err;
+      }
     }
-    if (pkls.length > 1) {
-      throw new GateError('UNSAFE_ARTIFACT', `${file} holds ${pkls.length} */data.pkl entries (${pkls.map((e) => e.name).join(', ')}); which one torch loads is ambiguous; refused`, {
-        file,
-        hostile: true,
-      });
-    }
-    const pkl = pkls[0]!;
-    const prefix = pkl.name.slice(0, -'/data.pkl'.length);
+    const pkl = await refuseForeignArchive(zip, layout, findings, file);
     const byteorder = zip.get(`${prefix}/byteorder`);
     if (byteorder) {
       const order = (await zip.readEntry(byteorder, 16)).toString('latin1').trim();
       if (order !== 'little') throw new GateError('UNSUPPORTED_FORMAT', `${file} stores tensors ${order}-endian; only little-endian checkpoints are read`, { file });
     }
-    if (pkl.uncompressedSize > limits.maxPickleBytes) {
-      throw new GateError('TOO_LARGE', `${file}: ${pkl.name} is ${pkl.uncompressedSize} bytes; the limit (limits.max_pickle_bytes) is ${limits.maxPickleBytes}`, { file });
-    }
-    const bytes = await zip.readEntry(pkl, limits.maxPickleBytes);
+    const bytes = await readPickle(zip, pkl, limits, file);
     const result = unpickleCheckpoint(bytes, { file, entry: pkl.name, limits: limits.pickle });
     // Every storage the pickle names must exist with exactly the bytes it declares.
     for (const s of result.storages.values()) {

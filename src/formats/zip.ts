@@ -143,15 +143,19 @@ function findEndRecord(tail: Buffer, tailStart: number, file: string, final: boo
     }
     throw notZip(file, 'no end-of-central-directory record');
   }
+  const stray: string[] = [];
   for (let i = eocd + 1; i + 4 <= tail.length; i++) {
     const what = DIRECTORY_SIGNATURES.get(tail.readUInt32LE(i));
-    if (what) {
-      throw hostile(
-        file,
-        `zip has a second ${what} signature at byte ${tailStart + i}, after the end record at byte ${tailStart + eocd} (in its comment): ` +
-          `PyTorch's zip reader (miniz) takes the last end-record signature in the file, so it would read a different archive than the one checked`,
-      );
-    }
+    if (what) stray.push(`${what} signature at byte ${tailStart + i}`);
+  }
+  if (stray.length > 0) {
+    const second = stray.find((s) => s.startsWith('end-of-central-directory'));
+    throw hostile(
+      file,
+      `zip has ${second ? `a second end record (${second})` : `a ${stray[0]}`} after its end record at byte ${tailStart + eocd}, in its comment` +
+        `${stray.length > 1 ? ` (${stray.length} directory signatures there: ${stray.slice(0, 4).join(', ')}${stray.length > 4 ? ', …' : ''})` : ''}: ` +
+        `PyTorch's zip reader (miniz) takes the last end-record signature in the file, whatever its comment length, so it would read a different archive than the one checked`,
+    );
   }
   return eocd;
 }
