@@ -1,62 +1,10 @@
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { deflateSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crc32 } from 'node:zlib';
 import { DEFAULT_ZIP_LIMITS, ZipReader } from '../../src/formats/zip.js';
-
-interface Entry {
-  name: string;
-  data: Uint8Array;
-  deflate?: boolean;
-  /** Overrides written into the central directory only. */
-  central?: { name?: string; usize?: number; crc?: number; offset?: number };
-  /** A declared uncompressed size written in both headers (a consistent lie). */
-  declared?: number;
-}
-
-/** A minimal zip writer (no data descriptors) whose central directory can be made to lie. */
-function buildZip(entries: Entry[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name, 'utf8');
-    const body = Buffer.from(e.deflate ? deflateSync(e.data) : e.data);
-    const crc = crc32(e.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(e.deflate ? 8 : 0, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(e.declared ?? e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    locals.push(local, name, body);
-    const cname = Buffer.from(e.central?.name ?? e.name, 'utf8');
-    const c = Buffer.alloc(46);
-    c.writeUInt32LE(0x02014b50, 0);
-    c.writeUInt16LE(20, 4);
-    c.writeUInt16LE(20, 6);
-    c.writeUInt16LE(e.deflate ? 8 : 0, 10);
-    c.writeUInt32LE(e.central?.crc ?? crc, 16);
-    c.writeUInt32LE(body.length, 20);
-    c.writeUInt32LE(e.central?.usize ?? e.declared ?? e.data.length, 24);
-    c.writeUInt16LE(cname.length, 28);
-    c.writeUInt32LE(e.central?.offset ?? offset, 42);
-    centrals.push(c, cname);
-    offset += 30 + name.length + body.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, eocd]);
-}
+import { REPO_ROOT } from '../helpers/runs.js';
+import { buildZip, endRecord, type BuildOptions } from '../formats/zip-builder.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -145,5 +93,77 @@ describe('zip reader', () => {
   it('reports a file without an end record as truncated', async () => {
     const zip = buildZip([{ name: 'a/data.pkl', data: text('hello') }]);
     await expect(withZip(zip.subarray(0, zip.length - 10), async () => 0)).rejects.toThrow(expect.objectContaining({ code: 'PARSE_ERROR', hostile: false }));
+  });
+});
+
+const hostileAt = (re: RegExp) => expect.objectContaining({ code: 'UNSAFE_ARTIFACT', hostile: true, message: expect.stringMatching(re) });
+const two = [
+  { name: 'a/data.pkl', data: text('hello') },
+  { name: 'a/version', data: text('3\n') },
+];
+const open2 = (opts: BuildOptions) => withZip(buildZip(two, opts), async (z) => z.entries.map((e) => e.name));
+
+describe('zip reader: one way to read an archive', () => {
+  it('accepts a plain archive, with or without a harmless comment', async () => {
+    await expect(open2({})).resolves.toEqual(['a/data.pkl', 'a/version']);
+    await expect(open2({ comment: text('made by a test') })).resolves.toHaveLength(2);
+  });
+
+  it('refuses a second end record hidden in the comment, naming both offsets', async () => {
+    const plain = buildZip(two);
+    // The hidden record claims a 1-byte comment, so only a reader that ignores comment lengths takes it.
+    const comment = endRecord(1, 46, 0, 1);
+    const eocdAt = plain.length - 22;
+    await expect(open2({ comment })).rejects.toThrow(hostileAt(new RegExp(`second end record \\(end-of-central-directory signature at byte ${eocdAt + 22}\\) after its end record at byte ${eocdAt}.*miniz`)));
+  });
+
+  for (const [what, sig] of [
+    ['central-directory', 0x02014b50],
+    ['ZIP64 end-of-central-directory', 0x06064b50],
+    ['ZIP64 end-of-central-directory locator', 0x07064b50],
+  ] as const) {
+    it(`refuses a ${what} signature in the comment`, async () => {
+      const comment = Buffer.alloc(40);
+      comment.writeUInt32LE(sig, 10);
+      await expect(open2({ comment })).rejects.toThrow(hostileAt(new RegExp(`a ${what} signature at byte \\d+ after its end record`)));
+    });
+  }
+
+  it('refuses trailing data after the end record, naming its offset', async () => {
+    const size = buildZip(two).length;
+    await expect(open2({ trailing: text('#!/bin/sh\necho hi\n') })).rejects.toThrow(hostileAt(new RegExp(`18 bytes of trailing data at byte ${size}`)));
+  });
+
+  it('refuses prepended data, whether or not the offsets count it', async () => {
+    await expect(open2({ prepend: text('#!/bin/sh\nexit 0\n'), absolute: true })).rejects.toThrow(hostileAt(/17 bytes of prepended data before its first entry "a\/data\.pkl" at byte 17/));
+    await expect(open2({ prepend: text('#!/bin/sh\nexit 0\n') })).rejects.toThrow(hostileAt(/17 unaccounted bytes at byte \d+, between the central directory and its end record/));
+  });
+
+  it('refuses unaccounted bytes between entries (where a second directory could hide)', async () => {
+    await expect(open2({ gapAfter: { entries: 1, bytes: text('hidden') } })).rejects.toThrow(hostileAt(/6 unaccounted bytes at byte 45, between entries "a\/data\.pkl" and "a\/version"/));
+    await expect(open2({ gapAfter: { entries: 2, bytes: text('hidden') } })).rejects.toThrow(hostileAt(/6 unaccounted bytes at byte \d+, after its last entry "a\/version" and before the central directory/));
+  });
+
+  it('refuses central-directory bytes beyond the declared entries', async () => {
+    await expect(open2({ centralExtra: Buffer.alloc(46) })).rejects.toThrow(hostileAt(/holds 46 bytes at byte \d+ beyond its 2 declared entries/));
+  });
+
+  it('refuses local headers that disagree with the directory about flags or method', async () => {
+    const flags = buildZip([{ ...two[0]!, central: { flags: 0x800 } }, two[1]!]);
+    await expect(withZip(flags, async () => 0)).rejects.toThrow(hostileAt(/"a\/data\.pkl" \(local header at byte 0\): local header and central directory disagree about the flags/));
+    const method = buildZip([two[0]!, { ...two[1]!, central: { method: 8 } }]);
+    await expect(withZip(method, async () => 0)).rejects.toThrow(hostileAt(/"a\/version" \(local header at byte 45\).*compression method \(0 vs 8\)/));
+  });
+
+  it('refuses the EOCD parser-differential fixture, whose hidden end record points at another directory', async () => {
+    const bytes = await readFile(path.join(REPO_ROOT, 'test/fixtures/checkpoints/eocd_differential.pt'));
+    // What miniz sees: the last end-record signature (the hidden one, 22 bytes from the end) ...
+    const hidden = bytes.length - 22;
+    expect(bytes.readUInt32LE(hidden)).toBe(0x06054b50);
+    // ... and what a reader that checks the comment length sees: the record whose comment reaches the end.
+    const real = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]), hidden - 1);
+    expect(real + 22 + bytes.readUInt16LE(real + 20)).toBe(bytes.length);
+    expect(bytes.readUInt32LE(hidden + 16)).not.toBe(bytes.readUInt32LE(real + 16)); // two different central directories
+    await expect(withZip(bytes, async () => 0)).rejects.toThrow(hostileAt(new RegExp(`second end record \\(end-of-central-directory signature at byte ${hidden}\\) after its end record at byte ${real}`)));
   });
 });
