@@ -5,7 +5,7 @@
 import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import { elementAsNumber, type NdData, type NpDtype } from './dtype.js';
-import { arrayFromSource, formatShape, type NdArray, type OpenArrayOptions } from './npy.js';
+import { arrayFromSource, DEFAULT_MAX_INFLATED_BYTES, formatShape, type NdArray, type OpenArrayOptions } from './npy.js';
 import { DEFAULT_ZIP_LIMITS, ZipReader, type ZipLimits } from '../formats/zip.js';
 import { FileRangeSource, InflateSource } from './sources.js';
 
@@ -61,6 +61,17 @@ export async function openNpzEntry(run: RunArtifacts, rel: string, name: string,
       return await arrayFromSource(new FileRangeSource(f.handle, start, entry.uncompressedSize, label), label, opts);
     }
     if (entry.method === 8) {
+      // The declared size is checked before anything is inflated; the header's shape × dtype must
+      // then match it exactly (arrayFromSource), and the inflate stops at the declared size.
+      const max = opts.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+      if (entry.uncompressedSize > max) {
+        const ratio = entry.compressedSize > 0 ? `${Math.round(entry.uncompressedSize / entry.compressedSize)}:1` : 'infinite';
+        throw new GateError(
+          'UNSAFE_ARTIFACT',
+          `${label}: deflated entry declares ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed (ratio ${ratio}); the limit for an inflated test-set array is ${max} bytes: zip bomb refused without inflating it`,
+          { file: f.rel, hostile: true },
+        );
+      }
       return await arrayFromSource(new InflateSource(f.handle, start, entry.compressedSize, entry.uncompressedSize, label), label, opts);
     }
     throw new GateError('UNSUPPORTED_FORMAT', `${label}: zip compression method ${entry.method} is not supported (stored or deflated only)`, {

@@ -6,6 +6,8 @@ export const NPY_MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); 
 const MAX_HEADER_BYTES = 64 * 1024;
 /** Fortran-ordered arrays are transposed in memory up to this size; larger ones are refused. */
 export const DEFAULT_MAX_TRANSPOSE_BYTES = 512 * 1024 * 1024;
+/** A deflated .npz member declaring more than this uncompressed is refused before inflating. */
+export const DEFAULT_MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
 
 export interface NpyHeader {
   dtype: NpDtype;
@@ -129,6 +131,8 @@ export interface NdArray {
 export interface OpenArrayOptions {
   /** Fortran-ordered arrays bigger than this are refused (they cannot be streamed by rows). */
   maxTransposeBytes?: number;
+  /** Deflated .npz members declaring more uncompressed bytes than this are refused unread. */
+  maxInflatedBytes?: number;
 }
 
 /** Builds an NdArray over a byte source holding one .npy stream. */
@@ -155,6 +159,14 @@ export async function arrayFromSource(source: ByteSource, rel: string, opts: Ope
       'PARSE_ERROR',
       `${rel} is truncated: its header declares shape ${formatShape(header.shape)} ${header.dtype} (${header.dataBytes} bytes of data) but only ${Math.max(0, available)} bytes follow`,
       { file: rel },
+    );
+  }
+  if (available > header.dataBytes) {
+    // One view of the file: bytes past the array would be read by nobody we know of.
+    throw new GateError(
+      'UNSAFE_ARTIFACT',
+      `${rel} holds ${available} bytes of data where its header declares shape ${formatShape(header.shape)} ${header.dtype} (${header.dataBytes} bytes): ${available - header.dataBytes} bytes at byte ${header.dataOffset + header.dataBytes} belong to no array; refused`,
+      { file: rel, hostile: true },
     );
   }
   const rows = header.shape.length === 0 ? 1 : (header.shape[0] as number);

@@ -98,6 +98,37 @@ describe('restricted pickle interpreter: refusals', () => {
   });
 });
 
+describe('restricted pickle interpreter: work budgets', () => {
+  const long4 = (bytes: Buffer) => bin([0x8b], Buffer.from(Uint32Array.of(bytes.length).buffer), bytes);
+
+  it('decodes a 4096-byte integer exactly, in linear time', () => {
+    const bytes = Buffer.alloc(4096, 0xab);
+    bytes[4095] = 0x12; // positive
+    const expected = BigInt(`0x${Buffer.from(bytes).reverse().toString('hex')}`);
+    expect(decode(bin([0x80, 2], long4(bytes), [0x2e]))).toBe(expected);
+  });
+
+  it('stops at the total integer budget, naming it and the offset', () => {
+    const one = long4(Buffer.alloc(1000, 1));
+    const p = bin([0x80, 2, 0x5d, 0x28], ...new Array<Buffer>(20).fill(one), [0x65, 0x2e]);
+    expect(() => decode(p, { maxTotalLongBytes: 10_000 })).toThrow(
+      expect.objectContaining({ hostile: true, message: expect.stringMatching(/integers exceed 10000 bytes in total \(integer bomb.*at archive\/data\.pkl byte 10054\)/) }),
+    );
+    expect((decode(p) as unknown[]).length).toBe(20);
+  });
+
+  it('counts text integers (INT/LONG opcodes) against the same budget', () => {
+    const p = bin([0x80, 2, 0x5d, 0x28], ...new Array<string>(10).fill(`L${'9'.repeat(2400)}L\n`), [0x65, 0x2e]);
+    expect(() => decode(p, { maxTotalLongBytes: 5000 })).toThrow(/integers exceed 5000 bytes in total/);
+  });
+
+  it('stops past the opcode budget', () => {
+    const p = bin([0x80, 2], new Array(1000).fill(0x4e), new Array(999).fill(0x30), [0x2e]);
+    expect(() => decode(p, { maxOpcodes: 500 })).toThrow(expect.objectContaining({ hostile: true, message: expect.stringMatching(/more than 500 opcodes \(work budget\)/) }));
+    expect(decode(p)).toBeNull();
+  });
+});
+
 describe('restricted pickle interpreter: torch structures', () => {
   it('rebuilds tensor metadata from _rebuild_tensor_v2 without reading data, sharing storages', () => {
     const storage = bin([0x28], u('storage'), 'ctorch\nFloatStorage\n', u('0'), u('cpu'), [0x4b, 24, 0x74, 0x51]);

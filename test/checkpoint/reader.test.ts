@@ -1,3 +1,5 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
@@ -6,6 +8,7 @@ import { readCheckpointMetadata } from '../../src/checkpoint/summary.js';
 import { TensorMeta, TorchDevice } from '../../src/checkpoint/values.js';
 import { DEFAULT_POLICY } from '../../src/policy/schema.js';
 import { REPO_ROOT } from '../helpers/runs.js';
+import { buildZip, type BuildEntry } from '../formats/zip-builder.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/checkpoints');
 const limits = checkpointLimits(DEFAULT_POLICY);
@@ -119,6 +122,11 @@ describe('checkpoint reader refusals', () => {
     ['memo_bomb.pt', /billion-laughs/],
     ['duplicate_entry.pt', /two entries named "archive\/data\.pkl"/],
     ['header_mismatch.pt', /local header and central directory disagree about the name/],
+    ['eocd_differential.pt', /second end record \(end-of-central-directory signature at byte 24560\) after its end record at byte 23875.*miniz/],
+    ['torchscript_polyglot.pt', /a TorchScript archive \(constants\.pkl, code\/__torch__\.py, .*torch\.jit\.load.*weights_only=True.*also: pickle imports __torch__\.Stateful.*archive\/constants\.pkl byte 2/],
+    ['torchscript_model.pt', /torchscript_model\.pt: a TorchScript archive \(code\/__torch__\/torch\/nn\/modules\/linear\.py/],
+    ['linear_module.pt', /pickle imports torch\.nn\.modules\.linear\.Linear, which is not on the allow-list .* \(at linear_module\/data\.pkl byte \d+\)/],
+    ['main_config.pt', /pickle imports __main__\.Config, which is not on the allow-list/],
   ];
   for (const [file, message] of hostile) {
     it(`refuses ${file} as a security finding`, async () => {
@@ -145,6 +153,78 @@ describe('checkpoint reader refusals', () => {
     await expect(
       readCheckpointMetadata(run, 'normal.pt', { ...limits, zip: { ...limits.zip, maxTotalUncompressedBytes: 4096 } }),
     ).rejects.toThrow(expect.objectContaining({ hostile: true, message: expect.stringMatching(/max_checkpoint_uncompressed_bytes/) }));
+  });
+});
+
+describe('checkpoint archives torch.load would read differently', () => {
+  let dir: string;
+  let tmp: RunArtifacts;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'ckpt-layout-'));
+    tmp = await RunArtifacts.open(dir);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const u = (s: string) => Buffer.concat([Buffer.from('X'), Buffer.from(Uint32Array.of(Buffer.byteLength(s)).buffer), Buffer.from(s)]);
+  const okPkl = Buffer.concat([Buffer.from([0x80, 2, 0x7d, 0x28]), u('epoch'), Buffer.from([0x4b, 1, 0x75, 0x2e])]);
+  const evilPkl = Buffer.concat([Buffer.from([0x80, 2]), Buffer.from('cos\nsystem\n'), u('touch /tmp/x'), Buffer.from([0x85, 0x52, 0x2e])]);
+  const entries = (...extra: [string, Buffer][]): BuildEntry[] =>
+    [['a/data.pkl', okPkl], ['a/version', Buffer.from('3\n')], ...extra].map(([name, data]) => ({ name: name as string, data: data as Buffer }));
+  async function read(list: BuildEntry[]) {
+    const name = `c${Math.random().toString(36).slice(2)}.pt`;
+    await writeFile(path.join(dir, name), buildZip(list));
+    return readCheckpointMetadata(tmp, name, limits);
+  }
+  const refused = (re: RegExp) => expect.objectContaining({ code: 'UNSAFE_ARTIFACT', hostile: true, message: expect.stringMatching(re) });
+
+  it('reads a minimal torch.save layout (and the records newer torch versions add)', async () => {
+    await expect(read(entries())).resolves.toMatchObject({ epoch: { value: 1 } });
+    const newer = entries(['a/byteorder', Buffer.from('little')], ['a/.format_version', Buffer.from('1')], ['a/.storage_alignment', Buffer.from('64')], ['a/.data/serialization_id', Buffer.from('123')]);
+    await expect(read(newer)).resolves.toMatchObject({ epoch: { value: 1 } });
+  });
+
+  for (const [record, data] of [
+    ['a/constants.pkl', okPkl],
+    ['a/code/__torch__.py', Buffer.from('class M(Module): pass\n')],
+    ['a/extra/notes.txt', Buffer.from('x')],
+    ['a/.data/version', Buffer.from('10\n')],
+  ] as const) {
+    it(`refuses a TorchScript record ${record} as a security finding`, async () => {
+      await expect(read(entries([record, Buffer.from(data)]))).rejects.toThrow(refused(new RegExp(`a TorchScript archive \\(${record.slice(2).replace(/\./g, '\\.')}\\).*torch\\.jit\\.load`)));
+    });
+  }
+
+  it('refuses a version torch.save never writes (torch.jit.save writes higher ones)', async () => {
+    const list = entries();
+    list[1] = { name: 'a/version', data: Buffer.from('6\n') };
+    await expect(read(list)).rejects.toThrow(refused(/a TorchScript archive \(version "6"\)/));
+  });
+
+  it('refuses a second pickle, and reads it with the restricted interpreter', async () => {
+    await expect(read(entries(['a/other.pkl', okPkl]))).rejects.toThrow(refused(/holds 2 pickles \(a\/data\.pkl, a\/other\.pkl\)/));
+    await expect(read(entries(['a/other.pkl', evilPkl]))).rejects.toThrow(refused(/holds 2 pickles .*also: pickle imports os\.system — a code-execution gadget.*at a\/other\.pkl byte 2/));
+  });
+
+  it('refuses records torch.save never writes and entries outside the archive folder', async () => {
+    await expect(read(entries(['a/notes.txt', Buffer.from('hi')]))).rejects.toThrow(refused(/records torch\.save never writes \(notes\.txt\)/));
+    await expect(read(entries(['b/data.pkl', evilPkl]))).rejects.toThrow(refused(/entry "b\/data\.pkl" is outside the folder "a\/" that torch\.load reads/));
+  });
+
+  it('reports a missing version record as unreadable, not hostile', async () => {
+    await expect(read(entries().slice(0, 1))).rejects.toThrow(expect.objectContaining({ code: 'PARSE_ERROR', hostile: false, message: expect.stringMatching(/no a\/version record/) }));
+  });
+});
+
+describe('allow-listed metadata', () => {
+  it('reads torch.__version__ (a TorchVersion) as its string', async () => {
+    const ck = await Checkpoint.open(run, 'torch_version.pt', limits);
+    try {
+      expect((ck.data as Map<string, unknown>).get('torch_version')).toMatch(/^1\.13/);
+      expect([...ck.globals]).toContain('torch.torch_version.TorchVersion');
+    } finally {
+      await ck.close();
+    }
   });
 });
 

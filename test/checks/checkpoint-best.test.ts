@@ -1,4 +1,4 @@
-import { copyFile, rm, stat } from 'node:fs/promises';
+import { copyFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
@@ -6,6 +6,7 @@ import { check } from '../../src/checks/checkpoint-best.js';
 import { runCheck } from '../../src/checks/runner.js';
 import { DEFAULT_POLICY } from '../../src/policy/schema.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN, REPO_ROOT } from '../helpers/runs.js';
+import { buildZip } from '../formats/zip-builder.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/checkpoints');
 const BEST = DEFAULT_POLICY.paths.checkpoint_best;
@@ -97,4 +98,39 @@ describe('checkpoint.best', () => {
       await expect(stat(MARKER)).rejects.toThrow(/ENOENT/);
     });
   }
+
+  for (const [fixture, marker, named] of [
+    ['eocd_differential.pt', '/tmp/readiness_gate_eocd_marker', /second end record \(end-of-central-directory signature at byte 24560\).*miniz/],
+    ['torchscript_polyglot.pt', '/tmp/readiness_gate_torchscript_marker', /a TorchScript archive \(constants\.pkl, code\/.*torch\.jit\.load/],
+  ] as const) {
+    it(`fails ${fixture} (runs code under real torch.load) as a security finding`, async () => {
+      await rm(marker, { force: true });
+      const r = await runWith(fixture);
+      expect(r.status).toBe('fail');
+      expect(r.security).toBe(true);
+      expect(r.evidence[0]).toMatch(named);
+      await expect(stat(marker)).rejects.toThrow(/ENOENT/);
+    });
+  }
+
+  it('fails a 59 MB data.pkl of huge LONG4 integers as a security finding within a generous time and memory bound', async () => {
+    // PROTO 2, [ MARK, 14 000 × LONG4 of 4096 bytes, APPENDS, STOP: each integer is under the
+    // per-integer limit; their total is what gives the pickle away.
+    const one = Buffer.alloc(5 + 4096, 0x7f);
+    one[0] = 0x8b;
+    one.writeInt32LE(4096, 1);
+    const pkl = Buffer.concat([Buffer.from([0x80, 2, 0x5d, 0x28]), ...new Array<Buffer>(14_400).fill(one), Buffer.from([0x65, 0x2e])]);
+    expect(pkl.length).toBeGreaterThan(59_000_000);
+    const dir = await copyExampleRun();
+    await writeFile(path.join(dir, BEST), buildZip([{ name: 'bomb/data.pkl', data: pkl }, { name: 'bomb/version', data: Buffer.from('3\n') }]));
+    const heapBefore = process.memoryUsage().heapUsed;
+    const started = performance.now();
+    const r = await runCheck(check, { run: await RunArtifacts.open(dir), policy: DEFAULT_POLICY });
+    const elapsed = performance.now() - started;
+    expect(r.status).toBe('fail');
+    expect(r.security).toBe(true);
+    expect(r.evidence[0]).toMatch(/pickle integers exceed 1048576 bytes in total \(integer bomb.*\(at bomb\/data\.pkl byte \d+\)/);
+    expect(elapsed).toBeLessThan(10_000); // measured ≈ 0.4 s here; it took 79 s before integers were budgeted
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(512 * 1024 * 1024);
+  });
 });

@@ -45,4 +45,15 @@ describe('checkpoint.last', () => {
     expect(r).toMatchObject({ status: 'fail', security: true });
     expect(r.evidence[0]).toContain('builtins.exec');
   });
+
+  it('fails the EOCD parser-differential and TorchScript polyglot archives as security findings', async () => {
+    for (const [fixture, named] of [
+      ['eocd_differential.pt', /second end record/],
+      ['torchscript_polyglot.pt', /TorchScript archive/],
+    ] as const) {
+      const r = await runWith(fixture);
+      expect(r).toMatchObject({ status: 'fail', security: true });
+      expect(r.evidence[0]).toMatch(named);
+    }
+  });
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
-import { encodeNpy } from '../../src/testset/npy.js';
+import { constants as zc, crc32, deflateRawSync } from 'node:zlib';
+import { encodeNpy, npyHeader } from '../../src/testset/npy.js';
 import {
   float16ToNumber,
   listNpz,
@@ -15,6 +16,7 @@ import {
   validateLabels,
 } from '../../src/testset/index.js';
 import { REPO_ROOT } from '../helpers/runs.js';
+import { buildZip } from '../formats/zip-builder.js';
 
 /** Plain numbers from any typed array the readers return (int64 as Number). */
 const numbers = (a: ArrayLike<number | bigint>): number[] => Array.from(a as ArrayLike<number | bigint>, Number);
@@ -157,6 +159,55 @@ describe('.npz reader', () => {
 
   it('refuses a file that is not a zip', async () => {
     await expect(listNpz(run, 'f32.npy')).rejects.toThrow(/not a readable zip archive/);
+  });
+});
+
+/** Deflate data that can be repeated: full-flushed blocks, no dictionary carried between them. */
+const flushed = (b: Uint8Array) => deflateRawSync(b, { finishFlush: zc.Z_FULL_FLUSH, level: 9 });
+const FINAL_EMPTY_BLOCK = Buffer.from([0x03, 0x00]);
+
+describe('.npz size checks (deflate bombs)', () => {
+  it('refuses a small deflated .npz that expands to 1.75 GiB without inflating it', async () => {
+    // A real deflate stream: a float32 [448, 1024, 1024] header, then 28 × 64 MiB of zeros.
+    const zeros = new Uint8Array(64 * 1024 * 1024);
+    const header = Buffer.from(npyHeader('float32', [448, 1024, 1024]));
+    const chunk = flushed(zeros);
+    const compressed = Buffer.concat([flushed(header), ...new Array<Buffer>(28).fill(chunk), FINAL_EMPTY_BLOCK]);
+    let crc = crc32(header);
+    for (let i = 0; i < 28; i++) crc = crc32(zeros, crc);
+    const size = header.length + 28 * zeros.length;
+    expect(size).toBe(header.length + 448 * 1024 * 1024 * 4);
+    const bomb = buildZip([{ name: 'inputs.npy', data: new Uint8Array(0), raw: { compressed, size, crc } }]);
+    expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
+    await writeFile(path.join(dir, 'bomb.npz'), bomb);
+
+    const heapBefore = process.memoryUsage().heapUsed;
+    const started = performance.now();
+    await expect(openTestArray(run, 'bomb.npz', 'inputs')).rejects.toThrow(
+      expect.objectContaining({
+        code: 'UNSAFE_ARTIFACT',
+        hostile: true,
+        message: expect.stringMatching(new RegExp(`bomb\\.npz:inputs: deflated entry declares ${size} bytes from ${compressed.length} compressed \\(ratio \\d+:1\\); the limit for an inflated test-set array is 1073741824 bytes: zip bomb refused without inflating it`)),
+      }),
+    );
+    expect(performance.now() - started).toBeLessThan(2000); // measured ≈ 5 ms: nothing is inflated
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+
+    // It is a real bomb: under a higher cap the header inflates and the zeros stream.
+    const a = await openNpzEntry(run, 'bomb.npz', 'inputs', { maxInflatedBytes: 2 * 1024 ** 3 });
+    expect(a.shape).toEqual([448, 1024, 1024]);
+    expect(Array.from((await a.readRows(0, 1)) as Float32Array).every((v) => v === 0)).toBe(true);
+    await a.close();
+  });
+
+  it("refuses a member whose declared size differs from its header's shape × dtype", async () => {
+    const data = Buffer.concat([Buffer.from(encodeNpy('float32', [2, 2], Float32Array.of(1, 2, 3, 4))), Buffer.alloc(24)]);
+    await writeFile(path.join(dir, 'padded.npz'), buildZip([{ name: 'inputs.npy', data, deflate: true }]));
+    await expect(openNpzEntry(run, 'padded.npz', 'inputs')).rejects.toThrow(
+      expect.objectContaining({ hostile: true, message: expect.stringMatching(/padded\.npz:inputs holds 40 bytes of data where its header declares shape \[2, 2\] float32 \(16 bytes\): 24 bytes at byte 144 belong to no array/) }),
+    );
+    await writeFile(path.join(dir, 'padded.npy'), data);
+    await expect(openNpy(run, 'padded.npy')).rejects.toThrow(expect.objectContaining({ hostile: true, message: expect.stringMatching(/24 bytes at byte 144 belong to no array/) }));
   });
 });
 
