@@ -6,6 +6,7 @@ import { verifyAttestation } from '../../src/attestation/verify.js';
 import { IN_TOTO_PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE } from '../../src/attestation/statement.js';
 import { runCli } from '../helpers/cli.js';
 import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
+import { externaliseOnnxWeights } from '../helpers/external-onnx.js';
 import { independentlyVerify, makeKeyFiles, tamperPayload, tamperSignature, type KeyFiles } from './helpers.js';
 
 afterAll(cleanupRuns);
@@ -86,6 +87,28 @@ describe('readiness check --sign-key and readiness verify (CI-only gate)', () =>
     await writeFile(model, original);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^NOT VERIFIED: models\/production_model\.onnx: sha256 [0-9a-f]{64} ≠ attested [0-9a-f]{64}/);
+  });
+
+  it('ONNX external data is attested with its model: one changed byte of it fails naming the data file', async () => {
+    const ext = await copyExampleRun();
+    const dataRel = await externaliseOnnxWeights(ext);
+    const out = path.join(keys.dir, 'external.json');
+    // export.present compares the .onnx file alone with the checkpoint; this team policy accepts the small graph file
+    const extPolicy = path.join(keys.dir, 'ci-external.yml');
+    await writeFile(extPolicy, `${CI_POLICY}export:\n  min_checkpoint_ratio: 0.001\n`);
+    const signed = await runCli(['check', ext, '--policy', extPolicy, '--sign-key', keys.privatePem, '--attestation-out', out, '--quiet']);
+    expect(signed.stderr).toContain('written to');
+    expect(signed.code).toBe(0);
+    const subjects = independentlyVerify(await readFile(out, 'utf8'), await readFile(keys.publicPem, 'utf8')).statement.subject as { name: string }[];
+    expect(subjects.map((s) => s.name)).toContain(dataRel);
+    expect((await runCli(['verify', ext, '--attestation', out, '--public-key', keys.publicPem])).code).toBe(0);
+    const data = path.join(ext, dataRel);
+    const bytes = await readFile(data);
+    bytes[8] = (bytes[8] as number) ^ 0x01;
+    await writeFile(data, bytes);
+    const r = await runCli(['verify', ext, '--attestation', out, '--public-key', keys.publicPem]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^NOT VERIFIED: models\/production_model\.onnx\.data: sha256 [0-9a-f]{64} ≠ attested [0-9a-f]{64}/);
   });
 
   it('a changed payload byte, a changed signature byte or another key fail the signature', async () => {
