@@ -5,7 +5,7 @@ import { readPublicKey } from '../../src/attestation/keys.js';
 import { verifyAttestation } from '../../src/attestation/verify.js';
 import { IN_TOTO_PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE } from '../../src/attestation/statement.js';
 import { runCli } from '../helpers/cli.js';
-import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
+import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
 import { externaliseOnnxWeights } from '../helpers/external-onnx.js';
 import { independentlyVerify, makeKeyFiles, tamperPayload, tamperSignature, type KeyFiles } from './helpers.js';
 
@@ -50,6 +50,12 @@ describe('readiness check --sign-key and readiness verify (CI-only gate)', () =>
     expect(pred.signoffs).toEqual([]);
     expect((pred.checks as { id: string }[]).map((c) => c.id)).toContain('export.parity');
     expect(JSON.parse(envelope).signatures[0].keyid).toBe(keys.keyid);
+    // the documented schema names exactly the predicate's fields
+    const schema = JSON.parse(await readFile(path.join(REPO_ROOT, 'docs/attestation-predicate.schema.json'), 'utf8')) as { $id: string; required: string[]; properties: Record<string, { required?: string[] }> };
+    expect(schema.$id).toBe(PREDICATE_TYPE);
+    expect(Object.keys(pred).sort()).toEqual([...schema.required].sort());
+    expect(Object.keys(schema.properties).sort()).toEqual([...schema.required].sort());
+    expect(Object.keys(pred.policy as object).sort()).toEqual([...(schema.properties.policy?.required ?? [])].sort());
 
     const ok = await runCli(['verify', run, '--attestation', att, '--public-key', keys.publicPem, '--format', 'json']);
     expect(ok.code).toBe(0);

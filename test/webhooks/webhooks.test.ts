@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from '../helpers/runs.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -47,6 +49,24 @@ describe('webhook configuration', () => {
     expect(verifyWebhookSignature({ ...base, nowMs: 1_700_000_301_000 })).toBe(false);
     expect(verifyWebhookSignature({ ...base, body: '{"event":"blocked"}', nowMs: 1_700_000_000_000 })).toBe(false);
     expect(verifyWebhookSignature({ ...base, timestamp: undefined, nowMs: 1_700_000_000_000 })).toBe(false);
+  });
+});
+
+describe('the receiver snippet in docs/attestation.md', () => {
+  it('accepts our signature and refuses a changed body, another secret and a stale timestamp', async () => {
+    const doc = await readFile(path.join(REPO_ROOT, 'docs/attestation.md'), 'utf8');
+    const code = /```js\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(code).toBeDefined();
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'readiness-snippet-')), 'receiver.mjs');
+    await writeFile(file, code as string);
+    const { isFromReadinessGate } = (await import(pathToFileURL(file).href)) as { isFromReadinessGate: (b: string, h: Record<string, string>, s: string, n?: number) => boolean };
+    const body = '{"event":"passed","evaluation_id":"ev-1"}';
+    const ts = 1_700_000_000;
+    const headers = { 'x-readiness-request-timestamp': String(ts), 'x-readiness-signature': webhookSignature('receiver-secret-0123456789', ts, body) };
+    expect(isFromReadinessGate(body, headers, 'receiver-secret-0123456789', ts * 1000 + 1000)).toBe(true);
+    expect(isFromReadinessGate(`${body} `, headers, 'receiver-secret-0123456789', ts * 1000)).toBe(false);
+    expect(isFromReadinessGate(body, headers, 'other-secret-0123456789ab', ts * 1000)).toBe(false);
+    expect(isFromReadinessGate(body, headers, 'receiver-secret-0123456789', (ts + 301) * 1000)).toBe(false);
   });
 });
 
