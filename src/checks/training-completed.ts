@@ -1,21 +1,12 @@
 import { GateError } from '../errors.js';
-import { isRecord, jsonLosses, parseJsonDocument, type JsonDocument, type JsonMetric } from '../parse/json.js';
+import { isRecord, jsonLosses, parseJsonDocument, type JsonDocument } from '../parse/json.js';
 import { findCompletion, findLosses, findTraceback, logLines } from '../parse/log.js';
 import { defineCheck, fail, fmt, pass } from './define.js';
 
 const EPOCH = /\bepoch\s*[:=]?\s*(\d+)(?:\s*\/\s*(\d+))?/i;
+/** Non-finite losses named in evidence, at most (the first ones in the file). */
+const MAX_REPORTED = 10;
 const quote = (raw: string) => `"${raw.trim().slice(0, 160)}"`;
-
-/** Loss series in metrics.json: histories grouped by path without their indices. */
-function lossSeries(losses: readonly JsonMetric[]): { path: string; values: JsonMetric[] }[] {
-  const by = new Map<string, JsonMetric[]>();
-  for (const l of losses) {
-    if (!l.history) continue;
-    const key = l.path.replace(/\[\d+\]/g, '[]');
-    by.set(key, [...(by.get(key) ?? []), l]);
-  }
-  return [...by].map(([path, values]) => ({ path: path.replace(/\[\]$/, ''), values }));
-}
 
 export const check = defineCheck({
   id: 'training.completed',
@@ -27,6 +18,7 @@ export const check = defineCheck({
     const logRel = policy.paths.training_log;
     const evidence: string[] = [];
     const problems: string[] = [];
+    const ambiguities: string[] = [];
     if (!(await run.exists(logRel))) {
       return fail([`${logRel} not found: no training log saved`]);
     }
@@ -68,22 +60,29 @@ export const check = defineCheck({
       if (doc) {
         if (!isRecord(doc.value)) problems.push(`${metricsRel}: expected a JSON object at the top level`);
         const losses = jsonLosses(doc);
-        for (const l of losses) {
-          if (l.value === null) problems.push(`${metricsRel}:${l.line}: ${l.path} is null where a loss is expected (JSON writers such as JavaScript's write NaN and Infinity as null)`);
-          else if (!Number.isFinite(l.value)) problems.push(`${metricsRel}:${l.line}: ${l.path} is ${l.written}: NaN/Inf loss`);
+        for (const d of doc.duplicates.filter((x) => /loss/i.test(x.path))) {
+          ambiguities.push(`ambiguous: ${d.path} is written twice in ${metricsRel} (lines ${d.lines[0]} and ${d.lines[1]}); which value was meant cannot be told`);
         }
-        const series = lossSeries(losses);
-        const train = series.find((s) => s.values[0]!.split === 'train' && s.values.length > 1) ?? series.find((s) => s.values.length > 1);
-        const last = train?.values.at(-1);
-        if (last && last.value !== null && Number.isFinite(last.value)) {
-          finalLoss = last.value;
-          evidence.push(`${metricsRel}:${doc.lineOf(train!.path) ?? train!.values[0]!.line}: ${train!.path}: ${train!.values.length} values, final ${fmt(last.value, 4)}`);
+        for (const l of losses.filter((x) => x.value === null || !Number.isFinite(x.value)).slice(0, MAX_REPORTED)) {
+          const at = `${metricsRel}:${doc.lineOf(l.segments) ?? '?'}`;
+          if (l.value === null) problems.push(`${at}: ${l.path} is null where a loss is expected (JSON writers such as JavaScript's write NaN and Infinity as null)`);
+          else problems.push(`${at}: ${l.path} is ${l.written}: NaN/Inf loss`);
+        }
+        const ends = losses.filter((l) => l.series && l.series.length > 1);
+        const train = ends.find((l) => l.split === 'train') ?? ends[0];
+        if (train && train.value !== null && Number.isFinite(train.value)) {
+          finalLoss = train.value;
+          const seriesPath = train.series!.path;
+          // The line where the history starts (for per-epoch records, the list's key).
+          const line = doc.lineOf(seriesPath.split('[]')[0]!);
+          evidence.push(`${metricsRel}:${line ?? '?'}: ${seriesPath}: ${train.series!.length} values, final ${fmt(train.value, 4)}`);
         } else if (losses.length === 0) {
           evidence.push(`${metricsRel} parses; no loss history recorded`);
         }
       }
     }
     const metrics = { epochs, max_epochs: maxEpochs, final_loss: finalLoss, completed: complete !== null };
+    if (ambiguities.length > 0) return { status: 'error', evidence: [...ambiguities, ...problems, ...evidence], metrics };
     if (problems.length > 0) return fail([...problems, ...evidence], metrics);
     return pass(evidence, metrics);
   },

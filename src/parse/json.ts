@@ -10,11 +10,17 @@ import { assertJsonDepth, MAX_NESTING_DEPTH } from './bounded.js';
  * `null` stay as written; {@link numericValue} says what they mean where a number is expected.
  * Nesting is refused past a depth limit before parsing (see bounded.ts).
  */
+export type JsonPath = readonly (string | number)[];
+
 export interface JsonDocument {
   file: string;
   value: unknown;
-  /** Line of the value at a path (`history.train_loss[3]`; "" is the root). */
-  lineOf(path: string): number | undefined;
+  /**
+   * Line of the value at a path (segments, or the dotted form `history.train_loss[3]`); found by
+   * a scan of the text on demand, so parsing keeps no per-value bookkeeping (a file of millions
+   * of numbers costs no more than its values).
+   */
+  lineOf(path: JsonPath | string): number | undefined;
   /** Keys written twice in one object (JSON.parse would silently keep the last). */
   duplicates: { path: string; lines: [number, number] }[];
 }
@@ -36,14 +42,29 @@ const NON_FINITE_WORDS: [string, number][] = [
   ['+inf', Number.POSITIVE_INFINITY],
   ['inf', Number.POSITIVE_INFINITY],
 ];
+const NON_FINITE_START = new Set(['N', 'n', 'I', 'i', '-', '+']);
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
+
+/** Formats a path for evidence: `history.train_loss[3]`. */
+export function formatPath(path: JsonPath): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  return out;
+}
+
+function parsePath(p: string): JsonPath {
+  const out: (string | number)[] = [];
+  for (const m of p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
+}
 
 class JsonReader {
   pos = 0;
   line = 1;
-  readonly lines = new Map<string, number>();
   readonly duplicates: { path: string; lines: [number, number] }[] = [];
+  /** Keys of the objects being read, for naming a duplicate. */
+  private readonly stack: (string | number)[] = [];
 
   constructor(
     private readonly text: string,
@@ -64,21 +85,22 @@ class JsonReader {
     }
   }
 
-  value(path: string): unknown {
+  value(): unknown {
     this.ws();
-    this.lines.set(path, this.line);
     const t = this.text;
     const c = t[this.pos];
-    if (c === '{') return this.object(path);
-    if (c === '[') return this.array(path);
+    if (c === '{') return this.object();
+    if (c === '[') return this.array();
     if (c === '"') return this.string();
-    if (t.startsWith('true', this.pos)) return (this.pos += 4), true;
-    if (t.startsWith('false', this.pos)) return (this.pos += 5), false;
-    if (t.startsWith('null', this.pos)) return (this.pos += 4), null;
-    for (const [w, v] of NON_FINITE_WORDS) {
-      if (t.startsWith(w, this.pos) && !/[A-Za-z0-9_]/.test(t[this.pos + w.length] ?? '')) {
-        this.pos += w.length;
-        return v;
+    if (c === 't' && t.startsWith('true', this.pos)) return (this.pos += 4), true;
+    if (c === 'f' && t.startsWith('false', this.pos)) return (this.pos += 5), false;
+    if (c === 'n' && t.startsWith('null', this.pos)) return (this.pos += 4), null;
+    if (c !== undefined && NON_FINITE_START.has(c)) {
+      for (const [w, v] of NON_FINITE_WORDS) {
+        if (t.startsWith(w, this.pos) && !/[A-Za-z0-9_]/.test(t[this.pos + w.length] ?? '')) {
+          this.pos += w.length;
+          return v;
+        }
       }
     }
     NUMBER.lastIndex = this.pos;
@@ -91,16 +113,18 @@ class JsonReader {
   string(): string {
     const t = this.text;
     const start = this.pos;
+    let escaped = false;
     this.pos++;
     for (;;) {
       const c = t.charCodeAt(this.pos);
       if (Number.isNaN(c)) this.fail('unterminated string');
-      if (c === 92) this.pos += 2;
+      if (c === 92) (this.pos += 2), (escaped = true);
       else if (c === 34) break;
       else if (c < 32) this.fail('control character in a string');
       else this.pos++;
     }
     this.pos++;
+    if (!escaped) return t.slice(start + 1, this.pos - 1);
     try {
       return JSON.parse(t.slice(start, this.pos)) as string;
     } catch {
@@ -108,12 +132,12 @@ class JsonReader {
     }
   }
 
-  object(path: string): Record<string, unknown> {
-    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  object(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
     const keyLines = new Map<string, number>();
     this.pos++;
     this.ws();
-    if (this.text[this.pos] === '}') return this.pos++, { ...out };
+    if (this.text[this.pos] === '}') return this.pos++, out;
     for (;;) {
       this.ws();
       if (this.text[this.pos] !== '"') this.fail('expected a key string');
@@ -122,30 +146,31 @@ class JsonReader {
       this.ws();
       if (this.text[this.pos] !== ':') this.fail('expected ":"');
       this.pos++;
-      const p = path ? `${path}.${key}` : key;
       const prev = keyLines.get(key);
-      if (prev !== undefined) this.duplicates.push({ path: p, lines: [prev, keyLine] });
+      if (prev !== undefined) this.duplicates.push({ path: formatPath([...this.stack, key]), lines: [prev, keyLine] });
       keyLines.set(key, keyLine);
-      out[key] = this.value(p);
+      this.stack.push(key);
+      // defineProperty: a "__proto__" key is data, not the prototype.
+      Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
+      this.stack.pop();
       this.ws();
       const c = this.text[this.pos];
       this.pos++;
       if (c === '}') break;
       if (c !== ',') this.fail('expected "," or "}"');
     }
-    // A plain object (not null-prototype) so callers can use it as usual; "__proto__" is kept as data.
-    const plain: Record<string, unknown> = {};
-    for (const k of Object.keys(out)) Object.defineProperty(plain, k, { value: out[k], enumerable: true, writable: true, configurable: true });
-    return plain;
+    return out;
   }
 
-  array(path: string): unknown[] {
+  array(): unknown[] {
     const out: unknown[] = [];
     this.pos++;
     this.ws();
     if (this.text[this.pos] === ']') return this.pos++, out;
     for (;;) {
-      out.push(this.value(`${path}[${out.length}]`));
+      this.stack.push(out.length);
+      out.push(this.value());
+      this.stack.pop();
       this.ws();
       const c = this.text[this.pos];
       this.pos++;
@@ -156,14 +181,111 @@ class JsonReader {
   }
 }
 
-/** Parses JSON text (depth-checked first), keeping the line of every value and duplicate keys. */
+/**
+ * Line of the value at `path`, by scanning the text (strings and nesting respected). For a key
+ * written twice the last one is taken, as JSON.parse does. Undefined when the path is absent.
+ */
+export function locateJsonLine(text: string, path: JsonPath): number | undefined {
+  const n = text.length;
+  let i = 0;
+  let line = 1;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 10) line++;
+      else if (c !== 32 && c !== 9 && c !== 13) return;
+      i++;
+    }
+  };
+  const skipString = (): void => {
+    i++;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 92) i += 2;
+      else if (c === 34) return void i++;
+      else i++;
+    }
+  };
+  const skipValue = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '"') return skipString();
+    if (c === '[' || c === '{') {
+      let depth = 0;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 34) {
+          skipString();
+          continue;
+        }
+        if (d === 10) line++;
+        else if (d === 91 || d === 123) depth++;
+        else if (d === 93 || d === 125) {
+          depth--;
+          if (depth === 0) return void i++;
+        }
+        i++;
+      }
+      return;
+    }
+    while (i < n && !/[\s,\]}]/.test(text[i]!)) i++;
+  };
+  for (const seg of path) {
+    ws();
+    if (typeof seg === 'number') {
+      if (text[i] !== '[') return undefined;
+      i++;
+      for (let k = 0; k < seg; k++) {
+        ws();
+        if (text[i] === ']') return undefined;
+        skipValue();
+        ws();
+        if (text[i] !== ',') return undefined;
+        i++;
+      }
+      ws();
+      if (text[i] === ']') return undefined;
+      continue;
+    }
+    if (text[i] !== '{') return undefined;
+    i++;
+    let found: { i: number; line: number } | null = null;
+    for (;;) {
+      ws();
+      if (text[i] !== '"') break;
+      const start = i;
+      skipString();
+      let key: string;
+      try {
+        key = JSON.parse(text.slice(start, i)) as string;
+      } catch {
+        return undefined;
+      }
+      ws();
+      if (text[i] !== ':') return undefined;
+      i++;
+      ws();
+      if (key === seg) found = { i, line };
+      skipValue();
+      ws();
+      if (text[i] !== ',') break;
+      i++;
+    }
+    if (!found) return undefined;
+    ({ i, line } = found);
+  }
+  ws();
+  return i < n || path.length === 0 ? line : undefined;
+}
+
+/** Parses JSON text (depth-checked first); duplicate keys are reported, lines found on demand. */
 export function parseJsonDocument(text: string, file: string, maxDepth = MAX_NESTING_DEPTH): JsonDocument {
   assertJsonDepth(text, file, maxDepth);
   const r = new JsonReader(text, file);
-  const value = r.value('');
+  const value = r.value();
   r.ws();
   if (r.pos < text.length) r.fail(`unexpected ${JSON.stringify(text[r.pos])} after the value`);
-  return { file, value, lineOf: (p) => r.lines.get(p), duplicates: r.duplicates };
+  return { file, value, lineOf: (p) => locateJsonLine(text, typeof p === 'string' ? parsePath(p) : p), duplicates: r.duplicates };
 }
 
 /** Parses JSON as Python (and other ML tools) write it; errors name the file. */
@@ -230,7 +352,9 @@ export type MetricEpoch = 'best' | 'last';
 
 export interface JsonMetric {
   path: string;
-  line: number | undefined;
+  segments: JsonPath;
+  /** Filled for the values an answer names (lines are found on demand, see JsonDocument.lineOf). */
+  line?: number | undefined;
   split: MetricSplit | null;
   kind: MetricKind;
   /** best / last epoch, from the key words or the position in a history. */
@@ -242,9 +366,20 @@ export interface JsonMetric {
   history: boolean;
   value: number | null;
   written: string;
+  /** On the last element of a history: the history (`history.train_loss`, `history[].train_loss`) and its length. */
+  series?: { path: string; length: number };
 }
 
+const wordCache = new Map<string, string[]>();
 function words(key: string): string[] {
+  const hit = wordCache.get(key);
+  if (hit) return hit;
+  const w = splitWords(key);
+  if (wordCache.size < 10_000) wordCache.set(key, w);
+  return w;
+}
+
+function splitWords(key: string): string[] {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
@@ -290,32 +425,53 @@ function classify(key: string, ctx: Context): { kind: MetricKind | null; ctx: Co
   return { kind: kind ?? ctx.kind, ctx: next };
 }
 
-/** Every metric-like number in a JSON document, classified. */
+/** Non-finite or missing values reported per history, at most. */
+const MAX_BAD_PER_SERIES = 10;
+
+const isBad = (n: { value: number } | { missing: true }): boolean => !('value' in n) || !Number.isFinite(n.value);
+
+/**
+ * Every metric-like number in a JSON document, classified. Histories are summarised: their last
+ * element (with the history's length) and their non-finite or missing elements (the first 10),
+ * so a file of millions of numbers yields a handful of entries.
+ */
 export function jsonMetrics(doc: JsonDocument): JsonMetric[] {
   const out: JsonMetric[] = [];
-  const push = (path: string, kind: MetricKind, ctx: Context, v: unknown): void => {
-    const n = numericValue(v);
-    if (!n) return;
-    out.push({ path, line: doc.lineOf(path), split: ctx.split, kind, epoch: ctx.epoch, average: ctx.average, perClass: ctx.perClass, history: ctx.history, value: 'value' in n ? n.value : null, written: n.written });
+  const push = (segments: JsonPath, kind: MetricKind, ctx: Context, n: { value: number; written: string } | { missing: true; written: string }, series?: JsonMetric['series']): void => {
+    out.push({ path: formatPath(segments), segments, split: ctx.split, kind, epoch: ctx.epoch, average: ctx.average, perClass: ctx.perClass, history: ctx.history, value: 'value' in n ? n.value : null, written: n.written, ...(series ? { series } : {}) });
   };
-  const walk = (node: unknown, path: string, ctx: Context, depth: number): void => {
+  const pattern = (segs: JsonPath) => formatPath(segs.map((x) => (typeof x === 'number' ? -1 : x))).replace(/\[-1\]/g, '[]');
+  /** onlyBad: inside a history element other than the last, only bad values are kept. */
+  const walk = (node: unknown, segs: JsonPath, ctx: Context, depth: number, onlyBad: boolean, records: number): void => {
     if (depth > MAX_NESTING_DEPTH) return;
     if (Array.isArray(node)) {
-      node.forEach((item, i) => walk(item, `${path}[${i}]`, { ...ctx, history: true, epoch: i === node.length - 1 && ctx.epoch === null ? 'last' : ctx.epoch }, depth + 1));
+      node.forEach((item, i) => {
+        const last = i === node.length - 1;
+        walk(item, [...segs, i], { ...ctx, history: true, epoch: last && ctx.epoch === null ? 'last' : ctx.epoch }, depth + 1, onlyBad || !last, node.length);
+      });
       return;
     }
     if (!isRecord(node)) return;
     for (const [k, v] of Object.entries(node)) {
-      const p = path ? `${path}.${k}` : k;
+      const p = [...segs, k];
       const { kind, ctx: c } = classify(k, ctx);
       if (kind && Array.isArray(v) && v.every((x) => !isRecord(x) && !Array.isArray(x))) {
         // A series: list of numbers under a metric key; the last element is the last epoch's.
-        v.forEach((x, i) => push(`${p}[${i}]`, kind, { ...c, history: true, epoch: i === v.length - 1 ? (c.epoch ?? 'last') : c.epoch }, x));
-      } else if (kind && !isRecord(v) && !Array.isArray(v)) push(p, kind, c, v);
-      else walk(v, p, c, depth + 1);
+        let bad = 0;
+        v.forEach((x, i) => {
+          const n = numericValue(x);
+          if (!n) return;
+          const last = i === v.length - 1;
+          if (last && !onlyBad) push([...p, i], kind, { ...c, history: true, epoch: c.epoch ?? 'last' }, n, { path: pattern(p), length: v.length });
+          else if (isBad(n) && bad++ < MAX_BAD_PER_SERIES) push([...p, i], kind, { ...c, history: true }, n);
+        });
+      } else if (kind && !isRecord(v) && !Array.isArray(v)) {
+        const n = numericValue(v);
+        if (n && (!onlyBad || isBad(n))) push(p, kind, c, n, ctx.history && !onlyBad && records > 1 ? { path: pattern(p), length: records } : undefined);
+      } else walk(v, p, c, depth + 1, onlyBad, records);
     }
   };
-  walk(doc.value, '', { kind: null, split: null, epoch: null, average: null, perClass: false, history: false }, 0);
+  walk(doc.value, [], { kind: null, split: null, epoch: null, average: null, perClass: false, history: false }, 0, false, 0);
   return out;
 }
 
@@ -336,7 +492,8 @@ function sameNumber(a: number, b: number): boolean {
   return eq(a, b) || eq(a * 100, b) || eq(a, b * 100);
 }
 
-const where = (doc: JsonDocument, m: JsonMetric): string => `${doc.file}:${m.line ?? '?'} ${m.path} = ${m.written}`;
+const withLine = (doc: JsonDocument, m: JsonMetric): JsonMetric => ({ ...m, line: doc.lineOf(m.segments) });
+const where = (doc: JsonDocument, m: JsonMetric): string => `${doc.file}:${doc.lineOf(m.segments) ?? '?'} ${m.path} = ${m.written}`;
 
 /**
  * One overall metric (not per-class, not a history element unless nothing else says it) by
@@ -357,7 +514,7 @@ export function findJsonMetric(doc: JsonDocument, q: MetricQuery): MetricAnswer 
     const first = ms[0]!;
     const other = ms.slice(1).find((m) => m.value === null || first.value === null ? m.value !== first.value : !(sameNumber(m.value, first.value) || (Number.isNaN(m.value) && Number.isNaN(first.value))));
     if (other) return { ambiguous: `ambiguous: ${q.split} ${q.kind}${q.epoch ? ` (${q.epoch} epoch)` : ''} is written differently in ${where(doc, first)} and ${where(doc, other)}` };
-    return { found: first };
+    return { found: withLine(doc, first) };
   };
   if (q.epoch) {
     const explicit = pick(scalars.filter((m) => m.epoch === q.epoch));

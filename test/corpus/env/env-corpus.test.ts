@@ -137,7 +137,7 @@ const benign: Variant[] = [
       ),
     },
     status: 'pass',
-    evidence: [`${METRICS}:7: history[].train_loss: 30 values, final 0.26`],
+    evidence: [`${METRICS}:4: history[].train_loss: 30 values, final 0.26`],
   },
   {
     name: 'Lightning progress-bar postfix and Python logging, real completion line',
@@ -197,6 +197,20 @@ const defects: Variant[] = [
     files: { [METRICS]: `{"history": ${'['.repeat(100_000)}` },
     status: 'error',
     evidence: [`${METRICS}:1: JSON nests deeper than 64 levels; refused before parsing`],
+  },
+  {
+    name: 'ambiguous: a loss key written twice in metrics.json (NaN first, a good value after it)',
+    check: trainingCompleted,
+    files: { [METRICS]: exampleMetrics.replace('"val_loss": 0.044064,', '"val_loss": NaN,\n  "val_loss": 0.044064,') },
+    status: 'error',
+    evidence: [`ambiguous: val_loss is written twice in ${METRICS} (lines 8 and 9); which value was meant cannot be told`],
+  },
+  {
+    name: 'a NaN at the end of a loss history of a million values',
+    check: trainingCompleted,
+    files: { [METRICS]: `{"history": {"train_loss": [\n${Array.from({ length: 1_000_000 }, (_, i) => (i === 999_999 ? 'NaN' : '0.5')).join(',\n')}\n]}}` },
+    status: 'fail',
+    evidence: [`${METRICS}:1000001: history.train_loss[999999] is NaN: NaN/Inf loss`],
   },
   {
     name: 'pip-compile output with one package loosened to a range',
