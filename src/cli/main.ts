@@ -1,64 +1,25 @@
-import { writeFile } from 'node:fs/promises';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import { checkRun, type GateReport } from '../engine.js';
 import { GateError, errorMessage } from '../errors.js';
 import { readPolicyFile } from '../policy/load.js';
-import { renderJson } from '../report/json.js';
-import { renderJunit } from '../report/junit.js';
-import { renderMarkdown } from '../report/markdown.js';
-import { renderText } from '../report/text.js';
+import { addReportOptions, checkOutputPath, describeTarget, emitReport, EXIT, exitCodeFor, explainExit, parseTarget, terminalStyle, type Io, type ReportOutputOptions, type TargetFlag } from './output.js';
 import { ProgressLine } from './progress.js';
 
-export const FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
-export type Format = (typeof FORMATS)[number];
+export { EXIT, exitCodeFor, FORMATS, parseTarget, emitReport, type Format, type Io } from './output.js';
 
-export function renderReport(report: GateReport, format: Format): string {
-  switch (format) {
-    case 'json':
-      return renderJson(report);
-    case 'junit':
-      return renderJunit(report);
-    case 'markdown':
-      return renderMarkdown(report);
-    default:
-      return renderText(report);
+/** The package's version, from the package.json above this module (src/ in development, dist/src/ when built). */
+export function packageVersion(): string {
+  for (let url = new URL('../', import.meta.url); url.pathname !== '/'; url = new URL('../', url)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'readiness-gate' && pkg.version) return pkg.version;
+    } catch {
+      // not here; one folder up
+    }
   }
-}
-
-/** Exit codes: 0 no automated check failing, 1 gate blocked, 2 usage or configuration error. */
-export function exitCodeFor(report: GateReport): number {
-  return report.gate === 'blocked' ? 1 : 0;
-}
-
-export function parseTarget(v: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) {
-    throw new InvalidArgumentError(`expected a percentage between 0 and 100, got "${v}"`);
-  }
-  return n;
-}
-
-export interface Io {
-  stdout: { write(s: string): boolean };
-  stderr: { write(s: string): boolean; isTTY?: boolean };
-}
-
-export interface ReportOutputOptions {
-  format: Format;
-  output?: string;
-}
-
-/** Writes the report as asked: to --output (and the text checklist to stdout), or to stdout. */
-export async function emitReport(report: GateReport, opts: ReportOutputOptions, io: Io): Promise<void> {
-  const rendered = renderReport(report, opts.format);
-  if (opts.output) {
-    await writeFile(opts.output, rendered);
-    io.stdout.write(renderText(report));
-    io.stderr.write(`${opts.format} report written to ${opts.output}\n`);
-  } else {
-    io.stdout.write(rendered);
-  }
+  return 'unknown';
 }
 
 /** --sign-key/--attestation-out: loads the key before any check runs, so a bad key fails fast (exit 2). */
@@ -75,73 +36,93 @@ async function ciSigning(o: { signKey?: string; attestationOut?: string }): Prom
   };
 }
 
-function formatOption(): Option {
-  return new Option('--format <format>', 'output format').choices(FORMATS).default('text');
+interface CheckFlags extends ReportOutputOptions {
+  signKey?: string;
+  attestationOut?: string;
+  target?: TargetFlag;
+  policy?: string;
+  skipHeavy?: boolean;
+  allowSkippedHeavy?: boolean;
+  quiet?: boolean;
 }
 
-/** Builds the CLI. Subcommands that need Redis or Slack register themselves from their modules. */
+/** Builds the CLI. Subcommands that need Redis or Slack register themselves from their modules (extensions.ts). */
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command();
+  const helpWidth = () => terminalStyle(io.stdout, io.env).width;
   program
     .name('readiness')
     .description('Production readiness gate for trained ML models')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-    .showHelpAfterError();
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), getOutHelpWidth: helpWidth, getErrHelpWidth: helpWidth });
 
-  program
+  const check = program
     .command('check')
     .description('verify a run folder against the production readiness checklist (no Slack, no Redis)')
     .argument('<run-dir>', 'the run folder')
-    .option('--target <percent>', 'test accuracy target, overrides the policy', parseTarget)
-    .option('--policy <file>', 'policy file (YAML or JSON) applied over the defaults')
-    .addOption(formatOption())
-    .option('--output <file>', 'write the formatted report to this file (the text checklist still goes to stdout)')
-    .option('--skip-heavy', 'do not run the heavy checks (ONNX parity, latency); the gate stays pending')
+    .option('--target <percent>', 'test accuracy target, overrides the policy: a percent (85) or a fraction (0.85)', parseTarget)
+    .option('--policy <file>', 'policy file (YAML or JSON) applied over the defaults');
+  addReportOptions(check)
+    .option('--skip-heavy', 'do not run the heavy checks (ONNX parity, latency): the gate stays pending and the exit code is 3')
+    .option('--allow-skipped-heavy', 'with --skip-heavy: exit 0 instead of 3 when nothing failed')
     .option('--quiet', 'no progress on stderr')
     .option('--sign-key <file>', 'Ed25519 PKCS#8 PEM key: sign an attestation of a PASSED CI-only gate (policy requires no sign-offs)')
     .option('--attestation-out <file>', 'with --sign-key: where to write the attestation (DSSE envelope)')
-    .action(async (runDir: string, o: { target?: number; policy?: string; format: Format; output?: string; skipHeavy?: boolean; quiet?: boolean; signKey?: string; attestationOut?: string }) => {
+    .action(async (runDir: string, o: CheckFlags) => {
+      await checkOutputPath(o.output);
+      await checkOutputPath(o.attestationOut, '--attestation-out');
       const signing = await ciSigning(o);
+      describeTarget(o.target, io);
       const policyLayer = o.policy ? await readPolicyFile(o.policy) : undefined;
       const progress = new ProgressLine(io.stderr, AUTOMATED_CHECKS.length, !o.quiet);
       const report = await checkRun(runDir, {
         policyLayer,
-        flags: o.target === undefined ? undefined : { target_accuracy: o.target },
+        flags: o.target === undefined ? undefined : { target_accuracy: o.target.percent },
         skipHeavy: Boolean(o.skipHeavy),
         onResult: (r) => progress.result(r),
         onProgress: (id, p) => progress.check(id, p),
         onManifestProgress: (d, t) => progress.manifest(d, t),
       });
       progress.finish();
-      await emitReport(report, { format: o.format, ...(o.output ? { output: o.output } : {}) }, io);
-      setExit(signing ? await signing(report, io) : exitCodeFor(report));
+      await emitReport(report, o, io);
+      const code = signing ? await signing(report, io) : exitCodeFor(report, { allowSkippedHeavy: Boolean(o.allowSkippedHeavy) });
+      explainExit(code, io);
+      setExit(code);
     });
   return program;
 }
 
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+/** A usage error says what is wrong and where the options are, not the whole help. */
+function shortUsageErrors(program: Command): void {
+  for (const cmd of [program, ...program.commands]) {
+    const name = cmd === program ? 'readiness' : `readiness ${cmd.name()}`;
+    cmd.showHelpAfterError(`(${name} --help lists the options)`);
+  }
+}
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let code = 0;
-  const program = buildProgram(io, (c) => {
+  const setExit = (c: number) => {
     code = c;
-  });
+  };
+  const program = buildProgram(io, setExit);
   const { register } = await import('./extensions.js');
-  await register(program, io, (c: number) => {
-    code = c;
-  });
+  await register(program, io, setExit);
+  shortUsageErrors(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; every other parse error is a usage error.
-      return err.exitCode === 0 ? 0 : 2;
+      return err.exitCode === 0 ? 0 : EXIT.usage;
     }
     if (err instanceof GateError) {
       io.stderr.write(`readiness: ${err.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     io.stderr.write(`readiness: unexpected error: ${errorMessage(err)}\n`);
-    return 2;
+    return EXIT.usage;
   }
 }

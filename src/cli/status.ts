@@ -1,17 +1,16 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadProcessConfig } from '../config/env.js';
 import { GateError } from '../errors.js';
 import { EVALUATION_ID, EvaluationStore, reportFromState } from '../store/redis-store.js';
-import { emitReport, exitCodeFor, FORMATS, type Format, type Io } from './main.js';
+import { addReportOptions, checkOutputPath, emitReport, exitCodeFor, type Io, type ReportOutputOptions } from './output.js';
 
 export function registerStatus(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
+  const cmd = program
     .command('status')
     .description('show an evaluation (by id, or the latest of a run) from the shared store (REDIS_URL)')
-    .argument('<evaluation-id-or-run>', 'evaluation id, or a run name for its latest evaluation')
-    .addOption(new Option('--format <format>', 'output format').choices(FORMATS).default('text'))
-    .option('--output <file>', 'write the formatted report to this file (the text checklist still goes to stdout)')
-    .action(async (ref: string, o: { format: Format; output?: string }) => {
+    .argument('<evaluation-id-or-run>', 'evaluation id, or a run name for its latest evaluation');
+  addReportOptions(cmd).action(async (ref: string, o: ReportOutputOptions) => {
+      await checkOutputPath(o.output);
       const config = loadProcessConfig({ need: ['REDIS_URL'] });
       const { connectRedis } = await import('../queue/connection.js');
       const redis = await connectRedis(config.REDIS_URL, { connectionName: 'readiness-status' });
@@ -27,7 +26,7 @@ export function registerStatus(program: Command, io: Io, setExit: (code: number)
             `${running > 0 ? ` · ${running} check(s) still pending or running` : ''}\n`,
         );
         const report = reportFromState(state);
-        await emitReport(report, { format: o.format, ...(o.output ? { output: o.output } : {}) }, io);
+        await emitReport(report, o, io);
         setExit(exitCodeFor(report));
       } finally {
         redis.disconnect();

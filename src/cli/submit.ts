@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import type { CheckResult } from '../checks/types.js';
 import { loadProcessConfig } from '../config/env.js';
@@ -7,7 +7,7 @@ import { readReadinessConfig, selectPolicyLayer } from '../config/readiness-conf
 import { GateError } from '../errors.js';
 import { EvaluationStore, reportFromState } from '../store/redis-store.js';
 import type { EvaluationState } from '../store/types.js';
-import { emitReport, exitCodeFor, FORMATS, parseTarget, type Format, type Io } from './main.js';
+import { addReportOptions, checkOutputPath, describeTarget, emitReport, exitCodeFor, explainExit, parseTarget, type Io, type ReportOutputOptions, type TargetFlag } from './output.js';
 import { ProgressLine } from './progress.js';
 
 const UNFINISHED = new Set(['pending', 'running']);
@@ -57,31 +57,30 @@ export async function waitForChecks(
   }
 }
 
-interface SubmitFlags {
-  target?: number;
+interface SubmitFlags extends ReportOutputOptions {
+  target?: TargetFlag;
   policy?: string;
   wait?: boolean;
-  format: Format;
-  output?: string;
   timeout: number;
   quiet?: boolean;
   requester?: string;
 }
 
 export function registerSubmit(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
+  const cmd = program
     .command('submit')
     .description('create an evaluation of a run (name relative to ARTIFACT_ROOT) on the shared workers (REDIS_URL)')
     .argument('<run>', 'run name relative to ARTIFACT_ROOT')
-    .option('--target <percent>', 'test accuracy target, overrides the policy', parseTarget)
+    .option('--target <percent>', 'test accuracy target, overrides the policy: a percent (85) or a fraction (0.85)', parseTarget)
     .option('--policy <name-or-file>', 'a policy named in READINESS_CONFIG, or a policy file (YAML or JSON)')
-    .option('--wait', 'wait for the automated checks and print the report as `readiness check` does (same exit codes)')
-    .addOption(new Option('--format <format>', 'output format with --wait').choices(FORMATS).default('text'))
-    .option('--output <file>', 'with --wait: write the formatted report to this file (the text checklist still goes to stdout)')
+    .option('--wait', 'wait for the automated checks and print the report as `readiness check` does (same exit codes)');
+  addReportOptions(cmd, 'with --wait: ')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this long (exit 2; the evaluation continues)', parseSeconds, 1800)
     .option('--quiet', 'no progress on stderr')
     .option('--requester <id>', 'who asks (audit log); defaults to cli:<login name>')
     .action(async (runName: string, o: SubmitFlags) => {
+      await checkOutputPath(o.output);
+      describeTarget(o.target, io);
       const config = loadProcessConfig({ need: ['REDIS_URL', 'ARTIFACT_ROOT'] });
       const readinessConfig = await readReadinessConfig(config.READINESS_CONFIG);
       const policyLayer = await selectPolicyLayer(readinessConfig, o.policy);
@@ -98,7 +97,7 @@ export function registerSubmit(program: Command, io: Io, setExit: (code: number)
           requester: o.requester ?? `cli:${userInfo().username}`,
           channel: null,
           policyLayer,
-          flags: o.target === undefined ? undefined : { target_accuracy: o.target },
+          flags: o.target === undefined ? undefined : { target_accuracy: o.target.percent },
           onManifestProgress: (d, t) => progress.manifest(d, t),
         });
         if (!o.wait) {
@@ -111,8 +110,10 @@ export function registerSubmit(program: Command, io: Io, setExit: (code: number)
         const state = await waitForChecks(store, evaluation.id, { timeoutMs: o.timeout * 1000, onResult: (r) => progress.result(r) });
         progress.finish();
         const report = reportFromState(state);
-        await emitReport(report, { format: o.format, ...(o.output ? { output: o.output } : {}) }, io);
-        setExit(exitCodeFor(report));
+        await emitReport(report, o, io);
+        const code = exitCodeFor(report);
+        explainExit(code, io);
+        setExit(code);
       } finally {
         await queues.close().catch(() => undefined);
         redis.disconnect();

@@ -1,32 +1,106 @@
+import { z } from 'zod';
+import { CATEGORIES, CHECK_STATUSES } from '../checks/types.js';
 import type { GateReport } from '../engine.js';
+import { PolicySchema, SIGNOFF_ROLES } from '../policy/schema.js';
+import { heavySkipped } from './common.js';
 
-/** Machine-readable result: `{ run, gate, digest, policy, checks: [...] , ... }`. */
+/**
+ * Version of the JSON report's shape. Bumped when a field is removed or changes meaning; new
+ * optional fields do not bump it. The JSON Schema (docs/report.schema.json) is generated from
+ * the zod schema below (`npm run docs:schemas`), and a test validates every format's output.
+ */
+export const REPORT_SCHEMA_VERSION = 1;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const CheckJsonSchema = z.strictObject({
+  id: z.string().describe('Stable check id, e.g. "test.target" (signoff.<role> for approvals).'),
+  category: z.enum(CATEGORIES.map((c) => c.id) as [string, ...string[]]).describe("The checklist's category."),
+  title: z.string().describe("The checklist's wording."),
+  status: z.enum(CHECK_STATUSES).describe('pass and warn count as done; fail and error block; pending, running and skipped are outstanding.'),
+  evidence: z.array(z.string()).describe('What was seen, with numbers and the file each came from.'),
+  metrics: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])).describe('Machine-readable numbers of the check; the keys of each check are listed in docs/report-formats.md.'),
+  remediation: z.string().nullable().describe("The checklist's \"If unchecked\" text (or a symptom-specific one); null for sign-offs that need none."),
+  duration_ms: z.number().nonnegative(),
+  security: z.literal(true).optional().describe('Present when the failure is a security finding (hostile artifact).'),
+});
+
+export const ReportJsonSchema = z
+  .strictObject({
+    schema_version: z.literal(REPORT_SCHEMA_VERSION).describe('Version of this shape (see docs/report-formats.md).'),
+    run: z.string().describe('The run as named: the folder path for `readiness check`, the run name under ARTIFACT_ROOT otherwise.'),
+    model_name: z.string(),
+    gate: z.enum(['passed', 'pending', 'blocked']).describe('The gate status: blocked when a check fails/errors or a role rejected; pending while checks or sign-offs are outstanding.'),
+    digest: sha256.describe('Artifact manifest digest; sign-offs are bound to it.'),
+    policy: z.strictObject({
+      name: z.string(),
+      digest: sha256.describe('sha256 of the effective policy.'),
+      sources: z.array(z.string()).describe('Layers applied, in order: defaults, --policy file, the run readiness.yml, flags.'),
+      overrides: z.array(z.strictObject({ source: z.string(), fields: z.array(z.string()) })).describe('Dotted field paths each non-default layer set.'),
+      effective: PolicySchema.describe('The effective policy (docs/configuration.md).'),
+    }),
+    checks: z.array(CheckJsonSchema).describe('Every automated check in checklist order, then signoff.technical, signoff.product, signoff.compliance.'),
+    blocking: z.array(z.string()).describe('Check ids (and signoff.<role>) that block the gate.'),
+    outstanding: z.array(z.string()).describe('Check ids (and signoff.<role>) still outstanding.'),
+    heavy_skipped: z.array(z.string()).describe('Heavy checks (export.parity, export.inference) that did not run, e.g. with --skip-heavy.'),
+    signoffs: z.array(
+      z.strictObject({
+        role: z.enum(SIGNOFF_ROLES),
+        decision: z.enum(['approved', 'rejected']),
+        user: z.string(),
+        at: z.string(),
+        reason: z.string().optional(),
+        digest: sha256,
+      }),
+    ),
+    manifest: z.strictObject({
+      entries: z.array(z.strictObject({ path: z.string(), size: z.number().int().nonnegative(), sha256 })),
+      digest: sha256,
+      bytes: z.number().int().nonnegative(),
+    }),
+    generated_at: z.string().describe('ISO 8601 time the report was assembled.'),
+  })
+  .describe('readiness check/status/submit --format json');
+
+export type ReportJson = z.infer<typeof ReportJsonSchema>;
+
+/** The JSON Schema (draft 2020-12) of `--format json`, as committed in docs/report.schema.json. */
+export function reportJsonSchema(): Record<string, unknown> {
+  return {
+    title: 'Readiness Gate report',
+    ...(z.toJSONSchema(ReportJsonSchema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>),
+  };
+}
+
+export function reportToJson(report: GateReport): ReportJson {
+  return {
+    schema_version: REPORT_SCHEMA_VERSION,
+    run: report.run,
+    model_name: report.model_name,
+    gate: report.gate,
+    digest: report.digest,
+    policy: report.policy,
+    checks: report.checks.map((c) => ({
+      id: c.id,
+      category: c.category,
+      title: c.title,
+      status: c.status,
+      evidence: c.evidence,
+      metrics: c.metrics,
+      remediation: c.remediation,
+      duration_ms: c.duration_ms,
+      ...(c.security ? { security: true as const } : {}),
+    })),
+    blocking: report.blocking,
+    outstanding: report.outstanding,
+    heavy_skipped: heavySkipped(report),
+    signoffs: report.signoffs.map((s) => ({ role: s.role, decision: s.decision, user: s.user, at: s.at, ...(s.reason !== undefined ? { reason: s.reason } : {}), digest: s.digest })),
+    manifest: report.manifest,
+    generated_at: report.generated_at,
+  };
+}
+
+/** Machine-readable result, described by docs/report.schema.json. */
 export function renderJson(report: GateReport): string {
-  return `${JSON.stringify(
-    {
-      run: report.run,
-      model_name: report.model_name,
-      gate: report.gate,
-      digest: report.digest,
-      policy: report.policy,
-      checks: report.checks.map((c) => ({
-        id: c.id,
-        category: c.category,
-        title: c.title,
-        status: c.status,
-        evidence: c.evidence,
-        metrics: c.metrics,
-        remediation: c.remediation,
-        duration_ms: c.duration_ms,
-        ...(c.security ? { security: true } : {}),
-      })),
-      blocking: report.blocking,
-      outstanding: report.outstanding,
-      signoffs: report.signoffs,
-      manifest: report.manifest,
-      generated_at: report.generated_at,
-    },
-    null,
-    2,
-  )}\n`;
+  return `${JSON.stringify(reportToJson(report), null, 2)}\n`;
 }

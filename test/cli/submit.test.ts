@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../global-setup.js';
 import { comparable } from '../helpers/compare.js';
 import { EXAMPLE_RUN, REPO_ROOT } from '../helpers/runs.js';
+import { reportSchemaErrors } from '../report/reports.js';
 import { uniquePrefix } from '../helpers/store.js';
 import { waitFor } from '../helpers/workers.js';
 
@@ -68,6 +69,7 @@ describe('readiness submit', () => {
     expect(checked.code).toBe(1);
     expect(submitted.code).toBe(1);
     const a = JSON.parse(submitted.stdout) as { checks: never[]; gate: string; digest: string };
+    expect(await reportSchemaErrors(JSON.parse(submitted.stdout))).toEqual([]);
     const b = JSON.parse(checked.stdout) as { checks: never[]; gate: string; digest: string };
     expect(a.gate).toBe('blocked');
     expect([a.gate, a.digest]).toEqual([b.gate, b.digest]);
@@ -83,6 +85,8 @@ describe('readiness submit', () => {
     expect(status.code).toBe(0);
     expect(status.stderr).toContain(`evaluation ${id} · run digits-run`);
     expect(status.stdout).toContain('Production readiness: Digits Classifier v1.0.0');
+    const statusJson = await cli(['status', id, '--format', 'json'], env);
+    expect(await reportSchemaErrors(JSON.parse(statusJson.stdout))).toEqual([]);
     const missing = await cli(['status', 'ev-nothing-here'], env);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no evaluation "ev-nothing-here"/);
