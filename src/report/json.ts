@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { CATEGORIES, CHECK_STATUSES } from '../checks/types.js';
+import type { Manifest, ManifestEntry } from '../artifacts/manifest.js';
+import { CATEGORIES, CHECK_STATUSES, type CheckResult } from '../checks/types.js';
+import type { SignoffRecord } from '../gate/evaluate.js';
 import type { GateReport } from '../engine.js';
 import { PolicySchema, SIGNOFF_ROLES } from '../policy/schema.js';
 import { heavySkipped } from './common.js';
@@ -54,7 +56,14 @@ export const ReportJsonSchema = z
       }),
     ),
     manifest: z.strictObject({
-      entries: z.array(z.strictObject({ path: z.string(), size: z.number().int().nonnegative(), sha256 })),
+      entries: z.array(
+        z.strictObject({
+          path: z.string(),
+          size: z.number().int().nonnegative(),
+          sha256,
+          artifact: z.string().optional().describe("The policy's layout field the file belongs to (an ONNX model's external data belongs to onnx_model)."),
+        }),
+      ),
       digest: sha256,
       bytes: z.number().int().nonnegative(),
     }),
@@ -63,6 +72,19 @@ export const ReportJsonSchema = z
   .describe('readiness check/status/submit --format json');
 
 export type ReportJson = z.infer<typeof ReportJsonSchema>;
+
+// The schema must name every field the core types carry: a field added to a manifest entry, a
+// check result or a sign-off without a schema entry fails the build here.
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : false;
+const schemaCoversTypes: [
+  SameKeys<ManifestEntry, ReportJson['manifest']['entries'][number]>,
+  SameKeys<Manifest, ReportJson['manifest']>,
+  SameKeys<SignoffRecord, ReportJson['signoffs'][number]>,
+  SameKeys<GateReport['policy'], ReportJson['policy']>,
+  SameKeys<Omit<CheckResult, 'progress'>, ReportJson['checks'][number]>,
+  SameKeys<Omit<GateReport, never>, Omit<ReportJson, 'schema_version' | 'heavy_skipped'>>,
+] = [true, true, true, true, true, true];
+void schemaCoversTypes;
 
 /** The JSON Schema (draft 2020-12) of `--format json`, as committed in docs/report.schema.json. */
 export function reportJsonSchema(): Record<string, unknown> {
