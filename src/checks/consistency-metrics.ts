@@ -5,9 +5,10 @@ import { readCheckpointMetadata, type CheckpointSummary } from '../checkpoint/su
 import { GateError } from '../errors.js';
 import { findNumber, isRecord, parsePythonJson } from '../parse/json.js';
 import { inspectOnnxFile, onnxLimits } from '../onnx/inspect.js';
-import { findSection, parseSections, parseTables, plain } from '../parse/markdown.js';
-import { parseAccuracy, roundingTolerance, type Accuracy } from '../parse/numbers.js';
-import { allValAccuracies, describeSourced, type SourcedAccuracy } from '../parse/run-docs.js';
+import { findSection, sectionLines, sectionTables, type MarkdownDocument } from '../parse/markdown.js';
+import { perClassSources } from '../parse/metrics.js';
+import { accuraciesAgree, parseAccuracy } from '../parse/numbers.js';
+import { allAccuracies, describeSourced, optionalMarkdown, type SourcedAccuracy } from '../parse/run-docs.js';
 import type { Policy } from '../policy/schema.js';
 import { readAllLabels } from '../testset/index.js';
 import { defineCheck, fail, pass, warn } from './define.js';
@@ -37,6 +38,16 @@ async function optionalText(run: RunArtifacts, rel: string, policy: Policy): Pro
   }
 }
 
+/** A document for the epoch and class counts, or null when absent or unreadable (its own checks report why). */
+async function optionalDoc(run: RunArtifacts, rel: string, policy: Policy): Promise<MarkdownDocument | null> {
+  try {
+    return await optionalMarkdown(run, rel, policy);
+  } catch (err) {
+    if (err instanceof GateError && !err.hostile && err.code !== 'PATH_ESCAPE') return null;
+    throw err;
+  }
+}
+
 /** The checkpoint's numbers, or null (checkpoint.best reports why it cannot be read). */
 async function checkpointSummary(run: RunArtifacts, policy: Policy): Promise<CheckpointSummary | null> {
   try {
@@ -47,41 +58,36 @@ async function checkpointSummary(run: RunArtifacts, policy: Policy): Promise<Che
   }
 }
 
-function accuraciesAgree(a: Accuracy, b: Accuracy): boolean {
-  return Math.abs(a.percent - b.percent) <= Math.max(roundingTolerance(a), roundingTolerance(b)) + 1e-9;
-}
-
-/** Epochs a markdown document names for the best checkpoint. */
-export function epochsInText(text: string, checkpointName: string, file: string): Sourced<number>[] {
+/** Epochs a markdown document names for the best checkpoint (lines and table rows). */
+export function epochsInDocument(doc: MarkdownDocument, checkpointName: string): Sourced<number>[] {
   const name = checkpointName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const patterns = [
-    new RegExp(`${name}\`?\\s*[(,]\\s*epoch\\s+(\\d+)`, 'gi'),
+    new RegExp(`${name}\\s*[(,]\\s*epoch\\s+(\\d+)`, 'gi'),
     /\bbest\s+epoch\b[\s*_:=|]*(\d+)/gi,
     /\bbest\s+checkpoint\s*\(\s*epoch\s+(\d+)\s*\)/gi,
   ];
+  const lines = [
+    ...sectionLines(doc.root).map((l) => ({ text: l.text, line: l.line })),
+    ...sectionTables(doc.root).flatMap(({ table }) => table.rows.map((r, k) => ({ text: r.join(' | '), line: table.rowLines[k]! }))),
+  ].sort((a, b) => a.line - b.line);
   const out: Sourced<number>[] = [];
-  const lines = text.split('\n');
-  lines.forEach((line, i) => {
+  for (const { text, line } of lines) {
     for (const re of patterns) {
       re.lastIndex = 0;
-      for (let m = re.exec(line); m; m = re.exec(line)) out.push({ value: Number(m[1]), source: `${file} line ${i + 1}: "${m[0].replace(/[`*]/g, "")}"` });
+      for (let m = re.exec(text); m; m = re.exec(text)) out.push({ value: Number(m[1]), source: `${doc.file} line ${line}: "${m[0]}"` });
     }
-  });
+  }
   return out;
 }
 
 /** Rows of the per-class table (summary rows such as "macro avg" are not classes). */
-export function perClassRows(text: string, file: string): Sourced<number> | null {
-  const section = findSection(parseSections(text), 'Per-Class Performance');
-  const base = section ? section.bodyLine - 1 : 0;
-  const tables = parseTables(section ? section.body : text);
-  for (const t of tables) {
-    if (!/class/i.test(t.headers[0] ?? '')) continue;
-    if (!t.headers.some((h) => /f1|recall|precision|support|acc/i.test(h))) continue;
-    const rows = t.rows.filter((r) => !/avg|average|total|overall|macro|weighted|micro|accuracy/i.test(plain(r[0] ?? '')));
-    return { value: rows.length, source: `${rows.length} rows in the per-class table (${file} line ${base + t.line})` };
-  }
-  return null;
+export function perClassRows(doc: MarkdownDocument): Sourced<number> | null {
+  const section = findSection(doc, 'Per-Class Performance');
+  const inSection = section ? perClassSources(doc, section) : [];
+  const source = (inSection.length ? inSection : perClassSources(doc))[0];
+  if (!source) return null;
+  const what = source.form === 'report' ? 'classification report' : 'per-class table';
+  return { value: source.rows.length, source: `${source.rows.length} rows in the ${what} (${doc.file} line ${source.line})` };
 }
 
 function disagreement<T>(what: string, values: Sourced<T>[], show: (v: T) => string): string {
@@ -109,20 +115,27 @@ export const check = defineCheck({
       const a = parseAccuracy(ckpt.valAcc.value);
       if (a) accs.push({ ...a, file: ckptRel, where: `key ${ckpt.valAcc.key}` });
     }
-    accs.push(...(await allValAccuracies(run, policy)));
+    accs.push(...(await allAccuracies(run, policy, 'val')));
     const accOk = accs.every((a) => accs.every((b) => accuraciesAgree(a, b)));
     if (accs.length < 2) notes.push(`val_acc: only ${accs.length} source${accs.length === 1 ? ` (${describeSourced(accs[0]!)})` : 's'}; nothing to compare`);
     else if (accOk) agreed.push(`val_acc agrees within rounding across ${accs.length} sources: ${accs.map(describeSourced).join('; ')}`);
     else problems.push(`val_acc disagrees beyond the rounding of what is written: ${accs.map(describeSourced).join(' vs ')}`);
 
+    // test accuracy: the same evaluation written in test_results.md, metrics.json and final_report.md
+    const tests = await allAccuracies(run, policy, 'test');
+    if (tests.length >= 2) {
+      if (tests.every((a) => tests.every((b) => accuraciesAgree(a, b)))) agreed.push(`test accuracy agrees within rounding across ${tests.length} sources: ${tests.map(describeSourced).join('; ')}`);
+      else problems.push(`test accuracy disagrees beyond the rounding of what is written: ${tests.map(describeSourced).join(' vs ')}`);
+    } else notes.push(`test accuracy: only ${tests.length} source${tests.length === 1 ? ` (${describeSourced(tests[0]!)})` : 's'}; nothing to compare`);
+
     // epoch
     const epochs: Sourced<number>[] = [];
     if (ckpt?.epoch) epochs.push({ value: ckpt.epoch.value, source: `${ckptRel} key ${ckpt.epoch.key}` });
-    const report = await optionalText(run, policy.paths.final_report, policy);
-    const reportEpochs = report === null ? [] : epochsInText(report, ckptName, policy.paths.final_report);
+    const report = await optionalDoc(run, policy.paths.final_report, policy);
+    const reportEpochs = report === null ? [] : epochsInDocument(report, ckptName);
     epochs.push(...reportEpochs);
-    const results = await optionalText(run, policy.paths.test_results, policy);
-    if (results !== null) epochs.push(...epochsInText(results, ckptName, policy.paths.test_results));
+    const results = await optionalDoc(run, policy.paths.test_results, policy);
+    if (results !== null) epochs.push(...epochsInDocument(results, ckptName));
     let metricsJson: unknown = null;
     const metricsText = await optionalText(run, policy.paths.metrics, policy);
     if (metricsText !== null) {
@@ -149,7 +162,7 @@ export const check = defineCheck({
     if (ckpt?.finalLayer) {
       classes.push({ value: ckpt.finalLayer.classes, source: `final layer ${ckpt.finalLayer.name} [${ckpt.finalLayer.shape.join(', ')}] in ${ckptRel}` });
     }
-    const table = results === null ? null : perClassRows(results, policy.paths.test_results);
+    const table = results === null ? null : perClassRows(results);
     if (table) classes.push(table);
     const nc = findNumber(metricsJson, ['num_classes', 'n_classes', 'number_of_classes'], 2);
     if (nc) classes.push({ value: nc.value, source: `${policy.paths.metrics} ${nc.path}` });
@@ -189,6 +202,7 @@ export const check = defineCheck({
 
     const metrics = {
       val_acc_sources: accs.length,
+      test_acc_sources: tests.length,
       epoch_sources: epochs.length,
       class_sources: classes.length,
       disagreements: problems.length,

@@ -1,5 +1,6 @@
 import { defineCheck, pass, warn } from './define.js';
-import { contentLength, parseSections } from '../parse/markdown.js';
+import { contentLength, sectionLines } from '../parse/markdown.js';
+import { readMarkdown } from '../parse/run-docs.js';
 import { requireSections } from './sections.js';
 
 const CARD_TOPICS = ['Intended Use', 'Training Data', 'Performance', 'Limitation', 'Ethical Consideration'];
@@ -14,27 +15,28 @@ export const check = defineCheck({
   async run({ run, policy }) {
     const rel = policy.paths.model_card;
     if (await run.exists(rel)) {
-      const text = await run.readText(rel, policy.limits.max_text_bytes);
-      if (contentLength(text) < policy.docs.min_section_chars) return warn([`${rel} exists but is empty`], { present: true });
-      const r = requireSections(parseSections(text), CARD_TOPICS, 1);
+      const doc = await readMarkdown(run, rel, policy);
+      if (contentLength(doc.root) < policy.docs.min_section_chars) return warn([`${rel} exists but is empty`], { present: true });
+      const r = requireSections(doc, CARD_TOPICS, 1);
       const covered = CARD_TOPICS.length - r.missing.length - r.empty.length;
       const metrics = { present: true, topics_covered: covered, topics: CARD_TOPICS.length };
       if (covered < CARD_TOPICS.length) {
-        return warn([`${rel} present; topics not covered: ${[...r.missing, ...r.empty].join(', ')}`], metrics);
+        return warn([`${rel} present; topics not covered: ${[...r.missing, ...r.empty.map((e) => `${e.name} (empty, ${rel}:${e.section.line})`)].join(', ')}`], metrics);
       }
       return pass([`${rel} present, covers ${CARD_TOPICS.join(', ')}`], metrics);
     }
     const reportRel = policy.paths.final_report;
     if (await run.exists(reportRel)) {
-      const report = await run.readText(reportRel, policy.limits.max_text_bytes);
-      const lines = report.split('\n');
-      const i = lines.findIndex((l) => NO_CARD.test(l));
+      const lines = sectionLines((await readMarkdown(run, reportRel, policy)).root);
+      const i = lines.findIndex((l) => NO_CARD.test(l.text));
       if (i >= 0) {
-        const justification = [lines[i], lines[i + 1] ?? ''].join(' ').trim();
+        const hit = lines[i]!;
+        const next = lines[i + 1];
+        const justification = [hit.text, next && next.line === hit.line + 1 ? next.text : ''].join(' ').trim();
         if (justification.length > 40) {
-          return pass([`${rel} absent; ${reportRel}:${i + 1} documents why: "${justification.slice(0, 200)}"`], { present: false, justified: true });
+          return pass([`${rel} absent; ${reportRel}:${hit.line} documents why: "${justification.slice(0, 200)}"`], { present: false, justified: true });
         }
-        return warn([`${rel} absent; ${reportRel}:${i + 1} says so but gives no justification`], { present: false, justified: false });
+        return warn([`${rel} absent; ${reportRel}:${hit.line} says so but gives no justification`], { present: false, justified: false });
       }
     }
     return warn([`${rel} absent and ${reportRel} does not document "Model card not created" with a justification`], { present: false, justified: false });

@@ -1,5 +1,6 @@
 import { defineCheck, fail, pass } from './define.js';
-import { findSection, parseSections } from '../parse/markdown.js';
+import { findSection, sectionLines, sectionTables } from '../parse/markdown.js';
+import { readMarkdown } from '../parse/run-docs.js';
 
 /** What production monitoring of a model tracks. */
 const METRIC_TERMS: [string, RegExp][] = [
@@ -34,12 +35,18 @@ export const check = defineCheck({
     const rel = policy.paths.deployment_guide;
     if (!(await run.exists(rel))) return fail([`${rel} not found`]);
     const name = policy.docs.monitoring_section;
-    const section = findSection(parseSections(await run.readText(rel, policy.limits.max_text_bytes)), name);
+    const section = findSection(await readMarkdown(run, rel, policy), name);
     if (!section) return fail([`${rel} has no "${name}" section`]);
-    const body = section.body;
+    // Lines of the section and its sub-sections, table rows read as lines (alert tables), titles of sub-sections too.
+    const lines = [
+      ...sectionLines(section).map((l) => ({ text: l.text, line: l.line })),
+      ...sectionTables(section).flatMap(({ table }) => table.rows.map((r, k) => ({ text: r.join(' | '), line: table.rowLines[k]! }))),
+      ...section.children.map((c) => ({ text: c.title, line: c.line })),
+    ].sort((a, b) => a.line - b.line);
+    const body = lines.map((l) => l.text).join('\n');
     const metricsNamed = METRIC_TERMS.filter(([, re]) => re.test(body)).map(([n]) => n);
-    const thresholdLines = body.split('\n').filter((l) => THRESHOLD.some((re) => re.test(l)));
-    const actionLines = body.split('\n').filter((l) => ACTION.test(l));
+    const thresholdLines = lines.filter((l) => THRESHOLD.some((re) => re.test(l.text)));
+    const actionLines = lines.filter((l) => ACTION.test(l.text));
     const where = `${rel} "${section.title}" (line ${section.line})`;
     const metrics = { metrics_named: metricsNamed.length, thresholds: thresholdLines.length, actions: actionLines.length };
     const gaps: string[] = [];
@@ -47,7 +54,7 @@ export const check = defineCheck({
     if (thresholdLines.length === 0) gaps.push('gives no numeric alert thresholds (e.g. "Alert if p95 > 50 ms")');
     if (actionLines.length === 0) gaps.push('says nothing about what to do when an alert fires (actions, on-call, rollback)');
     const evidence = [
-      `${where}: metrics ${metricsNamed.join(', ') || 'none'}; ${thresholdLines.length} threshold line(s)${thresholdLines[0] ? `, e.g. "${thresholdLines[0].trim().slice(0, 100)}"` : ''}; ${actionLines.length} action line(s)`,
+      `${where}: metrics ${metricsNamed.join(', ') || 'none'}; ${thresholdLines.length} threshold line(s)${thresholdLines[0] ? `, e.g. "${thresholdLines[0].text.slice(0, 100)}" (${rel}:${thresholdLines[0].line})` : ''}; ${actionLines.length} action line(s)`,
     ];
     if (gaps.length) return fail([`monitoring section is vague: it ${gaps.join('; it ')}`, ...evidence], metrics);
     return pass(evidence, metrics);

@@ -1,54 +1,8 @@
 import { defineCheck, fail, pass } from './define.js';
-import { findSection, parseSections, parseTables, plain } from '../parse/markdown.js';
-
-/** A critical item is open unless its status says it is gone; "mitigated" is still open. */
-const CLOSED = /\b(closed|resolved|fixed|done|won'?t fix|wontfix|not a bug|invalid|duplicate)\b/i;
-const OPEN = /\b(open|active|in progress|investigating|unresolved|todo|new|blocked|pending)\b/i;
-const NONE = /\b(no known (?:critical )?issues|none(?: known| identified)?\.?$|no open issues)\b/i;
-
-export interface KnownIssue {
-  severity: string | null;
-  status: string | null;
-  text: string;
-  line: number;
-}
-
-function severityOf(text: string, blocking: readonly string[]): string | null {
-  const all = [...new Set([...blocking, 'P0', 'P1', 'P2', 'P3', 'P4'])];
-  for (const s of all) if (new RegExp(`\\b${s}\\b`, 'i').test(text)) return s.toUpperCase();
-  if (/\b(critical|blocker)\b/i.test(text)) return 'critical';
-  return null;
-}
-
-/** `firstLine` is the 1-based file line of the body's first line (Section.bodyLine). */
-export function parseKnownIssues(body: string, firstLine: number, blocking: readonly string[]): KnownIssue[] {
-  const issues: KnownIssue[] = [];
-  const tables = parseTables(body);
-  for (const t of tables) {
-    const sev = t.headers.findIndex((h) => /severity|priority|sev\b|^p$/i.test(plain(h)));
-    const st = t.headers.findIndex((h) => /status|state/i.test(plain(h)));
-    t.rows.forEach((r, k) => {
-      const text = r.map(plain).join(' | ');
-      issues.push({
-        severity: sev >= 0 ? severityOf(r[sev] ?? '', blocking) : severityOf(text, blocking),
-        status: st >= 0 ? plain(r[st] ?? '') : null,
-        text,
-        // t.line is the header's 1-based line within the body; the delimiter row follows, then the rows.
-        line: firstLine + t.line + 1 + k,
-      });
-    });
-  }
-  // List items count too, also next to a table (a P0 written under the table is still a P0).
-  {
-    body.split('\n').forEach((l, k) => {
-      const item = /^\s*(?:[-*+]|\d+[.)])\s+(.*)$/.exec(l);
-      if (!item) return;
-      const text = plain(item[1]!);
-      issues.push({ severity: severityOf(text, blocking), status: CLOSED.test(text) ? 'closed' : OPEN.test(text) ? 'open' : null, text, line: firstLine + k });
-    });
-  }
-  return issues;
-}
+import { contentLength, findSections, type Section } from '../parse/markdown.js';
+import { AmbiguityError } from '../parse/metrics.js';
+import { readMarkdown } from '../parse/run-docs.js';
+import { readIssues, type IssueItem, type NoneStatement } from '../parse/statements.js';
 
 export const check = defineCheck({
   id: 'qa.known_issues',
@@ -59,22 +13,50 @@ export const check = defineCheck({
   async run({ run, policy }) {
     const rel = policy.paths.final_report;
     if (!(await run.exists(rel))) return fail([`${rel} not found`]);
-    const section = findSection(parseSections(await run.readText(rel, policy.limits.max_text_bytes)), 'Known Issues');
+    const sections = findSections(await readMarkdown(run, rel, policy), 'Known Issues');
+    const section = sections[0];
     if (!section) return fail([`${rel} has no "Known Issues" section: known issues are not documented`]);
     const blocking = policy.qa.blocking_severities.map((s) => s.toUpperCase());
-    const issues = parseKnownIssues(section.body, section.bodyLine, blocking);
-    const critical = issues.filter((i) => i.severity !== null && (blocking.includes(i.severity) || i.severity === 'critical'));
-    const open = critical.filter((i) => !(i.status && CLOSED.test(i.status)));
-    const metrics = { issues: issues.length, critical: critical.length, open_critical: open.length };
-    if (open.length) {
-      return fail(open.map((i) => `open ${i.severity} issue (${rel}:${i.line}): ${i.text.slice(0, 200)}`), metrics);
+    const items: IssueItem[] = [];
+    const none: NoneStatement[] = [];
+    // Every section titled Known Issues counts (a report may have one per component).
+    for (const s of sections.filter((s) => !sections.some((o) => o !== s && isAncestor(o, s)))) {
+      const r = readIssues(s, blocking);
+      items.push(...r.items);
+      none.push(...r.none);
     }
-    if (issues.length === 0 && !NONE.test(section.body.trim()) && section.body.trim().length < 10) {
+    const at = (line: number) => `${rel}:${line}`;
+    const isBlocking = (i: IssueItem) => i.severity !== null && (blocking.includes(i.severity.toUpperCase()) || i.severity === 'critical');
+    const critical = items.filter(isBlocking);
+    const open = critical.filter((i) => i.status !== 'closed' && !i.conflict);
+    const metrics = { issues: items.length, critical: critical.length, open_critical: open.length };
+    if (open.length) {
+      const said = none.filter((n) => n.severities.length === 0 || n.severities.some((s) => open.some((o) => o.severity === s)));
+      return fail(
+        [
+          ...open.map((i) => `open ${i.severity} issue (${at(i.line)}): ${i.text.slice(0, 200)}${i.statusWords.some((w) => w !== 'open') ? ` (status: ${i.statusWords.join(', ')})` : ''}`),
+          ...said.map((n) => `contradicted by "${n.text.slice(0, 120)}" (${at(n.line)})`),
+        ],
+        metrics,
+      );
+    }
+    // Cannot tell: a blocking item whose status reads both ways, or an open item whose severity the policy does not rank.
+    const unclear = [
+      ...critical.filter((i) => i.conflict).map((i) => `status of ${i.severity} issue (${at(i.line)}) reads both ${i.conflict}: ${i.text.slice(0, 160)}`),
+      ...items
+        .filter((i) => i.severity !== null && !i.severityKnown && i.status !== 'closed')
+        .map((i) => `severity "${i.severity}" (${at(i.line)}) is not one of the policy's levels (${blocking.join('/')}, P0–P4, critical, minor/low): ${i.text.slice(0, 160)}`),
+    ];
+    if (unclear.length) throw new AmbiguityError(unclear.join('; '));
+    if (items.length === 0 && none.length === 0 && contentLength(section) === 0) {
       return fail([`${rel} "Known Issues" section is empty: write the known issues or "No known issues"`], metrics);
     }
-    return pass(
-      [`${rel} "${section.title}" (line ${section.line}): ${issues.length} issue(s) documented, none open at ${blocking.join('/')}${critical.length ? ` (${critical.length} closed)` : ''}`],
-      metrics,
-    );
+    const closed = critical.length ? ` (${critical.length} closed)` : '';
+    return pass([`${rel} "${section.title}" (line ${section.line}): ${items.length} issue(s) documented, none open at ${blocking.join('/')}${closed}`], metrics);
   },
 });
+
+function isAncestor(a: Section, b: Section): boolean {
+  for (let p = b.parent; p; p = p.parent) if (p === a) return true;
+  return false;
+}

@@ -1,5 +1,6 @@
 import { defineCheck, fail, pass } from './define.js';
-import { findSection, parseSections } from '../parse/markdown.js';
+import { findSection, sectionLines, sectionTables } from '../parse/markdown.js';
+import { readMarkdown } from '../parse/run-docs.js';
 
 export const check = defineCheck({
   id: 'repro.documented',
@@ -10,21 +11,33 @@ export const check = defineCheck({
   async run({ run, policy }) {
     const rel = policy.paths.final_report;
     if (!(await run.exists(rel))) return fail([`${rel} not found`]);
-    const section = findSection(parseSections(await run.readText(rel, policy.limits.max_text_bytes)), 'Reproducibility');
+    const section = findSection(await readMarkdown(run, rel, policy), 'Reproducibility');
     if (!section) return fail([`${rel} has no "Reproducibility" section`]);
-    const body = section.body;
+    // Lines of the section and its sub-sections; a table row reads as "label: value".
+    const lines = [
+      ...sectionLines(section).map((l) => ({ text: l.text, line: l.line })),
+      ...sectionTables(section).flatMap(({ table }) => table.rows.map((r, k) => ({ text: r.join(': '), line: table.rowLines[k]! }))),
+    ].sort((a, b) => a.line - b.line);
+    const first = (re: RegExp, among = lines) => {
+      for (const l of among) {
+        const m = re.exec(l.text);
+        if (m) return { m, line: l.line };
+      }
+      return null;
+    };
+    const at = (line: number) => `${rel}:${line}`;
     const found: string[] = [];
     const missing: string[] = [];
     const metrics: Record<string, string | number | boolean | null> = {};
 
-    const seed = /\bseed\b[^\d\n]{0,20}(\d+)/i.exec(body);
+    const seed = first(/\bseed\b[^\d\n]{0,20}(\d+)/i);
     if (seed) {
-      metrics.seed = Number(seed[1]);
-      found.push(`seed ${seed[1]}`);
+      metrics.seed = Number(seed.m[1]);
+      found.push(`seed ${seed.m[1]} (${at(seed.line)})`);
     } else missing.push('seed (e.g. "Seed: 42")');
 
-    const configMention = /([\w./-]+\.(?:ya?ml|json|toml))/i.exec(body.split('\n').find((l) => /config/i.test(l)) ?? '');
-    const configRel = configMention?.[1]?.replace(/^\.\//, '') ?? null;
+    const configMention = first(/([\w./-]+\.(?:ya?ml|json|toml))/i, lines.filter((l) => /config/i.test(l.text)).slice(0, 1));
+    const configRel = configMention?.m[1]?.replace(/^\.\//, '') ?? null;
     if (!configRel) missing.push(`config file (e.g. "Config: ${policy.paths.config}")`);
     // A path in the text that leaves the run is a documentation problem; a symlink that leaves it
     // is a hostile artifact and propagates as a security finding.
@@ -32,29 +45,30 @@ export const check = defineCheck({
     else if (!(await run.exists(configRel))) missing.push(`config file ${configRel} named in ${rel} does not exist in the run`);
     else {
       metrics.config = configRel;
-      found.push(`config ${configRel} (exists)`);
+      found.push(`config ${configRel} (exists; ${at(configMention!.line)})`);
     }
 
-    const ckptLine = body.split('\n').find((l) => /checkpoint|\.pt\b/i.test(l)) ?? '';
-    const epoch = /\bepoch\b\s*[:=]?\s*(\d+)/i.exec(ckptLine) ?? /\b(?:best\s+)?epoch\b\s*[:=]?\s*(\d+)/i.exec(body);
-    const ckptName = /([\w./-]+\.(?:pt|pth|ckpt))\b/.exec(ckptLine)?.[1] ?? null;
+    const ckptLines = lines.filter((l) => /checkpoint|\.pt\b/i.test(l.text));
+    const ckpt = first(/([\w./-]+\.(?:pt|pth|ckpt))\b/, ckptLines);
+    const epoch = first(/\bepoch\b\s*[:=]?\s*(\d+)/i, ckpt ? lines.filter((l) => l.line === ckpt.line) : ckptLines) ?? first(/\b(?:best\s+)?epoch\b\s*[:=]?\s*(\d+)/i);
+    const ckptName = ckpt?.m[1] ?? null;
     if (!ckptName) missing.push(`checkpoint (e.g. "Checkpoint: ${policy.paths.checkpoint_best} (epoch 45)")`);
     if (!epoch) missing.push('checkpoint epoch');
     if (ckptName && epoch) {
       metrics.checkpoint = ckptName;
-      metrics.epoch = Number(epoch[1]);
-      found.push(`checkpoint ${ckptName} epoch ${epoch[1]}`);
+      metrics.epoch = Number(epoch.m[1]);
+      found.push(`checkpoint ${ckptName} epoch ${epoch.m[1]} (${at(epoch.line)})`);
     }
 
     // Versions as written, pre-release and local suffixes included ("1.13.0a0", "2.1.0+cu118").
-    const python = /\bpython\s*v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?)/i.exec(body);
-    const framework = /\b(?:pytorch|torch)\s*(?:==\s*)?v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?(?:\+[\w.]+)?)/i.exec(body);
-    if (python) found.push(`Python ${python[1]}`);
+    const python = first(/\bpython\s*v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?)/i);
+    const framework = first(/\b(?:pytorch|torch)\s*(?:==\s*)?v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?(?:\+[\w.]+)?)/i);
+    if (python) found.push(`Python ${python.m[1]} (${at(python.line)})`);
     else missing.push('Python version');
-    if (framework) found.push(`PyTorch ${framework[1]}`);
+    if (framework) found.push(`PyTorch ${framework.m[1]} (${at(framework.line)})`);
     else missing.push('PyTorch version');
-    metrics.python = python?.[1] ?? null;
-    metrics.pytorch = framework?.[1] ?? null;
+    metrics.python = python?.m[1] ?? null;
+    metrics.pytorch = framework?.m[1] ?? null;
 
     const evidence = [`${rel} "${section.title}" (line ${section.line}): ${found.join(', ') || 'nothing usable'}`];
     if (missing.length) return fail([`missing: ${missing.join('; ')}`, ...evidence], metrics);

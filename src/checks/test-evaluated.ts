@@ -1,14 +1,15 @@
 import { defineCheck, fail, pass } from './define.js';
-import { findLabeled } from '../parse/markdown.js';
-import { firstNumber } from '../parse/numbers.js';
+import { extractMetrics, pickMetric, type Aggregate, type MetricName, type MetricWanted } from '../parse/metrics.js';
+import { documentSplit, readMarkdown } from '../parse/run-docs.js';
 
-/** The four metrics the checklist greps for, with the label shapes people write. */
-const REQUIRED = [
-  { key: 'accuracy', name: 'Test Accuracy', label: /^(?:overall\s+)?test(?:\s+set)?\s+acc(?:uracy)?\b/i },
-  { key: 'f1', name: 'Test F1', label: /^(?:test(?:\s+set)?\s+)?(?:macro[-\s]+|weighted[-\s]+)?f1(?:[-\s]score)?\b/i },
-  { key: 'precision', name: 'Test Precision', label: /^(?:test(?:\s+set)?\s+)?(?:macro[-\s]+|weighted[-\s]+)?precision\b/i },
-  { key: 'recall', name: 'Test Recall', label: /^(?:test(?:\s+set)?\s+)?(?:macro[-\s]+|weighted[-\s]+)?recall\b/i },
-] as const;
+/** The four metrics the checklist asks for; F1/precision/recall may be overall, macro, weighted or micro. */
+const AVERAGES: (Aggregate | undefined)[][] = [[undefined, 'overall'], ['macro'], ['weighted'], ['micro']];
+const REQUIRED: { key: MetricName; name: string; aggregates: (Aggregate | undefined)[][] }[] = [
+  { key: 'accuracy', name: 'Test Accuracy', aggregates: [[undefined, 'overall', 'micro']] },
+  { key: 'f1', name: 'Test F1', aggregates: AVERAGES },
+  { key: 'precision', name: 'Test Precision', aggregates: AVERAGES },
+  { key: 'recall', name: 'Test Recall', aggregates: AVERAGES },
+];
 
 export const check = defineCheck({
   id: 'test.evaluated',
@@ -19,21 +20,22 @@ export const check = defineCheck({
   async run({ run, policy }) {
     const rel = policy.paths.test_results;
     if (!(await run.exists(rel))) return fail([`${rel} not found: test results are not documented`]);
-    const text = await run.readText(rel, policy.limits.max_text_bytes);
-    if (text.trim() === '') return fail([`${rel} is empty`]);
+    const doc = await readMarkdown(run, rel, policy);
+    if (doc.sections.length === 0 && doc.root.blocks.length === 0) return fail([`${rel} is empty`]);
+    const values = extractMetrics(doc, { defaultSplit: documentSplit(rel, policy) });
     const evidence: string[] = [];
     const missing: string[] = [];
     const metrics: Record<string, number | null> = {};
     for (const m of REQUIRED) {
-      const hit = findLabeled(text, m.label).find((h) => firstNumber(h.value) !== null);
+      const want: MetricWanted = { metric: m.key, split: 'test', aggregates: m.aggregates };
+      const hit = pickMetric(values, want);
       if (!hit) {
         missing.push(m.name);
         metrics[m.key] = null;
         continue;
       }
-      const n = firstNumber(hit.value)!;
-      metrics[m.key] = n.value;
-      evidence.push(`${hit.label}: ${hit.value} (${rel}:${hit.line})`);
+      metrics[m.key] = hit.value.number!.value;
+      evidence.push(`${hit.value.label}: ${hit.value.raw} (${rel}:${hit.value.line})`);
     }
     if (missing.length > 0) {
       return fail([`${rel} is missing ${missing.join(', ')} (no "<metric>: <number>" line or table row found)`, ...evidence], metrics);

@@ -1,53 +1,42 @@
-import { defineCheck, fail, fmt, pass } from './define.js';
+import { defineCheck, fail, pass } from './define.js';
 import { GateError } from '../errors.js';
 import { inspectPng } from '../formats/png.js';
-import { findSection, parseSections, parseTables, plain, type Table } from '../parse/markdown.js';
-import { firstNumber } from '../parse/numbers.js';
+import { Decimal } from '../parse/decimal.js';
+import { findSection } from '../parse/markdown.js';
+import { AmbiguityError, perClassSources, type PerClassSource } from '../parse/metrics.js';
+import type { WrittenNumber } from '../parse/numbers.js';
+import { readMarkdown } from '../parse/run-docs.js';
 
 const PNG_CAP = 32 * 1024 * 1024;
 
-export interface ClassRow {
+export interface ClassScore {
   name: string;
-  f1: number | null;
-  recall: number | null;
-  precision: number | null;
-  /** Whether the values were written as percents (normalised to fractions here). */
-  percent: boolean;
+  /** Fractions, exactly as written (a percent cell shifted by two places). */
+  f1: Decimal | null;
+  recall: Decimal | null;
+  line: number;
 }
 
-function column(headers: string[], re: RegExp): number {
-  return headers.findIndex((h) => re.test(plain(h)));
-}
-
-/** Reads a fraction or percent cell as a fraction. */
-function cellFraction(cell: string | undefined): { value: number; percent: boolean } | null {
-  if (cell === undefined) return null;
-  const n = firstNumber(cell);
+/** A fraction or percent cell as an exact fraction; whether it was written as a percent. */
+function fraction(n: WrittenNumber | null): { value: Decimal; percent: boolean } | null {
   if (!n) return null;
-  if (n.percentSign || n.value > 1) return { value: n.value / 100, percent: true };
-  return { value: n.value, percent: false };
+  if (n.percentSign || n.exact.gt(Decimal.of(1))) return { value: n.exact.shift(-2), percent: true };
+  return { value: n.exact, percent: false };
 }
 
-/** The per-class table: the first table with a class column and an F1 or recall column. */
-export function parsePerClassTable(tables: readonly Table[]): ClassRow[] | null {
-  for (const t of tables) {
-    const cls = column(t.headers, /^(class|label|category|digit|name)\b/i);
-    const f1 = column(t.headers, /^f1|f1[-\s]?score/i);
-    const rec = column(t.headers, /^recall|sensitivity/i);
-    const prec = column(t.headers, /^precision/i);
-    if (cls < 0 || (f1 < 0 && rec < 0)) continue;
-    const rows = t.rows
-      .filter((r) => plain(r[cls] ?? '') !== '' && !/^(macro|weighted|micro|avg|average|overall|total|accuracy)\b/i.test(plain(r[cls] ?? '')))
-      .map((r) => {
-        const f = cellFraction(r[f1]);
-        const rc = cellFraction(r[rec]);
-        const p = cellFraction(r[prec]);
-        return { name: plain(r[cls]!), f1: f?.value ?? null, recall: rc?.value ?? null, precision: p?.value ?? null, percent: Boolean(f?.percent || rc?.percent) };
-      });
-    if (rows.length > 0) return rows;
-  }
-  return null;
+function scores(source: PerClassSource): { rows: ClassScore[]; percent: boolean } {
+  let percent = false;
+  const rows = source.rows.map((r) => {
+    const f = fraction(r.f1);
+    const rc = fraction(r.recall);
+    percent ||= Boolean(f?.percent || rc?.percent);
+    return { name: r.name, f1: f?.value ?? null, recall: rc?.value ?? null, line: r.line };
+  });
+  return { rows, percent };
 }
+
+const key = (rows: ClassScore[]) => rows.map((r) => `${r.name}=${r.f1 ?? '-'}/${r.recall ?? '-'}`).join(',');
+const pct = (d: Decimal) => `${d.shift(2)}%`;
 
 export const check = defineCheck({
   id: 'test.per_class',
@@ -74,28 +63,43 @@ export const check = defineCheck({
     if (!(await run.exists(mdRel))) {
       return fail([...problems, `${mdRel} not found: no per-class performance documented`, ...evidence]);
     }
-    const text = await run.readText(mdRel, policy.limits.max_text_bytes);
-    const section = findSection(parseSections(text), 'Per-Class Performance') ?? findSection(parseSections(text), 'Per Class');
-    const rows = parsePerClassTable(parseTables(section?.body ?? '')) ?? parsePerClassTable(parseTables(text));
-    if (!rows) {
+    const doc = await readMarkdown(run, mdRel, policy);
+    const section = findSection(doc, 'Per-Class Performance') ?? findSection(doc, 'Per Class');
+    const inSection = section ? perClassSources(doc, section) : [];
+    const sources = inSection.length ? inSection : perClassSources(doc);
+    if (sources.length === 0) {
       return fail([...problems, `${mdRel}: no per-class table (columns Class and F1/Recall) found`, ...evidence]);
     }
-    const { min_f1, min_recall } = policy.per_class;
+    const read = sources.map(scores);
+    // Two per-class results (a table and a pasted report) that differ: which one is the model's?
+    if (read.some((r) => key(r.rows) !== key(read[0]!.rows))) {
+      throw new AmbiguityError(`${sources.length} per-class results in ${mdRel} differ: ${sources.map((s) => `${s.form} at ${mdRel}:${s.line}`).join(' vs ')}`);
+    }
+    const { rows, percent } = read[0]!;
+    const source = sources[0]!;
+    const minF1 = Decimal.fromNumber(policy.per_class.min_f1);
+    const minRecall = Decimal.fromNumber(policy.per_class.min_recall);
     const weak: string[] = [];
     for (const r of rows) {
-      if (r.f1 === null && r.recall === null) weak.push(`class ${r.name}: no F1 or recall value`);
-      if (r.f1 !== null && !(r.f1 > min_f1)) weak.push(`class ${r.name}: F1 ${fmt(r.f1, 3)} ≤ ${min_f1}`);
-      if (r.recall !== null && !(r.recall >= min_recall)) weak.push(`class ${r.name}: recall ${fmt(r.recall * 100, 1)}% < ${fmt(min_recall * 100)}% (catastrophic)`);
+      const at = `${mdRel}:${r.line}`;
+      if (r.f1 === null && r.recall === null) weak.push(`class ${r.name}: no F1 or recall value (${at})`);
+      if (r.f1 !== null && !r.f1.gt(minF1)) weak.push(`class ${r.name}: F1 ${r.f1} ≤ ${minF1} (${at})`);
+      if (r.recall !== null && !r.recall.ge(minRecall)) weak.push(`class ${r.name}: recall ${pct(r.recall)} < ${pct(minRecall)} (catastrophic) (${at})`);
     }
-    const f1s = rows.map((r) => r.f1).filter((v): v is number => v !== null);
-    const recalls = rows.map((r) => r.recall).filter((v): v is number => v !== null);
-    const minF1 = f1s.length ? Math.min(...f1s) : null;
-    const minRecall = recalls.length ? Math.min(...recalls) : null;
-    const worst = rows.reduce<ClassRow | null>((w, r) => (r.f1 !== null && (w === null || (w.f1 ?? 2) > r.f1) ? r : w), null);
+    const lowest = (pickValue: (r: ClassScore) => Decimal | null) =>
+      rows.reduce<ClassScore | null>((w, r) => {
+        const v = pickValue(r);
+        if (v === null) return w;
+        const wv = w ? pickValue(w) : null;
+        return wv === null || v.lt(wv) ? r : w;
+      }, null);
+    const worstF1 = lowest((r) => r.f1);
+    const worstRecall = lowest((r) => r.recall);
+    const form = source.form === 'report' ? 'classification report' : 'table';
     evidence.push(
-      `${rows.length} classes in ${mdRel}${rows.some((r) => r.percent) ? ' (values read as percents)' : ''}; lowest F1 ${minF1 === null ? 'n/a' : fmt(minF1, 3)}${worst ? ` (class ${worst.name})` : ''}, lowest recall ${minRecall === null ? 'n/a' : `${fmt(minRecall * 100, 1)}%`}`,
+      `${rows.length} classes in ${mdRel} (${form} at ${mdRel}:${source.line})${percent ? ' (values read as percents)' : ''}; lowest F1 ${worstF1 ? `${worstF1.f1} (class ${worstF1.name})` : 'n/a'}, lowest recall ${worstRecall ? pct(worstRecall.recall!) : 'n/a'}`,
     );
-    const metrics = { classes: rows.length, min_f1: minF1, min_recall: minRecall, weak_classes: weak.length };
+    const metrics = { classes: rows.length, min_f1: worstF1?.f1?.toNumber() ?? null, min_recall: worstRecall?.recall?.toNumber() ?? null, weak_classes: weak.length };
     if (problems.length + weak.length > 0) return fail([...problems, ...weak, ...evidence], metrics);
     return pass(evidence, metrics);
   },

@@ -1,4 +1,5 @@
-import { defineCheck, fail, fmt, pass } from './define.js';
+import { defineCheck, fail, pass } from './define.js';
+import { Decimal } from '../parse/decimal.js';
 import { describeSourced, readTestAccuracy } from '../parse/run-docs.js';
 
 export const check = defineCheck({
@@ -18,11 +19,13 @@ export const check = defineCheck({
     }
     // Say when the document of record gave no number and the JSON was used instead.
     const fallback = acc.file === policy.paths.test_results ? [] : [`no "Test Accuracy" line in ${policy.paths.test_results} (missing, empty or without it); used ${acc.file}`];
-    const margin = acc.percent - target;
-    const metrics = { test_accuracy: acc.percent, target, margin_pp: Number(margin.toFixed(4)), read_as: acc.read };
-    if (acc.percent >= target) {
-      return pass([`Test accuracy ${describeSourced(acc)} ≥ target ${fmt(target)}%`, `Margin: +${fmt(margin)} pp`, ...fallback], metrics);
+    // Compared as written, in decimal: 89.9 ≥ 89.9, and 0.899 is 89.9 exactly.
+    const goal = Decimal.fromNumber(target);
+    const margin = acc.exact.sub(goal);
+    const metrics = { test_accuracy: acc.percent, target, margin_pp: margin.toNumber(), read_as: acc.read };
+    if (acc.exact.ge(goal)) {
+      return pass([`Test accuracy ${describeSourced(acc)} ≥ target ${goal}%`, `Margin: +${margin} pp`, ...fallback], metrics);
     }
-    return fail([`Test accuracy ${describeSourced(acc)} < target ${fmt(target)}%`, `Gap: ${fmt(-margin)} pp below target`, ...fallback], metrics);
+    return fail([`Test accuracy ${describeSourced(acc)} < target ${goal}%`, `Gap: ${margin.abs()} pp below target`, ...fallback], metrics);
   },
 });

@@ -1,4 +1,5 @@
-import { defineCheck, fail, fmt, pass } from './define.js';
+import { defineCheck, fail, pass } from './define.js';
+import { Decimal } from '../parse/decimal.js';
 import { describeSourced, readTestAccuracy, readValAccuracy } from '../parse/run-docs.js';
 
 export const check = defineCheck({
@@ -14,18 +15,20 @@ export const check = defineCheck({
     if (!val) missing.push(`validation accuracy (${policy.paths.metrics} val_acc or "Validation Accuracy:" in ${policy.paths.test_results})`);
     if (!test) missing.push(`test accuracy ("Test Accuracy:" in ${policy.paths.test_results} or ${policy.paths.metrics} test_acc)`);
     if (!val || !test) return fail([`cannot compute the gap: missing ${missing.join(' and ')}`]);
-    const gap = Math.abs(val.percent - test.percent);
-    const { max_pp, excellent_pp } = policy.val_gap;
-    const grade = gap < excellent_pp ? 'excellent' : gap < max_pp ? 'acceptable' : 'too large';
+    // Exact decimal arithmetic: 87.8 (from 0.878) − 82.8 is 5, not 4.999999999999986.
+    const gap = val.exact.sub(test.exact).abs();
+    const max = Decimal.fromNumber(policy.val_gap.max_pp);
+    const excellent = Decimal.fromNumber(policy.val_gap.excellent_pp);
+    const grade = gap.lt(excellent) ? 'excellent' : gap.lt(max) ? 'acceptable' : 'too large';
     const evidence = [
       `Val acc ${describeSourced(val)}`,
       `Test acc ${describeSourced(test)}`,
-      `Gap |${fmt(val.percent)} − ${fmt(test.percent)}| = ${fmt(gap)} pp: ${grade} (excellent < ${fmt(excellent_pp)}, acceptable < ${fmt(max_pp)})`,
+      `Gap |${val.exact} − ${test.exact}| = ${gap} pp: ${grade} (excellent < ${excellent}, acceptable < ${max})`,
     ];
     if (test.file !== policy.paths.test_results) {
       evidence.push(`no "Test Accuracy" line in ${policy.paths.test_results} (missing, empty or without it); used ${test.file}`);
     }
-    const metrics = { val_accuracy: val.percent, test_accuracy: test.percent, gap_pp: Number(gap.toFixed(4)), grade };
-    return gap < max_pp ? pass(evidence, metrics) : fail(evidence, metrics);
+    const metrics = { val_accuracy: val.percent, test_accuracy: test.percent, gap_pp: gap.toNumber(), grade };
+    return gap.lt(max) ? pass(evidence, metrics) : fail(evidence, metrics);
   },
 });

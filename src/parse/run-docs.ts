@@ -2,13 +2,14 @@ import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import { parsePythonJson, findNumber } from './json.js';
-import { findLabeled, findSection, parseSections, parseTables, plain, type Section } from './markdown.js';
+import { parseMarkdown, type MarkdownDocument } from './markdown.js';
+import { AmbiguityError, extractMetrics, pickMetric, type Split } from './metrics.js';
 import { describeAccuracy, parseAccuracy, type Accuracy } from './numbers.js';
 
 /** An accuracy with where it was read. */
 export interface SourcedAccuracy extends Accuracy {
   file: string;
-  /** Line number for markdown, dotted key path for JSON. */
+  /** "line N" for markdown, dotted key path for JSON. */
   where: string;
 }
 
@@ -16,8 +17,14 @@ export function describeSourced(a: SourcedAccuracy): string {
   return `${describeAccuracy(a)} (${a.file}${a.where ? ` ${a.where}` : ''})`;
 }
 
-export async function readMarkdownSections(run: RunArtifacts, rel: string, policy: Policy): Promise<Section[]> {
-  return parseSections(await run.readText(rel, policy.limits.max_text_bytes));
+/** A run document parsed into the document model. */
+export async function readMarkdown(run: RunArtifacts, rel: string, policy: Policy): Promise<MarkdownDocument> {
+  return parseMarkdown(await run.readText(rel, policy.limits.max_text_bytes), rel);
+}
+
+export async function optionalMarkdown(run: RunArtifacts, rel: string, policy: Policy): Promise<MarkdownDocument | null> {
+  if (!(await run.exists(rel))) return null;
+  return readMarkdown(run, rel, policy);
 }
 
 export async function readMetricsJson(run: RunArtifacts, policy: Policy): Promise<unknown> {
@@ -25,37 +32,29 @@ export async function readMetricsJson(run: RunArtifacts, policy: Policy): Promis
   return parsePythonJson(await run.readText(rel, policy.limits.max_text_bytes), rel);
 }
 
-const TEST_ACC_LABEL = /^(?:overall\s+)?test(?:\s+set)?\s+acc(?:uracy)?\b(?!.*\b(?:target|gap)\b)/i;
-const VAL_ACC_LABEL = /^(?:best\s+)?val(?:idation)?(?:\s+set)?\s+acc(?:uracy)?\b(?!.*\b(?:target|gap)\b)/i;
-
-const TEST_SPLIT = /^test(?:\s+set)?$/i;
-const VAL_SPLIT = /^(?:best\s+)?val(?:idation)?(?:\s+set)?$/i;
-
-/**
- * An accuracy written in markdown: "Label: value" lines and two-column rows first, then the
- * column-table form (`| Split | Loss | Accuracy |` with a `| Test | … | 96.4% |` row).
- */
-export function accuracyFromMarkdown(text: string, which: 'test' | 'val'): (Accuracy & { line: number }) | null {
-  for (const hit of findLabeled(text, which === 'test' ? TEST_ACC_LABEL : VAL_ACC_LABEL)) {
-    const acc = parseAccuracy(hit.value);
-    if (acc) return { ...acc, line: hit.line };
-  }
-  const split = which === 'test' ? TEST_SPLIT : VAL_SPLIT;
-  for (const t of parseTables(text)) {
-    const accCol = t.headers.findIndex((h) => /^(?:top-?1\s+)?acc(?:uracy)?(?:\s*\(%\))?$/i.test(plain(h)));
-    if (accCol <= 0) continue;
-    const k = t.rows.findIndex((r) => split.test(plain(r[0] ?? '')));
-    const acc = k >= 0 ? parseAccuracy(plain(t.rows[k]![accCol] ?? '')) : null;
-    if (acc) return { ...acc, line: t.line + 2 + k };
-  }
-  return null;
+/** The split a document's unlabelled values belong to: test_results.md reports the test set. */
+export function documentSplit(rel: string, policy: Policy): Split | undefined {
+  return rel === policy.paths.test_results ? 'test' : undefined;
 }
 
-function fromMarkdown(text: string, file: string, which: 'test' | 'val'): SourcedAccuracy | null {
-  const hit = accuracyFromMarkdown(text, which);
+/** Accuracy is one quantity whether written plain, "overall" or "micro". */
+const OVERALL = [[undefined, 'overall', 'micro']] as const;
+
+/**
+ * The test or validation accuracy a markdown document writes, by meaning (lines, tables by row
+ * or column, classification_report). Throws AmbiguityError when its values disagree.
+ */
+export function accuracyInDocument(doc: MarkdownDocument, which: 'test' | 'val', defaultSplit?: Split): SourcedAccuracy | null {
+  const pick = pickMetric(extractMetrics(doc, { defaultSplit }), { metric: 'accuracy', split: which, aggregates: OVERALL.map((a) => [...a]) });
+  return pick ? { ...pick.accuracy, file: doc.file, where: `line ${pick.value.line}` } : null;
+}
+
+/** Markdown text → its test/val accuracy with the line (for callers holding plain text). */
+export function accuracyFromMarkdown(text: string, which: 'test' | 'val'): (Accuracy & { line: number }) | null {
+  const hit = accuracyInDocument(parseMarkdown(text, ''), which, which === 'test' ? 'test' : undefined);
   if (!hit) return null;
-  const { line, ...acc } = hit;
-  return { ...acc, file, where: `line ${line}` };
+  const { file: _f, where, ...acc } = hit;
+  return { ...acc, line: Number(where.slice('line '.length)) };
 }
 
 function fromJson(data: unknown, file: string, keys: readonly string[]): SourcedAccuracy | null {
@@ -65,19 +64,19 @@ function fromJson(data: unknown, file: string, keys: readonly string[]): Sourced
   return acc ? { ...acc, file, where: hit.path } : null;
 }
 
-async function optionalText(run: RunArtifacts, rel: string, policy: Policy): Promise<string | null> {
-  if (!(await run.exists(rel))) return null;
-  return run.readText(rel, policy.limits.max_text_bytes);
-}
-
 async function optionalMetrics(run: RunArtifacts, policy: Policy): Promise<unknown> {
   if (!(await run.exists(policy.paths.metrics))) return null;
   try {
     return await readMetricsJson(run, policy);
   } catch (err) {
-    if (err instanceof GateError && err.code === 'PARSE_ERROR') return null;
+    if (err instanceof GateError && err.code === 'PARSE_ERROR' && !(err instanceof AmbiguityError)) return null;
     throw err;
   }
+}
+
+async function accuracyInRunDocument(run: RunArtifacts, rel: string, policy: Policy, which: 'test' | 'val'): Promise<SourcedAccuracy | null> {
+  const doc = await optionalMarkdown(run, rel, policy);
+  return doc === null ? null : accuracyInDocument(doc, which, documentSplit(rel, policy));
 }
 
 const TEST_KEYS = ['test_acc', 'test_accuracy', 'test_acc_percent'];
@@ -86,8 +85,7 @@ const VAL_KEYS = ['best_val_acc', 'best_val_accuracy', 'val_acc', 'val_accuracy'
 
 /** PyTorch test accuracy as the run reports it: test_results.md first, then metrics.json. */
 export async function readTestAccuracy(run: RunArtifacts, policy: Policy): Promise<SourcedAccuracy | null> {
-  const md = await optionalText(run, policy.paths.test_results, policy);
-  const fromMd = md === null ? null : fromMarkdown(md, policy.paths.test_results, 'test');
+  const fromMd = await accuracyInRunDocument(run, policy.paths.test_results, policy, 'test');
   if (fromMd) return fromMd;
   return fromJson(await optionalMetrics(run, policy), policy.paths.metrics, TEST_KEYS);
 }
@@ -96,21 +94,17 @@ export async function readTestAccuracy(run: RunArtifacts, policy: Policy): Promi
 export async function readValAccuracy(run: RunArtifacts, policy: Policy): Promise<SourcedAccuracy | null> {
   const fromJ = fromJson(await optionalMetrics(run, policy), policy.paths.metrics, VAL_KEYS);
   if (fromJ) return fromJ;
-  const md = await optionalText(run, policy.paths.test_results, policy);
-  return md === null ? null : fromMarkdown(md, policy.paths.test_results, 'val');
+  return accuracyInRunDocument(run, policy.paths.test_results, policy, 'val');
 }
 
-/** Every place a validation accuracy is written (for cross-checks). */
-export async function allValAccuracies(run: RunArtifacts, policy: Policy): Promise<SourcedAccuracy[]> {
+/** Every place a validation or test accuracy is written (for cross-checks). */
+export async function allAccuracies(run: RunArtifacts, policy: Policy, which: 'test' | 'val'): Promise<SourcedAccuracy[]> {
   const out: SourcedAccuracy[] = [];
-  const j = fromJson(await optionalMetrics(run, policy), policy.paths.metrics, VAL_KEYS);
+  const j = fromJson(await optionalMetrics(run, policy), policy.paths.metrics, which === 'val' ? VAL_KEYS : TEST_KEYS);
   if (j) out.push(j);
   for (const rel of [policy.paths.test_results, policy.paths.final_report]) {
-    const md = await optionalText(run, rel, policy);
-    const hit = md === null ? null : fromMarkdown(md, rel, 'val');
+    const hit = await accuracyInRunDocument(run, rel, policy, which);
     if (hit) out.push(hit);
   }
   return out;
 }
-
-export { findSection };

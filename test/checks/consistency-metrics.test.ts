@@ -19,7 +19,7 @@ describe('consistency.metrics', () => {
     const r = await run(EXAMPLE_RUN);
     expect(r.status).toBe('pass');
     const text = r.evidence.join('\n');
-    expect(text).toMatch(/val_acc agrees within rounding across 4 sources: 98\.889% \(checkpoints\/production\/final_model_best\.pt key val_acc\); .*98\.9% \(results\/production\/test_results\.md line 20\); 98\.9% \(final_report\.md line 15\)/);
+    expect(text).toMatch(/val_acc agrees within rounding across 4 sources: 98\.8888888888888\d*% \(checkpoints\/production\/final_model_best\.pt key val_acc\); .*98\.9% \(results\/production\/test_results\.md line 20\); 98\.9% \(final_report\.md line 15\)/);
     expect(text).toMatch(/epoch 29 agrees across \d+ sources: .*final_report\.md line 27: "final_model_best\.pt \(epoch 29"/);
     expect(text).toMatch(/10 classes agree across 5 sources: final layer fc2\.weight \[10, 32\].*10 rows in the per-class table.*output "logits" \[batch, 10\] of models\/production_model\.onnx; max label 9 \+ 1 in data\/test\/labels\.npy/);
     expect(r.metrics).toMatchObject({ disagreements: 0, val_acc_sources: 4 });
@@ -30,7 +30,7 @@ describe('consistency.metrics', () => {
     await mutateText(dir, P.test_results, (t) => t.replace('- Validation Accuracy: 98.9%', '- Validation Accuracy: 97.1%'));
     const r = await run(dir);
     expect(r.status).toBe('fail');
-    expect(r.evidence[0]).toMatch(/^val_acc disagrees beyond the rounding of what is written: 98\.889% \(checkpoints\/production\/final_model_best\.pt key val_acc\) vs .* vs 97\.1% \(results\/production\/test_results\.md line 20\) vs 98\.9% \(final_report\.md line 15\)$/);
+    expect(r.evidence[0]).toMatch(/^val_acc disagrees beyond the rounding of what is written: 98\.8888888888888\d*% \(checkpoints\/production\/final_model_best\.pt key val_acc\) vs .* vs 97\.1% \(results\/production\/test_results\.md line 20\) vs 98\.9% \(final_report\.md line 15\)$/);
   });
 
   it('accepts a value written as a fraction within its rounding', async () => {

@@ -54,7 +54,7 @@ describe('docs.model_card', () => {
   it('warns when a topic section is empty', async () => {
     const r = await runOn(await variant({ [CARD]: emptySection('Intended Use') }), check);
     expect(r.result.status).toBe('warn');
-    expect(r.result.evidence).toEqual([`${CARD} present; topics not covered: Intended Use`]);
+    expect(r.result.evidence).toEqual([`${CARD} present; topics not covered: Intended Use (empty, ${CARD}:10)`]);
   });
 
   it('warns on a card with only a title', async () => {

@@ -14,7 +14,7 @@ describe('docs.monitoring', () => {
     const r = await runOn(EXAMPLE_RUN, check);
     expect(r.result.status).toBe('pass');
     expect(r.result.evidence[0]).toMatch(
-      new RegExp(`^${DOC} "${SECTION}" \\(line 133\\): metrics latency, accuracy, drift, confidence, errors; \\d+ threshold line\\(s\\), e\\.g\\. ".*"; \\d+ action line\\(s\\)$`),
+      new RegExp(`^${DOC} "${SECTION}" \\(line 133\\): metrics latency, accuracy, drift, confidence, errors; \\d+ threshold line\\(s\\), e\\.g\\. ".*" \\(${DOC}:\\d+\\); \\d+ action line\\(s\\)$`),
     );
     expect(r.result.metrics.metrics_named).toBe(5);
     expect(r.result.metrics.thresholds).toBeGreaterThanOrEqual(6);

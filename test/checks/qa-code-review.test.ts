@@ -14,6 +14,7 @@ describe('qa.code_review', () => {
     expect(r.result.status).toBe('pass');
     expect(r.result.evidence).toEqual([
       `${REPORT} "Code Review" (line 43): Inference code (the \`preprocess\`/\`predict\` code in docs/deployment_guide.md) and the export script`,
+      `review recorded: "reviewed by" (${REPORT}:46)`,
     ]);
     expect(r.result.metrics).toEqual({ reviewed: true });
   });
@@ -21,7 +22,7 @@ describe('qa.code_review', () => {
   it('fails "Code review pending"', async () => {
     const r = await runOn(await variant(review('Code review pending (assigned to the platform team).')), check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence).toEqual([`${REPORT} "Code Review" (line 43) says "review pending": Code review pending (assigned to the platform team).`]);
+    expect(r.result.evidence).toEqual([`${REPORT} "Code Review" (line 43) says "review pending": Code review pending (assigned to the platform team). (${REPORT}:45)`]);
     expect(r.result.metrics).toEqual({ reviewed: false });
     expect(r.result.remediation).toContain('Conduct code review');
   });

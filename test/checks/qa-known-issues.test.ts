@@ -20,7 +20,10 @@ describe('qa.known_issues', () => {
   it('fails an open P1 in the Known Issues table, with its line', async () => {
     const r = await runOn(await variant({ [REPORT]: replace(/(\| KI-2 \|.*\n)/, `$1${NEW_ROW}\n`) }), check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence).toEqual([`open P1 issue (${REPORT}:40): KI-3 | P1 | open | ONNX export returns NaN logits for all-zero inputs.`]);
+    expect(r.result.evidence).toEqual([
+      `open P1 issue (${REPORT}:40): KI-3 | P1 | open | ONNX export returns NaN logits for all-zero inputs.`,
+      `contradicted by "No P0/P1 issues are known." (${REPORT}:42)`,
+    ]);
     expect(r.result.metrics).toEqual({ issues: 3, critical: 1, open_critical: 1 });
     expect(r.result.remediation).toContain('No P0/P1 bugs may be open');
   });

@@ -12,7 +12,7 @@ describe('repro.documented', () => {
     const r = await runOn(EXAMPLE_RUN, check);
     expect(r.result.status).toBe('pass');
     expect(r.result.evidence).toEqual([
-      `${REPORT} "Reproducibility" (line 23): seed 42, config configs/final_config.yaml (exists), checkpoint checkpoints/production/final_model_best.pt epoch 29, Python 3.11.2, PyTorch 1.13.0a0`,
+      `${REPORT} "Reproducibility" (line 23): seed 42 (${REPORT}:25), config configs/final_config.yaml (exists; ${REPORT}:26), checkpoint checkpoints/production/final_model_best.pt epoch 29 (${REPORT}:27), Python 3.11.2 (${REPORT}:28), PyTorch 1.13.0a0 (${REPORT}:28)`,
     ]);
     expect(r.result.metrics).toEqual({
       seed: 42,

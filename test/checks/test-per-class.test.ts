@@ -24,7 +24,7 @@ describe('test.per_class', () => {
     expect(r.result.status).toBe('pass');
     expect(r.result.evidence).toEqual([
       `${PNG}: valid PNG 400×320`,
-      `10 classes in ${MD}; lowest F1 0.971 (class 9), lowest recall 94.4%`,
+      `10 classes in ${MD} (table at ${MD}:30); lowest F1 0.971 (class 9), lowest recall 94.4%`,
     ]);
     expect(r.result.metrics).toEqual({ classes: 10, min_f1: 0.971, min_recall: 0.944, weak_classes: 0 });
   });
@@ -33,7 +33,7 @@ describe('test.per_class', () => {
     const dir = await variant({ [MD]: row9('1.000 | 0.944 | 0.650') });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe('class 9: F1 0.65 ≤ 0.7');
+    expect(r.result.evidence[0]).toBe(`class 9: F1 0.65 ≤ 0.7 (${MD}:41)`);
     expect(r.result.metrics.min_f1).toBe(0.65);
     expect(r.result.metrics.weak_classes).toBe(1);
     expect(r.result.remediation).toContain('analyze per-class performance');
@@ -42,7 +42,7 @@ describe('test.per_class', () => {
   it('fails at exactly F1 0.7 (must be > 0.7) and passes 0.701', async () => {
     const at = await runOn(await variant({ [MD]: row9('1.000 | 0.944 | 0.700') }), check);
     expect(at.result.status).toBe('fail');
-    expect(at.result.evidence[0]).toBe('class 9: F1 0.7 ≤ 0.7');
+    expect(at.result.evidence[0]).toBe(`class 9: F1 0.7 ≤ 0.7 (${MD}:41)`);
     const above = await runOn(await variant({ [MD]: row9('1.000 | 0.944 | 0.701') }), check);
     expect(above.result.status).toBe('pass');
     expect(above.result.metrics.min_f1).toBe(0.701);
@@ -52,7 +52,7 @@ describe('test.per_class', () => {
     const dir = await variant({ [MD]: row9('1.000 | 0.450 | 0.750') });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe('class 9: recall 45% < 50% (catastrophic)');
+    expect(r.result.evidence[0]).toBe(`class 9: recall 45% < 50% (catastrophic) (${MD}:41)`);
     expect(r.result.metrics.min_recall).toBe(0.45);
   });
 
@@ -71,14 +71,14 @@ describe('test.per_class', () => {
     });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence[1]).toBe(`10 classes in ${MD} (values read as percents); lowest F1 0.971 (class 9), lowest recall 94.4%`);
+    expect(r.result.evidence[1]).toBe(`10 classes in ${MD} (table at ${MD}:30) (values read as percents); lowest F1 0.971 (class 9), lowest recall 94.4%`);
   });
 
   it('a percent table with a weak class fails (65% F1 is 0.65)', async () => {
     const dir = await variant({ [MD]: row9('100% | 94.4% | 65.0%') });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe('class 9: F1 0.65 ≤ 0.7');
+    expect(r.result.evidence[0]).toBe(`class 9: F1 0.65 ≤ 0.7 (${MD}:41)`);
   });
 
   it('fails when the per-class table is gone', async () => {
