@@ -1,7 +1,7 @@
 import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
-import { parsePythonJson, findNumber } from './json.js';
+import { findJsonMetric, parseJsonDocument, type JsonDocument } from './json.js';
 import { parseMarkdown, type MarkdownDocument } from './markdown.js';
 import { AmbiguityError, extractMetrics, pickMetric, type Split } from './metrics.js';
 import { describeAccuracy, parseAccuracy, type Accuracy } from './numbers.js';
@@ -25,11 +25,6 @@ export async function readMarkdown(run: RunArtifacts, rel: string, policy: Polic
 export async function optionalMarkdown(run: RunArtifacts, rel: string, policy: Policy): Promise<MarkdownDocument | null> {
   if (!(await run.exists(rel))) return null;
   return readMarkdown(run, rel, policy);
-}
-
-export async function readMetricsJson(run: RunArtifacts, policy: Policy): Promise<unknown> {
-  const rel = policy.paths.metrics;
-  return parsePythonJson(await run.readText(rel, policy.limits.max_text_bytes), rel);
 }
 
 /** The split a document's unlabelled values belong to: test_results.md reports the test set. */
@@ -57,17 +52,23 @@ export function accuracyFromMarkdown(text: string, which: 'test' | 'val'): (Accu
   return { ...acc, line: Number(where.slice('line '.length)) };
 }
 
-function fromJson(data: unknown, file: string, keys: readonly string[]): SourcedAccuracy | null {
-  const hit = findNumber(data, keys);
-  if (!hit) return null;
-  const acc = parseAccuracy(hit.value);
-  return acc ? { ...acc, file, where: hit.path } : null;
+/** An accuracy from metrics.json by meaning (json.ts's vocabulary), with its key path and line. */
+function fromJson(doc: JsonDocument | null, which: 'test' | 'val'): SourcedAccuracy | null {
+  if (!doc) return null;
+  // The checkpoint is the best epoch's: a plain val_acc is taken to be the best one.
+  const answer = findJsonMetric(doc, which === 'val' ? { split: 'val', kind: 'accuracy', epoch: 'best' } : { split: 'test', kind: 'accuracy' });
+  if (!answer) return null;
+  if ('ambiguous' in answer) throw new AmbiguityError(answer.ambiguous.replace(/^ambiguous:\s*/, ''));
+  const m = answer.found;
+  const written: unknown = m.written.startsWith('"') ? JSON.parse(m.written) : m.value;
+  const acc = typeof written === 'number' || typeof written === 'string' ? parseAccuracy(written) : null;
+  return acc ? { ...acc, file: doc.file, where: `${m.path}${m.line ? ` line ${m.line}` : ''}` } : null;
 }
 
-async function optionalMetrics(run: RunArtifacts, policy: Policy): Promise<unknown> {
+async function optionalMetrics(run: RunArtifacts, policy: Policy): Promise<JsonDocument | null> {
   if (!(await run.exists(policy.paths.metrics))) return null;
   try {
-    return await readMetricsJson(run, policy);
+    return parseJsonDocument(await run.readText(policy.paths.metrics, policy.limits.max_text_bytes), policy.paths.metrics);
   } catch (err) {
     if (err instanceof GateError && err.code === 'PARSE_ERROR' && !(err instanceof AmbiguityError)) return null;
     throw err;
@@ -79,20 +80,16 @@ async function accuracyInRunDocument(run: RunArtifacts, rel: string, policy: Pol
   return doc === null ? null : accuracyInDocument(doc, which, documentSplit(rel, policy));
 }
 
-const TEST_KEYS = ['test_acc', 'test_accuracy', 'test_acc_percent'];
-/** The best checkpoint's validation accuracy first; a plain val_acc is taken to be the best one. */
-const VAL_KEYS = ['best_val_acc', 'best_val_accuracy', 'val_acc', 'val_accuracy', 'validation_accuracy'];
-
 /** PyTorch test accuracy as the run reports it: test_results.md first, then metrics.json. */
 export async function readTestAccuracy(run: RunArtifacts, policy: Policy): Promise<SourcedAccuracy | null> {
   const fromMd = await accuracyInRunDocument(run, policy.paths.test_results, policy, 'test');
   if (fromMd) return fromMd;
-  return fromJson(await optionalMetrics(run, policy), policy.paths.metrics, TEST_KEYS);
+  return fromJson(await optionalMetrics(run, policy), 'test');
 }
 
 /** Validation accuracy of the final training: metrics.json first, then test_results.md. */
 export async function readValAccuracy(run: RunArtifacts, policy: Policy): Promise<SourcedAccuracy | null> {
-  const fromJ = fromJson(await optionalMetrics(run, policy), policy.paths.metrics, VAL_KEYS);
+  const fromJ = fromJson(await optionalMetrics(run, policy), 'val');
   if (fromJ) return fromJ;
   return accuracyInRunDocument(run, policy.paths.test_results, policy, 'val');
 }
@@ -100,7 +97,7 @@ export async function readValAccuracy(run: RunArtifacts, policy: Policy): Promis
 /** Every place a validation or test accuracy is written (for cross-checks). */
 export async function allAccuracies(run: RunArtifacts, policy: Policy, which: 'test' | 'val'): Promise<SourcedAccuracy[]> {
   const out: SourcedAccuracy[] = [];
-  const j = fromJson(await optionalMetrics(run, policy), policy.paths.metrics, which === 'val' ? VAL_KEYS : TEST_KEYS);
+  const j = fromJson(await optionalMetrics(run, policy), which);
   if (j) out.push(j);
   for (const rel of [policy.paths.test_results, policy.paths.final_report]) {
     const hit = await accuracyInRunDocument(run, rel, policy, which);

@@ -84,7 +84,7 @@ describe('test.target', () => {
     const dir = await variant({ [MD]: replace(/^.*Test Accuracy.*\n/gm, '') });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence[0]).toBe(`Test accuracy 99.1667% (${METRICS} test_acc) ≥ target 80%`);
+    expect(r.result.evidence[0]).toBe(`Test accuracy 99.1667% (${METRICS} test_acc line 10) ≥ target 80%`);
     expect(r.result.evidence[2]).toBe(`no "Test Accuracy" line in ${MD} (missing, empty or without it); used ${METRICS}`);
     expect(r.result.metrics.test_accuracy).toBe(99.1667);
   });
@@ -101,7 +101,7 @@ describe('test.target', () => {
     const dir = await variant({ [MD]: testAcc('182%') });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence[0]).toContain(`(${METRICS} test_acc)`);
+    expect(r.result.evidence[0]).toContain(`(${METRICS} test_acc line 10)`);
   });
 
   it('falls back to metrics.json when test_results.md is empty', async () => {
@@ -109,11 +109,11 @@ describe('test.target', () => {
     await writeRunFile(dir, MD, '');
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence[0]).toContain(`(${METRICS} test_acc)`);
+    expect(r.result.evidence[0]).toContain(`(${METRICS} test_acc line 10)`);
   });
 
   describeBadDocument(check, MD, {
-    missing: { status: 'pass', text: `Test accuracy 99.1667% (${METRICS} test_acc) ≥ target 80%` },
-    empty: { status: 'pass', text: `(${METRICS} test_acc)` },
+    missing: { status: 'pass', text: `Test accuracy 99.1667% (${METRICS} test_acc line 10) ≥ target 80%` },
+    empty: { status: 'pass', text: `(${METRICS} test_acc line 10)` },
   });
 });

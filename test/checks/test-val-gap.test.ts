@@ -15,7 +15,7 @@ describe('test.val_gap', () => {
     const r = await runOn(EXAMPLE_RUN, check);
     expect(r.result.status).toBe('pass');
     expect(r.result.evidence).toEqual([
-      `Val acc 98.8889% (${METRICS} val_acc)`,
+      `Val acc 98.8889% (${METRICS} val_acc line 7)`,
       `Test acc 99.2% (${MD} line 10)`,
       'Gap |98.8889 − 99.2| = 0.3111 pp: excellent (excellent < 2, acceptable < 5)',
     ]);
@@ -63,7 +63,7 @@ describe('test.val_gap', () => {
     const dir = await variant({ [METRICS]: valAcc('0.988889') });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence[0]).toBe(`Val acc 98.8889% (read as fraction 0.988889) (${METRICS} val_acc)`);
+    expect(r.result.evidence[0]).toBe(`Val acc 98.8889% (read as fraction 0.988889) (${METRICS} val_acc line 7)`);
     expect(r.result.metrics.gap_pp).toBeCloseTo(0.3111, 4);
     expect(r.result.metrics.grade).toBe('excellent');
   });
@@ -103,7 +103,7 @@ describe('test.val_gap', () => {
   });
 
   describeBadDocument(check, MD, {
-    missing: { status: 'pass', text: `Test acc 99.1667% (${METRICS} test_acc)` },
-    empty: { status: 'pass', text: `Test acc 99.1667% (${METRICS} test_acc)` },
+    missing: { status: 'pass', text: `Test acc 99.1667% (${METRICS} test_acc line 10)` },
+    empty: { status: 'pass', text: `Test acc 99.1667% (${METRICS} test_acc line 10)` },
   });
 });
