@@ -230,7 +230,8 @@ export function classificationReports(doc: MarkdownDocument): ClassificationRepo
       const tokens = l.text.trim().split(/\s+/);
       if (tokens.length < 2 || l.text.trim() === '') continue;
       let n = 0;
-      while (n < tokens.length && NUM.test(tokens[tokens.length - 1 - n]!)) n++;
+      // At most four numbers from the right: a class may be named by a number ("0") or end in one ("digit 0").
+      while (n < 4 && n < tokens.length - 1 && NUM.test(tokens[tokens.length - 1 - n]!)) n++;
       const label = tokens.slice(0, tokens.length - n).join(' ');
       const nums = tokens.slice(tokens.length - n).map((t) => firstNumber(t));
       if (!label) continue;

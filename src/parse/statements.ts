@@ -354,7 +354,8 @@ const REVIEW_NEGATED_NOT_DONE =
 const REVIEW_NOT_DONE =
   /\b(not (?:yet )?(?:been )?(?:reviewed|approved|signed off)|review (?:is )?pending|pending review|review (?:is )?in progress|awaiting (?:review|approval)|todo|tbd|to be done|not done|not started|changes requested|requested changes|needs changes|rejected|review (?:is )?(?:scheduled|planned))\b/i;
 const REVIEW_DONE = /\b(reviewed by|approved|review (?:completed|complete|done|passed)|lgtm|signed off|sign-off given)\b/i;
-const REVIEW_STATUS_LABEL = /^(?:status|outcome|result|decision|approval|review status|verdict|reviewer)$/i;
+const REVIEW_NOT_DONE_VALUE = /^(?:pending|open|todo|tbd|to do|n\/?a|none|-|—|in progress|not started|not done|blocked|rejected|changes requested|requested changes|awaiting[\w\s]*|scheduled[\w\s]*|planned[\w\s]*)[.!]?$/i;
+const REVIEW_STATUS_LABEL = /^(?:status|outcome|result|decision|approval|approved by|review status|review|verdict|reviewer|reviewed by)$/i;
 
 export interface ReviewReading {
   done: ReviewStatement[];
@@ -371,8 +372,13 @@ export function readReview(section: Section): ReviewReading {
   for (const l of lines) {
     for (const c of clauses(l.text)) {
       const kv = splitLabeled(c);
-      // "Status: pending" / "Reviewer: TBD": the value decides.
-      const text = (kv && REVIEW_STATUS_LABEL.test(kv.label.replace(/[*_`]/g, '').trim()) ? `${kv.label} ${kv.value}` : c).replace(REVIEW_NEGATED_NOT_DONE, ' ');
+      const label = kv?.label.replace(/[*_`]/g, '').trim() ?? '';
+      // "Review status: pending" / "Reviewer: TBD": the value decides.
+      if (kv && REVIEW_STATUS_LABEL.test(label) && REVIEW_NOT_DONE_VALUE.test(kv.value.trim())) {
+        out.notDone.push({ text: l.text, line: l.line, phrase: `${label}: ${kv.value.trim()}`.toLowerCase() });
+        continue;
+      }
+      const text = (kv && REVIEW_STATUS_LABEL.test(label) ? `${kv.label} ${kv.value}` : c).replace(REVIEW_NEGATED_NOT_DONE, ' ');
       const not = REVIEW_NOT_DONE.exec(text);
       if (not) {
         out.notDone.push({ text: l.text, line: l.line, phrase: not[1]!.toLowerCase() });
