@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +15,11 @@ import {
   toFloat32,
   validateLabels,
 } from '../../src/testset/index.js';
-import { REPO_ROOT } from '../helpers/runs.js';
-import { buildZip } from '../formats/zip-builder.js';
+import { check as parityCheck } from '../../src/checks/export-parity.js';
+import { runCheck } from '../../src/checks/runner.js';
+import { DEFAULT_POLICY } from '../../src/policy/schema.js';
+import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
+import { buildZip, type BuildEntry } from '../formats/zip-builder.js';
 
 /** Plain numbers from any typed array the readers return (int64 as Number). */
 const numbers = (a: ArrayLike<number | bigint>): number[] => Array.from(a as ArrayLike<number | bigint>, Number);
@@ -37,6 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
+  await cleanupRuns();
 });
 
 // base = arange(15).reshape(5, 3) / 4 - 1 (exact in float16)
@@ -166,18 +170,27 @@ describe('.npz reader', () => {
 const flushed = (b: Uint8Array) => deflateRawSync(b, { finishFlush: zc.Z_FULL_FLUSH, level: 9 });
 const FINAL_EMPTY_BLOCK = Buffer.from([0x03, 0x00]);
 
+/**
+ * A real deflate stream that inflates to 1.75 GiB: a float32 [448, 1024, 1024] .npy header, then
+ * 28 × 64 MiB of zeros (one full-flushed 64 MiB block repeated).
+ */
+function deflateBombEntry(): BuildEntry & { raw: { compressed: Uint8Array; size: number; crc: number } } {
+  const zeros = new Uint8Array(64 * 1024 * 1024);
+  const header = Buffer.from(npyHeader('float32', [448, 1024, 1024]));
+  const chunk = flushed(zeros);
+  const compressed = Buffer.concat([flushed(header), ...new Array<Buffer>(28).fill(chunk), FINAL_EMPTY_BLOCK]);
+  let crc = crc32(header);
+  for (let i = 0; i < 28; i++) crc = crc32(zeros, crc);
+  const size = header.length + 28 * zeros.length;
+  expect(size).toBe(header.length + 448 * 1024 * 1024 * 4);
+  return { name: 'inputs.npy', data: new Uint8Array(0), raw: { compressed, size, crc } };
+}
+
 describe('.npz size checks (deflate bombs)', () => {
   it('refuses a small deflated .npz that expands to 1.75 GiB without inflating it', async () => {
-    // A real deflate stream: a float32 [448, 1024, 1024] header, then 28 × 64 MiB of zeros.
-    const zeros = new Uint8Array(64 * 1024 * 1024);
-    const header = Buffer.from(npyHeader('float32', [448, 1024, 1024]));
-    const chunk = flushed(zeros);
-    const compressed = Buffer.concat([flushed(header), ...new Array<Buffer>(28).fill(chunk), FINAL_EMPTY_BLOCK]);
-    let crc = crc32(header);
-    for (let i = 0; i < 28; i++) crc = crc32(zeros, crc);
-    const size = header.length + 28 * zeros.length;
-    expect(size).toBe(header.length + 448 * 1024 * 1024 * 4);
-    const bomb = buildZip([{ name: 'inputs.npy', data: new Uint8Array(0), raw: { compressed, size, crc } }]);
+    const entry = deflateBombEntry();
+    const { compressed, size } = entry.raw;
+    const bomb = buildZip([entry]);
     expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
     await writeFile(path.join(dir, 'bomb.npz'), bomb);
 
@@ -198,6 +211,22 @@ describe('.npz size checks (deflate bombs)', () => {
     expect(a.shape).toEqual([448, 1024, 1024]);
     expect(Array.from((await a.readRows(0, 1)) as Float32Array).every((v) => v === 0)).toBe(true);
     await a.close();
+  });
+
+  it('export.parity on a run whose inputs.npz is the bomb: a security finding, quickly, the process unharmed', async () => {
+    const runDir = await copyExampleRun();
+    const labels = await readFile(path.join(runDir, 'data/test/labels.npy'));
+    await rm(path.join(runDir, 'data/test/inputs.npy'));
+    await rm(path.join(runDir, 'data/test/labels.npy'));
+    await writeFile(path.join(runDir, 'data/test/inputs.npz'), buildZip([deflateBombEntry(), { name: 'labels.npy', data: labels }]));
+    const rssBefore = process.memoryUsage().rss;
+    const started = performance.now();
+    const r = await runCheck(parityCheck, { run: await RunArtifacts.open(runDir), policy: DEFAULT_POLICY });
+    expect(r.status).toBe('fail');
+    expect(r.security).toBe(true);
+    expect(r.evidence[0]).toMatch(/security finding: data\/test\/inputs\.npz:inputs: deflated entry declares 1879048320 bytes .*zip bomb refused without inflating it/);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(512 * 1024 * 1024);
   });
 
   it("refuses a member whose declared size differs from its header's shape × dtype", async () => {
