@@ -17,6 +17,8 @@ export interface CheckpointSummary {
   /** Bytes read to decode the metadata (directory + data.pkl, never tensor data). */
   bytesRead: number;
   prefix: string;
+  /** Zip entries (all checked: one end record, laid end to end, torch.save records only). */
+  entries: number;
   protocol: number;
   topLevelKeys: string[];
   /** The state dict's key and its tensors in saved order; null when absent or not a dict of tensors. */
@@ -96,6 +98,7 @@ export async function summarizeCheckpoint(ckpt: Checkpoint): Promise<CheckpointS
     bytes: ckpt.size,
     bytesRead: ckpt.bytesRead,
     prefix: ckpt.prefix,
+    entries: ckpt.zip.entries.length,
     protocol: ckpt.protocol,
     topLevelKeys,
     stateDict,

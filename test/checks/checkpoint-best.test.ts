@@ -30,6 +30,7 @@ describe('checkpoint.best', () => {
     );
     expect(r.metrics).toMatchObject({ epoch: 29, val_acc: 98.8889, parameters: 21642, tensors: 18, bytes: 278331 });
     expect(r.metrics['bytes_read']).toBeLessThan(20_000);
+    expect(r.evidence[2]).toMatch(/^safe: one way to read the zip \(a single end record, \d+ entries end to end, local headers match the directory\); a plain torch\.save archive \(no TorchScript records, one pickle\); restricted pickle read/);
   });
 
   it('fails with the checklist remediation when the file is missing', async () => {
