@@ -174,7 +174,13 @@ const FINAL_EMPTY_BLOCK = Buffer.from([0x03, 0x00]);
  * A real deflate stream that inflates to 1.75 GiB: a float32 [448, 1024, 1024] .npy header, then
  * 28 × 64 MiB of zeros (one full-flushed 64 MiB block repeated).
  */
-function deflateBombEntry(): BuildEntry & { raw: { compressed: Uint8Array; size: number; crc: number } } {
+type BombEntry = BuildEntry & { raw: { compressed: Uint8Array; size: number; crc: number } };
+let bombEntry: BombEntry | undefined;
+function deflateBombEntry(): BombEntry {
+  bombEntry ??= makeDeflateBombEntry();
+  return bombEntry;
+}
+function makeDeflateBombEntry(): BombEntry {
   const zeros = new Uint8Array(64 * 1024 * 1024);
   const header = Buffer.from(npyHeader('float32', [448, 1024, 1024]));
   const chunk = flushed(zeros);
