@@ -299,9 +299,14 @@ function parseCentralDirectory(cd: Buffer, dir: DirectoryLocation, limits: ZipLi
 async function checkLocalLayout(read: ReadAt, entries: readonly ZipEntry[], cdOffset: number, file: string): Promise<Map<ZipEntry, number>> {
   const starts = new Map<ZipEntry, number>();
   const sorted = entries.map((e, i) => ({ e, i })).sort((a, b) => a.e.localHeaderOffset - b.e.localHeaderOffset || a.i - b.i).map((x) => x.e);
+  // Local headers are read a batch at a time (in parallel), then checked in file order, so the
+  // first problem in the file is the one reported.
+  const BATCH = 64;
+  let batch: PromiseSettledResult<{ start: number; end: number }>[] = [];
   let expected = 0;
   let previous: ZipEntry | null = null;
-  for (const e of sorted) {
+  for (const [k, e] of sorted.entries()) {
+    if (k % BATCH === 0) batch = await Promise.allSettled(sorted.slice(k, k + BATCH).map((x) => readLocalHeader(read, x, cdOffset, file)));
     if (e.localHeaderOffset < expected) {
       throw hostile(file, `zip entry "${e.name}" at byte ${e.localHeaderOffset} overlaps entry "${previous!.name}" (which ends at byte ${expected})`);
     }
@@ -313,7 +318,9 @@ async function checkLocalLayout(read: ReadAt, entries: readonly ZipEntry[], cdOf
           : `zip has ${e.localHeaderOffset} bytes of prepended data before its first entry "${e.name}" at byte ${e.localHeaderOffset}`,
       );
     }
-    const { start, end } = await readLocalHeader(read, e, cdOffset, file);
+    const header = batch[k % BATCH]!;
+    if (header.status === 'rejected') throw header.reason;
+    const { start, end } = header.value;
     starts.set(e, start);
     expected = end;
     previous = e;
