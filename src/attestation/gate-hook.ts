@@ -76,7 +76,9 @@ export class GateHook implements GateObserver {
     if (state.gate === 'passed' && !ev.superseded_by) {
       const attestation = await this.issue(state);
       if (notice) await this.opts.redis.hsetnx(this.noticeKey, ev.id, JSON.stringify(notice));
-      if (attestation) await this.attach(state, attestation);
+      // an upload Slack refuses (e.g. a missing files:write scope) must not stop the gate message
+      // renderer; it is tried again on the next render of this evaluation
+      if (attestation) await this.attach(state, attestation).catch((err: unknown) => this.opts.log.warn({ err, evaluation: ev.id }, 'attaching the attestation to the PASSED notification failed'));
       if (prev !== 'passed') await this.opts.webhooks?.dispatch('passed', state);
     }
     if (prev === 'passed' && state.gate !== 'passed') {

@@ -26,6 +26,7 @@ export function attestationStatus(a: StoredAttestation): Record<string, unknown>
 /**
  * `readiness attestation <run|evaluation> [--output F] [--status]`: the signed attestation of a
  * PASSED evaluation from the store (REDIS_URL); for a run name, its latest PASSED evaluation.
+ * Exit 1 when that attestation was revoked.
  */
 export function registerAttestation(program: Command, io: Io, setExit: (code: number) => void): void {
   program
@@ -33,7 +34,7 @@ export function registerAttestation(program: Command, io: Io, setExit: (code: nu
     .description('print the signed attestation (DSSE envelope) of a PASSED evaluation from the shared store (REDIS_URL)')
     .argument('<evaluation-id-or-run>', 'evaluation id, or a run name for its latest PASSED evaluation')
     .option('--output <file>', 'write the envelope to this file instead of stdout')
-    .option('--status', 'print whether the attestation is valid or revoked (JSON) instead; exit 1 when revoked')
+    .option('--status', 'print whether the attestation is valid or revoked (JSON) instead')
     .action(async (ref: string, o: { output?: string; status?: boolean }) => {
       const config = loadProcessConfig({ need: ['REDIS_URL'] });
       const { connectRedis } = await import('../queue/connection.js');
@@ -50,7 +51,8 @@ export function registerAttestation(program: Command, io: Io, setExit: (code: nu
           io.stdout.write(text);
         }
         if (found.status === 'revoked') io.stderr.write(`readiness: the attestation of ${found.evaluation_id} was REVOKED at ${found.revoked_at}: ${found.revoked_reason}\n`);
-        setExit(o.status && found.status === 'revoked' ? 1 : 0);
+        // a revoked attestation is still printed (for the record), but never with exit 0
+        setExit(found.status === 'revoked' ? 1 : 0);
       } finally {
         redis.disconnect();
       }

@@ -73,6 +73,29 @@ describe('attestation of a PASSED gate, and its revocation', () => {
     expect(await hook.attestations.revokeAttestation('ev-none-000', 'nothing')).toBe('none');
   });
 
+  it('attaches the envelope in the notification thread once; a refused upload does not stop rendering and is tried again', async () => {
+    const uploads: { channel_id: string; thread_ts: string; content: string; filename: string }[] = [];
+    let refuse = true;
+    const files = {
+      filesUploadV2: async (a: { channel_id: string; thread_ts: string; content: string; filename: string; title: string; initial_comment: string }) => {
+        if (refuse) throw Object.assign(new Error('An API error occurred: missing_scope'), { code: 'slack_webapi_platform_error', data: { error: 'missing_scope' } });
+        uploads.push(a);
+        return { ok: true };
+      },
+    };
+    const p = `${prefix}-attach`;
+    const attaching = new GateHook({ store, redis, prefix: p, log: pino({ level: 'silent' }), key: await readSigningKey(keys.privatePem), files });
+    const state = await passedEvaluation();
+    await attaching.observe(state, { channel: 'C0NOTIFY', ts: '1700000000.000001' });
+    expect(uploads).toHaveLength(0);
+    refuse = false;
+    await attaching.observe(state, null);
+    await attaching.observe(state, null);
+    expect(uploads).toHaveLength(1);
+    expect(uploads[0]).toMatchObject({ channel_id: 'C0NOTIFY', thread_ts: '1700000000.000001', filename: `attestation-digits-run-${state.evaluation.id}.intoto.json` });
+    expect(JSON.parse(uploads[0]?.content ?? '{}')).toEqual((await attaching.attestations.get(state.evaluation.id))?.envelope);
+  });
+
   it('makes no attestation without a key, and none for a gate that is not PASSED', async () => {
     const run = await describeRun();
     const { evaluation } = await store.createEvaluation({ run: 'other-run', manifest: run.manifest, policy: run.policy, requester: 'U0REQ', channel: null });

@@ -196,6 +196,9 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     expect(status.code).toBe(1);
     expect(JSON.parse(status.stdout)).toMatchObject({ evaluation_id: id, status: 'revoked' });
     expect(status.stderr).toContain('REVOKED');
+    const printedRevoked = await runCli(['attestation', h.runName], { env });
+    expect(printedRevoked.code).toBe(1);
+    expect(printedRevoked.stdout).toBe(uploaded);
     const revokedHook = await waitFor(() => receiver.of('revoked', id).find((r) => r.status === 200), 'the revoked webhook');
     expect(JSON.parse(revokedHook.body)).toMatchObject({ event: 'revoked', evaluation_id: id, attestation: { status: 'revoked' } });
     await waitFor(() => receiver.of('blocked', second.state.evaluation.id).find((r) => r.status === 200), 'the blocked webhook');
