@@ -30,7 +30,7 @@ export const check = defineCheck({
   title: 'Monitoring strategy documented',
   heavy: false,
   remediation:
-    'Add monitoring section to deployment_guide.md. Define specific metrics (latency p95, accuracy if labels available, confidence distribution); set thresholds (e.g. "Alert if p95 > 50ms", "Alert if accuracy drops >5%"); document actions (what to do when an alert fires); link a dashboard.',
+    'Add a Monitoring Recommendations section to docs/deployment_guide.md. Define specific metrics (latency p95, accuracy if labels available, confidence distribution); set thresholds (e.g. "Alert if p95 > 50ms", "Alert if accuracy drops >5%"); document actions (what to do when an alert fires); link a dashboard.',
   async run({ run, policy }) {
     const rel = policy.paths.deployment_guide;
     if (!(await run.exists(rel))) return fail([`${rel} not found`]);

@@ -6,7 +6,7 @@ export const check = defineCheck({
   category: 'docs',
   title: 'test_results.md complete with comprehensive analysis',
   heavy: false,
-  remediation: 'Create test_results.md following template in workflow.md Step 4.',
+  remediation: 'Complete results/production/test_results.md with every section the policy requires (docs.test_results_sections; the evidence names the missing ones); examples/digits-run/results/production/test_results.md in the readiness-gate repository is a complete one.',
   async run({ run, policy }) {
     const outcome = await checkDocumentSections(run, policy, policy.paths.test_results, policy.docs.test_results_sections);
     if (outcome.status === 'pass' && !(await run.exists(policy.paths.confusion_matrix))) {

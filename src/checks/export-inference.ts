@@ -6,7 +6,7 @@ import { castForModel, formatShape, locateTestArray, openTestArray, type NdData 
 import { defineCheck, fail, fmt, pass } from './define.js';
 import type { CheckContext, CheckOutcome, Metrics } from './types.js';
 
-const REMEDIATION = 'Implement inference API (Step 5 of workflow.md), test with samples.';
+const REMEDIATION = 'Run the exported ONNX model on single test samples (data/test/inputs.npy) in onnxruntime, check it returns class scores [1, classes], and document the call in docs/deployment_guide.md ("Inference API").';
 
 export const check = defineCheck({
   id: 'export.inference',

@@ -44,7 +44,7 @@ export const check = defineCheck({
   category: 'export',
   title: 'Model exported to at least one deployment format',
   heavy: false,
-  remediation: 'Export model using Step 5 of workflow.md (ONNX or TorchScript).',
+  remediation: 'Export the best checkpoint to models/production_model.onnx with torch.onnx.export (or to models/production_model.pt with torch.jit.save); examples/train/train_digits.py in the readiness-gate repository shows the export.',
   async run({ run, policy }) {
     const candidates = [
       { rel: policy.paths.onnx_model, format: 'ONNX', inspect: inspectOnnx },

@@ -8,7 +8,7 @@ export const check = defineCheck({
   category: 'qa',
   title: 'Production code reviewed',
   heavy: false,
-  remediation: 'Conduct code review for inference_api.py and deployment scripts; record the reviewer, date and outcome in final_report.md ("Code Review" section).',
+  remediation: 'Have the inference code (docs/deployment_guide.md "Inference API") and the export and deployment scripts reviewed; record the reviewer, date and outcome in final_report.md ("Code Review" section).',
   async run({ run, policy }) {
     const rel = policy.paths.final_report;
     if (!(await run.exists(rel))) return fail([`${rel} not found`]);

@@ -16,7 +16,7 @@ export const check = defineCheck({
   category: 'test',
   title: 'Comprehensive test set evaluation completed',
   heavy: false,
-  remediation: 'Run test set evaluation (Step 3 of workflow.md), generate test_results.md.',
+  remediation: 'Evaluate the best checkpoint on the held-out test set and write results/production/test_results.md with "Test Accuracy: …%", F1, Precision and Recall (lines or a metrics table); examples/digits-run in the readiness-gate repository has a complete one.',
   async run({ run, policy }) {
     const rel = policy.paths.test_results;
     if (!(await run.exists(rel))) return fail([`${rel} not found: test results are not documented`]);

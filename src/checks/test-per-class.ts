@@ -43,7 +43,7 @@ export const check = defineCheck({
   category: 'test',
   title: 'Confusion matrix generated and analyzed',
   heavy: false,
-  remediation: 'Generate confusion matrix, analyze per-class performance, document in test_results.md.',
+  remediation: 'Generate the confusion matrix (results/production/confusion_matrix.png), analyse per-class performance and document it in results/production/test_results.md (per-class table with F1 and recall).',
   async run({ run, policy }) {
     const problems: string[] = [];
     const evidence: string[] = [];

@@ -8,7 +8,7 @@ export const check = defineCheck({
   title: 'Test accuracy meets or exceeds target',
   heavy: false,
   remediation:
-    'If test_acc < target: Model does not meet requirements, cannot deploy. Action: Return to Phase 3/4 for additional optimization, or re-evaluate target if unrealistic given data quality (accepting a lower target needs stakeholder approval documented in final_report.md).',
+    'If test_acc < target: Model does not meet requirements, cannot deploy. Action: go back to model optimisation (architecture, data, hyperparameters) and retrain, or re-evaluate the target if unrealistic given data quality (accepting a lower target needs stakeholder approval documented in final_report.md).',
   async run({ run, policy }) {
     const acc = await readTestAccuracy(run, policy);
     const target = policy.target_accuracy;

@@ -34,7 +34,7 @@ describe('docs.deployment_guide', () => {
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe(`${DOC} is missing: ${name}`);
     expect(r.result.metrics).toEqual({ sections_present: 7, sections_required: 8 });
-    expect(r.result.remediation).toContain('deployment_guide.md following template');
+    expect(r.result.remediation).toContain('Write docs/deployment_guide.md with every section the policy requires');
   });
 
   it.each(SECTIONS)('fails when "%s" is present but empty', async (name) => {

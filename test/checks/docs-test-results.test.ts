@@ -32,7 +32,7 @@ describe('docs.test_results', () => {
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe(`${MD} is missing: ${name}`);
     expect(r.result.metrics.sections_present).toBe(5);
-    expect(r.result.remediation).toContain('test_results.md following template');
+    expect(r.result.remediation).toContain('Complete results/production/test_results.md with every section');
   });
 
   it.each(SECTIONS)('fails when "%s" is empty', async (name, heading) => {

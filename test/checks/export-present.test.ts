@@ -55,7 +55,7 @@ describe('export.present', () => {
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence).toEqual([`${ONNX} is 0 bytes (minimum 1024): empty or truncated`]);
-    expect(r.result.remediation).toContain('Export model using Step 5');
+    expect(r.result.remediation).toContain('to models/production_model.onnx with torch.onnx.export');
   });
 
   it('fails a text file renamed .onnx', async () => {

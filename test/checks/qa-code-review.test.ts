@@ -24,7 +24,7 @@ describe('qa.code_review', () => {
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence).toEqual([`${REPORT} "Code Review" (line 43) says "review pending": Code review pending (assigned to the platform team). (${REPORT}:45)`]);
     expect(r.result.metrics).toEqual({ reviewed: false });
-    expect(r.result.remediation).toContain('Conduct code review');
+    expect(r.result.remediation).toContain('Have the inference code');
   });
 
   it.each(['Not yet reviewed; scheduled for next sprint.', 'Reviewer: TBD, inference_api.py still open', 'Changes requested by A. Chen on 2026-11-20.'])(

@@ -30,7 +30,7 @@ describe('test.evaluated', () => {
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe(`${MD} is missing ${name} (no "<metric>: <number>" line or table row found)`);
     expect(r.result.metrics[key]).toBeNull();
-    expect(r.result.remediation).toContain('Run test set evaluation');
+    expect(r.result.remediation).toContain('Evaluate the best checkpoint on the held-out test set');
   });
 
   it('fails when every Test Accuracy line is missing, listing it with the others that are present', async () => {

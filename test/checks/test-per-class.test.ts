@@ -36,7 +36,7 @@ describe('test.per_class', () => {
     expect(r.result.evidence[0]).toBe(`class 9: F1 0.65 ≤ 0.7 (${MD}:41)`);
     expect(r.result.metrics.min_f1).toBe(0.65);
     expect(r.result.metrics.weak_classes).toBe(1);
-    expect(r.result.remediation).toContain('analyze per-class performance');
+    expect(r.result.remediation).toContain('analyse per-class performance');
   });
 
   it('fails at exactly F1 0.7 (must be > 0.7) and passes 0.701', async () => {
