@@ -108,6 +108,7 @@ const LOSS_KV = new RegExp(
   `(?:^|[\\s{,(\\[|'"])(['"]?)((?:[A-Za-z_][\\w./-]*?)?loss[\\w./-]*)\\1\\s*(?:[:=]\\s*|\\s+)((?:tensor\\(|(?:np|numpy)\\.float(?:16|32|64)?\\(|torch\\.tensor\\()?\\s*(?:${NON_FINITE}|${NUMBER})\\b\\)?)`,
   'gi',
 );
+const NOT_A_LOSS = /scal|weight|coef|factor|fn$|func/i;
 const SENTINEL_KEY = /(?:^|[_./-])(?:best|min|lowest|prev|previous|initial)(?:[_./-]|$)|^(?:best|min)/i;
 
 function toNumber(text: string): number {
@@ -128,6 +129,8 @@ export function findLosses(lines: readonly LogLine[]): LossValue[] {
   for (const l of lines) {
     for (const m of l.body.matchAll(LOSS_KV)) {
       const key = m[2]!;
+      // Loss scaling (AMP, DeepSpeed, fairseq) and loss weights are settings, not losses.
+      if (NOT_A_LOSS.test(key)) continue;
       const text = m[3]!.trim();
       const value = toNumber(text);
       if (Number.isNaN(value) && !/nan/i.test(text)) continue;

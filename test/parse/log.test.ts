@@ -67,6 +67,7 @@ describe('findLosses', () => {
 
   it('ignores words that only contain nan/inf and keys that are not losses', () => {
     expect(losses('Epoch 1 loss: inference done\nlossless compression: 3\nval_acc: nan\nKeras: val_loss improved from inf to 0.52\n')).toEqual([]);
+    expect(losses('[deepspeed] OVERFLOW! Skipping step. Attempted loss scale: 65536, reducing to 32768\nloss_scale=inf\naux_loss_weight: 0.1\n')).toEqual([]);
   });
 
   it('the real Python logging log with a dict NaN (Debian python3): NaN found at its line, the best_loss = inf sentinel skipped', () => {

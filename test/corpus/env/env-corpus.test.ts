@@ -89,6 +89,14 @@ const benign: Variant[] = [
     evidence: [`${ENV}: all 3 packages pinned (numpy=1.21.0=py39hdbf815f_0 at ${ENV}:6, onnx==1.12.0 at ${ENV}:8)`],
   },
   {
+    name: 'environment.yml whose pip: list includes a requirements file inside the run',
+    check: envSnapshot,
+    remove: [REQ],
+    files: { [ENV]: 'name: digits\ndependencies:\n  - python=3.11.2=h2755cc3_0_cpython\n  - pip:\n    - -r reqs/pip.txt\n', 'reqs/pip.txt': 'torch==1.13.0\nonnx==1.12.0 \\\n    --hash=sha256:' + 'cd'.repeat(32) + '\n' },
+    status: 'pass',
+    evidence: [`${ENV} (with reqs/pip.txt): all 3 packages pinned, 1 with --hash (torch==1.13.0 at reqs/pip.txt:1, onnx==1.12.0 at reqs/pip.txt:2)`],
+  },
+  {
     name: 'conda env export --no-builds',
     check: envSnapshot,
     remove: [REQ],
