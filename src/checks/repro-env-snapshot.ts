@@ -16,6 +16,8 @@ interface SpecFile {
   constraints: Requirement[];
   /** Defects, each starting with "file:line". */
   problems: string[];
+  /** Where pip's hash-checking mode is switched on (--require-hashes), if anywhere. */
+  requireHashes?: string;
 }
 
 const at = (r: { file: string; line: number }): string => `${r.file}:${r.line}`;
@@ -52,6 +54,7 @@ async function followIncludes(run: RunArtifacts, out: SpecFile, from: string, in
     seen.add(target.rel);
     const constraint = asConstraint || inc.kind === 'constraint';
     const parsed = parsePipRequirements(await run.readText(target.rel, maxBytes), target.rel);
+    if (parsed.requireHashes) out.requireHashes ??= `${target.rel}:${parsed.requireHashes}`;
     (constraint ? out.constraints : out.requirements).push(...parsed.requirements);
     for (const p of parsed.problems) out.problems.push(`${target.rel}:${p.line}: ${p.message}`);
     await followIncludes(run, out, target.rel, parsed.includes, constraint, maxBytes, seen, depth + 1);
@@ -63,6 +66,7 @@ async function readSpecFile(run: RunArtifacts, rel: string, maxBytes: number): P
   const text = await run.readText(rel, maxBytes);
   const parsed = /\.ya?ml$/i.test(rel) ? parseEnvironmentYml(text, rel) : parsePipRequirements(text, rel);
   const out: SpecFile = { rel, requirements: [...parsed.requirements], constraints: [], problems: parsed.problems.map((p) => `${rel}:${p.line}: ${p.message}`) };
+  if ('requireHashes' in parsed && parsed.requireHashes) out.requireHashes = `${rel}:${parsed.requireHashes}`;
   await followIncludes(run, out, rel, parsed.includes, false, maxBytes, new Set([rel]));
   return out;
 }
@@ -74,6 +78,19 @@ function applyConstraints(f: SpecFile): void {
     const c = f.constraints.find((k) => k.pinned && normaliseName(k.name) === normaliseName(r.name) && (k.marker ?? '') === (r.marker ?? '') && /^===?/.test(k.spec));
     return c ? { ...r, pinned: true, reason: `${r.reason}; pinned to ${c.spec} by the constraint at ${at(c)}`, pinnedBy: { spec: c.spec, file: c.file, line: c.line } } : r;
   });
+}
+
+/**
+ * pip's hash-checking mode: once any requirement carries --hash (or --require-hashes is given),
+ * pip refuses every requirement without one, and VCS references altogether; such a file cannot
+ * be installed as written.
+ */
+function hashModeProblems(f: SpecFile): string[] {
+  const pip = f.requirements.filter((r) => r.source === 'pip');
+  const hashed = pip.find((r) => r.hashes);
+  const why = f.requireHashes ? `--require-hashes at ${f.requireHashes}` : hashed ? `--hash at ${at(hashed)}` : null;
+  if (!why) return [];
+  return pip.filter((r) => !r.hashes && !/#(?:.*&)?(?:sha256|sha384|sha512)=/.test(r.spec)).map((r) => `${at(r)}: ${r.name} has no --hash, but ${why} puts pip in hash-checking mode, which refuses it`);
 }
 
 /** Two different specs for one package (same markers): which one was installed cannot be told. */
@@ -133,7 +150,7 @@ export const check = defineCheck({
       total += f.requirements.length;
       const loose = f.requirements.filter((r) => !r.pinned);
       unpinned += loose.length;
-      problems.push(...f.problems);
+      problems.push(...f.problems, ...hashModeProblems(f));
       const included = [...new Set([...f.requirements, ...f.constraints].map((r) => r.file))].filter((x) => x !== f.rel);
       const from = included.length ? ` (with ${included.join(', ')})` : '';
       if (f.requirements.length === 0) problems.push(`${f.rel} lists no packages${from}`);

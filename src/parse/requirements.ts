@@ -49,6 +49,8 @@ export interface PipRequirementsFile {
   includes: RequirementInclude[];
   /** Lines pip itself would refuse (unknown options, invalid versions). */
   problems: ParseProblem[];
+  /** Line of a `--require-hashes` option, when written. */
+  requireHashes?: number;
 }
 
 // pip: COMMENT_RE = re.compile(r"(^|\s+)#.*$")
@@ -302,6 +304,7 @@ export function parsePipRequirements(text: string, file: string): PipRequirement
       const { opts, error } = parseOptions(options, LINE_OPTIONS);
       if (error) out.problems.push({ line, message: `${error} (pip refuses this line)` });
       for (const o of opts) {
+        if (o.name === 'require_hashes') out.requireHashes ??= line;
         if (o.name === 'requirement' || o.name === 'constraint') out.includes.push({ kind: o.name, target: o.value, line });
         else if (o.name === 'editable') {
           const { req, problem } = parseRequirementSpec(o.value, file, line);

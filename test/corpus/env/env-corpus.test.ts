@@ -92,9 +92,9 @@ const benign: Variant[] = [
     name: 'environment.yml whose pip: list includes a requirements file inside the run',
     check: envSnapshot,
     remove: [REQ],
-    files: { [ENV]: 'name: digits\ndependencies:\n  - python=3.11.2=h2755cc3_0_cpython\n  - pip:\n    - -r reqs/pip.txt\n', 'reqs/pip.txt': 'torch==1.13.0\nonnx==1.12.0 \\\n    --hash=sha256:' + 'cd'.repeat(32) + '\n' },
+    files: { [ENV]: 'name: digits\ndependencies:\n  - python=3.11.2=h2755cc3_0_cpython\n  - pip:\n    - -r reqs/pip.txt\n', 'reqs/pip.txt': 'torch==1.13.0 --hash=sha256:' + 'ab'.repeat(32) + '\nonnx==1.12.0 \\\n    --hash=sha256:' + 'cd'.repeat(32) + '\n' },
     status: 'pass',
-    evidence: [`${ENV} (with reqs/pip.txt): all 3 packages pinned, 1 with --hash (torch==1.13.0 at reqs/pip.txt:1, onnx==1.12.0 at reqs/pip.txt:2)`],
+    evidence: [`${ENV} (with reqs/pip.txt): all 3 packages pinned, 2 with --hash (torch==1.13.0 at reqs/pip.txt:1, onnx==1.12.0 at reqs/pip.txt:2)`],
   },
   {
     name: 'conda env export --no-builds',
@@ -226,6 +226,13 @@ const defects: Variant[] = [
     files: { [REQ]: fixture('pip-compile-generate-hashes.txt').replace('django==4.1.7', 'django>=4.1') },
     status: 'fail',
     evidence: [`${REQ}: 1 of 3 packages not pinned to one version: ${REQ}:11 django>=4.1 (>=4.1 is a range)`],
+  },
+  {
+    name: "a package added by hand to pip-compile --generate-hashes output, without hashes (pip's hash-checking mode refuses it)",
+    check: envSnapshot,
+    files: { [REQ]: `${fixture('pip-compile-generate-hashes.txt')}numpy==1.24.2\n` },
+    status: 'fail',
+    evidence: [`${REQ}:19: numpy has no --hash, but --hash at ${REQ}:7 puts pip in hash-checking mode, which refuses it`],
   },
   {
     name: 'an unpinned package in a file included with -r',
