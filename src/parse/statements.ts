@@ -81,14 +81,15 @@ const NEGATED_CLOSED = /\b(?:not|never|isn'?t|wasn'?t|hasn'?t been|has not been|
 const TEXT_CLOSED = [
   /\b(?:was|were|is|are|has been|have been|now|got)\s+(fixed|resolved|closed)\b/i,
   /\b(fixed|resolved|closed)\s+(?:in|by|on|with|via|since|as of)\b/i,
-  /(?:^|[-—–:(\[,;]\s*)(fixed|resolved|closed|done)\b/i,
+  // After a dash, bracket or comma ("— resolved", "(closed)"), not after the "P1:" label.
+  /[-—–(\[,;]\s*(fixed|resolved|closed|done)\b/i,
   /\b(fixed|resolved|closed)\s*[.)\]]?\s*$/i,
   /\b(not a bug)\b/i,
 ];
 const TEXT_OPEN = [
   /\b(reopened|re-opened|unresolved|unfixed|mitigated|mitigation|workaround|work-around|in progress|investigating|under investigation|won'?t fix|wontfix|will not fix)\b/i,
   /\b(?:still|remains?|is|currently|status)\s+(open|pending|active)\b/i,
-  /(?:^|[-—–:(\[,;]\s*)(open|pending|active|todo)\b/i,
+  /[-—–(\[,;]\s*(open|pending|active|todo)\b/i,
   /\b(open|pending)\s*[.)\]]?\s*$/i,
 ];
 
