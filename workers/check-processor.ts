@@ -9,14 +9,15 @@ import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { sha256File, type Manifest } from '../src/artifacts/manifest.js';
 import { resolveRunDirectory, RunArtifacts } from '../src/artifacts/run.js';
-import { outcomeFromError, runCheck } from '../src/checks/runner.js';
+import { CheckLimitExceeded, checkTimeoutMs, limitExceededResult, outcomeFromError, runCheck } from '../src/checks/runner.js';
+import { checkLanes as processLanes, type CheckLanes } from '../src/observability/health.js';
 import type { CheckDefinition, CheckProgress, CheckResult } from '../src/checks/types.js';
 import { GateError, errorMessage } from '../src/errors.js';
 import type { ReadinessQueues } from '../src/queue/producer.js';
 import { CheckJobSchema, type CheckJob, type EvaluationEvent } from '../src/queue/payloads.js';
 import type { EvaluationStore } from '../src/store/redis-store.js';
 import type { GateMetrics } from '../src/observability/metrics.js';
-import { HeavyCheckAborted, type HeavyRunner } from './heavy-runner.js';
+import { HeavyCheckAborted, heavyLimits, type HeavyRunner } from './heavy-runner.js';
 
 export interface CheckProcessorDeps {
   store: EvaluationStore;
@@ -32,6 +33,8 @@ export interface CheckProcessorDeps {
   progressIntervalMs?: number;
   /** Check durations are observed here by check id and status. */
   metrics?: GateMetrics | undefined;
+  /** Running checks and their limits, for /readyz and /metrics (default: this process's). */
+  lanes?: CheckLanes;
 }
 
 export interface CheckJobOutcome {
@@ -129,6 +132,8 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
 export function createCheckProcessor(deps: CheckProcessorDeps) {
   const { store, queues, logger } = deps;
   const progressIntervalMs = deps.progressIntervalMs ?? 1000;
+  const lanes = deps.lanes ?? processLanes;
+  lanes.used = true;
 
   const publish = async (evaluationId: string, version: number, reason: EvaluationEvent['reason']): Promise<void> => {
     await queues.publishChange(evaluationId, version, reason);
@@ -182,6 +187,16 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
         .catch((err: unknown) => log.warn({ err }, 'progress update failed'));
     };
 
+    const policy = evaluation.policy.policy;
+    const endLane = lanes.begin({ evaluation: evaluationId, check: checkId, lane: def.heavy ? 'heavy' : 'light', limitMs: checkTimeoutMs(def, policy) });
+    // a light check stopped at its time limit may still be working: it stays on the lane until it settles
+    let lingering: Promise<unknown> | null = null;
+    const limitReached = (result: CheckResult): void => {
+      const kind = result.metrics.limit_exceeded;
+      if (kind !== 'time' && kind !== 'memory') return;
+      deps.metrics?.checkLimitExceeded.inc({ check: checkId, limit: kind });
+      log.error({ limit: kind, value: result.metrics.limit }, `check ${checkId} of evaluation ${evaluationId} ${result.evidence[0]?.replace(`${checkId} `, '') ?? 'exceeded its limit'}`);
+    };
     try {
       let run: RunArtifacts;
       try {
@@ -195,13 +210,21 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
       }
       let result: CheckResult;
       if (def.heavy && deps.heavyRunner) {
-        // Heavy checks run in a child process (see heavy-child.ts); the abort signal kills it.
-        const out = await deps.heavyRunner.run({ checkId, runDir: run.root, policy: evaluation.policy.policy }, { onProgress, ...(signal ? { signal } : {}) });
-        for (const rel of out.accessed) run.accessed.add(rel);
-        result = out.result;
+        // Heavy checks run in a child process (see heavy-child.ts) under the policy's time and
+        // memory limits; past one, or on abort, the child is killed.
+        const started = Date.now();
+        try {
+          const out = await deps.heavyRunner.run({ checkId, runDir: run.root, policy }, { onProgress, ...heavyLimits(policy), ...(signal ? { signal } : {}) });
+          for (const rel of out.accessed) run.accessed.add(rel);
+          result = out.result;
+        } catch (err) {
+          if (!(err instanceof CheckLimitExceeded)) throw err;
+          result = limitExceededResult(def, err, Date.now() - started);
+        }
       } else {
-        result = await raceAbort(runCheck(def, { run, policy: evaluation.policy.policy, onProgress }), signal);
+        result = await raceAbort(runCheck(def, { run, policy, onProgress }, { onAbandoned: (p) => (lingering = p) }), signal);
       }
+      limitReached(result);
       await progressChain;
       result = await verifyAgainstManifest(run, evaluation.manifest, result);
       const out = await finish(result);
@@ -229,6 +252,10 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
         if (stored) throw new UnrecoverableError(`${checkId}: ${errorMessage(err)}`);
       }
       throw err;
+    } finally {
+      const settled = lingering as Promise<unknown> | null;
+      if (settled) void settled.finally(endLane);
+      else endLane();
     }
   };
 }

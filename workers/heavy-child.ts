@@ -20,7 +20,9 @@ export interface HeavyRequest {
 export type HeavyMessage =
   | { id: number; kind: 'progress'; done: number; total: number; label: string }
   | { id: number; kind: 'result'; result: CheckResult; accessed: string[] }
-  | { id: number; kind: 'error'; message: string };
+  | { id: number; kind: 'error'; message: string }
+  /** Resident memory, reported every 200 ms when the parent cannot read /proc. */
+  | { kind: 'rss'; rss: number };
 
 function send(msg: HeavyMessage): void {
   process.send?.(msg);
@@ -35,7 +37,8 @@ async function handle(id: number, req: HeavyRequest): Promise<void> {
   } catch (err) {
     return send({ id, kind: 'error', message: outcomeFromError(err).evidence.join('; ') });
   }
-  const result = await runCheck(def, { run, policy: req.policy, onProgress: (p) => send({ id, kind: 'progress', ...p }) });
+  // the parent enforces the time and memory limits (it kills this process): no second timer here
+  const result = await runCheck(def, { run, policy: req.policy, onProgress: (p) => send({ id, kind: 'progress', ...p }) }, { timeoutMs: 0 });
   send({ id, kind: 'result', result, accessed: [...run.accessed] });
 }
 
@@ -43,6 +46,8 @@ async function handle(id: number, req: HeavyRequest): Promise<void> {
 process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 
 let queue: Promise<void> = Promise.resolve();
-process.on('message', (msg: { id: number; request: HeavyRequest }) => {
+let reporting: NodeJS.Timeout | null = null;
+process.on('message', (msg: { id: number; request: HeavyRequest; reportRss?: boolean }) => {
+  if (msg.reportRss && !reporting) reporting = setInterval(() => send({ kind: 'rss', rss: process.memoryUsage.rss() }), 200).unref();
   queue = queue.then(() => handle(msg.id, msg.request)).catch((err: unknown) => send({ id: msg.id, kind: 'error', message: String(err) }));
 });

@@ -76,14 +76,18 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       describeTarget(o.target, io);
       const policyLayer = o.policy ? await readPolicyFile(o.policy) : undefined;
       const progress = new ProgressLine(io.stderr, AUTOMATED_CHECKS.length, !o.quiet);
+      // heavy checks run in a child process under the policy's time and memory limits
+      const { HeavyRunner } = await import('../../workers/heavy-runner.js');
+      const heavy = o.skipHeavy ? null : new HeavyRunner();
       const report = await checkRun(runDir, {
         policyLayer,
         flags: o.target === undefined ? undefined : { target_accuracy: o.target.percent },
         skipHeavy: Boolean(o.skipHeavy),
+        ...(heavy ? { runHeavy: heavy.executor() } : {}),
         onResult: (r) => progress.result(r),
         onProgress: (id, p) => progress.check(id, p),
         onManifestProgress: (d, t) => progress.manifest(d, t),
-      });
+      }).finally(() => heavy?.close());
       progress.finish();
       await emitReport(report, o, io);
       const code = signing ? await signing(report, io) : exitCodeFor(report, { allowSkippedHeavy: Boolean(o.allowSkippedHeavy) });

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { checkLanes as processLanes, type CheckLanes } from './health.js';
 
 /** Queue counts are read at scrape time from whoever owns the queues (workers, app). */
 export type QueueCountsSource = () => Promise<{ queue: string; counts: Record<string, number> }[]>;
@@ -12,6 +13,8 @@ export interface GateMetrics {
   slackRateLimitWaits: Counter<'method'>;
   slackRateLimitWaitSeconds: Counter<'method'>;
   queueJobs: Gauge<'queue' | 'state'>;
+  /** Checks ended by a limit, by check id and limit (time, memory). */
+  checkLimitExceeded: Counter<'check' | 'limit'>;
   /** Registers the queue-count source read on every scrape. */
   setQueueSource(source: QueueCountsSource): void;
 }
@@ -20,7 +23,7 @@ export interface GateMetrics {
  * One registry per process (app or worker) with the gate's metrics and Node's default process
  * metrics. Names follow Prometheus conventions (`_total`, `_seconds`).
  */
-export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string } = {}): GateMetrics {
+export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string; lanes?: CheckLanes } = {}): GateMetrics {
   const registry = new Registry();
   const p = opts.prefix ?? 'readiness_';
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -38,9 +41,39 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
       }
     },
   });
+  const lanes = opts.lanes ?? processLanes;
+  new Gauge({
+    name: `${p}checks_running`,
+    help: 'Checks running in this process, by lane (light, heavy)',
+    labelNames: ['lane'] as const,
+    registers: [registry],
+    collect() {
+      const s = lanes.snapshot();
+      for (const lane of ['light', 'heavy'] as const) this.set({ lane }, s.running.filter((c) => c.lane === lane).length);
+    },
+  });
+  new Gauge({
+    name: `${p}checks_past_limit`,
+    help: 'Checks still running past their time limit (plus grace) in this process, by lane; /readyz fails while this is not 0',
+    labelNames: ['lane'] as const,
+    registers: [registry],
+    collect() {
+      const s = lanes.snapshot();
+      for (const lane of ['light', 'heavy'] as const) this.set({ lane }, s.pastLimit.filter((c) => c.lane === lane).length);
+    },
+  });
+  new Gauge({
+    name: `${p}heavy_lane_blocked`,
+    help: '1 while the heavy check lane of this process is blocked (a check past its limit, a killed check process that does not exit)',
+    registers: [registry],
+    collect() {
+      this.set(lanes.snapshot().heavyBlocked.length > 0 ? 1 : 0);
+    },
+  });
   return {
     registry,
     queueJobs,
+    checkLimitExceeded: new Counter({ name: `${p}check_limit_exceeded_total`, help: 'Checks ended as an error by their time or memory limit', labelNames: ['check', 'limit'] as const, registers: [registry] }),
     evaluations: new Counter({ name: `${p}evaluations_total`, help: 'Evaluations by gate outcome when they settle (passed, blocked) or are created', labelNames: ['outcome'] as const, registers: [registry] }),
     checkDuration: new Histogram({
       name: `${p}check_duration_seconds`,

@@ -71,24 +71,34 @@ async function latency(id: number, req: LatencyRequest): Promise<LatencyRaw> {
   if (!s) throw new Error('no session loaded');
   const feeds = { [req.inputName]: tensorOf(req) };
   for (let i = 0; i < req.warmup; i++) await s.run(feeds);
-  const durations = new Float64Array(req.requests);
+  const timed = req.durationMs !== undefined && req.durationMs > 0;
+  // a time-bounded run grows its array as it goes; a counted one knows its size
+  let durations = new Float64Array(timed ? 1024 : req.requests);
   let next = 0;
   let done = 0;
   const every = Math.max(1, Math.floor(req.requests / 20));
+  const start = performance.now();
+  const deadline = timed ? start + (req.durationMs as number) : Infinity;
   const lane = async (): Promise<void> => {
-    for (;;) {
+    for (let own = 0; ; own++) {
+      // a timed lane makes at least one request, then stops at the deadline
+      if (next >= req.requests || (own > 0 && performance.now() >= deadline)) return;
       const i = next++;
-      if (i >= req.requests) return;
+      if (i >= durations.length) {
+        const grown = new Float64Array(Math.min(req.requests, durations.length * 2));
+        grown.set(durations);
+        durations = grown;
+      }
       const t0 = performance.now();
       await s.run(feeds);
       durations[i] = performance.now() - t0;
       done++;
-      if (done % every === 0) post({ id, kind: 'progress', done, total: req.requests });
+      if (!timed && done % every === 0) post({ id, kind: 'progress', done, total: req.requests });
     }
   };
-  const start = performance.now();
   await Promise.all(Array.from({ length: Math.max(1, req.concurrency) }, lane));
-  return { durations, elapsedMs: performance.now() - start };
+  const elapsedMs = performance.now() - start;
+  return { durations: done === durations.length ? durations : durations.slice(0, done), elapsedMs };
 }
 
 port.on('message', (req: WorkerRequest) => {

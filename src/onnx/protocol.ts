@@ -48,7 +48,10 @@ export interface OutputTensor {
 export interface LatencyRequest extends Feed {
   op: 'latency';
   warmup: number;
+  /** Timed requests; with `durationMs`, the most that are made. */
   requests: number;
+  /** Measure for this long instead of a fixed count (throughput runs; at least one request per lane). */
+  durationMs?: number;
   /** In-flight requests at a time (1 = a plain sequential loop). */
   concurrency: number;
 }

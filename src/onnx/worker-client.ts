@@ -133,7 +133,7 @@ export class OnnxWorker {
     return this.request({ op: 'run', ...feed, outputName }, transferOf(feed.data));
   }
 
-  latency(feed: Feed, opts: { warmup: number; requests: number; concurrency: number }, onProgress?: (done: number, total: number) => void): Promise<LatencyRaw> {
+  latency(feed: Feed, opts: { warmup: number; requests: number; concurrency: number; durationMs?: number }, onProgress?: (done: number, total: number) => void): Promise<LatencyRaw> {
     return this.request({ op: 'latency', ...feed, ...opts }, [], onProgress);
   }
 

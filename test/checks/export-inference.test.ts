@@ -52,6 +52,20 @@ describe('export.inference on the example run', () => {
     expect(r.remediation).toMatch(/Latency p95 is over budget/);
   });
 
+  it('throughput runs are bounded by time (latency.throughput_seconds), not by a request count', async () => {
+    const policy = { ...DEFAULT_POLICY, latency: { ...DEFAULT_POLICY.latency, batch_sizes: [1, 16], concurrency: [1, 2], throughput_seconds: 0.4 } };
+    const r = await inference(EXAMPLE_RUN, policy);
+    expect(r.status).toBe('pass');
+    const text = r.evidence.join('\n');
+    // a timed run stops at its deadline after the request in flight: well under a second here
+    expect(text).toMatch(/batch 16: timed for 0\.[4-9] s, p50/);
+    expect(text).toMatch(/concurrency 2 \(one session, requests queue in the worker\): 0\.[4-9] s of requests, p50/);
+    expect(r.metrics.batch16_requests).toBeGreaterThan(0);
+    expect(r.metrics.concurrency2_requests).toBeGreaterThan(0);
+    // the 1000-request single-sample test is unchanged
+    expect(r.metrics.requests).toBe(1000);
+  });
+
   it('measures concurrency levels when the policy asks', async () => {
     const policy = { ...DEFAULT_POLICY, latency: { ...DEFAULT_POLICY.latency, batch_sizes: [], concurrency: [1, 4] } };
     const r = await inference(EXAMPLE_RUN, policy);

@@ -11,6 +11,31 @@ const def = (id: string, run: () => Promise<never> | Promise<ReturnType<typeof p
   defineCheck({ id, category: 'test', title: `title ${id}`, heavy, remediation: `fix ${id}`, run });
 
 describe('runCheck', () => {
+  it('a light check still running at limits.check_timeout_s.light ends as error "exceeded N s"; its signal is aborted', async () => {
+    const run = await RunArtifacts.open(EXAMPLE_RUN);
+    const policy = { ...DEFAULT_POLICY, limits: { ...DEFAULT_POLICY.limits, check_timeout_s: { light: 0.05, heavy: 900 } } };
+    let aborted: unknown = null;
+    let lingering: Promise<unknown> | null = null;
+    const stuck = def('x.stuck', (async () => {
+      // ignores nothing: it notices the abort, but only stops a while later
+      await new Promise<void>(() => undefined);
+      return pass([]);
+    }) as () => Promise<ReturnType<typeof pass>>);
+    const watching = { ...stuck, run: (ctx: Parameters<typeof stuck.run>[0]) => (ctx.signal?.addEventListener('abort', () => (aborted = ctx.signal?.reason)), stuck.run(ctx)) };
+    const r = await runCheck(watching, { run, policy }, { onAbandoned: (p) => (lingering = p) });
+    expect(r).toMatchObject({ id: 'x.stuck', status: 'error', evidence: ['x.stuck exceeded 0.05 s (limits.check_timeout_s.light); the check was abandoned and the queue moved on'], metrics: { limit_exceeded: 'time', limit: 0.05 } });
+    expect(r.remediation).toMatch(/raise limits\.check_timeout_s\.light/);
+    expect(String(aborted)).toMatch(/exceeded 0\.05 s/);
+    expect(lingering).not.toBeNull();
+  });
+
+  it('a check that finishes within its limit is not touched by it', async () => {
+    const run = await RunArtifacts.open(EXAMPLE_RUN);
+    const policy = { ...DEFAULT_POLICY, limits: { ...DEFAULT_POLICY.limits, check_timeout_s: { light: 5, heavy: 900 } } };
+    const r = await runCheck(def('x.quick', async () => pass(['ok'])), { run, policy });
+    expect(r).toMatchObject({ status: 'pass', evidence: ['ok'] });
+  });
+
   it('turns a crash into an error result with the remediation, never a throw', async () => {
     const run = await RunArtifacts.open(EXAMPLE_RUN);
     const r = await runCheck(def('x.crash', async () => { throw new TypeError('boom'); }), { run, policy: DEFAULT_POLICY });

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { startHealthServer, type HealthServer } from '../../src/observability/health.js';
+import { CheckLanes, startHealthServer, type HealthServer } from '../../src/observability/health.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 
 const servers: HealthServer[] = [];
@@ -75,5 +75,47 @@ describe('health and metrics listener', () => {
     expect(body.checks.find((c) => c.name === 'redis')).toMatchObject({ ok: false });
     expect(body.checks.find((c) => c.name === 'queues')).toMatchObject({ ok: true });
     expect((await get(h.port, '/healthz')).status).toBe(200);
+  });
+});
+
+describe('check lanes in /readyz and /metrics', () => {
+  it('fails /readyz naming the evaluation and check while a check runs past its limit, and while the heavy lane is blocked', async () => {
+    let now = 1_000_000;
+    const lanes = new CheckLanes(() => now, 5_000);
+    lanes.used = true;
+    const metrics = createMetrics({ defaultMetrics: false, lanes });
+    const h = await startHealthServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, probes: [], lanes });
+    servers.push(h);
+    const endHeavy = lanes.begin({ evaluation: 'ev1', check: 'export.parity', lane: 'heavy', limitMs: 60_000 });
+    lanes.begin({ evaluation: 'ev2', check: 'docs.monitoring', lane: 'light', limitMs: 1_000 });
+    now += 2_000; // the light check is past its limit but within the grace
+    expect((await get(h.port, '/readyz')).status).toBe(200);
+    now += 10_000;
+    let ready = await get(h.port, '/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body).checks).toEqual([{ name: 'checks', ok: false, error: 'light check docs.monitoring of evaluation ev2 has run 12 s, past its 1 s limit' }]);
+    let m = (await get(h.port, '/metrics')).body;
+    expect(m).toContain('readiness_checks_running{lane="heavy"} 1');
+    expect(m).toContain('readiness_checks_past_limit{lane="light"} 1');
+    expect(m).toContain('readiness_heavy_lane_blocked 0');
+    now += 60_000; // the heavy check too: it holds the heavy lane
+    ready = await get(h.port, '/readyz');
+    expect(JSON.parse(ready.body).checks[0].error).toMatch(/heavy check export\.parity of evaluation ev1 has run 72 s, past its 60 s limit/);
+    expect((await get(h.port, '/metrics')).body).toContain('readiness_heavy_lane_blocked 1');
+    endHeavy();
+    const unblock = lanes.blockHeavy('heavy check process 4242 was killed (exceeded 3 s) 5 s ago and has not exited');
+    m = (await get(h.port, '/metrics')).body;
+    expect(m).toContain('readiness_heavy_lane_blocked 1');
+    expect(JSON.parse((await get(h.port, '/readyz')).body).checks[0].error).toMatch(/heavy lane blocked: heavy check process 4242 was killed/);
+    unblock();
+    expect((await get(h.port, '/metrics')).body).toContain('readiness_heavy_lane_blocked 0');
+  });
+
+  it('a process that runs no checks has no checks probe', async () => {
+    const lanes = new CheckLanes();
+    const metrics = createMetrics({ defaultMetrics: false, lanes });
+    const h = await startHealthServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, probes: [], lanes });
+    servers.push(h);
+    expect(JSON.parse((await get(h.port, '/readyz')).body)).toEqual({ status: 'ready', checks: [] });
   });
 });

@@ -96,3 +96,54 @@ export function nestedGraph(depth: number): Buffer {
   }
   return g;
 }
+
+/**
+ * A runtime memory bomb that onnxruntime loads without complaint: y = x + sum(ConstantOfShape([elements]) of 1.0),
+ * so `elements` × 4 bytes are allocated and written when the graph runs (or is constant-folded).
+ */
+export function memoryBombModel(elements: number): Uint8Array {
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    producerName: 'readiness-gate tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'memory-bomb',
+      node: [
+        { opType: 'Constant', output: ['shape'], attribute: [{ name: 'value', type: 4, t: { name: 'shape_t', dims: [1], dataType: 7, int64Data: [elements] } }] },
+        { opType: 'ConstantOfShape', input: ['shape'], output: ['big'], attribute: [{ name: 'value', type: 4, t: { name: 'one', dims: [1], dataType: 1, floatData: [1] } }] },
+        { opType: 'ReduceSum', input: ['big'], output: ['s'], attribute: [{ name: 'keepdims', type: 2, i: 0 }] },
+        { opType: 'Add', input: ['x', 's'], output: ['y'] },
+      ],
+      input: [valueInfo('x', ['batch', 1, 8, 8])],
+      output: [valueInfo('y', ['batch', 1, 8, 8])],
+    },
+  }).finish();
+}
+
+/** A model that never finishes running: a Loop of 10^15 Identity iterations. */
+export function endlessLoopModel(): Uint8Array {
+  const body = {
+    name: 'body',
+    node: [
+      { opType: 'Identity', input: ['cond_in'], output: ['cond_out'] },
+      { opType: 'Identity', input: ['v_in'], output: ['v_out'] },
+    ],
+    input: [valueInfo('i', [], 7), valueInfo('cond_in', [], 9), valueInfo('v_in', ['batch', 1, 8, 8])],
+    output: [valueInfo('cond_out', [], 9), valueInfo('v_out', ['batch', 1, 8, 8])],
+  };
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    producerName: 'readiness-gate tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'endless',
+      node: [
+        { opType: 'Constant', output: ['m'], attribute: [{ name: 'value', type: 4, t: { name: 'm_t', dims: [], dataType: 7, int64Data: [1e15] } }] },
+        { opType: 'Constant', output: ['c'], attribute: [{ name: 'value', type: 4, t: { name: 'c_t', dims: [], dataType: 9, int32Data: [1] } }] },
+        { opType: 'Loop', input: ['m', 'c', 'x'], output: ['y'], attribute: [{ name: 'body', type: 5, g: body }] },
+      ],
+      input: [valueInfo('x', ['batch', 1, 8, 8])],
+      output: [valueInfo('y', ['batch', 1, 8, 8])],
+    },
+  }).finish();
+}

@@ -16,7 +16,7 @@ import { inspectOnnxFile } from '../../src/onnx/inspect.js';
 import { DEFAULT_POLICY } from '../../src/policy/schema.js';
 import { runCli } from '../helpers/cli.js';
 import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
-import { buildModel, modelWithIf, nestedGraph, nodeBombGraph, valueInfo } from './build.js';
+import { buildModel, endlessLoopModel, memoryBombModel, modelWithIf, nestedGraph, nodeBombGraph, valueInfo } from './build.js';
 
 const LIMITS = { maxBytes: 512 * 1024 * 1024, maxNodes: 250_000 };
 const BOMB_NODES = 30_000_000;
@@ -157,5 +157,48 @@ describe('a sparse_value constant with external data', () => {
       expect(ev).toMatch(/"sparse_vals" \(sparse tensor attribute "sparse_value" of node "c" values\) stores its data in external file "weights\.bin", which does not exist next to the model/);
       expect(ev).not.toMatch(/loaded in onnxruntime/);
     }
+  });
+});
+
+describe('heavy checks past their limits (readiness check: heavy checks run in a child process)', () => {
+  async function checkWithPolicy(model: Uint8Array, limits: Record<string, unknown>) {
+    const dir = await copyExampleRun();
+    await writeFile(path.join(dir, 'models/production_model.onnx'), model);
+    const policyFile = path.join(path.dirname(dir), 'policy.json');
+    await writeFile(policyFile, JSON.stringify({ limits }));
+    const t0 = performance.now();
+    const r = await runCli(['check', dir, '--policy', policyFile, '--format', 'json', '--quiet'], { timeoutMs: 240_000 });
+    const seconds = (performance.now() - t0) / 1000;
+    expect(r.stderr).not.toMatch(/unexpected error/);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { gate: string; checks: { id: string; status: string; evidence: string[]; duration_ms: number }[] };
+    return { j, seconds, check: (id: string) => j.checks.find((c) => c.id === id)! };
+  }
+
+  it('a runtime memory bomb (ConstantOfShape of 4 GB) ends as error "exceeded 512 MB" for both heavy checks', async () => {
+    const { j, seconds, check } = await checkWithPolicy(memoryBombModel(1_000_000_000), { heavy_check_memory_mb: 512 });
+    expect(j.gate).toBe('blocked');
+    for (const id of ['export.parity', 'export.inference']) {
+      const c = check(id);
+      expect(c.status).toBe('error');
+      expect(c.evidence.join(' ')).toMatch(new RegExp(`${id.replace('.', '\\.')} exceeded 512 MB \\(limits\\.heavy_check_memory_mb\\); the check process was killed and restarted`));
+      // the watchdog polls every 100 ms; the bomb needs seconds to reach 4 GB
+      expect(c.duration_ms).toBeLessThan(30_000);
+    }
+    // the light checks around them ran normally in the same process
+    expect(check('training.completed').status).toBe('pass');
+    expect(seconds).toBeLessThan(180);
+  });
+
+  it('a model that never finishes ends as error "exceeded 3 s" at the heavy time limit', async () => {
+    const { seconds, check } = await checkWithPolicy(endlessLoopModel(), { check_timeout_s: { light: 120, heavy: 3 } });
+    for (const id of ['export.parity', 'export.inference']) {
+      const c = check(id);
+      expect(c.status).toBe('error');
+      expect(c.evidence.join(' ')).toMatch(/exceeded 3 s \(limits\.check_timeout_s\.heavy\)/);
+      expect(c.duration_ms).toBeGreaterThanOrEqual(3000);
+      expect(c.duration_ms).toBeLessThan(20_000);
+    }
+    expect(seconds).toBeLessThan(180);
   });
 });

@@ -80,7 +80,7 @@ describe('readiness serve', () => {
     await waitFor(() => output.includes('health and metrics listening'), 'the health listener', 10_000);
     const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: [{ name: 'redis', ok: true }, { name: 'slack_auth', ok: true }] });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: [{ name: 'redis', ok: true }, { name: 'slack_auth', ok: true }, { name: 'checks', ok: true }] });
     const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
     expect(metrics).toMatch(/readiness_check_duration_seconds_count\{check="export\.parity",status="pass"\} 1/);
     expect(metrics).toMatch(/readiness_queue_jobs\{queue="readiness-light",state="completed"\} \d+/);
