@@ -123,11 +123,11 @@ async function runExportInference(ctx: CheckContext): Promise<CheckOutcome> {
       const feed = await sampleFeed(ctx, model, b);
       const r = await model.worker.latency(feed.feed, { ...throughput, concurrency: 1 });
       const s = summarizeLatency(r.durations, r.elapsedMs, b);
-      metrics[`batch${b}_requests`] = s.requests;
+      metrics[`batch${b}_window_ms`] = Math.round(r.elapsedMs);
       metrics[`batch${b}_p50_ms`] = s.p50_ms;
       metrics[`batch${b}_per_sample_ms`] = Math.round((s.p50_ms / b) * 1000) / 1000;
       metrics[`batch${b}_throughput_sps`] = s.throughput_rps;
-      // the request count varies with machine speed (the run is timed): it goes to metrics, not evidence
+      // the request count varies with machine speed (the run is timed): throughput says it
       evidence.push(`batch ${b}: timed for ${fmt(r.elapsedMs / 1000, 1)} s, p50 ${fmt(s.p50_ms, 3)} ms per batch = ${fmt(s.p50_ms / b, 4)} ms per sample, p95 ${fmt(s.p95_ms, 3)} ms, ${fmt(s.throughput_rps, 1)} samples/s`);
     }
     for (const c of lat.concurrency.filter((x) => x > 1)) {
@@ -135,7 +135,7 @@ async function runExportInference(ctx: CheckContext): Promise<CheckOutcome> {
       const s = summarizeLatency(r.durations, r.elapsedMs);
       metrics[`concurrency${c}_p95_ms`] = s.p95_ms;
       metrics[`concurrency${c}_throughput_rps`] = s.throughput_rps;
-      metrics[`concurrency${c}_requests`] = s.requests;
+      metrics[`concurrency${c}_window_ms`] = Math.round(r.elapsedMs);
       evidence.push(`concurrency ${c} (one session, requests queue in the worker): ${fmt(r.elapsedMs / 1000, 1)} s of requests, ${line('', s).replace(/^: \d+ requests, /, '')}`);
     }
     const fp = machineFingerprint(model.session.ortVersion, model.session.executionProvider, lat.intra_op_threads);
