@@ -10,7 +10,7 @@
  * environment.yml (recursively, as the env-snapshot check follows them).
  */
 import { createHash } from 'node:crypto';
-import { inspectOnnxFile } from '../onnx/inspect.js';
+import { onnxLimits, onnxReferencedFiles } from '../onnx/inspect.js';
 import { parseEnvironmentYml } from '../parse/conda.js';
 import { requirementIncludes, resolveInclude } from '../parse/requirements.js';
 import type { Policy, PolicyPaths } from '../policy/schema.js';
@@ -173,8 +173,7 @@ async function onnxExternalFiles(run: RunArtifacts, policy: Policy): Promise<str
   const rel = policy.paths.onnx_model;
   try {
     if (!(await run.exists(rel))) return [];
-    const { info } = await inspectOnnxFile(run, rel, { maxBytes: policy.limits.max_onnx_bytes, maxNodes: policy.limits.max_onnx_nodes });
-    return [...new Set(info.externalData.map((e) => e.file))];
+    return await onnxReferencedFiles(run, rel, onnxLimits(policy));
   } catch (err) {
     // a model that cannot be inspected fails every check that loads it (same inspection), so the
     // gate cannot pass on bytes this manifest left out
