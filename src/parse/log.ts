@@ -14,7 +14,7 @@
 
 const PREFIXES: RegExp[] = [
   // RFC 3339 / ISO 8601 timestamps (docker -t, kubectl --timestamps, many loggers), optionally bracketed.
-  /^\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?(?:\s+|\s*[|-]\s+|$|(?=\[))/,
+  /^\[?\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?:?(?:\s+|\s*[|-]\s+|$|(?=\[))/,
   // CRI log file stream and tag after the timestamp.
   /^(?:stdout|stderr) [FP] /,
   // Time only, syslog dates.
@@ -22,6 +22,15 @@ const PREFIXES: RegExp[] = [
   /^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}\s+(?:\S+\s+\S+?(?:\[\d+\])?:\s+)?/,
   // glog / absl: I1127 13:36:59.123456 140234 train.py:88]
   /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+\s+\S+:\d+\]\s?/,
+  // TensorFlow C++ logs after the timestamp: "I tensorflow/core/platform/cpu_feature_guard.cc:193] ".
+  /^[IWEF] [\w/.-]+:\d+\]\s/,
+  // Ray actors and tasks: "(RayTrainWorker pid=1234, ip=10.0.0.1) ", "(pid=1234) ".
+  /^\((?:[\w.]+ )?pid=\d+(?:, ip=[\d.]+)?\)\s/,
+  // DeepSpeed: "[logging.py:96:log_dist] [Rank 0] ".
+  /^\[[\w.]+:\d+:\w+\]\s/,
+  /^\[Rank \d+\]\s/,
+  // srun --label: "0: ".
+  /^\d{1,4}: (?=\S)/,
   // docker compose service column, kubectl --prefix.
   /^[\w.-]+-\d+\s+\|\s?/,
   /^\[pod\/[^\]\s]+\]\s/,

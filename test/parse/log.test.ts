@@ -19,6 +19,11 @@ describe('stripLogPrefix', () => {
     ['Lightning rank_zero', 'INFO: [rank: 0] Seed set to 42', 'Seed set to 42'],
     ['syslog', 'Nov 27 13:36:59 host trainer[123]: Epoch 1 loss: inf', 'Epoch 1 loss: inf'],
     ['OpenMPI --tag-output', '[1,0]<stdout>:Epoch 2 loss: 0.3', 'Epoch 2 loss: 0.3'],
+    ['TensorFlow', '2026-11-27 13:36:59.123456: I tensorflow/core/platform/cpu_feature_guard.cc:193] This TensorFlow binary is optimized', 'This TensorFlow binary is optimized'],
+    ['MMEngine', '2026/11/27 13:36:59 - mmengine - INFO - Epoch(train) [1][50/100] loss: nan', 'Epoch(train) [1][50/100] loss: nan'],
+    ['DeepSpeed', '[2026-11-27 13:36:59,123] [INFO] [logging.py:96:log_dist] [Rank 0] step=10, loss=nan', 'step=10, loss=nan'],
+    ['Ray Train worker', '(RayTrainWorker pid=1234, ip=10.0.0.1) Traceback (most recent call last):', 'Traceback (most recent call last):'],
+    ['srun --label', '1: Training complete', 'Training complete'],
     ['plain message', "{'loss': 0.6931, 'epoch': 1.0}", "{'loss': 0.6931, 'epoch': 1.0}"],
   ])('%s', (_what, line, body) => {
     expect(stripLogPrefix(line)).toBe(body);
