@@ -93,15 +93,23 @@ function hashModeProblems(f: SpecFile): string[] {
   return pip.filter((r) => !r.hashes && !/#(?:.*&)?(?:sha256|sha384|sha512)=/.test(r.spec)).map((r) => `${at(r)}: ${r.name} has no --hash, but ${why} puts pip in hash-checking mode, which refuses it`);
 }
 
-/** Two different specs for one package (same markers): which one was installed cannot be told. */
+/**
+ * Two different specs for one package (same markers): which one was installed cannot be told.
+ * Within an environment.yml a conda package and a pip: entry of the same name conflict when both
+ * are pinned to different versions (pip would replace conda's copy).
+ */
 function duplicates(reqs: readonly Requirement[]): string[] {
   const by = new Map<string, Requirement>();
   const out: string[] = [];
   for (const r of reqs) {
-    const key = `${r.source}\0${normaliseName(r.name)}\0${r.marker ?? ''}`;
+    const key = `${normaliseName(r.name.replace(/^.*::/, ''))}\0${r.marker ?? ''}`;
     const prev = by.get(key);
-    if (!prev) by.set(key, r);
-    else if (prev.spec !== r.spec) out.push(`ambiguous: ${r.name} is required twice with different versions: ${at(prev)} ${prev.spec} and ${at(r)} ${r.spec}`);
+    if (!prev) {
+      by.set(key, r);
+      continue;
+    }
+    const differs = prev.source === r.source ? prev.spec !== r.spec : exactVersion(prev) !== null && exactVersion(r) !== null && exactVersion(prev) !== exactVersion(r);
+    if (differs) out.push(`ambiguous: ${r.name} is required twice with different versions: ${at(prev)} ${prev.spec} and ${at(r)} ${r.spec}`);
   }
   return out;
 }

@@ -289,6 +289,14 @@ const defects: Variant[] = [
     evidence: [`ambiguous: numpy is pinned to 1.24.2 at ${REQ}:2 but to 1.21.0 at ${ENV}:2; which environment was used cannot be told`],
   },
   {
+    name: 'ambiguous: environment.yml pins numpy in conda and a different numpy in its pip: list',
+    check: envSnapshot,
+    remove: [REQ],
+    files: { [ENV]: fixture('conda-env-export.yml').replace('      - onnx==1.12.0', '      - onnx==1.12.0\n      - numpy==1.24.2') },
+    status: 'error',
+    evidence: [`ambiguous: numpy is required twice with different versions: ${ENV}:6 =1.21.0=py39hdbf815f_0 and ${ENV}:9 ==1.24.2`],
+  },
+  {
     name: 'a --hash pip would refuse (md5) and an unknown option',
     check: envSnapshot,
     files: { [REQ]: `${exampleReq}requests==2.28.1 --hash=md5:0123456789abcdef\n--frobnicate\n` },
