@@ -16,7 +16,17 @@ export interface GateReport {
   /** Artifact manifest digest: sign-offs are bound to it. */
   digest: string;
   manifest: Manifest;
-  policy: { name: string; digest: string; sources: string[]; overrides: EffectivePolicy['overrides']; effective: Policy };
+  policy: {
+    name: string;
+    digest: string;
+    /** Digest of the team policy alone (before the run's readiness.yml and flags). */
+    team_digest: string;
+    sources: string[];
+    overrides: EffectivePolicy['overrides'];
+    /** What the run's readiness.yml and the flags changed relative to the team policy. */
+    applied: EffectivePolicy['applied'];
+    effective: Policy;
+  };
   checks: CheckResult[];
   signoffs: SignoffRecord[];
   blocking: string[];
@@ -65,7 +75,16 @@ export function assembleReport(input: {
     gate: verdict.status,
     digest: input.manifest.digest,
     manifest: input.manifest,
-    policy: { name: policy.name, digest: input.effective.digest, sources: input.effective.sources, overrides: input.effective.overrides, effective: policy },
+    policy: {
+      name: policy.name,
+      digest: input.effective.digest,
+      // evaluations stored before overrides were tracked have neither field
+      team_digest: input.effective.team_digest ?? input.effective.digest,
+      sources: input.effective.sources,
+      overrides: input.effective.overrides,
+      applied: input.effective.applied ?? [],
+      effective: policy,
+    },
     checks,
     signoffs,
     blocking: verdict.blocking,

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
+import { checkTightening, leafFields, TEAM_ONLY_SECTIONS, validateRunOverridable, type AppliedOverride } from './authority.js';
 import { DEFAULT_POLICY, PolicySchema, type Policy } from './schema.js';
 
 /** One layer of policy: where it came from and the partial document it contributes. */
@@ -20,6 +21,13 @@ export interface EffectivePolicy {
   sources: string[];
   /** Dotted field paths each non-default layer set, so overrides are visible in the result. */
   overrides: { source: string; fields: string[] }[];
+  /**
+   * What the run's readiness.yml and the command flags changed relative to the team policy (each
+   * one stricter, a label, or allowed by the team's run_overridable). Shown wherever results are.
+   */
+  applied: AppliedOverride[];
+  /** sha256 of the team policy alone (the floor the run's own layers were checked against). */
+  team_digest: string;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -37,11 +45,6 @@ export function mergePolicy(base: unknown, over: unknown): unknown {
     return out;
   }
   return over === undefined ? base : over;
-}
-
-function leafPaths(v: unknown, prefix = ''): string[] {
-  if (!isPlainObject(v)) return [prefix];
-  return Object.entries(v).flatMap(([k, child]) => leafPaths(child, prefix ? `${prefix}.${k}` : k));
 }
 
 export function formatZodIssues(issues: readonly z.core.$ZodIssue[]): string {
@@ -69,33 +72,64 @@ export function policyDigest(policy: Policy): string {
   return createHash('sha256').update(canonicalJson(policy)).digest('hex');
 }
 
+function applyLayer(current: unknown, layer: PolicyLayer): Policy {
+  if (!isPlainObject(layer.data)) {
+    throw new GateError('POLICY_INVALID', `${layer.source}: expected a mapping of policy fields at the top level`);
+  }
+  const parsed = PolicySchema.safeParse(mergePolicy(current, layer.data));
+  if (!parsed.success) {
+    throw new GateError('POLICY_INVALID', `${layer.source}: ${formatZodIssues(parsed.error.issues)}`);
+  }
+  return parsed.data;
+}
+
+function checkConsistent(policy: Policy): void {
+  if (policy.val_gap.excellent_pp > policy.val_gap.max_pp) {
+    throw new GateError('POLICY_INVALID', `val_gap.excellent_pp (${policy.val_gap.excellent_pp}) must not exceed val_gap.max_pp (${policy.val_gap.max_pp})`);
+  }
+}
+
 /**
- * Applies layers in order over the defaults. Each layer is validated as it is applied, so an
- * error names the layer's source, the field path and what was expected.
+ * Applies the team's layers in order over the defaults, then the run's own layers (readiness.yml,
+ * command flags), each of which may only tighten the team's result (see authority.ts). Each
+ * layer is validated as it is applied, so an error names the layer's source, the field path and
+ * what was expected, or the team value and the attempted one.
  */
-export function resolvePolicy(layers: readonly PolicyLayer[], base: Policy = DEFAULT_POLICY): EffectivePolicy {
-  let current: unknown = base;
+export function resolvePolicy(layers: readonly PolicyLayer[], base: Policy = DEFAULT_POLICY, runLayers: readonly PolicyLayer[] = []): EffectivePolicy {
+  let current: Policy = base;
   const sources = ['defaults'];
   const overrides: EffectivePolicy['overrides'] = [];
   for (const layer of layers) {
     if (layer.data === null || layer.data === undefined) continue;
-    if (!isPlainObject(layer.data)) {
-      throw new GateError('POLICY_INVALID', `${layer.source}: expected a mapping of policy fields at the top level`);
-    }
-    const merged = mergePolicy(current, layer.data);
-    const parsed = PolicySchema.safeParse(merged);
-    if (!parsed.success) {
-      throw new GateError('POLICY_INVALID', `${layer.source}: ${formatZodIssues(parsed.error.issues)}`);
-    }
-    current = parsed.data;
+    current = applyLayer(current, layer);
     sources.push(layer.source);
-    overrides.push({ source: layer.source, fields: leafPaths(layer.data) });
+    overrides.push({ source: layer.source, fields: leafFields(layer.data) });
+  }
+  const team = PolicySchema.parse(current);
+  checkConsistent(team);
+  validateRunOverridable(team, layers.at(-1)?.source ?? 'defaults');
+  const applied: AppliedOverride[] = [];
+  for (const layer of runLayers) {
+    if (layer.data === null || layer.data === undefined) continue;
+    const merged = applyLayer(current, layer);
+    applied.push(...checkTightening(team, layer, merged));
+    current = merged;
+    sources.push(layer.source);
+    overrides.push({ source: layer.source, fields: leafFields(layer.data) });
   }
   const policy = PolicySchema.parse(current);
-  if (policy.val_gap.excellent_pp > policy.val_gap.max_pp) {
-    throw new GateError('POLICY_INVALID', `val_gap.excellent_pp (${policy.val_gap.excellent_pp}) must not exceed val_gap.max_pp (${policy.val_gap.max_pp})`);
-  }
-  return { policy, digest: policyDigest(policy), sources, overrides };
+  checkConsistent(policy);
+  // a later layer may set a field again: the last word for each field is what is shown
+  const last = new Map<string, AppliedOverride>();
+  for (const o of applied) last.set(o.field, o);
+  const shown = [...last.values()].filter((o) => JSON.stringify(o.team) !== JSON.stringify(fieldValue(policy, o.field))).map((o) => ({ ...o, value: fieldValue(policy, o.field) }));
+  return { policy, digest: policyDigest(policy), sources, overrides, applied: shown, team_digest: policyDigest(team) };
+}
+
+function fieldValue(policy: Policy, field: string): unknown {
+  let cur: unknown = policy;
+  for (const k of field.split('.')) cur = isPlainObject(cur) ? cur[k] : undefined;
+  return cur;
 }
 
 /** Parses a YAML or JSON policy document, naming the file on syntax errors. */
@@ -118,10 +152,10 @@ export async function readPolicyFile(file: string): Promise<PolicyLayer> {
 }
 
 /**
- * Policy sections a run may not set for itself: who must sign (a run cannot waive its own
+ * Policy sections a run may not even mention: who must sign (a run cannot waive its own
  * approvals) and the caps that protect the bot from hostile artifacts.
  */
-export const TEAM_ONLY_FIELDS = ['signoff', 'limits'] as const;
+export const TEAM_ONLY_FIELDS = TEAM_ONLY_SECTIONS;
 
 /** The run's own readiness.yml, if present (path from the layers before it, else the default). */
 export async function readRunPolicy(run: RunArtifacts, rel: string): Promise<PolicyLayer | null> {
@@ -145,13 +179,16 @@ export interface PolicyOptions {
   flags?: Record<string, unknown> | undefined;
 }
 
-/** defaults ← policy file ← run's readiness.yml ← flags. */
+/**
+ * defaults ← team policy (the floor) ← run's readiness.yml ← flags; the last two may only
+ * tighten the team's thresholds (a loosening attempt is a POLICY_INVALID naming the field).
+ */
 export async function loadEffectivePolicy(run: RunArtifacts, opts: PolicyOptions = {}): Promise<EffectivePolicy> {
-  const first = resolvePolicy(opts.policyLayer ? [opts.policyLayer] : []);
-  const runLayer = await readRunPolicy(run, first.policy.paths.run_policy);
-  const layers: PolicyLayer[] = [];
-  if (opts.policyLayer) layers.push(opts.policyLayer);
-  if (runLayer) layers.push(runLayer);
-  if (opts.flags && Object.keys(opts.flags).length > 0) layers.push({ source: 'command-line flags', data: opts.flags });
-  return resolvePolicy(layers);
+  const teamLayers = opts.policyLayer ? [opts.policyLayer] : [];
+  const team = resolvePolicy(teamLayers);
+  const runLayer = await readRunPolicy(run, team.policy.paths.run_policy);
+  const runLayers: PolicyLayer[] = [];
+  if (runLayer) runLayers.push(runLayer);
+  if (opts.flags && Object.keys(opts.flags).length > 0) runLayers.push({ source: 'command-line flags', data: opts.flags });
+  return resolvePolicy(teamLayers, DEFAULT_POLICY, runLayers);
 }

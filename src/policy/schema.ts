@@ -29,7 +29,7 @@ export const PathsSchema = z.strictObject({
   test_inputs: relPath.describe('Preprocessed test inputs, float [N, …] (.npy, or .npz).'),
   test_labels: relPath.describe('Test labels, integer [N].'),
   reference_outputs: relPath.describe('Optional PyTorch logits [N, C] on the test inputs, for per-sample parity.'),
-  run_policy: relPath.describe("The run's own policy overrides (may not set signoff or limits)."),
+  run_policy: relPath.describe("The run's own policy file: it may only tighten thresholds (see run_overridable), never set signoff or limits."),
 });
 
 const positive = z.number().positive();
@@ -101,6 +101,9 @@ export const PolicySchema = z.strictObject({
     heavy_check_memory_mb: z.number().int().min(128).describe('Resident memory (MB) the process running a heavy check may use (onnxruntime included); past it the process is killed and the check ends as an error.'),
   }).describe('Caps that protect the gate from hostile or absurd artifacts (team policy only).'),
   paths: PathsSchema.describe('Run-relative path of every artifact (no absolute paths, no "..").'),
+  run_overridable: z
+    .array(z.string().regex(/^[a-z_]+(\.[a-z_]+)*$/, { message: 'expected a dotted policy field such as latency.batch_sizes or paths' }))
+    .describe("Fields (or whole sections, e.g. paths) a run's readiness.yml and command flags may set to any value; every other field may only be made stricter, and paths, severities, the policy name and measurement settings not at all. signoff, limits and name can never be listed."),
 });
 
 export type Policy = z.infer<typeof PolicySchema>;
@@ -185,4 +188,5 @@ export const DEFAULT_POLICY: Policy = {
     reference_outputs: 'data/test/reference_outputs.npy',
     run_policy: 'readiness.yml',
   },
+  run_overridable: [],
 };

@@ -2,6 +2,7 @@ import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import { CATEGORIES, type CheckResult, type CheckStatus } from '../checks/types.js';
 import type { GateReport } from '../engine.js';
 import type { GateStatus } from '../gate/evaluate.js';
+import { describeOverride } from '../policy/authority.js';
 
 export const STATUS_ICON: Record<CheckStatus, string> = {
   pass: '✅',
@@ -77,6 +78,11 @@ export function gateReason(report: Pick<GateReport, 'gate' | 'checks' | 'blockin
 
 export function summaryLine(report: GateReport): string {
   return `Gate ${GATE_LABEL[report.gate]}: ${gateReason(report)}`;
+}
+
+/** The run's own overrides of the team policy, one line each (empty when it has none). */
+export function overrideLines(report: GateReport): string[] {
+  return report.policy.applied.map(describeOverride);
 }
 
 /** The test accuracy shown in the Final Sign-Off block, from test.target's metrics. */

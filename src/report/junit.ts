@@ -1,6 +1,6 @@
 import type { CheckResult } from '../checks/types.js';
 import type { GateReport } from '../engine.js';
-import { evidenceLocation, heavySkipped } from './common.js';
+import { evidenceLocation, heavySkipped, overrideLines } from './common.js';
 
 // XML 1.0 forbids most control characters even when escaped.
 // eslint-disable-next-line no-control-regex
@@ -100,6 +100,7 @@ export function renderJunit(report: GateReport, opts: JunitOptions = {}): string
     digest: report.digest,
     policy: report.policy.name,
     policy_digest: report.policy.digest,
+    overrides: overrideLines(report).join('; '),
     warnings: warned.join(', '),
     warnings_as: warningsAs,
     heavy_skipped: heavySkipped(report).join(', '),

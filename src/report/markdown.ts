@@ -1,6 +1,6 @@
 import { SIGNOFF_ROLES } from '../policy/schema.js';
 import type { GateReport } from '../engine.js';
-import { GATE_LABEL, groupByCategory, signOffFacts, STATUS_ICON, summaryLine } from './common.js';
+import { GATE_LABEL, groupByCategory, overrideLines, signOffFacts, STATUS_ICON, summaryLine } from './common.js';
 
 const ROLE_LABEL = { technical: 'Technical Lead', product: 'Product Owner', compliance: 'Compliance' } as const;
 
@@ -15,6 +15,8 @@ export function renderMarkdown(report: GateReport): string {
   out.push(`**Gate**: ${GATE_LABEL[report.gate]}  `);
   out.push(`**Run**: \`${report.run}\`  `);
   out.push(`**Policy**: ${mdInline(report.policy.name)} (target ${report.policy.effective.target_accuracy}%, sha256 \`${report.policy.digest}\`)  `);
+  const overrides = overrideLines(report);
+  if (overrides.length) out.push(`**Run overrides of the team policy**: ${overrides.map(mdInline).join('; ')}  `);
   out.push(`**Artifact digest**: \`${report.digest}\`  `);
   out.push(`**Generated**: ${report.generated_at}`, '');
   for (const g of groupByCategory(report.checks)) {

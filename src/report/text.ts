@@ -1,7 +1,7 @@
 import type { CheckResult, CheckStatus } from '../checks/types.js';
 import type { GateReport } from '../engine.js';
 import type { GateStatus } from '../gate/evaluate.js';
-import { GATE_LABEL, groupByCategory, heavySkipped, STATUS_ICON, summaryLine } from './common.js';
+import { GATE_LABEL, groupByCategory, heavySkipped, overrideLines, STATUS_ICON, summaryLine } from './common.js';
 
 export interface TextOptions {
   /** Every item with its evidence, grouped by category. Default: one line per item, evidence only for failing and warning items. */
@@ -99,6 +99,7 @@ export function renderText(report: GateReport, opts: TextOptions = {}): string {
   push(`Production readiness: ${report.model_name} · run ${report.run}`, '  ');
   const p = report.policy;
   push(`Policy ${p.name}: target ${p.effective.target_accuracy}% (${p.sources.join(' ← ')}) · ${report.manifest.entries.length} artifacts, digest ${report.digest.slice(0, 12)}`, '  ');
+  for (const o of overrideLines(report)) push(`Run override: ${o}`, '  ');
   if (opts.verbose) push(`Policy sha256 ${p.digest}`, '  ');
   const idColumn = Math.max(...report.checks.map((c) => c.id.length)) + 2;
 

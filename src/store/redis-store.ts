@@ -8,6 +8,7 @@ import type { CheckDefinition, CheckResult } from '../checks/types.js';
 import { assembleReport, type GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
 import type { SignoffRecord } from '../gate/evaluate.js';
+import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
 import { APPLY_CHECK_RESULT, CREATE_EVALUATION, RECORD_SIGNOFF, RELEASE_CHECK, RERUN_CHECK, SET_CHECK_PROGRESS, SET_CHECK_RUNNING, SET_MESSAGE_REF } from './scripts.js';
 import type { AuditEntry, Evaluation, EvaluationState, SignoffAttempt, SignoffAttemptResult, SignoffRefusal, SlackMessageRef } from './types.js';
@@ -165,6 +166,8 @@ export class EvaluationStore {
       channel: input.channel ?? '',
       message: '',
       allow_self_approval: input.policy.policy.signoff.allow_self_approval ? '1' : '0',
+      // the run's own overrides of the team policy, for the audit entry
+      policy_overrides: JSON.stringify((input.policy.applied ?? []).map(describeOverride)),
     };
     const checkIds = this.checks.map((c) => c.id);
     const res = await this.call<[number, string?, number?]>(

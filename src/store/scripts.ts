@@ -62,7 +62,7 @@ end
 redis.call('SET', runKey, id)
 redis.call('ZADD', evals, atMs, id)
 redis.call('ZADD', open, atMs, id)
-audit(stream, 'evaluation_created', id, requester, at, {run = ARGV[10], digest = fields['digest'], policy_digest = fields['policy_digest'], checks = #checkIds, supersedes = supersededId, version = 1})
+audit(stream, 'evaluation_created', id, requester, at, {run = ARGV[10], digest = fields['digest'], policy_digest = fields['policy_digest'], policy_overrides = fields['policy_overrides'], checks = #checkIds, supersedes = supersededId, version = 1})
 return {1, supersededId, supersededVersion}
 `;
 

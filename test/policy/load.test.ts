@@ -92,17 +92,17 @@ describe('readPolicyFile and loadEffectivePolicy', () => {
     await expect(readPolicyFile(path.join(dir, 'missing.yml'))).rejects.toThrow(/missing\.yml cannot be read/);
   });
 
-  it('layers defaults ← policy file ← run readiness.yml ← flags', async () => {
+  it('layers defaults ← policy file ← run readiness.yml ← flags (the run and the flags only tighten)', async () => {
     const runDir = await copyExampleRun();
-    await writeFile(path.join(runDir, 'readiness.yml'), 'model_name: From Run\ntarget_accuracy: 82\nlatency:\n  p95_budget_ms: 50\n');
+    await writeFile(path.join(runDir, 'readiness.yml'), 'model_name: From Run\ntarget_accuracy: 92\nlatency:\n  p95_budget_ms: 50\n');
     const run = await RunArtifacts.open(runDir);
     const e = await loadEffectivePolicy(run, {
       policyLayer: { source: 'team.yml', data: { name: 'team', target_accuracy: 90, latency: { p95_budget_ms: 80, requests: 2000 } } },
-      flags: { target_accuracy: 88 },
+      flags: { target_accuracy: 95 },
     });
     expect(e.policy.name).toBe('team');
     expect(e.policy.model_name).toBe('From Run');
-    expect(e.policy.target_accuracy).toBe(88);
+    expect(e.policy.target_accuracy).toBe(95);
     expect(e.policy.latency).toMatchObject({ p95_budget_ms: 50, requests: 2000 });
     expect(e.sources).toEqual(['defaults', 'team.yml', 'readiness.yml', 'command-line flags']);
   });

@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import type { CheckResult } from '../../checks/types.js';
 import type { GateReport } from '../../engine.js';
 import { signoffsOpen } from '../../gate/evaluate.js';
-import { GATE_LABEL, countStatuses, groupByCategory, STATUS_ICON } from '../../report/common.js';
+import { GATE_LABEL, countStatuses, groupByCategory, overrideLines, STATUS_ICON } from '../../report/common.js';
 import { LIMITS, escapeMrkdwn, joinLines, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
 import { renderSignoffSection } from './signoff.js';
 
@@ -71,6 +71,14 @@ export function fitBlocks(blocks: types.KnownBlock[], max: number, run: string):
   return kept;
 }
 
+/** What the run's readiness.yml and the command flags changed relative to the team policy, for approvers to see. */
+export function overridesBlock(report: GateReport): types.KnownBlock | null {
+  const lines = overrideLines(report);
+  if (lines.length === 0) return null;
+  const text = joinLines(['*Run overrides of the team policy*', ...lines.map((l) => `• ${escapeMrkdwn(l)}`)], LIMITS.contextText, (n) => `… ${n} more (${reportPointer(report.run)})`);
+  return { type: 'context', elements: [mrkdwn(text, LIMITS.contextText)] };
+}
+
 export function fallbackText(report: GateReport): string {
   return truncate(`Production readiness for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): ${GATE_LABEL[report.gate]}`, LIMITS.messageText);
 }
@@ -90,6 +98,8 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
       mrkdwn(`*Policy*\n${escapeMrkdwn(truncate(report.policy.name, 200))}`, LIMITS.sectionField),
     ],
   });
+  const overrides = overridesBlock(report);
+  if (overrides) blocks.push(overrides);
   const c = countStatuses(report.checks.filter((x) => x.category !== 'signoff'));
   blocks.push({
     type: 'section',

@@ -3,7 +3,7 @@ import type { GateReport } from '../../engine.js';
 import { signOffFacts } from '../../report/common.js';
 import { SIGNOFF_ROLES } from '../../policy/schema.js';
 import { LIMITS, escapeMrkdwn, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
-import { fitBlocks, mentionOf, reportPointer, type SlackMessage } from './gate-message.js';
+import { fitBlocks, mentionOf, overridesBlock, reportPointer, type SlackMessage } from './gate-message.js';
 import { ROLE_LABEL } from './signoff.js';
 
 /** The checklist's "Gate Passed" deployment checklist, in its order. */
@@ -51,6 +51,11 @@ export function finalSignOffText(report: GateReport): string {
   return truncate(lines.join('\n'), LIMITS.sectionText);
 }
 
+function withOverrides(report: GateReport): types.KnownBlock[] {
+  const b = overridesBlock(report);
+  return b ? [b] : [];
+}
+
 function runContext(report: GateReport, evaluationId: string): types.KnownBlock {
   return {
     type: 'context',
@@ -65,6 +70,7 @@ export function renderPassedNotification(report: GateReport, evaluationId: strin
     { type: 'section', text: mrkdwn('All checkboxes checked: the model is production-ready. *Next action*: deploy the model to production.') },
     { type: 'section', text: mrkdwn(finalSignOffText(report)) },
     { type: 'section', text: mrkdwn(`*Deployment checklist*\n${numbered(DEPLOYMENT_STEPS)}`) },
+    ...withOverrides(report),
     runContext(report, evaluationId),
   ];
   return { text: truncate(`Gate PASSED for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): deploy to production`, LIMITS.messageText), blocks };
@@ -96,6 +102,7 @@ export function renderBlockedNotification(report: GateReport, evaluationId: stri
     blocks.push({ type: 'context', elements: [mrkdwn(`… and ${items.length - MAX_ITEM_BLOCKS} more blocking items (${reportPointer(report.run)})`, LIMITS.contextText)] });
   }
   blocks.push({ type: 'section', text: mrkdwn(`*Next action*\n${numbered(BLOCKED_STEPS)}`) });
+  blocks.push(...withOverrides(report));
   blocks.push(runContext(report, evaluationId));
   return {
     text: truncate(`Gate BLOCKED for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): ${items.length} blocking item${items.length === 1 ? '' : 's'}`, LIMITS.messageText),
