@@ -24,7 +24,7 @@ export interface GateReport {
     sources: string[];
     overrides: EffectivePolicy['overrides'];
     /** What the run's readiness.yml and the flags changed relative to the team policy. */
-    applied: EffectivePolicy['applied'];
+    applied: NonNullable<EffectivePolicy['applied']>;
     effective: Policy;
   };
   checks: CheckResult[];

@@ -25,9 +25,9 @@ export interface EffectivePolicy {
    * What the run's readiness.yml and the command flags changed relative to the team policy (each
    * one stricter, a label, or allowed by the team's run_overridable). Shown wherever results are.
    */
-  applied: AppliedOverride[];
+  applied?: AppliedOverride[];
   /** sha256 of the team policy alone (the floor the run's own layers were checked against). */
-  team_digest: string;
+  team_digest?: string;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -37,8 +37,20 @@ export const ReportJsonSchema = z
     policy: z.strictObject({
       name: z.string(),
       digest: sha256.describe('sha256 of the effective policy.'),
+      team_digest: sha256.describe('sha256 of the team policy alone, the floor the run readiness.yml and the flags were checked against.'),
       sources: z.array(z.string()).describe('Layers applied, in order: defaults, --policy file, the run readiness.yml, flags.'),
       overrides: z.array(z.strictObject({ source: z.string(), fields: z.array(z.string()) })).describe('Dotted field paths each non-default layer set.'),
+      applied: z
+        .array(
+          z.strictObject({
+            source: z.string(),
+            field: z.string(),
+            team: z.unknown(),
+            value: z.unknown(),
+            allowed: z.enum(['tightened', 'run_overridable', 'label']),
+          }),
+        )
+        .describe("What the run's readiness.yml and the flags changed relative to the team policy: each stricter, a label (model_name), or allowed by the team's run_overridable."),
       effective: PolicySchema.describe('The effective policy (docs/configuration.md).'),
     }),
     checks: z.array(CheckJsonSchema).describe('Every automated check in checklist order, then signoff.technical, signoff.product, signoff.compliance.'),

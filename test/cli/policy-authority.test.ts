@@ -8,10 +8,10 @@ afterAll(cleanupRuns);
 
 describe('readiness check: the run and the flags may only tighten the team policy', () => {
   it('--target below the team target exits 2 naming the field, the team value and the attempt', async () => {
-    const r = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '1']);
+    const r = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '10%']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('command-line flags: target_accuracy: may only be made stricter than the team policy');
-    expect(r.stderr).toContain('the team policy has 80, attempted 1');
+    expect(r.stderr).toContain('the team policy has 80, attempted 10');
   });
 
   it('a readiness.yml that loosens a threshold or sets a path exits 2', async () => {

@@ -53,7 +53,7 @@ describe('policy authority: the team policy is the floor', () => {
     const e = await loadEffectivePolicy(run, { policyLayer: TEAM, flags: { target_accuracy: 92 } });
     expect(e.policy.target_accuracy).toBe(92);
     expect(e.policy.latency.p95_budget_ms).toBe(50);
-    const byField = new Map(e.applied.map((o) => [o.field, o]));
+    const byField = new Map(e.applied!.map((o) => [o.field, o]));
     expect(byField.get('target_accuracy')).toEqual({ source: 'command-line flags', field: 'target_accuracy', team: 85, value: 92, allowed: 'tightened' });
     expect(byField.get('latency.p95_budget_ms')).toMatchObject({ source: 'readiness.yml', team: 100, value: 50, allowed: 'tightened' });
     expect(byField.get('model_name')).toMatchObject({ allowed: 'label', value: 'Digits' });
@@ -69,7 +69,7 @@ describe('policy authority: the team policy is the floor', () => {
     const layer: PolicyLayer = { source: 'team.yml', data: { run_overridable: ['paths', 'parity.batch_size'] } };
     const e = await loadEffectivePolicy(run, { policyLayer: layer });
     expect(e.policy.paths.onnx_model).toBe('models/alt.onnx');
-    expect(e.applied.map((o) => [o.field, o.allowed])).toEqual(
+    expect(e.applied!.map((o) => [o.field, o.allowed])).toEqual(
       expect.arrayContaining([
         ['paths.onnx_model', 'run_overridable'],
         ['parity.batch_size', 'run_overridable'],
@@ -84,6 +84,6 @@ describe('policy authority: the team policy is the floor', () => {
   it('the run may repeat the team value (no override) and set its model name', async () => {
     const run = await withRunPolicy('target_accuracy: 85\nmodel_name: Digits\n');
     const e = await loadEffectivePolicy(run, { policyLayer: TEAM });
-    expect(e.applied.map((o) => o.field)).toEqual(['model_name']);
+    expect(e.applied!.map((o) => o.field)).toEqual(['model_name']);
   });
 });
