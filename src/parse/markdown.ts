@@ -246,30 +246,34 @@ export function parseMarkdown(text: string, file: string): MarkdownDocument {
     sections.push(s);
   };
 
-  for (const node of tree.children) {
+  tree.children.forEach((node, k) => {
+    const next = tree.children[k + 1];
     if (node.type === 'heading') {
       const title = cellText(node.children).replace(/\s*:\s*$/, '');
       const start = node.position?.start.line ?? 0;
       const end = node.position?.end.line ?? start;
       // A setext heading's underline is the heading's last line.
       open(newSection(node.depth, title, start, end + 1, null, false));
-      continue;
+      return;
     }
     if (node.type === 'paragraph') {
       const lines = inlineLines((node as Paragraph).children);
       const first = lines[0];
-      if (first?.boldOnly && first.text.length <= 80) {
+      // A bold line is a heading when something follows it and it is not a value ("**Test Accuracy: 99.2%**").
+      const followed = lines.length > 1 || (next !== undefined && next.type !== 'heading');
+      const value = first ? splitLabeled(first.text.replace(/\s*:\s*$/, '')) : null;
+      if (first?.boldOnly && first.text.length <= 80 && followed && !(value && /\d/.test(value.value))) {
         // A bold-only first line is a heading one level below the nearest real heading.
         while (top() !== root && top().bold) stack.pop();
         const rest = lines.slice(1);
         open(newSection(top().level + 1, first.text.replace(/\s*:\s*$/, ''), first.line, rest[0]?.line ?? first.line + 1, null, true));
         if (rest.length) top().blocks.push({ kind: 'paragraph', lines: rest.map(({ text: t, line }) => ({ text: t, line })), line: rest[0]!.line });
-        continue;
+        return;
       }
     }
     const block = blockOf(node, text);
     if (block) top().blocks.push(block);
-  }
+  });
   return { file, root, sections, source: text.split(/\r?\n/) };
 }
 
@@ -389,7 +393,10 @@ const countable = (s: string) => s.replace(/[\s*_#>|`~-]/g, '').length;
  * not headings, markup, HTML comments or whitespace. A body of only comments is empty.
  */
 export function contentLength(section: Section): number {
-  let n = 0;
+  // A bold line below the section is text its author wrote, even where it acts as a heading.
+  let n = descendants(section)
+    .filter((d) => d !== section && d.bold)
+    .reduce((sum, d) => sum + countable(d.title), 0);
   for (const l of sectionLines(section)) n += countable(l.text);
   for (const { table } of sectionTables(section)) {
     for (const cell of [...table.headers, ...table.rows.flat()]) n += countable(cell);

@@ -6,7 +6,7 @@
  * over words in the description; "No P0/P1 issues open." says something is absent, it is not an
  * issue. Every item keeps its line.
  */
-import { sectionLines, sectionTables, splitLabeled, type DocLine, type ListItem, type Section, type Table } from './markdown.js';
+import { descendants, sectionLines, sectionTables, splitLabeled, type DocLine, type ListItem, type Section, type Table } from './markdown.js';
 
 export interface IssueItem {
   text: string;
@@ -369,6 +369,8 @@ export function readReview(section: Section): ReviewReading {
   const lines = [
     ...sectionLines(section).filter((l) => l.kind !== 'code').map((l) => ({ text: l.text, line: l.line })),
     ...sectionTables(section).flatMap(({ table }) => table.rows.map((r, k) => ({ text: table.headers.map((h, c) => `${h}: ${r[c] ?? ''}`).join('; '), line: table.rowLines[k]! }))),
+    // Sub-heading titles are statements too ("### Approved by M. Okafor").
+    ...descendants(section).filter((d) => d !== section).map((d) => ({ text: d.title, line: d.line })),
   ].sort((a, b) => a.line - b.line);
   for (const l of lines) {
     for (const c of clauses(l.text)) {

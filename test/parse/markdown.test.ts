@@ -50,8 +50,13 @@ describe('parseMarkdown: section tree', () => {
       [2, 'Next', false],
     ]);
     expect(sectionLines(d.sections[1]!).map((l) => [l.text, l.line])).toEqual([['none', 3]]);
-    // "**Seed**: 42" is a label, not a heading
+    // "**Seed**: 42" is a label, not a heading; a bold value or a bold line with nothing after it is text
     expect(doc('**Seed**: 42').sections).toEqual([]);
+    expect(doc('## Results\n\n**Test Accuracy: 99.2%**\n\nmore\n').sections.map((x) => x.title)).toEqual(['Results']);
+    const last = doc('## Target Achievement\n\n**Target met: ninety-nine percent against eighty**\n\n## Next\n');
+    expect(last.sections.map((x) => x.title)).toEqual(['Target Achievement', 'Next']);
+    expect(contentLength(last.sections[0]!)).toBeGreaterThan(20);
+    expect(contentLength(doc('## A\n\n**Sub heading**\n\nbody text\n').sections[0]!)).toBe('Subheadingbodytext'.length);
   });
 
   it('numbered titles, emoji and plurals normalise; exact titles win over containment', () => {

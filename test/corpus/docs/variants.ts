@@ -216,6 +216,19 @@ export const VARIANTS: Variant[] = [
     expect: [{ check: 'qa.known_issues', status: 'pass', evidence: [() => '3 issue(s) documented, none open at P0/P1 (1 closed)'] }],
   },
 
+  {
+    name: 'a bold key result as the only content of a section (a value, not a heading)',
+    kind: 'benign',
+    files: { [MD]: setSection('Target Achievement', '**Target met: 99.2% ≥ 80.0% (+19.2 pp)**') },
+    expect: [{ check: 'docs.test_results', status: 'pass', evidence: [() => '6/6 sections present and non-empty'] }],
+  },
+  {
+    name: 'code review recorded as a bold line that acts as a sub-heading',
+    kind: 'benign',
+    files: review('**Approved by M. Okafor (ML platform) on 2026-11-27**\n\nScope: preprocess/predict and the export script; input validation, error handling, logging checked.'),
+    expect: [{ check: 'qa.code_review', status: 'pass', evidence: [(at) => `review recorded: "approved" (${at(REPORT, '**Approved by M. Okafor')})`] }],
+  },
+
   // ------------------------------------------------------------------ defects: must block
   {
     name: 'prose P1 next to "No P0 issues open."',
@@ -362,6 +375,13 @@ export const VARIANTS: Variant[] = [
     kind: 'defect',
     files: { [MD]: allTestAcc('92.0%') },
     expect: [{ check: 'consistency.metrics', status: 'fail', evidence: [() => /^test accuracy disagrees beyond the rounding of what is written: 99\.1667% \(results\/production\/metrics\.json test_acc line 10\) vs 92% \(results\/production\/test_results\.md line 10\)/m] }],
+  },
+
+  {
+    name: 'an open P1 written as a bold line over its description',
+    kind: 'defect',
+    files: { [REPORT]: replace('No P0/P1 issues are known.', '**KI-3 (P1): crash on resize (open)**\n\nSeen in QA on 2026-11-20; no fix yet.') },
+    expect: [{ check: 'qa.known_issues', status: 'fail', evidence: [(at) => `open P1 issue (${at(REPORT, '**KI-3 (P1)')}): KI-3 (P1): crash on resize (open)`] }],
   },
 
   // ------------------------------------------------------------------ ambiguous: error, naming each source
