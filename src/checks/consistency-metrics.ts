@@ -5,7 +5,7 @@ import { readCheckpointMetadata, type CheckpointSummary } from '../checkpoint/su
 import { GateError } from '../errors.js';
 import { findNumber, isRecord, parsePythonJson } from '../parse/json.js';
 import { inspectOnnxFile, onnxLimits } from '../onnx/inspect.js';
-import { findSection, sectionLines, sectionTables, type MarkdownDocument } from '../parse/markdown.js';
+import { findSection, linesAndRows, type MarkdownDocument } from '../parse/markdown.js';
 import { perClassSources } from '../parse/metrics.js';
 import { accuraciesAgree, parseAccuracy } from '../parse/numbers.js';
 import { allAccuracies, describeSourced, optionalMarkdown, type SourcedAccuracy } from '../parse/run-docs.js';
@@ -66,12 +66,8 @@ export function epochsInDocument(doc: MarkdownDocument, checkpointName: string):
     /\bbest\s+epoch\b[\s*_:=|]*(\d+)/gi,
     /\bbest\s+checkpoint\s*\(\s*epoch\s+(\d+)\s*\)/gi,
   ];
-  const lines = [
-    ...sectionLines(doc.root).map((l) => ({ text: l.text, line: l.line })),
-    ...sectionTables(doc.root).flatMap(({ table }) => table.rows.map((r, k) => ({ text: r.join(' | '), line: table.rowLines[k]! }))),
-  ].sort((a, b) => a.line - b.line);
   const out: Sourced<number>[] = [];
-  for (const { text, line } of lines) {
+  for (const { text, line } of linesAndRows(doc.root)) {
     for (const re of patterns) {
       re.lastIndex = 0;
       for (let m = re.exec(text); m; m = re.exec(text)) out.push({ value: Number(m[1]), source: `${doc.file} line ${line}: "${m[0]}"` });

@@ -1,5 +1,5 @@
 import { defineCheck, fail, pass } from './define.js';
-import { findSection, sectionLines, sectionTables } from '../parse/markdown.js';
+import { findSection, linesAndRows } from '../parse/markdown.js';
 import { readMarkdown } from '../parse/run-docs.js';
 
 /** What production monitoring of a model tracks. */
@@ -38,11 +38,7 @@ export const check = defineCheck({
     const section = findSection(await readMarkdown(run, rel, policy), name);
     if (!section) return fail([`${rel} has no "${name}" section`]);
     // Lines of the section and its sub-sections, table rows read as lines (alert tables), titles of sub-sections too.
-    const lines = [
-      ...sectionLines(section).map((l) => ({ text: l.text, line: l.line })),
-      ...sectionTables(section).flatMap(({ table }) => table.rows.map((r, k) => ({ text: r.join(' | '), line: table.rowLines[k]! }))),
-      ...section.children.map((c) => ({ text: c.title, line: c.line })),
-    ].sort((a, b) => a.line - b.line);
+    const lines = [...linesAndRows(section), ...section.children.map((c) => ({ text: c.title, line: c.line }))].sort((a, b) => a.line - b.line);
     const body = lines.map((l) => l.text).join('\n');
     const metricsNamed = METRIC_TERMS.filter(([, re]) => re.test(body)).map(([n]) => n);
     const thresholdLines = lines.filter((l) => THRESHOLD.some((re) => re.test(l.text)));

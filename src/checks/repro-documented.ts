@@ -1,5 +1,5 @@
 import { defineCheck, fail, pass } from './define.js';
-import { findSection, sectionLines, sectionTables } from '../parse/markdown.js';
+import { findSection, linesAndRows } from '../parse/markdown.js';
 import { readMarkdown } from '../parse/run-docs.js';
 
 export const check = defineCheck({
@@ -14,10 +14,7 @@ export const check = defineCheck({
     const section = findSection(await readMarkdown(run, rel, policy), 'Reproducibility');
     if (!section) return fail([`${rel} has no "Reproducibility" section`]);
     // Lines of the section and its sub-sections; a table row reads as "label: value".
-    const lines = [
-      ...sectionLines(section).map((l) => ({ text: l.text, line: l.line })),
-      ...sectionTables(section).flatMap(({ table }) => table.rows.map((r, k) => ({ text: r.join(': '), line: table.rowLines[k]! }))),
-    ].sort((a, b) => a.line - b.line);
+    const lines = linesAndRows(section, ': ');
     const first = (re: RegExp, among = lines) => {
       for (const l of among) {
         const m = re.exec(l.text);

@@ -372,6 +372,14 @@ export function sectionTables(section: Section, deep = true): { table: Table; se
   return out;
 }
 
+/** Text lines and table rows (cells joined by `join`) of a section and its sub-sections, in line order. */
+export function linesAndRows(section: Section, join = ' | '): TextLine[] {
+  return [
+    ...sectionLines(section).map((l) => ({ text: l.text, line: l.line })),
+    ...sectionTables(section).flatMap(({ table }) => table.rows.map((r, k) => ({ text: r.join(join), line: table.rowLines[k] ?? table.line }))),
+  ].sort((a, b) => a.line - b.line);
+}
+
 /** Code blocks of a section (sub-sections too when `deep`). */
 export function sectionCode(section: Section, deep = true): { lang: string | null; lines: TextLine[]; line: number; section: Section }[] {
   const out: { lang: string | null; lines: TextLine[]; line: number; section: Section }[] = [];
