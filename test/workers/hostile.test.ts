@@ -1,4 +1,5 @@
-import { appendFile, cp, rm, symlink } from 'node:fs/promises';
+import { appendFile, cp, rm, symlink, writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,6 +11,7 @@ import { EvaluationStore } from '../../src/store/redis-store.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
 import { WorkerProcess } from '../helpers/workers.js';
+import { memoryBombModel } from '../onnx/build.js';
 
 const prefix = uniquePrefix('hostile');
 let redis: Redis;
@@ -58,6 +60,27 @@ describe('hostile artifacts', () => {
     const audit = (await store.readAudit({ evaluation: evaluation.id })).filter((a) => a.data.check === 'training.completed');
     expect(audit.map((a) => a.type)).toEqual(['check_running', 'check_result']);
     expect(audit[1]?.data.security).toBe(true);
+    expect(worker.alive).toBe(true);
+  });
+
+  it('a runtime memory bomb: both heavy checks end as error "exceeded 512 MB", logged with evaluation and check; the worker carries on', async () => {
+    await cp(EXAMPLE_RUN, path.join(artifactRoot, 'bomb'), { recursive: true });
+    await writeFile(path.join(artifactRoot, 'bomb/models/production_model.onnx'), memoryBombModel(1_000_000_000));
+    const policyLayer = { source: 'team policy (test)', data: { limits: { heavy_check_memory_mb: 512 } } };
+    const t0 = performance.now();
+    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'bomb', requester: 'U0REQ', channel: null, policyLayer });
+    const state = await waitForChecks(store, evaluation.id, { timeoutMs: 180_000 });
+    expect((performance.now() - t0) / 1000).toBeLessThan(180);
+    expect(state.gate).toBe('blocked');
+    for (const id of ['export.parity', 'export.inference']) {
+      const c = state.checks.find((x) => x.id === id);
+      expect(c?.status).toBe('error');
+      expect(c?.evidence.join(' ')).toMatch(/exceeded 512 MB \(limits\.heavy_check_memory_mb\); the check process was killed and restarted/);
+      // the worker log names the evaluation and the check
+      const logged = worker.output.split('\n').filter((l) => l.includes('"level":50') && l.includes(`"evaluation":"${evaluation.id}"`) && l.includes(`"check":"${id}"`));
+      expect(logged.join('\n')).toMatch(/exceeded 512 MB/);
+    }
+    expect(state.checks.find((x) => x.id === 'training.completed')?.status).toBe('pass');
     expect(worker.alive).toBe(true);
   });
 
