@@ -98,7 +98,7 @@ async function serve(kind: 'plain' | 'ours'): Promise<void> {
   });
   await ours.start();
   process.on('message', (m) => {
-    if (m === 'drain') void ours.background.drain().then(() => ours.renderer.idle()).then(() => process.send?.('drained'));
+    if (m === 'drain') void ours.intake.idle().then(() => ours.renderer.idle()).then(() => process.send?.('drained'));
   });
   process.send?.('ready');
   process.on('disconnect', () => {

@@ -14,10 +14,14 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
     .description('run the Slack app (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, REDIS_URL, ARTIFACT_ROOT, READINESS_CONFIG)')
     .option('--with-workers', 'also run the check workers (light and heavy queues) in this process')
     .action(async (o: { withWorkers?: boolean }) => {
+      // Before anything that can be slow (config, Redis, Bolt): a signal during start-up is kept,
+      // and from the first signal on the process ends within the deadline whatever hangs.
+      const shutdown = new ShutdownSignals();
       const env = loadProcessConfig({ need: ['REDIS_URL', 'ARTIFACT_ROOT', 'SLACK_BOT_TOKEN'] });
       if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
         throw new GateError('CONFIG_INVALID', "SLACK_SIGNING_SECRET is not set; expected the app's signing secret (HTTP mode), or set SLACK_APP_TOKEN for Socket Mode");
       }
+      const graceMs = Math.max(env.SHUTDOWN_TIMEOUT_MS, o.withWorkers ? env.WORKER_SHUTDOWN_TIMEOUT_MS : 0);
       // Bolt, BullMQ and the store load only for this command, so `readiness check` starts fast.
       const [{ readReadinessConfig }, { createLogger }, { connectRedis }, { ReadinessQueues }, { createSlackRuntime }, { QueueSubmitter }, { EvaluationStore }] = await Promise.all([
         import('../config/readiness-config.js'),
@@ -29,6 +33,8 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
         import('../store/redis-store.js'),
       ]);
       const log = createLogger({ level: env.LOG_LEVEL, name: 'readiness-app' });
+      shutdown.arm(graceMs + SHUTDOWN_MARGIN_MS, log);
+      log.info({ shutdownTimeoutMs: graceMs }, 'starting');
       const config = await readReadinessConfig(env.READINESS_CONFIG);
       const redis = await connectRedis(env.REDIS_URL, { connectionName: 'readiness-app' });
       const store = new EvaluationStore(redis, { prefix: env.REDIS_PREFIX });
@@ -39,7 +45,15 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       const { lookupProcessVariable } = await import('../config/env.js');
       const gateObserver = await setupGateHook({ redis, prefix: env.REDIS_PREFIX, store, config, log, signingKeyFile: env.ATTESTATION_SIGNING_KEY_FILE, lookupEnv: lookupProcessVariable });
       const runtime = createSlackRuntime({
-        settings: { botToken: env.SLACK_BOT_TOKEN, signingSecret: env.SLACK_SIGNING_SECRET, appToken: env.SLACK_APP_TOKEN, apiUrl: env.SLACK_API_URL, port: env.PORT },
+        settings: {
+          botToken: env.SLACK_BOT_TOKEN,
+          signingSecret: env.SLACK_SIGNING_SECRET,
+          appToken: env.SLACK_APP_TOKEN,
+          apiUrl: env.SLACK_API_URL,
+          port: env.PORT,
+          apiTimeoutMs: env.SLACK_API_TIMEOUT_MS,
+          retries: env.SLACK_API_RETRIES,
+        },
         store,
         redisPrefix: env.REDIS_PREFIX,
         config,
@@ -47,6 +61,7 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
         log,
         metrics,
         ...(gateObserver ? { gateObserver } : {}),
+        intakeConcurrency: env.INTAKE_CONCURRENCY,
       });
       let workers: { close(): Promise<void> } | null = null;
       if (o.withWorkers) {
@@ -68,33 +83,78 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
           log.child({ component: 'worker' }),
         );
       }
-      await runtime.start();
-      const { startProcessObservability } = await import('../observability/process.js');
-      const observability = await startProcessObservability({
-        port: env.HEALTH_PORT,
-        redis,
-        queues,
-        metrics,
-        log,
-        probes: [{ name: 'slack_auth', check: slackAuthProbe(runtime.app.client) }],
-      });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: NodeJS.Signals): void => {
-          log.info({ signal }, 'shutting down');
-          void (async () => {
-            await observability.close();
-            await runtime.stop().catch((err: unknown) => log.error({ err }, 'error stopping the Slack app'));
-            await workers?.close().catch((err: unknown) => log.error({ err }, 'error stopping the workers'));
-            await queues.close();
-            await redis.quit().catch(() => redis.disconnect());
-            resolve();
-          })();
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+      let observability: { close(): Promise<void> } | null = null;
+      if (!shutdown.requested) {
+        await runtime.start();
+        const { startProcessObservability } = await import('../observability/process.js');
+        observability = await startProcessObservability({
+          port: env.HEALTH_PORT,
+          redis,
+          queues,
+          metrics,
+          log,
+          probes: [{ name: 'slack_auth', check: slackAuthProbe(runtime.app.client) }],
+        });
+      }
+      const signal = await shutdown.received;
+      log.info({ signal }, 'shutting down');
+      await observability?.close().catch(() => {});
+      // Requests stop first; commands and clicks being processed get the grace period (what is
+      // left stays queued in Redis for the next start), then the check workers theirs.
+      await runtime.stop(env.SHUTDOWN_TIMEOUT_MS).catch((err: unknown) => log.error({ err }, 'error stopping the Slack app'));
+      await workers?.close().catch((err: unknown) => log.error({ err }, 'error stopping the workers'));
+      await Promise.race([queues.close().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+      redis.disconnect();
+      log.info('stopped');
       setExit(0);
+      // Connections BullMQ duplicated may still be retrying an unreachable Redis: nothing is left to wait for.
+      shutdown.exitSoon(0);
     });
+}
+
+/** Time beyond the grace period for closing connections before the process is ended regardless. */
+export const SHUTDOWN_MARGIN_MS = 5000;
+
+/**
+ * SIGTERM/SIGINT from the moment `serve` starts: the first signal is remembered (also during
+ * start-up) and starts the hard deadline; a second signal ends the process at once.
+ */
+export class ShutdownSignals {
+  requested: NodeJS.Signals | null = null;
+  readonly received: Promise<NodeJS.Signals>;
+  private deadlineMs = 10_000 + SHUTDOWN_MARGIN_MS;
+  private log: { error(msg: string): void; warn(obj: object, msg: string): void } | null = null;
+
+  constructor() {
+    let resolve!: (s: NodeJS.Signals) => void;
+    this.received = new Promise((r) => (resolve = r));
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (this.requested) {
+        this.log?.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      this.requested = signal;
+      setTimeout(() => {
+        this.log?.error('shutdown did not complete in time (Redis or Slack unreachable?); exiting; what was taken in stays queued in Redis');
+        process.exit(1);
+      }, this.deadlineMs).unref();
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+
+  /** Ends the process shortly unless it ends by itself first (handles left open by clients of an unreachable Redis). */
+  exitSoon(code: number): void {
+    setTimeout(() => process.exit(code), 500).unref();
+  }
+
+  /** The deadline from the first signal (set once the configuration is read). */
+  arm(deadlineMs: number, log: { error(msg: string): void; warn(obj: object, msg: string): void }): void {
+    this.deadlineMs = deadlineMs;
+    this.log = log;
+  }
 }
 
 /** Slack auth is ok when auth.test succeeds; a success is trusted for a minute so probes stay cheap. */

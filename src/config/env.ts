@@ -56,11 +56,15 @@ export const EnvSchema = z.object({
   HEALTH_PORT: intFromEnv(1, 65535).optional().describe('Port of the /healthz, /readyz and /metrics listener of the app and of each worker; unset: no listener.'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').describe('pino log level.'),
   WORKER_LIGHT_CONCURRENCY: intFromEnv(1, 64).default(4).describe('Light-check jobs one worker process runs at a time. Heavy checks always run one at a time.'),
-  WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).default(120_000).describe('BullMQ job lock; renewed every half of it while the job runs.'),
-  WORKER_STALLED_INTERVAL_MS: intFromEnv(500, 3_600_000).default(30_000).describe('How often workers look for jobs whose lock expired (their worker died).'),
+  WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).default(30_000).describe("BullMQ job lock (BullMQ's default); renewed every half of it from the worker's event loop, which stays free because heavy checks compute in a child process."),
+  WORKER_STALLED_INTERVAL_MS: intFromEnv(500, 3_600_000).default(10_000).describe("How often workers look for jobs whose lock expired (their worker died). A killed worker's job runs again elsewhere within lock + this (≤ 40 s by default)."),
   WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).default(2).describe('A job that stalls more often than this fails instead of being retried again.'),
   WORKER_SHUTDOWN_TIMEOUT_MS: intFromEnv(0, 3_600_000).default(30_000).describe('On SIGTERM/SIGINT, how long running jobs may take to finish before they are returned to the queue.'),
   ATTESTATION_SIGNING_KEY_FILE: z.string().trim().min(1, { message: 'expected the path of a PKCS#8 PEM Ed25519 private key' }).optional().describe('PKCS#8 PEM file of the Ed25519 key that signs the attestation of every PASSED gate (docs/attestation.md); unset: no attestations.'),
+  SHUTDOWN_TIMEOUT_MS: intFromEnv(0, 3_600_000).default(10_000).describe('`serve`: on SIGTERM/SIGINT, how long commands and clicks being processed may take to finish; then the process exits anyway (what was taken in stays queued in Redis and is processed after a restart). The process always ends within this (or WORKER_SHUTDOWN_TIMEOUT_MS with `--with-workers`, whichever is longer) + 5 s, even with Redis unreachable.'),
+  INTAKE_CONCURRENCY: intFromEnv(1, 1000).default(32).describe('`serve`: commands and clicks processed at a time per app process (each waits mostly on Redis or Slack; a stalled Slack call holds one slot for at most SLACK_API_TIMEOUT_MS per try).'),
+  SLACK_API_TIMEOUT_MS: intFromEnv(100, 600_000).default(10_000).describe('`serve`: timeout of each Slack Web API request.'),
+  SLACK_API_RETRIES: intFromEnv(0, 10).default(2).describe('`serve`: retries of a failed Slack Web API request (network error, 5xx, 429 after Retry-After) before the call fails; gate messages retry on their own schedule.'),
   REDIS_MAXMEMORY_CHECK: z.enum(['refuse', 'warn'], { message: 'expected "refuse" or "warn"' }).default('refuse').describe("`refuse` (default): a worker does not start unless Redis's maxmemory-policy is noeviction; `warn`: it starts and logs an error."),
 });
 

@@ -3,3 +3,4 @@ export * from './names.js';
 export * from './payloads.js';
 export * from './producer.js';
 export * from './submit.js';
+export * from './intake.js';

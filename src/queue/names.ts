@@ -8,6 +8,8 @@ export const QUEUE_NAMES = {
   events: 'readiness-events',
   /** Signed webhook deliveries of gate events (src/webhooks). */
   webhooks: 'readiness-webhooks',
+  /** Commands and clicks taken in before their ack, processed by any app process (durable). */
+  intake: 'readiness-intake',
 } as const;
 
 export type CheckQueueKind = 'light' | 'heavy';

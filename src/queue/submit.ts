@@ -14,6 +14,12 @@ export interface SubmitInput extends PolicyOptions {
   channel: string | null;
   checks?: readonly CheckDefinition[];
   onManifestProgress?: (done: number, total: number) => void;
+  /**
+   * Evaluation id chosen by the caller (the Slack app derives it from the command's trigger id).
+   * When that evaluation already exists — the same command processed again after a crash — it is
+   * not created twice: its unfinished checks are enqueued again (same job ids) and it is announced.
+   */
+  evaluationId?: string;
 }
 
 /**
@@ -23,11 +29,19 @@ export interface SubmitInput extends PolicyOptions {
  * Shared by `readiness submit` and the Slack app.
  */
 export async function submitEvaluation(store: EvaluationStore, queues: ReadinessQueues, input: SubmitInput): Promise<CreateEvaluationOutcome> {
+  if (input.evaluationId) {
+    const existing = await store.getEvaluation(input.evaluationId);
+    if (existing) {
+      await enqueueUnfinished(store, queues, existing.id, input.checks ?? AUTOMATED_CHECKS);
+      await queues.publishChange(existing.id, existing.version, 'created');
+      return { evaluation: existing, superseded: null };
+    }
+  }
   const dir = await resolveRunDirectory(input.artifactRoot, input.run);
   const run = await RunArtifacts.open(dir);
   const effective = await loadEffectivePolicy(run, input);
   const manifest = await buildRunManifest(run, effective.policy, input.onManifestProgress);
-  const outcome = await store.createEvaluation({ run: input.run, manifest, policy: effective, requester: input.requester, channel: input.channel });
+  const outcome = await store.createEvaluation({ run: input.run, manifest, policy: effective, requester: input.requester, channel: input.channel, ...(input.evaluationId ? { id: input.evaluationId } : {}) });
   await queues.enqueueChecks(outcome.evaluation.id, input.checks ?? AUTOMATED_CHECKS);
   await queues.publishChange(outcome.evaluation.id, outcome.evaluation.version, 'created');
   if (outcome.superseded) await queues.publishChange(outcome.superseded.id, outcome.superseded.version, 'superseded');

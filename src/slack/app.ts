@@ -5,11 +5,12 @@ import type { EvaluationStore } from '../store/redis-store.js';
 import type { Worker } from 'bullmq';
 import { ApproverDirectory } from './auth.js';
 import { startEventsConsumer } from './events-consumer.js';
-import { BackgroundWork } from './background.js';
+import { Intake } from '../queue/intake.js';
+import { postToResponseUrl } from './notify-user.js';
 import { registerListeners } from './listeners/index.js';
 import { GateRenderer, redisRenderLedger } from './renderer.js';
 import type { GateMetrics } from '../observability/metrics.js';
-import type { EvaluationSubmitter, SlackServices } from './services.js';
+import type { EvaluationSubmitter, Replies, SlackServices } from './services.js';
 import type { FilesClient, GateObserver } from '../attestation/gate-hook.js';
 
 /** Slack settings, parsed by the config module (nothing here reads the environment). */
@@ -24,8 +25,10 @@ export interface SlackAppSettings {
   port: number;
   /** Call auth.test at start (default true; tests turn it off). */
   tokenVerification?: boolean;
-  /** Web API retries for listener calls (default: Bolt's). */
+  /** Retries of a failed Web API call made for a command or click (default 2; gate messages retry on their own schedule). */
   retries?: number;
+  /** Timeout of each Web API request and response_url post (default 10 s). */
+  apiTimeoutMs?: number;
 }
 
 export interface SlackRuntimeOptions {
@@ -38,9 +41,11 @@ export interface SlackRuntimeOptions {
   log: Logger;
   renderIntervalMs?: number;
   pollMs?: number;
-  /** Follow-up work run at once after acks (default 2). */
-  backgroundConcurrency?: number;
-  dedupeTtlMs?: number;
+  /** Commands and clicks processed at a time by this process (default 32). */
+  intakeConcurrency?: number;
+  /** Intake lock and stalled-check interval (defaults 10 s / 5 s): a killed app's items run again within their sum. */
+  intakeLockMs?: number;
+  intakeStalledIntervalMs?: number;
   /** Consume the queue's "evaluation changed" events (default true). */
   consumeEvents?: boolean;
   metrics?: GateMetrics;
@@ -52,9 +57,14 @@ export interface SlackRuntime {
   app: App;
   services: SlackServices;
   renderer: GateRenderer;
-  background: BackgroundWork;
+  /** Durable intake of commands and clicks (taken in before their ack, processed here or in any app process). */
+  intake: Intake;
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Stops taking requests, lets items being processed finish for up to `timeoutMs` (default 10 s),
+   * then stops; never waits on Redis or Slack beyond that (what is left stays queued in Redis).
+   */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /** Bolt's logger interface over pino (which redacts tokens and secrets). */
@@ -82,7 +92,9 @@ function apiBase(url: string | undefined): string | undefined {
 export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
   const { settings, log } = opts;
   const slackApiUrl = apiBase(settings.apiUrl);
-  const retryConfig = settings.retries === undefined ? undefined : { retries: settings.retries };
+  const timeout = settings.apiTimeoutMs ?? 10_000;
+  // Bounded: a few quick tries, never web-api's default of ten retries over about 30 minutes.
+  const retryConfig = { retries: settings.retries ?? 2, factor: 2, minTimeout: 500, maxTimeout: 4000, randomize: true };
   const socketMode = Boolean(settings.appToken);
   if (!socketMode && !settings.signingSecret) throw new Error('HTTP mode needs the signing secret (or an app token for Socket Mode)');
   const app = new App({
@@ -91,7 +103,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     port: settings.port,
     logger: boltLogger(log.child({ component: 'bolt' })),
     tokenVerificationEnabled: settings.tokenVerification ?? true,
-    clientOptions: { ...(slackApiUrl ? { slackApiUrl } : {}), ...(retryConfig ? { retryConfig } : {}) },
+    clientOptions: { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig, timeout },
   });
   // The renderer's own client: a 429 is handed back (not slept on inside the client) so only the
   // rate-limited message waits, for exactly Retry-After.
@@ -99,6 +111,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     ...(slackApiUrl ? { slackApiUrl } : {}),
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },
+    timeout,
     logger: boltLogger(log.child({ component: 'web-api' })),
   });
   const gateObserver = opts.gateObserver?.(app.client);
@@ -110,6 +123,8 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     notificationChannel: opts.config.notification_channel,
     metrics: opts.metrics,
     gateObserver,
+    // longer than one post plus two history pages, each bounded by the client's timeout
+    postClaimMs: 4 * timeout,
     ...(opts.renderIntervalMs !== undefined ? { minIntervalMs: opts.renderIntervalMs } : {}),
     ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
   });
@@ -121,10 +136,26 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     submitter: opts.submitter,
     log,
     metrics: opts.metrics,
-    ...(opts.dedupeTtlMs !== undefined ? { dedupeTtlMs: opts.dedupeTtlMs } : {}),
   };
-  const background = new BackgroundWork(opts.backgroundConcurrency ?? 2, (err) => log.error({ err }, 'background work failed'));
-  registerListeners(app, services, background);
+  const intakeLog = log.child({ component: 'intake' });
+  const intake = new Intake(opts.store.redis, {
+    prefix: opts.redisPrefix,
+    log: intakeLog,
+    ...(opts.intakeConcurrency !== undefined ? { concurrency: opts.intakeConcurrency } : {}),
+    ...(opts.intakeLockMs !== undefined ? { lockDurationMs: opts.intakeLockMs } : {}),
+    ...(opts.intakeStalledIntervalMs !== undefined ? { stalledIntervalMs: opts.intakeStalledIntervalMs } : {}),
+    onRetry: async (item) => {
+      await opts.store.audit('slack_retry', null, item.user, { intake: item.id, kind: item.kind, retry_num: item.retryNum });
+    },
+    onFailed: async (item, err) => {
+      await opts.store.audit('intake_failed', null, item.user, { intake: item.id, kind: item.kind, error: err.message.slice(0, 500) });
+    },
+  });
+  const replies: Replies = {
+    client: app.client,
+    respond: (url, message) => postToResponseUrl(url, message, { timeoutMs: timeout, retries: retryConfig.retries }),
+  };
+  registerListeners(app, services, intake, replies);
   let events: Worker | null = null;
   app.error(async (err) => {
     log.error({ err }, 'unhandled error in a Slack listener');
@@ -133,20 +164,46 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     app,
     services,
     renderer,
-    background,
+    intake,
     async start() {
+      // Processing first: items a killed process left behind (and items taken in by other app
+      // processes) run as soon as this process is up.
+      await intake.start();
       await app.start(settings.port);
       await gateObserver?.start();
       await renderer.start();
       if (opts.consumeEvents !== false) events = await startEventsConsumer(opts.store.redis, opts.redisPrefix, renderer, log.child({ component: 'events' }));
       log.info({ mode: socketMode ? 'socket' : 'http', port: socketMode ? undefined : settings.port }, 'Slack app started');
     },
-    async stop() {
-      await app.stop();
-      await events?.close();
-      await background.drain();
-      await renderer.stop();
-      await gateObserver?.stop();
+    async stop(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      const left = (): number => Math.max(0, deadline - Date.now());
+      // No new requests; a receiver that cannot close at once (open connections) is not waited on.
+      await bounded(app.stop(), Math.min(2000, left()));
+      await intake.close(left());
+      if (events) {
+        const e = events;
+        events = null;
+        if (!(await bounded(e.close(), Math.min(2000, left())))) void e.close(true).catch(() => {});
+      }
+      await bounded(renderer.stop(), left());
+      await bounded(gateObserver?.stop() ?? Promise.resolve(), left());
     },
   };
+}
+
+/** Waits for `p` at most `ms`; true when it settled in time (a rejection counts as settled). */
+async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), ms);
+    timer.unref();
+  });
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
+  const done = await Promise.race([settled, timedOut]);
+  clearTimeout(timer);
+  return done;
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { types } from '@slack/bolt';
 import type { EvaluationState, SlackMessageRef } from '../store/types.js';
@@ -5,7 +7,26 @@ import { isTerminal, reportFromState } from '../store/redis-store.js';
 import { renderGateMessage } from './blocks/gate-message.js';
 import type { GateMetrics } from '../observability/metrics.js';
 import { renderBlockedNotification, renderPassedNotification } from './blocks/notifications.js';
+import type { RenderLedger } from './ledger.js';
 import type { GateObserver, NoticeRef } from '../attestation/gate-hook.js';
+
+export type { RenderLedger } from './ledger.js';
+export { redisRenderLedger } from './ledger.js';
+
+/** Metadata event types on the app's own messages: how a message posted before a crash is found again. */
+export const GATE_MESSAGE_EVENT = 'readiness_gate_message';
+export const GATE_NOTICE_EVENT = 'readiness_gate_notice';
+
+interface PostMetadata {
+  event_type: string;
+  event_payload: Record<string, string>;
+}
+
+interface HistoryMessage {
+  ts?: string;
+  bot_id?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
 
 /** The store calls the renderer needs. */
 export interface RendererStore {
@@ -16,19 +37,14 @@ export interface RendererStore {
   listRecent(limit?: number): Promise<EvaluationState[]>;
 }
 
-/** What the renderer has durably done per evaluation (survives an app restart). */
-export interface RenderLedger {
-  renderedVersion(evaluationId: string): Promise<number>;
-  setRenderedVersion(evaluationId: string, version: number): Promise<void>;
-  notifiedGate(evaluationId: string): Promise<string | null>;
-  setNotifiedGate(evaluationId: string, gate: string): Promise<void>;
-}
-
-/** The Web API methods the renderer calls (chat:write). */
+/** The Web API methods the renderer calls (chat:write; channels:history and groups:history to find its own messages again). */
 export interface ChatClient {
   chat: {
-    postMessage(args: { channel: string; text: string; blocks?: types.KnownBlock[] }): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
+    postMessage(args: { channel: string; text: string; blocks?: types.KnownBlock[]; metadata?: PostMetadata }): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
     update(args: { channel: string; ts: string; text: string; blocks: types.KnownBlock[] }): Promise<{ ok?: boolean }>;
+  };
+  conversations?: {
+    history(args: { channel: string; oldest?: string; limit?: number; cursor?: string; include_all_metadata?: boolean }): Promise<{ messages?: HistoryMessage[]; response_metadata?: { next_cursor?: string } }>;
   };
 }
 
@@ -65,7 +81,19 @@ export interface RendererOptions {
   metrics?: GateMetrics | undefined;
   /** Told every rendered state and the notification just posted (attestations, revocation, webhooks). */
   gateObserver?: GateObserver | undefined;
+  /** Who this renderer is, for the cross-process claim on a first post (default host/pid/random). */
+  owner?: string;
+  /**
+   * How long one process may hold the right to make a first post (default 30 s): longer than a
+   * post and the history lookup take (bounded by the client's timeout), so a live holder never
+   * loses it; a killed holder's claim expires after it.
+   */
+  postClaimMs?: number;
 }
+
+/** Slack's clock and ours may differ a little: history is searched from this long before the first attempt. */
+const HISTORY_SLACK_MS = 60_000;
+const HISTORY_PAGES = 2;
 
 interface Entry {
   timer: unknown;
@@ -104,8 +132,10 @@ export class GateRenderer {
   private stopped = false;
   /** chat.update / chat.postMessage calls made, per evaluation (for the bench). */
   readonly calls = new Map<string, { post: number; update: number; notify: number }>();
+  private readonly owner: string;
 
   constructor(private readonly opts: RendererOptions) {
+    this.owner = opts.owner ?? `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
     this.minIntervalMs = opts.minIntervalMs ?? 1000;
     this.pollMs = opts.pollMs ?? 2000;
     this.timers = opts.timers ?? REAL_TIMERS;
@@ -225,20 +255,30 @@ export class GateRenderer {
       const msg = renderGateMessage({ evaluationId: id, report, requester: ev.requester, supersededBy: ev.superseded_by });
       if (ev.message === null) {
         e.lastSentAt = this.timers.now();
-        let res: { channel?: string; ts?: string };
+        let ref: { channel: string; ts: string; recovered: boolean } | null;
         try {
-          res = await this.opts.client.chat.postMessage({ channel: ev.channel, text: msg.text, blocks: msg.blocks });
+          ref = await this.postOnce(`gate/${id}`, ev.channel, { event_type: GATE_MESSAGE_EVENT, event_payload: { evaluation_id: id } }, msg);
         } catch (err) {
           await this.tellRequesterNotPosted(ev.requester, ev.channel, ev.run, err);
           throw err;
         }
+        if (!ref) {
+          // another app process is posting it right now: look again shortly
+          e.dirty = true;
+          e.blockedUntil = this.timers.now() + this.minIntervalMs;
+          return;
+        }
         this.count(id, 'post');
-        if (!res.ts) throw new Error('chat.postMessage returned no ts');
-        const v = await this.opts.store.setMessageRef(id, { channel: res.channel ?? ev.channel, ts: res.ts });
-        // the ref itself changes nothing shown: the message is current as of the state we rendered,
-        // unless something else changed in between
-        await this.opts.ledger.setRenderedVersion(id, v === ev.version + 1 ? v : ev.version);
-        if (v !== ev.version + 1) e.dirty = true;
+        const v = await this.opts.store.setMessageRef(id, { channel: ref.channel, ts: ref.ts });
+        if (ref.recovered) {
+          // found in the history: it shows whatever state it was posted with; update it next
+          e.dirty = true;
+        } else {
+          // the ref itself changes nothing shown: the message is current as of the state we rendered,
+          // unless something else changed in between
+          await this.opts.ledger.setRenderedVersion(id, v === ev.version + 1 ? v : ev.version);
+          if (v !== ev.version + 1) e.dirty = true;
+        }
       } else {
         e.lastSentAt = this.timers.now();
         await this.opts.client.chat.update({ channel: ev.message.channel, ts: ev.message.ts, text: msg.text, blocks: msg.blocks });
@@ -272,11 +312,63 @@ export class GateRenderer {
     if ((await this.opts.ledger.notifiedGate(ev.id)) === state.gate) return null;
     const report = reportFromState(state);
     const msg = state.gate === 'passed' ? renderPassedNotification(report, ev.id) : renderBlockedNotification(report, ev.id);
-    const posted = await this.opts.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+    const ref = await this.postOnce(`notice/${ev.id}/${state.gate}`, channel, { event_type: GATE_NOTICE_EVENT, event_payload: { evaluation_id: ev.id, gate: state.gate } }, msg);
+    if (!ref) throw new Error('another app process is posting this notification');
     this.count(ev.id, 'notify');
     this.opts.metrics?.evaluations.inc({ outcome: state.gate });
     await this.opts.ledger.setNotifiedGate(ev.id, state.gate);
-    return posted.ts ? { channel: posted.channel ?? channel, ts: posted.ts } : null;
+    return { channel: ref.channel, ts: ref.ts };
+  }
+
+  /**
+   * Posts a message at most once whatever crashes when. One process at a time may post `key` (a
+   * claim with a TTL); the attempt is recorded before the call; when an earlier attempt exists (a
+   * crash, or a timeout after Slack had posted), the channel's history since that attempt is
+   * searched for the message by its metadata before posting again. null: another process holds
+   * the claim.
+   */
+  private async postOnce(key: string, channel: string, metadata: PostMetadata, msg: { text: string; blocks: types.KnownBlock[] }): Promise<{ channel: string; ts: string; recovered: boolean } | null> {
+    const ledger = this.opts.ledger;
+    if (!(await ledger.claimPost(key, this.owner, this.opts.postClaimMs ?? 30_000))) return null;
+    try {
+      const attempted = await ledger.postAttempt(key);
+      if (attempted !== null) {
+        const found = await this.findPosted(channel, metadata, attempted);
+        if (found) {
+          this.opts.log.info({ key, channel, ts: found }, 'found a message posted before a crash or timeout; not posting it again');
+          return { channel, ts: found, recovered: true };
+        }
+      }
+      await ledger.recordPostAttempt(key, this.timers.now());
+      const res = await this.opts.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks, metadata });
+      if (!res.ts) throw new Error('chat.postMessage returned no ts');
+      return { channel: res.channel ?? channel, ts: res.ts, recovered: false };
+    } finally {
+      await ledger.releasePost(key, this.owner).catch(() => {});
+    }
+  }
+
+  /** The ts of our message with this metadata in the channel's history since `sinceMs`, if any. */
+  private async findPosted(channel: string, metadata: PostMetadata, sinceMs: number): Promise<string | null> {
+    const history = this.opts.client.conversations?.history;
+    if (!history) return null;
+    const oldest = (Math.max(0, sinceMs - HISTORY_SLACK_MS) / 1000).toFixed(6);
+    let cursor: string | undefined;
+    try {
+      for (let page = 0; page < HISTORY_PAGES; page++) {
+        const res = await history.call(this.opts.client.conversations, { channel, oldest, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
+        for (const m of res.messages ?? []) {
+          if (m.ts && sameMetadata(m.metadata, metadata)) return m.ts;
+        }
+        cursor = res.response_metadata?.next_cursor || undefined;
+        if (!cursor) return null;
+      }
+    } catch (err) {
+      // Without history the app cannot tell; posting again risks a duplicate, not posting risks no message.
+      this.opts.metrics?.slackApiErrors.inc({ method: 'conversations.history', error: slackErrorCode(err).platform ?? 'request_failed' });
+      this.opts.log.warn({ err, channel }, 'cannot read the channel history to find a message posted before a crash; posting it (a duplicate is possible)');
+    }
+    return null;
   }
 
   private armPoll(): void {
@@ -302,23 +394,8 @@ export class GateRenderer {
   }
 }
 
-/** Ledger in Redis under the app's own keys (`<prefix>:slack:*`). */
-export function redisRenderLedger(redis: import('ioredis').Redis, prefix: string): RenderLedger {
-  const rendered = `${prefix}:slack:rendered`;
-  const notified = `${prefix}:slack:notified`;
-  return {
-    async renderedVersion(id) {
-      return Number((await redis.hget(rendered, id)) ?? 0);
-    },
-    async setRenderedVersion(id, version) {
-      // never move backwards (two flushes of one message cannot race, but stay safe)
-      await redis.eval("local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1", 1, rendered, id, String(version));
-    },
-    async notifiedGate(id) {
-      return redis.hget(notified, id);
-    },
-    async setNotifiedGate(id, gate) {
-      await redis.hset(notified, id, gate);
-    },
-  };
+function sameMetadata(found: HistoryMessage['metadata'], wanted: PostMetadata): boolean {
+  if (!found || found.event_type !== wanted.event_type || !found.event_payload) return false;
+  const payload = found.event_payload;
+  return Object.entries(wanted.event_payload).every(([k, v]) => payload[k] === v);
 }

@@ -12,6 +12,8 @@ export interface SubmitRequest {
   channel: string | null;
   target?: number | undefined;
   policy?: string | undefined;
+  /** Deterministic id (from the command's trigger id): submitting it again is the same evaluation. */
+  evaluationId?: string | undefined;
 }
 
 export interface SubmitResult {
@@ -36,7 +38,7 @@ export type RerunResult =
 export interface EvaluationSubmitter {
   submit(req: SubmitRequest): Promise<SubmitResult>;
   /** Runs one check again on unchanged artifacts, or creates a new evaluation when they changed. */
-  rerunCheck(req: { run: string; check: string; requester: string; channel: string | null }): Promise<RerunResult>;
+  rerunCheck(req: { run: string; check: string; requester: string; channel: string | null; evaluationId?: string | undefined }): Promise<RerunResult>;
   /** sha256 manifest digest of the run's files as they are now (detects artifacts changed since the evaluation). */
   currentDigest(evaluation: Evaluation): Promise<string>;
 }
@@ -51,6 +53,12 @@ export interface SlackServices {
   log: Logger;
   /** Sign-off attempts are counted here by role and decision. */
   metrics?: GateMetrics | undefined;
-  /** How long a command's trigger id is remembered to drop Slack retries (default 1 h). */
-  dedupeTtlMs?: number;
+}
+
+/** How processors of taken-in commands and clicks answer; every call is bounded in time and retries. */
+export interface Replies {
+  /** Web API client with a per-request timeout and a bounded retry budget. */
+  client: import('@slack/bolt').webApi.WebClient;
+  /** Posts to a response_url (timeout, bounded retries). */
+  respond(url: string, message: Record<string, unknown>): Promise<void>;
 }

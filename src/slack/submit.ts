@@ -37,13 +37,14 @@ export class QueueSubmitter implements EvaluationSubmitter {
       policyLayer,
       flags: req.target === undefined ? undefined : { target_accuracy: req.target },
       ...(this.deps.checks ? { checks: this.deps.checks } : {}),
+      ...(req.evaluationId ? { evaluationId: req.evaluationId } : {}),
     });
   }
 
-  async rerunCheck(req: { run: string; check: string; requester: string; channel: string | null }): Promise<RerunResult> {
+  async rerunCheck(req: { run: string; check: string; requester: string; channel: string | null; evaluationId?: string | undefined }): Promise<RerunResult> {
     const def = (this.deps.checks ?? AUTOMATED_CHECKS).find((c) => c.id === req.check);
     if (!def) throw new GateError('USAGE', `unknown check id "${req.check}"`);
-    const fresh = async (why: string): Promise<RerunResult> => ({ kind: 'new', why, result: await this.submit({ run: req.run, requester: req.requester, channel: req.channel }) });
+    const fresh = async (why: string): Promise<RerunResult> => ({ kind: 'new', why, result: await this.submit({ run: req.run, requester: req.requester, channel: req.channel, evaluationId: req.evaluationId }) });
     const latest = await this.deps.store.latestForRun(req.run);
     if (!latest || latest.evaluation.superseded_by) return fresh('there was no current evaluation of this run');
     const evaluation = latest.evaluation;

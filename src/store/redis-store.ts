@@ -30,6 +30,8 @@ export interface CreateEvaluationInput {
   channel: string | null;
   /** Mark the run's previous evaluation superseded (default true: the latest evaluation of a run wins). */
   supersede?: boolean;
+  /** A caller-chosen id (derived from a Slack command, so processing it twice is one evaluation); default a fresh one. */
+  id?: string;
 }
 
 export interface CreateEvaluationOutcome {
@@ -151,7 +153,7 @@ export class EvaluationStore {
 
   async createEvaluation(input: CreateEvaluationInput): Promise<CreateEvaluationOutcome> {
     const run = checkRelativePath(input.run, 'run name');
-    const id = this.newId();
+    const id = input.id ?? this.newId();
     if (!EVALUATION_ID.test(id)) throw new GateError('INTERNAL', `evaluation id "${id}" is not usable in job ids`);
     const at = this.now();
     const pending: Record<string, string> = {};

@@ -8,7 +8,15 @@ export interface RecordedCall {
   seq: number;
 }
 
-export type Fault = { status: 429; retryAfter: number } | { error: string };
+/**
+ * How a call fails: 429 + Retry-After, a Slack error (`ok: false`), an HTTP 500, or a hang (no
+ * answer for `ms`, or until `release()`/`stop()`). `apply: true` on a hang performs the call's
+ * effect first (Slack posted the message, but the answer never reached the app).
+ */
+export type Fault = { status: 429; retryAfter: number } | { error: string } | { status: 500 } | { hang: true; ms?: number; apply?: boolean };
+
+/** Only calls whose arguments satisfy this are hit by a fault. */
+export type FaultMatch = (args: Record<string, unknown>) => boolean;
 
 export interface FakeMessage {
   channel: string;
@@ -17,6 +25,10 @@ export interface FakeMessage {
   blocks: unknown[];
   /** chat.update calls that reached this message successfully. */
   updates: number;
+  /** Message metadata as posted (`event_type`, `event_payload`), if any. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> } | undefined;
+  /** Bot that posted it. */
+  bot_id: string;
 }
 
 function parseBody(req: IncomingMessage, raw: string): Record<string, unknown> {
@@ -54,7 +66,8 @@ export class FakeSlack {
   usergroups: Record<string, string[]> = {};
   /** WebSocket URL that apps.connections.open hands out (Socket Mode tests); unset: a bare `{ ok: true }` as before. */
   socketModeUrl: string | null = null;
-  private readonly faults = new Map<string, Fault[]>();
+  private readonly faults = new Map<string, { fault: Fault; match: FaultMatch | undefined }[]>();
+  private readonly hung = new Set<() => void>();
   private server: Server | null = null;
   private seq = 0;
   private tsCounter = 0;
@@ -73,6 +86,7 @@ export class FakeSlack {
   }
 
   async stop(): Promise<void> {
+    this.release();
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
@@ -86,11 +100,30 @@ export class FakeSlack {
     return `${this.url}/response/${id}`;
   }
 
-  /** The next `times` calls of `method` fail with `fault`. */
-  fail(method: string, fault: Fault, times = 1): void {
+  /** The next `times` calls of `method` (that satisfy `match`, when given) fail with `fault`. */
+  fail(method: string, fault: Fault, times = 1, match?: FaultMatch): void {
     const list = this.faults.get(method) ?? [];
-    for (let i = 0; i < times; i++) list.push(fault);
+    for (let i = 0; i < times; i++) list.push({ fault, match });
     this.faults.set(method, list);
+  }
+
+  /** Answers every call still hanging (as if Slack recovered) — with its normal response. */
+  release(): void {
+    for (const r of [...this.hung]) r();
+    this.hung.clear();
+  }
+
+  /** Calls currently hanging. */
+  get hanging(): number {
+    return this.hung.size;
+  }
+
+  private takeFault(method: string, args: Record<string, unknown>): Fault | undefined {
+    const list = this.faults.get(method);
+    if (!list) return undefined;
+    const i = list.findIndex((f) => !f.match || f.match(args));
+    if (i < 0) return undefined;
+    return list.splice(i, 1)[0]?.fault;
   }
 
   callsOf(method: string): RecordedCall[] {
@@ -109,9 +142,10 @@ export class FakeSlack {
     res.end(JSON.stringify(body));
   }
 
+  /** Message timestamps as Slack makes them: seconds since the epoch, then a sequence (unique, increasing). */
   private nextTs(): string {
     this.tsCounter++;
-    return `1700000000.${String(this.tsCounter).padStart(6, '0')}`;
+    return `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter).padStart(6, '0')}`;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
@@ -131,47 +165,94 @@ export class FakeSlack {
     }
     const method = url.replace(/^\/api\//, '').replace(/\?.*$/, '');
     this.calls.push({ method, args, seq: this.seq++ });
-    const fault = this.faults.get(method)?.shift();
-    if (fault && 'status' in fault) return this.json(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter) });
+    const fault = this.takeFault(method, args);
+    if (fault && 'hang' in fault) {
+      // the effect (if asked) happens now; the answer only when released, after `ms`, or never
+      let answer: (() => void) | null = null;
+      if (fault.apply) {
+        const buffered: { status: number; body: unknown }[] = [];
+        this.respond(method, args, (status, body) => buffered.push({ status, body }));
+        answer = () => {
+          const b = buffered[0];
+          if (b) this.json(res, b.status, b.body);
+        };
+      } else answer = () => this.respond(method, args, (status, body) => this.json(res, status, body));
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        this.hung.delete(finish);
+        if (!res.destroyed) answer?.();
+      };
+      this.hung.add(finish);
+      res.on('close', () => this.hung.delete(finish));
+      if (fault.ms !== undefined) setTimeout(finish, fault.ms).unref();
+      return;
+    }
+    if (fault && 'retryAfter' in fault) return this.json(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter) });
+    if (fault && 'status' in fault) return this.json(res, 500, { ok: false, error: 'internal_error' });
     if (fault) return this.json(res, 200, { ok: false, error: fault.error });
+    this.respond(method, args, (status, body) => this.json(res, status, body));
+  }
+
+  /** Performs `method` and answers through `out` (a hang may hold the answer back). */
+  private respond(method: string, args: Record<string, unknown>, json: (status: number, body: unknown) => void): void {
     switch (method) {
       case 'auth.test':
-        return this.json(res, 200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'readiness', team_id: 'T0TEAM', user_id: 'U0BOT', bot_id: 'B0BOT' });
+        return json(200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'readiness', team_id: 'T0TEAM', user_id: 'U0BOT', bot_id: 'B0BOT' });
       case 'chat.postMessage': {
         const ts = this.nextTs();
         const channel = String(args.channel);
-        this.messages.set(ts, { channel, ts, text: String(args.text ?? ''), blocks: (args.blocks as unknown[]) ?? [], updates: 0 });
-        return this.json(res, 200, { ok: true, channel, ts, message: { ts, text: args.text } });
+        const metadata = args.metadata && typeof args.metadata === 'object' ? (args.metadata as FakeMessage['metadata']) : undefined;
+        this.messages.set(ts, { channel, ts, text: String(args.text ?? ''), blocks: (args.blocks as unknown[]) ?? [], updates: 0, metadata, bot_id: 'B0BOT' });
+        return json(200, { ok: true, channel, ts, message: { ts, text: args.text, bot_id: 'B0BOT', ...(metadata ? { metadata } : {}) } });
       }
       case 'chat.update': {
         const m = this.messages.get(String(args.ts));
-        if (!m) return this.json(res, 200, { ok: false, error: 'message_not_found' });
+        if (!m) return json(200, { ok: false, error: 'message_not_found' });
         m.text = String(args.text ?? '');
         m.blocks = (args.blocks as unknown[]) ?? [];
         m.updates++;
-        return this.json(res, 200, { ok: true, channel: m.channel, ts: m.ts });
+        return json(200, { ok: true, channel: m.channel, ts: m.ts });
+      }
+      case 'conversations.history': {
+        // newest first, like Slack; metadata only with include_all_metadata
+        const channel = String(args.channel);
+        const oldest = Number(args.oldest ?? 0);
+        const withMeta = args.include_all_metadata === true || args.include_all_metadata === 'true';
+        const limit = Math.min(Number(args.limit ?? 100), 1000);
+        const all = [...this.messages.values()].filter((m) => m.channel === channel && Number(m.ts) > oldest).sort((a, b) => Number(b.ts) - Number(a.ts));
+        const start = args.cursor ? Number(String(args.cursor).replace(/^c/, '')) : 0;
+        const page = all.slice(start, start + limit);
+        const more = start + limit < all.length;
+        return json(200, {
+          ok: true,
+          messages: page.map((m) => ({ type: 'message', ts: m.ts, text: m.text, bot_id: m.bot_id, ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) })),
+          has_more: more,
+          response_metadata: { next_cursor: more ? `c${start + limit}` : '' },
+        });
       }
       case 'chat.postEphemeral':
-        return this.json(res, 200, { ok: true, message_ts: this.nextTs() });
+        return json(200, { ok: true, message_ts: this.nextTs() });
       case 'views.open':
       case 'views.publish':
-        return this.json(res, 200, { ok: true, view: { id: `V${this.seq}` } });
+        return json(200, { ok: true, view: { id: `V${this.seq}` } });
       case 'usergroups.users.list': {
         const members = this.usergroups[String(args.usergroup)];
-        if (!members) return this.json(res, 200, { ok: false, error: 'no_such_subteam' });
-        return this.json(res, 200, { ok: true, users: members });
+        if (!members) return json(200, { ok: false, error: 'no_such_subteam' });
+        return json(200, { ok: true, users: members });
       }
       case 'files.getUploadURLExternal': {
         const id = `F${this.seq}`;
         this.pendingUploads.set(id, String(args.filename));
-        return this.json(res, 200, { ok: true, upload_url: `${this.url}/upload/${id}`, file_id: id });
+        return json(200, { ok: true, upload_url: `${this.url}/upload/${id}`, file_id: id });
       }
       case 'apps.connections.open':
-        return this.json(res, 200, this.socketModeUrl ? { ok: true, url: this.socketModeUrl } : { ok: true });
+        return json(200, this.socketModeUrl ? { ok: true, url: this.socketModeUrl } : { ok: true });
       case 'files.completeUploadExternal':
-        return this.json(res, 200, { ok: true, files: (args.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id, title: 'report' })) ?? [] });
+        return json(200, { ok: true, files: (args.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id, title: 'report' })) ?? [] });
       default:
-        return this.json(res, 200, { ok: true });
+        return json(200, { ok: true });
     }
   }
 }

@@ -39,7 +39,8 @@ export class OwnRedis {
   /** Kills the server without letting it save anything beyond what AOF already has. */
   async kill(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    // a process ended by a signal has signalCode set and exitCode null
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const exited = new Promise((r) => p.once('exit', r));
     p.kill('SIGKILL');
     await exited;

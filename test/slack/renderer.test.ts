@@ -56,6 +56,8 @@ function memoryStore(): RendererStore & { bump(): void; state: EvaluationState }
 function memoryLedger(): RenderLedger {
   const rendered = new Map<string, number>();
   const notified = new Map<string, string>();
+  const claims = new Map<string, string>();
+  const attempts = new Map<string, number>();
   return {
     async renderedVersion(id) {
       return rendered.get(id) ?? 0;
@@ -68,6 +70,21 @@ function memoryLedger(): RenderLedger {
     },
     async setNotifiedGate(id, g) {
       notified.set(id, g);
+    },
+    async claimPost(key, owner) {
+      const holder = claims.get(key);
+      if (holder && holder !== owner) return false;
+      claims.set(key, owner);
+      return true;
+    },
+    async releasePost(key, owner) {
+      if (claims.get(key) === owner) claims.delete(key);
+    },
+    async postAttempt(key) {
+      return attempts.get(key) ?? null;
+    },
+    async recordPostAttempt(key, at) {
+      if (!attempts.has(key)) attempts.set(key, at);
     },
   };
 }

@@ -20,7 +20,7 @@ describe('requests: signatures, retries, usage errors, status and report', () =>
   async function nothingHappened(): Promise<void> {
     // give a wrongly accepted request every chance to do something, then look
     await new Promise((r) => setTimeout(r, 300));
-    await h.runtime.background.drain();
+    await h.runtime.intake.idle();
     expect(await h.evaluations()).toEqual([]);
     // Bolt's own authorisation (auth.test) is not a side effect of the request
     expect(h.fake.calls.filter((c) => c.method !== 'auth.test')).toEqual([]);
@@ -76,7 +76,7 @@ describe('requests: signatures, retries, usage errors, status and report', () =>
     const retried = await Promise.all([h.command(U.requester, `run ${h.runName}`, { triggerId: trigger, retryNum: 1 }), h.command(U.requester, `run ${h.runName}`, { triggerId: trigger, retryNum: 2 })]);
     expect([first.status, ...retried.map((r) => r.status)]).toEqual([200, 200, 200]);
     await h.postedEvaluation();
-    await h.runtime.background.drain();
+    await h.runtime.intake.idle();
     expect(await h.evaluations()).toHaveLength(1);
     expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === CHANNEL)).toHaveLength(1);
   });

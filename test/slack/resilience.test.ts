@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns } from '../helpers/runs.js';
-import { blockText, buttons, Harness, U } from './harness.js';
+import { blockText, buttons, Harness, liveEvaluation, U } from './harness.js';
 
 describe('gate message resilience', () => {
   let h: Harness | undefined;
@@ -64,5 +64,41 @@ describe('gate message resilience', () => {
     expect(blockText(final.blocks)).toContain('20 passed');
     // the restarted app did not post a second gate message
     expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === posted.evaluation.channel)).toHaveLength(1);
+  });
+
+  it('a hung chat.postEphemeral for one user holds up nobody else: the click and command of others are answered meanwhile', async () => {
+    h = await Harness.start();
+    const { state, value } = await liveEvaluation(h);
+    // Slack stalls on every answer to the outsider (until released)
+    h.fake.fail('chat.postEphemeral', { hang: true }, 20, (a) => a.user === U.outsider);
+    expect((await h.click(U.outsider, 'signoff_approve_technical', value)).status).toBe(200);
+    expect((await h.click(U.outsider, 'signoff_approve_product', value)).status).toBe(200);
+    await waitFor(() => h!.fake.hanging >= 2, "the outsider's two answers to hang");
+
+    expect((await h.click(U.tech, 'signoff_approve_technical', value)).status).toBe(200);
+    await h.command(U.comp, `status ${h.runName}`);
+    await waitFor(() => h!.ephemeralsTo(U.tech).find((t) => t.includes('You approved')), "the approver's answer while the outsider's answers hang", 8_000);
+    await waitFor(() => h!.fake.callsOf('response_url').find((c) => String(c.args.text).includes(`${h!.runName}: ⏳ PENDING`)), "the status answer while the outsider's answers hang", 8_000);
+    // the outsider's answers are still hanging, yet their clicks were applied (refused and audited) before the answer
+    expect(h.fake.hanging).toBeGreaterThanOrEqual(2);
+    const now = await h.store.getState(state.evaluation.id);
+    expect(now?.signoffs.map((x) => [x.role, x.user])).toEqual([['technical', U.tech]]);
+    const refused = (await h.store.readAudit({ evaluation: state.evaluation.id })).filter((a) => a.type === 'signoff_refused' && a.actor === U.outsider);
+    expect(refused.map((a) => a.data.role).sort()).toEqual(['product', 'technical']);
+    h.fake.release();
+  });
+
+  it('a 500 on the answer: the click is retried from the intake, applied once, and answered as applied', async () => {
+    h = await Harness.start();
+    const { state, value } = await liveEvaluation(h);
+    h.fake.fail('chat.postEphemeral', { status: 500 }, 2, (a) => a.user === U.tech);
+    await h.click(U.tech, 'signoff_approve_technical', value);
+    await waitFor(() => h!.ephemeralsTo(U.tech).find((t) => t.includes('You approved')), 'the answer after the retries', 30_000);
+    await h.runtime.intake.idle();
+    const audit = (await h.store.readAudit({ evaluation: state.evaluation.id })).filter((a) => a.actor === U.tech && a.type.startsWith('signoff_'));
+    expect(audit.map((a) => a.type)).toEqual(['signoff_recorded']);
+    // three tries reached Slack: two 500s, then the answer
+    expect(h.fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === U.tech)).toHaveLength(3);
+    expect(h.ephemeralsTo(U.tech).every((t) => t.includes('You approved'))).toBe(true);
   });
 });

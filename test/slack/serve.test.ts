@@ -5,10 +5,34 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../global-setup.js';
 import { FakeSlack, waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
-import { commandBody, signedHeaders } from '../helpers/slack-sign.js';
+import { buttonClick, commandBody, interactionBody, signedHeaders } from '../helpers/slack-sign.js';
 import { WorkerProcess } from '../helpers/workers.js';
+import { OwnRedis } from '../helpers/redis-server.js';
 import { connectRedis } from '../../src/queue/connection.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
+import { symlink } from 'node:fs/promises';
+
+/** `readiness serve` (no workers) as a real process on `env`; resolves once it logged "Slack app started". */
+async function startServe(env: NodeJS.ProcessEnv, until = 'Slack app started'): Promise<{ p: ChildProcess; out: () => string; exited: Promise<number | null> }> {
+  let out = '';
+  const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  await waitFor(() => out.includes(until) || p.exitCode !== null, `serve to log "${until}"`, 30_000);
+  if (!out.includes(until)) throw new Error(`serve exited: ${out}`);
+  return { p, out: () => out, exited };
+}
+
+async function postSigned(port: number, secret: string, body: string): Promise<number> {
+  return (await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(secret, body), body })).status;
+}
+
+function liveButtons(blocks: unknown[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const b of blocks as { type: string; elements?: { action_id?: string; value?: string }[] }[]) for (const e of b.elements ?? []) if (e.action_id && e.value) out.set(e.action_id, e.value);
+  return out;
+}
 
 /** `readiness serve --with-workers` as a real process (from dist/: `npx tsc -p .` first). */
 describe('readiness serve', () => {
@@ -124,7 +148,7 @@ describe('readiness serve', () => {
     expect((await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(secret, body), body })).status).toBe(200);
     const posted = await waitFor(() => [...fake.messages.values()].find((m) => m.channel === 'C0KILL'), 'the gate message');
     expect(JSON.stringify(posted.blocks)).not.toContain('signoff_approve_technical');
-    // kill after the message ref is stored (a kill between post and store would repost: a known window)
+    // kill after the message ref is stored (a kill between post and store: see the crash-during-post test)
     const redis = await connectRedis(inject('redisUrl'));
     const store = new EvaluationStore(redis, { prefix });
     await waitFor(async () => (await store.latestForRun('run'))?.evaluation.message?.ts === posted.ts, 'the stored message ref');
@@ -148,5 +172,169 @@ describe('readiness serve', () => {
     } finally {
       await worker.stop();
     }
+  });
+
+  describe('crashes and shutdown', () => {
+    const secret = 'crash-test-signing-secret';
+    async function setup(tag: string, extra: Record<string, string> = {}): Promise<{ env: NodeJS.ProcessEnv; port: number; prefix: string; root: string; store: EvaluationStore; close(): Promise<void> }> {
+      const runDir = await copyExampleRun();
+      const root = path.dirname(runDir);
+      await symlink('run', path.join(root, 'run-b'));
+      const configFile = path.join(root, 'readiness.yaml');
+      await writeFile(configFile, 'roles:\n  technical:\n    users: [U0TECH]\n  product:\n    users: [U0PROD]\n  compliance:\n    users: [U0COMP]\nnotification_channel: C0NOTIFY\n');
+      const port = await freePort();
+      const prefix = `${tag}${port}`;
+      const env = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        REDIS_URL: inject('redisUrl'),
+        REDIS_PREFIX: prefix,
+        ARTIFACT_ROOT: root,
+        READINESS_CONFIG: configFile,
+        SLACK_BOT_TOKEN: 'xoxb-crash-test-token',
+        SLACK_SIGNING_SECRET: secret,
+        SLACK_API_URL: fake.apiUrl,
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+        ...extra,
+      };
+      const redis = await connectRedis(env.REDIS_URL);
+      const store = new EvaluationStore(redis, { prefix });
+      return { env, port, prefix, root, store, close: async () => redis.disconnect() };
+    }
+
+    it('SIGKILL right after the acks of clicks and of a command: after a restart every acked item is applied or audited as refused, once', async () => {
+      fake.reset();
+      // one item at a time, so the later ones are certainly still queued when the process dies
+      const t = await setup('ackkill', { INTAKE_CONCURRENCY: '1' });
+      const worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: t.prefix, artifactRoot: t.root }).ready();
+      let app = await startServe(t.env);
+      proc = app.p;
+      try {
+        expect(await postSigned(t.port, secret, commandBody({ text: 'run run', user_id: 'U0REQ', channel_id: 'C0ACK', response_url: fake.responseUrl('req') }))).toBe(200);
+        const message = await waitFor(() => [...fake.messages.values()].find((m) => m.channel === 'C0ACK' && liveButtons(m.blocks).has('signoff_approve_technical')), 'live buttons', 90_000);
+        const value = liveButtons(message.blocks).get('signoff_approve_technical') as string;
+        const evaluationId = (await t.store.latestForRun('run'))?.evaluation.id as string;
+
+        // the first click's answer hangs: it is applied but not answered when the process dies
+        fake.fail('chat.postEphemeral', { hang: true }, 1, (a) => a.user === 'U0TECH');
+        const click = (user: string, role: string): string => interactionBody(buttonClick({ user, actionId: `signoff_approve_${role}`, value, channel: 'C0ACK' }));
+        const acked: number[] = [];
+        acked.push(await postSigned(t.port, secret, click('U0TECH', 'technical')));
+        await waitFor(() => fake.hanging === 1, "the first click's answer to hang");
+        acked.push(await postSigned(t.port, secret, click('U0PROD', 'product')));
+        acked.push(await postSigned(t.port, secret, click('U0OUT', 'compliance')));
+        acked.push(await postSigned(t.port, secret, commandBody({ text: 'run run-b', user_id: 'U0REQ', channel_id: 'C0ACKB', response_url: fake.responseUrl('req') })));
+        expect(acked).toEqual([200, 200, 200, 200]);
+        app.p.kill('SIGKILL');
+        await app.exited;
+        // nothing after the first click was processed before the kill
+        expect(fake.callsOf('chat.postEphemeral').map((c) => c.args.user)).toEqual(['U0TECH']);
+        expect(await t.store.latestForRun('run-b')).toBeNull();
+        fake.release();
+
+        app = await startServe(t.env);
+        proc = app.p;
+        const state = await waitFor(async () => {
+          const s = await t.store.getState(evaluationId);
+          return s && s.signoffs.length === 2 ? s : null;
+        }, 'both approvals after the restart', 60_000);
+        expect(state.signoffs.map((x) => [x.role, x.user]).sort()).toEqual([
+          ['product', 'U0PROD'],
+          ['technical', 'U0TECH'],
+        ]);
+        const audit = await waitFor(async () => {
+          const a = (await t.store.readAudit({ evaluation: evaluationId })).filter((e) => e.type.startsWith('signoff_'));
+          return a.some((e) => e.actor === 'U0OUT') ? a : null;
+        }, "the outsider's refusal", 60_000);
+        // each click applied (or refused) exactly once: no second attempt of the first click
+        expect(audit.map((e) => [e.type, e.actor]).sort()).toEqual([
+          ['signoff_recorded', 'U0PROD'],
+          ['signoff_recorded', 'U0TECH'],
+          ['signoff_refused', 'U0OUT'],
+        ]);
+        const b = await waitFor(() => t.store.latestForRun('run-b'), 'the command taken in before the kill');
+        expect(b.evaluation.channel).toBe('C0ACKB');
+        // every click answered, the first one as applied (its answer resent, its attempt not repeated)
+        const answers = (u: string): number => fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === u).length;
+        await waitFor(() => answers('U0TECH') >= 2 && answers('U0PROD') >= 1 && answers('U0OUT') >= 1, 'the answers (the first click answered again)', 30_000);
+        const techAnswers = fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === 'U0TECH').map((c) => String(c.args.text));
+        expect(techAnswers.every((text) => text.includes('You approved'))).toBe(true);
+        await waitFor(() => fake.callsOf('chat.postMessage').some((c) => c.args.channel === 'C0ACKB'), 'the second gate message');
+        expect(fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0ACKB')).toHaveLength(1);
+        app.p.kill('SIGTERM');
+        expect(await app.exited).toBe(0);
+      } finally {
+        await worker.stop();
+        await t.close();
+      }
+    }, 180_000);
+
+    it('killed while the first chat.postMessage is in flight (Slack posted it): after a restart there is exactly one gate message, and it converges', async () => {
+      fake.reset();
+      const t = await setup('postkill', { SLACK_API_TIMEOUT_MS: '2000' });
+      const worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: t.prefix, artifactRoot: t.root }).ready();
+      let app = await startServe(t.env);
+      proc = app.p;
+      try {
+        // Slack performs the post, but its answer never reaches the app
+        fake.fail('chat.postMessage', { hang: true, apply: true }, 1, (a) => a.channel === 'C0POST');
+        expect(await postSigned(t.port, secret, commandBody({ text: 'run run', user_id: 'U0REQ', channel_id: 'C0POST', response_url: fake.responseUrl('req') }))).toBe(200);
+        await waitFor(() => fake.hanging === 1 && [...fake.messages.values()].some((m) => m.channel === 'C0POST'), 'the post to be in flight');
+        app.p.kill('SIGKILL');
+        await app.exited;
+        fake.release();
+        const posted = [...fake.messages.values()].filter((m) => m.channel === 'C0POST');
+        expect(posted).toHaveLength(1);
+        expect(posted[0]?.metadata?.event_type).toBe('readiness_gate_message');
+
+        app = await startServe(t.env);
+        proc = app.p;
+        const ts = posted[0]?.ts as string;
+        await waitFor(() => liveButtons(fake.messages.get(ts)?.blocks ?? []).has('signoff_approve_technical'), 'the posted message to converge', 90_000);
+        expect(fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0POST')).toHaveLength(1);
+        expect(fake.callsOf('conversations.history').some((c) => c.args.channel === 'C0POST')).toBe(true);
+        expect((await t.store.latestForRun('run'))?.evaluation.message?.ts).toBe(ts);
+        app.p.kill('SIGTERM');
+        expect(await app.exited).toBe(0);
+      } finally {
+        await worker.stop();
+        await t.close();
+      }
+    }, 180_000);
+
+    it('SIGTERM with Redis down: the process ends within SHUTDOWN_TIMEOUT_MS + 5 s', async () => {
+      const own = await OwnRedis.start();
+      const t = await setup('termdown', { REDIS_URL: own.url, SHUTDOWN_TIMEOUT_MS: '2000' });
+      try {
+        const app = await startServe(t.env);
+        proc = app.p;
+        // a command taken in just before Redis goes away
+        expect(await postSigned(t.port, secret, commandBody({ text: 'status', user_id: 'U0REQ', response_url: fake.responseUrl('req') }))).toBe(200);
+        await t.close();
+        await own.kill();
+        const t0 = Date.now();
+        app.p.kill('SIGTERM');
+        await app.exited;
+        expect(Date.now() - t0).toBeLessThan(2000 + 5000);
+        expect(app.out()).toContain('shutting down');
+      } finally {
+        await own.stop();
+      }
+    }, 120_000);
+
+    it('SIGTERM during start-up is not lost: the process stops cleanly once started', async () => {
+      const t = await setup('termstart');
+      try {
+        const app = await startServe(t.env, '"starting"');
+        proc = app.p;
+        app.p.kill('SIGTERM');
+        expect(await app.exited).toBe(0);
+        expect(app.out()).toContain('shutting down');
+        expect(app.out()).not.toContain('Slack app started');
+      } finally {
+        await t.close();
+      }
+    });
   });
 });

@@ -1,10 +1,15 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { Intake, IntakeWriter } from '../../../queue/intake.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../../blocks/signoff.js';
-import type { BackgroundWork } from '../../background.js';
-import type { SlackServices } from '../../services.js';
-import { approveAction, rejectAction } from './signoff.js';
+import type { Replies, SlackServices } from '../../services.js';
+import { approveAction, processApprove, processReject, rejectAction } from './signoff.js';
 
-export function register(app: App, services: SlackServices, background: BackgroundWork): void {
-  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: APPROVE_ACTION }, approveAction(services, background));
-  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: REJECT_ACTION }, rejectAction(services, background));
+export function register(app: App, services: SlackServices, intake: IntakeWriter): void {
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: APPROVE_ACTION }, approveAction(services, intake));
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: REJECT_ACTION }, rejectAction(services, intake));
+}
+
+export function registerProcessors(intake: Intake, services: SlackServices, replies: Replies): void {
+  intake.on('approve', processApprove(services, replies.client));
+  intake.on('reject', processReject(services, replies.client));
 }

@@ -1,8 +1,12 @@
 import type { App } from '@slack/bolt';
-import type { BackgroundWork } from '../../background.js';
-import type { SlackServices } from '../../services.js';
-import { readinessCommand } from './readiness.js';
+import type { Intake, IntakeWriter } from '../../../queue/intake.js';
+import type { Replies, SlackServices } from '../../services.js';
+import { processCommand, readinessCommand } from './readiness.js';
 
-export function register(app: App, services: SlackServices, background: BackgroundWork): void {
-  app.command('/readiness', readinessCommand(services, background));
+export function register(app: App, services: SlackServices, intake: IntakeWriter): void {
+  app.command('/readiness', readinessCommand(services, intake));
+}
+
+export function registerProcessors(intake: Intake, services: SlackServices, replies: Replies): void {
+  intake.on('command', processCommand(services, replies));
 }

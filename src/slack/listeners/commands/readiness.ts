@@ -5,12 +5,13 @@ import { reportFromState } from '../../../store/redis-store.js';
 import type { EvaluationState } from '../../../store/types.js';
 import { renderHelp, renderInlineReport, renderNotice, renderStatus, renderUsageError, reportFilename, type StatusRow } from '../../blocks/replies.js';
 import { escapeMrkdwn } from '../../blocks/limits.js';
-import type { BackgroundWork } from '../../background.js';
+import type { IntakeItem, IntakeSteps, IntakeWriter } from '../../../queue/intake.js';
+import { intakeId } from '../../../queue/intake.js';
 import { CommandUsageError, parseCommand, type ReadinessCommand } from '../../command.js';
-import type { SlackServices } from '../../services.js';
+import type { Replies, SlackServices } from '../../services.js';
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
-type Respond = CommandArgs['respond'];
+type Respond = (msg: string | Record<string, unknown>) => Promise<void>;
 
 function ephemeral(msg: { text: string; blocks: unknown[] }): { response_type: 'ephemeral'; text: string; blocks: never[] } {
   return { response_type: 'ephemeral', text: msg.text, blocks: msg.blocks as never[] };
@@ -27,12 +28,27 @@ function userFacing(err: unknown): string {
   return `something went wrong on our side (${errorMessage(err)}); try again, or ask the gate's maintainers`;
 }
 
+/** What a `/readiness` command carries into the intake (the request's own fields). */
+interface CommandData {
+  team: string;
+  channel: string;
+  text: string;
+  triggerId: string;
+  responseUrl: string;
+}
+
+/** Evaluation id of a run command: the same command processed again (after a crash) is the same evaluation. */
+export function evaluationIdFor(item: Pick<IntakeItem, 'id' | 'receivedAt'>): string {
+  return `ev-${item.receivedAt.toString(36)}-${item.id.slice(item.id.indexOf('-') + 1, item.id.indexOf('-') + 11)}`;
+}
+
 /**
- * `/readiness …`: parse, ack at once (usage errors and help in the ack itself), then do the work
- * in the background and answer ephemerally or through the gate message.
+ * `/readiness …`: parse (usage errors and help are answered in the ack itself, nothing is stored),
+ * take the command into the durable intake, then ack. The work happens in `processCommand`, in
+ * whichever app process takes the item; its answers are ephemeral or the gate message.
  */
-export function readinessCommand(services: SlackServices, background: BackgroundWork) {
-  return async function onReadinessCommand({ command, ack, respond, client, context }: CommandArgs): Promise<void> {
+export function readinessCommand(services: SlackServices, intake: IntakeWriter) {
+  return async function onReadinessCommand({ command, ack, context }: CommandArgs): Promise<void> {
     let cmd: ReadinessCommand;
     try {
       cmd = parseCommand(command.text ?? '');
@@ -45,65 +61,85 @@ export function readinessCommand(services: SlackServices, background: Background
       await ack(ephemeral(renderHelp()));
       return;
     }
+    const data: CommandData = { team: command.team_id, channel: command.channel_id, text: command.text ?? '', triggerId: command.trigger_id, responseUrl: command.response_url };
+    // Not acked unless stored: if this throws, Slack gets an error and delivers the command again.
+    await intake.take({
+      kind: 'command',
+      id: intakeId('command', [command.team_id, command.trigger_id]),
+      user: command.user_id,
+      receivedAt: Date.now(),
+      retryNum: typeof context.retryNum === 'number' ? context.retryNum : 0,
+      data: { ...data },
+    });
     if (cmd.kind === 'run' || cmd.kind === 'rerun') await ack(ephemeral(renderNotice(`⏳ Evaluating \`${escapeMrkdwn(cmd.run)}\`… the gate message will appear in this channel.`)));
     else await ack();
+  };
+}
 
-    const retryNum = typeof context.retryNum === 'number' ? context.retryNum : 0;
-    background.run(async () => {
-      try {
-        switch (cmd.kind) {
-          case 'run':
-          case 'rerun': {
-            // A Slack retry carries the same trigger id: one evaluation per trigger.
-            const first = await services.store.dedupe(`command:${command.team_id}:${command.trigger_id}`, services.dedupeTtlMs ?? 3_600_000);
-            if (!first) {
-              services.log.info({ trigger: command.trigger_id, retryNum }, 'duplicate /readiness command dropped');
-              return;
-            }
-            if (cmd.kind === 'rerun' && cmd.check) {
-              const r = await services.submitter.rerunCheck({ run: cmd.run, check: cmd.check, requester: command.user_id, channel: command.channel_id });
+/** Processes a taken-in `/readiness` command (idempotent: it may run again after a crash). */
+export function processCommand(services: SlackServices, replies: Replies) {
+  return async function onCommandItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
+    const data = item.data as unknown as CommandData;
+    const respond: Respond = async (msg) => replies.respond(data.responseUrl, typeof msg === 'string' ? { text: msg } : (msg as Record<string, unknown>));
+    let cmd: ReadinessCommand;
+    try {
+      cmd = parseCommand(data.text);
+    } catch (err) {
+      if (!(err instanceof CommandUsageError)) throw err;
+      await respond(ephemeral(renderUsageError(err.message)));
+      return;
+    }
+    const evaluationId = evaluationIdFor(item);
+    try {
+      switch (cmd.kind) {
+        case 'help':
+          await respond(ephemeral(renderHelp()));
+          return;
+        case 'run':
+        case 'rerun': {
+          if (cmd.kind === 'rerun' && cmd.check) {
+            const check = cmd.check;
+            const run = cmd.run;
+            // a second processing would see the check pending again ("busy"): keep the first answer
+            const text = await steps.once('rerun', async () => {
+              const r = await services.submitter.rerunCheck({ run, check, requester: item.user, channel: data.channel, evaluationId });
               if (r.kind === 'new') {
                 services.renderer.watch(r.result.evaluation.id);
                 if (r.result.superseded) services.renderer.schedule(r.result.superseded.id);
-                await respond(ephemeral(renderNotice(`A new evaluation was created (${escapeMrkdwn(r.why)}): every check runs again; earlier approvals do not carry over.`)));
-              } else {
-                services.renderer.watch(r.evaluation.id);
-                services.renderer.schedule(r.evaluation.id);
-                await respond(
-                  ephemeral(
-                    renderNotice(
-                      r.kind === 'check'
-                        ? `\`${r.check}\` runs again on the same artifacts (evaluation ${r.evaluation.id}); the gate is pending until it finishes.`
-                        : `\`${r.check}\` is still pending or running in evaluation ${r.evaluation.id}; nothing to rerun yet.`,
-                    ),
-                  ),
-                );
+                return `A new evaluation was created (${escapeMrkdwn(r.why)}): every check runs again; earlier approvals do not carry over.`;
               }
-              return;
-            }
-            const out = await services.submitter.submit({
-              run: cmd.run,
-              requester: command.user_id,
-              channel: command.channel_id,
-              target: cmd.kind === 'run' ? cmd.target : undefined,
-              policy: cmd.kind === 'run' ? cmd.policy : undefined,
+              services.renderer.watch(r.evaluation.id);
+              services.renderer.schedule(r.evaluation.id);
+              return r.kind === 'check'
+                ? `\`${r.check}\` runs again on the same artifacts (evaluation ${r.evaluation.id}); the gate is pending until it finishes.`
+                : `\`${r.check}\` is still pending or running in evaluation ${r.evaluation.id}; nothing to rerun yet.`;
             });
-            services.renderer.watch(out.evaluation.id);
-            if (out.superseded) services.renderer.schedule(out.superseded.id);
+            await respond(ephemeral(renderNotice(text)));
             return;
           }
-          case 'status':
-            await statusReply(services, respond, cmd.run);
-            return;
-          case 'report':
-            await reportReply(services, respond, client, command.channel_id, cmd.run);
-            return;
+          const out = await services.submitter.submit({
+            run: cmd.run,
+            requester: item.user,
+            channel: data.channel,
+            target: cmd.kind === 'run' ? cmd.target : undefined,
+            policy: cmd.kind === 'run' ? cmd.policy : undefined,
+            evaluationId,
+          });
+          services.renderer.watch(out.evaluation.id);
+          if (out.superseded) services.renderer.schedule(out.superseded.id);
+          return;
         }
-      } catch (err) {
-        services.log.warn({ err, command: cmd.kind }, '/readiness command failed');
-        await respond(ephemeral(renderNotice(`⚠️ ${escapeMrkdwn(userFacing(err))}`)));
+        case 'status':
+          await statusReply(services, respond, cmd.run);
+          return;
+        case 'report':
+          await steps.once('report', async () => (await reportReply(services, respond, replies.client, data.channel, cmd.run), true));
+          return;
       }
-    });
+    } catch (err) {
+      services.log.warn({ err, command: cmd.kind }, '/readiness command failed');
+      await respond(ephemeral(renderNotice(`⚠️ ${escapeMrkdwn(userFacing(err))}`)));
+    }
   };
 }
 
@@ -113,7 +149,7 @@ async function statusReply(services: SlackServices, respond: Respond, run: strin
 }
 
 /** The final report (same renderer as `readiness check --format markdown`): inline when small, else a file. */
-async function reportReply(services: SlackServices, respond: Respond, client: CommandArgs['client'], channel: string, run: string): Promise<void> {
+async function reportReply(services: SlackServices, respond: Respond, client: Replies['client'], channel: string, run: string): Promise<void> {
   const state = await services.store.latestForRun(run);
   if (!state) {
     await respond(ephemeral(renderNotice(`No evaluation of \`${escapeMrkdwn(run)}\` yet. Start one with \`/readiness run ${escapeMrkdwn(run)}\`.`)));

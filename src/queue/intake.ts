@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { bullPrefix, QUEUE_NAMES } from './names.js';
+
+/**
+ * A command or click as it was taken in, before its ack: the request's own fields only (plain
+ * data, no closures), so any app process can process it, now or after a restart.
+ */
+export const IntakeItemSchema = z.strictObject({
+  /** Which processor handles it: `command`, `approve`, `reject`, `reject_reason`. */
+  kind: z.string().regex(/^[a-z_]{1,40}$/),
+  /** Deterministic id from Slack's own ids (see intakeId): a Slack retry of the request is the same item. */
+  id: z.string().regex(/^[a-z_]+-[0-9a-f]{32}$/),
+  /** Who sent it (Slack user id). */
+  user: z.string().min(1).max(64),
+  /** Epoch ms when the first delivery was taken in. */
+  receivedAt: z.number().int().nonnegative(),
+  /** X-Slack-Retry-Num of the delivery that created it (0: the first one). */
+  retryNum: z.number().int().nonnegative(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type IntakeItem = z.infer<typeof IntakeItemSchema>;
+
+/**
+ * Id of a request from Slack's ids for it (trigger id of a command; team, user, action ts and
+ * action id of a click). Hashed: Slack's ids may contain ':' (BullMQ's key separator) and have no
+ * length bound. Two clicks are two ids; one click delivered twice (a Slack retry) is one.
+ */
+export function intakeId(kind: string, parts: readonly string[]): string {
+  return `${kind}-${createHash('sha256').update(JSON.stringify([kind, ...parts])).digest('hex').slice(0, 32)}`;
+}
+
+export const INTAKE_JOB_OPTIONS: JobsOptions = {
+  // A processor that throws (Redis blip, a reply that failed after its retries) is tried again.
+  attempts: 4,
+  backoff: { type: 'exponential', delay: 1000 },
+  // Kept an hour so a Slack retry within it (Slack retries within minutes) is recognised by its id.
+  removeOnComplete: { age: 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/**
+ * Steps of one item's processing that must not run twice when the item is processed again (its
+ * reply failed and it is retried, or its process died): the first run's result is kept with the
+ * job (BullMQ progress) and returned instead of running the step again.
+ */
+export interface IntakeSteps {
+  once<T extends string | number | boolean | null>(step: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export type IntakeProcessor = (item: IntakeItem, steps: IntakeSteps) => Promise<void>;
+
+function jobSteps(job: Job<IntakeItem>): IntakeSteps {
+  return {
+    async once(step, fn) {
+      const done = (job.progress && typeof job.progress === 'object' ? job.progress : {}) as Record<string, unknown>;
+      if (step in done) return done[step] as never;
+      const value = await fn();
+      await job.updateProgress({ ...done, [step]: value });
+      return value;
+    },
+  };
+}
+
+/** What a listener needs: take an item in durably (resolves once it is in Redis). */
+export interface IntakeWriter {
+  take(item: IntakeItem): Promise<'new' | 'retry'>;
+}
+
+export interface IntakeOptions {
+  prefix: string;
+  log: Logger;
+  /** Items processed at a time by this process (default 32). */
+  concurrency?: number;
+  /** Lock of an item being processed; renewed every half of it (default 10 s). */
+  lockDurationMs?: number;
+  /** How often a dead process's items are looked for (default 5 s): a killed app's items run again within lock + this. */
+  stalledIntervalMs?: number;
+  /** A delivery with X-Slack-Retry-Num (the first one was slow or lost): audited, never processed twice. */
+  onRetry?: (item: IntakeItem) => Promise<void>;
+  /** An item that failed for good (after its attempts). */
+  onFailed?: (item: IntakeItem, err: Error) => Promise<void>;
+}
+
+/**
+ * Durable intake of commands and clicks on a BullMQ queue: `take` is one Redis write (BullMQ's
+ * add script, job id = the item's deterministic id) made before the request is acked; workers in
+ * every app process run the item's processor. A process killed mid-item leaves a job whose lock
+ * expires, and another (or the restarted) process runs it again, so processors are idempotent.
+ */
+export class Intake implements IntakeWriter {
+  readonly queue: Queue<IntakeItem>;
+  private worker: Worker<IntakeItem> | null = null;
+  private readonly processors = new Map<string, IntakeProcessor>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly opts: IntakeOptions,
+  ) {
+    this.queue = new Queue<IntakeItem>(QUEUE_NAMES.intake, { connection: redis, prefix: bullPrefix(opts.prefix), defaultJobOptions: INTAKE_JOB_OPTIONS });
+  }
+
+  /** Registers the processor of one kind of item. */
+  on(kind: string, processor: IntakeProcessor): void {
+    this.processors.set(kind, processor);
+  }
+
+  async take(item: IntakeItem): Promise<'new' | 'retry'> {
+    await this.queue.add(item.kind, item, { jobId: item.id });
+    if (item.retryNum === 0) return 'new';
+    await this.opts.onRetry?.(item).catch((err: unknown) => this.opts.log.warn({ err, intake: item.id }, 'could not audit a Slack retry'));
+    return 'retry';
+  }
+
+  /** Starts processing (this process's share of the queue). */
+  async start(): Promise<void> {
+    if (this.worker) return;
+    const log = this.opts.log;
+    const worker = new Worker<IntakeItem>(
+      QUEUE_NAMES.intake,
+      async (job) => {
+        const parsed = IntakeItemSchema.safeParse(job.data);
+        if (!parsed.success) {
+          log.warn({ job: job.id }, 'malformed intake item dropped');
+          return;
+        }
+        const processor = this.processors.get(parsed.data.kind);
+        if (!processor) throw new Error(`no processor for intake items of kind "${parsed.data.kind}"`);
+        await processor(parsed.data, jobSteps(job));
+      },
+      {
+        connection: this.redis,
+        prefix: bullPrefix(this.opts.prefix),
+        concurrency: this.opts.concurrency ?? 32,
+        lockDuration: this.opts.lockDurationMs ?? 10_000,
+        stalledInterval: this.opts.stalledIntervalMs ?? 5_000,
+        maxStalledCount: 3,
+        autorun: false,
+      },
+    );
+    worker.on('failed', (job: Job<IntakeItem> | undefined, err: Error) => {
+      if (!job) return;
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
+      log.warn({ intake: job.id, kind: job.data.kind, attempts: job.attemptsMade, final, err: { message: err.message } }, 'intake item failed');
+      if (final) this.opts.onFailed?.(job.data, err).catch((e: unknown) => log.error({ err: e }, 'could not record a failed intake item'));
+    });
+    worker.on('error', (err) => log.error({ err }, 'intake worker error'));
+    this.worker = worker;
+    void worker.run();
+    await worker.waitUntilReady();
+  }
+
+  /** Resolves once nothing is waiting, delayed or being processed (tests, benchmarks). */
+  async idle(pollMs = 25): Promise<void> {
+    for (;;) {
+      const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      if (Object.values(c).every((n) => n === 0)) return;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  /**
+   * Stops taking items; items being processed may finish for up to `timeoutMs`, then they are
+   * left to their locks (another process, or this one restarted, runs them again). Never waits
+   * for Redis longer than that: BullMQ's close hangs while Redis is unreachable.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    const bounded = async (p: Promise<unknown>, ms: number): Promise<boolean> =>
+      Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+    if (worker && !(await bounded(worker.close(), timeoutMs))) {
+      this.opts.log.warn({ timeoutMs }, 'commands or clicks still processing at the shutdown deadline; they stay queued and run again after a restart');
+      void worker.close(true).catch(() => {});
+    }
+    await bounded(this.queue.close(), 1000);
+  }
+}

@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+
+/** What the renderer has durably done per evaluation (survives an app restart), and who may post now. */
+export interface RenderLedger {
+  renderedVersion(evaluationId: string): Promise<number>;
+  setRenderedVersion(evaluationId: string, version: number): Promise<void>;
+  notifiedGate(evaluationId: string): Promise<string | null>;
+  setNotifiedGate(evaluationId: string, gate: string): Promise<void>;
+  /** One app process at a time may post `key`; true if `owner` holds the claim now (it expires after `ttlMs`). */
+  claimPost(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  releasePost(key: string, owner: string): Promise<void>;
+  /** When `key` was first about to be posted (epoch ms), recorded before the call; null: never tried. */
+  postAttempt(key: string): Promise<number | null>;
+  /** Records the first attempt (later ones keep the first time). */
+  recordPostAttempt(key: string, atMs: number): Promise<void>;
+}
+
+const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const NOT_BACKWARDS = "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1";
+
+/** Ledger in Redis under the app's own keys (`<prefix>:slack:*`). */
+export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {
+  const rendered = `${prefix}:slack:rendered`;
+  const notified = `${prefix}:slack:notified`;
+  const attempts = `${prefix}:slack:post_attempts`;
+  const claim = (key: string): string => `${prefix}:slack:posting:${key}`;
+  return {
+    async renderedVersion(id) {
+      return Number((await redis.hget(rendered, id)) ?? 0);
+    },
+    async setRenderedVersion(id, version) {
+      // never move backwards (two processes may render one message)
+      await redis.eval(NOT_BACKWARDS, 1, rendered, id, String(version));
+    },
+    async notifiedGate(id) {
+      return redis.hget(notified, id);
+    },
+    async setNotifiedGate(id, gate) {
+      await redis.hset(notified, id, gate);
+    },
+    async claimPost(key, owner, ttlMs) {
+      if ((await redis.set(claim(key), owner, 'PX', ttlMs, 'NX')) === 'OK') return true;
+      return (await redis.get(claim(key))) === owner;
+    },
+    async releasePost(key, owner) {
+      await redis.eval(RELEASE, 1, claim(key), owner);
+    },
+    async postAttempt(key) {
+      const v = await redis.hget(attempts, key);
+      return v === null ? null : Number(v);
+    },
+    async recordPostAttempt(key, atMs) {
+      await redis.hsetnx(attempts, key, String(atMs));
+    },
+  };
+}
