@@ -172,7 +172,7 @@ describe('readiness serve', () => {
     } finally {
       await worker.stop();
     }
-  });
+  }, 180_000);
 
   describe('crashes and shutdown', () => {
     const secret = 'crash-test-signing-secret';
