@@ -155,6 +155,18 @@ describe('zip reader: one way to read an archive', () => {
     await expect(withZip(method, async () => 0)).rejects.toThrow(hostileAt(/"a\/version" \(local header at byte 45\).*compression method \(0 vs 8\)/));
   });
 
+  it('reads entries whose sizes are in a data descriptor (with or without its signature), and checks it', async () => {
+    for (const signature of [true, false]) {
+      const zip = buildZip([{ ...two[0]!, descriptor: { signature } }, { name: 'a/z', data: text('x'.repeat(1000)), deflate: true, descriptor: { signature } }]);
+      await withZip(zip, async (z) => {
+        expect((await z.readEntry(z.get('a/data.pkl')!, 100)).toString()).toBe('hello');
+        expect((await z.readEntry(z.get('a/z')!, 2000)).toString()).toBe('x'.repeat(1000));
+      });
+    }
+    const lying = buildZip([{ ...two[0]!, descriptor: { signature: true, crc: 1234 } }]);
+    await expect(withZip(lying, async () => 0)).rejects.toThrow(hostileAt(/"a\/data\.pkl" \(local header at byte 0\).*data descriptor at byte 45 \(CRC or sizes\)/));
+  });
+
   it('refuses the EOCD parser-differential fixture, whose hidden end record points at another directory', async () => {
     const bytes = await readFile(path.join(REPO_ROOT, 'test/fixtures/checkpoints/eocd_differential.pt'));
     // What miniz sees: the last end-record signature (the hidden one, 22 bytes from the end) ...

@@ -12,6 +12,8 @@ export interface BuildEntry {
   central?: { name?: string; usize?: number; crc?: number; offset?: number; flags?: number; method?: number };
   /** A declared uncompressed size written in both headers (a consistent lie). */
   declared?: number;
+  /** Sizes and CRC in a data descriptor after the data (flag bit 3), zeros in the local header, as streaming writers do. */
+  descriptor?: { signature: boolean; crc?: number };
 }
 
 export interface BuildOptions {
@@ -44,6 +46,7 @@ export function buildZip(entries: BuildEntry[], opts: BuildOptions = {}): Buffer
   };
   entries.forEach((e, i) => {
     gap(i);
+    const at = offset;
     const name = Buffer.from(e.name, 'utf8');
     const body = Buffer.from(e.raw ? e.raw.compressed : e.deflate ? deflateSync(e.data) : e.data);
     const method = e.raw || e.deflate ? 8 : 0;
@@ -52,26 +55,39 @@ export function buildZip(entries: BuildEntry[], opts: BuildOptions = {}): Buffer
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(e.descriptor ? 0x8 : 0, 6);
     local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(e.declared ?? usize, 22);
+    if (!e.descriptor) {
+      local.writeUInt32LE(crc, 14);
+      local.writeUInt32LE(body.length, 18);
+      local.writeUInt32LE(e.declared ?? usize, 22);
+    }
     local.writeUInt16LE(name.length, 26);
     parts.push(local, name, body);
+    if (e.descriptor) {
+      const d = Buffer.alloc(16);
+      d.writeUInt32LE(0x08074b50, 0);
+      d.writeUInt32LE(e.descriptor.crc ?? crc, 4);
+      d.writeUInt32LE(body.length, 8);
+      d.writeUInt32LE(e.declared ?? usize, 12);
+      const written = e.descriptor.signature ? d : d.subarray(4);
+      parts.push(written);
+      offset += written.length;
+    }
+    offset += 30 + name.length + body.length;
     const cname = Buffer.from(e.central?.name ?? e.name, 'utf8');
     const c = Buffer.alloc(46);
     c.writeUInt32LE(0x02014b50, 0);
     c.writeUInt16LE(20, 4);
     c.writeUInt16LE(20, 6);
-    c.writeUInt16LE(e.central?.flags ?? 0, 8);
+    c.writeUInt16LE(e.central?.flags ?? (e.descriptor ? 0x8 : 0), 8);
     c.writeUInt16LE(e.central?.method ?? method, 10);
     c.writeUInt32LE(e.central?.crc ?? crc, 16);
     c.writeUInt32LE(body.length, 20);
     c.writeUInt32LE(e.central?.usize ?? e.declared ?? usize, 24);
     c.writeUInt16LE(cname.length, 28);
-    c.writeUInt32LE(base + (e.central?.offset ?? offset), 42);
+    c.writeUInt32LE(base + (e.central?.offset ?? at), 42);
     centrals.push(c, cname);
-    offset += 30 + name.length + body.length;
   });
   gap(entries.length);
   const cd = Buffer.concat([...centrals, Buffer.from(opts.centralExtra ?? [])]);
