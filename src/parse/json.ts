@@ -521,10 +521,60 @@ export function findJsonMetric(doc: JsonDocument, q: MetricQuery): MetricAnswer 
     if (explicit) return explicit;
     const unqualified = scalars.filter((m) => m.epoch === null);
     if (unqualified.length) return pick(unqualified);
-    if (q.epoch === 'last') return pick(overall(all.filter((m) => m.history && m.epoch === 'last')));
-    return null;
+    const ends = overall(all.filter((m) => m.history && m.epoch === 'last' && m.series));
+    if (q.epoch === 'last') return pick(ends);
+    return bestFromHistory(doc, ends, q);
   }
   return pick(scalars);
+}
+
+function valueAt(root: unknown, path: JsonPath): unknown {
+  let node = root;
+  for (const seg of path) {
+    if (typeof seg === 'number' ? !Array.isArray(node) : !isRecord(node)) return undefined;
+    node = (node as Record<string | number, unknown>)[seg];
+  }
+  return node;
+}
+
+/**
+ * The best epoch's value read from a history, when the document names the best epoch
+ * (`best_epoch`). Per-epoch records are matched by their `epoch` field. For a plain list the
+ * epoch may count from 0 or 1: when both readings exist and differ the answer is ambiguous.
+ */
+function bestFromHistory(doc: JsonDocument, ends: readonly JsonMetric[], q: MetricQuery): MetricAnswer {
+  if (ends.length === 0 || !isRecord(doc.value)) return null;
+  const bestKeys = Object.entries(doc.value).filter(([k, v]) => /^best[_-]?epoch$/i.test(k) && typeof v === 'number' && Number.isInteger(v));
+  if (bestKeys.length === 0) return null;
+  const best = bestKeys[0]![1] as number;
+  const answers: JsonMetric[] = [];
+  for (const end of ends) {
+    const segs = end.segments;
+    const recordIndex = segs.findLastIndex((x) => typeof x === 'number');
+    const isRecords = recordIndex < segs.length - 1;
+    const candidates: JsonPath[] = [];
+    if (isRecords) {
+      const list = valueAt(doc.value, segs.slice(0, recordIndex));
+      if (Array.isArray(list)) {
+        const i = list.findIndex((r) => isRecord(r) && r['epoch'] === best);
+        if (i >= 0) candidates.push([...segs.slice(0, recordIndex), i, ...segs.slice(recordIndex + 1)]);
+      }
+    } else {
+      const length = end.series!.length;
+      for (const i of [best - 1, best]) if (i >= 0 && i < length) candidates.push([...segs.slice(0, -1), i]);
+    }
+    const read = candidates.map((c) => ({ c, n: numericValue(valueAt(doc.value, c)) })).filter((x) => x.n);
+    if (read.length === 2 && 'value' in read[0]!.n! && 'value' in read[1]!.n! && !sameNumber(read[0]!.n.value, read[1]!.n.value)) {
+      return { ambiguous: `ambiguous: best_epoch ${best} in ${doc.file} may count from 1 or from 0: ${where(doc, { ...end, segments: read[0]!.c, path: formatPath(read[0]!.c), written: read[0]!.n!.written })} or ${formatPath(read[1]!.c)} = ${read[1]!.n!.written}` };
+    }
+    const hit = read[0];
+    if (hit) answers.push({ ...end, segments: hit.c, path: formatPath(hit.c), epoch: 'best', value: 'value' in hit.n! ? hit.n.value : null, written: hit.n!.written });
+  }
+  if (answers.length === 0) return null;
+  const first = answers[0]!;
+  const other = answers.find((m) => m.value === null || first.value === null || !sameNumber(m.value, first.value));
+  if (other) return { ambiguous: `ambiguous: ${q.split} ${q.kind} (best epoch) is written differently in ${where(doc, first)} and ${where(doc, other)}` };
+  return { found: withLine(doc, first) };
 }
 
 /** Every loss number in a JSON document (scalars and histories), with path and line. */

@@ -116,6 +116,17 @@ describe('findJsonMetric: by meaning, ambiguity as an answer', () => {
     expect(findJsonMetric(series, { split: 'val', kind: 'accuracy', epoch: 'best' })).toBeNull();
   });
 
+  it('best epoch from a history when best_epoch is written: records by their epoch field, lists only when 0- and 1-based agree', () => {
+    const records = doc('{"best_epoch": 2,\n"history": [\n{"epoch": 1, "val_acc": 0.97},\n{"epoch": 2, "val_acc": 0.99},\n{"epoch": 3, "val_acc": 0.98}]}');
+    expect(findJsonMetric(records, { split: 'val', kind: 'accuracy', epoch: 'best' })).toMatchObject({ found: { path: 'history[1].val_acc', value: 0.99, line: 4 } });
+    const list = doc('{"best_epoch": 2, "history": {"val_acc": [0.97, 0.99, 0.98]}}');
+    expect(findJsonMetric(list, { split: 'val', kind: 'accuracy', epoch: 'best' })).toEqual({
+      ambiguous: 'ambiguous: best_epoch 2 in metrics.json may count from 1 or from 0: metrics.json:1 history.val_acc[1] = 0.99 or history.val_acc[2] = 0.98',
+    });
+    const lastIsBest = doc('{"best_epoch": 3, "history": {"val_acc": [0.97, 0.98, 0.99]}}');
+    expect(findJsonMetric(lastIsBest, { split: 'val', kind: 'accuracy', epoch: 'best' })).toMatchObject({ found: { path: 'history.val_acc[2]', value: 0.99 } });
+  });
+
   it('the same number as a fraction and a percent agrees; different numbers are ambiguous, naming both', () => {
     expect(findJsonMetric(doc('{"test_acc": 0.991, "test": {"accuracy": 99.1}}'), { split: 'test', kind: 'accuracy' })).toMatchObject({ found: { value: 0.991 } });
     expect(findJsonMetric(doc('{"test_acc": 0.991,\n"results": {"test_accuracy": 0.95}}'), { split: 'test', kind: 'accuracy' })).toEqual({
