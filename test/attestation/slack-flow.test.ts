@@ -203,5 +203,5 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     expect(JSON.parse(revokedHook.body)).toMatchObject({ event: 'revoked', evaluation_id: id, attestation: { status: 'revoked' } });
     await waitFor(() => receiver.of('blocked', second.state.evaluation.id).find((r) => r.status === 200), 'the blocked webhook');
     expect((await attestations.get(second.state.evaluation.id))).toBeNull();
-  });
+  }, 180_000);
 });

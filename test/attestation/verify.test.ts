@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKey } from '../../src/attestation/keys.js';
 import { verifyAttestation } from '../../src/attestation/verify.js';
 import { IN_TOTO_PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE } from '../../src/attestation/statement.js';
+import { main } from '../../src/cli/main.js';
 import { runCli } from '../helpers/cli.js';
 import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
 import { externaliseOnnxWeights } from '../helpers/external-onnx.js';
@@ -11,10 +12,19 @@ import { independentlyVerify, makeKeyFiles, tamperPayload, tamperSignature, type
 
 afterAll(cleanupRuns);
 
+/** The CLI in this process (same main() as bin/readiness.js), for the many quick refusals. */
+async function cliInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: { write: (t: string) => ((stdout += t), true) }, stderr: { write: (t: string) => ((stderr += t), true) } });
+  return { code, stdout, stderr };
+}
+
 /** A CI-only gate: the team policy requires no sign-offs, so `readiness check` may sign. */
 const CI_POLICY = 'signoff:\n  required_roles: []\n';
 
-describe('readiness check --sign-key and readiness verify (CI-only gate)', () => {
+// many real CLI processes: generous bounds for a loaded machine
+describe('readiness check --sign-key and readiness verify (CI-only gate)', { timeout: 150_000 }, () => {
   let keys: KeyFiles;
   let other: KeyFiles;
   let run: string;
@@ -126,7 +136,7 @@ describe('readiness check --sign-key and readiness verify (CI-only gate)', () =>
     for (const [what, text, pub, reason] of cases) {
       const f = path.join(keys.dir, `bad-${what.replace(' ', '-')}.json`);
       await writeFile(f, text);
-      const r = await runCli(['verify', run, '--attestation', f, '--public-key', pub]);
+      const r = await cliInProcess(['verify', run, '--attestation', f, '--public-key', pub]);
       expect(r.code, what).toBe(1);
       expect(r.stdout, what).toMatch(reason);
     }
@@ -134,7 +144,7 @@ describe('readiness check --sign-key and readiness verify (CI-only gate)', () =>
     const env = JSON.parse(envelope) as { signatures: { sig: string }[] };
     const f = path.join(keys.dir, 'no-keyid.json');
     await writeFile(f, JSON.stringify({ ...env, signatures: [{ sig: env.signatures[0]?.sig }] }));
-    const r = await runCli(['verify', run, '--attestation', f, '--public-key', other.publicPem]);
+    const r = await cliInProcess(['verify', run, '--attestation', f, '--public-key', other.publicPem]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/signature: does not verify with key/);
   });
@@ -163,21 +173,21 @@ describe('readiness check --sign-key and readiness verify (CI-only gate)', () =>
   });
 
   it('usage errors exit 2; sign-offs required by the policy refuse signing with exit 2', async () => {
-    expect((await runCli(['verify', run, '--attestation', att])).code).toBe(2);
-    expect((await runCli(['verify', run, '--attestation', path.join(keys.dir, 'missing.json'), '--public-key', keys.publicPem])).code).toBe(2);
-    expect((await runCli(['verify', run, '--attestation', att, '--public-key', keys.privatePem])).code).toBe(2);
-    expect((await runCli(['verify', run, '--attestation', att, '--public-key', keys.publicPem, '--max-age', 'soon'])).code).toBe(2);
-    expect((await runCli(['verify', path.join(run, 'nope'), '--attestation', att, '--public-key', keys.publicPem])).code).toBe(2);
+    expect((await cliInProcess(['verify', run, '--attestation', att])).code).toBe(2);
+    expect((await cliInProcess(['verify', run, '--attestation', path.join(keys.dir, 'missing.json'), '--public-key', keys.publicPem])).code).toBe(2);
+    expect((await cliInProcess(['verify', run, '--attestation', att, '--public-key', keys.privatePem])).code).toBe(2);
+    expect((await cliInProcess(['verify', run, '--attestation', att, '--public-key', keys.publicPem, '--max-age', 'soon'])).code).toBe(2);
+    expect((await cliInProcess(['verify', path.join(run, 'nope'), '--attestation', att, '--public-key', keys.publicPem])).code).toBe(2);
     const notJson = path.join(keys.dir, 'not-json.json');
     await writeFile(notJson, 'hello');
-    expect((await runCli(['verify', run, '--attestation', notJson, '--public-key', keys.publicPem])).code).toBe(1);
+    expect((await cliInProcess(['verify', run, '--attestation', notJson, '--public-key', keys.publicPem])).code).toBe(1);
 
     const out = path.join(keys.dir, 'never.json');
-    const refused = await runCli(['check', run, '--sign-key', keys.privatePem, '--attestation-out', out, '--quiet', '--skip-heavy']);
+    const refused = await cliInProcess(['check', run, '--sign-key', keys.privatePem, '--attestation-out', out, '--quiet', '--skip-heavy']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('requires sign-offs (technical, product, compliance)');
     await expect(readFile(out)).rejects.toThrow();
-    expect((await runCli(['check', run, '--sign-key', keys.privatePem, '--quiet', '--skip-heavy'])).code).toBe(2);
-    expect((await runCli(['check', run, '--policy', policy, '--sign-key', keys.publicPem, '--attestation-out', out, '--quiet'])).code).toBe(2);
+    expect((await cliInProcess(['check', run, '--sign-key', keys.privatePem, '--quiet', '--skip-heavy'])).code).toBe(2);
+    expect((await cliInProcess(['check', run, '--policy', policy, '--sign-key', keys.publicPem, '--attestation-out', out, '--quiet'])).code).toBe(2);
   });
 });
