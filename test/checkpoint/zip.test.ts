@@ -167,6 +167,15 @@ describe('zip reader: one way to read an archive', () => {
     await expect(withZip(lying, async () => 0)).rejects.toThrow(hostileAt(/"a\/data\.pkl" \(local header at byte 0\).*data descriptor at byte 45 \(CRC or sizes\)/));
   });
 
+  it('reads torch\'s ZIP64 end records and refuses bytes slipped between the ZIP64 end record and its locator', async () => {
+    const real = await readFile(path.join(REPO_ROOT, 'test/fixtures/checkpoints/normal.pt'));
+    await expect(withZip(real, async (z) => z.entries.length)).resolves.toBe(11);
+    const loc = real.length - 22 - 20;
+    expect(real.readUInt32LE(loc)).toBe(0x07064b50);
+    const slipped = Buffer.concat([real.subarray(0, loc), text('XXXX'), real.subarray(loc)]);
+    await expect(withZip(slipped, async () => 0)).rejects.toThrow(hostileAt(new RegExp(`ZIP64 end record at byte ${loc - 56} \\(declared 56 bytes\\) does not end where its locator starts \\(byte ${loc + 4}\\)`)));
+  });
+
   it('refuses the EOCD parser-differential fixture, whose hidden end record points at another directory', async () => {
     const bytes = await readFile(path.join(REPO_ROOT, 'test/fixtures/checkpoints/eocd_differential.pt'));
     // What miniz sees: the last end-record signature (the hidden one, 22 bytes from the end) ...
