@@ -42,26 +42,19 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string;
     },
   });
   const lanes = opts.lanes ?? processLanes;
-  new Gauge({
-    name: `${p}checks_running`,
-    help: 'Checks running in this process, by lane (light, heavy)',
-    labelNames: ['lane'] as const,
-    registers: [registry],
-    collect() {
-      const s = lanes.snapshot();
-      for (const lane of ['light', 'heavy'] as const) this.set({ lane }, s.running.filter((c) => c.lane === lane).length);
-    },
-  });
-  new Gauge({
-    name: `${p}checks_past_limit`,
-    help: 'Checks still running past their time limit (plus grace) in this process, by lane; /readyz fails while this is not 0',
-    labelNames: ['lane'] as const,
-    registers: [registry],
-    collect() {
-      const s = lanes.snapshot();
-      for (const lane of ['light', 'heavy'] as const) this.set({ lane }, s.pastLimit.filter((c) => c.lane === lane).length);
-    },
-  });
+  const perLane = (name: string, help: string, pick: (s: ReturnType<CheckLanes['snapshot']>) => readonly { lane: string }[]) =>
+    new Gauge({
+      name: `${p}${name}`,
+      help,
+      labelNames: ['lane'] as const,
+      registers: [registry],
+      collect() {
+        const checks = pick(lanes.snapshot());
+        for (const lane of ['light', 'heavy'] as const) this.set({ lane }, checks.filter((c) => c.lane === lane).length);
+      },
+    });
+  perLane('checks_running', 'Checks running in this process, by lane (light, heavy)', (s) => s.running);
+  perLane('checks_past_limit', 'Checks still running past their time limit (plus grace) in this process, by lane; /readyz fails while this is not 0', (s) => s.pastLimit);
   new Gauge({
     name: `${p}heavy_lane_blocked`,
     help: '1 while the heavy check lane of this process is blocked (a check past its limit, a killed check process that does not exit)',

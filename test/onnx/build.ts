@@ -17,20 +17,20 @@ export interface BuildOptions {
   outputs?: onnxProto.onnx.IValueInfoProto[];
 }
 
+/** A model (opset 13) around `graph`. */
+export function encodeModel(graph: onnxProto.onnx.IGraphProto, irVersion = 7): Uint8Array {
+  return onnx.ModelProto.encode({ irVersion, producerName: 'readiness-gate tests', opsetImport: [{ domain: '', version: 13 }], graph }).finish();
+}
+
 /** An Identity model [N, 4] → [N, 4] plus whatever tensors/nodes the test adds. */
 export function buildModel(o: BuildOptions = {}): Uint8Array {
-  return onnx.ModelProto.encode({
-    irVersion: 7,
-    producerName: 'readiness-gate tests',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'g',
-      node: o.nodes ?? [{ opType: 'Identity', input: ['x'], output: ['y'], name: 'id' }],
-      input: o.inputs ?? [valueInfo('x', ['batch', 4])],
-      output: o.outputs ?? [valueInfo('y', ['batch', 4])],
-      initializer: o.initializers ?? [],
-    },
-  }).finish();
+  return encodeModel({
+    name: 'g',
+    node: o.nodes ?? [{ opType: 'Identity', input: ['x'], output: ['y'], name: 'id' }],
+    input: o.inputs ?? [valueInfo('x', ['batch', 4])],
+    output: o.outputs ?? [valueInfo('y', ['batch', 4])],
+    initializer: o.initializers ?? [],
+  });
 }
 
 export function externalTensor(name: string, location: string, dims: number[], extra: Record<string, string> = {}): onnxProto.onnx.ITensorProto {
@@ -102,11 +102,8 @@ export function nestedGraph(depth: number): Buffer {
  * so `elements` × 4 bytes are allocated and written when the graph runs (or is constant-folded).
  */
 export function memoryBombModel(elements: number): Uint8Array {
-  return onnx.ModelProto.encode({
-    irVersion: 8,
-    producerName: 'readiness-gate tests',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
+  return encodeModel(
+    {
       name: 'memory-bomb',
       node: [
         { opType: 'Constant', output: ['shape'], attribute: [{ name: 'value', type: 4, t: { name: 'shape_t', dims: [1], dataType: 7, int64Data: [elements] } }] },
@@ -117,7 +114,8 @@ export function memoryBombModel(elements: number): Uint8Array {
       input: [valueInfo('x', ['batch', 1, 8, 8])],
       output: [valueInfo('y', ['batch', 1, 8, 8])],
     },
-  }).finish();
+    8,
+  );
 }
 
 /** A model that never finishes running: a Loop of 10^15 Identity iterations. */
@@ -131,11 +129,8 @@ export function endlessLoopModel(): Uint8Array {
     input: [valueInfo('i', [], 7), valueInfo('cond_in', [], 9), valueInfo('v_in', ['batch', 1, 8, 8])],
     output: [valueInfo('cond_out', [], 9), valueInfo('v_out', ['batch', 1, 8, 8])],
   };
-  return onnx.ModelProto.encode({
-    irVersion: 8,
-    producerName: 'readiness-gate tests',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
+  return encodeModel(
+    {
       name: 'endless',
       node: [
         { opType: 'Constant', output: ['m'], attribute: [{ name: 'value', type: 4, t: { name: 'm_t', dims: [], dataType: 7, int64Data: [1e15] } }] },
@@ -145,5 +140,6 @@ export function endlessLoopModel(): Uint8Array {
       input: [valueInfo('x', ['batch', 1, 8, 8])],
       output: [valueInfo('y', ['batch', 1, 8, 8])],
     },
-  }).finish();
+    8,
+  );
 }

@@ -7,7 +7,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { findCheck } from '../../src/checks/registry.js';
@@ -16,7 +15,7 @@ import { inspectOnnxFile } from '../../src/onnx/inspect.js';
 import { DEFAULT_POLICY } from '../../src/policy/schema.js';
 import { runCli } from '../helpers/cli.js';
 import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
-import { buildModel, endlessLoopModel, memoryBombModel, modelWithIf, nestedGraph, nodeBombGraph, valueInfo } from './build.js';
+import { buildModel, encodeModel, endlessLoopModel, memoryBombModel, modelWithIf, nestedGraph, nodeBombGraph, valueInfo } from './build.js';
 
 const LIMITS = { maxBytes: 512 * 1024 * 1024, maxNodes: 250_000 };
 const BOMB_NODES = 30_000_000;
@@ -101,11 +100,8 @@ describe('the decode heap cap', () => {
 
 /** y = x + c, with c a Constant whose sparse_value keeps its values in external file `location`. */
 function sparseExternalModel(location: string): Uint8Array {
-  return onnxProto.onnx.ModelProto.encode({
-    irVersion: 8,
-    producerName: 'readiness-gate tests',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
+  return encodeModel(
+    {
       name: 'g',
       node: [
         {
@@ -129,7 +125,8 @@ function sparseExternalModel(location: string): Uint8Array {
       input: [valueInfo('x', [1, 4])],
       output: [valueInfo('y', [1, 4])],
     },
-  }).finish();
+    8,
+  );
 }
 
 describe('a sparse_value constant with external data', () => {
