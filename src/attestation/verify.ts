@@ -84,7 +84,8 @@ async function currentManifest(run: RunArtifacts, effective: unknown): Promise<M
   return (await buildRunManifest(run, parsed.data)).entries;
 }
 
-async function hashOne(run: RunArtifacts, rel: string): Promise<string | null> {
+/** sha256 of a run file, null when it is absent, or why it cannot be read (a symlink out of the run, not a file). */
+async function hashOne(run: RunArtifacts, rel: string): Promise<string | null | { unreadable: string }> {
   try {
     const f = await run.openFile(rel);
     try {
@@ -94,6 +95,7 @@ async function hashOne(run: RunArtifacts, rel: string): Promise<string | null> {
     }
   } catch (err) {
     if (err instanceof GateError && err.code === 'NOT_FOUND') return null;
+    if (err instanceof GateError) return { unreadable: err.message };
     throw err;
   }
 }
@@ -128,6 +130,7 @@ export async function verifyAttestation(opts: VerifyOptions): Promise<VerifyResu
   for (const sub of st.subject) {
     const actual = byPath.get(sub.name) ?? (await hashOne(run, sub.name));
     if (actual === null) return fail(`${sub.name}: attested but missing from the run`);
+    if (typeof actual === 'object') return fail(`${sub.name}: cannot be read in the run: ${actual.unreadable}`);
     if (actual !== sub.digest.sha256) return fail(`${sub.name}: sha256 ${actual} ≠ attested ${sub.digest.sha256}`);
   }
   const attested = new Set(st.subject.map((s) => s.name));

@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPublicKey } from '../../src/attestation/keys.js';
@@ -162,6 +162,17 @@ describe('readiness check --sign-key and readiness verify (CI-only gate)', { tim
     const extra = await runCli(['verify', partial, '--attestation', out, '--public-key', keys.publicPem]);
     expect(extra.code).toBe(1);
     expect(extra.stdout).toContain("NOT VERIFIED: data/test/reference_outputs.npy: read by the policy but not in the attestation's subjects");
+
+    // an attested file replaced by a symlink out of the run, or deleted
+    const linked = await copyExampleRun();
+    await rm(path.join(linked, 'final_report.md'));
+    await symlink('/etc/hostname', path.join(linked, 'final_report.md'));
+    const escaped = await cliInProcess(['verify', linked, '--attestation', att, '--public-key', keys.publicPem]);
+    expect(escaped.code).toBe(1);
+    expect(escaped.stdout).toMatch(/^NOT VERIFIED: final_report\.md: cannot be read in the run: .*symlink/);
+    await rm(path.join(linked, 'final_report.md'));
+    const missing = await cliInProcess(['verify', linked, '--attestation', att, '--public-key', keys.publicPem]);
+    expect(missing.stdout).toContain('NOT VERIFIED: final_report.md: attested but missing from the run');
 
     const digest = await runCli(['verify', run, '--attestation', att, '--public-key', keys.publicPem, '--policy-digest', 'a'.repeat(64)]);
     expect(digest.code).toBe(1);
