@@ -41,6 +41,8 @@ export interface EvaluationSubmitter {
   rerunCheck(req: { run: string; check: string; requester: string; channel: string | null; evaluationId?: string | undefined }): Promise<RerunResult>;
   /** sha256 manifest digest of the run's files as they are now (detects artifacts changed since the evaluation). */
   currentDigest(evaluation: Evaluation): Promise<string>;
+  /** Refuses (GateError) a run that does not exist or leaves the artifact root: a few syscalls, before the ack promises a message. */
+  checkRun(run: string): Promise<void>;
 }
 
 /** Everything the listeners use; built once in app.ts. */

@@ -27,6 +27,10 @@ export class QueueSubmitter implements EvaluationSubmitter {
     },
   ) {}
 
+  async checkRun(run: string): Promise<void> {
+    await resolveRunDirectory(this.deps.artifactRoot, run);
+  }
+
   async submit(req: SubmitRequest): Promise<SubmitResult> {
     const policyLayer = await selectPolicyLayer(this.deps.config, req.policy);
     return submitEvaluation(this.deps.store, this.deps.queues, {

@@ -59,14 +59,16 @@ describe('requests: signatures, retries, usage errors, status and report', () =>
     await nothingHappened();
   });
 
-  it('a run name that escapes the artifact root through a symlink, or does not exist, is refused ephemerally', async () => {
+  it('a run name that escapes the artifact root through a symlink, or does not exist, is refused in the ack, before any promise of a gate message', async () => {
     const outside = await mkdtemp(path.join(tmpdir(), 'readiness-outside-'));
     await symlink(outside, path.join(h.artifactRoot, 'escape'));
-    await h.command(U.requester, 'run escape');
-    const escaped = await waitFor(() => h.fake.callsOf('response_url').find((c) => String(c.args.text).includes('outside the artifact root')), 'the symlink refusal');
-    expect(escaped.args.response_type).toBe('ephemeral');
-    await h.command(U.requester, 'run no-such-run');
-    await waitFor(() => h.fake.callsOf('response_url').find((c) => String(c.args.text).includes('not found')), 'the not-found answer');
+    for (const [run, refusal] of [['escape', 'outside the artifact root'], ['does-not-exist', 'run "does-not-exist" not found under the artifact root']] as const) {
+      const ack = JSON.parse((await h.command(U.requester, `run ${run}`)).text) as { response_type: string; text: string };
+      expect(ack.response_type).toBe('ephemeral');
+      expect(ack.text).toContain(refusal);
+      expect(ack.text).not.toContain('Evaluating');
+    }
+    expect(h.fake.callsOf('response_url').map((c) => String(c.args.text))).not.toContainEqual(expect.stringContaining('Evaluating'));
     expect(await h.evaluations()).toEqual([]);
   });
 

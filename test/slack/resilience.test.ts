@@ -26,7 +26,7 @@ describe('gate message resilience', () => {
     expect(live.updates).toBe(updates.length - 3);
     const state = await h.store.getState(posted.evaluation.id);
     expect(state?.checks.every((c) => c.status === 'pass' || c.status === 'warn')).toBe(true);
-    expect(blockText(live.blocks)).toContain('20 passed · 0 warnings · 0 failing · 0 pending');
+    expect(blockText(live.blocks)).toContain('20 passed, 0 warnings, 0 failed · sign-offs pending: technical, product, compliance');
     const metrics = await h.metrics.registry.metrics();
     expect(metrics).toContain('readiness_slack_rate_limit_waits_total{method="gate_message"} 3');
     expect(metrics).toContain('readiness_slack_rate_limit_wait_seconds_total{method="gate_message"} 3');

@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import type { CheckResult } from '../../checks/types.js';
 import type { GateReport } from '../../engine.js';
 import { signoffsOpen } from '../../gate/evaluate.js';
-import { GATE_LABEL, countStatuses, groupByCategory, overrideLines, STATUS_ICON } from '../../report/common.js';
+import { GATE_LABEL, gateReason, groupByCategory, overrideLines, STATUS_ICON } from '../../report/common.js';
 import { LIMITS, escapeMrkdwn, joinLines, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
 import { renderSignoffSection } from './signoff.js';
 
@@ -100,11 +100,8 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
   });
   const overrides = overridesBlock(report);
   if (overrides) blocks.push(overrides);
-  const c = countStatuses(report.checks.filter((x) => x.category !== 'signoff'));
-  blocks.push({
-    type: 'section',
-    text: mrkdwn(`*Gate: ${GATE_LABEL[report.gate]}* · ${c.pass} passed · ${c.warn} warning${c.warn === 1 ? '' : 's'} · ${c.fail} failing · ${c.pending} pending`),
-  });
+  // The same counts and reason as the CLI: sign-offs pending are named as such, never "0 pending".
+  blocks.push({ type: 'section', text: mrkdwn(`*Gate: ${GATE_LABEL[report.gate]}* · ${escapeMrkdwn(gateReason(report)).replace(/; /g, ' · ')}`) });
   if (input.supersededBy) {
     blocks.push({
       type: 'context',
@@ -112,11 +109,12 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
     });
   }
   blocks.push({ type: 'divider' });
-  for (const g of groupByCategory(report.checks.filter((x) => x.category !== 'signoff'))) {
+  const bad = failing(report);
+  // Failing items appear once, in "Failing items" with their evidence and remediation.
+  for (const g of groupByCategory(report.checks.filter((x) => x.category !== 'signoff' && !bad.includes(x)))) {
     const text = joinLines([`*${g.title}*`, ...g.checks.map(checkLine)], LIMITS.sectionText, (n) => `… ${n} more (${reportPointer(run)})`);
     blocks.push({ type: 'section', text: mrkdwn(text) });
   }
-  const bad = failing(report);
   if (bad.length > 0) {
     blocks.push({ type: 'divider' });
     blocks.push({ type: 'section', text: mrkdwn(`*Failing items (${bad.length})*`) });

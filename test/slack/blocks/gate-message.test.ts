@@ -83,3 +83,21 @@ describe('renderGateMessage', () => {
     expect(progressText({ id: 'export.inference', progress: 0.4, evidence: ['running on host/1', 'latency 40 % (400/1000)'] })).toBe('latency 40 %');
   });
 });
+
+describe('gate message counts and failing items', () => {
+  it('says sign-offs are pending when the gate waits for them, never "0 pending"', () => {
+    const msg = renderGateMessage({ evaluationId: 'ev1', report: makeReport(allChecks('pass'), [signoff('technical', 'UTECH')]), requester: 'U0REQ', supersededBy: null });
+    const line = texts(msg.blocks).map((t) => t.text).find((t) => t.startsWith('*Gate:'))!;
+    expect(line).toMatch(/⏳ PENDING\* · 20 passed, 0 warnings, 0 failed · sign-offs pending: product, compliance$/);
+    expect(line).not.toMatch(/0 pending/);
+  });
+
+  it('shows each failing item once, in Failing items with its evidence and remediation', () => {
+    const failing = allChecks('pass', { 'test.target': { status: 'fail', evidence: ['test acc 70% < 80%'], remediation: 'retrain' } });
+    const msg = renderGateMessage({ evaluationId: 'ev1', report: makeReport(failing), requester: 'U0REQ', supersededBy: null });
+    const all = texts(msg.blocks).map((t) => t.text).join('\n');
+    expect(all.match(/test acc 70%/g)).toHaveLength(1);
+    expect(all).toContain('*Failing items (1)*');
+    expect(all).toMatch(/BLOCKED\* · 19 passed, 0 warnings, 1 failed · sign-offs pending/);
+  });
+});

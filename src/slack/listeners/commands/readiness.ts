@@ -61,6 +61,17 @@ export function readinessCommand(services: SlackServices, intake: IntakeWriter) 
       await ack(ephemeral(renderHelp()));
       return;
     }
+    if (cmd.kind === 'run' || cmd.kind === 'rerun') {
+      // A missing or escaping run is said in the ack itself (nothing is stored), never after promising a gate message.
+      const refused = await services.submitter.checkRun(cmd.run).then(
+        () => null,
+        (err: unknown) => (err instanceof GateError ? err.message : null),
+      );
+      if (refused !== null) {
+        await ack(ephemeral(renderNotice(`⚠️ ${escapeMrkdwn(refused)}`)));
+        return;
+      }
+    }
     const data: CommandData = { team: command.team_id, channel: command.channel_id, text: command.text ?? '', triggerId: command.trigger_id, responseUrl: command.response_url };
     // Not acked unless stored: if this throws, Slack gets an error and delivers the command again.
     await intake.take({
