@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns } from '../helpers/runs.js';
-import { commandBody, signedHeaders, slackSignature } from '../helpers/slack-sign.js';
+import { buttonClick, commandBody, interactionBody, signedHeaders, slackSignature } from '../helpers/slack-sign.js';
 import { blockText, CHANNEL, Harness, SECRET, U } from './harness.js';
 
 describe('requests: signatures, retries, usage errors, status and report', () => {
@@ -81,6 +81,31 @@ describe('requests: signatures, retries, usage errors, status and report', () =>
     await h.runtime.intake.idle();
     expect(await h.evaluations()).toHaveLength(1);
     expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === CHANNEL)).toHaveLength(1);
+  });
+
+  it('Slack retries are recognised by the request id and audited as retries; a click delivered twice is one attempt, two clicks are two', async () => {
+    const retries = (await h.store.readAudit()).filter((e) => e.type === 'slack_retry' && e.data.kind === 'command');
+    // the two retried deliveries of the command above, both naming the one intake item
+    expect(retries.map((e) => e.data.retry_num).sort()).toEqual([1, 2]);
+    expect(new Set(retries.map((e) => e.data.intake)).size).toBe(1);
+
+    const payload = buttonClick({ user: U.outsider, actionId: 'signoff_approve_technical', value: 'not-a-signoff-value', channel: CHANNEL });
+    (payload.actions as { action_ts: string }[])[0]!.action_ts = '1700000123.000100';
+    const body = interactionBody(payload);
+    expect((await h.post(body, signedHeaders(SECRET, body))).status).toBe(200);
+    expect((await h.post(body, signedHeaders(SECRET, body, { retryNum: 1 }))).status).toBe(200);
+    // a second click of the same button: a new action ts
+    const again = buttonClick({ user: U.outsider, actionId: 'signoff_approve_technical', value: 'not-a-signoff-value', channel: CHANNEL });
+    (again.actions as { action_ts: string }[])[0]!.action_ts = '1700000124.000200';
+    const body2 = interactionBody(again);
+    expect((await h.post(body2, signedHeaders(SECRET, body2))).status).toBe(200);
+    await waitFor(async () => (await h.store.readAudit()).filter((e) => e.type === 'signoff_refused' && e.actor === U.outsider).length >= 2, 'both clicks refused');
+    await h.runtime.intake.idle();
+    const audit = await h.store.readAudit();
+    expect(audit.filter((e) => e.type === 'signoff_refused' && e.actor === U.outsider)).toHaveLength(2);
+    const clickRetries = audit.filter((e) => e.type === 'slack_retry' && e.data.kind === 'approve');
+    expect(clickRetries).toHaveLength(1);
+    expect(clickRetries[0]?.actor).toBe(U.outsider);
   });
 
   it('status answers ephemerally; report posts the markdown report (renderMarkdown) as a file', async () => {

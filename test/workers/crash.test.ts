@@ -9,7 +9,21 @@ import { EvaluationStore } from '../../src/store/redis-store.js';
 import { slowLatencyLayer, waitForProgress } from '../helpers/evaluations.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
-import { FAST_STALL_ENV, WorkerProcess } from '../helpers/workers.js';
+import { FAST_STALL_ENV, waitFor, WorkerProcess } from '../helpers/workers.js';
+import type { AuditEntry } from '../../src/store/types.js';
+
+async function waitForAudit(st: EvaluationStore, evaluationId: string, match: (a: AuditEntry) => boolean, timeoutMs: number): Promise<AuditEntry> {
+  let found: AuditEntry | undefined;
+  await waitFor(
+    async () => {
+      found = (await st.readAudit({ evaluation: evaluationId })).find(match);
+      return found !== undefined;
+    },
+    timeoutMs,
+    () => `no matching audit entry for ${evaluationId}`,
+  );
+  return found as AuditEntry;
+}
 
 const artifactRoot = path.dirname(EXAMPLE_RUN);
 const prefix = uniquePrefix('crash');
@@ -60,6 +74,32 @@ describe('a worker killed in the middle of a heavy check', () => {
     expect(job?.stalledCounter).toBeGreaterThanOrEqual(1);
     expect(survivor!.alive).toBe(true);
   });
+
+  it('with the default lock and stalled interval, the job restarts on the survivor within 45 s of the kill and its result is applied once', async () => {
+    const p = uniquePrefix('crash-defaults');
+    const st = new EvaluationStore(redis, { prefix: p });
+    const qs = new ReadinessQueues(redis, p);
+    const pair = [0, 1].map(() => new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: p, artifactRoot }));
+    workers.push(...pair);
+    await Promise.all(pair.map((w) => w.ready()));
+    const { evaluation } = await submitEvaluation(st, qs, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer(60_000) });
+    const pid = await waitForProgress(st, evaluation.id, 'export.inference');
+    const victim = pair.find((w) => w.pid === pid);
+    const survivor = pair.find((w) => w.pid !== pid);
+    expect(victim).toBeDefined();
+    await victim!.stop('SIGKILL');
+    const killedAt = Date.now();
+
+    const restarted = await waitForAudit(st, evaluation.id, (a) => a.type === 'check_running' && a.data.check === 'export.inference' && String(a.actor).endsWith(`/${survivor!.pid}`), 60_000);
+    expect(Date.parse(restarted.at) - killedAt).toBeLessThan(45_000);
+
+    const state = await waitForChecks(st, evaluation.id, { timeoutMs: 180_000 });
+    expect(state.checks.find((c) => c.id === 'export.inference')?.status).toBe('pass');
+    const results = (await st.readAudit({ evaluation: evaluation.id })).filter((a) => a.type === 'check_result' && a.data.check === 'export.inference');
+    expect(results).toHaveLength(1);
+    expect(results[0]?.actor).toMatch(new RegExp(`/${survivor!.pid}$`));
+    await qs.close();
+  }, 240_000);
 
   it('a job that stalls more often than allowed fails for good, and its check ends as an error (never stuck running)', async () => {
     const p = uniquePrefix('stall-limit');
