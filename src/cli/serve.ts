@@ -23,7 +23,7 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       }
       const graceMs = Math.max(env.SHUTDOWN_TIMEOUT_MS, o.withWorkers ? env.WORKER_SHUTDOWN_TIMEOUT_MS : 0);
       // Bolt, BullMQ and the store load only for this command, so `readiness check` starts fast.
-      const [{ readReadinessConfig }, { createLogger }, { connectRedis }, { ReadinessQueues }, { createSlackRuntime }, { QueueSubmitter }, { EvaluationStore }] = await Promise.all([
+      const [{ readReadinessConfig }, { createLogger }, { connectRedis }, { ReadinessQueues }, { createSlackRuntime }, { QueueSubmitter }, { EvaluationStore }, { settleWithin }] = await Promise.all([
         import('../config/readiness-config.js'),
         import('../log.js'),
         import('../queue/connection.js'),
@@ -31,6 +31,7 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
         import('../slack/app.js'),
         import('../slack/submit.js'),
         import('../store/redis-store.js'),
+        import('../queue/intake.js'),
       ]);
       const log = createLogger({ level: env.LOG_LEVEL, name: 'readiness-app' });
       shutdown.arm(graceMs + SHUTDOWN_MARGIN_MS, log);
@@ -103,8 +104,8 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       // left stays queued in Redis for the next start), then the check workers theirs.
       await runtime.stop(env.SHUTDOWN_TIMEOUT_MS).catch((err: unknown) => log.error({ err }, 'error stopping the Slack app'));
       await workers?.close().catch((err: unknown) => log.error({ err }, 'error stopping the workers'));
-      await Promise.race([queues.close().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
-      await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await settleWithin(queues.close(), 1000);
+      await settleWithin(redis.quit(), 1000);
       redis.disconnect();
       log.info('stopped');
       setExit(0);

@@ -170,12 +170,26 @@ export class Intake implements IntakeWriter {
   async close(timeoutMs: number): Promise<void> {
     const worker = this.worker;
     this.worker = null;
-    const bounded = async (p: Promise<unknown>, ms: number): Promise<boolean> =>
-      Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
-    if (worker && !(await bounded(worker.close(), timeoutMs))) {
+    if (worker && !(await settleWithin(worker.close(), timeoutMs))) {
       this.opts.log.warn({ timeoutMs }, 'commands or clicks still processing at the shutdown deadline; they stay queued and run again after a restart');
       void worker.close(true).catch(() => {});
     }
-    await bounded(this.queue.close(), 1000);
+    await settleWithin(this.queue.close(), 1000);
   }
+}
+
+/** Waits for `p` at most `ms`; true when it settled in time (a rejection counts as settled). */
+export async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), ms);
+    timer.unref();
+  });
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
+  const done = await Promise.race([settled, timedOut]);
+  clearTimeout(timer);
+  return done;
 }

@@ -5,7 +5,7 @@ import type { EvaluationStore } from '../store/redis-store.js';
 import type { Worker } from 'bullmq';
 import { ApproverDirectory } from './auth.js';
 import { startEventsConsumer } from './events-consumer.js';
-import { Intake } from '../queue/intake.js';
+import { Intake, settleWithin } from '../queue/intake.js';
 import { postToResponseUrl } from './notify-user.js';
 import { registerListeners } from './listeners/index.js';
 import { GateRenderer, redisRenderLedger } from './renderer.js';
@@ -179,31 +179,15 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
       const deadline = Date.now() + timeoutMs;
       const left = (): number => Math.max(0, deadline - Date.now());
       // No new requests; a receiver that cannot close at once (open connections) is not waited on.
-      await bounded(app.stop(), Math.min(2000, left()));
+      await settleWithin(app.stop(), Math.min(2000, left()));
       await intake.close(left());
       if (events) {
         const e = events;
         events = null;
-        if (!(await bounded(e.close(), Math.min(2000, left())))) void e.close(true).catch(() => {});
+        if (!(await settleWithin(e.close(), Math.min(2000, left())))) void e.close(true).catch(() => {});
       }
-      await bounded(renderer.stop(), left());
-      await bounded(gateObserver?.stop() ?? Promise.resolve(), left());
+      await settleWithin(renderer.stop(), left());
+      await settleWithin(gateObserver?.stop() ?? Promise.resolve(), left());
     },
   };
-}
-
-/** Waits for `p` at most `ms`; true when it settled in time (a rejection counts as settled). */
-async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((r) => {
-    timer = setTimeout(() => r(false), ms);
-    timer.unref();
-  });
-  const settled = p.then(
-    () => true,
-    () => true,
-  );
-  const done = await Promise.race([settled, timedOut]);
-  clearTimeout(timer);
-  return done;
 }
