@@ -6,13 +6,14 @@ import type { Io } from './main.js';
  * modules and are loaded lazily so `readiness check` starts without them.
  */
 export async function register(program: Command, io: Io, setExit: (code: number) => void): Promise<void> {
-  const [{ registerWorker }, { registerSubmit }, { registerStatus }, { registerServe }, { registerAttestation }, { registerVerify }] = await Promise.all([
+  const [{ registerWorker }, { registerSubmit }, { registerStatus }, { registerServe }, { registerAttestation }, { registerVerify }, { registerAudit }] = await Promise.all([
     import('./worker.js'),
     import('./submit.js'),
     import('./status.js'),
     import('./serve.js'),
     import('./attestation.js'),
     import('./verify.js'),
+    import('./audit.js'),
   ]);
   registerWorker(program, io, setExit);
   registerSubmit(program, io, setExit);
@@ -20,4 +21,5 @@ export async function register(program: Command, io: Io, setExit: (code: number)
   registerServe(program, io, setExit);
   registerAttestation(program, io, setExit);
   registerVerify(program, io, setExit);
+  registerAudit(program, io, setExit);
 }
