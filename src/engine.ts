@@ -4,7 +4,7 @@ import { RunArtifacts } from './artifacts/run.js';
 import { AUTOMATED_CHECKS, SIGNOFF_TITLES } from './checks/registry.js';
 import { runChecks, type RunChecksOptions } from './checks/runner.js';
 import type { CheckDefinition, CheckResult } from './checks/types.js';
-import { evaluateGate, type GateStatus, type SignoffRecord } from './gate/evaluate.js';
+import { currentSignoffs, evaluateGate, type GateStatus, type SignoffRecord } from './gate/evaluate.js';
 import { loadEffectivePolicy, type EffectivePolicy, type PolicyOptions } from './policy/load.js';
 import { SIGNOFF_ROLES, type Policy } from './policy/schema.js';
 
@@ -42,7 +42,7 @@ export function modelName(policy: Policy, runLabel: string): string {
 export function signoffResults(policy: Policy, signoffs: readonly SignoffRecord[], digest: string): CheckResult[] {
   return SIGNOFF_ROLES.map((role) => {
     const base = { id: `signoff.${role}`, category: 'signoff' as const, title: SIGNOFF_TITLES[role], metrics: {}, duration_ms: 0 };
-    const s = signoffs.find((x) => x.role === role && x.digest === digest);
+    const s = currentSignoffs(signoffs, digest).find((x) => x.role === role);
     if (s?.decision === 'approved') {
       return { ...base, status: 'pass' as const, evidence: [`approved by <@${s.user}> at ${s.at}`], remediation: null };
     }

@@ -201,6 +201,27 @@ export async function buildRunManifest(run: RunArtifacts, policy: Policy, onProg
   return buildManifest(run, await resolveManifestFiles(run, policy), onProgress);
 }
 
+/**
+ * Size of one artifact on disk: the file and every file that belongs to it (an ONNX model with its
+ * external data, requirements with their includes), as the manifest resolver sees them; null when
+ * the file itself does not exist.
+ */
+export async function artifactSize(run: RunArtifacts, policy: Policy, artifact: keyof PolicyPaths): Promise<{ bytes: number; files: string[] } | null> {
+  const rel = policy.paths[artifact];
+  const own = await run.size(rel);
+  if (own === null) return null;
+  const extra = artifact === 'onnx_model' ? await onnxExternalFiles(run, policy) : artifact === 'requirements' || artifact === 'environment' ? await includedRequirementFiles(run, rel, policy.limits.max_text_bytes) : [];
+  let bytes = own;
+  const files = [rel];
+  for (const p of extra) {
+    const size = await run.size(p).catch(() => null);
+    if (size === null) continue;
+    bytes += size;
+    files.push(p);
+  }
+  return { bytes, files };
+}
+
 /** Bytes of one artifact: every file of it (an ONNX model with its external data, requirements with their includes). */
 export function artifactBytes(manifest: Manifest, artifact: string): number {
   return manifest.entries.filter((e) => e.artifact === artifact).reduce((a, e) => a + e.size, 0);

@@ -1,4 +1,5 @@
 import { defineCheck, fail, fmt, pass } from './define.js';
+import { artifactSize } from '../artifacts/manifest.js';
 import { sniffOnnx } from '../formats/sniff.js';
 import { DEFAULT_ZIP_LIMITS, ZipReader } from '../formats/zip.js';
 import { GateError } from '../errors.js';
@@ -55,7 +56,9 @@ export const check = defineCheck({
     const found: string[] = [];
     const metrics: Record<string, number | string | null> = { format: null, bytes: null, checkpoint_ratio: null };
     for (const c of candidates) {
-      const size = await run.size(c.rel);
+      // an ONNX model's size is the model file plus its external data (the manifest resolver's view)
+      const sized = c.format === 'ONNX' ? await artifactSize(run, policy, 'onnx_model') : null;
+      const size = sized ? sized.bytes : await run.size(c.rel);
       if (size === null) continue;
       if (size < policy.export.min_bytes) {
         problems.push(`${c.rel} is ${size} bytes (minimum ${policy.export.min_bytes}): empty or truncated`);

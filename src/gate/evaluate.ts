@@ -13,6 +13,28 @@ export interface SignoffRecord {
   reason?: string | undefined;
   /** Artifact digest the sign-off was given for. */
   digest: string;
+  /** Policy digest the sign-off was given for (absent on records made before sign-offs were bound to it). */
+  policy_digest?: string | undefined;
+  /** When an approval stops counting (signoff.max_age_days after `at`); set by the store when it reads the record. */
+  expires_at?: string | undefined;
+  /** The approval is older than signoff.max_age_days: shown, but it no longer counts. */
+  expired?: boolean | undefined;
+}
+
+/** Sign-offs that count for `digest`: given for it, and not an expired approval. */
+export function currentSignoffs(signoffs: readonly SignoffRecord[], digest: string): SignoffRecord[] {
+  return signoffs.filter((s) => s.digest === digest && !s.expired);
+}
+
+/** Marks approvals older than `maxAgeDays` at `now` as expired (rejections never expire). Pure. */
+export function withExpiry(records: readonly SignoffRecord[], maxAgeDays: number, now: Date): SignoffRecord[] {
+  return records.map((s) => {
+    if (s.decision !== 'approved') return s;
+    const at = Date.parse(s.at);
+    if (Number.isNaN(at)) return s;
+    const expires = new Date(at + maxAgeDays * 86_400_000);
+    return { ...s, expires_at: expires.toISOString(), expired: now.getTime() >= expires.getTime() };
+  });
 }
 
 export interface GateVerdict {
@@ -49,7 +71,7 @@ export function evaluateGate(input: {
     if (BLOCKING.has(c.status)) blocking.push(c.id);
     else if (!PASSING.has(c.status)) outstanding.push(c.id);
   }
-  const current = input.signoffs.filter((s) => s.digest === input.digest);
+  const current = currentSignoffs(input.signoffs, input.digest);
   for (const s of current) {
     if (s.decision === 'rejected') blocking.push(`signoff.${s.role}`);
   }

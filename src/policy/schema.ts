@@ -81,6 +81,7 @@ export const PolicySchema = z.strictObject({
   signoff: z.strictObject({
     required_roles: z.array(z.enum(SIGNOFF_ROLES)).describe('Roles whose approval the gate needs.'),
     allow_self_approval: z.boolean().describe('Whether the requester may sign a role of their own evaluation.'),
+    max_age_days: z.number().positive().max(3650).describe('Approvals older than this many days no longer count (the role must be signed again); rejections do not expire.'),
   }).describe('Sign-off rules (team policy only; a run cannot set them).'),
   limits: z.strictObject({
     max_text_bytes: z.number().int().positive().describe('Cap for any text/JSON/markdown file read whole.'),
@@ -149,7 +150,7 @@ export const DEFAULT_POLICY: Policy = {
     min_section_chars: 20,
   },
   qa: { blocking_severities: ['P0', 'P1'] },
-  signoff: { required_roles: ['technical', 'product', 'compliance'], allow_self_approval: false },
+  signoff: { required_roles: ['technical', 'product', 'compliance'], allow_self_approval: false, max_age_days: 30 },
   limits: {
     max_text_bytes: 8 * 1024 * 1024,
     max_checkpoint_bytes: 4 * 1024 * 1024 * 1024,

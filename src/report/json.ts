@@ -65,6 +65,9 @@ export const ReportJsonSchema = z
         at: z.string(),
         reason: z.string().optional(),
         digest: sha256,
+        policy_digest: sha256.optional().describe('Policy digest the sign-off was given for: sign-offs belong to (artifact digest, policy digest).'),
+        expires_at: z.string().optional().describe('When an approval stops counting (signoff.max_age_days after it was given).'),
+        expired: z.boolean().optional().describe('The approval is older than signoff.max_age_days and no longer counts.'),
       }),
     ),
     manifest: z.strictObject({

@@ -1,5 +1,6 @@
 import type { SignoffRole } from '../policy/schema.js';
 import type { SignoffAttemptResult } from '../store/types.js';
+import { mentionOf } from './blocks/limits.js';
 import { ROLE_LABEL } from './blocks/signoff.js';
 import type { SlackServices } from './services.js';
 
@@ -52,6 +53,25 @@ export async function attemptSignoff(services: SlackServices, click: SignoffClic
   services.metrics?.signoffs.inc({ role: click.role, decision: result.ok ? click.decision : 'refused' });
   services.log.info({ evaluation: click.evaluationId, role: click.role, decision: click.decision, user: click.user, ok: result.ok, reason: result.ok ? undefined : result.reason }, 'sign-off attempt');
   return result;
+}
+
+/** A Withdraw click: someone who may sign the role removes its current sign-off (audited by the store). */
+export async function attemptWithdraw(services: SlackServices, click: Omit<SignoffClick, 'decision' | 'reason'>): Promise<SignoffAttemptResult> {
+  let authorised = false;
+  try {
+    authorised = await services.approvers.isApprover(click.user, click.role);
+  } catch (err) {
+    services.log.warn({ err, role: click.role }, 'approver lookup failed; the withdrawal is refused');
+  }
+  const result = await services.store.withdrawSignoff({ evaluationId: click.evaluationId, role: click.role, user: click.user, digest: click.digest, authorised });
+  if (result.ok) services.renderer.schedule(click.evaluationId);
+  services.log.info({ evaluation: click.evaluationId, role: click.role, user: click.user, ok: result.ok, reason: result.ok ? undefined : result.reason }, 'sign-off withdrawal');
+  return result;
+}
+
+export function withdrawReply(click: Pick<SignoffClick, 'role'>, result: SignoffAttemptResult): string {
+  if (result.ok) return `↩️ You withdrew the ${ROLE_LABEL[click.role]} ${result.record.decision === 'rejected' ? 'rejection' : 'approval'} (given by ${mentionOf(result.record.user)}). The role must be signed again.`;
+  return `🚫 Your withdrawal of the ${ROLE_LABEL[click.role]} sign-off was refused: ${result.message}`;
 }
 
 export function signoffReply(click: Pick<SignoffClick, 'role' | 'decision'>, result: SignoffAttemptResult): string {

@@ -7,11 +7,11 @@ import { pendingResult } from '../checks/runner.js';
 import type { CheckDefinition, CheckResult } from '../checks/types.js';
 import { assembleReport, type GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
-import type { SignoffRecord } from '../gate/evaluate.js';
+import { withExpiry, type SignoffRecord } from '../gate/evaluate.js';
 import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
-import { APPLY_CHECK_RESULT, CREATE_EVALUATION, RECORD_SIGNOFF, RELEASE_CHECK, RERUN_CHECK, SET_CHECK_PROGRESS, SET_CHECK_RUNNING, SET_MESSAGE_REF } from './scripts.js';
-import type { AuditEntry, Evaluation, EvaluationState, SignoffAttempt, SignoffAttemptResult, SignoffRefusal, SlackMessageRef } from './types.js';
+import { APPLY_CHECK_RESULT, CREATE_EVALUATION, RECORD_SIGNOFF, RELEASE_CHECK, RERUN_CHECK, SET_CHECK_PROGRESS, SET_CHECK_RUNNING, SET_MESSAGE_REF, WITHDRAW_SIGNOFF } from './scripts.js';
+import type { AuditEntry, Evaluation, EvaluationState, SignoffAttempt, SignoffAttemptResult, SignoffRefusal, SlackMessageRef, WithdrawAttempt } from './types.js';
 
 export interface StoreOptions {
   /** Key prefix; keys are `<prefix>:…`. */
@@ -91,7 +91,16 @@ function refusalMessage(reason: SignoffRefusal): string {
       return 'This evaluation was superseded by a newer one of the same run; sign the latest evaluation.';
     case 'unknown_evaluation':
       return 'This evaluation does not exist (any more).';
+    case 'nothing_to_withdraw':
+      return 'There is no sign-off of this role to withdraw.';
   }
+}
+
+/** Default signoff.max_age_days for evaluations stored before the policy had it. */
+const DEFAULT_MAX_AGE_DAYS = 30;
+
+function maxAgeDays(policy: EffectivePolicy | undefined): number {
+  return policy?.policy?.signoff?.max_age_days ?? DEFAULT_MAX_AGE_DAYS;
 }
 
 /**
@@ -116,18 +125,33 @@ export class EvaluationStore {
     const define = (name: string, numberOfKeys: number, lua: string): void => {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
     };
-    define('rgCreateEvaluation', 7, CREATE_EVALUATION);
+    define('rgCreateEvaluation', 8, CREATE_EVALUATION);
     define('rgSetCheckRunning', 5, SET_CHECK_RUNNING);
     define('rgSetCheckProgress', 4, SET_CHECK_PROGRESS);
     define('rgApplyCheckResult', 6, APPLY_CHECK_RESULT);
     define('rgReleaseCheck', 6, RELEASE_CHECK);
     define('rgRecordSignoff', 5, RECORD_SIGNOFF);
+    define('rgWithdrawSignoff', 4, WITHDRAW_SIGNOFF);
     define('rgRerunCheck', 6, RERUN_CHECK);
     define('rgSetMessageRef', 2, SET_MESSAGE_REF);
   }
 
   private key(id: string, part?: string): string {
     return part ? `${this.prefix}eval:${id}:${part}` : `${this.prefix}eval:${id}`;
+  }
+
+  /** Sign-offs belong to the pair (artifact digest, policy digest), not to one evaluation. */
+  private pairKey(digest: string, policyDigest: string, part: 'roles' | 'signers'): string {
+    return `${this.prefix}signoff:${digest}:${policyDigest}:${part}`;
+  }
+
+  /** The pair keys of an evaluation (its digests never change), or keys no pair uses when it does not exist. */
+  private async pairKeys(evaluationId: string): Promise<{ roles: string; signers: string; policy: EffectivePolicy | undefined }> {
+    if (!EVALUATION_ID.test(evaluationId)) return { roles: `${this.prefix}signoff:none:roles`, signers: `${this.prefix}signoff:none:signers`, policy: undefined };
+    const [digest, policyDigest, policy] = await this.redis.hmget(this.key(evaluationId), 'digest', 'policy_digest', 'policy');
+    const d = digest ?? 'none';
+    const p = policyDigest ?? 'none';
+    return { roles: this.pairKey(d, p, 'roles'), signers: this.pairKey(d, p, 'signers'), policy: policy ? (JSON.parse(policy) as EffectivePolicy) : undefined };
   }
 
   get auditKey(): string {
@@ -174,7 +198,7 @@ export class EvaluationStore {
     const checkIds = this.checks.map((c) => c.id);
     const res = await this.call<[number, string?, number?]>(
       'rgCreateEvaluation',
-      [this.key(id), this.key(id, 'checks'), this.key(id, 'status'), this.runKey(run), `${this.prefix}evals`, `${this.prefix}open`, this.auditKey],
+      [this.key(id), this.key(id, 'checks'), this.key(id, 'status'), this.runKey(run), `${this.prefix}evals`, `${this.prefix}open`, this.auditKey, this.pairKey(input.manifest.digest, input.policy.digest, 'roles')],
       [id, this.prefix, at.toISOString(), at.getTime(), input.supersede === false ? '0' : '1', input.requester, JSON.stringify(fields), JSON.stringify(pending), JSON.stringify(checkIds), run],
     );
     if (res[0] !== 1) throw new GateError('INTERNAL', `evaluation id ${id} already exists`);
@@ -247,14 +271,22 @@ export class EvaluationStore {
     return { outcome, version: Number(version), rerun: Number(rerun) };
   }
 
-  /** Compare-and-set sign-off; every attempt is audited, refused ones included. */
+  /**
+   * Compare-and-set sign-off on the evaluation's (artifact digest, policy digest) pair, so every
+   * evaluation of the same artifacts under the same policy shares it; every attempt is audited,
+   * refused ones included.
+   */
   async recordSignoff(attempt: SignoffAttempt): Promise<SignoffAttemptResult> {
-    const at = this.now().toISOString();
+    const now = this.now();
+    const at = now.toISOString();
+    const pair = await this.pairKeys(attempt.evaluationId);
     const record: SignoffRecord = { role: attempt.role, decision: attempt.decision, user: attempt.user, at, digest: attempt.digest };
+    if (pair.policy) record.policy_digest = pair.policy.digest;
     if (attempt.reason !== undefined) record.reason = attempt.reason;
+    const expiredBefore = new Date(now.getTime() - maxAgeDays(pair.policy) * 86_400_000).toISOString();
     const res = await this.call<[number, string | number]>(
       'rgRecordSignoff',
-      [this.key(attempt.evaluationId), this.key(attempt.evaluationId, 'status'), this.key(attempt.evaluationId, 'signoffs'), this.key(attempt.evaluationId, 'signers'), this.auditKey],
+      [this.key(attempt.evaluationId), this.key(attempt.evaluationId, 'status'), pair.roles, pair.signers, this.auditKey],
       [
         attempt.evaluationId,
         attempt.role,
@@ -267,6 +299,7 @@ export class EvaluationStore {
         attempt.onePerPerson === false ? '0' : '1',
         at,
         JSON.stringify(record),
+        expiredBefore,
       ],
     );
     if (res[0] !== 1) {
@@ -276,6 +309,27 @@ export class EvaluationStore {
     const state = await this.getState(attempt.evaluationId);
     if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a sign-off`);
     return { ok: true, state, record };
+  }
+
+  /**
+   * Withdraws the sign-off of a role (an approval, or a rejection that would otherwise block every
+   * evaluation of these artifacts under this policy). Authorisation is decided by the caller;
+   * every attempt is audited.
+   */
+  async withdrawSignoff(attempt: WithdrawAttempt): Promise<SignoffAttemptResult> {
+    const pair = await this.pairKeys(attempt.evaluationId);
+    const res = await this.call<[number, string | number, string?]>(
+      'rgWithdrawSignoff',
+      [this.key(attempt.evaluationId), pair.roles, pair.signers, this.auditKey],
+      [attempt.evaluationId, attempt.role, attempt.user, attempt.digest, attempt.authorised ? '1' : '0', this.now().toISOString()],
+    );
+    if (res[0] !== 1) {
+      const reason = String(res[1]) as SignoffRefusal;
+      return { ok: false, reason, message: refusalMessage(reason) };
+    }
+    const state = await this.getState(attempt.evaluationId);
+    if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a withdrawal`);
+    return { ok: true, state, record: JSON.parse(res[2] ?? '{}') as SignoffRecord };
   }
 
   async setMessageRef(evaluationId: string, ref: SlackMessageRef, actor = 'app'): Promise<number> {
@@ -304,11 +358,12 @@ export class EvaluationStore {
   /** One consistent snapshot (MULTI) of an evaluation, its results and sign-offs; the gate recomputed. */
   async getState(evaluationId: string): Promise<EvaluationState | null> {
     if (!EVALUATION_ID.test(evaluationId)) return null;
+    const pair = await this.pairKeys(evaluationId);
     const res = await this.redis
       .multi()
       .hgetall(this.key(evaluationId))
       .hgetall(this.key(evaluationId, 'checks'))
-      .hgetall(this.key(evaluationId, 'signoffs'))
+      .hgetall(pair.roles)
       .hgetall(this.key(evaluationId, 'progress'))
       .exec();
     if (!res) throw new GateError('INTERNAL', 'Redis transaction aborted');
@@ -330,8 +385,13 @@ export class EvaluationStore {
       }
       results.push(r);
     }
-    const signoffRecords = Object.values(signoffs).map((s) => JSON.parse(s) as SignoffRecord);
-    const report = assembleReport({ run: evaluation.run, effective: evaluation.policy, manifest: evaluation.manifest, checks: results, signoffs: signoffRecords });
+    const now = this.now();
+    const signoffRecords = withExpiry(
+      Object.values(signoffs).map((s) => JSON.parse(s) as SignoffRecord),
+      maxAgeDays(evaluation.policy),
+      now,
+    );
+    const report = assembleReport({ run: evaluation.run, effective: evaluation.policy, manifest: evaluation.manifest, checks: results, signoffs: signoffRecords, now });
     return { evaluation, checks: results, signoffs: signoffRecords, gate: report.gate };
   }
 

@@ -9,8 +9,11 @@
  *   P:eval:<id>:status     hash  check id → status (kept apart so Lua never re-encodes result JSON)
  *   P:eval:<id>:tokens     hash  check id → token of the attempt allowed to write the result
  *   P:eval:<id>:progress   hash  check id → progress JSON of a running check
- *   P:eval:<id>:signoffs   hash  role → sign-off record JSON
- *   P:eval:<id>:signers    hash  user → role
+ *   P:signoff:<digest>:<policy digest>:roles    hash  role → sign-off record JSON
+ *   P:signoff:<digest>:<policy digest>:signers  hash  user → role
+ *                          sign-offs belong to the pair (artifact digest, policy digest), not to an
+ *                          evaluation: every evaluation of identical artifacts under an identical
+ *                          policy reads (inherits) the same approvals and rejections
  *   P:run:<run>            string latest evaluation id of a run
  *   P:evals / P:open       zsets  every / not yet terminal evaluation, scored by creation time
  *   P:audit                stream append-only audit log (never trimmed)
@@ -30,12 +33,12 @@ end
 `;
 
 /**
- * KEYS: meta, checks, status, runKey, evals, open, audit
+ * KEYS: meta, checks, status, runKey, evals, open, audit, pairSignoffs
  * ARGV: id, prefix, at, atMs, supersede(0/1), requester, fieldsJson, pendingJson({id: resultJson}), checkIdsJson, run
  * → {1, supersededId, supersededVersion} | {0}
  */
 export const CREATE_EVALUATION = `${AUDIT}
-local meta, checks, status, runKey, evals, open, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local meta, checks, status, runKey, evals, open, stream, pair = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local id, prefix, at, atMs, supersede, requester = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if redis.call('EXISTS', meta) == 1 then return {0} end
 local fields = cjson.decode(ARGV[7])
@@ -62,7 +65,7 @@ end
 redis.call('SET', runKey, id)
 redis.call('ZADD', evals, atMs, id)
 redis.call('ZADD', open, atMs, id)
-audit(stream, 'evaluation_created', id, requester, at, {run = ARGV[10], digest = fields['digest'], policy_digest = fields['policy_digest'], policy_overrides = fields['policy_overrides'], checks = #checkIds, supersedes = supersededId, version = 1})
+audit(stream, 'evaluation_created', id, requester, at, {run = ARGV[10], digest = fields['digest'], policy_digest = fields['policy_digest'], policy_overrides = fields['policy_overrides'], inherited_signoffs = table.concat(redis.call('HKEYS', pair), ','), checks = #checkIds, supersedes = supersededId, version = 1})
 return {1, supersededId, supersededVersion}
 `;
 
@@ -188,15 +191,17 @@ return {'reset', version, n}
 `;
 
 /**
- * Compare-and-set sign-off. Every attempt, refused ones included, is audited.
- * KEYS: meta, status, signoffs, signers, audit
- * ARGV: evaluationId, role, decision, user, reason, digest, authorised, allowSelf, onePerPerson, at, recordJson
+ * Compare-and-set sign-off on the evaluation's (artifact digest, policy digest) pair. Every
+ * attempt, refused ones included, is audited. An approval older than the policy's
+ * signoff.max_age_days (recorded before `expiredBefore`) no longer holds its role.
+ * KEYS: meta, status, pairSignoffs, pairSigners, audit
+ * ARGV: evaluationId, role, decision, user, reason, digest, authorised, allowSelf, onePerPerson, at, recordJson, expiredBefore
  * → {1, version} | {0, refusal}
  */
 export const RECORD_SIGNOFF = `${AUDIT}
 local meta, status, signoffs, signers, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, role, decision, user, reason, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local authorised, allowSelf, onePerPerson, at = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local authorised, allowSelf, onePerPerson, at, expiredBefore = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[12]
 local function refuse(why)
   audit(stream, 'signoff_refused', id, user, at, {role = role, decision = decision, reason = why, digest = digest, comment = reason})
   return {0, why}
@@ -208,7 +213,15 @@ if redis.call('HGET', meta, 'digest') ~= digest then return refuse('digest_chang
 if user == redis.call('HGET', meta, 'requester') and allowSelf ~= '1' and redis.call('HGET', meta, 'allow_self_approval') ~= '1' then
   return refuse('self_approval')
 end
-if redis.call('HEXISTS', signoffs, role) == 1 then return refuse('role_already_signed') end
+local replaced = ''
+local existing = redis.call('HGET', signoffs, role)
+if existing then
+  local rec = cjson.decode(existing)
+  if rec.decision ~= 'approved' or rec.at > expiredBefore then return refuse('role_already_signed') end
+  -- an expired approval: the role may be signed again
+  if redis.call('HGET', signers, rec.user) == role then redis.call('HDEL', signers, rec.user) end
+  replaced = rec.user
+end
 local other = redis.call('HGET', signers, user)
 if onePerPerson == '1' and other and other ~= role then return refuse('already_signed_other_role') end
 local statuses = redis.call('HVALS', status)
@@ -218,8 +231,37 @@ end
 redis.call('HSET', signoffs, role, ARGV[11])
 redis.call('HSET', signers, user, role)
 local version = bump(meta, at)
-audit(stream, 'signoff_recorded', id, user, at, {role = role, decision = decision, digest = digest, comment = reason, version = version})
+audit(stream, 'signoff_recorded', id, user, at, {role = role, decision = decision, digest = digest, policy_digest = redis.call('HGET', meta, 'policy_digest'), comment = reason, replaced_expired = replaced, version = version})
 return {1, version}
+`;
+
+/**
+ * Withdraws the sign-off of a role on the evaluation's (artifact digest, policy digest) pair: the
+ * only way, besides new artifacts, to clear a rejection. The caller decides that `user` may sign
+ * the role (authorised); every attempt is audited.
+ * KEYS: meta, pairSignoffs, pairSigners, audit
+ * ARGV: evaluationId, role, user, digest, authorised, at
+ * → {1, version, withdrawnJson} | {0, refusal}
+ */
+export const WITHDRAW_SIGNOFF = `${AUDIT}
+local meta, signoffs, signers, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, role, user, digest, authorised, at = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local function refuse(why)
+  audit(stream, 'signoff_withdraw_refused', id, user, at, {role = role, reason = why, digest = digest})
+  return {0, why}
+end
+if redis.call('EXISTS', meta) == 0 then return refuse('unknown_evaluation') end
+if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return refuse('superseded') end
+if authorised ~= '1' then return refuse('not_authorised') end
+if redis.call('HGET', meta, 'digest') ~= digest then return refuse('digest_changed') end
+local existing = redis.call('HGET', signoffs, role)
+if not existing then return refuse('nothing_to_withdraw') end
+local rec = cjson.decode(existing)
+redis.call('HDEL', signoffs, role)
+if redis.call('HGET', signers, rec.user) == role then redis.call('HDEL', signers, rec.user) end
+local version = bump(meta, at)
+audit(stream, 'signoff_withdrawn', id, user, at, {role = role, decision = rec.decision, signed_by = rec.user, signed_at = rec.at, comment = rec.reason or '', digest = digest, policy_digest = redis.call('HGET', meta, 'policy_digest'), version = version})
+return {1, version, existing}
 `;
 
 /**

@@ -48,7 +48,8 @@ export type SignoffRefusal =
   | 'digest_changed'
   | 'checks_not_passing'
   | 'superseded'
-  | 'unknown_evaluation';
+  | 'unknown_evaluation'
+  | 'nothing_to_withdraw';
 
 export type SignoffAttemptResult =
   | { ok: true; state: EvaluationState; record: SignoffRecord }
@@ -68,6 +69,16 @@ export interface SignoffAttempt {
   allowSelfApproval: boolean;
   /** READINESS_CONFIG one_role_per_person (default true): a person signs at most one role of an evaluation. */
   onePerPerson?: boolean;
+}
+
+export interface WithdrawAttempt {
+  evaluationId: string;
+  role: SignoffRole;
+  /** Who withdraws (must be able to sign the role: decided by the caller). */
+  user: string;
+  /** Digest the clicked message showed. */
+  digest: string;
+  authorised: boolean;
 }
 
 export interface AuditEntry {

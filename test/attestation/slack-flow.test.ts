@@ -12,7 +12,7 @@ import { verifyWebhookSignature } from '../../src/webhooks/sign.js';
 import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns } from '../helpers/runs.js';
-import { DEFAULT_CONFIG, Harness, liveEvaluation, NOTIFY, U } from '../slack/harness.js';
+import { buttons, DEFAULT_CONFIG, Harness, liveEvaluation, NOTIFY, U } from '../slack/harness.js';
 import { independentlyVerify, makeKeyFiles, type KeyFiles } from './helpers.js';
 
 const HOOK_SECRET = 'whsec-0123456789abcdef-test';
@@ -180,10 +180,20 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     expect(JSON.stringify(attempts)).not.toContain('not-logged');
     expect(JSON.stringify(attempts)).not.toContain(HOOK_SECRET);
 
-    // a new evaluation of the same bytes under the same policy is rejected: the earlier attestation is revoked
-    const second = await liveEvaluation(h);
+    // a new evaluation of the same bytes under the same policy inherits the approvals (sign-offs
+    // belong to the digests); a technical lead withdraws the approval and rejects: the earlier
+    // attestation is revoked
+    await h.command(U.requester, `run ${h.runName}`);
+    const secondState = await waitFor(async () => {
+      const s = await h.store.latestForRun(h.runName);
+      return s && s.evaluation.id !== id && s.evaluation.message && s.gate === 'passed' ? s : null;
+    }, 'the second evaluation, passed on the inherited approvals', 60_000);
+    const second = { state: secondState };
     expect(second.state.evaluation.digest).toBe(state.evaluation.digest);
-    await h.click(U.tech, 'signoff_reject_technical', second.value);
+    const withdraw = await waitFor(() => buttons(h.message(secondState).blocks).get('signoff_withdraw_technical'), 'the withdraw button');
+    await h.click(U.tech, 'signoff_withdraw_technical', withdraw);
+    const reject = await waitFor(() => buttons(h.message(secondState).blocks).get('signoff_reject_technical'), 'live technical buttons after the withdrawal');
+    await h.click(U.tech, 'signoff_reject_technical', reject);
     const open = await waitFor(() => h.fake.callsOf('views.open').at(-1), 'the reject modal');
     await h.submitReject(U.tech, (open.args.view as { private_metadata: string }).private_metadata, 'Latency regression found in staging');
     const revoked = await waitFor(async () => {
@@ -196,12 +206,18 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     expect(status.code).toBe(1);
     expect(JSON.parse(status.stdout)).toMatchObject({ evaluation_id: id, status: 'revoked' });
     expect(status.stderr).toContain('REVOKED');
+    // the second evaluation passed on the inherited approvals and was attested too; it left PASSED
+    // when the approval was withdrawn, so its attestation is revoked as well, and it is the run's latest
+    const secondAttestation = await waitFor(async () => {
+      const a = await attestations.get(second.state.evaluation.id);
+      return a?.status === 'revoked' ? a : null;
+    }, "the second evaluation's attestation, revoked");
     const printedRevoked = await runCli(['attestation', h.runName], { env });
     expect(printedRevoked.code).toBe(1);
-    expect(printedRevoked.stdout).toBe(uploaded);
+    expect(printedRevoked.stdout).toBe(envelopeText(secondAttestation.envelope));
     const revokedHook = await waitFor(() => receiver.of('revoked', id).find((r) => r.status === 200), 'the revoked webhook');
     expect(JSON.parse(revokedHook.body)).toMatchObject({ event: 'revoked', evaluation_id: id, attestation: { status: 'revoked' } });
     await waitFor(() => receiver.of('blocked', second.state.evaluation.id).find((r) => r.status === 200), 'the blocked webhook');
-    expect((await attestations.get(second.state.evaluation.id))).toBeNull();
+    expect((await attestations.get(second.state.evaluation.id))?.status).toBe('revoked');
   }, 180_000);
 });

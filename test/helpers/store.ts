@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { buildRunManifest } from '../../src/artifacts/manifest.js';
+import { buildRunManifest, manifestDigest, type Manifest } from '../../src/artifacts/manifest.js';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { pendingResult } from '../../src/checks/runner.js';
@@ -24,6 +24,15 @@ export async function describeRun(dir = EXAMPLE_RUN) {
   const policy = await loadEffectivePolicy(run);
   const manifest = await buildRunManifest(run, policy.policy);
   return { policy, manifest };
+}
+
+/**
+ * The example's manifest with one extra entry named after `label`: other artifacts, so sign-offs
+ * (which belong to the artifact digest and policy digest) are not shared with other evaluations.
+ */
+export function distinctManifest(manifest: Manifest, label: string): Manifest {
+  const entries = [...manifest.entries, { path: `marker/${label}`, size: label.length, sha256: createHash('sha256').update(label).digest('hex') }];
+  return { entries, digest: manifestDigest(entries), bytes: manifest.bytes + label.length };
 }
 
 export function resultFor(id: string, status: CheckResult['status'], extra: Partial<CheckResult> = {}): CheckResult {

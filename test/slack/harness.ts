@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inject } from 'vitest';
 import type { Redis } from 'ioredis';
@@ -208,7 +209,15 @@ export function buttons(blocks: unknown): Map<string, string> {
 }
 
 /** Runs `/readiness run` and waits until that new evaluation's gate message has live sign-off buttons. */
-export async function liveEvaluation(h: Harness, user: string = U.requester): Promise<{ state: EvaluationState; value: string }> {
+let freshCount = 0;
+
+/**
+ * Runs the harness's run and waits for live sign-off buttons. By default the run's bytes are
+ * changed first (a comment in its readiness.yml): sign-offs belong to the artifacts and the
+ * policy, so an evaluation of unchanged bytes would inherit earlier tests' sign-offs.
+ */
+export async function liveEvaluation(h: Harness, user: string = U.requester, opts: { sameArtifacts?: boolean } = {}): Promise<{ state: EvaluationState; value: string }> {
+  if (!opts.sameArtifacts) await appendFile(path.join(h.runDir, 'readiness.yml'), `\n# evaluation ${++freshCount} of this test file\n`);
   const before = (await h.store.latestForRun(h.runName))?.evaluation.id;
   const ack = await h.command(user, `run ${h.runName}`);
   if (ack.status !== 200) throw new Error(`command not acked: ${ack.status}`);

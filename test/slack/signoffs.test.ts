@@ -109,7 +109,8 @@ describe('sign-off rules over the real receiver', () => {
     expect(text).toContain('No risk assessment for the new market yet');
     expect((await h.store.getState(state.evaluation.id))?.gate).toBe('blocked');
     await waitFor(() => blockText(h.message(state).blocks).includes('❌ BLOCKED'), 'the gate message to show BLOCKED');
-    expect(buttons(h.message(state).blocks).size).toBe(0);
+    // sign-off is closed: only the rejecting role's Withdraw is left
+    expect([...buttons(h.message(state).blocks).keys()]).toEqual(['signoff_withdraw_product']);
   });
 
   it('a click on a garbled or foreign button value is refused and audited', async () => {

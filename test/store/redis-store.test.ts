@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { EvaluationStore, isTerminal, reportFromState } from '../../src/store/redis-store.js';
 import type { SignoffAttempt } from '../../src/store/types.js';
-import { completeAllChecks, connect, describeRun, resultFor, uniquePrefix } from '../helpers/store.js';
+import { completeAllChecks, connect, describeRun, distinctManifest, resultFor, uniquePrefix } from '../helpers/store.js';
 
 let redis: Redis;
 let store: EvaluationStore;
@@ -19,8 +19,9 @@ afterAll(async () => {
   await redis.quit();
 });
 
+/** An evaluation of its own artifacts (sign-offs belong to the artifact and policy digests, so tests must not share them). */
 async function create(runName = 'digits-run', requester = 'U0REQUESTER') {
-  const { evaluation } = await store.createEvaluation({ run: runName, manifest: run.manifest, policy: run.policy, requester, channel: 'C0CHANNEL' });
+  const { evaluation } = await store.createEvaluation({ run: runName, manifest: distinctManifest(run.manifest, runName), policy: run.policy, requester, channel: 'C0CHANNEL' });
   return evaluation;
 }
 
@@ -33,7 +34,7 @@ describe('evaluations', () => {
     const e = await create('runs/create');
     expect(e.id).not.toContain(':');
     expect(e.version).toBe(1);
-    expect(e.digest).toBe(run.manifest.digest);
+    expect(e.digest).toBe(distinctManifest(run.manifest, 'runs/create').digest);
     expect(e.policy.digest).toBe(run.policy.digest);
     const s = await store.getState(e.id);
     expect(s?.checks.map((c) => c.id)).toEqual(AUTOMATED_CHECKS.map((c) => c.id));
@@ -110,7 +111,7 @@ describe('evaluations', () => {
 
   it('supersedes the previous evaluation of a run: no more sign-offs, pending checks skipped', async () => {
     const old = await create('runs/rerun');
-    const { evaluation: fresh, superseded } = await store.createEvaluation({ run: 'runs/rerun', manifest: run.manifest, policy: run.policy, requester: 'U0REQUESTER', channel: null });
+    const { evaluation: fresh, superseded } = await store.createEvaluation({ run: 'runs/rerun', manifest: distinctManifest(run.manifest, 'runs/rerun'), policy: run.policy, requester: 'U0REQUESTER', channel: null });
     expect(superseded?.id).toBe(old.id);
     const o = await store.getState(old.id);
     expect(o?.evaluation.superseded_by).toBe(fresh.id);
@@ -174,7 +175,7 @@ describe('sign-offs', () => {
 
   it('the evaluation policy can allow self-approval', async () => {
     const permissive = { ...run.policy, policy: { ...run.policy.policy, signoff: { ...run.policy.policy.signoff, allow_self_approval: true } } };
-    const { evaluation: e } = await store.createEvaluation({ run: 'runs/self', manifest: run.manifest, policy: permissive, requester: 'U0REQUESTER', channel: null });
+    const { evaluation: e } = await store.createEvaluation({ run: 'runs/self', manifest: distinctManifest(run.manifest, 'runs/self'), policy: permissive, requester: 'U0REQUESTER', channel: null });
     await completeAllChecks(store, e.id, 'pass');
     expect((await store.recordSignoff(attempt(e, { user: 'U0REQUESTER' }))).ok).toBe(true);
   });

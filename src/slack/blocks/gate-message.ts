@@ -3,7 +3,7 @@ import type { CheckResult } from '../../checks/types.js';
 import type { GateReport } from '../../engine.js';
 import { signoffsOpen } from '../../gate/evaluate.js';
 import { GATE_LABEL, gateReason, groupByCategory, overrideLines, STATUS_ICON } from '../../report/common.js';
-import { LIMITS, escapeMrkdwn, joinLines, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
+import { LIMITS, escapeMrkdwn, joinLines, mentionOf, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
 import { renderSignoffSection } from './signoff.js';
 
 export interface SlackMessage {
@@ -28,9 +28,7 @@ export function reportPointer(run: string): string {
   return `full text: \`/readiness report ${run}\``;
 }
 
-export function mentionOf(user: string): string {
-  return /^[UW][A-Z0-9]+$/.test(user) ? `<@${user}>` : escapeMrkdwn(user);
-}
+export { mentionOf } from './limits.js';
 
 /** "parity 45 %" for a running heavy check (its label is the id's last part). */
 export function progressText(c: Pick<CheckResult, 'id' | 'progress'> & { evidence?: readonly string[] }): string {
@@ -105,7 +103,7 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
   if (input.supersededBy) {
     blocks.push({
       type: 'context',
-      elements: [mrkdwn(`⚠️ Superseded by a newer evaluation (\`${escapeMrkdwn(input.supersededBy)}\`): sign-offs on this message do not carry over.`, LIMITS.contextText)],
+      elements: [mrkdwn(`⚠️ Superseded by a newer evaluation (\`${escapeMrkdwn(input.supersededBy)}\`): sign there. Sign-offs belong to the artifacts and the policy, so they carry over only when both are unchanged.`, LIMITS.contextText)],
     });
   }
   blocks.push({ type: 'divider' });

@@ -81,6 +81,14 @@ export function escapeMrkdwn(s: string): string {
   return neutraliseAutoParse(s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
 }
 
+/**
+ * A live mention the app builds itself, from a Slack user id it got from Slack (requester,
+ * signer); anything else (a CLI identity) is escaped like artifact text.
+ */
+export function mentionOf(user: string): string {
+  return /^[UW][A-Z0-9]+$/.test(user) ? `<@${user}>` : escapeMrkdwn(user);
+}
+
 /** Joins lines into one text of at most `max` chars; lines that do not fit are counted in `more`. */
 export function joinLines(lines: readonly string[], max: number, more: (n: number) => string): string {
   const out: string[] = [];

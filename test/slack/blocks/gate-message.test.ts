@@ -53,7 +53,8 @@ describe('renderGateMessage', () => {
 
   it('closes sign-off after a rejection and when superseded, showing old approvals as superseded', () => {
     const rejected = renderGateMessage({ evaluationId: 'ev1', report: makeReport(allChecks('pass'), [signoff('product', 'UPROD', 'rejected', DIGEST, 'no risk assessment')]), requester: 'U0REQ', supersededBy: null });
-    expect(actionIds(rejected.blocks)).toEqual([]);
+    // no Approve/Reject any more; only the rejecting role's Withdraw (the one way to clear a rejection besides new artifacts)
+    expect(actionIds(rejected.blocks)).toEqual(['signoff_withdraw_product']);
     expect(texts(rejected.blocks).map((t) => t.text).join('\n')).toContain('no risk assessment');
     const sup = renderGateMessage({ evaluationId: 'ev1', report: makeReport(allChecks('pass'), [signoff('technical', 'UTECH')]), requester: 'U0REQ', supersededBy: 'ev2' });
     expect(actionIds(sup.blocks)).toEqual([]);

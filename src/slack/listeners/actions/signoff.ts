@@ -7,7 +7,7 @@ import type { SignoffRole } from '../../../policy/schema.js';
 import type { Evaluation } from '../../../store/types.js';
 import { tellUser } from '../../notify-user.js';
 import type { Replies, SlackServices } from '../../services.js';
-import { attemptSignoff, signoffReply, type SignoffClick } from '../../signoff-flow.js';
+import { attemptSignoff, attemptWithdraw, signoffReply, withdrawReply, type SignoffClick } from '../../signoff-flow.js';
 import { publishHome } from '../events/app-home-opened.js';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -28,7 +28,7 @@ interface ClickData {
 }
 
 /** A click taken in: its id is the click's own (team, user, action ts, action id), so a Slack retry is the same item. */
-function clickItem(kind: 'approve' | 'reject', { action, body, context }: Pick<ButtonArgs, 'action' | 'body' | 'context'>): IntakeItem {
+function clickItem(kind: 'approve' | 'reject' | 'withdraw', { action, body, context }: Pick<ButtonArgs, 'action' | 'body' | 'context'>): IntakeItem {
   const channel = channelOf(body);
   const data: ClickData = { actionId: action.action_id, value: String(action.value ?? ''), fromHome: body.view?.type === 'home', triggerId: body.trigger_id, ...(channel ? { channel } : {}) };
   return {
@@ -65,6 +65,32 @@ export function processApprove(services: SlackServices, client: Replies['client'
     const reply = await steps.once('signoff', async () => signoffReply(click, await attemptSignoff(services, click)));
     await tellUser(client, where, renderNotice(reply));
     if (data.fromHome) await publishHome(services, client, item.user);
+  };
+}
+
+/** Withdraw (after Slack's confirm dialog): taken in durably, acked; the withdrawal runs from the intake. */
+export function withdrawAction(_services: SlackServices, intake: IntakeWriter) {
+  return async function onWithdraw(args: ButtonArgs): Promise<void> {
+    await intake.take(clickItem('withdraw', args));
+    await args.ack();
+  };
+}
+
+/** The withdrawal of a taken-in Withdraw click (audited by the store); the answer is ephemeral. */
+export function processWithdraw(services: SlackServices, client: Replies['client']) {
+  return async function onWithdrawItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
+    const data = item.data as unknown as ClickData;
+    const role = roleFromAction(data.actionId);
+    const value = decodeSignoffValue(data.value);
+    const where = { channel: data.channel, user: item.user };
+    if (!role || !value) {
+      await steps.once('audit', () => services.store.audit('signoff_withdraw_refused', null, item.user, { reason: 'garbled_button', action_id: data.actionId, value: data.value.slice(0, 200) }));
+      await tellUser(client, where, renderNotice(GARBLED));
+      return;
+    }
+    const click = { evaluationId: value.evaluationId, digest: value.digest, role, user: item.user };
+    const reply = await steps.once('withdraw', async () => withdrawReply(click, await attemptWithdraw(services, click)));
+    await tellUser(client, where, renderNotice(reply));
   };
 }
 
