@@ -73,7 +73,7 @@ describe('hostile artifacts through /readiness run', () => {
     for (const s of [fifoState, bombState]) {
       await waitFor(() => (blockText(h.message(s).blocks).includes('BLOCKED') ? true : null), 'a BLOCKED gate message', 30_000);
     }
-    await waitFor(() => (blockText(h.message(goodState).blocks).includes('0 failing · 0 pending') ? true : null), 'the good gate message', 30_000);
+    await waitFor(() => (blockText(h.message(goodState).blocks).includes('0 failed · sign-offs pending: technical, product, compliance') ? true : null), 'the good gate message', 30_000);
     expect(h.workers?.alive).toBe(true);
     expect((performance.now() - t0) / 1000).toBeLessThan(300);
   }, 320_000);
