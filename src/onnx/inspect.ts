@@ -88,6 +88,9 @@ async function verifyExternal(run: RunArtifacts, modelRel: string, decoded: Deco
   return { refs, bytes: [...files.values()].reduce((a, b) => a + b, 0) };
 }
 
+/** Largest single read: Node's fs read takes a 32-bit length, so a file over 2 GiB is read in pieces. */
+const READ_CHUNK = 64 * 1024 * 1024;
+
 /** Reads the whole model file (confined, type-checked, size-capped before reading) into a buffer of its own. */
 async function readModelBytes(run: RunArtifacts, rel: string, maxBytes: number): Promise<{ bytes: Uint8Array; rel: string; absolutePath: string }> {
   const f = await run.openFile(rel, { maxBytes }).catch((err: unknown) => {
@@ -98,7 +101,7 @@ async function readModelBytes(run: RunArtifacts, rel: string, maxBytes: number):
     const bytes = new Uint8Array(f.size);
     let off = 0;
     while (off < f.size) {
-      const { bytesRead } = await f.handle.read(bytes, off, f.size - off, off);
+      const { bytesRead } = await f.handle.read(bytes, off, Math.min(f.size - off, READ_CHUNK), off);
       if (bytesRead === 0) break;
       off += bytesRead;
     }
@@ -147,7 +150,7 @@ async function readRange(run: RunArtifacts, rel: string, offset: number, length:
     const buf = Buffer.alloc(length);
     let off = 0;
     while (off < length) {
-      const { bytesRead } = await f.handle.read(buf, off, length - off, offset + off);
+      const { bytesRead } = await f.handle.read(buf, off, Math.min(length - off, READ_CHUNK), offset + off);
       if (bytesRead === 0) break;
       off += bytesRead;
     }

@@ -147,7 +147,8 @@ beforeAll(async () => {
   prefix = uniquePrefix('audit');
   store = new EvaluationStore(redis, { prefix, now: () => new Date(clock) });
   const run = await describeRun();
-  const create = async (name: string, requester = 'U0REQUESTER') => (await store.createEvaluation({ run: name, manifest: run.manifest, policy: run.policy, requester, channel: 'C0CHANNEL' })).evaluation;
+  const create = async (name: string, manifest = run.manifest, requester = 'U0REQUESTER') =>
+    (await store.createEvaluation({ run: name, manifest, policy: run.policy, requester, channel: 'C0CHANNEL' })).evaluation;
 
   first = await create(RUN);
   clock += HOUR;
@@ -167,7 +168,8 @@ beforeAll(async () => {
   await store.audit('slack_retry', null, 'U0TECH', { intake: 'i-1', kind: 'command', retry_num: 1 });
 
   clock = T0 + 10 * DAY;
-  second = await create(RUN); // supersedes the first
+  // new artifacts (sign-offs of identical artifacts and policy would carry over): supersedes the first
+  second = await create(RUN, { ...run.manifest, digest: `sha256:${'b'.repeat(64)}` });
   clock += HOUR;
   await completeAllChecks(store, second.id);
   await store.recordSignoff(signoff(second, { reason: 'second look, fine' }));
