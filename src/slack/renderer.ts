@@ -5,6 +5,7 @@ import type { types } from '@slack/bolt';
 import type { EvaluationState, SlackMessageRef } from '../store/types.js';
 import { isTerminal, reportFromState } from '../store/redis-store.js';
 import { renderGateMessage } from './blocks/gate-message.js';
+import { escapeMrkdwn } from './blocks/limits.js';
 import type { GateMetrics } from '../observability/metrics.js';
 import { renderBlockedNotification, renderPassedNotification } from './blocks/notifications.js';
 import type { RenderLedger } from './ledger.js';
@@ -299,7 +300,7 @@ export class GateRenderer {
     if (!platform || !PERMANENT.has(platform) || !/^[UW][A-Z0-9]+$/.test(requester)) return;
     const hint = platform === 'not_in_channel' || platform === 'channel_not_found' ? ' Invite the app to the channel (`/invite @readiness`) and run the command again.' : '';
     await this.opts.client.chat
-      .postMessage({ channel: requester, text: `I could not post the gate message for \`${run}\` in <#${channel}> (${platform}).${hint}` })
+      .postMessage({ channel: requester, text: `I could not post the gate message for \`${escapeMrkdwn(run)}\` in <#${channel}> (${platform}).${hint}` })
       .catch((e: unknown) => this.opts.log.warn({ err: e }, 'could not tell the requester either'));
   }
 

@@ -172,5 +172,5 @@ async function reportReply(services: SlackServices, respond: Respond, client: Re
     await client.chat.postMessage({ channel, text: inline.text, blocks: inline.blocks });
     return;
   }
-  await client.filesUploadV2({ channel_id: channel, content: markdown, filename: reportFilename(run), title: `Readiness report: ${run}`, initial_comment: `Final readiness report for \`${run}\`` });
+  await client.filesUploadV2({ channel_id: channel, content: markdown, filename: reportFilename(run), title: `Readiness report: ${run}`, initial_comment: `Final readiness report for \`${escapeMrkdwn(run)}\`` });
 }
