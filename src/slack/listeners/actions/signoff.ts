@@ -41,6 +41,23 @@ function clickItem(kind: 'approve' | 'reject' | 'withdraw', { action, body, cont
   };
 }
 
+/**
+ * The role and button value of a taken-in sign-off click; a garbled button is audited under
+ * `refusedKind`, the clicker told, and null returned.
+ */
+async function decodeClick(services: SlackServices, client: Replies['client'], item: IntakeItem, steps: IntakeSteps, refusedKind: string) {
+  const data = item.data as unknown as ClickData;
+  const role = roleFromAction(data.actionId);
+  const value = decodeSignoffValue(data.value);
+  const where = { channel: data.channel, user: item.user };
+  if (!role || !value) {
+    await steps.once('audit', () => services.store.audit(refusedKind, null, item.user, { reason: 'garbled_button', action_id: data.actionId, value: data.value.slice(0, 200) }));
+    await tellUser(client, where, renderNotice(GARBLED));
+    return null;
+  }
+  return { data, role, value, where };
+}
+
 /** Approve (after Slack's confirm dialog): taken in durably, acked; the sign-off attempt runs from the intake. */
 export function approveAction(_services: SlackServices, intake: IntakeWriter) {
   return async function onApprove(args: ButtonArgs): Promise<void> {
@@ -52,15 +69,9 @@ export function approveAction(_services: SlackServices, intake: IntakeWriter) {
 /** The sign-off attempt of a taken-in Approve click; the answer is ephemeral. */
 export function processApprove(services: SlackServices, client: Replies['client']) {
   return async function onApproveItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const data = item.data as unknown as ClickData;
-    const role = roleFromAction(data.actionId);
-    const value = decodeSignoffValue(data.value);
-    const where = { channel: data.channel, user: item.user };
-    if (!role || !value) {
-      await steps.once('audit', () => services.store.audit('signoff_refused', null, item.user, { reason: 'garbled_button', action_id: data.actionId, value: data.value.slice(0, 200) }));
-      await tellUser(client, where, renderNotice(GARBLED));
-      return;
-    }
+    const decoded = await decodeClick(services, client, item, steps, 'signoff_refused');
+    if (!decoded) return;
+    const { data, role, value, where } = decoded;
     const click = { evaluationId: value.evaluationId, digest: value.digest, role, decision: 'approved' as const, user: item.user };
     const reply = await steps.once('signoff', async () => signoffReply(click, await attemptSignoff(services, click)));
     await tellUser(client, where, renderNotice(reply));
@@ -79,15 +90,9 @@ export function withdrawAction(_services: SlackServices, intake: IntakeWriter) {
 /** The withdrawal of a taken-in Withdraw click (audited by the store); the answer is ephemeral. */
 export function processWithdraw(services: SlackServices, client: Replies['client']) {
   return async function onWithdrawItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const data = item.data as unknown as ClickData;
-    const role = roleFromAction(data.actionId);
-    const value = decodeSignoffValue(data.value);
-    const where = { channel: data.channel, user: item.user };
-    if (!role || !value) {
-      await steps.once('audit', () => services.store.audit('signoff_withdraw_refused', null, item.user, { reason: 'garbled_button', action_id: data.actionId, value: data.value.slice(0, 200) }));
-      await tellUser(client, where, renderNotice(GARBLED));
-      return;
-    }
+    const decoded = await decodeClick(services, client, item, steps, 'signoff_withdraw_refused');
+    if (!decoded) return;
+    const { role, value, where } = decoded;
     const click = { evaluationId: value.evaluationId, digest: value.digest, role, user: item.user };
     const reply = await steps.once('withdraw', async () => withdrawReply(click, await attemptWithdraw(services, click)));
     await tellUser(client, where, renderNotice(reply));
