@@ -117,6 +117,8 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
 /** Time beyond the grace period for closing connections before the process is ended regardless. */
 export const SHUTDOWN_MARGIN_MS = 5000;
 
+type ShutdownLog = { error(msg: string): void; warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+
 /**
  * SIGTERM/SIGINT from the moment `serve` starts: the first signal is remembered (also during
  * start-up) and starts the hard deadline; a second signal ends the process at once.
@@ -125,7 +127,7 @@ export class ShutdownSignals {
   requested: NodeJS.Signals | null = null;
   readonly received: Promise<NodeJS.Signals>;
   private deadlineMs = 10_000 + SHUTDOWN_MARGIN_MS;
-  private log: { error(msg: string): void; warn(obj: object, msg: string): void } | null = null;
+  private log: ShutdownLog | null = null;
 
   constructor() {
     let resolve!: (s: NodeJS.Signals) => void;
@@ -136,6 +138,7 @@ export class ShutdownSignals {
         process.exit(1);
       }
       this.requested = signal;
+      this.log?.info({ signal }, 'signal received');
       setTimeout(() => {
         this.log?.error('shutdown did not complete in time (Redis or Slack unreachable?); exiting; what was taken in stays queued in Redis');
         process.exit(1);
@@ -152,7 +155,7 @@ export class ShutdownSignals {
   }
 
   /** The deadline from the first signal (set once the configuration is read). */
-  arm(deadlineMs: number, log: { error(msg: string): void; warn(obj: object, msg: string): void }): void {
+  arm(deadlineMs: number, log: ShutdownLog): void {
     this.deadlineMs = deadlineMs;
     this.log = log;
   }

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../global-setup.js';
+import { holdingProxy } from '../helpers/net.js';
 import { FakeSlack, waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
 import { buttonClick, commandBody, interactionBody, signedHeaders } from '../helpers/slack-sign.js';
@@ -324,16 +325,21 @@ describe('readiness serve', () => {
     }, 120_000);
 
     it('SIGTERM during start-up is not lost: the process stops cleanly once started', async () => {
+      // Redis answers only once the signal is in: start-up is still under way when it arrives.
+      const proxy = await holdingProxy(Number(new URL(inject('redisUrl')).port));
       const t = await setup('termstart');
       try {
-        const app = await startServe(t.env, '"starting"');
+        const app = await startServe({ ...t.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` }, '"starting"');
         proc = app.p;
         app.p.kill('SIGTERM');
+        await waitFor(() => app.out().includes('signal received') || null, 'serve to take the signal in', 30_000);
+        proxy.release();
         expect(await app.exited).toBe(0);
         expect(app.out()).toContain('shutting down');
         expect(app.out()).not.toContain('Slack app started');
       } finally {
         await t.close();
+        await proxy.close();
       }
     });
   });
