@@ -34,7 +34,6 @@ opt_free = {"model_state_dict": model.state_dict(), "epoch": 17, "val_acc": 97.2
 torch.save(opt_free, sys.argv[1])
 `;
 
-
 async function main(): Promise<void> {
   mkdirSync(cache, { recursive: true });
   const abs = path.join(cache, FILE);
@@ -45,7 +44,9 @@ async function main(): Promise<void> {
     }
     const r = spawnSync(PYTHON, ['-c', MAKE, abs], { stdio: ['ignore', 'inherit', 'pipe'] });
     if (r.status !== 0 || !existsSync(abs)) {
-      console.log(`checkpoint bench skipped: generating the checkpoint with ${PYTHON} failed: ${r.stderr.toString().trim().split('\n').pop()}`);
+      console.log(
+        `checkpoint bench skipped: generating the checkpoint with ${PYTHON} failed: ${r.stderr.toString().trim().split('\n').pop()}`,
+      );
       return;
     }
   }
@@ -79,9 +80,15 @@ async function main(): Promise<void> {
     }
   }
   const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-  console.log(`file: ${FILE}, ${mb(summary.bytes)} MB, ${summary.tensorCount} tensors, ${summary.parameters.toLocaleString('en-US')} parameters`);
-  console.log(`metadata read (readCheckpointMetadata): median ${median(times).toFixed(2)} ms over ${times.length} runs (min ${Math.min(...times).toFixed(2)} ms)`);
-  console.log(`bytes read for metadata: ${summary.bytesRead.toLocaleString('en-US')} of ${summary.bytes.toLocaleString('en-US')} (${((100 * summary.bytesRead) / summary.bytes).toFixed(3)} % of the file)`);
+  console.log(
+    `file: ${FILE}, ${mb(summary.bytes)} MB, ${summary.tensorCount} tensors, ${summary.parameters.toLocaleString('en-US')} parameters`,
+  );
+  console.log(
+    `metadata read (readCheckpointMetadata): median ${median(times).toFixed(2)} ms over ${times.length} runs (min ${Math.min(...times).toFixed(2)} ms)`,
+  );
+  console.log(
+    `bytes read for metadata: ${summary.bytesRead.toLocaleString('en-US')} of ${summary.bytes.toLocaleString('en-US')} (${((100 * summary.bytesRead) / summary.bytes).toFixed(3)} % of the file)`,
+  );
   console.log(`for scale: fs.readFile of the whole file: median ${median(wholeTimes).toFixed(2)} ms`);
   console.log(`sha256 of every tensor (export.provenance): median ${median(digestTimes).toFixed(1)} ms`);
   if (summary.bytesRead > summary.bytes * 0.01) {

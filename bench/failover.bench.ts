@@ -16,7 +16,7 @@ import { EvaluationStore } from '../src/store/redis-store.js';
 import { slowLatencyLayer, waitForProgress } from '../test/helpers/evaluations.js';
 import { OwnRedis } from '../test/helpers/redis-server.js';
 import { EXAMPLE_RUN } from '../test/helpers/runs.js';
-import { waitFor, WorkerProcess } from '../test/helpers/workers.js';
+import { WorkerProcess, waitFor } from '../test/helpers/workers.js';
 import { median } from './stats.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -34,7 +34,13 @@ async function main(): Promise<void> {
       const workers = [0, 1].map(() => new WorkerProcess({ redisUrl: server.url, prefix, artifactRoot }));
       try {
         await Promise.all(workers.map((w) => w.ready()));
-        const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'bench', channel: null, policyLayer: slowLatencyLayer(60_000) });
+        const { evaluation } = await submitEvaluation(store, queues, {
+          artifactRoot,
+          run: 'digits-run',
+          requester: 'bench',
+          channel: null,
+          policyLayer: slowLatencyLayer(60_000),
+        });
         const pid = await waitForProgress(store, evaluation.id, 'export.inference');
         const victim = workers.find((w) => w.pid === pid);
         const survivor = workers.find((w) => w.pid !== pid);
@@ -45,7 +51,12 @@ async function main(): Promise<void> {
         let restartedAt = 0;
         await waitFor(
           async () => {
-            const e = (await store.readAudit({ evaluation: evaluation.id })).find((a) => a.type === 'check_running' && a.data.check === 'export.inference' && String(a.actor).endsWith(`/${survivor.pid}`));
+            const e = (await store.readAudit({ evaluation: evaluation.id })).find(
+              (a) =>
+                a.type === 'check_running' &&
+                a.data.check === 'export.inference' &&
+                String(a.actor).endsWith(`/${survivor.pid}`),
+            );
             if (e) restartedAt = Date.parse(e.at);
             return e !== undefined;
           },
@@ -55,15 +66,21 @@ async function main(): Promise<void> {
         const seconds = (restartedAt - killedAt) / 1000;
         times.push(seconds);
         await waitForChecks(store, evaluation.id, { timeoutMs: 300_000 });
-        const results = (await store.readAudit({ evaluation: evaluation.id })).filter((a) => a.type === 'check_result' && a.data.check === 'export.inference');
-        console.log(`round ${round + 1}: restarted ${seconds.toFixed(1)} s after the kill (observed ${((performance.now() - t0) / 1000).toFixed(1)} s to completion); results applied: ${results.length}`);
+        const results = (await store.readAudit({ evaluation: evaluation.id })).filter(
+          (a) => a.type === 'check_result' && a.data.check === 'export.inference',
+        );
+        console.log(
+          `round ${round + 1}: restarted ${seconds.toFixed(1)} s after the kill (observed ${((performance.now() - t0) / 1000).toFixed(1)} s to completion); results applied: ${results.length}`,
+        );
         if (results.length !== 1) throw new Error(`result applied ${results.length} times`);
       } finally {
         await Promise.all(workers.map((w) => w.stop('SIGKILL')));
         await queues.close();
       }
     }
-    console.log(`failover with default settings (lock 30 s, stalled check 10 s), ${ROUNDS} kills: median ${median(times).toFixed(1)} s, min ${Math.min(...times).toFixed(1)} s, max ${Math.max(...times).toFixed(1)} s (bound: 40 s; goal ≤ 45 s)`);
+    console.log(
+      `failover with default settings (lock 30 s, stalled check 10 s), ${ROUNDS} kills: median ${median(times).toFixed(1)} s, min ${Math.min(...times).toFixed(1)} s, max ${Math.max(...times).toFixed(1)} s (bound: 40 s; goal ≤ 45 s)`,
+    );
   } finally {
     redis.disconnect();
     await server.stop();

@@ -49,12 +49,23 @@ interface Outcome {
   seconds: number;
   peakMb: number;
   gate: string;
-  checks: { id: string; status: string; evidence: string[]; duration_ms: number; security?: boolean; metrics?: Record<string, unknown> }[];
+  checks: {
+    id: string;
+    status: string;
+    evidence: string[];
+    duration_ms: number;
+    security?: boolean;
+    metrics?: Record<string, unknown>;
+  }[];
 }
 
 async function check(name: string, runDir: string, policyFile: string): Promise<Outcome> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(REPO, 'bin/readiness.js'), 'check', runDir, '--policy', policyFile, '--format', 'json', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(REPO, 'bin/readiness.js'), 'check', runDir, '--policy', policyFile, '--format', 'json', '--quiet'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   let peak = 0;
@@ -78,7 +89,8 @@ try {
     await mutate(dir);
     return dir;
   };
-  const model = (bytes: Uint8Array) => async (dir: string) => writeFile(path.join(dir, 'models/production_model.onnx'), bytes);
+  const model = (bytes: Uint8Array) => async (dir: string) =>
+    writeFile(path.join(dir, 'models/production_model.onnx'), bytes);
   const runs: [string, string, string][] = [
     ['good', await variant('good', async () => undefined), 'all checks'],
     [
@@ -89,28 +101,49 @@ try {
       }),
       'training.completed',
     ],
-    ['node bomb (30 M empty nodes in an If body, 60 MB)', await variant('node-bomb', model(modelWithIf(nodeBombGraph(30_000_000)))), 'export.parity'],
+    [
+      'node bomb (30 M empty nodes in an If body, 60 MB)',
+      await variant('node-bomb', model(modelWithIf(nodeBombGraph(30_000_000)))),
+      'export.parity',
+    ],
     ['subgraphs nested 2000 deep', await variant('deep', model(modelWithIf(nestedGraph(2000)))), 'export.parity'],
-    ['memory bomb (ConstantOfShape, 4 GB)', await variant('memory-bomb', model(memoryBombModel(1_000_000_000))), 'export.inference'],
+    [
+      'memory bomb (ConstantOfShape, 4 GB)',
+      await variant('memory-bomb', model(memoryBombModel(1_000_000_000))),
+      'export.inference',
+    ],
     ['endless Loop (10^15 iterations)', await variant('endless', model(endlessLoopModel())), 'export.inference'],
   ];
   const results: Outcome[] = [];
   for (const [name, dir] of runs) results.push(await check(name, dir, policyFile));
   const good = results[0] as Outcome;
   console.log(`limits: heavy ${LIMITS.check_timeout_s.heavy} s, ${LIMITS.heavy_check_memory_mb} MB\n`);
-  console.log('| run | gate | watched check: status, evidence | wall s | peak RSS MB (CLI + heavy child) | RSS ÷ good | time ÷ good |');
+  console.log(
+    '| run | gate | watched check: status, evidence | wall s | peak RSS MB (CLI + heavy child) | RSS ÷ good | time ÷ good |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const [i, r] of results.entries()) {
     const id = (runs[i] as [string, string, string])[2];
     const c = r.checks.find((x) => x.id === id);
-    const what = c ? `${id}: ${c.status}${c.security ? ' (security)' : ''}, "${(c.evidence[0] ?? '').slice(0, 90)}…" in ${(c.duration_ms / 1000).toFixed(2)} s` : 'all automated checks';
-    console.log(`| ${r.name} | ${r.gate} | ${what} | ${r.seconds.toFixed(1)} | ${r.peakMb.toFixed(0)} | ${(r.peakMb / good.peakMb).toFixed(2)} | ${(r.seconds / good.seconds).toFixed(2)} |`);
+    const what = c
+      ? `${id}: ${c.status}${c.security ? ' (security)' : ''}, "${(c.evidence[0] ?? '').slice(0, 90)}…" in ${(c.duration_ms / 1000).toFixed(2)} s`
+      : 'all automated checks';
+    console.log(
+      `| ${r.name} | ${r.gate} | ${what} | ${r.seconds.toFixed(1)} | ${r.peakMb.toFixed(0)} | ${(r.peakMb / good.peakMb).toFixed(2)} | ${(r.seconds / good.seconds).toFixed(2)} |`,
+    );
   }
-  const endless = results[5]?.checks.filter((c) => c.id.startsWith('export.') && c.metrics?.limit_exceeded === 'time') ?? [];
+  const endless =
+    results[5]?.checks.filter((c) => c.id.startsWith('export.') && c.metrics?.limit_exceeded === 'time') ?? [];
   const bomb = results[4]?.checks.filter((c) => c.metrics?.limit_exceeded === 'memory') ?? [];
   console.log('');
-  for (const c of endless) console.log(`time limit: ${c.id} ended after ${(c.duration_ms / 1000).toFixed(2)} s = ${(c.duration_ms / 1000 / LIMITS.check_timeout_s.heavy).toFixed(3)} × the ${LIMITS.check_timeout_s.heavy} s limit`);
-  for (const c of bomb) console.log(`memory limit: ${c.id} ended after ${(c.duration_ms / 1000).toFixed(2)} s (${(c.duration_ms / 1000 / LIMITS.check_timeout_s.heavy).toFixed(3)} × the time limit) at ${LIMITS.heavy_check_memory_mb} MB`);
+  for (const c of endless)
+    console.log(
+      `time limit: ${c.id} ended after ${(c.duration_ms / 1000).toFixed(2)} s = ${(c.duration_ms / 1000 / LIMITS.check_timeout_s.heavy).toFixed(3)} × the ${LIMITS.check_timeout_s.heavy} s limit`,
+    );
+  for (const c of bomb)
+    console.log(
+      `memory limit: ${c.id} ended after ${(c.duration_ms / 1000).toFixed(2)} s (${(c.duration_ms / 1000 / LIMITS.check_timeout_s.heavy).toFixed(3)} × the time limit) at ${LIMITS.heavy_check_memory_mb} MB`,
+    );
 } finally {
   await rm(base, { recursive: true, force: true });
 }

@@ -39,8 +39,12 @@ for (let i = 0; i < ROUNDS; i++) {
   const r = await runCheck(check, { run: await RunArtifacts.open(dir), policy });
   ours.push(Number(r.metrics.p50_ms));
   p95.push(Number(r.metrics.p95_ms));
-  console.log(`round ${i + 1}: raw loop p50 ${raw.at(-1)?.toFixed(3)} ms, ours p50 ${r.metrics.p50_ms} ms p95 ${r.metrics.p95_ms} ms p99 ${r.metrics.p99_ms} ms (${r.status}, ${r.metrics.requests} requests, ${r.metrics.throughput_rps} req/s)`);
+  console.log(
+    `round ${i + 1}: raw loop p50 ${raw.at(-1)?.toFixed(3)} ms, ours p50 ${r.metrics.p50_ms} ms p95 ${r.metrics.p95_ms} ms p99 ${r.metrics.p99_ms} ms (${r.status}, ${r.metrics.requests} requests, ${r.metrics.throughput_rps} req/s)`,
+  );
 }
 const ratios = ours.map((o, i) => o / raw[i]!);
 const ratio = median(ratios);
-console.log(`RESULT latency: ours p50 ${median(ours).toFixed(3)} ms, raw single-request loop p50 ${median(raw).toFixed(3)} ms, median paired ratio ${ratio.toFixed(3)} (per round ${ratios.map((r) => r.toFixed(3)).join(' / ')}; target within 5 %: 0.95–1.05); ours p95 ${median(p95).toFixed(3)} ms`);
+console.log(
+  `RESULT latency: ours p50 ${median(ours).toFixed(3)} ms, raw single-request loop p50 ${median(raw).toFixed(3)} ms, median paired ratio ${ratio.toFixed(3)} (per round ${ratios.map((r) => r.toFixed(3)).join(' / ')}; target within 5 %: 0.95–1.05); ours p95 ${median(p95).toFixed(3)} ms`,
+);

@@ -6,7 +6,7 @@
  *   `sha256sum` over the same files, in the same run (ratio of throughputs).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, existsSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,13 +15,12 @@ import { buildManifest, buildRunManifest } from '../src/artifacts/manifest.js';
 import { RunArtifacts } from '../src/artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../src/checks/registry.js';
 import { runChecks } from '../src/checks/runner.js';
-import { median } from './stats.js';
 import { loadEffectivePolicy } from '../src/policy/load.js';
+import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const example = path.resolve(here, '../examples/digits-run');
 const cache = path.join(here, '.cache');
-
 
 async function lightPass(iterations: number): Promise<{ ms: number; files: string[] }> {
   const light = AUTOMATED_CHECKS.filter((c) => !c.heavy);
@@ -65,7 +64,9 @@ async function main(): Promise<void> {
   await lightPass(5); // warm-up: module loading, JIT
   const light = await lightPass(iterations);
   const base = await readBaseline(light.files, iterations);
-  console.log(`light pass (${AUTOMATED_CHECKS.filter((c) => !c.heavy).length} checks, ${light.files.length} files): median ${light.ms.toFixed(2)} ms`);
+  console.log(
+    `light pass (${AUTOMATED_CHECKS.filter((c) => !c.heavy).length} checks, ${light.files.length} files): median ${light.ms.toFixed(2)} ms`,
+  );
   console.log(`baseline (read the same ${light.files.length} files): median ${base.toFixed(2)} ms`);
   console.log(`ratio light pass / plain reads: ${(light.ms / base).toFixed(2)}`);
 
@@ -80,7 +81,9 @@ async function main(): Promise<void> {
   execFileSync('sha256sum', [big]);
   const theirs = performance.now() - t1;
   const mb = m.bytes / 1024 / 1024;
-  console.log(`manifest hashing: ours ${(mb / (ours / 1000)).toFixed(0)} MB/s, sha256sum ${(mb / (theirs / 1000)).toFixed(0)} MB/s over ${mb.toFixed(0)} MB`);
+  console.log(
+    `manifest hashing: ours ${(mb / (ours / 1000)).toFixed(0)} MB/s, sha256sum ${(mb / (theirs / 1000)).toFixed(0)} MB/s over ${mb.toFixed(0)} MB`,
+  );
   console.log(`ratio ours / sha256sum (time): ${(ours / theirs).toFixed(2)}`);
 
   const exRun = await RunArtifacts.open(example);
@@ -89,9 +92,14 @@ async function main(): Promise<void> {
   const em = await buildRunManifest(exRun, policy);
   const exOurs = performance.now() - t2;
   const t3 = performance.now();
-  execFileSync('sha256sum', em.entries.map((e) => path.join(example, e.path)));
+  execFileSync(
+    'sha256sum',
+    em.entries.map((e) => path.join(example, e.path)),
+  );
   const exTheirs = performance.now() - t3;
-  console.log(`example run manifest (${em.entries.length} files, ${(em.bytes / 1024).toFixed(0)} KB): ours ${exOurs.toFixed(2)} ms, sha256sum ${exTheirs.toFixed(2)} ms (process start included)`);
+  console.log(
+    `example run manifest (${em.entries.length} files, ${(em.bytes / 1024).toFixed(0)} KB): ours ${exOurs.toFixed(2)} ms, sha256sum ${exTheirs.toFixed(2)} ms (process start included)`,
+  );
 }
 
 await main();

@@ -24,7 +24,9 @@ async function child(dir: string): Promise<void> {
   const r = await runCheck(check, { run: await RunArtifacts.open(dir), policy: DEFAULT_POLICY });
   const ms = performance.now() - t0;
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  console.log(JSON.stringify({ maxRssMb, ms, status: r.status, samples: r.metrics.samples, evidence: r.evidence.slice(0, 1) }));
+  console.log(
+    JSON.stringify({ maxRssMb, ms, status: r.status, samples: r.metrics.samples, evidence: r.evidence.slice(0, 1) }),
+  );
 }
 
 /** Writes inputs.npy sample by sample (never the whole array in memory). */
@@ -53,15 +55,22 @@ async function baseline(dir: string): Promise<void> {
   const ort = await import('onnxruntime-node');
   const s = await ort.InferenceSession.create(path.join(dir, 'models/production_model.onnx'));
   const b = DEFAULT_POLICY.parity.batch_size;
-  await s.run({ input: new ort.Tensor('float32', new Float32Array(b * SAMPLE_BYTES / 4), [b, ...SAMPLE_SHAPE]) });
+  await s.run({ input: new ort.Tensor('float32', new Float32Array((b * SAMPLE_BYTES) / 4), [b, ...SAMPLE_SHAPE]) });
   console.log(JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 }));
 }
 
 function runChild(mode: string, dir: string): { maxRssMb: number; ms: number; status: string; samples: number } {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'memory.bench.ts'), mode, dir], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'memory.bench.ts'), mode, dir], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`child ${mode} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { maxRssMb: number; ms: number; status: string; samples: number };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as {
+    maxRssMb: number;
+    ms: number;
+    status: string;
+    samples: number;
+  };
 }
 
 async function main(): Promise<void> {
@@ -80,13 +89,19 @@ async function main(): Promise<void> {
     writeLargeInputs(path.join(dir, 'data/test/inputs.npy'), n);
     const inputBytes = statSync(path.join(dir, 'data/test/inputs.npy')).size;
     const modelMb = statSync(path.join(dir, 'models/production_model.onnx')).size / 1e6;
-    console.log(`test set: ${n} samples, ${(inputBytes / 1e9).toFixed(2)} GB written in ${((performance.now() - t0) / 1000).toFixed(1)} s; model ${modelMb.toFixed(1)} MB`);
+    console.log(
+      `test set: ${n} samples, ${(inputBytes / 1e9).toFixed(2)} GB written in ${((performance.now() - t0) / 1000).toFixed(1)} s; model ${modelMb.toFixed(1)} MB`,
+    );
     const base = runChild('--baseline', dir);
     const res = runChild('--child', dir);
     const fileLimit = (modelMb * 1e6) / 1048576 + 300;
     const loadedLimit = base.maxRssMb + 300;
-    console.log(`check status ${res.status} (labels are placeholders; only memory is measured), ${res.samples} samples in ${(res.ms / 1000).toFixed(1)} s`);
-    console.log(`model footprint (plain onnxruntime-node process: load + one batch of ${DEFAULT_POLICY.parity.batch_size}): peak RSS ${base.maxRssMb.toFixed(0)} MiB`);
+    console.log(
+      `check status ${res.status} (labels are placeholders; only memory is measured), ${res.samples} samples in ${(res.ms / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      `model footprint (plain onnxruntime-node process: load + one batch of ${DEFAULT_POLICY.parity.batch_size}): peak RSS ${base.maxRssMb.toFixed(0)} MiB`,
+    );
     console.log(
       `RESULT memory: peak RSS ${res.maxRssMb.toFixed(0)} MiB for a ${(inputBytes / 1e9).toFixed(2)} GB test set = loaded model + ${(res.maxRssMb - base.maxRssMb).toFixed(0)} MiB ` +
         `(limit loaded model + 300 MiB = ${loadedLimit.toFixed(0)} MiB: ${res.maxRssMb <= loadedLimit ? 'within' : 'OVER'}; ` +

@@ -44,16 +44,20 @@ export function ensureResnetRun(): string {
   if (existsSync(path.join(RESNET_RUN, 'data/test/reference_outputs.npy'))) return RESNET_RUN;
   mkdirSync(CACHE, { recursive: true });
   const r = spawnSync('/usr/bin/python3', ['-c', GENERATE, RESNET_RUN, String(SAMPLES)], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('generating the ResNet-18 run failed (needs /usr/bin/python3 with torch and torchvision)');
+  if (r.status !== 0)
+    throw new Error('generating the ResNet-18 run failed (needs /usr/bin/python3 with torch and torchvision)');
   return RESNET_RUN;
 }
-
 
 /** Parses a small v1 .npy header (baseline only: the file is ours). */
 export function npyPayload(buf: Buffer): { shape: number[]; data: Buffer } {
   const len = buf.readUInt16LE(8);
   const header = buf.toString('latin1', 10, 10 + len);
-  const shape = (/\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = (/\(([^)]*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   return { shape, data: buf.subarray(10 + len) };
 }
 

@@ -14,7 +14,9 @@ import { ensureResnetRun, median, plainParity, SAMPLES } from './onnx-setup.js';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const dir = ensureResnetRun();
 const modelMb = statSync(path.join(dir, 'models/production_model.onnx')).size / 1e6;
-console.log(`ResNet-18: ${modelMb.toFixed(1)} MB ONNX, ${SAMPLES} samples, batch ${DEFAULT_POLICY.parity.batch_size}, ${ROUNDS} alternating rounds`);
+console.log(
+  `ResNet-18: ${modelMb.toFixed(1)} MB ONNX, ${SAMPLES} samples, batch ${DEFAULT_POLICY.parity.batch_size}, ${ROUNDS} alternating rounds`,
+);
 
 const ours: number[] = [];
 const plain: number[] = [];
@@ -26,7 +28,11 @@ for (let i = 0; i < ROUNDS; i++) {
   const r = await runCheck(check, { run: await RunArtifacts.open(dir), policy: DEFAULT_POLICY });
   ours.push(performance.now() - t0);
   if (r.status !== 'pass') console.log('unexpected status', r.status, r.evidence.slice(0, 3));
-  console.log(`round ${i + 1}: plain ${p.ms.toFixed(0)} ms (${p.correct}/${SAMPLES} correct), ours ${ours.at(-1)?.toFixed(0)} ms (${r.status}, flipped ${r.metrics.flipped}, max abs diff ${r.metrics.max_abs_diff})`);
+  console.log(
+    `round ${i + 1}: plain ${p.ms.toFixed(0)} ms (${p.correct}/${SAMPLES} correct), ours ${ours.at(-1)?.toFixed(0)} ms (${r.status}, flipped ${r.metrics.flipped}, max abs diff ${r.metrics.max_abs_diff})`,
+  );
 }
 const ratio = median(ours) / median(plain);
-console.log(`RESULT parity: ours median ${median(ours).toFixed(0)} ms, plain onnxruntime-node loop median ${median(plain).toFixed(0)} ms, ratio ${ratio.toFixed(3)} (target ≤ 1.05)`);
+console.log(
+  `RESULT parity: ours median ${median(ours).toFixed(0)} ms, plain onnxruntime-node loop median ${median(plain).toFixed(0)} ms, ratio ${ratio.toFixed(3)} (target ≤ 1.05)`,
+);

@@ -4,7 +4,7 @@
  * redis-server. Prints evaluations per minute, queued vs in-process (`checkRun`) time per
  * evaluation, and Redis commands per evaluation from INFO commandstats deltas.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
@@ -16,8 +16,8 @@ import { Redis } from 'ioredis';
 import { checkRun } from '../src/engine.js';
 import { ReadinessQueues } from '../src/queue/producer.js';
 import { submitEvaluation } from '../src/queue/submit.js';
-import { median } from './stats.js';
 import { EvaluationStore } from '../src/store/redis-store.js';
+import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..');
@@ -58,7 +58,6 @@ async function commandStats(redis: Redis): Promise<Map<string, number>> {
   return out;
 }
 
-
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
@@ -70,10 +69,28 @@ async function main(): Promise<void> {
   const root = path.join(dir, 'runs');
   await cp(EXAMPLE, path.join(root, 'digits-run'), { recursive: true });
   // 50 run names (a new evaluation of the same run would supersede the previous one)
-  for (let i = 0; i < EVALUATIONS; i++) await symlink('digits-run', path.join(root, `run-${String(i).padStart(2, '0')}`));
+  for (let i = 0; i < EVALUATIONS; i++)
+    await symlink('digits-run', path.join(root, `run-${String(i).padStart(2, '0')}`));
 
   const port = await freePort();
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  const server = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: 'ignore' },
+  );
   const workers: ChildProcess[] = [];
   try {
     await waitPort(port);
@@ -88,7 +105,14 @@ async function main(): Promise<void> {
       inProcess.push(performance.now() - t0);
     }
 
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: url, REDIS_PREFIX: PREFIX, ARTIFACT_ROOT: root, LOG_LEVEL: 'info' };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      REDIS_URL: url,
+      REDIS_PREFIX: PREFIX,
+      ARTIFACT_ROOT: root,
+      LOG_LEVEL: 'info',
+    };
     for (let i = 0; i < WORKERS; i++) {
       const w = spawn(process.execPath, [BIN, 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
       workers.push(w);
@@ -114,7 +138,12 @@ async function main(): Promise<void> {
     const submitted = await Promise.all(
       Array.from({ length: EVALUATIONS }, async (_, i) => {
         const s = performance.now();
-        const { evaluation } = await submitEvaluation(store, queues, { artifactRoot: root, run: `run-${String(i).padStart(2, '0')}`, requester: 'cli:bench', channel: null });
+        const { evaluation } = await submitEvaluation(store, queues, {
+          artifactRoot: root,
+          run: `run-${String(i).padStart(2, '0')}`,
+          requester: 'cli:bench',
+          channel: null,
+        });
         return { id: evaluation.id, submittedAt: s };
       }),
     );
@@ -130,7 +159,8 @@ async function main(): Promise<void> {
       benchCommands += open.length;
       const now = performance.now();
       res.forEach(([, statuses], i) => {
-        if ((statuses as string[]).every((x) => x !== 'pending' && x !== 'running')) doneAt.set((open[i] as { id: string }).id, now);
+        if ((statuses as string[]).every((x) => x !== 'pending' && x !== 'running'))
+          doneAt.set((open[i] as { id: string }).id, now);
       });
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -152,7 +182,10 @@ async function main(): Promise<void> {
     delta.set('hvals', (delta.get('hvals') ?? 0) - (benchCommands - 1));
     delta.set('info', (delta.get('info') ?? 0) - 1);
     const total = [...delta.values()].reduce((a, b) => a + b, 0);
-    const top = [...delta].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, 8);
+    const top = [...delta]
+      .filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8);
 
     let statuses = 0;
     let passed = 0;

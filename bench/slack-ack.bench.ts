@@ -9,11 +9,11 @@
  * Each app runs in its own child process (this file with `--serve plain|ours`), so the client's
  * own work (signing, 50 connections) is not counted against either server.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { App } from '@slack/bolt';
 import pino from 'pino';
 import { ReadinessConfigSchema } from '../src/config/readiness-config.js';
@@ -39,10 +39,20 @@ function post(port: number, body: string): Promise<{ ms: number; status: number 
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // a new connection per request, as Slack's deliveries are
-    const req = request({ host: '127.0.0.1', port, path: '/slack/events', method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0 }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/slack/events',
+        method: 'POST',
+        headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0 }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -50,7 +60,14 @@ function post(port: number, body: string): Promise<{ ms: number; status: number 
 
 let trigger = 0;
 function bodies(n: number, fake: FakeSlack, run: string): string[] {
-  return Array.from({ length: n }, () => commandBody({ text: `run ${run}`, user_id: 'U0BENCH', trigger_id: `bench.${++trigger}`, response_url: fake.responseUrl('bench') }));
+  return Array.from({ length: n }, () =>
+    commandBody({
+      text: `run ${run}`,
+      user_id: 'U0BENCH',
+      trigger_id: `bench.${++trigger}`,
+      response_url: fake.responseUrl('bench'),
+    }),
+  );
 }
 
 async function burst(port: number, list: string[]): Promise<number[]> {
@@ -72,7 +89,12 @@ async function serve(kind: 'plain' | 'ours'): Promise<void> {
   const port = Number(process.env.PORT);
   const apiUrl = process.env.SLACK_API_URL as string;
   if (kind === 'plain') {
-    const plain = new App({ token: 'xoxb-bench', signingSecret: SECRET, tokenVerificationEnabled: false, clientOptions: { slackApiUrl: apiUrl } });
+    const plain = new App({
+      token: 'xoxb-bench',
+      signingSecret: SECRET,
+      tokenVerificationEnabled: false,
+      clientOptions: { slackApiUrl: apiUrl },
+    });
     plain.command('/readiness', async ({ ack }) => {
       await ack();
     });
@@ -98,7 +120,11 @@ async function serve(kind: 'plain' | 'ours'): Promise<void> {
   });
   await ours.start();
   process.on('message', (m) => {
-    if (m === 'drain') void ours.intake.idle().then(() => ours.renderer.idle()).then(() => process.send?.('drained'));
+    if (m === 'drain')
+      void ours.intake
+        .idle()
+        .then(() => ours.renderer.idle())
+        .then(() => process.send?.('drained'));
   });
   process.send?.('ready');
   process.on('disconnect', () => {
@@ -113,7 +139,11 @@ async function serve(kind: 'plain' | 'ours'): Promise<void> {
 }
 
 function startServer(kind: 'plain' | 'ours', env: Record<string, string>): Promise<ChildProcess> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => (m === 'ready' ? resolve(child) : reject(new Error(String(m)))));
     child.once('exit', (code) => reject(new Error(`${kind} server exited ${code}`)));
@@ -160,16 +190,24 @@ async function main(): Promise<void> {
     }
   }
   const evaluationsMade = (await store.listRecent(10_000)).length;
-  console.log(`ack latency, ${ROUNDS} bursts of ${BURST} concurrent signed /readiness run commands (new connection each, each app in its own process):`);
+  console.log(
+    `ack latency, ${ROUNDS} bursts of ${BURST} concurrent signed /readiness run commands (new connection each, each app in its own process):`,
+  );
   console.log(`  plain Bolt (ack only): p50 ${pct(plainMs, 50).toFixed(1)} ms, p99 ${pct(plainMs, 99).toFixed(1)} ms`);
-  console.log(`  readiness app (durable intake before each ack): p50 ${pct(oursMs, 50).toFixed(1)} ms, p99 ${pct(oursMs, 99).toFixed(1)} ms`);
-  console.log(`  ratio p99 ${(pct(oursMs, 99) / pct(plainMs, 99)).toFixed(2)}x (target <= 1.2x), p50 ${(pct(oursMs, 50) / pct(plainMs, 50)).toFixed(2)}x`);
+  console.log(
+    `  readiness app (durable intake before each ack): p50 ${pct(oursMs, 50).toFixed(1)} ms, p99 ${pct(oursMs, 99).toFixed(1)} ms`,
+  );
+  console.log(
+    `  ratio p99 ${(pct(oursMs, 99) / pct(plainMs, 99)).toFixed(2)}x (target <= 1.2x), p50 ${(pct(oursMs, 50) / pct(plainMs, 50)).toFixed(2)}x`,
+  );
   console.log(`  evaluations created by the readiness app: ${evaluationsMade} for ${20 + ROUNDS * BURST} commands`);
   const big = await Promise.all(bodies(BIG, fake, 'run').map((b) => post(ourPort, b)));
   const late = big.filter((r) => r.status !== 200).length;
   await drain(ours);
   const bigMs = big.map((r) => r.ms);
-  console.log(`${BIG} concurrent commands: ${BIG - late} acked (200)${late > 0 ? `, ${late} NOT acked within Bolt's 3 s` : ''}, slowest ${Math.max(...bigMs).toFixed(0)} ms, p99 ${pct(bigMs, 99).toFixed(0)} ms (Slack's limit 3000 ms)`);
+  console.log(
+    `${BIG} concurrent commands: ${BIG - late} acked (200)${late > 0 ? `, ${late} NOT acked within Bolt's 3 s` : ''}, slowest ${Math.max(...bigMs).toFixed(0)} ms, p99 ${pct(bigMs, 99).toFixed(0)} ms (Slack's limit 3000 ms)`,
+  );
   if (late > 0) process.exitCode = 1;
   plain.disconnect();
 
@@ -178,17 +216,30 @@ async function main(): Promise<void> {
   fake.reset();
   const t0 = performance.now();
   await post(ourPort, bodies(1, fake, 'run')[0] as string);
-  const state = await waitFor(async () => {
-    const s = await store.latestForRun('run');
-    return s && s.checks.every((c) => c.status === 'pass' || c.status === 'warn') ? s : null;
-  }, 'the evaluation to finish', 180_000);
-  const ts = await waitFor(async () => (await store.getEvaluation(state.evaluation.id))?.message?.ts, 'the gate message');
-  await waitFor(() => JSON.stringify(fake.messages.get(ts)?.blocks ?? []).includes('signoff_approve_technical'), 'the final render', 30_000);
+  const state = await waitFor(
+    async () => {
+      const s = await store.latestForRun('run');
+      return s && s.checks.every((c) => c.status === 'pass' || c.status === 'warn') ? s : null;
+    },
+    'the evaluation to finish',
+    180_000,
+  );
+  const ts = await waitFor(
+    async () => (await store.getEvaluation(state.evaluation.id))?.message?.ts,
+    'the gate message',
+  );
+  await waitFor(
+    () => JSON.stringify(fake.messages.get(ts)?.blocks ?? []).includes('signoff_approve_technical'),
+    'the final render',
+    30_000,
+  );
   const seconds = (performance.now() - t0) / 1000;
   await drain(ours);
   const final = await store.getEvaluation(state.evaluation.id);
   const updates = fake.callsOf('chat.update').filter((c) => c.args.ts === ts).length;
-  console.log(`one evaluation of examples/digits-run on a worker process: ${final?.version} state versions in ${seconds.toFixed(1)} s → 1 chat.postMessage + ${updates} chat.update (at most ~1/s per message: ${(updates / seconds).toFixed(2)}/s)`);
+  console.log(
+    `one evaluation of examples/digits-run on a worker process: ${final?.version} state versions in ${seconds.toFixed(1)} s → 1 chat.postMessage + ${updates} chat.update (at most ~1/s per message: ${(updates / seconds).toFixed(2)}/s)`,
+  );
 
   await worker.stop();
   ours.disconnect();

@@ -42,18 +42,22 @@ try {
   }
   const resolved = parse(r.stdout);
   for (const [name, svc] of Object.entries(resolved.services)) {
-    if (!REGISTRY_IMAGES.has(name) && !svc.build) problems.push(`${name}: built from this repository but has no build:`);
+    if (!REGISTRY_IMAGES.has(name) && !svc.build)
+      problems.push(`${name}: built from this repository but has no build:`);
     if (REGISTRY_IMAGES.has(name)) continue;
     const cfg = (svc.volumes ?? []).find((v) => typeof v === 'object' && v.target === '/config/readiness.yml');
     if (!cfg) problems.push(`${name}: config/readiness.yml is not mounted at /config/readiness.yml`);
     else {
-      if (cfg.type !== 'bind' || cfg.read_only !== true) problems.push(`${name}: config/readiness.yml must be a read-only bind mount`);
-      if (cfg.bind?.create_host_path === true) problems.push(`${name}: config/readiness.yml would be created as a folder when missing`);
+      if (cfg.type !== 'bind' || cfg.read_only !== true)
+        problems.push(`${name}: config/readiness.yml must be a read-only bind mount`);
+      if (cfg.bind?.create_host_path === true)
+        problems.push(`${name}: config/readiness.yml would be created as a folder when missing`);
     }
     for (const p of svc.ports ?? []) {
       const target = String(typeof p === 'object' ? p.target : p.split(':').at(-1)).replace(/\/tcp$/, '');
       const hostIp = typeof p === 'object' ? p.host_ip : p.split(':').length === 3 ? p.split(':')[0] : undefined;
-      if (target === '9464' && hostIp !== '127.0.0.1') problems.push(`${name}: metrics port 9464 published on ${hostIp ?? 'every interface'}, not 127.0.0.1`);
+      if (target === '9464' && hostIp !== '127.0.0.1')
+        problems.push(`${name}: metrics port 9464 published on ${hostIp ?? 'every interface'}, not 127.0.0.1`);
     }
   }
   console.log(`${[bin, ...pre].join(' ')} config: OK (${Object.keys(resolved.services).join(', ')})`);
@@ -64,4 +68,6 @@ if (problems.length) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log('docker-compose.yml: every repository service is built, config mounted read-only and required, metrics on 127.0.0.1');
+console.log(
+  'docker-compose.yml: every repository service is built, config mounted read-only and required, metrics on 127.0.0.1',
+);

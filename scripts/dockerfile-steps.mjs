@@ -9,7 +9,7 @@
  *   node scripts/dockerfile-steps.mjs [Dockerfile]
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -31,7 +31,11 @@ function inStage(p) {
 
 function run(command, cwd, env) {
   console.log(`+ ${command}`);
-  const r = spawnSync('bash', ['-euo', 'pipefail', '-c', command], { cwd, env: { ...process.env, ...env }, stdio: 'inherit' });
+  const r = spawnSync('bash', ['-euo', 'pipefail', '-c', command], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
     console.error(`step failed (exit ${r.status}): ${command}`);
     process.exit(1);
@@ -67,7 +71,11 @@ try {
         const from = args[0].startsWith('--from=') ? stages.get(args.shift().slice(7)) : null;
         const dst = args.pop();
         for (const src of args) {
-          const source = from ? (src.startsWith(from.workdir) ? path.join(from.dir, path.relative(from.workdir, src)) : path.join(from.dir, src)) : path.join(repo, src);
+          const source = from
+            ? src.startsWith(from.workdir)
+              ? path.join(from.dir, path.relative(from.workdir, src))
+              : path.join(from.dir, src)
+            : path.join(repo, src);
           const target = dst.endsWith('/') ? path.join(inStage(dst), path.basename(src)) : inStage(dst);
           console.log(`+ COPY ${from ? `--from=${from.name} ` : ''}${src} ${dst}`);
           cpSync(source, target, { recursive: true });
@@ -105,7 +113,13 @@ try {
     run([...entrypoint, sub, '--help'].map((a) => JSON.stringify(a)).join(' '), stage.dir, env);
   }
   // The image's production dependencies really run the gate, heavy checks (onnxruntime) included.
-  run([...entrypoint, 'check', path.join(repo, 'examples/digits-run'), '--quiet'].map((a) => JSON.stringify(a)).join(' ') + ' > /dev/null', stage.dir, env);
+  run(
+    [...entrypoint, 'check', path.join(repo, 'examples/digits-run'), '--quiet']
+      .map((a) => JSON.stringify(a))
+      .join(' ') + ' > /dev/null',
+    stage.dir,
+    env,
+  );
   console.log('Dockerfile steps OK');
 } finally {
   rmSync(scratch, { recursive: true, force: true });

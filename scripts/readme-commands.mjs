@@ -19,7 +19,9 @@ const commands = block[1]
   .map((l) => l.replace(/\s+#.*$/, '').trim())
   .filter((l) => l !== '');
 if (commands.length !== 2 || commands[1] !== 'npm test') {
-  console.error(`README.md: the first block must hold exactly two commands, the second "npm test"; found: ${JSON.stringify(commands)}`);
+  console.error(
+    `README.md: the first block must hold exactly two commands, the second "npm test"; found: ${JSON.stringify(commands)}`,
+  );
   process.exit(2);
 }
 process.stdout.write(`${commands.join('\n')}\n`);

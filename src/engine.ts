@@ -2,11 +2,11 @@ import path from 'node:path';
 import { buildRunManifest, type Manifest } from './artifacts/manifest.js';
 import { RunArtifacts } from './artifacts/run.js';
 import { AUTOMATED_CHECKS, SIGNOFF_TITLES } from './checks/registry.js';
-import { runChecks, type RunChecksOptions } from './checks/runner.js';
+import { type RunChecksOptions, runChecks } from './checks/runner.js';
 import type { CheckDefinition, CheckResult } from './checks/types.js';
 import { currentSignoffs, evaluateGate, type GateStatus, type SignoffRecord } from './gate/evaluate.js';
-import { loadEffectivePolicy, type EffectivePolicy, type PolicyOptions } from './policy/load.js';
-import { SIGNOFF_ROLES, type Policy } from './policy/schema.js';
+import { type EffectivePolicy, loadEffectivePolicy, type PolicyOptions } from './policy/load.js';
+import { type Policy, SIGNOFF_ROLES } from './policy/schema.js';
 
 export interface GateReport {
   /** The run as it was named (folder path for the CLI, run name under the artifact root on workers). */
@@ -41,13 +41,24 @@ export function modelName(policy: Policy, runLabel: string): string {
 /** Sign-off rows of the checklist, from the recorded sign-offs (bound to `digest`). */
 export function signoffResults(policy: Policy, signoffs: readonly SignoffRecord[], digest: string): CheckResult[] {
   return SIGNOFF_ROLES.map((role) => {
-    const base = { id: `signoff.${role}`, category: 'signoff' as const, title: SIGNOFF_TITLES[role], metrics: {}, duration_ms: 0 };
+    const base = {
+      id: `signoff.${role}`,
+      category: 'signoff' as const,
+      title: SIGNOFF_TITLES[role],
+      metrics: {},
+      duration_ms: 0,
+    };
     const s = currentSignoffs(signoffs, digest).find((x) => x.role === role);
     if (s?.decision === 'approved') {
       return { ...base, status: 'pass' as const, evidence: [`approved by <@${s.user}> at ${s.at}`], remediation: null };
     }
     if (s?.decision === 'rejected') {
-      return { ...base, status: 'fail' as const, evidence: [`rejected by <@${s.user}> at ${s.at}: ${s.reason ?? 'no reason given'}`], remediation: 'Address the rejection reason, then rerun the evaluation.' };
+      return {
+        ...base,
+        status: 'fail' as const,
+        evidence: [`rejected by <@${s.user}> at ${s.at}: ${s.reason ?? 'no reason given'}`],
+        remediation: 'Address the rejection reason, then rerun the evaluation.',
+      };
     }
     if (!policy.signoff.required_roles.includes(role)) {
       return { ...base, status: 'skipped' as const, evidence: ['not required by the policy'], remediation: null };
@@ -67,8 +78,16 @@ export function assembleReport(input: {
 }): GateReport {
   const { policy } = input.effective;
   const signoffs = [...(input.signoffs ?? [])];
-  const checks = [...input.checks.filter((c) => c.category !== 'signoff'), ...signoffResults(policy, signoffs, input.manifest.digest)];
-  const verdict = evaluateGate({ checks, signoffs, requiredRoles: policy.signoff.required_roles, digest: input.manifest.digest });
+  const checks = [
+    ...input.checks.filter((c) => c.category !== 'signoff'),
+    ...signoffResults(policy, signoffs, input.manifest.digest),
+  ];
+  const verdict = evaluateGate({
+    checks,
+    signoffs,
+    requiredRoles: policy.signoff.required_roles,
+    digest: input.manifest.digest,
+  });
   return {
     run: input.run,
     model_name: modelName(policy, input.run),

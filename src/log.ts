@@ -1,4 +1,4 @@
-import pino, { stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions, stdSerializers } from 'pino';
 
 /** Paths pino censors in every log line: tokens, secrets, signatures and auth headers. */
 export const REDACT_PATHS = [
@@ -38,12 +38,16 @@ const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
  * Field names whose value is a credential wherever they appear (any depth, any case): error
  * bodies, request/response headers, client configs.
  */
-const SECRET_KEY = /^(?:.*token|.*secret|password|passwd|authorization|proxy-authorization|cookie|set-cookie|x-slack-signature|(?:.*[-_])?api[-_]?key|private[-_]?key|signing[-_]?key)$/i;
+const SECRET_KEY =
+  /^(?:.*token|.*secret|password|passwd|authorization|proxy-authorization|cookie|set-cookie|x-slack-signature|(?:.*[-_])?api[-_]?key|private[-_]?key|signing[-_]?key)$/i;
 
 export const CENSOR = '[REDACTED]';
 
 export function scrubSecrets(s: string): string {
-  return s.replace(TOKEN_PATTERN, '$1-[REDACTED]').replace(URL_PASSWORD, '$1[REDACTED]@').replace(AUTH_SCHEME, '$1 [REDACTED]');
+  return s
+    .replace(TOKEN_PATTERN, '$1-[REDACTED]')
+    .replace(URL_PASSWORD, '$1[REDACTED]@')
+    .replace(AUTH_SCHEME, '$1 [REDACTED]');
 }
 
 const MAX_DEPTH = 10;
@@ -55,7 +59,12 @@ const MAX_NODES = 5000;
  * censored, at any depth (an error's `data`/`body`, `headers`, `config`, `cause`, `errors`), errors
  * turned into plain objects with their type, message and stack. Cycles and depth are bounded.
  */
-export function redactDeep(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet(), budget = { nodes: MAX_NODES }): unknown {
+export function redactDeep(
+  value: unknown,
+  depth = 0,
+  seen: WeakSet<object> = new WeakSet(),
+  budget = { nodes: MAX_NODES },
+): unknown {
   if (typeof value === 'string') return scrubSecrets(value);
   if (value === null || typeof value !== 'object') return value;
   if (seen.has(value)) return '[Circular]';
@@ -66,12 +75,16 @@ export function redactDeep(value: unknown, depth = 0, seen: WeakSet<object> = ne
     if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1, seen, budget));
     if (value instanceof Map) return redactDeep(Object.fromEntries(value), depth + 1, seen, budget);
     if (value instanceof Date) return value.toISOString();
-    const source: Record<string, unknown> = value instanceof Error ? errorFields(value) : (value as Record<string, unknown>);
+    const source: Record<string, unknown> =
+      value instanceof Error ? errorFields(value) : (value as Record<string, unknown>);
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(source)) {
       const v = source[key];
       if (typeof v === 'function') continue;
-      out[key] = SECRET_KEY.test(key) && v !== null && v !== undefined && typeof v !== 'boolean' ? CENSOR : redactDeep(v, depth + 1, seen, budget);
+      out[key] =
+        SECRET_KEY.test(key) && v !== null && v !== undefined && typeof v !== 'boolean'
+          ? CENSOR
+          : redactDeep(v, depth + 1, seen, budget);
     }
     return out;
   } catch {

@@ -13,7 +13,15 @@ function capture(): { stream: Writable; lines: () => Record<string, unknown>[]; 
       cb();
     },
   });
-  return { stream, raw: () => buf, lines: () => buf.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    stream,
+    raw: () => buf,
+    lines: () =>
+      buf
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 const BOT = 'xoxb-1234567890-abcdefABCDEF';
@@ -23,19 +31,35 @@ describe('logger', () => {
   it('writes pino JSON with ids and redacts tokens and secrets in fields, nested headers and free text', () => {
     const out = capture();
     const log = createLogger({ level: 'info' }, out.stream);
-    log.info({ evaluation: 'ev1', request_id: 'r1', token: BOT, config: { signingSecret: SECRET, SLACK_BOT_TOKEN: BOT }, req: { headers: { authorization: `Bearer ${BOT}`, 'x-slack-signature': 'v0=abc' } } }, `calling chat.update with ${BOT}`);
+    log.info(
+      {
+        evaluation: 'ev1',
+        request_id: 'r1',
+        token: BOT,
+        config: { signingSecret: SECRET, SLACK_BOT_TOKEN: BOT },
+        req: { headers: { authorization: `Bearer ${BOT}`, 'x-slack-signature': 'v0=abc' } },
+      },
+      `calling chat.update with ${BOT}`,
+    );
     log.error({ err: new Error(`auth failed for ${BOT}`) }, 'boom');
     const raw = out.raw();
     expect(raw).not.toContain(BOT);
     expect(raw).not.toContain(SECRET);
     expect(raw).not.toContain('v0=abc');
     const [first, second] = out.lines();
-    expect(first).toMatchObject({ evaluation: 'ev1', request_id: 'r1', token: '[REDACTED]', msg: 'calling chat.update with xoxb-[REDACTED]' });
+    expect(first).toMatchObject({
+      evaluation: 'ev1',
+      request_id: 'r1',
+      token: '[REDACTED]',
+      msg: 'calling chat.update with xoxb-[REDACTED]',
+    });
     expect((second!.err as { message: string }).message).toBe('auth failed for xoxb-[REDACTED]');
   });
 
   it('scrubs app tokens and redis URL passwords', () => {
-    expect(scrubSecrets('xapp-1-A0-123-abc and redis://:hunter2@redis:6379/0')).toBe('xapp-[REDACTED] and redis://:[REDACTED]@redis:6379/0');
+    expect(scrubSecrets('xapp-1-A0-123-abc and redis://:hunter2@redis:6379/0')).toBe(
+      'xapp-[REDACTED] and redis://:[REDACTED]@redis:6379/0',
+    );
   });
 });
 
@@ -43,8 +67,16 @@ describe('logged errors', () => {
   async function echoServer(status: number): Promise<{ url: string; close: () => Promise<void> }> {
     const server = createServer((req, res) => {
       // a misbehaving proxy or API that echoes the request's credentials in its error body
-      const echoed = { ok: false, error: 'invalid_auth', echoed_headers: { authorization: req.headers.authorization }, detail: `rejected ${req.headers.authorization ?? ''}` };
-      res.writeHead(status, { 'content-type': 'application/json', 'x-echo-authorization': String(req.headers.authorization) });
+      const echoed = {
+        ok: false,
+        error: 'invalid_auth',
+        echoed_headers: { authorization: req.headers.authorization },
+        detail: `rejected ${req.headers.authorization ?? ''}`,
+      };
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'x-echo-authorization': String(req.headers.authorization),
+      });
       res.end(JSON.stringify(echoed));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -59,7 +91,20 @@ describe('logged errors', () => {
     it(`redacts a token echoed inside a Web API ${kind}`, async () => {
       const srv = await echoServer(status);
       try {
-        const client = new WebClient(BOT, { slackApiUrl: srv.url, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR, logger: { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => LogLevel.ERROR, setName() {} } });
+        const client = new WebClient(BOT, {
+          slackApiUrl: srv.url,
+          retryConfig: { retries: 0 },
+          logLevel: LogLevel.ERROR,
+          logger: {
+            debug() {},
+            info() {},
+            warn() {},
+            error() {},
+            setLevel() {},
+            getLevel: () => LogLevel.ERROR,
+            setName() {},
+          },
+        });
         const err = await client.chat.postMessage({ channel: 'C1', text: 'hi' }).then(
           () => null,
           (e: unknown) => e,
@@ -85,9 +130,16 @@ describe('logged errors', () => {
   }
 
   it('censors credential-named fields at any depth and survives cycles', () => {
-    const cfg: Record<string, unknown> = { headers: { Authorization: 'opaque-value-123', 'X-Api-Key': 'k-999' }, client_secret: 'cs-777', ok: true };
+    const cfg: Record<string, unknown> = {
+      headers: { Authorization: 'opaque-value-123', 'X-Api-Key': 'k-999' },
+      client_secret: 'cs-777',
+      ok: true,
+    };
     cfg.self = cfg;
-    const err = Object.assign(new Error('request failed'), { config: cfg, response: { data: { access_token: 'at-555' } } });
+    const err = Object.assign(new Error('request failed'), {
+      config: cfg,
+      response: { data: { access_token: 'at-555' } },
+    });
     const out = capture();
     createLogger({}, out.stream).error({ err }, 'x');
     const raw = out.raw();

@@ -5,19 +5,25 @@
  * once. Hostile or malformed input is not retried (UnrecoverableError).
  */
 import { randomBytes } from 'node:crypto';
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
-import { sha256File, type Manifest } from '../src/artifacts/manifest.js';
-import { resolveRunDirectory, RunArtifacts } from '../src/artifacts/run.js';
-import { CheckLimitExceeded, checkTimeoutMs, limitExceededResult, outcomeFromError, runCheck } from '../src/checks/runner.js';
-import { checkLanes as processLanes, type CheckLanes } from '../src/observability/health.js';
+import { type Manifest, sha256File } from '../src/artifacts/manifest.js';
+import { RunArtifacts, resolveRunDirectory } from '../src/artifacts/run.js';
+import {
+  CheckLimitExceeded,
+  checkTimeoutMs,
+  limitExceededResult,
+  outcomeFromError,
+  runCheck,
+} from '../src/checks/runner.js';
 import type { CheckDefinition, CheckProgress, CheckResult } from '../src/checks/types.js';
-import { GateError, errorMessage } from '../src/errors.js';
-import type { ReadinessQueues } from '../src/queue/producer.js';
-import { CheckJobSchema, type CheckJob, type EvaluationEvent } from '../src/queue/payloads.js';
-import type { EvaluationStore } from '../src/store/redis-store.js';
+import { errorMessage, GateError } from '../src/errors.js';
+import { type CheckLanes, checkLanes as processLanes } from '../src/observability/health.js';
 import type { GateMetrics } from '../src/observability/metrics.js';
-import { HeavyCheckAborted, heavyLimits, type HeavyRunner } from './heavy-runner.js';
+import { type CheckJob, CheckJobSchema, type EvaluationEvent } from '../src/queue/payloads.js';
+import type { ReadinessQueues } from '../src/queue/producer.js';
+import type { EvaluationStore } from '../src/store/redis-store.js';
+import { HeavyCheckAborted, type HeavyRunner, heavyLimits } from './heavy-runner.js';
 
 export interface CheckProcessorDeps {
   store: EvaluationStore;
@@ -45,7 +51,18 @@ export interface CheckJobOutcome {
 }
 
 /** Error codes that mean the artifact or request is bad, not that the machine had a bad moment. */
-const PERMANENT_CODES = new Set(['USAGE', 'CONFIG_INVALID', 'POLICY_INVALID', 'PATH_ESCAPE', 'NOT_A_FILE', 'TOO_LARGE', 'PARSE_ERROR', 'UNSAFE_ARTIFACT', 'UNSUPPORTED_FORMAT', 'SHAPE_MISMATCH']);
+const PERMANENT_CODES = new Set([
+  'USAGE',
+  'CONFIG_INVALID',
+  'POLICY_INVALID',
+  'PATH_ESCAPE',
+  'NOT_A_FILE',
+  'TOO_LARGE',
+  'PARSE_ERROR',
+  'UNSAFE_ARTIFACT',
+  'UNSUPPORTED_FORMAT',
+  'SHAPE_MISMATCH',
+]);
 
 export function isPermanent(err: unknown): boolean {
   return err instanceof GateError && (err.hostile || PERMANENT_CODES.has(err.code));
@@ -71,7 +88,11 @@ function resultFromError(def: CheckDefinition, err: unknown): CheckResult {
  * Results are bound to the evaluation's digest: every file the check read that the manifest
  * covers must still have the hashed contents, else the result would describe other artifacts.
  */
-export async function verifyAgainstManifest(run: RunArtifacts, manifest: Manifest, result: CheckResult): Promise<CheckResult> {
+export async function verifyAgainstManifest(
+  run: RunArtifacts,
+  manifest: Manifest,
+  result: CheckResult,
+): Promise<CheckResult> {
   const changed: string[] = [];
   const uncovered: string[] = [];
   for (const rel of [...run.accessed].sort()) {
@@ -93,8 +114,11 @@ export async function verifyAgainstManifest(run: RunArtifacts, manifest: Manifes
     return {
       ...result,
       status: 'error',
-      evidence: [`read ${uncovered.join(', ')}, which the evaluation's manifest does not cover; a result on bytes outside the artifact digest cannot be signed`],
-      remediation: 'Rerun the evaluation; if this persists, the gate\'s manifest resolver misses a file this check reads (a bug to report).',
+      evidence: [
+        `read ${uncovered.join(', ')}, which the evaluation's manifest does not cover; a result on bytes outside the artifact digest cannot be signed`,
+      ],
+      remediation:
+        "Rerun the evaluation; if this persists, the gate's manifest resolver misses a file this check reads (a bug to report).",
       metrics: {},
     };
   }
@@ -102,7 +126,9 @@ export async function verifyAgainstManifest(run: RunArtifacts, manifest: Manifes
   return {
     ...result,
     status: 'error',
-    evidence: [`${changed.join(', ')} changed since the evaluation was created (sha256 differs from the manifest); this result would not describe the evaluated artifacts`],
+    evidence: [
+      `${changed.join(', ')} changed since the evaluation was created (sha256 differs from the manifest); this result would not describe the evaluated artifacts`,
+    ],
     remediation: 'Rerun the evaluation: the artifacts changed after it was submitted.',
     metrics: {},
   };
@@ -139,9 +165,14 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
     await queues.publishChange(evaluationId, version, reason);
   };
 
-  return async function processCheckJob(job: Job<CheckJob>, lockToken?: string, signal?: AbortSignal): Promise<CheckJobOutcome> {
+  return async function processCheckJob(
+    job: Job<CheckJob>,
+    lockToken?: string,
+    signal?: AbortSignal,
+  ): Promise<CheckJobOutcome> {
     const parsed = CheckJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid job payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    if (!parsed.success)
+      throw new UnrecoverableError(`invalid job payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     const { evaluationId, checkId } = parsed.data;
     const def = deps.checks.find((c) => c.id === checkId);
     if (!def) throw new UnrecoverableError(`unknown check id "${checkId}"`);
@@ -166,7 +197,10 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
       const applied = await store.applyCheckResult(evaluationId, checkId, token, result, deps.workerName);
       if (applied.outcome === 'applied') await publish(evaluationId, applied.version, 'check_result');
       deps.metrics?.checkDuration.observe({ check: checkId, status: result.status }, result.duration_ms / 1000);
-      log.info({ status: result.status, outcome: applied.outcome, security: result.security ?? false }, 'check finished');
+      log.info(
+        { status: result.status, outcome: applied.outcome, security: result.security ?? false },
+        'check finished',
+      );
       return { check: checkId, outcome: applied.outcome, status: result.status };
     };
 
@@ -177,7 +211,12 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
       const now = Date.now();
       if (now - lastProgressAt < progressIntervalMs && p.done < p.total) return;
       lastProgressAt = now;
-      const info = { progress: p.total > 0 ? Math.min(1, p.done / p.total) : 0, label: p.label, done: p.done, total: p.total };
+      const info = {
+        progress: p.total > 0 ? Math.min(1, p.done / p.total) : 0,
+        label: p.label,
+        done: p.done,
+        total: p.total,
+      };
       progressChain = progressChain
         .then(async () => {
           await job.updateProgress({ check: checkId, ...info });
@@ -188,14 +227,22 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
     };
 
     const policy = evaluation.policy.policy;
-    const endLane = lanes.begin({ evaluation: evaluationId, check: checkId, lane: def.heavy ? 'heavy' : 'light', limitMs: checkTimeoutMs(def, policy) });
+    const endLane = lanes.begin({
+      evaluation: evaluationId,
+      check: checkId,
+      lane: def.heavy ? 'heavy' : 'light',
+      limitMs: checkTimeoutMs(def, policy),
+    });
     // a light check stopped at its time limit may still be working: it stays on the lane until it settles
     let lingering: Promise<unknown> | null = null;
     const limitReached = (result: CheckResult): void => {
       const kind = result.metrics.limit_exceeded;
       if (kind !== 'time' && kind !== 'memory') return;
       deps.metrics?.checkLimitExceeded.inc({ check: checkId, limit: kind });
-      log.error({ limit: kind, value: result.metrics.limit }, `check ${checkId} of evaluation ${evaluationId} ${result.evidence[0]?.replace(`${checkId} `, '') ?? 'exceeded its limit'}`);
+      log.error(
+        { limit: kind, value: result.metrics.limit },
+        `check ${checkId} of evaluation ${evaluationId} ${result.evidence[0]?.replace(`${checkId} `, '') ?? 'exceeded its limit'}`,
+      );
     };
     try {
       let run: RunArtifacts;
@@ -214,7 +261,10 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
         // memory limits; past one, or on abort, the child is killed.
         const started = Date.now();
         try {
-          const out = await deps.heavyRunner.run({ checkId, runDir: run.root, policy }, { onProgress, ...heavyLimits(policy), ...(signal ? { signal } : {}) });
+          const out = await deps.heavyRunner.run(
+            { checkId, runDir: run.root, policy },
+            { onProgress, ...heavyLimits(policy), ...(signal ? { signal } : {}) },
+          );
           for (const rel of out.accessed) run.accessed.add(rel);
           result = out.result;
         } catch (err) {
@@ -222,7 +272,10 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
           result = limitExceededResult(def, err, Date.now() - started);
         }
       } else {
-        result = await raceAbort(runCheck(def, { run, policy, onProgress }, { onAbandoned: (p) => (lingering = p) }), signal);
+        result = await raceAbort(
+          runCheck(def, { run, policy, onProgress }, { onAbandoned: (p) => (lingering = p) }),
+          signal,
+        );
       }
       limitReached(result);
       await progressChain;
@@ -261,12 +314,24 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
 }
 
 /** A job that failed for good without a stored result (e.g. stalled too often): end its check as an error. */
-export async function failAbandonedCheck(deps: Pick<CheckProcessorDeps, 'store' | 'queues' | 'checks' | 'workerName'>, job: Job<CheckJob>, err: Error): Promise<void> {
+export async function failAbandonedCheck(
+  deps: Pick<CheckProcessorDeps, 'store' | 'queues' | 'checks' | 'workerName'>,
+  job: Job<CheckJob>,
+  err: Error,
+): Promise<void> {
   const parsed = CheckJobSchema.safeParse(job.data);
   if (!parsed.success) return;
   const def = deps.checks.find((c) => c.id === parsed.data.checkId);
   if (!def) return;
   const result = resultFromError(def, new Error(`job gave up: ${err.message}`));
-  const applied = await deps.store.applyCheckResult(parsed.data.evaluationId, def.id, 'abandoned', result, deps.workerName, { force: true });
-  if (applied.outcome === 'applied') await deps.queues.publishChange(parsed.data.evaluationId, applied.version, 'check_result');
+  const applied = await deps.store.applyCheckResult(
+    parsed.data.evaluationId,
+    def.id,
+    'abandoned',
+    result,
+    deps.workerName,
+    { force: true },
+  );
+  if (applied.outcome === 'applied')
+    await deps.queues.publishChange(parsed.data.evaluationId, applied.version, 'check_result');
 }

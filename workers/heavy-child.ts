@@ -38,7 +38,11 @@ async function handle(id: number, req: HeavyRequest): Promise<void> {
     return send({ id, kind: 'error', message: outcomeFromError(err).evidence.join('; ') });
   }
   // the parent enforces the time and memory limits (it kills this process): no second timer here
-  const result = await runCheck(def, { run, policy: req.policy, onProgress: (p) => send({ id, kind: 'progress', ...p }) }, { timeoutMs: 0 });
+  const result = await runCheck(
+    def,
+    { run, policy: req.policy, onProgress: (p) => send({ id, kind: 'progress', ...p }) },
+    { timeoutMs: 0 },
+  );
   send({ id, kind: 'result', result, accessed: [...run.accessed] });
 }
 
@@ -48,6 +52,9 @@ process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 let queue: Promise<void> = Promise.resolve();
 let reporting: NodeJS.Timeout | null = null;
 process.on('message', (msg: { id: number; request: HeavyRequest; reportRss?: boolean }) => {
-  if (msg.reportRss && !reporting) reporting = setInterval(() => send({ kind: 'rss', rss: process.memoryUsage.rss() }), 200).unref();
-  queue = queue.then(() => handle(msg.id, msg.request)).catch((err: unknown) => send({ id: msg.id, kind: 'error', message: String(err) }));
+  if (msg.reportRss && !reporting)
+    reporting = setInterval(() => send({ kind: 'rss', rss: process.memoryUsage.rss() }), 200).unref();
+  queue = queue
+    .then(() => handle(msg.id, msg.request))
+    .catch((err: unknown) => send({ id: msg.id, kind: 'error', message: String(err) }));
 });

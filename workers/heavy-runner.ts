@@ -1,11 +1,17 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { CheckLimitExceeded, checkTimeoutMs, limitExceededResult, outcomeFromError, type HeavyExecutor } from '../src/checks/runner.js';
+import {
+  CheckLimitExceeded,
+  checkTimeoutMs,
+  type HeavyExecutor,
+  limitExceededResult,
+  outcomeFromError,
+} from '../src/checks/runner.js';
 import type { CheckProgress, CheckResult } from '../src/checks/types.js';
-import { checkLanes, type CheckLanes } from '../src/observability/health.js';
+import { type CheckLanes, checkLanes } from '../src/observability/health.js';
 import type { Policy } from '../src/policy/schema.js';
 import type { HeavyMessage, HeavyRequest } from './heavy-child.js';
 
@@ -13,7 +19,10 @@ const here = fileURLToPath(import.meta.url);
 /** heavy-child.js next to this file in dist/, heavy-child.ts when run from source (tsx). */
 const CHILD = path.join(path.dirname(here), `heavy-child${path.extname(here)}`);
 /** From source the child needs tsx, which a test runner's own process may not have in its execArgv. */
-const CHILD_EXEC_ARGV = CHILD.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx')) ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
+const CHILD_EXEC_ARGV =
+  CHILD.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx'))
+    ? [...process.execArgv, '--import', 'tsx']
+    : process.execArgv;
 
 /** How often the watchdog reads the child's resident memory. */
 const WATCH_INTERVAL_MS = 100;
@@ -72,7 +81,11 @@ export class HeavyRunner {
 
   private ensureChild(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
-    const child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: CHILD_EXEC_ARGV });
+    const child = fork(CHILD, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      execArgv: CHILD_EXEC_ARGV,
+    });
     this.reportedRss = 0;
     child.on('message', (msg: HeavyMessage) => {
       if (msg.kind === 'rss') {
@@ -97,7 +110,9 @@ export class HeavyRunner {
         p.reject(new Error(why));
       }
     };
-    child.on('exit', (code, signal) => failAll(`heavy check process exited (${signal ?? `code ${code}`}) before reporting a result`));
+    child.on('exit', (code, signal) =>
+      failAll(`heavy check process exited (${signal ?? `code ${code}`}) before reporting a result`),
+    );
     child.on('error', (err) => failAll(err.message));
     this.child = child;
     return child;
@@ -110,7 +125,9 @@ export class HeavyRunner {
     child.kill('SIGKILL');
     let unblock: (() => void) | null = null;
     const grace = setTimeout(() => {
-      unblock = this.lanes.blockHeavy(`heavy check process ${child.pid ?? '?'} was killed (${why}) ${Math.round(this.lanes.graceMs / 1000)} s ago and has not exited`);
+      unblock = this.lanes.blockHeavy(
+        `heavy check process ${child.pid ?? '?'} was killed (${why}) ${Math.round(this.lanes.graceMs / 1000)} s ago and has not exited`,
+      );
     }, this.lanes.graceMs);
     grace.unref();
     child.once('exit', () => {
@@ -173,14 +190,27 @@ export class HeavyRunner {
       try {
         const out = await this.run(
           { checkId: def.id, runDir: ctx.run.root, policy: ctx.policy },
-          { ...heavyLimits(ctx.policy), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) },
+          {
+            ...heavyLimits(ctx.policy),
+            ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+            ...(ctx.signal ? { signal: ctx.signal } : {}),
+          },
         );
         for (const rel of out.accessed) ctx.run.accessed.add(rel);
         return out.result;
       } catch (err) {
         if (err instanceof CheckLimitExceeded) return limitExceededResult(def, err, performance.now() - started);
         const outcome = outcomeFromError(err);
-        return { id: def.id, category: def.category, title: def.title, status: 'error', evidence: outcome.evidence, metrics: {}, remediation: def.remediation, duration_ms: Math.round(performance.now() - started) };
+        return {
+          id: def.id,
+          category: def.category,
+          title: def.title,
+          status: 'error',
+          evidence: outcome.evidence,
+          metrics: {},
+          remediation: def.remediation,
+          duration_ms: Math.round(performance.now() - started),
+        };
       }
     };
   }

@@ -6,10 +6,10 @@ import type { Logger } from 'pino';
 import type { CheckDefinition } from '../src/checks/types.js';
 import { loadProcessConfig } from '../src/config/env.js';
 import { createLogger } from '../src/log.js';
-import { connectRedis } from '../src/queue/connection.js';
-import type { CheckQueueKind } from '../src/queue/names.js';
 import { createMetrics } from '../src/observability/metrics.js';
 import { startProcessObservability } from '../src/observability/process.js';
+import { connectRedis } from '../src/queue/connection.js';
+import type { CheckQueueKind } from '../src/queue/names.js';
 import { startCheckWorkers } from './worker.js';
 
 export interface WorkerProcessOptions {

@@ -5,18 +5,18 @@
  * job locks while inference computes.
  */
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AUTOMATED_CHECKS } from '../src/checks/registry.js';
 import type { CheckDefinition } from '../src/checks/types.js';
 import { GateError } from '../src/errors.js';
-import { bullPrefix, QUEUE_NAMES, type CheckQueueKind } from '../src/queue/names.js';
+import type { GateMetrics } from '../src/observability/metrics.js';
+import { bullPrefix, type CheckQueueKind, QUEUE_NAMES } from '../src/queue/names.js';
 import type { CheckJob } from '../src/queue/payloads.js';
 import { ReadinessQueues } from '../src/queue/producer.js';
 import { EvaluationStore } from '../src/store/redis-store.js';
-import { createCheckProcessor, failAbandonedCheck, type CheckJobOutcome } from './check-processor.js';
-import type { GateMetrics } from '../src/observability/metrics.js';
+import { type CheckJobOutcome, createCheckProcessor, failAbandonedCheck } from './check-processor.js';
 import { HeavyRunner } from './heavy-runner.js';
 
 export interface WorkerSettings {
@@ -48,13 +48,20 @@ export interface RunningWorkers {
  * maxmemory-policy is noeviction; `warn` logs an error and goes on. Where CONFIG is disabled
  * (managed Redis) the policy cannot be read: logged as a warning either way.
  */
-export async function checkEvictionPolicy(redis: Redis, mode: 'refuse' | 'warn', logger: Logger): Promise<string | null> {
+export async function checkEvictionPolicy(
+  redis: Redis,
+  mode: 'refuse' | 'warn',
+  logger: Logger,
+): Promise<string | null> {
   let policy: string | null = null;
   try {
     const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
     policy = res[1] ?? null;
   } catch (err) {
-    logger.warn({ err }, 'cannot read maxmemory-policy (CONFIG GET refused); make sure Redis runs with maxmemory-policy noeviction, or queued jobs can be evicted');
+    logger.warn(
+      { err },
+      'cannot read maxmemory-policy (CONFIG GET refused); make sure Redis runs with maxmemory-policy noeviction, or queued jobs can be evicted',
+    );
     return null;
   }
   if (policy !== 'noeviction') {
@@ -65,14 +72,28 @@ export async function checkEvictionPolicy(redis: Redis, mode: 'refuse' | 'warn',
   return policy;
 }
 
-export async function startCheckWorkers(redis: Redis, settings: WorkerSettings, logger: Logger): Promise<RunningWorkers> {
+export async function startCheckWorkers(
+  redis: Redis,
+  settings: WorkerSettings,
+  logger: Logger,
+): Promise<RunningWorkers> {
   await checkEvictionPolicy(redis, settings.maxmemoryCheck, logger);
   const checks = settings.checks ?? AUTOMATED_CHECKS;
   const workerName = settings.workerName ?? `${hostname()}/${process.pid}`;
   const store = new EvaluationStore(redis, { prefix: settings.prefix, checks });
   const queues = new ReadinessQueues(redis, settings.prefix);
   const heavyRunner = new HeavyRunner();
-  const deps = { store, queues, artifactRoot: settings.artifactRoot, checks, workerName, logger, heavyRunner, metrics: settings.metrics, ...(settings.progressIntervalMs !== undefined ? { progressIntervalMs: settings.progressIntervalMs } : {}) };
+  const deps = {
+    store,
+    queues,
+    artifactRoot: settings.artifactRoot,
+    checks,
+    workerName,
+    logger,
+    heavyRunner,
+    metrics: settings.metrics,
+    ...(settings.progressIntervalMs !== undefined ? { progressIntervalMs: settings.progressIntervalMs } : {}),
+  };
   const processor = createCheckProcessor(deps);
 
   const workers: Worker<CheckJob, CheckJobOutcome>[] = [];
@@ -93,12 +114,20 @@ export async function startCheckWorkers(redis: Redis, settings: WorkerSettings, 
     });
     w.on('failed', (job: Job<CheckJob> | undefined, err: Error) => {
       if (!job) return;
-      const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message);
-      logger.warn({ queue: kind, job: job.id, attempts: job.attemptsMade, final, err: { message: err.message } }, 'check job failed');
+      const final =
+        err.name === 'UnrecoverableError' ||
+        job.attemptsMade >= (job.opts.attempts ?? 1) ||
+        /stalled/i.test(err.message);
+      logger.warn(
+        { queue: kind, job: job.id, attempts: job.attemptsMade, final, err: { message: err.message } },
+        'check job failed',
+      );
       // Failed for good without the processor storing a result (out of retries, or stalled too often:
       // BullMQ fails such a job when a worker next picks it up): do not leave the check running.
       if (final && (err.name !== 'UnrecoverableError' || /allowable limit/.test(err.message))) {
-        failAbandonedCheck(deps, job, err).catch((e: unknown) => logger.error({ err: e }, 'could not end an abandoned check'));
+        failAbandonedCheck(deps, job, err).catch((e: unknown) =>
+          logger.error({ err: e }, 'could not end an abandoned check'),
+        );
       }
     });
     w.on('error', (err) => logger.error({ queue: kind, err }, 'worker error'));
@@ -112,11 +141,20 @@ export async function startCheckWorkers(redis: Redis, settings: WorkerSettings, 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       const graceful = Promise.all(workers.map((w) => w.close()));
-      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), settings.shutdownTimeoutMs).unref())]);
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), settings.shutdownTimeoutMs).unref()),
+      ]);
       if (timedOut) {
-        logger.warn({ timeoutMs: settings.shutdownTimeoutMs }, 'jobs still running at the shutdown deadline; returning them to the queue');
+        logger.warn(
+          { timeoutMs: settings.shutdownTimeoutMs },
+          'jobs still running at the shutdown deadline; returning them to the queue',
+        );
         for (const w of workers) w.cancelAllJobs('shutdown');
-        const settled = await Promise.race([graceful.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]);
+        const settled = await Promise.race([
+          graceful.then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref()),
+        ]);
         // Whatever is still active keeps its lock until it expires; then the stalled check re-queues it.
         if (!settled) await Promise.all(workers.map((w) => w.close(true)));
       }

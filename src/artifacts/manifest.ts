@@ -10,11 +10,11 @@
  * environment.yml (recursively, as the env-snapshot check follows them).
  */
 import { createHash } from 'node:crypto';
+import { GateError } from '../errors.js';
 import { onnxLimits, onnxReferencedFiles } from '../onnx/inspect.js';
 import { parseEnvironmentYml } from '../parse/conda.js';
 import { requirementIncludes, resolveInclude } from '../parse/requirements.js';
 import type { Policy, PolicyPaths } from '../policy/schema.js';
-import { GateError } from '../errors.js';
 import { checkRelativePath, type OpenedFile, type RunArtifacts } from './run.js';
 
 export interface ManifestEntry {
@@ -66,7 +66,9 @@ export function manifestDigest(entries: readonly ManifestEntry[]): string {
 
 /** Refusals the manifest leaves to the checks: they report them (as security findings) with the file named. */
 function isLeftToChecks(err: unknown): boolean {
-  return err instanceof GateError && (err.code === 'NOT_FOUND' || err.code === 'NOT_A_FILE' || err.code === 'PATH_ESCAPE');
+  return (
+    err instanceof GateError && (err.code === 'NOT_FOUND' || err.code === 'NOT_A_FILE' || err.code === 'PATH_ESCAPE')
+  );
 }
 
 /**
@@ -82,7 +84,8 @@ export async function buildManifest(
   const artifactOf = new Map<string, string | undefined>();
   for (const p of paths) {
     const rel = checkRelativePath(typeof p === 'string' ? p : p.path);
-    if (!artifactOf.has(rel) || artifactOf.get(rel) === undefined) artifactOf.set(rel, typeof p === 'string' ? undefined : p.artifact);
+    if (!artifactOf.has(rel) || artifactOf.get(rel) === undefined)
+      artifactOf.set(rel, typeof p === 'string' ? undefined : p.artifact);
   }
   const unique = [...artifactOf.keys()].sort();
   const sized: { rel: string; size: number }[] = [];
@@ -123,7 +126,11 @@ const TEST_ARRAYS: readonly (keyof PolicyPaths)[] = ['test_inputs', 'test_labels
 
 function arrayAlternatives(rel: string): string[] {
   const file = /^(.*\.npz):[^/]+$/.exec(rel)?.[1] ?? rel;
-  const alt = file.endsWith('.npy') ? file.replace(/\.npy$/, '.npz') : file.endsWith('.npz') ? file.replace(/\.npz$/, '.npy') : null;
+  const alt = file.endsWith('.npy')
+    ? file.replace(/\.npy$/, '.npz')
+    : file.endsWith('.npz')
+      ? file.replace(/\.npz$/, '.npy')
+      : null;
   return alt ? [file, alt] : [file];
 }
 
@@ -191,13 +198,18 @@ export async function resolveManifestFiles(run: RunArtifacts, policy: Policy): P
   }
   for (const p of await onnxExternalFiles(run, policy)) out.push({ path: p, artifact: 'onnx_model' });
   for (const artifact of ['requirements', 'environment'] as const) {
-    for (const p of await includedRequirementFiles(run, policy.paths[artifact], policy.limits.max_text_bytes)) out.push({ path: p, artifact });
+    for (const p of await includedRequirementFiles(run, policy.paths[artifact], policy.limits.max_text_bytes))
+      out.push({ path: p, artifact });
   }
   return out;
 }
 
 /** The evaluation manifest of a run: resolve what the checks read, then hash it. */
-export async function buildRunManifest(run: RunArtifacts, policy: Policy, onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<Manifest> {
+export async function buildRunManifest(
+  run: RunArtifacts,
+  policy: Policy,
+  onProgress?: (doneBytes: number, totalBytes: number) => void,
+): Promise<Manifest> {
   return buildManifest(run, await resolveManifestFiles(run, policy), onProgress);
 }
 
@@ -206,11 +218,20 @@ export async function buildRunManifest(run: RunArtifacts, policy: Policy, onProg
  * external data, requirements with their includes), as the manifest resolver sees them; null when
  * the file itself does not exist.
  */
-export async function artifactSize(run: RunArtifacts, policy: Policy, artifact: keyof PolicyPaths): Promise<{ bytes: number; files: string[] } | null> {
+export async function artifactSize(
+  run: RunArtifacts,
+  policy: Policy,
+  artifact: keyof PolicyPaths,
+): Promise<{ bytes: number; files: string[] } | null> {
   const rel = policy.paths[artifact];
   const own = await run.size(rel);
   if (own === null) return null;
-  const extra = artifact === 'onnx_model' ? await onnxExternalFiles(run, policy) : artifact === 'requirements' || artifact === 'environment' ? await includedRequirementFiles(run, rel, policy.limits.max_text_bytes) : [];
+  const extra =
+    artifact === 'onnx_model'
+      ? await onnxExternalFiles(run, policy)
+      : artifact === 'requirements' || artifact === 'environment'
+        ? await includedRequirementFiles(run, rel, policy.limits.max_text_bytes)
+        : [];
   let bytes = own;
   const files = [rel];
   for (const p of extra) {

@@ -1,5 +1,5 @@
 import { constants as fsc, type Stats } from 'node:fs';
-import { lstat, open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, lstat, open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { GateError } from '../errors.js';
 
@@ -24,14 +24,20 @@ export function checkRelativePath(rel: string, what = 'path'): string {
   }
   if (rel.includes('\0')) throw new GateError('PATH_ESCAPE', `${what} "${rel}" contains a NUL byte`, { hostile: true });
   if (rel.includes('\\')) {
-    throw new GateError('PATH_ESCAPE', `${what} "${rel}" contains a backslash; expected a POSIX relative path`, { hostile: true });
+    throw new GateError('PATH_ESCAPE', `${what} "${rel}" contains a backslash; expected a POSIX relative path`, {
+      hostile: true,
+    });
   }
   if (path.posix.isAbsolute(rel) || /^[A-Za-z]:/.test(rel)) {
-    throw new GateError('PATH_ESCAPE', `${what} "${rel}" is absolute; expected a path relative to the run folder`, { hostile: true });
+    throw new GateError('PATH_ESCAPE', `${what} "${rel}" is absolute; expected a path relative to the run folder`, {
+      hostile: true,
+    });
   }
   const parts = rel.split('/');
   if (parts.includes('..')) {
-    throw new GateError('PATH_ESCAPE', `${what} "${rel}" contains ".."; paths must stay inside the run folder`, { hostile: true });
+    throw new GateError('PATH_ESCAPE', `${what} "${rel}" contains ".."; paths must stay inside the run folder`, {
+      hostile: true,
+    });
   }
   return path.posix.normalize(rel).replace(/^\.\//, '');
 }
@@ -57,11 +63,16 @@ function fileKind(st: Stats): string {
 
 /** A run artifact that is not a regular file cannot be a legitimate layout file: a security finding. */
 function notRegularFile(rel: string, st: Stats): GateError {
-  return new GateError('NOT_A_FILE', `${rel} is ${fileKind(st)}, not a regular file; refused without reading it`, { file: rel, hostile: true });
+  return new GateError('NOT_A_FILE', `${rel} is ${fileKind(st)}, not a regular file; refused without reading it`, {
+    file: rel,
+    hostile: true,
+  });
 }
 
 function tooLarge(rel: string, size: number, maxBytes: number): GateError {
-  return new GateError('TOO_LARGE', `${rel} is ${size} bytes; the limit for this file is ${maxBytes} bytes`, { file: rel });
+  return new GateError('TOO_LARGE', `${rel} is ${size} bytes; the limit for this file is ${maxBytes} bytes`, {
+    file: rel,
+  });
 }
 
 export interface OpenOptions {
@@ -74,7 +85,12 @@ function isInside(root: string, candidate: string): boolean {
 }
 
 function isNotFound(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && ((err as { code: string }).code === 'ENOENT' || (err as { code: string }).code === 'ENOTDIR');
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    'code' in err &&
+    ((err as { code: string }).code === 'ENOENT' || (err as { code: string }).code === 'ENOTDIR')
+  );
 }
 
 /**
@@ -132,16 +148,24 @@ export class RunArtifacts {
     try {
       real = await realpath(joined);
     } catch (err) {
-      if (!isNotFound(err)) throw new GateError('UNREADABLE', `${clean}: ${(err as Error).message}`, { file: clean, cause: err });
+      if (!isNotFound(err))
+        throw new GateError('UNREADABLE', `${clean}: ${(err as Error).message}`, { file: clean, cause: err });
       // A dangling symlink is still refused if it points outside.
       const link = await lstat(joined).catch(() => null);
       if (link?.isSymbolicLink()) {
-        throw new GateError('PATH_ESCAPE', `${clean} is a symlink whose target does not exist or leaves the run folder`, { file: clean, hostile: true });
+        throw new GateError(
+          'PATH_ESCAPE',
+          `${clean} is a symlink whose target does not exist or leaves the run folder`,
+          { file: clean, hostile: true },
+        );
       }
       throw new GateError('NOT_FOUND', `${clean} not found in the run`, { file: clean, cause: err });
     }
     if (!isInside(this.root, real)) {
-      throw new GateError('PATH_ESCAPE', `${clean} is a symlink that points outside the run folder; refused`, { file: clean, hostile: true });
+      throw new GateError('PATH_ESCAPE', `${clean} is a symlink that points outside the run folder; refused`, {
+        file: clean,
+        hostile: true,
+      });
     }
     return real;
   }
@@ -167,7 +191,8 @@ export class RunArtifacts {
     try {
       st = await lstat(abs);
     } catch (err) {
-      if (isNotFound(err)) throw new GateError('NOT_FOUND', `${clean} not found in the run`, { file: clean, cause: err });
+      if (isNotFound(err))
+        throw new GateError('NOT_FOUND', `${clean} not found in the run`, { file: clean, cause: err });
       throw new GateError('UNREADABLE', `${clean}: ${(err as Error).message}`, { file: clean, cause: err });
     }
     if (!st.isFile()) throw notRegularFile(clean, st);
@@ -198,14 +223,25 @@ export class RunArtifacts {
       handle = await open(abs, OPEN_FLAGS);
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'ELOOP') throw new GateError('PATH_ESCAPE', `${clean} became a symlink while it was being opened; refused`, { file: clean, hostile: true, cause: err });
-      throw new GateError('UNREADABLE', `${clean} cannot be opened: ${(err as Error).message}`, { file: clean, cause: err });
+      if (code === 'ELOOP')
+        throw new GateError('PATH_ESCAPE', `${clean} became a symlink while it was being opened; refused`, {
+          file: clean,
+          hostile: true,
+          cause: err,
+        });
+      throw new GateError('UNREADABLE', `${clean} cannot be opened: ${(err as Error).message}`, {
+        file: clean,
+        cause: err,
+      });
     }
     const fst = await handle.stat();
     if (!fst.isFile() || fst.dev !== st.dev || fst.ino !== st.ino) {
       await handle.close();
       if (!fst.isFile()) throw notRegularFile(clean, fst);
-      throw new GateError('NOT_A_FILE', `${clean} was replaced by another file while it was being opened; refused`, { file: clean, hostile: true });
+      throw new GateError('NOT_A_FILE', `${clean} was replaced by another file while it was being opened; refused`, {
+        file: clean,
+        hostile: true,
+      });
     }
     if (opts.maxBytes !== undefined && fst.size > opts.maxBytes) {
       await handle.close();

@@ -15,13 +15,25 @@ export function ciEvaluationId(report: GateReport, now: Date): string {
  * when the policy requires sign-offs: those are collected in Slack, never assumed by a CI run.
  * Returns a sentence for stderr and whether a file was written.
  */
-export async function signCiAttestation(report: GateReport, key: SigningKey, out: string, now: Date = new Date()): Promise<{ written: boolean; message: string }> {
+export async function signCiAttestation(
+  report: GateReport,
+  key: SigningKey,
+  out: string,
+  now: Date = new Date(),
+): Promise<{ written: boolean; message: string }> {
   const roles = report.policy.effective.signoff.required_roles;
   if (roles.length > 0) {
-    throw new GateError('USAGE', `--sign-key: the policy "${report.policy.name}" requires sign-offs (${roles.join(', ')}), which are collected in Slack; \`readiness check\` signs only gates whose policy sets signoff.required_roles: [] (CI-only gates). Use \`readiness attestation\` for a gate that passed in Slack.`);
+    throw new GateError(
+      'USAGE',
+      `--sign-key: the policy "${report.policy.name}" requires sign-offs (${roles.join(', ')}), which are collected in Slack; \`readiness check\` signs only gates whose policy sets signoff.required_roles: [] (CI-only gates). Use \`readiness attestation\` for a gate that passed in Slack.`,
+    );
   }
-  if (report.gate !== 'passed') return { written: false, message: `no attestation written: the gate is ${report.gate.toUpperCase()}, not PASSED` };
+  if (report.gate !== 'passed')
+    return { written: false, message: `no attestation written: the gate is ${report.gate.toUpperCase()}, not PASSED` };
   const { envelope, statement } = createAttestation(report, ciEvaluationId(report, now), key, now);
   await writeFile(out, envelopeText(envelope));
-  return { written: true, message: `attestation of ${statement.subject.length} files (evaluation ${statement.predicate.evaluation_id}, key ${key.keyid}) written to ${out}` };
+  return {
+    written: true,
+    message: `attestation of ${statement.subject.length} files (evaluation ${statement.predicate.evaluation_id}, key ${key.keyid}) written to ${out}`,
+  };
 }

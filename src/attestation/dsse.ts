@@ -20,12 +20,21 @@ export interface DsseEnvelope {
 /** PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body, LEN in ASCII decimal. */
 export function pae(payloadType: string, body: Buffer): Buffer {
   const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'ascii'), type, Buffer.from(` ${body.length} `, 'ascii'), body]);
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${type.length} `, 'ascii'),
+    type,
+    Buffer.from(` ${body.length} `, 'ascii'),
+    body,
+  ]);
 }
 
 export function signEnvelope(body: Buffer, payloadType: string, key: SigningKey): DsseEnvelope {
   const sig = cryptoSign(null, pae(payloadType, body), key.privateKey);
-  return { payload: body.toString('base64'), payloadType, signatures: [{ keyid: key.keyid, sig: sig.toString('base64') }] };
+  return {
+    payload: body.toString('base64'),
+    payloadType,
+    signatures: [{ keyid: key.keyid, sig: sig.toString('base64') }],
+  };
 }
 
 /** Standard or URL-safe base64 (the spec allows both); null when the text is not base64 at all. */
@@ -51,7 +60,11 @@ export type EnvelopeVerdict =
  * signature with another keyid is skipped, and when none is left that is the reason given.
  */
 export function verifyEnvelope(envelope: unknown, publicKey: KeyObject, expectedType: string): EnvelopeVerdict {
-  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) return { ok: false, reason: 'attestation: not a DSSE envelope (expected a JSON object with payload, payloadType, signatures)' };
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope))
+    return {
+      ok: false,
+      reason: 'attestation: not a DSSE envelope (expected a JSON object with payload, payloadType, signatures)',
+    };
   const e = envelope as Record<string, unknown>;
   if (typeof e.payload !== 'string' || typeof e.payloadType !== 'string' || !Array.isArray(e.signatures)) {
     return { ok: false, reason: 'attestation: not a DSSE envelope (payload, payloadType and signatures are required)' };
@@ -59,7 +72,10 @@ export function verifyEnvelope(envelope: unknown, publicKey: KeyObject, expected
   const body = decodeBase64(e.payload);
   if (!body) return { ok: false, reason: 'attestation: payload is not base64' };
   const keyid = keyIdOf(publicKey);
-  const candidates = e.signatures.filter((s): s is { keyid?: unknown; sig: string } => typeof s === 'object' && s !== null && typeof (s as { sig?: unknown }).sig === 'string');
+  const candidates = e.signatures.filter(
+    (s): s is { keyid?: unknown; sig: string } =>
+      typeof s === 'object' && s !== null && typeof (s as { sig?: unknown }).sig === 'string',
+  );
   if (candidates.length === 0) return { ok: false, reason: 'attestation: the envelope has no signatures' };
   const forKey = candidates.filter((s) => s.keyid === undefined || s.keyid === '' || s.keyid === keyid);
   if (forKey.length === 0) {
@@ -70,9 +86,13 @@ export function verifyEnvelope(envelope: unknown, publicKey: KeyObject, expected
   for (const s of forKey) {
     const sig = decodeBase64(s.sig);
     if (sig && cryptoVerify(null, message, publicKey, sig)) {
-      if (e.payloadType !== expectedType) return { ok: false, reason: `attestation: payload type "${e.payloadType}", expected "${expectedType}"` };
+      if (e.payloadType !== expectedType)
+        return { ok: false, reason: `attestation: payload type "${e.payloadType}", expected "${expectedType}"` };
       return { ok: true, body, payloadType: e.payloadType, keyid };
     }
   }
-  return { ok: false, reason: `signature: does not verify with key ${keyid} (payload, payload type or signature altered)` };
+  return {
+    ok: false,
+    reason: `signature: does not verify with key ${keyid} (payload, payload type or signature altered)`,
+  };
 }

@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AttestationStore, type StoredAttestation } from '../store/attestations.js';
-import { isTerminal, reportFromState, type EvaluationStore } from '../store/redis-store.js';
+import { type EvaluationStore, isTerminal, reportFromState } from '../store/redis-store.js';
 import type { EvaluationState } from '../store/types.js';
 import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import type { SigningKey } from './keys.js';
@@ -22,7 +22,14 @@ export interface NoticeRef {
 
 /** The one Web API call used: files.getUploadURLExternal + upload + files.completeUploadExternal. */
 export interface FilesClient {
-  filesUploadV2(args: { channel_id: string; thread_ts: string; content: string; filename: string; title: string; initial_comment: string }): Promise<unknown>;
+  filesUploadV2(args: {
+    channel_id: string;
+    thread_ts: string;
+    content: string;
+    filename: string;
+    title: string;
+    initial_comment: string;
+  }): Promise<unknown>;
 }
 
 export interface GateObserver {
@@ -78,7 +85,10 @@ export class GateHook implements GateObserver {
       if (notice) await this.opts.redis.hsetnx(this.noticeKey, ev.id, JSON.stringify(notice));
       // an upload Slack refuses (e.g. a missing files:write scope) must not stop the gate message
       // renderer; it is tried again on the next render of this evaluation
-      if (attestation) await this.attach(state, attestation).catch((err: unknown) => this.opts.log.warn({ err, evaluation: ev.id }, 'attaching the attestation to the PASSED notification failed'));
+      if (attestation)
+        await this.attach(state, attestation).catch((err: unknown) =>
+          this.opts.log.warn({ err, evaluation: ev.id }, 'attaching the attestation to the PASSED notification failed'),
+        );
       if (prev !== 'passed') await this.opts.webhooks?.dispatch('passed', state);
     }
     if (prev === 'passed' && state.gate !== 'passed') {
@@ -88,7 +98,8 @@ export class GateHook implements GateObserver {
       await this.opts.webhooks?.dispatch('blocked', state);
       await this.revokeSupersededByRejection(state);
     }
-    if (state.gate === 'pending' && prev === null && !ev.superseded_by) await this.opts.webhooks?.schedulePendingProbe(state);
+    if (state.gate === 'pending' && prev === null && !ev.superseded_by)
+      await this.opts.webhooks?.schedulePendingProbe(state);
     if (prev !== state.gate) await this.opts.redis.hset(this.seenKey, ev.id, state.gate);
   }
 
@@ -96,9 +107,17 @@ export class GateHook implements GateObserver {
   private async issue(state: EvaluationState): Promise<StoredAttestation | null> {
     const existing = await this.attestations.get(state.evaluation.id);
     if (existing || !this.opts.key) return existing;
-    const { statement, envelope } = createAttestation(reportFromState(state, this.now()), state.evaluation.id, this.opts.key, this.now());
+    const { statement, envelope } = createAttestation(
+      reportFromState(state, this.now()),
+      state.evaluation.id,
+      this.opts.key,
+      this.now(),
+    );
     await this.attestations.put(statement, envelope, this.opts.key.keyid);
-    this.opts.log.info({ evaluation: state.evaluation.id, keyid: this.opts.key.keyid, subjects: statement.subject.length }, 'attestation signed');
+    this.opts.log.info(
+      { evaluation: state.evaluation.id, keyid: this.opts.key.keyid, subjects: statement.subject.length },
+      'attestation signed',
+    );
     return this.attestations.get(state.evaluation.id);
   }
 
@@ -141,5 +160,7 @@ export class GateHook implements GateObserver {
 
 function describeRejections(state: EvaluationState): string {
   const r = state.signoffs.filter((s) => s.digest === state.evaluation.digest && s.decision === 'rejected');
-  return r.length === 0 ? '' : `; rejected: ${r.map((s) => `${s.role} by ${s.user}${s.reason ? ` (${s.reason})` : ''}`).join(', ')}`;
+  return r.length === 0
+    ? ''
+    : `; rejected: ${r.map((s) => `${s.role} by ${s.user}${s.reason ? ` (${s.reason})` : ''}`).join(', ')}`;
 }

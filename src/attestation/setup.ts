@@ -5,7 +5,7 @@ import { AttestationStore } from '../store/attestations.js';
 import type { EvaluationStore } from '../store/redis-store.js';
 import { resolveWebhooks } from '../webhooks/config.js';
 import { WebhookDispatcher } from '../webhooks/dispatcher.js';
-import { GateHook, type FilesClient, type GateObserver } from './gate-hook.js';
+import { type FilesClient, GateHook, type GateObserver } from './gate-hook.js';
 import { readSigningKey } from './keys.js';
 
 export interface GateHookSetup {
@@ -30,7 +30,18 @@ export async function setupGateHook(s: GateHookSetup): Promise<((files: FilesCli
   const hooks = await resolveWebhooks(s.config.webhooks, s.lookupEnv);
   if (!key && hooks.length === 0) return null;
   const log = s.log.child({ component: 'attestation' });
-  const webhooks = hooks.length > 0 ? new WebhookDispatcher({ redis: s.redis, prefix: s.prefix, hooks, store: s.store, attestations: new AttestationStore(s.redis, { prefix: s.prefix }), log, ...(s.webhookBackoffMs !== undefined ? { backoffMs: s.webhookBackoffMs } : {}) }) : undefined;
+  const webhooks =
+    hooks.length > 0
+      ? new WebhookDispatcher({
+          redis: s.redis,
+          prefix: s.prefix,
+          hooks,
+          store: s.store,
+          attestations: new AttestationStore(s.redis, { prefix: s.prefix }),
+          log,
+          ...(s.webhookBackoffMs !== undefined ? { backoffMs: s.webhookBackoffMs } : {}),
+        })
+      : undefined;
   if (key) log.info({ keyid: key.keyid }, 'PASSED gates are attested');
   return (files) => new GateHook({ store: s.store, redis: s.redis, prefix: s.prefix, log, key, files, webhooks });
 }

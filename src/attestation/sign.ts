@@ -1,5 +1,5 @@
 import type { GateReport } from '../engine.js';
-import { signEnvelope, type DsseEnvelope } from './dsse.js';
+import { type DsseEnvelope, signEnvelope } from './dsse.js';
 import type { SigningKey } from './keys.js';
 import { buildStatement, IN_TOTO_PAYLOAD_TYPE, type Statement } from './statement.js';
 
@@ -9,7 +9,12 @@ export interface Attestation {
 }
 
 /** The signed attestation of a PASSED report: the Statement's JSON, in a DSSE envelope signed with `key`. */
-export function createAttestation(report: GateReport, evaluationId: string, key: SigningKey, issuedAt: Date): Attestation {
+export function createAttestation(
+  report: GateReport,
+  evaluationId: string,
+  key: SigningKey,
+  issuedAt: Date,
+): Attestation {
   const statement = buildStatement({ report, evaluationId, issuedAt, keyid: key.keyid });
   const envelope = signEnvelope(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE, key);
   return { statement, envelope };

@@ -2,8 +2,9 @@
  * The in-toto Statement v1 a PASSED gate yields: every manifest file as a subject, and our own
  * predicate (docs/attestation.md, docs/attestation-predicate.schema.json). Pure.
  */
-import type { GateReport } from '../engine.js';
+
 import type { Metrics } from '../checks/types.js';
+import type { GateReport } from '../engine.js';
 import type { EffectivePolicy } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 
@@ -24,7 +25,13 @@ export interface GatePredicate {
   evaluation_id: string;
   gate: 'PASSED';
   artifact_digest: string;
-  policy: { name: string; digest: string; sources: string[]; overrides: EffectivePolicy['overrides']; effective: Policy };
+  policy: {
+    name: string;
+    digest: string;
+    sources: string[];
+    overrides: EffectivePolicy['overrides'];
+    effective: Policy;
+  };
   checks: { id: string; status: string; metrics: Metrics }[];
   /** Waived automated items (id, who, why, until when); empty while no item is waived. */
   waivers: { check: string; reason: string; approved_by: string[]; expires_at: string }[];
@@ -43,7 +50,10 @@ export interface Statement {
 
 /** When the gate passed: the last counted sign-off, or (no sign-offs required) when the report was made. */
 export function passedAt(report: GateReport): string {
-  const times = report.signoffs.filter((s) => s.digest === report.digest && s.decision === 'approved').map((s) => s.at).sort();
+  const times = report.signoffs
+    .filter((s) => s.digest === report.digest && s.decision === 'approved')
+    .map((s) => s.at)
+    .sort();
   return times[times.length - 1] ?? report.generated_at;
 }
 
@@ -55,10 +65,13 @@ export interface StatementInput {
 }
 
 export function buildStatement({ report, evaluationId, issuedAt, keyid }: StatementInput): Statement {
-  if (report.gate !== 'passed') throw new Error(`an attestation is only made for a PASSED gate (${evaluationId} is ${report.gate})`);
+  if (report.gate !== 'passed')
+    throw new Error(`an attestation is only made for a PASSED gate (${evaluationId} is ${report.gate})`);
   return {
     _type: STATEMENT_TYPE,
-    subject: [...report.manifest.entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((e) => ({ name: e.path, digest: { sha256: e.sha256 } })),
+    subject: [...report.manifest.entries]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .map((e) => ({ name: e.path, digest: { sha256: e.sha256 } })),
     predicateType: PREDICATE_TYPE,
     predicate: {
       run: report.run,
@@ -66,10 +79,18 @@ export function buildStatement({ report, evaluationId, issuedAt, keyid }: Statem
       evaluation_id: evaluationId,
       gate: 'PASSED',
       artifact_digest: report.digest,
-      policy: { name: report.policy.name, digest: report.policy.digest, sources: report.policy.sources, overrides: report.policy.overrides, effective: report.policy.effective },
+      policy: {
+        name: report.policy.name,
+        digest: report.policy.digest,
+        sources: report.policy.sources,
+        overrides: report.policy.overrides,
+        effective: report.policy.effective,
+      },
       checks: report.checks.map((c) => ({ id: c.id, status: c.status, metrics: c.metrics })),
       waivers: [],
-      signoffs: report.signoffs.filter((s) => s.digest === report.digest).map((s) => ({ role: s.role, user: s.user, decision: s.decision, at: s.at })),
+      signoffs: report.signoffs
+        .filter((s) => s.digest === report.digest)
+        .map((s) => ({ role: s.role, user: s.user, decision: s.decision, at: s.at })),
       passed_at: passedAt(report),
       issued_at: issuedAt.toISOString(),
       issuer: { name: 'readiness-gate', keyid },

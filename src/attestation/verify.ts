@@ -4,11 +4,11 @@
  * policy reads are listed by the same manifest builder the gate uses, from the attested policy.
  */
 import type { KeyObject } from 'node:crypto';
-import { buildRunManifest, sha256File, type ManifestEntry } from '../artifacts/manifest.js';
+import { buildRunManifest, type ManifestEntry, sha256File } from '../artifacts/manifest.js';
 import { checkRelativePath, RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import { policyDigest } from '../policy/load.js';
-import { PolicySchema, type Policy } from '../policy/schema.js';
+import { type Policy, PolicySchema } from '../policy/schema.js';
 import { verifyEnvelope } from './dsse.js';
 import { IN_TOTO_PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE, type Statement } from './statement.js';
 
@@ -48,12 +48,14 @@ function statementProblem(s: unknown): string | null {
   if (typeof s !== 'object' || s === null) return 'payload: not a JSON object';
   const st = s as Partial<Statement> & Record<string, unknown>;
   if (st._type !== STATEMENT_TYPE) return `payload: _type is ${JSON.stringify(st._type)}, expected "${STATEMENT_TYPE}"`;
-  if (st.predicateType !== PREDICATE_TYPE) return `payload: predicateType is ${JSON.stringify(st.predicateType)}, expected "${PREDICATE_TYPE}"`;
+  if (st.predicateType !== PREDICATE_TYPE)
+    return `payload: predicateType is ${JSON.stringify(st.predicateType)}, expected "${PREDICATE_TYPE}"`;
   if (!Array.isArray(st.subject) || st.subject.length === 0) return 'payload: subject must list the attested files';
   const seen = new Set<string>();
   for (const sub of st.subject as unknown[]) {
     const o = sub as { name?: unknown; digest?: { sha256?: unknown } } | null;
-    if (!o || typeof o.name !== 'string' || typeof o.digest?.sha256 !== 'string' || !HEX64.test(o.digest.sha256)) return 'payload: every subject needs a name and a sha256 digest (64 hex digits)';
+    if (!o || typeof o.name !== 'string' || typeof o.digest?.sha256 !== 'string' || !HEX64.test(o.digest.sha256))
+      return 'payload: every subject needs a name and a sha256 digest (64 hex digits)';
     try {
       checkRelativePath(o.name, 'subject name');
     } catch (err) {
@@ -64,9 +66,11 @@ function statementProblem(s: unknown): string | null {
   }
   const p = st.predicate as unknown as Record<string, unknown> | undefined;
   if (!p || typeof p !== 'object') return 'payload: predicate missing';
-  for (const f of ['evaluation_id', 'run', 'passed_at', 'artifact_digest'] as const) if (typeof p[f] !== 'string') return `payload: predicate.${f} missing`;
+  for (const f of ['evaluation_id', 'run', 'passed_at', 'artifact_digest'] as const)
+    if (typeof p[f] !== 'string') return `payload: predicate.${f} missing`;
   const pol = p.policy as { digest?: unknown; effective?: unknown } | undefined;
-  if (!pol || typeof pol.digest !== 'string' || typeof pol.effective !== 'object' || pol.effective === null) return 'payload: predicate.policy needs digest and effective';
+  if (!pol || typeof pol.digest !== 'string' || typeof pol.effective !== 'object' || pol.effective === null)
+    return 'payload: predicate.policy needs digest and effective';
   return null;
 }
 
@@ -80,7 +84,8 @@ export function parseDuration(text: string): number {
 /** Files the attested policy reads in this run, hashed by the gate's own manifest builder. */
 async function currentManifest(run: RunArtifacts, effective: unknown): Promise<ManifestEntry[] | string> {
   const parsed = PolicySchema.safeParse(effective);
-  if (!parsed.success) return 'policy: the attested policy cannot be read by this version of readiness (its layout paths are unknown), so the files it reads cannot be listed';
+  if (!parsed.success)
+    return 'policy: the attested policy cannot be read by this version of readiness (its layout paths are unknown), so the files it reads cannot be listed';
   return (await buildRunManifest(run, parsed.data)).entries;
 }
 
@@ -115,13 +120,20 @@ export async function verifyAttestation(opts: VerifyOptions): Promise<VerifyResu
   const p = st.predicate;
   if (p.gate !== 'PASSED') return fail(`gate: the attested gate is ${String(p.gate)}, not PASSED`);
   const actualPolicyDigest = policyDigest(p.policy.effective as Policy);
-  if (actualPolicyDigest !== p.policy.digest) return fail(`policy: the attested policy hashes to ${actualPolicyDigest}, not its attested digest ${p.policy.digest}`);
-  if (opts.policyDigest !== undefined && opts.policyDigest.toLowerCase() !== p.policy.digest) return fail(`policy: digest ${p.policy.digest} ≠ required ${opts.policyDigest}`);
+  if (actualPolicyDigest !== p.policy.digest)
+    return fail(
+      `policy: the attested policy hashes to ${actualPolicyDigest}, not its attested digest ${p.policy.digest}`,
+    );
+  if (opts.policyDigest !== undefined && opts.policyDigest.toLowerCase() !== p.policy.digest)
+    return fail(`policy: digest ${p.policy.digest} ≠ required ${opts.policyDigest}`);
   if (opts.maxAgeMs !== undefined) {
     const passed = Date.parse(p.passed_at);
     if (!Number.isFinite(passed)) return fail(`age: passed_at "${p.passed_at}" is not a time`);
     const age = (opts.now ?? new Date()).getTime() - passed;
-    if (age > opts.maxAgeMs) return fail(`age: the gate passed at ${p.passed_at}, ${Math.floor(age / 3_600_000)} h ago; older than the allowed ${Math.floor(opts.maxAgeMs / 3_600_000)} h`);
+    if (age > opts.maxAgeMs)
+      return fail(
+        `age: the gate passed at ${p.passed_at}, ${Math.floor(age / 3_600_000)} h ago; older than the allowed ${Math.floor(opts.maxAgeMs / 3_600_000)} h`,
+      );
   }
   const run = await RunArtifacts.open(opts.runDir);
   const manifest = await currentManifest(run, p.policy.effective);

@@ -7,7 +7,24 @@ import { GateError } from '../errors.js';
 import type { StreamAuditEntry } from '../store/audit-read.js';
 
 /** The columns, in order; JSONL objects carry exactly these keys, CSV has them as its header. */
-export const AUDIT_COLUMNS = ['time', 'stream_id', 'evaluation', 'run', 'kind', 'actor', 'role', 'decision', 'check', 'status', 'reason', 'comment', 'digest', 'policy_digest', 'version', 'details'] as const;
+export const AUDIT_COLUMNS = [
+  'time',
+  'stream_id',
+  'evaluation',
+  'run',
+  'kind',
+  'actor',
+  'role',
+  'decision',
+  'check',
+  'status',
+  'reason',
+  'comment',
+  'digest',
+  'policy_digest',
+  'version',
+  'details',
+] as const;
 export type AuditColumn = (typeof AUDIT_COLUMNS)[number];
 
 /** Entry `data` fields that have a column of their own (when they have the column's type). */
@@ -78,7 +95,9 @@ export function normaliseEntry(e: StreamAuditEntry, run: string | null): AuditRe
 
 /** One JSON object per line; U+2028/U+2029 escaped too, so every line reader sees one entry per line. */
 export function jsonlLine(r: AuditRecord): string {
-  return `${JSON.stringify(r).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')}\n`;
+  return `${JSON.stringify(r)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')}\n`;
 }
 
 /**
@@ -116,19 +135,35 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}
 /** An ISO 8601 date (00:00 UTC) or date-time with a zone (Z or ±hh:mm) → epoch ms; a date-time without a zone is refused as ambiguous. */
 export function parseTimestamp(text: string, flag: string): number {
   const m = ISO.exec(text.trim());
-  if (!m) throw new GateError('USAGE', `${flag}: expected an ISO 8601 timestamp (2026-11-24, 2026-11-24T09:00:00Z) or a duration (7d, 12h, 30m), got "${text}"`);
+  if (!m)
+    throw new GateError(
+      'USAGE',
+      `${flag}: expected an ISO 8601 timestamp (2026-11-24, 2026-11-24T09:00:00Z) or a duration (7d, 12h, 30m), got "${text}"`,
+    );
   const [, y, mo, d, h, mi, s, frac, zone] = m;
-  if (h !== undefined && zone === undefined) throw new GateError('USAGE', `${flag}: ambiguous: "${text}" has no time zone; add Z (UTC) or an offset like +01:00`);
+  if (h !== undefined && zone === undefined)
+    throw new GateError(
+      'USAGE',
+      `${flag}: ambiguous: "${text}" has no time zone; add Z (UTC) or an offset like +01:00`,
+    );
   const n = (v: string | undefined) => Number(v ?? 0);
   const local = Date.UTC(n(y), n(mo) - 1, n(d), n(h), n(mi), n(s), Math.floor(Number(`0.${frac ?? '0'}`) * 1000));
   const back = new Date(local);
-  if (back.getUTCFullYear() !== n(y) || back.getUTCMonth() !== n(mo) - 1 || back.getUTCDate() !== n(d) || n(h) > 23 || n(mi) > 59 || n(s) > 59) {
+  if (
+    back.getUTCFullYear() !== n(y) ||
+    back.getUTCMonth() !== n(mo) - 1 ||
+    back.getUTCDate() !== n(d) ||
+    n(h) > 23 ||
+    n(mi) > 59 ||
+    n(s) > 59
+  ) {
     throw new GateError('USAGE', `${flag}: "${text}" is not a date on the calendar`);
   }
   let offsetMin = 0;
   if (zone && zone.toUpperCase() !== 'Z') {
     const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
-    if (!z || Number(z[2]) > 23 || Number(z[3]) > 59) throw new GateError('USAGE', `${flag}: "${zone}" is not a time zone offset`);
+    if (!z || Number(z[2]) > 23 || Number(z[3]) > 59)
+      throw new GateError('USAGE', `${flag}: "${zone}" is not a time zone offset`);
     offsetMin = (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3]));
   }
   return local - offsetMin * 60_000;

@@ -5,7 +5,7 @@ import type { CheckOutcome } from '../checks/types.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import { checkpointLimits, LEGACY_REMEDIATION } from './reader.js';
-import { readCheckpointMetadata, type CheckpointSummary } from './summary.js';
+import { type CheckpointSummary, readCheckpointMetadata } from './summary.js';
 
 /** "12 KB", "272 KB", "44.8 MB". */
 export function formatBytes(n: number): string {
@@ -44,13 +44,19 @@ export async function loadCheckpointForCheck(
     const name = path.posix.basename(rel);
     if (err.code === 'UNSUPPORTED_FORMAT' && err.message.includes('legacy torch serialization')) {
       return {
-        outcome: fail([`${name}: ${formatBytes(size)}, ${LEGACY_REMEDIATION} (${rel})`], { bytes: size }, {
-          remediation: `Re-save the checkpoint with torch.save(checkpoint, path) on PyTorch ≥ 1.6 (zip format, the default), or pass _use_new_zipfile_serialization=True. ${remediation}`,
-        }),
+        outcome: fail(
+          [`${name}: ${formatBytes(size)}, ${LEGACY_REMEDIATION} (${rel})`],
+          { bytes: size },
+          {
+            remediation: `Re-save the checkpoint with torch.save(checkpoint, path) on PyTorch ≥ 1.6 (zip format, the default), or pass _use_new_zipfile_serialization=True. ${remediation}`,
+          },
+        ),
       };
     }
     if (['PARSE_ERROR', 'UNSUPPORTED_FORMAT', 'TOO_LARGE', 'SHAPE_MISMATCH', 'NOT_A_FILE'].includes(err.code)) {
-      return { outcome: fail([`${name} is not a readable torch checkpoint: ${err.message}`], { bytes: size }, { remediation }) };
+      return {
+        outcome: fail([`${name} is not a readable torch checkpoint: ${err.message}`], { bytes: size }, { remediation }),
+      };
     }
     throw err;
   }

@@ -1,12 +1,12 @@
 import { GateError } from '../errors.js';
 import {
   GlobalRef,
+  type PickleKey,
+  type PickleValue,
   STORAGE_DTYPES,
   StorageRef,
   TensorMeta,
   TorchDevice,
-  type PickleKey,
-  type PickleValue,
 } from './values.js';
 
 /**
@@ -73,8 +73,24 @@ type AllowedKind =
   | 'bytearray';
 
 const TORCH_DTYPE_NAMES = [
-  'float16', 'half', 'bfloat16', 'float32', 'float', 'float64', 'double', 'complex64', 'complex128',
-  'uint8', 'int8', 'int16', 'short', 'int32', 'int', 'int64', 'long', 'bool',
+  'float16',
+  'half',
+  'bfloat16',
+  'float32',
+  'float',
+  'float64',
+  'double',
+  'complex64',
+  'complex128',
+  'uint8',
+  'int8',
+  'int16',
+  'short',
+  'int32',
+  'int',
+  'int64',
+  'long',
+  'bool',
 ];
 
 export const ALLOWED_GLOBALS: ReadonlyMap<string, AllowedKind> = new Map<string, AllowedKind>([
@@ -102,10 +118,43 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, AllowedKind> = new Map<string,
 
 /** Modules whose names mean the pickle was built to run code, for a clearer finding. */
 const CODE_EXECUTION_MODULES = new Set([
-  'os', 'posix', 'nt', 'subprocess', 'builtins', '__builtin__', 'runpy', 'pty', 'ctypes', 'webbrowser',
-  'pkgutil', 'importlib', 'code', 'codeop', 'sys', 'shutil', 'socket', 'pickle', '_pickle', 'marshal',
-  'types', 'operator', 'functools', 'commands', 'platform', 'multiprocessing', 'asyncio', 'pdb', 'timeit',
-  'torch.storage', 'torch.serialization', 'torch._C', 'numpy.testing', 'numpy.f2py', 'cProfile', 'profile', 'trace',
+  'os',
+  'posix',
+  'nt',
+  'subprocess',
+  'builtins',
+  '__builtin__',
+  'runpy',
+  'pty',
+  'ctypes',
+  'webbrowser',
+  'pkgutil',
+  'importlib',
+  'code',
+  'codeop',
+  'sys',
+  'shutil',
+  'socket',
+  'pickle',
+  '_pickle',
+  'marshal',
+  'types',
+  'operator',
+  'functools',
+  'commands',
+  'platform',
+  'multiprocessing',
+  'asyncio',
+  'pdb',
+  'timeit',
+  'torch.storage',
+  'torch.serialization',
+  'torch._C',
+  'numpy.testing',
+  'numpy.f2py',
+  'cProfile',
+  'profile',
+  'trace',
 ]);
 
 class AllowedGlobal {
@@ -130,8 +179,14 @@ const MARK = Symbol('mark');
 type StackItem = unknown;
 
 const OP_NAMES: Record<number, string> = {
-  0x69: 'INST', 0x6f: 'OBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x50: 'PERSID',
-  0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+  0x69: 'INST',
+  0x6f: 'OBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x50: 'PERSID',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
 };
 
 export interface PickleOptions {
@@ -186,18 +241,25 @@ class Unpickler {
   }
 
   private malformed(why: string): GateError {
-    return new GateError('PARSE_ERROR', `${this.opts.file}: pickle is malformed at ${this.where()}: ${why}`, { file: this.opts.file });
-  }
-
-  private hostile(why: string): GateError {
-    return new GateError('UNSAFE_ARTIFACT', `${this.opts.file}: ${why} (at ${this.where()}); the checkpoint was not loaded and nothing in it was executed`, {
+    return new GateError('PARSE_ERROR', `${this.opts.file}: pickle is malformed at ${this.where()}: ${why}`, {
       file: this.opts.file,
-      hostile: true,
     });
   }
 
+  private hostile(why: string): GateError {
+    return new GateError(
+      'UNSAFE_ARTIFACT',
+      `${this.opts.file}: ${why} (at ${this.where()}); the checkpoint was not loaded and nothing in it was executed`,
+      {
+        file: this.opts.file,
+        hostile: true,
+      },
+    );
+  }
+
   private need(n: number): void {
-    if (n < 0 || this.pos + n > this.data.length) throw this.malformed(`needs ${n} bytes, ${this.data.length - this.pos} left (truncated pickle)`);
+    if (n < 0 || this.pos + n > this.data.length)
+      throw this.malformed(`needs ${n} bytes, ${this.data.length - this.pos} left (truncated pickle)`);
   }
 
   private u8(): number {
@@ -206,7 +268,8 @@ class Unpickler {
   }
 
   private bytes(n: number): Uint8Array {
-    if (n > this.limits.maxStringBytes) throw this.hostile(`a ${n}-byte string exceeds the ${this.limits.maxStringBytes}-byte limit`);
+    if (n > this.limits.maxStringBytes)
+      throw this.hostile(`a ${n}-byte string exceeds the ${this.limits.maxStringBytes}-byte limit`);
     this.need(n);
     const b = this.data.subarray(this.pos, this.pos + n);
     this.pos += n;
@@ -224,7 +287,8 @@ class Unpickler {
     this.need(8);
     const v = this.view.getBigUint64(this.pos, true);
     this.pos += 8;
-    if (v > BigInt(this.limits.maxStringBytes)) throw this.hostile(`a declared length of ${v} bytes exceeds the ${this.limits.maxStringBytes}-byte limit`);
+    if (v > BigInt(this.limits.maxStringBytes))
+      throw this.hostile(`a declared length of ${v} bytes exceeds the ${this.limits.maxStringBytes}-byte limit`);
     return Number(v);
   }
 
@@ -266,7 +330,8 @@ class Unpickler {
 
   private count(n: number): void {
     this.objects += n;
-    if (this.objects > this.limits.maxObjects) throw this.hostile(`pickle builds more than ${this.limits.maxObjects} objects`);
+    if (this.objects > this.limits.maxObjects)
+      throw this.hostile(`pickle builds more than ${this.limits.maxObjects} objects`);
   }
 
   private memoPut(index: number, v: StackItem): void {
@@ -284,7 +349,8 @@ class Unpickler {
   private value(v: StackItem, what: string): PickleValue {
     if (v instanceof AllowedGlobal) return v.ref;
     // A dtype is kept inside tuples (the arguments of numpy's scalar()); stored elsewhere it is a name.
-    if (v instanceof NumpyDtype) return what === 'a tuple item' ? (v as unknown as PickleValue) : `numpy.dtype(${v.code})`;
+    if (v instanceof NumpyDtype)
+      return what === 'a tuple item' ? (v as unknown as PickleValue) : `numpy.dtype(${v.code})`;
     if (v instanceof PySet) return Object.freeze([...v.items]);
     return v as PickleValue;
   }
@@ -294,7 +360,8 @@ class Unpickler {
     const kind = ALLOWED_GLOBALS.get(qualified);
     if (!kind) {
       const root = module.split('.')[0] ?? module;
-      const why = CODE_EXECUTION_MODULES.has(module) || CODE_EXECUTION_MODULES.has(root) ? ' — a code-execution gadget' : '';
+      const why =
+        CODE_EXECUTION_MODULES.has(module) || CODE_EXECUTION_MODULES.has(root) ? ' — a code-execution gadget' : '';
       throw this.hostile(
         `pickle imports ${qualified}${why}, which is not on the allow-list (what PyTorch's weights_only loader accepts for a state dict and its metadata: tensors, storages, OrderedDict, devices, sizes, dtypes, numpy scalars, torch's version)`,
       );
@@ -311,17 +378,20 @@ class Unpickler {
       if (++this.opcodes > maxOpcodes) throw this.hostile(`pickle runs more than ${maxOpcodes} opcodes (work budget)`);
       const op = this.u8();
       switch (op) {
-        case 0x80: { // PROTO
+        case 0x80: {
+          // PROTO
           this.protocol = this.u8();
           if (this.protocol > 5) throw this.malformed(`unsupported pickle protocol ${this.protocol}`);
           break;
         }
-        case 0x95: { // FRAME: framing only; the whole pickle is in memory
+        case 0x95: {
+          // FRAME: framing only; the whole pickle is in memory
           const n = this.u64();
           if (this.pos + n > d.length) throw this.malformed('frame runs past the end of the pickle');
           break;
         }
-        case 0x2e: { // STOP
+        case 0x2e: {
+          // STOP
           const result = this.value(this.pop(), 'the result');
           this.checkExpansion(result);
           return { value: result, storages: this.storages, protocol: this.protocol, globals: this.globals };
@@ -329,29 +399,49 @@ class Unpickler {
         case 0x28: // MARK
           this.metastack.push(this.stack);
           this.stack = [];
-          if (this.stack.length + this.metastack.length > this.limits.maxStackDepth) throw this.hostile(`pickle MARK depth beyond ${this.limits.maxStackDepth}`);
+          if (this.stack.length + this.metastack.length > this.limits.maxStackDepth)
+            throw this.hostile(`pickle MARK depth beyond ${this.limits.maxStackDepth}`);
           break;
-        case 0x30: this.pop(); break; // POP
-        case 0x31: this.popMark(); break; // POP_MARK
-        case 0x32: this.push(this.top()); break; // DUP
-        case 0x4e: this.push(null); break; // NONE
-        case 0x88: this.push(true); break; // NEWTRUE
-        case 0x89: this.push(false); break; // NEWFALSE
-        case 0x4b: this.push(this.u8()); break; // BININT1
-        case 0x4d: { // BININT2
+        case 0x30:
+          this.pop();
+          break; // POP
+        case 0x31:
+          this.popMark();
+          break; // POP_MARK
+        case 0x32:
+          this.push(this.top());
+          break; // DUP
+        case 0x4e:
+          this.push(null);
+          break; // NONE
+        case 0x88:
+          this.push(true);
+          break; // NEWTRUE
+        case 0x89:
+          this.push(false);
+          break; // NEWFALSE
+        case 0x4b:
+          this.push(this.u8());
+          break; // BININT1
+        case 0x4d: {
+          // BININT2
           this.need(2);
           this.push(this.view.getUint16(this.pos, true));
           this.pos += 2;
           break;
         }
-        case 0x4a: { // BININT
+        case 0x4a: {
+          // BININT
           this.need(4);
           this.push(this.view.getInt32(this.pos, true));
           this.pos += 4;
           break;
         }
-        case 0x8a: this.push(this.long(this.u8())); break; // LONG1
-        case 0x8b: { // LONG4
+        case 0x8a:
+          this.push(this.long(this.u8()));
+          break; // LONG1
+        case 0x8b: {
+          // LONG4
           this.need(4);
           const n = this.view.getInt32(this.pos, true);
           this.pos += 4;
@@ -359,32 +449,47 @@ class Unpickler {
           this.push(this.long(n));
           break;
         }
-        case 0x47: { // BINFLOAT (big-endian double)
+        case 0x47: {
+          // BINFLOAT (big-endian double)
           this.need(8);
           this.push(this.view.getFloat64(this.pos, false));
           this.pos += 8;
           break;
         }
-        case 0x49: { // INT (text): also I00/I01 booleans
+        case 0x49: {
+          // INT (text): also I00/I01 booleans
           const s = this.line();
           if (s === '00') this.push(false);
           else if (s === '01') this.push(true);
           else this.push(this.parseIntText(s));
           break;
         }
-        case 0x4c: this.push(this.parseIntText(this.line().replace(/L$/, ''))); break; // LONG (text)
-        case 0x46: { // FLOAT (text)
+        case 0x4c:
+          this.push(this.parseIntText(this.line().replace(/L$/, '')));
+          break; // LONG (text)
+        case 0x46: {
+          // FLOAT (text)
           const s = this.line();
           const v = Number(s);
-          if (!/^[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|nan)$/i.test(s.trim())) throw this.malformed(`bad FLOAT "${s}"`);
+          if (!/^[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|nan)$/i.test(s.trim()))
+            throw this.malformed(`bad FLOAT "${s}"`);
           this.push(Number.isNaN(v) && !/nan/i.test(s) ? (s.startsWith('-') ? -Infinity : Infinity) : v);
           break;
         }
-        case 0x58: this.push(this.text(this.bytes(this.u32()))); break; // BINUNICODE
-        case 0x8c: this.push(this.text(this.bytes(this.u8()))); break; // SHORT_BINUNICODE
-        case 0x8d: this.push(this.text(this.bytes(this.u64()))); break; // BINUNICODE8
-        case 0x56: this.push(this.rawUnicode(this.line())); break; // UNICODE (raw-unicode-escape)
-        case 0x54: { // BINSTRING (py2 str): latin-1
+        case 0x58:
+          this.push(this.text(this.bytes(this.u32())));
+          break; // BINUNICODE
+        case 0x8c:
+          this.push(this.text(this.bytes(this.u8())));
+          break; // SHORT_BINUNICODE
+        case 0x8d:
+          this.push(this.text(this.bytes(this.u64())));
+          break; // BINUNICODE8
+        case 0x56:
+          this.push(this.rawUnicode(this.line()));
+          break; // UNICODE (raw-unicode-escape)
+        case 0x54: {
+          // BINSTRING (py2 str): latin-1
           this.need(4);
           const n = this.view.getInt32(this.pos, true);
           this.pos += 4;
@@ -392,62 +497,97 @@ class Unpickler {
           this.push(latin1.decode(this.bytes(n)));
           break;
         }
-        case 0x55: this.push(latin1.decode(this.bytes(this.u8()))); break; // SHORT_BINSTRING
-        case 0x53: { // STRING (quoted repr)
+        case 0x55:
+          this.push(latin1.decode(this.bytes(this.u8())));
+          break; // SHORT_BINSTRING
+        case 0x53: {
+          // STRING (quoted repr)
           const s = this.line();
           const m = /^(['"])(.*)\1$/.exec(s);
           if (!m || m[2]!.includes('\\')) throw this.malformed('STRING opcode with escapes is not supported');
           this.push(m[2]!);
           break;
         }
-        case 0x42: this.push(Uint8Array.from(this.bytes(this.u32()))); break; // BINBYTES
-        case 0x43: this.push(Uint8Array.from(this.bytes(this.u8()))); break; // SHORT_BINBYTES
-        case 0x8e: this.push(Uint8Array.from(this.bytes(this.u64()))); break; // BINBYTES8
-        case 0x96: this.push(Uint8Array.from(this.bytes(this.u64()))); break; // BYTEARRAY8
-        case 0x7d: this.count(1); this.push(new Map()); break; // EMPTY_DICT
-        case 0x5d: this.count(1); this.push([]); break; // EMPTY_LIST
-        case 0x29: this.push(Object.freeze([])); break; // EMPTY_TUPLE
-        case 0x8f: this.count(1); this.push(new PySet()); break; // EMPTY_SET
-        case 0x85: this.tuple(1); break; // TUPLE1
-        case 0x86: this.tuple(2); break; // TUPLE2
-        case 0x87: this.tuple(3); break; // TUPLE3
-        case 0x74: { // TUPLE
+        case 0x42:
+          this.push(Uint8Array.from(this.bytes(this.u32())));
+          break; // BINBYTES
+        case 0x43:
+          this.push(Uint8Array.from(this.bytes(this.u8())));
+          break; // SHORT_BINBYTES
+        case 0x8e:
+          this.push(Uint8Array.from(this.bytes(this.u64())));
+          break; // BINBYTES8
+        case 0x96:
+          this.push(Uint8Array.from(this.bytes(this.u64())));
+          break; // BYTEARRAY8
+        case 0x7d:
+          this.count(1);
+          this.push(new Map());
+          break; // EMPTY_DICT
+        case 0x5d:
+          this.count(1);
+          this.push([]);
+          break; // EMPTY_LIST
+        case 0x29:
+          this.push(Object.freeze([]));
+          break; // EMPTY_TUPLE
+        case 0x8f:
+          this.count(1);
+          this.push(new PySet());
+          break; // EMPTY_SET
+        case 0x85:
+          this.tuple(1);
+          break; // TUPLE1
+        case 0x86:
+          this.tuple(2);
+          break; // TUPLE2
+        case 0x87:
+          this.tuple(3);
+          break; // TUPLE3
+        case 0x74: {
+          // TUPLE
           const items = this.popMark().map((v) => this.value(v, 'a tuple item'));
           this.count(items.length + 1);
           this.push(Object.freeze(items));
           break;
         }
-        case 0x6c: { // LIST
+        case 0x6c: {
+          // LIST
           const items = this.popMark().map((v) => this.value(v, 'a list item'));
           this.count(items.length + 1);
           this.push(items);
           break;
         }
-        case 0x64: { // DICT
+        case 0x64: {
+          // DICT
           const items = this.popMark();
           const m = new Map<PickleKey, PickleValue>();
           this.setItems(m, items);
           this.push(m);
           break;
         }
-        case 0x91: { // FROZENSET
+        case 0x91: {
+          // FROZENSET
           const s = new PySet();
           for (const v of this.popMark()) s.items.push(this.value(v, 'a set item'));
           this.count(s.items.length + 1);
           this.push(s);
           break;
         }
-        case 0x61: { // APPEND
+        case 0x61: {
+          // APPEND
           const v = this.value(this.pop(), 'a list item');
           this.appendTo(this.top(), [v]);
           break;
         }
-        case 0x65: { // APPENDS
+        case 0x65: {
+          // APPENDS
           const items = this.popMark().map((v) => this.value(v, 'a list item'));
           this.appendTo(this.top(), items);
           break;
         }
-        case 0x90: { // ADDITEMS
+        case 0x90: {
+          // ADDITEMS
           const items = this.popMark().map((v) => this.value(v, 'a set item'));
           const s = this.top();
           if (!(s instanceof PySet)) throw this.hostile('ADDITEMS on something that is not a set');
@@ -455,44 +595,65 @@ class Unpickler {
           for (const v of items) s.items.push(v);
           break;
         }
-        case 0x73: { // SETITEM
+        case 0x73: {
+          // SETITEM
           const v = this.pop();
           const k = this.pop();
           this.setItems(this.top(), [k, v]);
           break;
         }
-        case 0x75: { // SETITEMS
+        case 0x75: {
+          // SETITEMS
           const items = this.popMark();
           this.setItems(this.top(), items);
           break;
         }
-        case 0x71: this.memoPut(this.u8(), this.top()); break; // BINPUT
-        case 0x72: this.memoPut(this.u32(), this.top()); break; // LONG_BINPUT
-        case 0x94: this.memoPut(this.memo.size, this.top()); break; // MEMOIZE
-        case 0x70: this.memoPut(this.parseIndex(this.line()), this.top()); break; // PUT
-        case 0x68: this.push(this.memoGet(this.u8())); break; // BINGET
-        case 0x6a: this.push(this.memoGet(this.u32())); break; // LONG_BINGET
-        case 0x67: this.push(this.memoGet(this.parseIndex(this.line()))); break; // GET
-        case 0x63: { // GLOBAL "module\nname\n"
+        case 0x71:
+          this.memoPut(this.u8(), this.top());
+          break; // BINPUT
+        case 0x72:
+          this.memoPut(this.u32(), this.top());
+          break; // LONG_BINPUT
+        case 0x94:
+          this.memoPut(this.memo.size, this.top());
+          break; // MEMOIZE
+        case 0x70:
+          this.memoPut(this.parseIndex(this.line()), this.top());
+          break; // PUT
+        case 0x68:
+          this.push(this.memoGet(this.u8()));
+          break; // BINGET
+        case 0x6a:
+          this.push(this.memoGet(this.u32()));
+          break; // LONG_BINGET
+        case 0x67:
+          this.push(this.memoGet(this.parseIndex(this.line())));
+          break; // GET
+        case 0x63: {
+          // GLOBAL "module\nname\n"
           const module = this.line();
           const name = this.line();
           this.push(this.resolveGlobal(module, name));
           break;
         }
-        case 0x93: { // STACK_GLOBAL
+        case 0x93: {
+          // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
-          if (typeof module !== 'string' || typeof name !== 'string') throw this.hostile('STACK_GLOBAL with non-string module or name');
+          if (typeof module !== 'string' || typeof name !== 'string')
+            throw this.hostile('STACK_GLOBAL with non-string module or name');
           this.push(this.resolveGlobal(module, name));
           break;
         }
-        case 0x52: { // REDUCE
+        case 0x52: {
+          // REDUCE
           const args = this.pop();
           const fn = this.pop();
           this.push(this.call(fn, args, 'REDUCE'));
           break;
         }
-        case 0x81: { // NEWOBJ cls.__new__(cls, *args)
+        case 0x81: {
+          // NEWOBJ cls.__new__(cls, *args)
           const args = this.pop();
           const cls = this.pop();
           if (!(cls instanceof AllowedGlobal) || (cls.kind !== 'ordered_dict' && cls.kind !== 'torch_version')) {
@@ -501,27 +662,36 @@ class Unpickler {
           this.push(this.call(cls, args, 'NEWOBJ'));
           break;
         }
-        case 0x92: { // NEWOBJ_EX
+        case 0x92: {
+          // NEWOBJ_EX
           const kwargs = this.pop();
           const args = this.pop();
           const cls = this.pop();
-          if (!(cls instanceof AllowedGlobal) || cls.kind !== 'ordered_dict' || !(kwargs instanceof Map) || kwargs.size > 0) {
+          if (
+            !(cls instanceof AllowedGlobal) ||
+            cls.kind !== 'ordered_dict' ||
+            !(kwargs instanceof Map) ||
+            kwargs.size > 0
+          ) {
             throw this.hostile(`NEWOBJ_EX on ${describe(cls)} is not something torch.save writes`);
           }
           this.push(this.call(cls, args, 'NEWOBJ_EX'));
           break;
         }
-        case 0x62: { // BUILD
+        case 0x62: {
+          // BUILD
           const state = this.pop();
           this.build(this.top(), state);
           break;
         }
-        case 0x51: { // BINPERSID
+        case 0x51: {
+          // BINPERSID
           const pid = this.pop();
           this.push(this.persistentLoad(pid));
           break;
         }
-        case 0x69: { // INST "module\nname\n": imports and instantiates a class
+        case 0x69: {
+          // INST "module\nname\n": imports and instantiates a class
           const module = this.line();
           const name = this.line();
           this.resolveGlobal(module, name);
@@ -529,7 +699,10 @@ class Unpickler {
         }
         default: {
           const name = OP_NAMES[op];
-          if (name === 'OBJ' || name?.startsWith('EXT')) throw this.hostile(`pickle opcode ${name} (imports or instantiates objects) is not something torch.save writes`);
+          if (name === 'OBJ' || name?.startsWith('EXT'))
+            throw this.hostile(
+              `pickle opcode ${name} (imports or instantiates objects) is not something torch.save writes`,
+            );
           if (name) throw this.malformed(`pickle opcode ${name} is not supported in checkpoints`);
           throw this.malformed(`unknown pickle opcode 0x${op.toString(16).padStart(2, '0')}`);
         }
@@ -554,10 +727,13 @@ class Unpickler {
 
   /** Counts integer bytes against the per-integer and total budgets. */
   private spendLong(n: number): void {
-    if (n > this.limits.maxLongBytes) throw this.hostile(`a ${n}-byte integer exceeds the ${this.limits.maxLongBytes}-byte limit`);
+    if (n > this.limits.maxLongBytes)
+      throw this.hostile(`a ${n}-byte integer exceeds the ${this.limits.maxLongBytes}-byte limit`);
     this.longBytes += n;
     if (this.longBytes > this.limits.maxTotalLongBytes) {
-      throw this.hostile(`pickle integers exceed ${this.limits.maxTotalLongBytes} bytes in total (integer bomb; a state dict needs a few bytes per integer)`);
+      throw this.hostile(
+        `pickle integers exceed ${this.limits.maxTotalLongBytes} bytes in total (integer bomb; a state dict needs a few bytes per integer)`,
+      );
     }
   }
 
@@ -595,13 +771,15 @@ class Unpickler {
   }
 
   private appendTo(target: StackItem, items: PickleValue[]): void {
-    if (!Array.isArray(target) || Object.isFrozen(target)) throw this.hostile(`APPEND on ${describe(target)}: lists are the only append targets torch.save writes`);
+    if (!Array.isArray(target) || Object.isFrozen(target))
+      throw this.hostile(`APPEND on ${describe(target)}: lists are the only append targets torch.save writes`);
     this.count(items.length);
     for (const v of items) (target as PickleValue[]).push(v);
   }
 
   private setItems(target: StackItem, items: StackItem[]): void {
-    if (!(target instanceof Map)) throw this.hostile(`SETITEM on ${describe(target)}: dicts are the only item targets torch.save writes`);
+    if (!(target instanceof Map))
+      throw this.hostile(`SETITEM on ${describe(target)}: dicts are the only item targets torch.save writes`);
     if (items.length % 2 !== 0) throw this.malformed('SETITEMS with an odd number of items');
     this.count(items.length / 2);
     for (let i = 0; i < items.length; i += 2) {
@@ -622,13 +800,17 @@ class Unpickler {
 
   private args(args: StackItem, fn: AllowedGlobal, min: number, max = min): readonly StackItem[] {
     if (!Array.isArray(args)) throw this.hostile(`${fn.ref.qualifiedName} called with non-tuple arguments`);
-    if (args.length < min || args.length > max) throw this.malformed(`${fn.ref.qualifiedName} takes ${min === max ? min : `${min}–${max}`} arguments, got ${args.length}`);
+    if (args.length < min || args.length > max)
+      throw this.malformed(
+        `${fn.ref.qualifiedName} takes ${min === max ? min : `${min}–${max}`} arguments, got ${args.length}`,
+      );
     return args;
   }
 
   /** Inert decoders for the allowed callables. Nothing is ever called for real. */
   private call(fn: StackItem, rawArgs: StackItem, op: string): StackItem {
-    if (!(fn instanceof AllowedGlobal)) throw this.hostile(`${op} on ${describe(fn)}: only allow-listed torch callables may be called`);
+    if (!(fn instanceof AllowedGlobal))
+      throw this.hostile(`${op} on ${describe(fn)}: only allow-listed torch callables may be called`);
     const name = fn.ref.qualifiedName;
     switch (fn.kind) {
       case 'ordered_dict': {
@@ -660,7 +842,8 @@ class Unpickler {
       case 'device': {
         const a = this.args(rawArgs, fn, 1, 2);
         const [type, index] = a;
-        if (typeof type !== 'string' || (index !== undefined && index !== null && typeof index !== 'number')) throw this.malformed('torch.device(...) with bad arguments');
+        if (typeof type !== 'string' || (index !== undefined && index !== null && typeof index !== 'number'))
+          throw this.malformed('torch.device(...) with bad arguments');
         const m = /^([a-z]+)(?::(\d+))?$/.exec(type);
         if (!m) throw this.malformed(`torch.device("${type}") is not a device`);
         return new TorchDevice(m[1]!, typeof index === 'number' ? index : m[2] !== undefined ? Number(m[2]) : null);
@@ -668,24 +851,30 @@ class Unpickler {
       case 'size': {
         const a = this.args(rawArgs, fn, 1);
         const dims = a[0];
-        if (!Array.isArray(dims) || !dims.every((x) => typeof x === 'number')) throw this.malformed('torch.Size(...) of non-integers');
+        if (!Array.isArray(dims) || !dims.every((x) => typeof x === 'number'))
+          throw this.malformed('torch.Size(...) of non-integers');
         return Object.freeze([...(dims as number[])]);
       }
       case 'np_dtype': {
         const a = this.args(rawArgs, fn, 1, 3);
-        if (typeof a[0] !== 'string' || !/^[<>|=]?[biuf][1248]$/.test(a[0])) throw this.malformed(`numpy.dtype(${JSON.stringify(a[0])}) is not a numeric scalar type`);
+        if (typeof a[0] !== 'string' || !/^[<>|=]?[biuf][1248]$/.test(a[0]))
+          throw this.malformed(`numpy.dtype(${JSON.stringify(a[0])}) is not a numeric scalar type`);
         return new NumpyDtype(a[0]);
       }
       case 'np_scalar': {
         const a = this.args(rawArgs, fn, 1, 2);
         const [dt, raw] = a;
-        if (!(dt instanceof NumpyDtype) || !(raw instanceof Uint8Array)) throw this.malformed(`${name}(...) without a dtype and raw bytes`);
-        return decodeNumpyScalar(dt, raw, () => this.malformed(`numpy scalar of dtype ${dt.code} has ${raw.length} bytes`));
+        if (!(dt instanceof NumpyDtype) || !(raw instanceof Uint8Array))
+          throw this.malformed(`${name}(...) without a dtype and raw bytes`);
+        return decodeNumpyScalar(dt, raw, () =>
+          this.malformed(`numpy scalar of dtype ${dt.code} has ${raw.length} bytes`),
+        );
       }
       case 'codecs_encode': {
         const a = this.args(rawArgs, fn, 1, 2);
         const [s, enc] = a;
-        if (typeof s !== 'string' || (enc !== undefined && enc !== 'latin1' && enc !== 'latin-1')) throw this.hostile(`${name} with ${JSON.stringify(enc)} is not how pickle writes bytes`);
+        if (typeof s !== 'string' || (enc !== undefined && enc !== 'latin1' && enc !== 'latin-1'))
+          throw this.hostile(`${name} with ${JSON.stringify(enc)} is not how pickle writes bytes`);
         const out = new Uint8Array(s.length);
         for (let i = 0; i < s.length; i++) {
           const c = s.charCodeAt(i);
@@ -696,7 +885,8 @@ class Unpickler {
       }
       case 'torch_version': {
         const [v] = this.args(rawArgs, fn, 1);
-        if (typeof v !== 'string' || v.length > 64) throw this.malformed(`${name}(...) of ${describe(v)} is not a version string`);
+        if (typeof v !== 'string' || v.length > 64)
+          throw this.malformed(`${name}(...) of ${describe(v)} is not a version string`);
         return v;
       }
       case 'set': {
@@ -720,10 +910,27 @@ class Unpickler {
     }
   }
 
-  private tensor(storage: StackItem, offset: StackItem, size: StackItem, stride: StackItem, requiresGrad: StackItem, isParameter: boolean, fn: string): TensorMeta {
-    if (!(storage instanceof StorageRef)) throw this.hostile(`${fn} called on ${describe(storage)} instead of a storage`);
-    const ints = (v: StackItem): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0);
-    if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || !ints(size) || !ints(stride) || size.length !== stride.length) {
+  private tensor(
+    storage: StackItem,
+    offset: StackItem,
+    size: StackItem,
+    stride: StackItem,
+    requiresGrad: StackItem,
+    isParameter: boolean,
+    fn: string,
+  ): TensorMeta {
+    if (!(storage instanceof StorageRef))
+      throw this.hostile(`${fn} called on ${describe(storage)} instead of a storage`);
+    const ints = (v: StackItem): v is number[] =>
+      Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0);
+    if (
+      typeof offset !== 'number' ||
+      !Number.isInteger(offset) ||
+      offset < 0 ||
+      !ints(size) ||
+      !ints(stride) ||
+      size.length !== stride.length
+    ) {
       throw this.malformed(`${fn} with a bad offset, size or stride`);
     }
     // The furthest element the view touches must lie inside the storage.
@@ -731,26 +938,39 @@ class Unpickler {
     if (numel > 0) {
       const last = offset + size.reduce((acc, dim, i) => acc + (dim - 1) * stride[i]!, 0);
       if (last >= storage.numel) {
-        throw this.hostile(`tensor view (offset ${offset}, shape [${size.join(', ')}], stride [${stride.join(', ')}]) reaches element ${last} of a ${storage.numel}-element storage`);
+        throw this.hostile(
+          `tensor view (offset ${offset}, shape [${size.join(', ')}], stride [${stride.join(', ')}]) reaches element ${last} of a ${storage.numel}-element storage`,
+        );
       }
     }
-    return new TensorMeta(storage, offset, Object.freeze([...size]), Object.freeze([...stride]), requiresGrad === true, isParameter);
+    return new TensorMeta(
+      storage,
+      offset,
+      Object.freeze([...size]),
+      Object.freeze([...stride]),
+      requiresGrad === true,
+      isParameter,
+    );
   }
 
   private persistentLoad(pid: StackItem): StorageRef {
-    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length !== 5) throw this.hostile(`persistent id ${describe(pid)} is not a torch storage record`);
+    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length !== 5)
+      throw this.hostile(`persistent id ${describe(pid)} is not a torch storage record`);
     const [, type, key, location, numel] = pid as unknown[];
     // Tuple items hold allowed globals as GlobalRef (only resolveGlobal creates them).
     const typeName = type instanceof AllowedGlobal ? type.ref : type instanceof GlobalRef ? type : null;
     if (!typeName || ALLOWED_GLOBALS.get(typeName.qualifiedName) !== 'storage_type') {
       throw this.hostile(`persistent id names ${describe(type)} instead of a torch storage type`);
     }
-    if (typeof key !== 'string' || !/^[0-9A-Za-z_.-]{1,64}$/.test(key)) throw this.hostile(`storage key ${JSON.stringify(key)} is not a plain name`);
-    if (typeof location !== 'string' || typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0) throw this.malformed('storage record with a bad location or element count');
+    if (typeof key !== 'string' || !/^[0-9A-Za-z_.-]{1,64}$/.test(key))
+      throw this.hostile(`storage key ${JSON.stringify(key)} is not a plain name`);
+    if (typeof location !== 'string' || typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0)
+      throw this.malformed('storage record with a bad location or element count');
     const dtype = STORAGE_DTYPES[typeName.name]!;
     const prior = this.storages.get(key);
     if (prior) {
-      if (prior.dtype !== dtype || prior.numel !== numel) throw this.hostile(`storage ${key} is declared twice with different types or sizes`);
+      if (prior.dtype !== dtype || prior.numel !== numel)
+        throw this.hostile(`storage ${key} is declared twice with different types or sizes`);
       return prior;
     }
     const ref = new StorageRef(key, dtype, numel, location);
@@ -791,11 +1011,15 @@ class Unpickler {
           f.total += size.get(c as object)!;
         } else {
           if (onPath.has(c as object)) throw this.hostile('pickle builds a container that contains itself');
-          if (stack.length >= this.limits.maxNestingDepth) throw this.hostile(`pickle nests containers deeper than ${this.limits.maxNestingDepth} levels`);
+          if (stack.length >= this.limits.maxNestingDepth)
+            throw this.hostile(`pickle nests containers deeper than ${this.limits.maxNestingDepth} levels`);
           onPath.add(c as object);
           stack.push({ node: c as object, children: kids, i: 0, total: 1 });
         }
-        if (f.total > limit) throw this.hostile(`pickle expands to more than ${limit} objects through shared references (billion-laughs memo bomb)`);
+        if (f.total > limit)
+          throw this.hostile(
+            `pickle expands to more than ${limit} objects through shared references (billion-laughs memo bomb)`,
+          );
       } else {
         stack.pop();
         onPath.delete(f.node);
@@ -803,7 +1027,10 @@ class Unpickler {
         const parent = stack[stack.length - 1];
         if (parent) {
           parent.total += f.total;
-          if (parent.total > limit) throw this.hostile(`pickle expands to more than ${limit} objects through shared references (billion-laughs memo bomb)`);
+          if (parent.total > limit)
+            throw this.hostile(
+              `pickle expands to more than ${limit} objects through shared references (billion-laughs memo bomb)`,
+            );
         }
       }
     }
@@ -833,21 +1060,35 @@ function decodeNumpyScalar(dt: NumpyDtype, raw: Uint8Array, bad: () => Error): n
   const order = m[1] || dt.byteorder;
   const little = order !== '>';
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const safe = (b: bigint) => (b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b);
+  const safe = (b: bigint) =>
+    b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
   switch (`${kind}${n}`) {
-    case 'b1': return raw[0] !== 0;
-    case 'i1': return v.getInt8(0);
-    case 'u1': return v.getUint8(0);
-    case 'i2': return v.getInt16(0, little);
-    case 'u2': return v.getUint16(0, little);
-    case 'i4': return v.getInt32(0, little);
-    case 'u4': return v.getUint32(0, little);
-    case 'i8': return safe(v.getBigInt64(0, little));
-    case 'u8': return safe(v.getBigUint64(0, little));
-    case 'f2': return halfToNumber(v.getUint16(0, little));
-    case 'f4': return v.getFloat32(0, little);
-    case 'f8': return v.getFloat64(0, little);
-    default: throw bad();
+    case 'b1':
+      return raw[0] !== 0;
+    case 'i1':
+      return v.getInt8(0);
+    case 'u1':
+      return v.getUint8(0);
+    case 'i2':
+      return v.getInt16(0, little);
+    case 'u2':
+      return v.getUint16(0, little);
+    case 'i4':
+      return v.getInt32(0, little);
+    case 'u4':
+      return v.getUint32(0, little);
+    case 'i8':
+      return safe(v.getBigInt64(0, little));
+    case 'u8':
+      return safe(v.getBigUint64(0, little));
+    case 'f2':
+      return halfToNumber(v.getUint16(0, little));
+    case 'f4':
+      return v.getFloat32(0, little);
+    case 'f8':
+      return v.getFloat64(0, little);
+    default:
+      throw bad();
   }
 }
 

@@ -23,7 +23,10 @@ function toNumber(v: unknown): number {
 }
 
 /** Digests of the checkpoint's floating-point state-dict tensors (data streamed from the zip). */
-export async function checkpointWeightDigests(ckpt: Checkpoint, tensors: readonly [string, TensorMeta][]): Promise<WeightDigest[]> {
+export async function checkpointWeightDigests(
+  ckpt: Checkpoint,
+  tensors: readonly [string, TensorMeta][],
+): Promise<WeightDigest[]> {
   const out: WeightDigest[] = [];
   let kept = 0;
   for (const [name, t] of tensors) {
@@ -31,7 +34,14 @@ export async function checkpointWeightDigests(ckpt: Checkpoint, tensors: readonl
     const bytes = await ckpt.readTensorBytes(t);
     const keep = t.dtype === 'float32' && kept + t.numel <= MAX_FOLD_VALUES;
     if (keep) kept += t.numel;
-    out.push({ name, dtype: t.dtype, shape: [...t.shape], numel: t.numel, digest: sha256(bytes), ...(keep ? { values: f32(bytes) } : {}) });
+    out.push({
+      name,
+      dtype: t.dtype,
+      shape: [...t.shape],
+      numel: t.numel,
+      digest: sha256(bytes),
+      ...(keep ? { values: f32(bytes) } : {}),
+    });
   }
   return out;
 }
@@ -58,7 +68,15 @@ export function matchWeights(onnx: readonly WeightDigest[], ckpt: readonly Weigh
   const byDigest = new Map<string, WeightDigest>();
   for (const w of ckpt) byDigest.set(`${w.dtype}:${w.digest}`, w);
   const used = new Set<string>();
-  const m: ProvenanceMatch = { total: 0, byName: [], byContent: [], folded: [], conflicts: [], unmatched: [], checkpointOnly: [] };
+  const m: ProvenanceMatch = {
+    total: 0,
+    byName: [],
+    byContent: [],
+    folded: [],
+    conflicts: [],
+    unmatched: [],
+    checkpointOnly: [],
+  };
   for (const w of onnx) {
     if (w.numel < 2) continue;
     m.total++;
@@ -109,7 +127,13 @@ function foldedFrom(w: WeightDigest, ckpt: readonly WeightDigest[]): { label: st
     .filter((c) => c.name.endsWith('running_var'))
     .map((v) => {
       const p = v.name.slice(0, -'running_var'.length);
-      return { prefix: p, var: v, mean: byName.get(`${p}running_mean`), gamma: byName.get(`${p}weight`), beta: byName.get(`${p}bias`) };
+      return {
+        prefix: p,
+        var: v,
+        mean: byName.get(`${p}running_mean`),
+        gamma: byName.get(`${p}weight`),
+        beta: byName.get(`${p}bias`),
+      };
     })
     .filter((b) => b.var.values && b.mean?.values && b.gamma?.values && b.beta?.values);
   for (const bn of bns) {
@@ -120,19 +144,36 @@ function foldedFrom(w: WeightDigest, ckpt: readonly WeightDigest[]): { label: st
     const bnName = bn.prefix.replace(/\.$/, '');
     if (w.shape.length >= 2) {
       for (const cw of ckpt) {
-        if (!cw.values || cw.numel !== w.numel || cw.shape.length !== w.shape.length || cw.shape.some((d, i) => d !== w.shape[i]) || cw.name.startsWith(bn.prefix)) continue;
+        if (
+          !cw.values ||
+          cw.numel !== w.numel ||
+          cw.shape.length !== w.shape.length ||
+          cw.shape.some((d, i) => d !== w.shape[i]) ||
+          cw.name.startsWith(bn.prefix)
+        )
+          continue;
         const per = cw.numel / c;
         const out = new Float32Array(cw.numel);
         for (let i = 0; i < cw.numel; i++) out[i] = cw.values[i]! * scale[Math.floor(i / per)]!;
-        if (close(out, target)) return { label: `${cw.name} with ${bnName} folded in`, uses: [cw.name, bn.var.name, bn.mean!.name, bn.gamma!.name, bn.beta!.name] };
+        if (close(out, target))
+          return {
+            label: `${cw.name} with ${bnName} folded in`,
+            uses: [cw.name, bn.var.name, bn.mean!.name, bn.gamma!.name, bn.beta!.name],
+          };
       }
     } else if (w.shape.length === 1) {
-      const biases = ckpt.filter((b) => b.values && b.numel === c && b.name.endsWith('bias') && !b.name.startsWith(bn.prefix));
+      const biases = ckpt.filter(
+        (b) => b.values && b.numel === c && b.name.endsWith('bias') && !b.name.startsWith(bn.prefix),
+      );
       for (const b of [...biases, null]) {
         const out = new Float32Array(c);
-        for (let i = 0; i < c; i++) out[i] = ((b ? b.values![i]! : 0) - bn.mean!.values![i]!) * scale[i]! + bn.beta!.values![i]!;
+        for (let i = 0; i < c; i++)
+          out[i] = ((b ? b.values![i]! : 0) - bn.mean!.values![i]!) * scale[i]! + bn.beta!.values![i]!;
         if (close(out, target)) {
-          return { label: `${b ? b.name : 'zero bias'} with ${bnName} folded in`, uses: [...(b ? [b.name] : []), bn.var.name, bn.mean!.name, bn.gamma!.name, bn.beta!.name] };
+          return {
+            label: `${b ? b.name : 'zero bias'} with ${bnName} folded in`,
+            uses: [...(b ? [b.name] : []), bn.var.name, bn.mean!.name, bn.gamma!.name, bn.beta!.name],
+          };
         }
       }
     }

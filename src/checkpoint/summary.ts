@@ -1,6 +1,6 @@
 import type { RunArtifacts } from '../artifacts/run.js';
-import { Checkpoint, walkTensors, type CheckpointLimits } from './reader.js';
-import { TensorMeta, asNumber, type PickleKey, type PickleValue } from './values.js';
+import { Checkpoint, type CheckpointLimits, walkTensors } from './reader.js';
+import { asNumber, type PickleKey, type PickleValue, TensorMeta } from './values.js';
 
 /** BatchNorm buffers are state, not parameters (matches "N parameters" as PyTorch users count it). */
 const BUFFER_SUFFIX = /(^|\.)(running_mean|running_var|num_batches_tracked)$/;
@@ -36,9 +36,17 @@ export interface CheckpointSummary {
 
 const EPOCH_PATHS = [['epoch'], ['best_epoch'], ['metrics', 'epoch'], ['metrics', 'best_epoch']];
 const VAL_ACC_PATHS = [
-  ['val_acc'], ['val_accuracy'], ['best_val_acc'], ['best_val_accuracy'],
-  ['metrics', 'val_acc'], ['metrics', 'val_accuracy'], ['metrics', 'best_val_acc'],
-  ['metrics', 'val', 'acc'], ['metrics', 'val', 'accuracy'], ['val_metrics', 'acc'], ['val_metrics', 'accuracy'],
+  ['val_acc'],
+  ['val_accuracy'],
+  ['best_val_acc'],
+  ['best_val_accuracy'],
+  ['metrics', 'val_acc'],
+  ['metrics', 'val_accuracy'],
+  ['metrics', 'best_val_acc'],
+  ['metrics', 'val', 'acc'],
+  ['metrics', 'val', 'accuracy'],
+  ['val_metrics', 'acc'],
+  ['val_metrics', 'accuracy'],
 ];
 
 function at(v: PickleValue, path: readonly string[]): PickleValue | undefined {
@@ -56,7 +64,8 @@ async function findNumberAt(ckpt: Checkpoint, paths: readonly string[][]): Promi
     if (v === undefined || v === null) continue;
     let n = asNumber(v);
     // A one-element tensor (torch.tensor(17), a val_acc left as a tensor) is read from its storage.
-    if (n === null && v instanceof TensorMeta && v.numel === 1 && v.dtype !== 'bool') n = asNumber(await ckpt.readScalar(v) as PickleValue);
+    if (n === null && v instanceof TensorMeta && v.numel === 1 && v.dtype !== 'bool')
+      n = asNumber((await ckpt.readScalar(v)) as PickleValue);
     if (n !== null && Number.isFinite(n)) return { value: n, key: p.join('.') };
   }
   return null;
@@ -90,7 +99,8 @@ export async function summarizeCheckpoint(ckpt: Checkpoint): Promise<CheckpointS
   let parameters = 0;
   let finalLayer: CheckpointSummary['finalLayer'] = null;
   for (const [name, t] of stateDict?.tensors ?? []) {
-    if (!BUFFER_SUFFIX.test(name) && t.dtype !== 'bool' && !t.dtype.startsWith('int') && t.dtype !== 'uint8') parameters += t.numel;
+    if (!BUFFER_SUFFIX.test(name) && t.dtype !== 'bool' && !t.dtype.startsWith('int') && t.dtype !== 'uint8')
+      parameters += t.numel;
     if (t.shape.length === 2 && /(^|\.)weight$/.test(name)) finalLayer = { name, shape: t.shape, classes: t.shape[0]! };
   }
   return {
@@ -113,7 +123,11 @@ export async function summarizeCheckpoint(ckpt: Checkpoint): Promise<CheckpointS
 }
 
 /** Opens, summarises and closes a checkpoint. */
-export async function readCheckpointMetadata(run: RunArtifacts, rel: string, limits: CheckpointLimits): Promise<CheckpointSummary> {
+export async function readCheckpointMetadata(
+  run: RunArtifacts,
+  rel: string,
+  limits: CheckpointLimits,
+): Promise<CheckpointSummary> {
   const ckpt = await Checkpoint.open(run, rel, limits);
   try {
     return await summarizeCheckpoint(ckpt);

@@ -147,6 +147,7 @@ export function dictGet(v: unknown, key: string): PickleValue | undefined {
 /** A number from a decoded value (int, float, bigint in range, 0-dim numeric tensor is not read). */
 export function asNumber(v: PickleValue | undefined): number | null {
   if (typeof v === 'number') return v;
-  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(v);
   return null;
 }

@@ -1,5 +1,11 @@
 import path from 'node:path';
-import { formatBytes, formatCount, formatNumber, loadCheckpointForCheck, safetyEvidence } from '../checkpoint/check-support.js';
+import {
+  formatBytes,
+  formatCount,
+  formatNumber,
+  loadCheckpointForCheck,
+  safetyEvidence,
+} from '../checkpoint/check-support.js';
 import { parseAccuracy } from '../parse/numbers.js';
 import { defineCheck, fail, pass } from './define.js';
 
@@ -29,8 +35,10 @@ export const check = defineCheck({
     const missing: string[] = [];
     if (!s.stateDict) missing.push(s.stateDictProblem ?? 'model_state_dict (a dict of tensors) is missing');
     if (!s.epoch) missing.push('no epoch (looked for epoch, best_epoch, metrics.epoch)');
-    if (!s.valAcc) missing.push('no val_acc (looked for val_acc, val_accuracy, best_val_acc, metrics.val_acc, metrics.val.acc)');
-    else if (!acc) missing.push(`val_acc ${s.valAcc.value} is not an accuracy (expected a fraction 0–1 or a percent 0–100)`);
+    if (!s.valAcc)
+      missing.push('no val_acc (looked for val_acc, val_accuracy, best_val_acc, metrics.val_acc, metrics.val.acc)');
+    else if (!acc)
+      missing.push(`val_acc ${s.valAcc.value} is not an accuracy (expected a fraction 0–1 or a percent 0–100)`);
     if (missing.length > 0) {
       return fail(
         [
@@ -39,10 +47,16 @@ export const check = defineCheck({
           safetyEvidence(s),
         ],
         metrics,
-        { remediation: 'Save the best checkpoint as torch.save({"model_state_dict": model.state_dict(), "epoch": epoch, "val_acc": val_acc, ...}, path).' },
+        {
+          remediation:
+            'Save the best checkpoint as torch.save({"model_state_dict": model.state_dict(), "epoch": epoch, "val_acc": val_acc, ...}, path).',
+        },
       );
     }
-    const accText = acc!.read === 'fraction' ? `${formatNumber(acc!.percent)} % (read as fraction ${s.valAcc!.value})` : `${formatNumber(acc!.percent)} %`;
+    const accText =
+      acc!.read === 'fraction'
+        ? `${formatNumber(acc!.percent)} % (read as fraction ${s.valAcc!.value})`
+        : `${formatNumber(acc!.percent)} %`;
     return pass(
       [
         `${name}: epoch ${s.epoch!.value}, val_acc ${accText}, ${formatCount(s.parameters)} parameters in ${s.tensorCount} tensors, ${formatBytes(s.bytes)} (${rel})`,

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { formatBytes, formatCount, loadCheckpointForCheck, safetyEvidence } from '../checkpoint/check-support.js';
 import { defineCheck, pass } from './define.js';
 
-const REMEDIATION = 'Last checkpoint missing. Check checkpointing configuration (save the last epoch as well as the best), verify training completed.';
+const REMEDIATION =
+  'Last checkpoint missing. Check checkpointing configuration (save the last epoch as well as the best), verify training completed.';
 
 export const check = defineCheck({
   id: 'checkpoint.last',
@@ -17,7 +18,9 @@ export const check = defineCheck({
     const s = loaded.summary;
     const parts = [
       s.epoch ? `epoch ${s.epoch.value}` : 'no epoch recorded',
-      s.stateDict ? `${formatCount(s.parameters)} parameters in ${s.tensorCount} tensors` : `${s.tensorCount} tensors (no model_state_dict)`,
+      s.stateDict
+        ? `${formatCount(s.parameters)} parameters in ${s.tensorCount} tensors`
+        : `${s.tensorCount} tensors (no model_state_dict)`,
       formatBytes(s.bytes),
     ];
     return pass([`${path.posix.basename(rel)}: ${parts.join(', ')} (${rel})`, safetyEvidence(s)], {

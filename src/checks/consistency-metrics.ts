@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { RunArtifacts } from '../artifacts/run.js';
 import { checkpointLimits } from '../checkpoint/reader.js';
-import { readCheckpointMetadata, type CheckpointSummary } from '../checkpoint/summary.js';
+import { type CheckpointSummary, readCheckpointMetadata } from '../checkpoint/summary.js';
 import { GateError } from '../errors.js';
-import { findNumber, isRecord, parsePythonJson } from '../parse/json.js';
 import { inspectOnnxFile, onnxLimits } from '../onnx/inspect.js';
+import { findNumber, isRecord, parsePythonJson } from '../parse/json.js';
 import { findSection, linesAndRows, type MarkdownDocument } from '../parse/markdown.js';
 import { perClassSources } from '../parse/metrics.js';
 import { accuraciesAgree, parseAccuracy } from '../parse/numbers.js';
@@ -26,7 +26,8 @@ interface Sourced<T> {
   source: string;
 }
 
-const isNotFound = (err: unknown) => err instanceof GateError && (err.code === 'NOT_FOUND' || err.code === 'NOT_A_FILE');
+const isNotFound = (err: unknown) =>
+  err instanceof GateError && (err.code === 'NOT_FOUND' || err.code === 'NOT_A_FILE');
 
 async function optionalText(run: RunArtifacts, rel: string, policy: Policy): Promise<string | null> {
   if (!(await run.exists(rel))) return null;
@@ -70,7 +71,8 @@ export function epochsInDocument(doc: MarkdownDocument, checkpointName: string):
   for (const { text, line } of linesAndRows(doc.root)) {
     for (const re of patterns) {
       re.lastIndex = 0;
-      for (let m = re.exec(text); m; m = re.exec(text)) out.push({ value: Number(m[1]), source: `${doc.file} line ${line}: "${m[0]}"` });
+      for (let m = re.exec(text); m; m = re.exec(text))
+        out.push({ value: Number(m[1]), source: `${doc.file} line ${line}: "${m[0]}"` });
     }
   }
   return out;
@@ -83,7 +85,10 @@ export function perClassRows(doc: MarkdownDocument): Sourced<number> | null {
   const source = (inSection.length ? inSection : perClassSources(doc))[0];
   if (!source) return null;
   const what = source.form === 'report' ? 'classification report' : 'per-class table';
-  return { value: source.rows.length, source: `${source.rows.length} rows in the ${what} (${doc.file} line ${source.line})` };
+  return {
+    value: source.rows.length,
+    source: `${source.rows.length} rows in the ${what} (${doc.file} line ${source.line})`,
+  };
 }
 
 function disagreement<T>(what: string, values: Sourced<T>[], show: (v: T) => string): string {
@@ -95,7 +100,8 @@ export const check = defineCheck({
   category: 'consistency',
   title: 'Numbers agree across artifacts',
   heavy: false,
-  remediation: 'Regenerate the documents from the same checkpoint and evaluation so every number agrees; a mismatch means a document or artifact is stale.',
+  remediation:
+    'Regenerate the documents from the same checkpoint and evaluation so every number agrees; a mismatch means a document or artifact is stale.',
   run: async ({ run, policy }) => {
     const ckptRel = policy.paths.checkpoint_best;
     const ckptName = path.posix.basename(ckptRel);
@@ -113,16 +119,34 @@ export const check = defineCheck({
     }
     accs.push(...(await allAccuracies(run, policy, 'val')));
     const accOk = accs.every((a) => accs.every((b) => accuraciesAgree(a, b)));
-    if (accs.length < 2) notes.push(`val_acc: only ${accs.length} source${accs.length === 1 ? ` (${describeSourced(accs[0]!)})` : 's'}; nothing to compare`);
-    else if (accOk) agreed.push(`val_acc agrees within rounding across ${accs.length} sources: ${accs.map(describeSourced).join('; ')}`);
-    else problems.push(`val_acc disagrees beyond the rounding of what is written: ${accs.map(describeSourced).join(' vs ')}`);
+    if (accs.length < 2)
+      notes.push(
+        `val_acc: only ${accs.length} source${accs.length === 1 ? ` (${describeSourced(accs[0]!)})` : 's'}; nothing to compare`,
+      );
+    else if (accOk)
+      agreed.push(
+        `val_acc agrees within rounding across ${accs.length} sources: ${accs.map(describeSourced).join('; ')}`,
+      );
+    else
+      problems.push(
+        `val_acc disagrees beyond the rounding of what is written: ${accs.map(describeSourced).join(' vs ')}`,
+      );
 
     // test accuracy: the same evaluation written in test_results.md, metrics.json and final_report.md
     const tests = await allAccuracies(run, policy, 'test');
     if (tests.length >= 2) {
-      if (tests.every((a) => tests.every((b) => accuraciesAgree(a, b)))) agreed.push(`test accuracy agrees within rounding across ${tests.length} sources: ${tests.map(describeSourced).join('; ')}`);
-      else problems.push(`test accuracy disagrees beyond the rounding of what is written: ${tests.map(describeSourced).join(' vs ')}`);
-    } else notes.push(`test accuracy: only ${tests.length} source${tests.length === 1 ? ` (${describeSourced(tests[0]!)})` : 's'}; nothing to compare`);
+      if (tests.every((a) => tests.every((b) => accuraciesAgree(a, b))))
+        agreed.push(
+          `test accuracy agrees within rounding across ${tests.length} sources: ${tests.map(describeSourced).join('; ')}`,
+        );
+      else
+        problems.push(
+          `test accuracy disagrees beyond the rounding of what is written: ${tests.map(describeSourced).join(' vs ')}`,
+        );
+    } else
+      notes.push(
+        `test accuracy: only ${tests.length} source${tests.length === 1 ? ` (${describeSourced(tests[0]!)})` : 's'}; nothing to compare`,
+      );
 
     // epoch
     const epochs: Sourced<number>[] = [];
@@ -146,17 +170,25 @@ export const check = defineCheck({
       epochs.push({ value: metricsJson['best_epoch'], source: `${policy.paths.metrics} best_epoch` });
     }
     if (ckpt?.epoch && report !== null && reportEpochs.length === 0) {
-      problems.push(`${policy.paths.final_report} does not name the best checkpoint's epoch (expected "${ckptName} (epoch ${ckpt.epoch.value})" or "Best epoch: ${ckpt.epoch.value}")`);
+      problems.push(
+        `${policy.paths.final_report} does not name the best checkpoint's epoch (expected "${ckptName} (epoch ${ckpt.epoch.value})" or "Best epoch: ${ckpt.epoch.value}")`,
+      );
     }
     if (epochs.length >= 2) {
-      if (epochs.every((e) => e.value === epochs[0]!.value)) agreed.push(`epoch ${epochs[0]!.value} agrees across ${epochs.length} sources: ${epochs.map((e) => e.source).join('; ')}`);
+      if (epochs.every((e) => e.value === epochs[0]!.value))
+        agreed.push(
+          `epoch ${epochs[0]!.value} agrees across ${epochs.length} sources: ${epochs.map((e) => e.source).join('; ')}`,
+        );
       else problems.push(disagreement('epoch', epochs, String));
     } else notes.push(`epoch: ${epochs.length === 0 ? 'no source' : `only ${epochs[0]!.source}`}; nothing to compare`);
 
     // number of classes
     const classes: Sourced<number>[] = [];
     if (ckpt?.finalLayer) {
-      classes.push({ value: ckpt.finalLayer.classes, source: `final layer ${ckpt.finalLayer.name} [${ckpt.finalLayer.shape.join(', ')}] in ${ckptRel}` });
+      classes.push({
+        value: ckpt.finalLayer.classes,
+        source: `final layer ${ckpt.finalLayer.name} [${ckpt.finalLayer.shape.join(', ')}] in ${ckptRel}`,
+      });
     }
     const table = results === null ? null : perClassRows(results);
     if (table) classes.push(table);
@@ -167,10 +199,16 @@ export const check = defineCheck({
         const { info } = await inspectOnnxFile(run, policy.paths.onnx_model, onnxLimits(policy));
         const out = info.outputs[0];
         const last = out?.shape[out.shape.length - 1];
-        if (out && typeof last === 'number') classes.push({ value: last, source: `output "${out.name}" [${out.shape.map((d) => d ?? '?').join(', ')}] of ${policy.paths.onnx_model}` });
+        if (out && typeof last === 'number')
+          classes.push({
+            value: last,
+            source: `output "${out.name}" [${out.shape.map((d) => d ?? '?').join(', ')}] of ${policy.paths.onnx_model}`,
+          });
       } catch (err) {
         if (err instanceof GateError && err.hostile) throw err;
-        notes.push(`${policy.paths.onnx_model} could not be inspected (see export.present); its output is not compared`);
+        notes.push(
+          `${policy.paths.onnx_model} could not be inspected (see export.present); its output is not compared`,
+        );
       }
     }
     const labelsRel = policy.paths.test_labels;
@@ -184,17 +222,29 @@ export const check = defineCheck({
             if (l > max) max = l;
             distinct.add(l);
           }
-          classes.push({ value: max + 1, source: `max label ${max} + 1 in ${labelsRel} (${distinct.size} distinct labels in ${labels.length} samples)` });
+          classes.push({
+            value: max + 1,
+            source: `max label ${max} + 1 in ${labelsRel} (${distinct.size} distinct labels in ${labels.length} samples)`,
+          });
         }
       } catch (err) {
         if (err instanceof GateError && err.hostile) throw err;
-        if (!isNotFound(err)) notes.push(`${labelsRel} could not be read (${err instanceof Error ? err.message : String(err)}); labels not compared`);
+        if (!isNotFound(err))
+          notes.push(
+            `${labelsRel} could not be read (${err instanceof Error ? err.message : String(err)}); labels not compared`,
+          );
       }
     }
     if (classes.length >= 2) {
-      if (classes.every((c) => c.value === classes[0]!.value)) agreed.push(`${classes[0]!.value} classes agree across ${classes.length} sources: ${classes.map((c) => c.source).join('; ')}`);
+      if (classes.every((c) => c.value === classes[0]!.value))
+        agreed.push(
+          `${classes[0]!.value} classes agree across ${classes.length} sources: ${classes.map((c) => c.source).join('; ')}`,
+        );
       else problems.push(disagreement('number of classes', classes, String));
-    } else notes.push(`number of classes: ${classes.length === 0 ? 'no source' : `only ${classes[0]!.source}`}; nothing to compare`);
+    } else
+      notes.push(
+        `number of classes: ${classes.length === 0 ? 'no source' : `only ${classes[0]!.source}`}; nothing to compare`,
+      );
 
     const metrics = {
       val_acc_sources: accs.length,

@@ -4,9 +4,21 @@ export function defineCheck(def: CheckDefinition): CheckDefinition {
   return def;
 }
 
-export const pass = (evidence: string[], metrics: CheckOutcome['metrics'] = {}): CheckOutcome => ({ status: 'pass', evidence, metrics });
-export const warn = (evidence: string[], metrics: CheckOutcome['metrics'] = {}): CheckOutcome => ({ status: 'warn', evidence, metrics });
-export const fail = (evidence: string[], metrics: CheckOutcome['metrics'] = {}, extra: Partial<CheckOutcome> = {}): CheckOutcome => ({
+export const pass = (evidence: string[], metrics: CheckOutcome['metrics'] = {}): CheckOutcome => ({
+  status: 'pass',
+  evidence,
+  metrics,
+});
+export const warn = (evidence: string[], metrics: CheckOutcome['metrics'] = {}): CheckOutcome => ({
+  status: 'warn',
+  evidence,
+  metrics,
+});
+export const fail = (
+  evidence: string[],
+  metrics: CheckOutcome['metrics'] = {},
+  extra: Partial<CheckOutcome> = {},
+): CheckOutcome => ({
   status: 'fail',
   evidence,
   metrics,

@@ -6,6 +6,8 @@ export const check = defineCheck({
   category: 'docs',
   title: 'deployment_guide.md created with all required sections',
   heavy: false,
-  remediation: 'Write docs/deployment_guide.md with every section the policy requires (docs.deployment_guide_sections; the evidence names the missing ones); examples/digits-run/docs/deployment_guide.md in the readiness-gate repository is a complete one.',
-  run: ({ run, policy }) => checkDocumentSections(run, policy, policy.paths.deployment_guide, policy.docs.deployment_guide_sections),
+  remediation:
+    'Write docs/deployment_guide.md with every section the policy requires (docs.deployment_guide_sections; the evidence names the missing ones); examples/digits-run/docs/deployment_guide.md in the readiness-gate repository is a complete one.',
+  run: ({ run, policy }) =>
+    checkDocumentSections(run, policy, policy.paths.deployment_guide, policy.docs.deployment_guide_sections),
 });

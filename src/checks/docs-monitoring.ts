@@ -1,6 +1,6 @@
-import { defineCheck, fail, pass } from './define.js';
 import { findSection, linesAndRows } from '../parse/markdown.js';
 import { readMarkdown } from '../parse/run-docs.js';
+import { defineCheck, fail, pass } from './define.js';
 
 /** What production monitoring of a model tracks. */
 const METRIC_TERMS: [string, RegExp][] = [
@@ -38,17 +38,27 @@ export const check = defineCheck({
     const section = findSection(await readMarkdown(run, rel, policy), name);
     if (!section) return fail([`${rel} has no "${name}" section`]);
     // Lines of the section and its sub-sections, table rows read as lines (alert tables), titles of sub-sections too.
-    const lines = [...linesAndRows(section), ...section.children.map((c) => ({ text: c.title, line: c.line }))].sort((a, b) => a.line - b.line);
+    const lines = [...linesAndRows(section), ...section.children.map((c) => ({ text: c.title, line: c.line }))].sort(
+      (a, b) => a.line - b.line,
+    );
     const body = lines.map((l) => l.text).join('\n');
     const metricsNamed = METRIC_TERMS.filter(([, re]) => re.test(body)).map(([n]) => n);
     const thresholdLines = lines.filter((l) => THRESHOLD.some((re) => re.test(l.text)));
     const actionLines = lines.filter((l) => ACTION.test(l.text));
     const where = `${rel} "${section.title}" (line ${section.line})`;
-    const metrics = { metrics_named: metricsNamed.length, thresholds: thresholdLines.length, actions: actionLines.length };
+    const metrics = {
+      metrics_named: metricsNamed.length,
+      thresholds: thresholdLines.length,
+      actions: actionLines.length,
+    };
     const gaps: string[] = [];
-    if (metricsNamed.length < 2) gaps.push(`names ${metricsNamed.length ? `only ${metricsNamed.join(', ')}` : 'no metrics'} (need at least two of latency, accuracy, drift, confidence, …)`);
+    if (metricsNamed.length < 2)
+      gaps.push(
+        `names ${metricsNamed.length ? `only ${metricsNamed.join(', ')}` : 'no metrics'} (need at least two of latency, accuracy, drift, confidence, …)`,
+      );
     if (thresholdLines.length === 0) gaps.push('gives no numeric alert thresholds (e.g. "Alert if p95 > 50 ms")');
-    if (actionLines.length === 0) gaps.push('says nothing about what to do when an alert fires (actions, on-call, rollback)');
+    if (actionLines.length === 0)
+      gaps.push('says nothing about what to do when an alert fires (actions, on-call, rollback)');
     const evidence = [
       `${where}: metrics ${metricsNamed.join(', ') || 'none'}; ${thresholdLines.length} threshold line(s)${thresholdLines[0] ? `, e.g. "${thresholdLines[0].text.slice(0, 100)}" (${rel}:${thresholdLines[0].line})` : ''}; ${actionLines.length} action line(s)`,
     ];

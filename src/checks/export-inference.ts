@@ -1,12 +1,20 @@
 import { GateError } from '../errors.js';
-import { machineFingerprint, summarizeLatency, type LatencySummary } from '../onnx/latency.js';
-import { locateExport, matchInput, openModel, outputClasses, TORCHSCRIPT_REMEDIATION, type OpenModel } from '../onnx/prepare.js';
+import { type LatencySummary, machineFingerprint, summarizeLatency } from '../onnx/latency.js';
+import {
+  locateExport,
+  matchInput,
+  type OpenModel,
+  openModel,
+  outputClasses,
+  TORCHSCRIPT_REMEDIATION,
+} from '../onnx/prepare.js';
 import type { Feed } from '../onnx/protocol.js';
-import { castForModel, formatShape, locateTestArray, openTestArray, type NdData } from '../testset/index.js';
+import { castForModel, formatShape, locateTestArray, type NdData, openTestArray } from '../testset/index.js';
 import { defineCheck, fail, fmt, pass } from './define.js';
 import type { CheckContext, CheckOutcome, Metrics } from './types.js';
 
-const REMEDIATION = 'Run the exported ONNX model on single test samples (data/test/inputs.npy) in onnxruntime, check it returns class scores [1, classes], and document the call in docs/deployment_guide.md ("Inference API").';
+const REMEDIATION =
+  'Run the exported ONNX model on single test samples (data/test/inputs.npy) in onnxruntime, check it returns class scores [1, classes], and document the call in docs/deployment_guide.md ("Inference API").';
 
 export const check = defineCheck({
   id: 'export.inference',
@@ -31,10 +39,17 @@ async function sampleFeed(ctx: CheckContext, model: OpenModel, rows: number): Pr
         // repeat the available samples to fill the batch
         const Ctor = data.constructor as new (n: number) => NdData;
         const filled = new Ctor(rows * arr.rowElements);
-        for (let r = 0; r < rows; r++) (filled as Float32Array).set((data as Float32Array).subarray(((r % take) * arr.rowElements), ((r % take) + 1) * arr.rowElements), r * arr.rowElements);
+        for (let r = 0; r < rows; r++)
+          (filled as Float32Array).set(
+            (data as Float32Array).subarray((r % take) * arr.rowElements, ((r % take) + 1) * arr.rowElements),
+            r * arr.rowElements,
+          );
         data = filled;
       }
-      return { feed: { inputName: model.input.name, dtype: model.input.npDtype, dims: [rows, ...arr.shape.slice(1)], data }, from: `${arr.rel}` };
+      return {
+        feed: { inputName: model.input.name, dtype: model.input.npDtype, dims: [rows, ...arr.shape.slice(1)], data },
+        from: `${arr.rel}`,
+      };
     } finally {
       await arr.close();
     }
@@ -49,7 +64,15 @@ async function sampleFeed(ctx: CheckContext, model: OpenModel, rows: number): Pr
     int32: () => new Int32Array(n),
     uint8: () => new Uint8Array(n),
   };
-  return { feed: { inputName: model.input.name, dtype: model.input.npDtype, dims, data: (zeros[model.input.npDtype] as () => NdData)() }, from: `zeros ${formatShape(dims)} (no test inputs)` };
+  return {
+    feed: {
+      inputName: model.input.name,
+      dtype: model.input.npDtype,
+      dims,
+      data: (zeros[model.input.npDtype] as () => NdData)(),
+    },
+    from: `zeros ${formatShape(dims)} (no test inputs)`,
+  };
 }
 
 function line(label: string, s: LatencySummary): string {
@@ -60,16 +83,27 @@ async function runExportInference(ctx: CheckContext): Promise<CheckOutcome> {
   const { run, policy } = ctx;
   const where = await locateExport(run, policy);
   if (where.kind === 'torchscript') {
-    return fail([`only a TorchScript export was found (${where.rel}); the inference test runs the ONNX model ${policy.paths.onnx_model}`], {}, { remediation: TORCHSCRIPT_REMEDIATION });
+    return fail(
+      [
+        `only a TorchScript export was found (${where.rel}); the inference test runs the ONNX model ${policy.paths.onnx_model}`,
+      ],
+      {},
+      { remediation: TORCHSCRIPT_REMEDIATION },
+    );
   }
   if (where.kind === 'none') {
-    return fail([`no exported model: neither ${policy.paths.onnx_model} nor ${policy.paths.torchscript_model} exists`], {}, { remediation: TORCHSCRIPT_REMEDIATION });
+    return fail(
+      [`no exported model: neither ${policy.paths.onnx_model} nor ${policy.paths.torchscript_model} exists`],
+      {},
+      { remediation: TORCHSCRIPT_REMEDIATION },
+    );
   }
   let model: OpenModel;
   try {
     model = await openModel(run, where.rel, policy, ctx.signal);
   } catch (err) {
-    if (err instanceof GateError && err.code === 'PARSE_ERROR') return fail([err.message], {}, { remediation: 'Re-export the model: the file is not a loadable ONNX model.' });
+    if (err instanceof GateError && err.code === 'PARSE_ERROR')
+      return fail([err.message], {}, { remediation: 'Re-export the model: the file is not a loadable ONNX model.' });
     throw err;
   }
   try {
@@ -88,14 +122,22 @@ async function runExportInference(ctx: CheckContext): Promise<CheckOutcome> {
     }
     if (nonFinite > 0) problems.push(`output values are not finite (${nonFinite} of ${out.data.length} are NaN/Inf)`);
     if (problems.length > 0) {
-      return fail([`inference smoke test fails: ${problems.join('; ')}`, ...evidence], {}, { remediation: `${REMEDIATION} The exported model's output must be finite class scores of shape [1, classes]; re-export it (opset ≥ 13, float32).` });
+      return fail(
+        [`inference smoke test fails: ${problems.join('; ')}`, ...evidence],
+        {},
+        {
+          remediation: `${REMEDIATION} The exported model's output must be finite class scores of shape [1, classes]; re-export it (opset ≥ 13, float32).`,
+        },
+      );
     }
     evidence.push(`output is [1, ${out.dims[1]}] and finite (argmax ${out.data.indexOf(Math.max(...out.data))})`);
 
     // 2. latency load test: warm-up, then single-sample requests timed in the worker
     const total = lat.requests;
-    const raw = await model.worker.latency(one.feed, { warmup: lat.warmup_requests, requests: total, concurrency: 1 }, (done, t) =>
-      ctx.onProgress?.({ done, total: t, label: 'latency' }),
+    const raw = await model.worker.latency(
+      one.feed,
+      { warmup: lat.warmup_requests, requests: total, concurrency: 1 },
+      (done, t) => ctx.onProgress?.({ done, total: t, label: 'latency' }),
     );
     const single = summarizeLatency(raw.durations, raw.elapsedMs);
     evidence.push(line(`latency (batch 1, sequential, after ${lat.warmup_requests} warm-up requests)`, single));
@@ -128,7 +170,9 @@ async function runExportInference(ctx: CheckContext): Promise<CheckOutcome> {
       metrics[`batch${b}_per_sample_ms`] = Math.round((s.p50_ms / b) * 1000) / 1000;
       metrics[`batch${b}_throughput_sps`] = s.throughput_rps;
       // the request count varies with machine speed (the run is timed): throughput says it
-      evidence.push(`batch ${b}: timed for ${fmt(r.elapsedMs / 1000, 1)} s, p50 ${fmt(s.p50_ms, 3)} ms per batch = ${fmt(s.p50_ms / b, 4)} ms per sample, p95 ${fmt(s.p95_ms, 3)} ms, ${fmt(s.throughput_rps, 1)} samples/s`);
+      evidence.push(
+        `batch ${b}: timed for ${fmt(r.elapsedMs / 1000, 1)} s, p50 ${fmt(s.p50_ms, 3)} ms per batch = ${fmt(s.p50_ms / b, 4)} ms per sample, p95 ${fmt(s.p95_ms, 3)} ms, ${fmt(s.throughput_rps, 1)} samples/s`,
+      );
     }
     for (const c of lat.concurrency.filter((x) => x > 1)) {
       const r = await model.worker.latency(one.feed, { ...throughput, concurrency: c });
@@ -136,24 +180,31 @@ async function runExportInference(ctx: CheckContext): Promise<CheckOutcome> {
       metrics[`concurrency${c}_p95_ms`] = s.p95_ms;
       metrics[`concurrency${c}_throughput_rps`] = s.throughput_rps;
       metrics[`concurrency${c}_window_ms`] = Math.round(r.elapsedMs);
-      evidence.push(`concurrency ${c} (one session, requests queue in the worker): ${fmt(r.elapsedMs / 1000, 1)} s of requests, ${line('', s).replace(/^: \d+ requests, /, '')}`);
+      evidence.push(
+        `concurrency ${c} (one session, requests queue in the worker): ${fmt(r.elapsedMs / 1000, 1)} s of requests, ${line('', s).replace(/^: \d+ requests, /, '')}`,
+      );
     }
     const fp = machineFingerprint(model.session.ortVersion, model.session.executionProvider, lat.intra_op_threads);
-    evidence.push(`machine: ${fp.cpu}, ${fp.cores} cores, ${fp.platform}, Node ${fp.node}, onnxruntime-node ${fp.onnxruntime}, ${fp.execution_provider} execution provider, intra-op threads: ${fp.intra_op_threads}`);
+    evidence.push(
+      `machine: ${fp.cpu}, ${fp.cores} cores, ${fp.platform}, Node ${fp.node}, onnxruntime-node ${fp.onnxruntime}, ${fp.execution_provider} execution provider, intra-op threads: ${fp.intra_op_threads}`,
+    );
     metrics.machine_cpu = fp.cpu;
     metrics.machine_cores = fp.cores;
     metrics.onnxruntime_version = fp.onnxruntime;
     metrics.execution_provider = fp.execution_provider;
     metrics.intra_op_threads = fp.intra_op_threads;
 
-    if (single.requests < 1000) evidence.push(`note: ${single.requests} requests is below the checklist's 1000+ (policy latency.requests)`);
+    if (single.requests < 1000)
+      evidence.push(`note: ${single.requests} requests is below the checklist's 1000+ (policy latency.requests)`);
     if (single.p95_ms > lat.p95_budget_ms) {
       evidence.unshift(`p95 latency ${fmt(single.p95_ms, 3)} ms is over the ${lat.p95_budget_ms} ms budget`);
       return fail(evidence, metrics, {
         remediation: `${REMEDIATION} Latency p95 is over budget: profile the model, reduce its size (quantise, prune), set intra-op threads, or raise latency.p95_budget_ms if the product allows.`,
       });
     }
-    evidence.unshift(`inference works: p95 ${fmt(single.p95_ms, 3)} ms ≤ ${lat.p95_budget_ms} ms budget over ${single.requests} requests`);
+    evidence.unshift(
+      `inference works: p95 ${fmt(single.p95_ms, 3)} ms ≤ ${lat.p95_budget_ms} ms budget over ${single.requests} requests`,
+    );
     return pass(evidence, metrics);
   } finally {
     await model.worker.close();

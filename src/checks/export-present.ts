@@ -1,9 +1,9 @@
-import { defineCheck, fail, fmt, pass } from './define.js';
 import { artifactSize } from '../artifacts/manifest.js';
+import type { RunArtifacts } from '../artifacts/run.js';
+import { GateError } from '../errors.js';
 import { sniffOnnx } from '../formats/sniff.js';
 import { DEFAULT_ZIP_LIMITS, ZipReader } from '../formats/zip.js';
-import { GateError } from '../errors.js';
-import type { RunArtifacts } from '../artifacts/run.js';
+import { defineCheck, fail, fmt, pass } from './define.js';
 
 function human(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${fmt(bytes / 1024 / 1024, 1)} MB`;
@@ -15,7 +15,7 @@ async function inspectOnnx(run: RunArtifacts, rel: string): Promise<string | nul
   const f = await run.openFile(rel);
   try {
     const s = await sniffOnnx(f.handle, f.size);
-    return s.ok ? null : s.reason ?? 'not an ONNX model';
+    return s.ok ? null : (s.reason ?? 'not an ONNX model');
   } finally {
     await f.handle.close();
   }
@@ -45,7 +45,8 @@ export const check = defineCheck({
   category: 'export',
   title: 'Model exported to at least one deployment format',
   heavy: false,
-  remediation: 'Export the best checkpoint to models/production_model.onnx with torch.onnx.export (or to models/production_model.pt with torch.jit.save); examples/train/train_digits.py in the readiness-gate repository shows the export.',
+  remediation:
+    'Export the best checkpoint to models/production_model.onnx with torch.onnx.export (or to models/production_model.pt with torch.jit.save); examples/train/train_digits.py in the readiness-gate repository shows the export.',
   async run({ run, policy }) {
     const candidates = [
       { rel: policy.paths.onnx_model, format: 'ONNX', inspect: inspectOnnx },
@@ -80,14 +81,17 @@ export const check = defineCheck({
         }
         metrics.checkpoint_ratio = Number(ratio.toFixed(4));
       }
-      found.push(`${c.format}: ${c.rel} (${human(size)}${ckptSize ? `, ${fmt(size / ckptSize, 2)}× the best checkpoint` : ''})`);
+      found.push(
+        `${c.format}: ${c.rel} (${human(size)}${ckptSize ? `, ${fmt(size / ckptSize, 2)}× the best checkpoint` : ''})`,
+      );
       if (metrics.format === null) {
         metrics.format = c.format.toLowerCase();
         metrics.bytes = size;
       }
     }
     if (found.length > 0) return pass([...found, ...problems.map((p) => `also: ${p}`)], metrics);
-    if (problems.length === 0) problems.push(`neither ${policy.paths.onnx_model} nor ${policy.paths.torchscript_model} exists`);
+    if (problems.length === 0)
+      problems.push(`neither ${policy.paths.onnx_model} nor ${policy.paths.torchscript_model} exists`);
     return fail(problems, metrics);
   },
 });

@@ -1,15 +1,17 @@
 import path from 'node:path';
 import { formatCount } from '../checkpoint/check-support.js';
 import { checkpointWeightDigests, matchWeights } from '../checkpoint/provenance.js';
-import { onnxLimits, onnxWeightDigests } from '../onnx/inspect.js';
 import { Checkpoint, checkpointLimits } from '../checkpoint/reader.js';
 import { summarizeCheckpoint } from '../checkpoint/summary.js';
 import { GateError } from '../errors.js';
+import { onnxLimits, onnxWeightDigests } from '../onnx/inspect.js';
 import { defineCheck, fail, pass, warn } from './define.js';
 
-const REMEDIATION = 'Re-export the model from checkpoints/production/final_model_best.pt; the export does not hold the best checkpoint weights.';
+const REMEDIATION =
+  'Re-export the model from checkpoints/production/final_model_best.pt; the export does not hold the best checkpoint weights.';
 
-const list = (names: readonly string[], n = 5) => names.slice(0, n).join(', ') + (names.length > n ? `, … (${names.length - n} more)` : '');
+const list = (names: readonly string[], n = 5) =>
+  names.slice(0, n).join(', ') + (names.length > n ? `, … (${names.length - n} more)` : '');
 
 export const check = defineCheck({
   id: 'export.provenance',
@@ -22,11 +24,17 @@ export const check = defineCheck({
     const ckptRel = policy.paths.checkpoint_best;
     if (!(await run.exists(onnxRel))) {
       if (await run.exists(policy.paths.torchscript_model)) {
-        return { status: 'skipped', evidence: [`no ONNX model at ${onnxRel}; provenance of the TorchScript export (${policy.paths.torchscript_model}) is not verified`] };
+        return {
+          status: 'skipped',
+          evidence: [
+            `no ONNX model at ${onnxRel}; provenance of the TorchScript export (${policy.paths.torchscript_model}) is not verified`,
+          ],
+        };
       }
       return fail([`no export at ${onnxRel} to compare with ${ckptRel} (see export.present)`]);
     }
-    if (!(await run.exists(ckptRel))) return fail([`${ckptRel} not found: nothing to compare the export with (see checkpoint.best)`]);
+    if (!(await run.exists(ckptRel)))
+      return fail([`${ckptRel} not found: nothing to compare the export with (see checkpoint.best)`]);
     let ckpt: Checkpoint;
     try {
       ckpt = await Checkpoint.open(run, ckptRel, checkpointLimits(policy));
@@ -58,19 +66,34 @@ export const check = defineCheck({
         `${m.byContent.length} identical under another name, ${m.folded.length} with a BatchNorm folded in (numerically, rtol 1e-3)` +
         ` — ${formatCount(ckptWeights.reduce((a, w) => a + w.numel, 0))} checkpoint values hashed (${onnxRel} vs ${ckptRel})`;
       const details: string[] = [];
-      if (m.byContent.length) details.push(`renamed in the export: ${list(m.byContent.map(([o, c]) => `${o} = ${c}`))}`);
-      if (m.folded.length) details.push(`BatchNorm folded by the exporter: ${list(m.folded.map(([o, c]) => `${o} = ${c}`))}`);
+      if (m.byContent.length)
+        details.push(`renamed in the export: ${list(m.byContent.map(([o, c]) => `${o} = ${c}`))}`);
+      if (m.folded.length)
+        details.push(`BatchNorm folded by the exporter: ${list(m.folded.map(([o, c]) => `${o} = ${c}`))}`);
       if (m.unmatched.length) details.push(`ONNX weights found nowhere in the checkpoint: ${list(m.unmatched)}`);
-      if (m.checkpointOnly.length) details.push(`checkpoint tensors not found in the export: ${list(m.checkpointOnly)}`);
+      if (m.checkpointOnly.length)
+        details.push(`checkpoint tensors not found in the export: ${list(m.checkpointOnly)}`);
       if (m.conflicts.length > 0) {
         return fail(
-          [`stale export: ${m.conflicts.length} ONNX weights have the same name as a checkpoint tensor but different contents: ${list(m.conflicts)}`, summaryLine, ...details],
+          [
+            `stale export: ${m.conflicts.length} ONNX weights have the same name as a checkpoint tensor but different contents: ${list(m.conflicts)}`,
+            summaryLine,
+            ...details,
+          ],
           metrics,
         );
       }
-      if (m.total === 0) return fail([`${onnxRel} holds no floating-point weight initializers to compare`, summaryLine], metrics);
+      if (m.total === 0)
+        return fail([`${onnxRel} holds no floating-point weight initializers to compare`, summaryLine], metrics);
       if (matched * 2 < m.total) {
-        return fail([`only ${matched} of ${m.total} ONNX weights are the checkpoint's: the export comes from other weights`, summaryLine, ...details], metrics);
+        return fail(
+          [
+            `only ${matched} of ${m.total} ONNX weights are the checkpoint's: the export comes from other weights`,
+            summaryLine,
+            ...details,
+          ],
+          metrics,
+        );
       }
       if (m.unmatched.length > 0) return warn([summaryLine, ...details], metrics);
       return pass([summaryLine, ...details], metrics);

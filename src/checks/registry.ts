@@ -1,3 +1,4 @@
+import { SIGNOFF_ROLES, type SignoffRole } from '../policy/schema.js';
 import { check as checkpointBest } from './checkpoint-best.js';
 import { check as checkpointLast } from './checkpoint-last.js';
 import { check as consistencyMetrics } from './consistency-metrics.js';
@@ -19,7 +20,6 @@ import { check as testTarget } from './test-target.js';
 import { check as testValGap } from './test-val-gap.js';
 import { check as trainingCompleted } from './training-completed.js';
 import type { CheckDefinition } from './types.js';
-import { SIGNOFF_ROLES, type SignoffRole } from '../policy/schema.js';
 
 /** Every automated check, in the checklist's order. */
 export const AUTOMATED_CHECKS: readonly CheckDefinition[] = [

@@ -1,13 +1,14 @@
-import { defineCheck, fail, pass } from './define.js';
 import { findSection, linesAndRows } from '../parse/markdown.js';
 import { readMarkdown } from '../parse/run-docs.js';
+import { defineCheck, fail, pass } from './define.js';
 
 export const check = defineCheck({
   id: 'repro.documented',
   category: 'repro',
   title: 'Complete reproducibility documentation',
   heavy: false,
-  remediation: 'Document all reproducibility details in final_report.md: seed, config file (configs/final_config.yaml), checkpoint with its epoch, environment (Python, PyTorch, CUDA versions, GPU).',
+  remediation:
+    'Document all reproducibility details in final_report.md: seed, config file (configs/final_config.yaml), checkpoint with its epoch, environment (Python, PyTorch, CUDA versions, GPU).',
   async run({ run, policy }) {
     const rel = policy.paths.final_report;
     if (!(await run.exists(rel))) return fail([`${rel} not found`]);
@@ -33,13 +34,18 @@ export const check = defineCheck({
       found.push(`seed ${seed.m[1]} (${at(seed.line)})`);
     } else missing.push('seed (e.g. "Seed: 42")');
 
-    const configMention = first(/([\w./-]+\.(?:ya?ml|json|toml))/i, lines.filter((l) => /config/i.test(l.text)).slice(0, 1));
+    const configMention = first(
+      /([\w./-]+\.(?:ya?ml|json|toml))/i,
+      lines.filter((l) => /config/i.test(l.text)).slice(0, 1),
+    );
     const configRel = configMention?.m[1]?.replace(/^\.\//, '') ?? null;
     if (!configRel) missing.push(`config file (e.g. "Config: ${policy.paths.config}")`);
     // A path in the text that leaves the run is a documentation problem; a symlink that leaves it
     // is a hostile artifact and propagates as a security finding.
-    else if (configRel.startsWith('/') || configRel.split('/').includes('..')) missing.push(`config file ${configRel} named in ${rel} is outside the run folder`);
-    else if (!(await run.exists(configRel))) missing.push(`config file ${configRel} named in ${rel} does not exist in the run`);
+    else if (configRel.startsWith('/') || configRel.split('/').includes('..'))
+      missing.push(`config file ${configRel} named in ${rel} is outside the run folder`);
+    else if (!(await run.exists(configRel)))
+      missing.push(`config file ${configRel} named in ${rel} does not exist in the run`);
     else {
       metrics.config = configRel;
       found.push(`config ${configRel} (exists; ${at(configMention!.line)})`);
@@ -47,7 +53,9 @@ export const check = defineCheck({
 
     const ckptLines = lines.filter((l) => /checkpoint|\.pt\b/i.test(l.text));
     const ckpt = first(/([\w./-]+\.(?:pt|pth|ckpt))\b/, ckptLines);
-    const epoch = first(/\bepoch\b\s*[:=]?\s*(\d+)/i, ckpt ? lines.filter((l) => l.line === ckpt.line) : ckptLines) ?? first(/\b(?:best\s+)?epoch\b\s*[:=]?\s*(\d+)/i);
+    const epoch =
+      first(/\bepoch\b\s*[:=]?\s*(\d+)/i, ckpt ? lines.filter((l) => l.line === ckpt.line) : ckptLines) ??
+      first(/\b(?:best\s+)?epoch\b\s*[:=]?\s*(\d+)/i);
     const ckptName = ckpt?.m[1] ?? null;
     if (!ckptName) missing.push(`checkpoint (e.g. "Checkpoint: ${policy.paths.checkpoint_best} (epoch 45)")`);
     if (!epoch) missing.push('checkpoint epoch');
@@ -59,7 +67,9 @@ export const check = defineCheck({
 
     // Versions as written, pre-release and local suffixes included ("1.13.0a0", "2.1.0+cu118").
     const python = first(/\bpython\s*v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?)/i);
-    const framework = first(/\b(?:pytorch|torch)\s*(?:==\s*)?v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?(?:\+[\w.]+)?)/i);
+    const framework = first(
+      /\b(?:pytorch|torch)\s*(?:==\s*)?v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?(?:\+[\w.]+)?)/i,
+    );
     if (python) found.push(`Python ${python.m[1]} (${at(python.line)})`);
     else missing.push('Python version');
     if (framework) found.push(`PyTorch ${framework.m[1]} (${at(framework.line)})`);

@@ -1,7 +1,13 @@
 import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import { parseEnvironmentYml } from '../parse/conda.js';
-import { normaliseName, parsePipRequirements, resolveInclude, type Requirement, type RequirementInclude } from '../parse/requirements.js';
+import {
+  normaliseName,
+  parsePipRequirements,
+  type Requirement,
+  type RequirementInclude,
+  resolveInclude,
+} from '../parse/requirements.js';
 import { defineCheck, fail, pass } from './define.js';
 import type { CheckOutcome } from './types.js';
 
@@ -21,13 +27,23 @@ interface SpecFile {
 }
 
 const at = (r: { file: string; line: number }): string => `${r.file}:${r.line}`;
-const describe = (r: Requirement): string => `${at(r)} ${r.name}${r.spec.startsWith('@') || r.spec.startsWith('-e') ? ` ${r.spec}` : r.spec === '(no version)' ? '' : r.spec} (${r.reason})`;
+const describe = (r: Requirement): string =>
+  `${at(r)} ${r.name}${r.spec.startsWith('@') || r.spec.startsWith('-e') ? ` ${r.spec}` : r.spec === '(no version)' ? '' : r.spec} (${r.reason})`;
 
 /**
  * Follows -r / -c includes inside the run (pip resolves them against the including file's folder),
  * each file once; every file read goes through RunArtifacts, so it is in the manifest.
  */
-async function followIncludes(run: RunArtifacts, out: SpecFile, from: string, includes: readonly RequirementInclude[], asConstraint: boolean, maxBytes: number, seen: Set<string>, depth = 0): Promise<void> {
+async function followIncludes(
+  run: RunArtifacts,
+  out: SpecFile,
+  from: string,
+  includes: readonly RequirementInclude[],
+  asConstraint: boolean,
+  maxBytes: number,
+  seen: Set<string>,
+  depth = 0,
+): Promise<void> {
   for (const inc of includes) {
     const flag = `${inc.kind === 'constraint' ? '-c' : '-r'} ${inc.target}`;
     const target = resolveInclude(inc.target, from);
@@ -44,7 +60,12 @@ async function followIncludes(run: RunArtifacts, out: SpecFile, from: string, in
     try {
       exists = await run.exists(target.rel);
     } catch (err) {
-      if (err instanceof GateError) throw new GateError(err.code, `${from}:${inc.line}: ${flag}: ${err.message}`, { file: target.rel, hostile: err.hostile, cause: err });
+      if (err instanceof GateError)
+        throw new GateError(err.code, `${from}:${inc.line}: ${flag}: ${err.message}`, {
+          file: target.rel,
+          hostile: err.hostile,
+          cause: err,
+        });
       throw err;
     }
     if (!exists) {
@@ -65,7 +86,12 @@ async function followIncludes(run: RunArtifacts, out: SpecFile, from: string, in
 async function readSpecFile(run: RunArtifacts, rel: string, maxBytes: number): Promise<SpecFile> {
   const text = await run.readText(rel, maxBytes);
   const parsed = /\.ya?ml$/i.test(rel) ? parseEnvironmentYml(text, rel) : parsePipRequirements(text, rel);
-  const out: SpecFile = { rel, requirements: [...parsed.requirements], constraints: [], problems: parsed.problems.map((p) => `${rel}:${p.line}: ${p.message}`) };
+  const out: SpecFile = {
+    rel,
+    requirements: [...parsed.requirements],
+    constraints: [],
+    problems: parsed.problems.map((p) => `${rel}:${p.line}: ${p.message}`),
+  };
   if ('requireHashes' in parsed && parsed.requireHashes) out.requireHashes = `${rel}:${parsed.requireHashes}`;
   await followIncludes(run, out, rel, parsed.includes, false, maxBytes, new Set([rel]));
   return out;
@@ -75,8 +101,21 @@ async function readSpecFile(run: RunArtifacts, rel: string, maxBytes: number): P
 function applyConstraints(f: SpecFile): void {
   f.requirements = f.requirements.map((r) => {
     if (r.pinned || r.spec.startsWith('@') || r.spec.startsWith('-e')) return r;
-    const c = f.constraints.find((k) => k.pinned && normaliseName(k.name) === normaliseName(r.name) && (k.marker ?? '') === (r.marker ?? '') && /^===?/.test(k.spec));
-    return c ? { ...r, pinned: true, reason: `${r.reason}; pinned to ${c.spec} by the constraint at ${at(c)}`, pinnedBy: { spec: c.spec, file: c.file, line: c.line } } : r;
+    const c = f.constraints.find(
+      (k) =>
+        k.pinned &&
+        normaliseName(k.name) === normaliseName(r.name) &&
+        (k.marker ?? '') === (r.marker ?? '') &&
+        /^===?/.test(k.spec),
+    );
+    return c
+      ? {
+          ...r,
+          pinned: true,
+          reason: `${r.reason}; pinned to ${c.spec} by the constraint at ${at(c)}`,
+          pinnedBy: { spec: c.spec, file: c.file, line: c.line },
+        }
+      : r;
   });
 }
 
@@ -90,7 +129,9 @@ function hashModeProblems(f: SpecFile): string[] {
   const hashed = pip.find((r) => r.hashes);
   const why = f.requireHashes ? `--require-hashes at ${f.requireHashes}` : hashed ? `--hash at ${at(hashed)}` : null;
   if (!why) return [];
-  return pip.filter((r) => !r.hashes && !/#(?:.*&)?(?:sha256|sha384|sha512)=/.test(r.spec)).map((r) => `${at(r)}: ${r.name} has no --hash, but ${why} puts pip in hash-checking mode, which refuses it`);
+  return pip
+    .filter((r) => !r.hashes && !/#(?:.*&)?(?:sha256|sha384|sha512)=/.test(r.spec))
+    .map((r) => `${at(r)}: ${r.name} has no --hash, but ${why} puts pip in hash-checking mode, which refuses it`);
 }
 
 /**
@@ -108,8 +149,14 @@ function duplicates(reqs: readonly Requirement[]): string[] {
       by.set(key, r);
       continue;
     }
-    const differs = prev.source === r.source ? prev.spec !== r.spec : exactVersion(prev) !== null && exactVersion(r) !== null && exactVersion(prev) !== exactVersion(r);
-    if (differs) out.push(`ambiguous: ${r.name} is required twice with different versions: ${at(prev)} ${prev.spec} and ${at(r)} ${r.spec}`);
+    const differs =
+      prev.source === r.source
+        ? prev.spec !== r.spec
+        : exactVersion(prev) !== null && exactVersion(r) !== null && exactVersion(prev) !== exactVersion(r);
+    if (differs)
+      out.push(
+        `ambiguous: ${r.name} is required twice with different versions: ${at(prev)} ${prev.spec} and ${at(r)} ${r.spec}`,
+      );
   }
   return out;
 }
@@ -129,8 +176,17 @@ function crossFileConflicts(files: readonly SpecFile[]): string[] {
   for (const r of a.requirements) {
     const v = exactVersion(r);
     if (!v) continue;
-    const other = b.requirements.find((o) => normaliseName(o.name.replace(/^.*::/, '')) === normaliseName(r.name.replace(/^.*::/, '')) && exactVersion(o) !== null && exactVersion(o) !== v && (o.marker ?? '') === (r.marker ?? ''));
-    if (other) out.push(`ambiguous: ${r.name} is pinned to ${v} at ${at(r)} but to ${exactVersion(other)} at ${at(other)}; which environment was used cannot be told`);
+    const other = b.requirements.find(
+      (o) =>
+        normaliseName(o.name.replace(/^.*::/, '')) === normaliseName(r.name.replace(/^.*::/, '')) &&
+        exactVersion(o) !== null &&
+        exactVersion(o) !== v &&
+        (o.marker ?? '') === (r.marker ?? ''),
+    );
+    if (other)
+      out.push(
+        `ambiguous: ${r.name} is pinned to ${v} at ${at(r)} but to ${exactVersion(other)} at ${at(other)}; which environment was used cannot be told`,
+      );
   }
   return out;
 }
@@ -140,13 +196,18 @@ export const check = defineCheck({
   category: 'repro',
   title: 'Environment snapshot saved',
   heavy: false,
-  remediation: 'Generate requirements file with pinned versions (e.g. torch==2.1.0 not torch>=2.0): pip freeze > requirements.txt, or conda env export > environment.yml.',
+  remediation:
+    'Generate requirements file with pinned versions (e.g. torch==2.1.0 not torch>=2.0): pip freeze > requirements.txt, or conda env export > environment.yml.',
   async run({ run, policy }): Promise<CheckOutcome> {
     const files: SpecFile[] = [];
     for (const rel of [policy.paths.requirements, policy.paths.environment]) {
       if (await run.exists(rel)) files.push(await readSpecFile(run, rel, policy.limits.max_text_bytes));
     }
-    if (files.length === 0) return fail([`neither ${policy.paths.requirements} nor ${policy.paths.environment} exists`], { packages: 0, unpinned: 0 });
+    if (files.length === 0)
+      return fail([`neither ${policy.paths.requirements} nor ${policy.paths.environment} exists`], {
+        packages: 0,
+        unpinned: 0,
+      });
     const evidence: string[] = [];
     const problems: string[] = [];
     const ambiguities: string[] = [];
@@ -159,15 +220,27 @@ export const check = defineCheck({
       const loose = f.requirements.filter((r) => !r.pinned);
       unpinned += loose.length;
       problems.push(...f.problems, ...hashModeProblems(f));
-      const included = [...new Set([...f.requirements, ...f.constraints].map((r) => r.file))].filter((x) => x !== f.rel);
+      const included = [...new Set([...f.requirements, ...f.constraints].map((r) => r.file))].filter(
+        (x) => x !== f.rel,
+      );
       const from = included.length ? ` (with ${included.join(', ')})` : '';
       if (f.requirements.length === 0) problems.push(`${f.rel} lists no packages${from}`);
       else if (loose.length) {
-        problems.push(`${f.rel}${from}: ${loose.length} of ${f.requirements.length} packages not pinned to one version: ${loose.map(describe).join(', ')}`);
+        problems.push(
+          `${f.rel}${from}: ${loose.length} of ${f.requirements.length} packages not pinned to one version: ${loose.map(describe).join(', ')}`,
+        );
       } else {
-        const key = f.requirements.filter((r) => KEY_PACKAGES.test(r.name.replace(/^.*::/, ''))).map((r) => (r.pinnedBy ? `${r.name}${r.pinnedBy.spec} at ${at(r.pinnedBy)} for ${at(r)}` : `${r.name}${/^[=<>!~@-]/.test(r.spec) ? '' : ' '}${r.spec} at ${at(r)}`));
+        const key = f.requirements
+          .filter((r) => KEY_PACKAGES.test(r.name.replace(/^.*::/, '')))
+          .map((r) =>
+            r.pinnedBy
+              ? `${r.name}${r.pinnedBy.spec} at ${at(r.pinnedBy)} for ${at(r)}`
+              : `${r.name}${/^[=<>!~@-]/.test(r.spec) ? '' : ' '}${r.spec} at ${at(r)}`,
+          );
         const hashed = f.requirements.filter((r) => r.hashes).length;
-        evidence.push(`${f.rel}${from}: all ${f.requirements.length} packages pinned${hashed ? `, ${hashed} with --hash` : ''}${key.length ? ` (${key.join(', ')})` : ''}`);
+        evidence.push(
+          `${f.rel}${from}: all ${f.requirements.length} packages pinned${hashed ? `, ${hashed} with --hash` : ''}${key.length ? ` (${key.join(', ')})` : ''}`,
+        );
       }
     }
     ambiguities.push(...crossFileConflicts(files));

@@ -72,7 +72,12 @@ export function limitExceededResult(def: CheckDefinition, err: CheckLimitExceede
 }
 
 /** Settles with `p`, or rejects with `limit` once `ms` have passed (aborting `controller`). */
-function withTimeLimit<T>(p: Promise<T>, ms: number, limit: CheckLimitExceeded, controller: AbortController): Promise<T> {
+function withTimeLimit<T>(
+  p: Promise<T>,
+  ms: number,
+  limit: CheckLimitExceeded,
+  controller: AbortController,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       controller.abort(limit);
@@ -97,7 +102,11 @@ export interface RunCheckOptions {
  * check still running at its time limit an `error` "exceeded N s" (its signal is aborted).
  * Remediation is attached to every non-passing result.
  */
-export async function runCheck(def: CheckDefinition, ctx: CheckContext, opts: RunCheckOptions = {}): Promise<CheckResult> {
+export async function runCheck(
+  def: CheckDefinition,
+  ctx: CheckContext,
+  opts: RunCheckOptions = {},
+): Promise<CheckResult> {
   const started = performance.now();
   const timeoutMs = opts.timeoutMs ?? checkTimeoutMs(def, ctx.policy);
   let outcome: CheckOutcome;

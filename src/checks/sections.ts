@@ -1,7 +1,7 @@
 import type { RunArtifacts } from '../artifacts/run.js';
-import type { Policy } from '../policy/schema.js';
 import { contentLength, findSections, type MarkdownDocument, type Section } from '../parse/markdown.js';
 import { readMarkdown } from '../parse/run-docs.js';
+import type { Policy } from '../policy/schema.js';
 import { fail, pass } from './define.js';
 import type { CheckOutcome } from './types.js';
 
@@ -33,8 +33,14 @@ export function requireSections(doc: MarkdownDocument, names: readonly string[],
 }
 
 /** Shared body of the "document has all its sections" checks. */
-export async function checkDocumentSections(run: RunArtifacts, policy: Policy, rel: string, names: readonly string[]): Promise<CheckOutcome> {
-  if (!(await run.exists(rel))) return fail([`${rel} not found`], { sections_present: 0, sections_required: names.length });
+export async function checkDocumentSections(
+  run: RunArtifacts,
+  policy: Policy,
+  rel: string,
+  names: readonly string[],
+): Promise<CheckOutcome> {
+  if (!(await run.exists(rel)))
+    return fail([`${rel} not found`], { sections_present: 0, sections_required: names.length });
   const doc = await readMarkdown(run, rel, policy);
   const r = requireSections(doc, names, policy.docs.min_section_chars);
   const metrics = { sections_present: r.present.length, sections_required: names.length };
@@ -45,6 +51,8 @@ export async function checkDocumentSections(run: RunArtifacts, policy: Policy, r
       `${rel} has empty sections (< ${policy.docs.min_section_chars} characters of content): ${r.empty.map((e) => `${e.name} (${rel}:${e.section.line})`).join(', ')}`,
     );
   }
-  evidence.push(`${r.present.length}/${names.length} sections present and non-empty in ${rel}${r.present.length ? ` (${r.present.map((p) => `${p.name} l.${p.section.line}`).join(', ')})` : ''}`);
+  evidence.push(
+    `${r.present.length}/${names.length} sections present and non-empty in ${rel}${r.present.length ? ` (${r.present.map((p) => `${p.name} l.${p.section.line}`).join(', ')})` : ''}`,
+  );
   return r.missing.length + r.empty.length > 0 ? fail(evidence, metrics) : pass(evidence, metrics);
 }

@@ -1,6 +1,6 @@
-import { defineCheck, fail, pass } from './define.js';
-import { extractMetrics, pickMetric, type Aggregate, type MetricName, type MetricWanted } from '../parse/metrics.js';
+import { type Aggregate, extractMetrics, type MetricName, type MetricWanted, pickMetric } from '../parse/metrics.js';
 import { documentSplit, readMarkdown } from '../parse/run-docs.js';
+import { defineCheck, fail, pass } from './define.js';
 
 /** The four metrics the checklist asks for; F1/precision/recall may be overall, macro, weighted or micro. */
 const AVERAGES: (Aggregate | undefined)[][] = [[undefined, 'overall'], ['macro'], ['weighted'], ['micro']];
@@ -16,7 +16,8 @@ export const check = defineCheck({
   category: 'test',
   title: 'Comprehensive test set evaluation completed',
   heavy: false,
-  remediation: 'Evaluate the best checkpoint on the held-out test set and write results/production/test_results.md with "Test Accuracy: …%", F1, Precision and Recall (lines or a metrics table); examples/digits-run in the readiness-gate repository has a complete one.',
+  remediation:
+    'Evaluate the best checkpoint on the held-out test set and write results/production/test_results.md with "Test Accuracy: …%", F1, Precision and Recall (lines or a metrics table); examples/digits-run in the readiness-gate repository has a complete one.',
   async run({ run, policy }) {
     const rel = policy.paths.test_results;
     if (!(await run.exists(rel))) return fail([`${rel} not found: test results are not documented`]);
@@ -38,7 +39,10 @@ export const check = defineCheck({
       evidence.push(`${hit.value.label}: ${hit.value.raw} (${rel}:${hit.value.line})`);
     }
     if (missing.length > 0) {
-      return fail([`${rel} is missing ${missing.join(', ')} (no "<metric>: <number>" line or table row found)`, ...evidence], metrics);
+      return fail(
+        [`${rel} is missing ${missing.join(', ')} (no "<metric>: <number>" line or table row found)`, ...evidence],
+        metrics,
+      );
     }
     return pass(evidence, metrics);
   },

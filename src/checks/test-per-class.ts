@@ -1,11 +1,11 @@
-import { defineCheck, fail, pass } from './define.js';
 import { GateError } from '../errors.js';
 import { inspectPng } from '../formats/png.js';
 import { Decimal } from '../parse/decimal.js';
 import { findSection } from '../parse/markdown.js';
-import { AmbiguityError, perClassSources, type PerClassSource } from '../parse/metrics.js';
+import { AmbiguityError, type PerClassSource, perClassSources } from '../parse/metrics.js';
 import type { WrittenNumber } from '../parse/numbers.js';
 import { readMarkdown } from '../parse/run-docs.js';
+import { defineCheck, fail, pass } from './define.js';
 
 const PNG_CAP = 32 * 1024 * 1024;
 
@@ -43,7 +43,8 @@ export const check = defineCheck({
   category: 'test',
   title: 'Confusion matrix generated and analyzed',
   heavy: false,
-  remediation: 'Generate the confusion matrix (results/production/confusion_matrix.png), analyse per-class performance and document it in results/production/test_results.md (per-class table with F1 and recall).',
+  remediation:
+    'Generate the confusion matrix (results/production/confusion_matrix.png), analyse per-class performance and document it in results/production/test_results.md (per-class table with F1 and recall).',
   async run({ run, policy }) {
     const problems: string[] = [];
     const evidence: string[] = [];
@@ -73,7 +74,9 @@ export const check = defineCheck({
     const read = sources.map(scores);
     // Two per-class results (a table and a pasted report) that differ: which one is the model's?
     if (read.some((r) => key(r.rows) !== key(read[0]!.rows))) {
-      throw new AmbiguityError(`${sources.length} per-class results in ${mdRel} differ: ${sources.map((s) => `${s.form} at ${mdRel}:${s.line}`).join(' vs ')}`);
+      throw new AmbiguityError(
+        `${sources.length} per-class results in ${mdRel} differ: ${sources.map((s) => `${s.form} at ${mdRel}:${s.line}`).join(' vs ')}`,
+      );
     }
     const { rows, percent } = read[0]!;
     const source = sources[0]!;
@@ -84,7 +87,8 @@ export const check = defineCheck({
       const at = `${mdRel}:${r.line}`;
       if (r.f1 === null && r.recall === null) weak.push(`class ${r.name}: no F1 or recall value (${at})`);
       if (r.f1 !== null && !r.f1.gt(minF1)) weak.push(`class ${r.name}: F1 ${r.f1} ≤ ${minF1} (${at})`);
-      if (r.recall !== null && !r.recall.ge(minRecall)) weak.push(`class ${r.name}: recall ${pct(r.recall)} < ${pct(minRecall)} (catastrophic) (${at})`);
+      if (r.recall !== null && !r.recall.ge(minRecall))
+        weak.push(`class ${r.name}: recall ${pct(r.recall)} < ${pct(minRecall)} (catastrophic) (${at})`);
     }
     const lowest = (pickValue: (r: ClassScore) => Decimal | null) =>
       rows.reduce<ClassScore | null>((w, r) => {
@@ -99,7 +103,12 @@ export const check = defineCheck({
     evidence.push(
       `${rows.length} classes in ${mdRel} (${form} at ${mdRel}:${source.line})${percent ? ' (values read as percents)' : ''}; lowest F1 ${worstF1 ? `${worstF1.f1} (class ${worstF1.name})` : 'n/a'}, lowest recall ${worstRecall ? pct(worstRecall.recall!) : 'n/a'}`,
     );
-    const metrics = { classes: rows.length, min_f1: worstF1?.f1?.toNumber() ?? null, min_recall: worstRecall?.recall?.toNumber() ?? null, weak_classes: weak.length };
+    const metrics = {
+      classes: rows.length,
+      min_f1: worstF1?.f1?.toNumber() ?? null,
+      min_recall: worstRecall?.recall?.toNumber() ?? null,
+      weak_classes: weak.length,
+    };
     if (problems.length + weak.length > 0) return fail([...problems, ...weak, ...evidence], metrics);
     return pass(evidence, metrics);
   },

@@ -1,6 +1,6 @@
-import { defineCheck, fail, pass } from './define.js';
 import { Decimal } from '../parse/decimal.js';
 import { describeSourced, readTestAccuracy, readValAccuracy } from '../parse/run-docs.js';
+import { defineCheck, fail, pass } from './define.js';
 
 export const check = defineCheck({
   id: 'test.val_gap',
@@ -12,8 +12,14 @@ export const check = defineCheck({
   async run({ run, policy }) {
     const [val, test] = await Promise.all([readValAccuracy(run, policy), readTestAccuracy(run, policy)]);
     const missing: string[] = [];
-    if (!val) missing.push(`validation accuracy (${policy.paths.metrics} val_acc or "Validation Accuracy:" in ${policy.paths.test_results})`);
-    if (!test) missing.push(`test accuracy ("Test Accuracy:" in ${policy.paths.test_results} or ${policy.paths.metrics} test_acc)`);
+    if (!val)
+      missing.push(
+        `validation accuracy (${policy.paths.metrics} val_acc or "Validation Accuracy:" in ${policy.paths.test_results})`,
+      );
+    if (!test)
+      missing.push(
+        `test accuracy ("Test Accuracy:" in ${policy.paths.test_results} or ${policy.paths.metrics} test_acc)`,
+      );
     if (!val || !test) return fail([`cannot compute the gap: missing ${missing.join(' and ')}`]);
     // Exact decimal arithmetic: 87.8 (from 0.878) − 82.8 is 5, not 4.999999999999986.
     const gap = val.exact.sub(test.exact).abs();
@@ -26,7 +32,9 @@ export const check = defineCheck({
       `Gap |${val.exact} − ${test.exact}| = ${gap} pp: ${grade} (excellent < ${excellent}, acceptable < ${max})`,
     ];
     if (test.file !== policy.paths.test_results) {
-      evidence.push(`no "Test Accuracy" line in ${policy.paths.test_results} (missing, empty or without it); used ${test.file}`);
+      evidence.push(
+        `no "Test Accuracy" line in ${policy.paths.test_results} (missing, empty or without it); used ${test.file}`,
+      );
     }
     const metrics = { val_accuracy: val.percent, test_accuracy: test.percent, gap_pp: gap.toNumber(), grade };
     return gap.lt(max) ? pass(evidence, metrics) : fail(evidence, metrics);

@@ -1,5 +1,5 @@
 import { GateError } from '../errors.js';
-import { isRecord, jsonLosses, parseJsonDocument, type JsonDocument } from '../parse/json.js';
+import { isRecord, type JsonDocument, jsonLosses, parseJsonDocument } from '../parse/json.js';
 import { findCompletion, findLosses, findTraceback, logLines } from '../parse/log.js';
 import { defineCheck, fail, fmt, pass } from './define.js';
 
@@ -61,11 +61,16 @@ export const check = defineCheck({
         if (!isRecord(doc.value)) problems.push(`${metricsRel}: expected a JSON object at the top level`);
         const losses = jsonLosses(doc);
         for (const d of doc.duplicates.filter((x) => /loss/i.test(x.path))) {
-          ambiguities.push(`ambiguous: ${d.path} is written twice in ${metricsRel} (lines ${d.lines[0]} and ${d.lines[1]}); which value was meant cannot be told`);
+          ambiguities.push(
+            `ambiguous: ${d.path} is written twice in ${metricsRel} (lines ${d.lines[0]} and ${d.lines[1]}); which value was meant cannot be told`,
+          );
         }
         for (const l of losses.filter((x) => x.value === null || !Number.isFinite(x.value)).slice(0, MAX_REPORTED)) {
           const at = `${metricsRel}:${doc.lineOf(l.segments) ?? '?'}`;
-          if (l.value === null) problems.push(`${at}: ${l.path} is null where a loss is expected (JSON writers such as JavaScript's write NaN and Infinity as null)`);
+          if (l.value === null)
+            problems.push(
+              `${at}: ${l.path} is null where a loss is expected (JSON writers such as JavaScript's write NaN and Infinity as null)`,
+            );
           else problems.push(`${at}: ${l.path} is ${l.written}: NaN/Inf loss`);
         }
         const ends = losses.filter((l) => l.series && l.series.length > 1);
@@ -75,14 +80,17 @@ export const check = defineCheck({
           const seriesPath = train.series!.path;
           // The line where the history starts (for per-epoch records, the list's key).
           const line = doc.lineOf(seriesPath.split('[]')[0]!);
-          evidence.push(`${metricsRel}:${line ?? '?'}: ${seriesPath}: ${train.series!.length} values, final ${fmt(train.value, 4)}`);
+          evidence.push(
+            `${metricsRel}:${line ?? '?'}: ${seriesPath}: ${train.series!.length} values, final ${fmt(train.value, 4)}`,
+          );
         } else if (losses.length === 0) {
           evidence.push(`${metricsRel} parses; no loss history recorded`);
         }
       }
     }
     const metrics = { epochs, max_epochs: maxEpochs, final_loss: finalLoss, completed: complete !== null };
-    if (ambiguities.length > 0) return { status: 'error', evidence: [...ambiguities, ...problems, ...evidence], metrics };
+    if (ambiguities.length > 0)
+      return { status: 'error', evidence: [...ambiguities, ...problems, ...evidence], metrics };
     if (problems.length > 0) return fail([...problems, ...evidence], metrics);
     return pass(evidence, metrics);
   },

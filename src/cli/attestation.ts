@@ -31,7 +31,9 @@ export function attestationStatus(a: StoredAttestation): Record<string, unknown>
 export function registerAttestation(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command('attestation')
-    .description('print the signed attestation (DSSE envelope) of a PASSED evaluation from the shared store (REDIS_URL)')
+    .description(
+      'print the signed attestation (DSSE envelope) of a PASSED evaluation from the shared store (REDIS_URL)',
+    )
     .argument('<evaluation-id-or-run>', 'evaluation id, or a run name for its latest PASSED evaluation')
     .option('--output <file>', 'write the envelope to this file instead of stdout')
     .option('--status', 'print whether the attestation is valid or revoked (JSON) instead')
@@ -41,16 +43,26 @@ export function registerAttestation(program: Command, io: Io, setExit: (code: nu
       const redis = await connectRedis(config.REDIS_URL, { connectionName: 'readiness-attestation' });
       try {
         const store = new AttestationStore(redis, { prefix: config.REDIS_PREFIX });
-        const found = (EVALUATION_ID.test(ref) ? await store.get(ref) : null) ?? (await store.latestForRun(ref).catch(() => null));
-        if (!found) throw new GateError('NOT_FOUND', `no attestation for "${ref}" (neither a PASSED evaluation id nor a run with a PASSED evaluation)`);
+        const found =
+          (EVALUATION_ID.test(ref) ? await store.get(ref) : null) ?? (await store.latestForRun(ref).catch(() => null));
+        if (!found)
+          throw new GateError(
+            'NOT_FOUND',
+            `no attestation for "${ref}" (neither a PASSED evaluation id nor a run with a PASSED evaluation)`,
+          );
         const text = o.status ? `${JSON.stringify(attestationStatus(found), null, 2)}\n` : envelopeText(found.envelope);
         if (o.output) {
           await writeFile(o.output, text);
-          io.stderr.write(`${o.status ? 'status' : 'attestation'} of evaluation ${found.evaluation_id} written to ${o.output}\n`);
+          io.stderr.write(
+            `${o.status ? 'status' : 'attestation'} of evaluation ${found.evaluation_id} written to ${o.output}\n`,
+          );
         } else {
           io.stdout.write(text);
         }
-        if (found.status === 'revoked') io.stderr.write(`readiness: the attestation of ${found.evaluation_id} was REVOKED at ${found.revoked_at}: ${found.revoked_reason}\n`);
+        if (found.status === 'revoked')
+          io.stderr.write(
+            `readiness: the attestation of ${found.evaluation_id} was REVOKED at ${found.revoked_at}: ${found.revoked_reason}\n`,
+          );
         // a revoked attestation is still printed (for the record), but never with exit 0
         setExit(found.status === 'revoked' ? 1 : 0);
       } finally {

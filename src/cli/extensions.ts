@@ -6,7 +6,15 @@ import type { Io } from './main.js';
  * modules and are loaded lazily so `readiness check` starts without them.
  */
 export async function register(program: Command, io: Io, setExit: (code: number) => void): Promise<void> {
-  const [{ registerWorker }, { registerSubmit }, { registerStatus }, { registerServe }, { registerAttestation }, { registerVerify }, { registerAudit }] = await Promise.all([
+  const [
+    { registerWorker },
+    { registerSubmit },
+    { registerStatus },
+    { registerServe },
+    { registerAttestation },
+    { registerVerify },
+    { registerAudit },
+  ] = await Promise.all([
     import('./worker.js'),
     import('./submit.js'),
     import('./status.js'),

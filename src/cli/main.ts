@@ -2,12 +2,25 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import { checkRun, type GateReport } from '../engine.js';
-import { GateError, errorMessage } from '../errors.js';
+import { errorMessage, GateError } from '../errors.js';
 import { readPolicyFile } from '../policy/load.js';
-import { addReportOptions, checkOutputPath, describeTarget, emitReport, EXIT, exitCodeFor, explainExit, parseTarget, terminalStyle, type Io, type ReportOutputOptions, type TargetFlag } from './output.js';
+import {
+  addReportOptions,
+  checkOutputPath,
+  describeTarget,
+  EXIT,
+  emitReport,
+  exitCodeFor,
+  explainExit,
+  type Io,
+  parseTarget,
+  type ReportOutputOptions,
+  type TargetFlag,
+  terminalStyle,
+} from './output.js';
 import { ProgressLine } from './progress.js';
 
-export { EXIT, exitCodeFor, FORMATS, parseTarget, emitReport, type Format, type Io } from './output.js';
+export { EXIT, emitReport, exitCodeFor, FORMATS, type Format, type Io, parseTarget } from './output.js';
 
 /** The package's version, from the package.json above this module (src/ in development, dist/src/ when built). */
 export function packageVersion(): string {
@@ -23,10 +36,17 @@ export function packageVersion(): string {
 }
 
 /** --sign-key/--attestation-out: loads the key before any check runs, so a bad key fails fast (exit 2). */
-async function ciSigning(o: { signKey?: string; attestationOut?: string }): Promise<((report: GateReport, io: Io) => Promise<number>) | null> {
+async function ciSigning(o: {
+  signKey?: string;
+  attestationOut?: string;
+}): Promise<((report: GateReport, io: Io) => Promise<number>) | null> {
   if (o.signKey === undefined && o.attestationOut === undefined) return null;
-  if (o.signKey === undefined || o.attestationOut === undefined) throw new GateError('USAGE', '--sign-key and --attestation-out go together');
-  const [{ readSigningKey }, { signCiAttestation }] = await Promise.all([import('../attestation/keys.js'), import('../attestation/ci.js')]);
+  if (o.signKey === undefined || o.attestationOut === undefined)
+    throw new GateError('USAGE', '--sign-key and --attestation-out go together');
+  const [{ readSigningKey }, { signCiAttestation }] = await Promise.all([
+    import('../attestation/keys.js'),
+    import('../attestation/ci.js'),
+  ]);
   const key = await readSigningKey(o.signKey, '--sign-key');
   const out = o.attestationOut;
   return async (report, io) => {
@@ -55,19 +75,34 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('Production readiness gate for trained ML models')
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), getOutHelpWidth: helpWidth, getErrHelpWidth: helpWidth });
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      getOutHelpWidth: helpWidth,
+      getErrHelpWidth: helpWidth,
+    });
 
   const check = program
     .command('check')
     .description('verify a run folder against the production readiness checklist (no Slack, no Redis)')
     .argument('<run-dir>', 'the run folder')
-    .option('--target <percent>', 'test accuracy target, overrides the policy: a percent (85) or a fraction (0.85)', parseTarget)
+    .option(
+      '--target <percent>',
+      'test accuracy target, overrides the policy: a percent (85) or a fraction (0.85)',
+      parseTarget,
+    )
     .option('--policy <file>', 'policy file (YAML or JSON) applied over the defaults');
   addReportOptions(check)
-    .option('--skip-heavy', 'do not run the heavy checks (ONNX parity, latency): the gate stays pending and the exit code is 3')
+    .option(
+      '--skip-heavy',
+      'do not run the heavy checks (ONNX parity, latency): the gate stays pending and the exit code is 3',
+    )
     .option('--allow-skipped-heavy', 'with --skip-heavy: exit 0 instead of 3 when nothing failed')
     .option('--quiet', 'no progress on stderr')
-    .option('--sign-key <file>', 'Ed25519 PKCS#8 PEM key: sign an attestation of a PASSED CI-only gate (policy requires no sign-offs)')
+    .option(
+      '--sign-key <file>',
+      'Ed25519 PKCS#8 PEM key: sign an attestation of a PASSED CI-only gate (policy requires no sign-offs)',
+    )
     .option('--attestation-out <file>', 'with --sign-key: where to write the attestation (DSSE envelope)')
     .action(async (runDir: string, o: CheckFlags) => {
       await checkOutputPath(o.output);
@@ -90,7 +125,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       }).finally(() => heavy?.close());
       progress.finish();
       await emitReport(report, o, io);
-      const code = signing ? await signing(report, io) : exitCodeFor(report, { allowSkippedHeavy: Boolean(o.allowSkippedHeavy) });
+      const code = signing
+        ? await signing(report, io)
+        : exitCodeFor(report, { allowSkippedHeavy: Boolean(o.allowSkippedHeavy) });
       explainExit(code, io);
       setExit(code);
     });
@@ -105,7 +142,10 @@ function shortUsageErrors(program: Command): void {
   }
 }
 
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
   let code = 0;
   const setExit = (c: number) => {
     code = c;

@@ -1,15 +1,15 @@
 import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
+import { parseAccuracy } from '../parse/numbers.js';
 import { heavySkipped } from '../report/common.js';
 import { renderJson } from '../report/json.js';
-import { JUNIT_WARNINGS_AS, renderJunit, type JunitWarningsAs } from '../report/junit.js';
+import { JUNIT_WARNINGS_AS, type JunitWarningsAs, renderJunit } from '../report/junit.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderText, type TextOptions } from '../report/text.js';
-import { parseAccuracy } from '../parse/numbers.js';
 
 export const FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -42,7 +42,11 @@ export interface Io {
 /** Colour and width for a stream: colour on a terminal unless NO_COLOR; FORCE_COLOR forces it (0/false: off). */
 export function terminalStyle(stream: Stream, env: Io['env'] = {}): { color: boolean; width: number } {
   const force = env.FORCE_COLOR;
-  const color = env.NO_COLOR ? false : force !== undefined && force !== '' ? force !== '0' && force !== 'false' : Boolean(stream.isTTY) && env.TERM !== 'dumb';
+  const color = env.NO_COLOR
+    ? false
+    : force !== undefined && force !== ''
+      ? force !== '0' && force !== 'false'
+      : Boolean(stream.isTTY) && env.TERM !== 'dumb';
   const columns = stream.isTTY && stream.columns ? stream.columns : Number(env.COLUMNS) || 100;
   return { color, width: Math.max(40, columns) };
 }
@@ -62,13 +66,17 @@ export interface TargetFlag {
 
 export function parseTarget(v: string): TargetFlag {
   const a = v.trim() === '' ? null : parseAccuracy(v);
-  if (!a || !/^\s*\d+(\.\d+)?\s*%?\s*$/.test(v)) throw new InvalidArgumentError(`expected a percentage (85, 85%) or a fraction (0.85), got "${v}"`);
+  if (!a || !/^\s*\d+(\.\d+)?\s*%?\s*$/.test(v))
+    throw new InvalidArgumentError(`expected a percentage (85, 85%) or a fraction (0.85), got "${v}"`);
   return { percent: a.percent, read: a.read, raw: v.trim() };
 }
 
 /** Says how a fractional --target was read, so 0.9 meaning 90 % is never silent. */
 export function describeTarget(t: TargetFlag | undefined, io: Io): void {
-  if (t?.read === 'fraction') io.stderr.write(`readiness: --target ${t.raw} read as a fraction: ${Number(t.percent.toFixed(4))}% (write ${t.raw}% for ${t.raw} percent)\n`);
+  if (t?.read === 'fraction')
+    io.stderr.write(
+      `readiness: --target ${t.raw} read as a fraction: ${Number(t.percent.toFixed(4))}% (write ${t.raw}% for ${t.raw} percent)\n`,
+    );
 }
 
 export interface ReportOutputOptions {
@@ -83,10 +91,23 @@ export interface ReportOutputOptions {
 export function addReportOptions(cmd: Command, prefix = ''): Command {
   return cmd
     .addOption(new Option('--format <format>', `${prefix}output format`).choices(FORMATS).default('text'))
-    .option('--output <file>', `${prefix}write the formatted report to this file (the text checklist still goes to stdout)`)
+    .option(
+      '--output <file>',
+      `${prefix}write the formatted report to this file (the text checklist still goes to stdout)`,
+    )
     .option('--verbose', 'text: every item with its evidence (default: evidence only for failing and warning items)')
-    .addOption(new Option('--junit-warnings-as <kind>', 'junit: report ⚠️ warnings as failures, skipped or passed (their text is in <system-out> either way)').choices(JUNIT_WARNINGS_AS).default('failures'))
-    .option('--junit-file-attributes', 'junit: add file/line attributes to testcases (GitLab, GitHub annotators; not in the Jenkins xunit or Surefire XSD)');
+    .addOption(
+      new Option(
+        '--junit-warnings-as <kind>',
+        'junit: report ⚠️ warnings as failures, skipped or passed (their text is in <system-out> either way)',
+      )
+        .choices(JUNIT_WARNINGS_AS)
+        .default('failures'),
+    )
+    .option(
+      '--junit-file-attributes',
+      'junit: add file/line attributes to testcases (GitLab, GitHub annotators; not in the Jenkins xunit or Surefire XSD)',
+    );
 }
 
 export function renderReport(report: GateReport, opts: ReportOutputOptions, text: TextOptions = {}): string {
@@ -94,7 +115,10 @@ export function renderReport(report: GateReport, opts: ReportOutputOptions, text
     case 'json':
       return renderJson(report);
     case 'junit':
-      return renderJunit(report, { warningsAs: opts.junitWarningsAs ?? 'failures', fileAttributes: Boolean(opts.junitFileAttributes) });
+      return renderJunit(report, {
+        warningsAs: opts.junitWarningsAs ?? 'failures',
+        fileAttributes: Boolean(opts.junitFileAttributes),
+      });
     case 'markdown':
       return renderMarkdown(report);
     default:
@@ -135,6 +159,8 @@ export async function emitReport(report: GateReport, opts: ReportOutputOptions, 
 /** After the report: say loudly on stderr why the exit code is 3. */
 export function explainExit(code: number, io: Io): void {
   if (code === EXIT.incomplete) {
-    io.stderr.write('readiness: exit 3: heavy checks did not run (--skip-heavy), so parity and latency are unverified; run without --skip-heavy, or pass --allow-skipped-heavy to exit 0 anyway\n');
+    io.stderr.write(
+      'readiness: exit 3: heavy checks did not run (--skip-heavy), so parity and latency are unverified; run without --skip-heavy, or pass --allow-skipped-heavy to exit 0 anyway\n',
+    );
   }
 }

@@ -25,7 +25,8 @@ export class ProgressLine {
 
   manifest(doneBytes: number, totalBytes: number): void {
     const pct = totalBytes === 0 ? 100 : Math.floor((doneBytes / totalBytes) * 100);
-    if (this.tty || pct === 100) this.emit(`hashing artifacts ${pct} % (${(doneBytes / 1e6).toFixed(1)} / ${(totalBytes / 1e6).toFixed(1)} MB)`);
+    if (this.tty || pct === 100)
+      this.emit(`hashing artifacts ${pct} % (${(doneBytes / 1e6).toFixed(1)} / ${(totalBytes / 1e6).toFixed(1)} MB)`);
   }
 
   check(id: string, p: CheckProgress): void {

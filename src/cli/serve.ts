@@ -11,7 +11,9 @@ import type { Io } from './main.js';
 export function registerServe(program: Command, _io: Io, setExit: (code: number) => void): void {
   program
     .command('serve')
-    .description('run the Slack app (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, REDIS_URL, ARTIFACT_ROOT, READINESS_CONFIG)')
+    .description(
+      'run the Slack app (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, REDIS_URL, ARTIFACT_ROOT, READINESS_CONFIG)',
+    )
     .option('--with-workers', 'also run the check workers (light and heavy queues) in this process')
     .action(async (o: { withWorkers?: boolean }) => {
       // Before anything that can be slow (config, Redis, Bolt): a signal during start-up is kept,
@@ -19,11 +21,23 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       const shutdown = new ShutdownSignals();
       const env = loadProcessConfig({ need: ['REDIS_URL', 'ARTIFACT_ROOT', 'SLACK_BOT_TOKEN'] });
       if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-        throw new GateError('CONFIG_INVALID', "SLACK_SIGNING_SECRET is not set; expected the app's signing secret (HTTP mode), or set SLACK_APP_TOKEN for Socket Mode");
+        throw new GateError(
+          'CONFIG_INVALID',
+          "SLACK_SIGNING_SECRET is not set; expected the app's signing secret (HTTP mode), or set SLACK_APP_TOKEN for Socket Mode",
+        );
       }
       const graceMs = Math.max(env.SHUTDOWN_TIMEOUT_MS, o.withWorkers ? env.WORKER_SHUTDOWN_TIMEOUT_MS : 0);
       // Bolt, BullMQ and the store load only for this command, so `readiness check` starts fast.
-      const [{ readReadinessConfig }, { createLogger }, { connectRedis }, { ReadinessQueues }, { createSlackRuntime }, { QueueSubmitter }, { EvaluationStore }, { settleWithin }] = await Promise.all([
+      const [
+        { readReadinessConfig },
+        { createLogger },
+        { connectRedis },
+        { ReadinessQueues },
+        { createSlackRuntime },
+        { QueueSubmitter },
+        { EvaluationStore },
+        { settleWithin },
+      ] = await Promise.all([
         import('../config/readiness-config.js'),
         import('../log.js'),
         import('../queue/connection.js'),
@@ -44,7 +58,15 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       const metrics = createMetrics();
       const { setupGateHook } = await import('../attestation/setup.js');
       const { lookupProcessVariable } = await import('../config/env.js');
-      const gateObserver = await setupGateHook({ redis, prefix: env.REDIS_PREFIX, store, config, log, signingKeyFile: env.ATTESTATION_SIGNING_KEY_FILE, lookupEnv: lookupProcessVariable });
+      const gateObserver = await setupGateHook({
+        redis,
+        prefix: env.REDIS_PREFIX,
+        store,
+        config,
+        log,
+        signingKeyFile: env.ATTESTATION_SIGNING_KEY_FILE,
+        lookupEnv: lookupProcessVariable,
+      });
       const runtime = createSlackRuntime({
         settings: {
           botToken: env.SLACK_BOT_TOKEN,
@@ -102,7 +124,9 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       await observability?.close().catch(() => {});
       // Requests stop first; commands and clicks being processed get the grace period (what is
       // left stays queued in Redis for the next start), then the check workers theirs.
-      await runtime.stop(env.SHUTDOWN_TIMEOUT_MS).catch((err: unknown) => log.error({ err }, 'error stopping the Slack app'));
+      await runtime
+        .stop(env.SHUTDOWN_TIMEOUT_MS)
+        .catch((err: unknown) => log.error({ err }, 'error stopping the Slack app'));
       await workers?.close().catch((err: unknown) => log.error({ err }, 'error stopping the workers'));
       await settleWithin(queues.close(), 1000);
       await settleWithin(redis.quit(), 1000);
@@ -117,7 +141,11 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
 /** Time beyond the grace period for closing connections before the process is ended regardless. */
 export const SHUTDOWN_MARGIN_MS = 5000;
 
-type ShutdownLog = { error(msg: string): void; warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+type ShutdownLog = {
+  error(msg: string): void;
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+};
 
 /**
  * SIGTERM/SIGINT from the moment `serve` starts: the first signal is remembered (also during
@@ -140,7 +168,9 @@ export class ShutdownSignals {
       this.requested = signal;
       this.log?.info({ signal }, 'signal received');
       setTimeout(() => {
-        this.log?.error('shutdown did not complete in time (Redis or Slack unreachable?); exiting; what was taken in stays queued in Redis');
+        this.log?.error(
+          'shutdown did not complete in time (Redis or Slack unreachable?); exiting; what was taken in stays queued in Redis',
+        );
         process.exit(1);
       }, this.deadlineMs).unref();
       resolve(signal);
@@ -162,7 +192,10 @@ export class ShutdownSignals {
 }
 
 /** Slack auth is ok when auth.test succeeds; a success is trusted for a minute so probes stay cheap. */
-export function slackAuthProbe(client: { auth: { test(): Promise<{ ok?: boolean; error?: string }> } }, ttlMs = 60_000): () => Promise<void> {
+export function slackAuthProbe(
+  client: { auth: { test(): Promise<{ ok?: boolean; error?: string }> } },
+  ttlMs = 60_000,
+): () => Promise<void> {
   let okUntil = 0;
   return async () => {
     if (Date.now() < okUntil) return;

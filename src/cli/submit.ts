@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { InvalidArgumentError, type Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import type { CheckResult } from '../checks/types.js';
 import { loadProcessConfig } from '../config/env.js';
@@ -7,14 +7,26 @@ import { readReadinessConfig, selectPolicyLayer } from '../config/readiness-conf
 import { GateError } from '../errors.js';
 import { EvaluationStore, reportFromState } from '../store/redis-store.js';
 import type { EvaluationState } from '../store/types.js';
-import { addReportOptions, checkOutputPath, describeTarget, emitReport, exitCodeFor, explainExit, parseTarget, type Io, type ReportOutputOptions, type TargetFlag } from './output.js';
+import {
+  addReportOptions,
+  checkOutputPath,
+  describeTarget,
+  emitReport,
+  exitCodeFor,
+  explainExit,
+  type Io,
+  parseTarget,
+  type ReportOutputOptions,
+  type TargetFlag,
+} from './output.js';
 import { ProgressLine } from './progress.js';
 
 const UNFINISHED = new Set(['pending', 'running']);
 
 export function parseSeconds(v: string): number {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number of seconds > 0, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a number of seconds > 0, got "${v}"`);
   return n;
 }
 
@@ -51,7 +63,10 @@ export async function waitForChecks(
       if (automatedDone(state)) return state;
     }
     if (now() > deadline) {
-      throw new GateError('USAGE', `timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for the checks of evaluation ${id}; it continues on the workers (readiness status ${id})`);
+      throw new GateError(
+        'USAGE',
+        `timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for the checks of evaluation ${id}; it continues on the workers (readiness status ${id})`,
+      );
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
   }
@@ -71,11 +86,20 @@ export function registerSubmit(program: Command, io: Io, setExit: (code: number)
     .command('submit')
     .description('create an evaluation of a run (name relative to ARTIFACT_ROOT) on the shared workers (REDIS_URL)')
     .argument('<run>', 'run name relative to ARTIFACT_ROOT')
-    .option('--target <percent>', 'test accuracy target, overrides the policy: a percent (85) or a fraction (0.85)', parseTarget)
+    .option(
+      '--target <percent>',
+      'test accuracy target, overrides the policy: a percent (85) or a fraction (0.85)',
+      parseTarget,
+    )
     .option('--policy <name-or-file>', 'a policy named in READINESS_CONFIG, or a policy file (YAML or JSON)')
     .option('--wait', 'wait for the automated checks and print the report as `readiness check` does (same exit codes)');
   addReportOptions(cmd, 'with --wait: ')
-    .option('--timeout <seconds>', 'with --wait: give up waiting after this long (exit 2; the evaluation continues)', parseSeconds, 1800)
+    .option(
+      '--timeout <seconds>',
+      'with --wait: give up waiting after this long (exit 2; the evaluation continues)',
+      parseSeconds,
+      1800,
+    )
     .option('--quiet', 'no progress on stderr')
     .option('--requester <id>', 'who asks (audit log); defaults to cli:<login name>')
     .action(async (runName: string, o: SubmitFlags) => {
@@ -85,7 +109,11 @@ export function registerSubmit(program: Command, io: Io, setExit: (code: number)
       const readinessConfig = await readReadinessConfig(config.READINESS_CONFIG);
       const policyLayer = await selectPolicyLayer(readinessConfig, o.policy);
       // bullmq and ioredis load only for this command, not for `readiness check`.
-      const [{ connectRedis }, { ReadinessQueues }, { submitEvaluation }] = await Promise.all([import('../queue/connection.js'), import('../queue/producer.js'), import('../queue/submit.js')]);
+      const [{ connectRedis }, { ReadinessQueues }, { submitEvaluation }] = await Promise.all([
+        import('../queue/connection.js'),
+        import('../queue/producer.js'),
+        import('../queue/submit.js'),
+      ]);
       const redis = await connectRedis(config.REDIS_URL, { connectionName: 'readiness-submit' });
       const queues = new ReadinessQueues(redis, config.REDIS_PREFIX);
       try {
@@ -102,12 +130,18 @@ export function registerSubmit(program: Command, io: Io, setExit: (code: number)
         });
         if (!o.wait) {
           io.stdout.write(`${evaluation.id}\n`);
-          if (!o.quiet) io.stderr.write(`evaluation ${evaluation.id} of ${evaluation.run} submitted; follow it with: readiness status ${evaluation.id}\n`);
+          if (!o.quiet)
+            io.stderr.write(
+              `evaluation ${evaluation.id} of ${evaluation.run} submitted; follow it with: readiness status ${evaluation.id}\n`,
+            );
           setExit(0);
           return;
         }
         if (!o.quiet) io.stderr.write(`evaluation ${evaluation.id} submitted; waiting for the workers\n`);
-        const state = await waitForChecks(store, evaluation.id, { timeoutMs: o.timeout * 1000, onResult: (r) => progress.result(r) });
+        const state = await waitForChecks(store, evaluation.id, {
+          timeoutMs: o.timeout * 1000,
+          onResult: (r) => progress.result(r),
+        });
         progress.finish();
         const report = reportFromState(state);
         await emitReport(report, o, io);

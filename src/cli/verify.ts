@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { readPublicKey } from '../attestation/keys.js';
 import { parseDuration, verifyAttestation } from '../attestation/verify.js';
 import { GateError } from '../errors.js';
@@ -36,7 +36,9 @@ async function readEnvelope(file: string): Promise<{ ok: true; value: unknown } 
 export function registerVerify(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command('verify')
-    .description('check that a run folder holds exactly the bytes a signed PASSED attestation names (no Redis, no Slack, no network)')
+    .description(
+      'check that a run folder holds exactly the bytes a signed PASSED attestation names (no Redis, no Slack, no network)',
+    )
     .argument('<run-dir>', 'the run folder to deploy from')
     .requiredOption('--attestation <file>', 'the DSSE envelope (readiness attestation … --output F)')
     .requiredOption('--public-key <file>', "the team's Ed25519 public key (PEM)")
@@ -44,11 +46,20 @@ export function registerVerify(program: Command, io: Io, setExit: (code: number)
     .option('--max-age <duration>', 'refuse a gate that passed longer ago than this (e.g. 7d, 12h)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (runDir: string, o: VerifyFlags) => {
-      if (o.policyDigest !== undefined && !/^[0-9a-fA-F]{64}$/.test(o.policyDigest)) throw new GateError('USAGE', `--policy-digest: expected 64 hex digits (sha256), got "${o.policyDigest}"`);
+      if (o.policyDigest !== undefined && !/^[0-9a-fA-F]{64}$/.test(o.policyDigest))
+        throw new GateError('USAGE', `--policy-digest: expected 64 hex digits (sha256), got "${o.policyDigest}"`);
       const maxAgeMs = o.maxAge === undefined ? undefined : parseDuration(o.maxAge);
       const publicKey = await readPublicKey(o.publicKey);
       const envelope = await readEnvelope(o.attestation);
-      const result = envelope.ok ? await verifyAttestation({ runDir, envelope: envelope.value, publicKey, policyDigest: o.policyDigest, maxAgeMs }) : envelope;
+      const result = envelope.ok
+        ? await verifyAttestation({
+            runDir,
+            envelope: envelope.value,
+            publicKey,
+            policyDigest: o.policyDigest,
+            maxAgeMs,
+          })
+        : envelope;
       if (o.format === 'json') io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       if (!result.ok) {
         if (o.format !== 'json') io.stdout.write(`NOT VERIFIED: ${result.reason}\n`);

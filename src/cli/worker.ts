@@ -1,11 +1,15 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { CheckQueueKind } from '../queue/names.js';
 import type { Io } from './main.js';
 
 export function parseQueues(v: string): CheckQueueKind[] {
-  const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = parts.filter((p) => p !== 'light' && p !== 'heavy');
-  if (parts.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected a comma-separated list of light and heavy, got "${v}"`);
+  if (parts.length === 0 || bad.length > 0)
+    throw new InvalidArgumentError(`expected a comma-separated list of light and heavy, got "${v}"`);
   return [...new Set(parts)] as CheckQueueKind[];
 }
 
@@ -13,7 +17,10 @@ export function registerWorker(program: Command, _io: Io, setExit: (code: number
   program
     .command('worker')
     .description('run checks from the shared queues (REDIS_URL, ARTIFACT_ROOT) until SIGTERM/SIGINT')
-    .option('--queues <list>', 'queues to serve: light, heavy or both', parseQueues, ['light', 'heavy'] as CheckQueueKind[])
+    .option('--queues <list>', 'queues to serve: light, heavy or both', parseQueues, [
+      'light',
+      'heavy',
+    ] as CheckQueueKind[])
     .action(async (o: { queues: CheckQueueKind[] }) => {
       // The worker module (bullmq, onnxruntime via the checks) loads only for this command.
       const { runWorkerProcess } = await import('../../workers/run.js');

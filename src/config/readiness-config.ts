@@ -5,7 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { GateError } from '../errors.js';
-import { formatZodIssues, parsePolicyDocument, readPolicyFile, resolvePolicy, type PolicyLayer } from '../policy/load.js';
+import {
+  formatZodIssues,
+  type PolicyLayer,
+  parsePolicyDocument,
+  readPolicyFile,
+  resolvePolicy,
+} from '../policy/load.js';
 import { SIGNOFF_ROLES, type SignoffRole } from '../policy/schema.js';
 import { WebhookSchema } from '../webhooks/config.js';
 
@@ -15,14 +21,24 @@ const slackChannel = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, { message: 'expecte
 
 export const RoleApproversSchema = z.strictObject({
   users: z.array(slackUser).default([]).describe('Slack user ids allowed to sign this role.'),
-  usergroups: z.array(slackGroup).default([]).describe('Slack user-group ids whose members may sign this role (resolved with usergroups.users.list, cached 5 minutes).'),
+  usergroups: z
+    .array(slackGroup)
+    .default([])
+    .describe(
+      'Slack user-group ids whose members may sign this role (resolved with usergroups.users.list, cached 5 minutes).',
+    ),
 });
 
-const policyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'expected a policy name of letters, digits, ".", "_" or "-"' });
+const policyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+  message: 'expected a policy name of letters, digits, ".", "_" or "-"',
+});
 
 export const ReadinessConfigSchema = z
   .strictObject({
-    policies: z.record(policyName, z.record(z.string(), z.unknown())).default({}).describe('Named policy layers (validated against the policy schema), selectable with --policy NAME.'),
+    policies: z
+      .record(policyName, z.record(z.string(), z.unknown()))
+      .default({})
+      .describe('Named policy layers (validated against the policy schema), selectable with --policy NAME.'),
     default_policy: policyName.optional().describe('Applied when no --policy is given.'),
     roles: z
       .strictObject({
@@ -30,16 +46,39 @@ export const ReadinessConfigSchema = z
         product: RoleApproversSchema.optional().describe('Product owner approvers.'),
         compliance: RoleApproversSchema.optional().describe('Compliance/legal approvers.'),
       })
-      .default({}).describe('Approvers per sign-off role. A role with no approvers can be signed by nobody.'),
-    required_roles: z.array(z.enum(SIGNOFF_ROLES)).default([...SIGNOFF_ROLES]).describe('Roles whose approval the gate needs to pass.'),
-    allow_self_approval: z.boolean().default(false).describe('Whether the person who requested an evaluation may sign one of its roles.'),
-    one_role_per_person: z.boolean().default(true).describe('Whether one person may sign at most one role of an evaluation.'),
-    notification_channel: slackChannel.optional().describe('Channel id told about every gate status change (PASSED, BLOCKED); defaults to the channel the command ran in.'),
-    webhooks: z.array(WebhookSchema).default([]).describe('Receivers of signed gate events (passed, blocked, waived, pending-too-long, revoked); see docs/attestation.md.'),
+      .default({})
+      .describe('Approvers per sign-off role. A role with no approvers can be signed by nobody.'),
+    required_roles: z
+      .array(z.enum(SIGNOFF_ROLES))
+      .default([...SIGNOFF_ROLES])
+      .describe('Roles whose approval the gate needs to pass.'),
+    allow_self_approval: z
+      .boolean()
+      .default(false)
+      .describe('Whether the person who requested an evaluation may sign one of its roles.'),
+    one_role_per_person: z
+      .boolean()
+      .default(true)
+      .describe('Whether one person may sign at most one role of an evaluation.'),
+    notification_channel: slackChannel
+      .optional()
+      .describe(
+        'Channel id told about every gate status change (PASSED, BLOCKED); defaults to the channel the command ran in.',
+      ),
+    webhooks: z
+      .array(WebhookSchema)
+      .default([])
+      .describe(
+        'Receivers of signed gate events (passed, blocked, waived, pending-too-long, revoked); see docs/attestation.md.',
+      ),
   })
   .superRefine((c, ctx) => {
     if (c.default_policy !== undefined && !(c.default_policy in c.policies)) {
-      ctx.addIssue({ code: 'custom', path: ['default_policy'], message: `"${c.default_policy}" is not one of the policies (${Object.keys(c.policies).join(', ') || 'none defined'})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['default_policy'],
+        message: `"${c.default_policy}" is not one of the policies (${Object.keys(c.policies).join(', ') || 'none defined'})`,
+      });
     }
   });
 
@@ -50,7 +89,11 @@ export const EMPTY_READINESS_CONFIG: ReadinessConfig = ReadinessConfigSchema.par
 /** The layer a named policy contributes: the config's sign-off settings, then the policy itself. */
 export function namedPolicyLayer(config: ReadinessConfig, name: string, source = 'READINESS_CONFIG'): PolicyLayer {
   const data = config.policies[name];
-  if (!data) throw new GateError('POLICY_INVALID', `policy "${name}" is not defined in ${source} (defined: ${Object.keys(config.policies).join(', ') || 'none'})`);
+  if (!data)
+    throw new GateError(
+      'POLICY_INVALID',
+      `policy "${name}" is not defined in ${source} (defined: ${Object.keys(config.policies).join(', ') || 'none'})`,
+    );
   return { source: `${source} policies.${name}`, data: { ...baseLayerData(config), name, ...data } };
 }
 
@@ -80,7 +123,9 @@ export async function readReadinessConfig(file: string | undefined): Promise<Rea
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new GateError('CONFIG_INVALID', `READINESS_CONFIG ${file} cannot be read: ${(err as Error).message}`, { cause: err });
+    throw new GateError('CONFIG_INVALID', `READINESS_CONFIG ${file} cannot be read: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return parseReadinessConfig(text, file);
 }
@@ -89,11 +134,17 @@ export async function readReadinessConfig(file: string | undefined): Promise<Rea
  * The policy layer for `--policy X`: a policy named in the config, else a policy file. Without
  * --policy: the config's default policy, else just the config's sign-off settings.
  */
-export async function selectPolicyLayer(config: ReadinessConfig, policy: string | undefined): Promise<PolicyLayer | undefined> {
+export async function selectPolicyLayer(
+  config: ReadinessConfig,
+  policy: string | undefined,
+): Promise<PolicyLayer | undefined> {
   if (policy !== undefined) {
     if (policy in config.policies) return namedPolicyLayer(config, policy);
     if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(policy) && !/\.(ya?ml|json)$/i.test(policy)) {
-      throw new GateError('POLICY_INVALID', `policy "${policy}" is not defined in READINESS_CONFIG (defined: ${Object.keys(config.policies).join(', ') || 'none'})`);
+      throw new GateError(
+        'POLICY_INVALID',
+        `policy "${policy}" is not defined in READINESS_CONFIG (defined: ${Object.keys(config.policies).join(', ') || 'none'})`,
+      );
     }
     const file = await readPolicyFile(policy);
     return { source: file.source, data: mergeTop(baseLayerData(config), file.data) };

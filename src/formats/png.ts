@@ -12,7 +12,13 @@ export interface PngInfo {
   idatBytes: number;
 }
 
-const VALID_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+const VALID_DEPTHS: Record<number, number[]> = {
+  0: [1, 2, 4, 8, 16],
+  2: [8, 16],
+  3: [1, 2, 4, 8],
+  4: [8, 16],
+  6: [8, 16],
+};
 
 /**
  * Validates a PNG's structure without decoding pixels: signature, IHDR first with sane
@@ -31,7 +37,8 @@ export function inspectPng(buf: Buffer, file: string): PngInfo {
     const len = buf.readUInt32BE(off);
     const type = buf.toString('latin1', off + 4, off + 8);
     if (!/^[A-Za-z]{4}$/.test(type)) throw bad(`invalid chunk type at byte ${off}`);
-    if (len > 0x7fffffff || off + 12 + len > buf.length) throw bad(`chunk ${type} at byte ${off} runs past the end of the file`);
+    if (len > 0x7fffffff || off + 12 + len > buf.length)
+      throw bad(`chunk ${type} at byte ${off} runs past the end of the file`);
     const crc = buf.readUInt32BE(off + 8 + len);
     if (crc32(buf.subarray(off + 4, off + 8 + len)) !== crc) throw bad(`CRC mismatch in chunk ${type} at byte ${off}`);
     if (chunks === 0) {
@@ -40,8 +47,10 @@ export function inspectPng(buf: Buffer, file: string): PngInfo {
       const height = buf.readUInt32BE(off + 12);
       const bitDepth = buf[off + 16]!;
       const colorType = buf[off + 17]!;
-      if (width === 0 || height === 0 || width > 100_000 || height > 100_000) throw bad(`implausible dimensions ${width}×${height}`);
-      if (!VALID_DEPTHS[colorType]?.includes(bitDepth)) throw bad(`invalid colour type ${colorType} / bit depth ${bitDepth}`);
+      if (width === 0 || height === 0 || width > 100_000 || height > 100_000)
+        throw bad(`implausible dimensions ${width}×${height}`);
+      if (!VALID_DEPTHS[colorType]?.includes(bitDepth))
+        throw bad(`invalid colour type ${colorType} / bit depth ${bitDepth}`);
       ihdr = { width, height, bitDepth, colorType };
     }
     if (type === 'IDAT') idatBytes += len;

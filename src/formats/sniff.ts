@@ -20,7 +20,20 @@ function readVarint(buf: Buffer, off: number): { value: number; next: number } |
 }
 
 /** ModelProto's field numbers (onnx.proto3) and the wire type each must have. */
-const MODEL_FIELDS: Record<number, number> = { 1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2 };
+const MODEL_FIELDS: Record<number, number> = {
+  1: 0,
+  2: 2,
+  3: 2,
+  4: 2,
+  5: 0,
+  6: 2,
+  7: 2,
+  8: 2,
+  14: 2,
+  20: 2,
+  25: 2,
+  26: 2,
+};
 
 export interface OnnxSniff {
   ok: boolean;
@@ -48,7 +61,8 @@ export async function sniffOnnx(handle: FileHandle, size: number): Promise<OnnxS
     if (!tag) return { ok: false, reason: `bad field tag at byte ${pos}` };
     const field = Math.floor(tag.value / 8);
     const wire = tag.value % 8;
-    if (MODEL_FIELDS[field] !== wire) return { ok: false, reason: `byte ${pos}: field ${field} wire type ${wire} is not part of an ONNX ModelProto` };
+    if (MODEL_FIELDS[field] !== wire)
+      return { ok: false, reason: `byte ${pos}: field ${field} wire type ${wire} is not part of an ONNX ModelProto` };
     if (wire === 0) {
       const v = readVarint(head, tag.next);
       if (!v) return { ok: false, reason: `truncated varint at byte ${pos}` };
@@ -58,7 +72,11 @@ export async function sniffOnnx(handle: FileHandle, size: number): Promise<OnnxS
       const len = readVarint(head, tag.next);
       if (!len) return { ok: false, reason: `truncated length at byte ${pos}` };
       const end = pos + len.next + len.value;
-      if (end > size) return { ok: false, reason: `field ${field} at byte ${pos} claims ${len.value} bytes, past the end of the file (truncated?)` };
+      if (end > size)
+        return {
+          ok: false,
+          reason: `field ${field} at byte ${pos} claims ${len.value} bytes, past the end of the file (truncated?)`,
+        };
       if (field === 7) hasGraph = true;
       if (field === 8) opsetImports++;
       pos = end;

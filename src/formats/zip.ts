@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { Inflate } from 'fflate';
 import { GateError } from '../errors.js';
-import { crc32 } from 'node:zlib';
 
 /**
  * A zip reader over an open FileHandle that reads only the end records, the central directory,
@@ -83,7 +83,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function u64(buf: Buffer, off: number, what: string, file: string): number {
   const v = buf.readBigUInt64LE(off);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new GateError('UNSAFE_ARTIFACT', `${file}: zip ${what} ${v} is absurdly large`, { file, hostile: true });
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new GateError('UNSAFE_ARTIFACT', `${file}: zip ${what} ${v} is absurdly large`, { file, hostile: true });
   return Number(v);
 }
 
@@ -92,19 +93,29 @@ function hostile(file: string, why: string): GateError {
 }
 
 function notZip(file: string, why: string): GateError {
-  return new GateError('PARSE_ERROR', `${file}: not a readable zip archive (${why}); the file may be truncated or corrupt`, { file });
+  return new GateError(
+    'PARSE_ERROR',
+    `${file}: not a readable zip archive (${why}); the file may be truncated or corrupt`,
+    { file },
+  );
 }
 
 /** Refuses entry names that could escape or confuse an extraction folder. */
 export function checkEntryName(name: string, file: string): void {
   const bad =
-    name.length === 0 ? 'is empty'
-    : name.includes('\0') ? 'contains a NUL byte'
-    : name.includes('\\') ? 'contains a backslash'
-    : name.startsWith('/') || /^[A-Za-z]:/.test(name) ? 'is absolute'
-    : name.split('/').includes('..') ? 'contains ".." (zip-slip)'
-    : null;
-  if (bad) throw new GateError('UNSAFE_ARTIFACT', `${file}: zip entry "${name}" ${bad}; refused`, { file, hostile: true });
+    name.length === 0
+      ? 'is empty'
+      : name.includes('\0')
+        ? 'contains a NUL byte'
+        : name.includes('\\')
+          ? 'contains a backslash'
+          : name.startsWith('/') || /^[A-Za-z]:/.test(name)
+            ? 'is absolute'
+            : name.split('/').includes('..')
+              ? 'contains ".." (zip-slip)'
+              : null;
+  if (bad)
+    throw new GateError('UNSAFE_ARTIFACT', `${file}: zip entry "${name}" ${bad}; refused`, { file, hostile: true });
 }
 
 /** Where the end records say the central directory is. */
@@ -137,7 +148,10 @@ function findEndRecord(tail: Buffer, tailStart: number, file: string, final: boo
     for (let i = tail.length - EOCD_BYTES; i >= 0; i--) {
       const end = i + EOCD_BYTES + (tail.readUInt32LE(i) === SIG_EOCD ? tail.readUInt16LE(i + 20) : Infinity);
       if (end < tail.length) {
-        throw hostile(file, `zip has ${tail.length - end} bytes of trailing data at byte ${tailStart + end}, after the end record at byte ${tailStart + i} and its comment`);
+        throw hostile(
+          file,
+          `zip has ${tail.length - end} bytes of trailing data at byte ${tailStart + end}, after the end record at byte ${tailStart + i} and its comment`,
+        );
       }
       if (end !== Infinity) break;
     }
@@ -164,7 +178,13 @@ function findEndRecord(tail: Buffer, tailStart: number, file: string, final: boo
  * Step 2: where the central directory is, from the end record and (when torch wrote one) the ZIP64
  * end record and locator, which must sit directly between the directory and the end record.
  */
-async function locateCentralDirectory(read: ReadAt, tail: Buffer, tailStart: number, eocd: number, file: string): Promise<DirectoryLocation> {
+async function locateCentralDirectory(
+  read: ReadAt,
+  tail: Buffer,
+  tailStart: number,
+  eocd: number,
+  file: string,
+): Promise<DirectoryLocation> {
   const eocdPos = tailStart + eocd;
   const disk = tail.readUInt16LE(eocd + 4);
   const cdDisk = tail.readUInt16LE(eocd + 6);
@@ -173,38 +193,54 @@ async function locateCentralDirectory(read: ReadAt, tail: Buffer, tailStart: num
   const size = tail.readUInt32LE(eocd + 12);
   const offset = tail.readUInt32LE(eocd + 16);
   if (!(eocd >= LOCATOR_BYTES && tail.readUInt32LE(eocd - LOCATOR_BYTES) === SIG_EOCD64_LOCATOR)) {
-    if (count === U16_MAX || size === U32_MAX || offset === U32_MAX) throw notZip(file, 'ZIP64 fields without a ZIP64 locator');
+    if (count === U16_MAX || size === U32_MAX || offset === U32_MAX)
+      throw notZip(file, 'ZIP64 fields without a ZIP64 locator');
     if (disk !== 0 || cdDisk !== 0 || countThisDisk !== count) throw notZip(file, 'multi-disk archive');
     return { count, offset, size, end: eocdPos };
   }
   const loc = eocd - LOCATOR_BYTES;
   const eocd64Pos = u64(tail, loc + 8, 'ZIP64 EOCD offset', file);
-  if (tail.readUInt32LE(loc + 4) !== 0 || tail.readUInt32LE(loc + 16) > 1) throw notZip(file, 'multi-disk ZIP64 archive');
+  if (tail.readUInt32LE(loc + 4) !== 0 || tail.readUInt32LE(loc + 16) > 1)
+    throw notZip(file, 'multi-disk ZIP64 archive');
   const rec = await read(eocd64Pos, EOCD64_BYTES);
-  if (rec.readUInt32LE(0) !== SIG_EOCD64) throw notZip(file, `ZIP64 end-of-central-directory record missing at byte ${eocd64Pos}`);
+  if (rec.readUInt32LE(0) !== SIG_EOCD64)
+    throw notZip(file, `ZIP64 end-of-central-directory record missing at byte ${eocd64Pos}`);
   if (rec.readUInt32LE(16) !== 0 || rec.readUInt32LE(20) !== 0) throw notZip(file, 'multi-disk ZIP64 archive');
   const recordSize = u64(rec, 4, 'ZIP64 end record size', file);
   const loc64Pos = eocdPos - LOCATOR_BYTES;
   if (recordSize !== EOCD64_BYTES - 12 || eocd64Pos + EOCD64_BYTES !== loc64Pos) {
-    throw hostile(file, `zip's ZIP64 end record at byte ${eocd64Pos} (declared ${recordSize + 12} bytes) does not end where its locator starts (byte ${loc64Pos}): bytes between them are unaccounted for`);
+    throw hostile(
+      file,
+      `zip's ZIP64 end record at byte ${eocd64Pos} (declared ${recordSize + 12} bytes) does not end where its locator starts (byte ${loc64Pos}): bytes between them are unaccounted for`,
+    );
   }
   const count64 = u64(rec, 32, 'entry count', file);
   const size64 = u64(rec, 40, 'central directory size', file);
   const offset64 = u64(rec, 48, 'central directory offset', file);
   if (u64(rec, 24, 'entry count on this disk', file) !== count64) throw notZip(file, 'multi-disk ZIP64 archive');
   // The 32-bit fields must either agree or be the ZIP64 placeholders.
-  if ((count !== U16_MAX && count !== count64) || (size !== U32_MAX && size !== size64) || (offset !== U32_MAX && offset !== offset64)) {
-    throw hostile(file, `zip's end record (byte ${eocdPos}) and ZIP64 end record (byte ${eocd64Pos}) disagree about the central directory`);
+  if (
+    (count !== U16_MAX && count !== count64) ||
+    (size !== U32_MAX && size !== size64) ||
+    (offset !== U32_MAX && offset !== offset64)
+  ) {
+    throw hostile(
+      file,
+      `zip's end record (byte ${eocdPos}) and ZIP64 end record (byte ${eocd64Pos}) disagree about the central directory`,
+    );
   }
   return { count: count64, offset: offset64, size: size64, end: eocd64Pos };
 }
 
 /** Step 3: the directory holds the declared number of entries, within limits, and ends at its end record. */
 function checkDirectoryLocation(dir: DirectoryLocation, limits: ZipLimits, file: string): void {
-  if (dir.count > limits.maxEntries) throw hostile(file, `zip declares ${dir.count} entries; the limit is ${limits.maxEntries}`);
-  if (dir.size > limits.maxCentralDirectoryBytes) throw hostile(file, `zip central directory is ${dir.size} bytes; the limit is ${limits.maxCentralDirectoryBytes}`);
+  if (dir.count > limits.maxEntries)
+    throw hostile(file, `zip declares ${dir.count} entries; the limit is ${limits.maxEntries}`);
+  if (dir.size > limits.maxCentralDirectoryBytes)
+    throw hostile(file, `zip central directory is ${dir.size} bytes; the limit is ${limits.maxCentralDirectoryBytes}`);
   const cdEnd = dir.offset + dir.size;
-  if (cdEnd > dir.end) throw notZip(file, `central directory (${dir.offset}+${dir.size}) runs past its end record at ${dir.end}`);
+  if (cdEnd > dir.end)
+    throw notZip(file, `central directory (${dir.offset}+${dir.size}) runs past its end record at ${dir.end}`);
   if (cdEnd < dir.end) {
     throw hostile(
       file,
@@ -221,7 +257,8 @@ function parseCentralDirectory(cd: Buffer, dir: DirectoryLocation, limits: ZipLi
   let totalUncompressed = 0;
   for (let i = 0; i < dir.count; i++) {
     const at = dir.offset + pos;
-    if (pos + CENTRAL_BYTES > cd.length || cd.readUInt32LE(pos) !== SIG_CENTRAL) throw notZip(file, `central directory entry ${i} at byte ${at} is malformed`);
+    if (pos + CENTRAL_BYTES > cd.length || cd.readUInt32LE(pos) !== SIG_CENTRAL)
+      throw notZip(file, `central directory entry ${i} at byte ${at} is malformed`);
     const flags = cd.readUInt16LE(pos + 8);
     const method = cd.readUInt16LE(pos + 10);
     const crc = cd.readUInt32LE(pos + 16);
@@ -260,10 +297,14 @@ function parseCentralDirectory(cd: Buffer, dir: DirectoryLocation, limits: ZipLi
     const folded = name.toLowerCase();
     const prior = seen.get(folded);
     if (prior !== undefined) {
-      throw hostile(file, `zip has two entries named "${prior}"${prior === name ? '' : ` and "${name}"`} (the second at byte ${at}); which one a reader uses is ambiguous`);
+      throw hostile(
+        file,
+        `zip has two entries named "${prior}"${prior === name ? '' : ` and "${name}"`} (the second at byte ${at}); which one a reader uses is ambiguous`,
+      );
     }
     seen.set(folded, name);
-    if (flags & FLAG_ENCRYPTED) throw new GateError('UNSUPPORTED_FORMAT', `${file}: zip entry "${name}" is encrypted`, { file });
+    if (flags & FLAG_ENCRYPTED)
+      throw new GateError('UNSUPPORTED_FORMAT', `${file}: zip entry "${name}" is encrypted`, { file });
     if (method === METHOD_STORED && compressedSize !== uncompressedSize) {
       throw hostile(file, `stored zip entry "${name}" declares ${uncompressedSize} bytes but holds ${compressedSize}`);
     }
@@ -283,11 +324,23 @@ function parseCentralDirectory(cd: Buffer, dir: DirectoryLocation, limits: ZipLi
         { file, hostile: true },
       );
     }
-    entries.push({ name, method, flags, crc32: crc, compressedSize, uncompressedSize, localHeaderOffset, nameBytes: nameLen });
+    entries.push({
+      name,
+      method,
+      flags,
+      crc32: crc,
+      compressedSize,
+      uncompressedSize,
+      localHeaderOffset,
+      nameBytes: nameLen,
+    });
     pos = end;
   }
   if (pos !== cd.length) {
-    throw hostile(file, `zip central directory holds ${cd.length - pos} bytes at byte ${dir.offset + pos} beyond its ${dir.count} declared entries (a hidden directory)`);
+    throw hostile(
+      file,
+      `zip central directory holds ${cd.length - pos} bytes at byte ${dir.offset + pos} beyond its ${dir.count} declared entries (a hidden directory)`,
+    );
   }
   return entries;
 }
@@ -296,9 +349,17 @@ function parseCentralDirectory(cd: Buffer, dir: DirectoryLocation, limits: ZipLi
  * Step 5: the entries, in file order, lie end to end from byte 0 to the central directory, and
  * each local header agrees with its central record. Returns where each entry's data starts.
  */
-async function checkLocalLayout(read: ReadAt, entries: readonly ZipEntry[], cdOffset: number, file: string): Promise<Map<ZipEntry, number>> {
+async function checkLocalLayout(
+  read: ReadAt,
+  entries: readonly ZipEntry[],
+  cdOffset: number,
+  file: string,
+): Promise<Map<ZipEntry, number>> {
   const starts = new Map<ZipEntry, number>();
-  const sorted = entries.map((e, i) => ({ e, i })).sort((a, b) => a.e.localHeaderOffset - b.e.localHeaderOffset || a.i - b.i).map((x) => x.e);
+  const sorted = entries
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.localHeaderOffset - b.e.localHeaderOffset || a.i - b.i)
+    .map((x) => x.e);
   // Local headers are read a batch at a time (in parallel), then checked in file order, so the
   // first problem in the file is the one reported.
   const BATCH = 64;
@@ -306,9 +367,13 @@ async function checkLocalLayout(read: ReadAt, entries: readonly ZipEntry[], cdOf
   let expected = 0;
   let previous: ZipEntry | null = null;
   for (const [k, e] of sorted.entries()) {
-    if (k % BATCH === 0) batch = await Promise.allSettled(sorted.slice(k, k + BATCH).map((x) => readLocalHeader(read, x, cdOffset, file)));
+    if (k % BATCH === 0)
+      batch = await Promise.allSettled(sorted.slice(k, k + BATCH).map((x) => readLocalHeader(read, x, cdOffset, file)));
     if (e.localHeaderOffset < expected) {
-      throw hostile(file, `zip entry "${e.name}" at byte ${e.localHeaderOffset} overlaps entry "${previous!.name}" (which ends at byte ${expected})`);
+      throw hostile(
+        file,
+        `zip entry "${e.name}" at byte ${e.localHeaderOffset} overlaps entry "${previous!.name}" (which ends at byte ${expected})`,
+      );
     }
     if (e.localHeaderOffset > expected) {
       throw hostile(
@@ -325,18 +390,32 @@ async function checkLocalLayout(read: ReadAt, entries: readonly ZipEntry[], cdOf
     expected = end;
     previous = e;
   }
-  if (expected > cdOffset) throw hostile(file, `zip entry "${previous!.name}" runs into the central directory at byte ${cdOffset}`);
+  if (expected > cdOffset)
+    throw hostile(file, `zip entry "${previous!.name}" runs into the central directory at byte ${cdOffset}`);
   if (expected < cdOffset) {
-    throw hostile(file, `zip has ${cdOffset - expected} unaccounted bytes at byte ${expected}, ${previous ? `after its last entry "${previous.name}"` : 'where entries would be'} and before the central directory (hidden data)`);
+    throw hostile(
+      file,
+      `zip has ${cdOffset - expected} unaccounted bytes at byte ${expected}, ${previous ? `after its last entry "${previous.name}"` : 'where entries would be'} and before the central directory (hidden data)`,
+    );
   }
   return starts;
 }
 
 /** One local header (and data descriptor) checked against its central record: where its data starts and where the entry ends. */
-async function readLocalHeader(read: ReadAt, e: ZipEntry, cdOffset: number, file: string): Promise<{ start: number; end: number }> {
+async function readLocalHeader(
+  read: ReadAt,
+  e: ZipEntry,
+  cdOffset: number,
+  file: string,
+): Promise<{ start: number; end: number }> {
   const at = e.localHeaderOffset;
-  const mismatch = (what: string) => hostile(file, `zip entry "${e.name}" (local header at byte ${at}): local header and central directory disagree about the ${what}`);
-  if (at + LOCAL_BYTES > cdOffset) throw mismatch('entry position (no room for a local header before the central directory)');
+  const mismatch = (what: string) =>
+    hostile(
+      file,
+      `zip entry "${e.name}" (local header at byte ${at}): local header and central directory disagree about the ${what}`,
+    );
+  if (at + LOCAL_BYTES > cdOffset)
+    throw mismatch('entry position (no room for a local header before the central directory)');
   const h = await read(at, LOCAL_BYTES);
   if (h.readUInt32LE(0) !== SIG_LOCAL) throw mismatch('entry position (no local header there)');
   const flags = h.readUInt16LE(6);
@@ -347,7 +426,8 @@ async function readLocalHeader(read: ReadAt, e: ZipEntry, cdOffset: number, file
   if (start > cdOffset) throw mismatch('entry position (its header runs into the central directory)');
   const rest = await read(at + LOCAL_BYTES, nameLen + extraLen);
   const localName = rest.subarray(0, nameLen);
-  if (!localName.equals(Buffer.from(e.name, 'utf8'))) throw mismatch(`name ("${localName.toString('utf8')}" vs "${e.name}")`);
+  if (!localName.equals(Buffer.from(e.name, 'utf8')))
+    throw mismatch(`name ("${localName.toString('utf8')}" vs "${e.name}")`);
   if (method !== e.method) throw mismatch(`compression method (${method} vs ${e.method})`);
   if (flags !== e.flags) throw mismatch(`flags (0x${flags.toString(16)} vs 0x${e.flags.toString(16)})`);
   const z = zip64Extra(rest.subarray(nameLen));
@@ -359,11 +439,16 @@ async function readLocalHeader(read: ReadAt, e: ZipEntry, cdOffset: number, file
     csize = u64(z, 8, 'compressed size', file);
   }
   const dataEnd = start + e.compressedSize;
-  if (dataEnd > cdOffset) throw hostile(file, `zip entry "${e.name}" data (from byte ${start}) runs into the central directory at byte ${cdOffset}`);
+  if (dataEnd > cdOffset)
+    throw hostile(
+      file,
+      `zip entry "${e.name}" data (from byte ${start}) runs into the central directory at byte ${cdOffset}`,
+    );
   // With a data descriptor the local fields may be zero; otherwise they must agree.
   const deferred = (flags & FLAG_DESCRIPTOR) !== 0 && crc === 0 && csize === 0 && usize === 0;
   if (!deferred) {
-    if (csize !== e.compressedSize || usize !== e.uncompressedSize) throw mismatch(`sizes (${csize}/${usize} vs ${e.compressedSize}/${e.uncompressedSize})`);
+    if (csize !== e.compressedSize || usize !== e.uncompressedSize)
+      throw mismatch(`sizes (${csize}/${usize} vs ${e.compressedSize}/${e.uncompressedSize})`);
     if (crc !== e.crc32) throw mismatch('CRC-32');
   }
   if ((flags & FLAG_DESCRIPTOR) === 0) return { start, end: dataEnd };
@@ -376,7 +461,8 @@ async function readLocalHeader(read: ReadAt, e: ZipEntry, cdOffset: number, file
   crc = d.readUInt32LE(o);
   csize = wide ? u64(d, o + 4, 'compressed size', file) : d.readUInt32LE(o + 4);
   usize = wide ? u64(d, o + 12, 'uncompressed size', file) : d.readUInt32LE(o + 8);
-  if (crc !== e.crc32 || csize !== e.compressedSize || usize !== e.uncompressedSize) throw mismatch(`data descriptor at byte ${dataEnd} (CRC or sizes)`);
+  if (crc !== e.crc32 || csize !== e.compressedSize || usize !== e.uncompressedSize)
+    throw mismatch(`data descriptor at byte ${dataEnd} (CRC or sizes)`);
   return { start, end: dataEnd + len };
 }
 
@@ -404,13 +490,18 @@ export class ZipReader {
 
   private async read(position: number, length: number): Promise<Buffer> {
     if (position < 0 || length < 0 || position + length > this.size) {
-      throw new GateError('PARSE_ERROR', `${this.file}: zip archive is truncated (needs bytes ${position}..${position + length}, file has ${this.size})`, { file: this.file });
+      throw new GateError(
+        'PARSE_ERROR',
+        `${this.file}: zip archive is truncated (needs bytes ${position}..${position + length}, file has ${this.size})`,
+        { file: this.file },
+      );
     }
     const buf = Buffer.alloc(length);
     let off = 0;
     while (off < length) {
       const { bytesRead } = await this.handle.read(buf, off, length - off, position + off);
-      if (bytesRead === 0) throw new GateError('PARSE_ERROR', `${this.file}: zip archive is truncated`, { file: this.file });
+      if (bytesRead === 0)
+        throw new GateError('PARSE_ERROR', `${this.file}: zip archive is truncated`, { file: this.file });
       off += bytesRead;
     }
     this.bytesRead += length;
@@ -418,7 +509,12 @@ export class ZipReader {
   }
 
   /** Opens an archive, refusing it unless it can be read in exactly one way (see the file comment). */
-  static async open(handle: FileHandle, size: number, file: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<ZipReader> {
+  static async open(
+    handle: FileHandle,
+    size: number,
+    file: string,
+    limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+  ): Promise<ZipReader> {
     const zip = new ZipReader(handle, size, file);
     const read: ReadAt = (position, length) => zip.read(position, length);
     if (size < EOCD_BYTES) throw notZip(file, `${size} bytes is too short for a zip`);
@@ -446,7 +542,8 @@ export class ZipReader {
   /** Where an entry's data starts (its local header was checked against the directory at open). */
   async dataStart(e: ZipEntry): Promise<{ start: number }> {
     const start = this.starts.get(e);
-    if (start === undefined) throw new GateError('INTERNAL', `${this.file}: "${e.name}" is not an entry of this archive`, { file: this.file });
+    if (start === undefined)
+      throw new GateError('INTERNAL', `${this.file}: "${e.name}" is not an entry of this archive`, { file: this.file });
     return { start };
   }
 
@@ -456,19 +553,32 @@ export class ZipReader {
    */
   async readEntry(e: ZipEntry, maxBytes: number): Promise<Buffer> {
     if (e.uncompressedSize > maxBytes) {
-      throw new GateError('TOO_LARGE', `${this.file}: zip entry "${e.name}" is ${e.uncompressedSize} bytes; the limit is ${maxBytes}`, { file: this.file });
+      throw new GateError(
+        'TOO_LARGE',
+        `${this.file}: zip entry "${e.name}" is ${e.uncompressedSize} bytes; the limit is ${maxBytes}`,
+        { file: this.file },
+      );
     }
     const { start } = await this.dataStart(e);
     const raw = await this.read(start, e.compressedSize);
     let data: Buffer;
     if (e.method === METHOD_STORED) data = raw;
     else if (e.method === METHOD_DEFLATE) data = inflateCapped(raw, e.uncompressedSize, e.name, this.file);
-    else throw new GateError('UNSUPPORTED_FORMAT', `${this.file}: zip entry "${e.name}" uses compression method ${e.method}; only stored and deflate are read`, { file: this.file });
+    else
+      throw new GateError(
+        'UNSUPPORTED_FORMAT',
+        `${this.file}: zip entry "${e.name}" uses compression method ${e.method}; only stored and deflate are read`,
+        { file: this.file },
+      );
     if (crc32(data) !== e.crc32) {
-      throw new GateError('UNSAFE_ARTIFACT', `${this.file}: zip entry "${e.name}" fails its CRC-32 check (content differs from what the directory declares); refused`, {
-        file: this.file,
-        hostile: true,
-      });
+      throw new GateError(
+        'UNSAFE_ARTIFACT',
+        `${this.file}: zip entry "${e.name}" fails its CRC-32 check (content differs from what the directory declares); refused`,
+        {
+          file: this.file,
+          hostile: true,
+        },
+      );
     }
     return data;
   }
@@ -477,9 +587,19 @@ export class ZipReader {
    * Streams bytes [from, to) of a stored entry in chunks, reading only that range of the file.
    * Deflated entries are read whole (capped) and sliced.
    */
-  async *streamRange(e: ZipEntry, from: number, to: number, chunk = 1024 * 1024, maxWholeBytes = 512 * 1024 * 1024): AsyncGenerator<Buffer> {
+  async *streamRange(
+    e: ZipEntry,
+    from: number,
+    to: number,
+    chunk = 1024 * 1024,
+    maxWholeBytes = 512 * 1024 * 1024,
+  ): AsyncGenerator<Buffer> {
     if (from < 0 || to > e.uncompressedSize || from > to) {
-      throw new GateError('PARSE_ERROR', `${this.file}: bytes ${from}..${to} are outside zip entry "${e.name}" (${e.uncompressedSize} bytes)`, { file: this.file });
+      throw new GateError(
+        'PARSE_ERROR',
+        `${this.file}: bytes ${from}..${to} are outside zip entry "${e.name}" (${e.uncompressedSize} bytes)`,
+        { file: this.file },
+      );
     }
     if (e.method !== METHOD_STORED) {
       const whole = await this.readEntry(e, maxWholeBytes);
@@ -517,7 +637,8 @@ function inflateCapped(raw: Buffer, declared: number, name: string, file: string
   });
   const step = 64 * 1024;
   try {
-    for (let p = 0; p < raw.length && !over; p += step) inf.push(raw.subarray(p, Math.min(raw.length, p + step)), p + step >= raw.length);
+    for (let p = 0; p < raw.length && !over; p += step)
+      inf.push(raw.subarray(p, Math.min(raw.length, p + step)), p + step >= raw.length);
   } catch (err) {
     throw new GateError('PARSE_ERROR', `${file}: zip entry "${name}" is not valid deflate data`, { file, cause: err });
   }

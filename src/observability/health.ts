@@ -36,7 +36,13 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * A small HTTP listener for orchestrators and Prometheus: /healthz (the process is alive),
  * /readyz (every probe passes; 503 with the failing ones otherwise), /metrics (prom-client).
  */
-export async function startHealthServer(opts: { port: number; host?: string; registry: Registry; probes: ReadinessProbe[]; lanes?: CheckLanes }): Promise<HealthServer> {
+export async function startHealthServer(opts: {
+  port: number;
+  host?: string;
+  registry: Registry;
+  probes: ReadinessProbe[];
+  lanes?: CheckLanes;
+}): Promise<HealthServer> {
   const lanes = opts.lanes ?? checkLanes;
   const lanesProbe = checkLanesProbe(lanes);
   const server = createServer((req, res) => {
@@ -63,7 +69,9 @@ export async function startHealthServer(opts: { port: number; host?: string; reg
         }),
       ).then((results) => {
         const ok = results.every((r) => r.ok);
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'not_ready', checks: results }));
+        res
+          .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: ok ? 'ready' : 'not_ready', checks: results }));
       });
       return;
     }
@@ -134,8 +142,13 @@ export class CheckLanes {
   snapshot(): { running: RunningCheck[]; pastLimit: (RunningCheck & { runningMs: number })[]; heavyBlocked: string[] } {
     const now = this.now();
     const running = [...this.running.values()];
-    const pastLimit = running.filter((c) => now - c.startedAt > c.limitMs + this.graceMs).map((c) => ({ ...c, runningMs: now - c.startedAt }));
-    const heavyBlocked = [...this.blocks.values(), ...pastLimit.filter((c) => c.lane === 'heavy').map((c) => `${describeRunning(c)} holds it`)];
+    const pastLimit = running
+      .filter((c) => now - c.startedAt > c.limitMs + this.graceMs)
+      .map((c) => ({ ...c, runningMs: now - c.startedAt }));
+    const heavyBlocked = [
+      ...this.blocks.values(),
+      ...pastLimit.filter((c) => c.lane === 'heavy').map((c) => `${describeRunning(c)} holds it`),
+    ];
     return { running, pastLimit, heavyBlocked };
   }
 
@@ -143,7 +156,10 @@ export class CheckLanes {
   problems(): string[] {
     const s = this.snapshot();
     return [
-      ...s.pastLimit.map((c) => `${describeRunning(c)} has run ${Math.round(c.runningMs / 1000)} s, past its ${Math.round(c.limitMs / 1000)} s limit`),
+      ...s.pastLimit.map(
+        (c) =>
+          `${describeRunning(c)} has run ${Math.round(c.runningMs / 1000)} s, past its ${Math.round(c.limitMs / 1000)} s limit`,
+      ),
       ...s.heavyBlocked.filter((b) => !b.endsWith(' holds it')).map((b) => `heavy lane blocked: ${b}`),
     ];
   }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ReadinessQueues } from '../queue/producer.js';
-import { startHealthServer, type HealthServer, type ReadinessProbe } from './health.js';
+import { type HealthServer, type ReadinessProbe, startHealthServer } from './health.js';
 import { createMetrics, type GateMetrics } from './metrics.js';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
@@ -10,7 +10,10 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as 
 export function queueCountsSource(queues: ReadinessQueues): Parameters<GateMetrics['setQueueSource']>[0] {
   return async () =>
     Promise.all(
-      [queues.light, queues.heavy, queues.events].map(async (q) => ({ queue: q.name, counts: await q.getJobCounts(...QUEUE_STATES) })),
+      [queues.light, queues.heavy, queues.events].map(async (q) => ({
+        queue: q.name,
+        counts: await q.getJobCounts(...QUEUE_STATES),
+      })),
     );
 }
 
@@ -39,7 +42,11 @@ export async function startProcessObservability(opts: {
   const metrics = opts.metrics ?? createMetrics();
   metrics.setQueueSource(queueCountsSource(opts.queues));
   if (opts.port === undefined) return { metrics, server: null, close: async () => undefined };
-  const server = await startHealthServer({ port: opts.port, registry: metrics.registry, probes: [redisProbe(opts.redis), ...opts.probes] });
+  const server = await startHealthServer({
+    port: opts.port,
+    registry: metrics.registry,
+    probes: [redisProbe(opts.redis), ...opts.probes],
+  });
   opts.log.info({ port: server.port }, 'health and metrics listening on /healthz /readyz /metrics');
   return { metrics, server, close: () => server.close() };
 }

@@ -6,8 +6,8 @@
  * A thread that answered is kept (one, unref'd) for the next model with the same heap cap.
  */
 import type { Worker } from 'node:worker_threads';
-import { GateError, type ErrorCode } from '../errors.js';
-import { fullLimits, type DecodedInspection, type InitializerDigest, type OnnxLimits } from './decode.js';
+import { type ErrorCode, GateError } from '../errors.js';
+import { type DecodedInspection, fullLimits, type InitializerDigest, type OnnxLimits } from './decode.js';
 import { spawnModuleWorker } from './worker-client.js';
 
 export interface DecodeRequest {
@@ -38,7 +38,13 @@ function takeWorker(heapMb: number): Worker {
   if (idle) void idle.worker.terminate();
   idle = null;
   // the young generation stays small so the old-generation cap is what bounds the thread
-  const worker = spawnModuleWorker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, heapMb / 8)), stackSizeMb: 4 } });
+  const worker = spawnModuleWorker(WORKER_URL, {
+    resourceLimits: {
+      maxOldGenerationSizeMb: heapMb,
+      maxYoungGenerationSizeMb: Math.min(64, Math.max(8, heapMb / 8)),
+      stackSizeMb: 4,
+    },
+  });
   worker.on('exit', () => {
     if (idle?.worker === worker) idle = null;
   });
@@ -56,9 +62,13 @@ export function decodeInWorker(
   opts: { weights?: boolean; signal?: AbortSignal } = {},
 ): Promise<{ inspection: DecodedInspection; weights?: InitializerDigest[] }> {
   const full = fullLimits(limits);
-  if (opts.signal?.aborted) return Promise.reject(new GateError('CANCELLED', 'check cancelled before decoding the model'));
+  if (opts.signal?.aborted)
+    return Promise.reject(new GateError('CANCELLED', 'check cancelled before decoding the model'));
   // transfer needs a buffer the view owns entirely
-  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+  const owned =
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+      ? bytes
+      : bytes.slice();
   const worker = takeWorker(full.heapMb);
   const id = nextId++;
   return new Promise((resolve, reject) => {
@@ -84,7 +94,10 @@ export function decodeInWorker(
         done(() => resolve(out), true);
       } else {
         const e = m.error;
-        done(() => reject(new GateError(e.code, e.message, { hostile: e.hostile, ...(e.file ? { file: e.file } : {}) })), true);
+        done(
+          () => reject(new GateError(e.code, e.message, { hostile: e.hostile, ...(e.file ? { file: e.file } : {}) })),
+          true,
+        );
       }
     };
     const onError = (err: Error & { code?: string }): void => {
@@ -94,13 +107,29 @@ export function decodeInWorker(
         : `${rel}: the ONNX decoder crashed: ${err.message}`;
       done(() => reject(new GateError(oom ? 'TOO_LARGE' : 'INTERNAL', message, { file: rel, cause: err })), false);
     };
-    const onExit = (code: number): void => done(() => reject(new GateError('INTERNAL', `${rel}: the ONNX decode thread exited (code ${code}) without an answer`, { file: rel })), false);
-    const onAbort = (): void => done(() => reject(new GateError('CANCELLED', 'check cancelled; the ONNX decode thread was stopped')), false);
+    const onExit = (code: number): void =>
+      done(
+        () =>
+          reject(
+            new GateError('INTERNAL', `${rel}: the ONNX decode thread exited (code ${code}) without an answer`, {
+              file: rel,
+            }),
+          ),
+        false,
+      );
+    const onAbort = (): void =>
+      done(() => reject(new GateError('CANCELLED', 'check cancelled; the ONNX decode thread was stopped')), false);
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const req: DecodeRequest = { id, buffer: owned.buffer as ArrayBuffer, rel, limits: full, weights: opts.weights ?? false };
+    const req: DecodeRequest = {
+      id,
+      buffer: owned.buffer as ArrayBuffer,
+      rel,
+      limits: full,
+      weights: opts.weights ?? false,
+    };
     worker.postMessage(req, [owned.buffer as ArrayBuffer]);
   });
 }

@@ -28,7 +28,12 @@ port.on('message', (req: DecodeRequest) => {
     reply = {
       id: req.id,
       ok: false,
-      error: { code: e?.code ?? 'INTERNAL', message: err instanceof Error ? err.message : String(err), hostile: e?.hostile ?? false, ...(e?.file ? { file: e.file } : {}) },
+      error: {
+        code: e?.code ?? 'INTERNAL',
+        message: err instanceof Error ? err.message : String(err),
+        hostile: e?.hostile ?? false,
+        ...(e?.file ? { file: e.file } : {}),
+      },
     };
   }
   port.postMessage(reply, transfer);

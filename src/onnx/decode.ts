@@ -122,14 +122,21 @@ function toBig(v: LongLike): bigint {
 }
 
 export function unsafe(rel: string, message: string): GateError {
-  return new GateError('UNSAFE_ARTIFACT', `${rel}: ${message}; refused before loading it in onnxruntime`, { file: rel, hostile: true });
+  return new GateError('UNSAFE_ARTIFACT', `${rel}: ${message}; refused before loading it in onnxruntime`, {
+    file: rel,
+    hostile: true,
+  });
 }
 
 /**
  * Measures the model on the wire (counts over every subgraph, depth limit), then decodes it,
  * refusing bytes that are truncated or not ONNX at all.
  */
-export function decodeOnnx(bytes: Uint8Array, rel: string, limits: OnnxLimits): { model: ModelProto; counts: OnnxCounts } {
+export function decodeOnnx(
+  bytes: Uint8Array,
+  rel: string,
+  limits: OnnxLimits,
+): { model: ModelProto; counts: OnnxCounts } {
   if (bytes.length === 0) throw new GateError('PARSE_ERROR', `${rel} is empty; expected an ONNX model`, { file: rel });
   const full = fullLimits(limits);
   const { counts } = measureOnnx(bytes, rel, full);
@@ -143,10 +150,20 @@ export function decodeOnnx(bytes: Uint8Array, rel: string, limits: OnnxLimits): 
     throw new GateError('PARSE_ERROR', `${rel} is not a valid ONNX model: ${hint} (${why})`, { file: rel, cause: err });
   }
   const ir = toNumber(model.irVersion);
-  if (!model.graph || ir < 1 || ir > 100 || (ir >= 3 && model.opsetImport.length === 0) || (model.graph.output ?? []).length === 0) {
-    throw new GateError('PARSE_ERROR', `${rel} is not an ONNX model (ir_version ${ir}, ${model.graph ? 'no graph outputs' : 'no graph'}, ${model.opsetImport.length} opset imports)`, {
-      file: rel,
-    });
+  if (
+    !model.graph ||
+    ir < 1 ||
+    ir > 100 ||
+    (ir >= 3 && model.opsetImport.length === 0) ||
+    (model.graph.output ?? []).length === 0
+  ) {
+    throw new GateError(
+      'PARSE_ERROR',
+      `${rel} is not an ONNX model (ir_version ${ir}, ${model.graph ? 'no graph outputs' : 'no graph'}, ${model.opsetImport.length} opset imports)`,
+      {
+        file: rel,
+      },
+    );
   }
   return { model, counts };
 }
@@ -179,9 +196,16 @@ function pushSparse(state: { tensors: TensorSite[] }, s: ISparseTensorProto, whe
  * Every tensor-carrying field of a graph: initializers, sparse initializers, node attributes
  * (Constant `value`/`sparse_value`, any `t`/`tensors`/`sparse_tensor(s)`), recursing into subgraphs.
  */
-function collect(graph: IGraphProto, rel: string, maxDepth: number, state: { depth: number; tensors: TensorSite[] }): void {
-  if (state.depth > maxDepth) throw unsafe(rel, `subgraphs are nested more than ${maxDepth} levels deep (limits.max_onnx_graph_depth)`);
-  for (const t of graph.initializer ?? []) state.tensors.push({ tensor: t, where: state.depth === 1 ? 'initializer' : 'subgraph initializer' });
+function collect(
+  graph: IGraphProto,
+  rel: string,
+  maxDepth: number,
+  state: { depth: number; tensors: TensorSite[] },
+): void {
+  if (state.depth > maxDepth)
+    throw unsafe(rel, `subgraphs are nested more than ${maxDepth} levels deep (limits.max_onnx_graph_depth)`);
+  for (const t of graph.initializer ?? [])
+    state.tensors.push({ tensor: t, where: state.depth === 1 ? 'initializer' : 'subgraph initializer' });
   for (const s of graph.sparseInitializer ?? []) pushSparse(state, s, 'sparse initializer');
   for (const node of graph.node ?? []) {
     for (const a of node.attribute ?? []) {
@@ -214,7 +238,12 @@ function heldBytes(t: ITensorProto, elemSize: number): number {
 }
 
 /** Checks every stored tensor of a decoded model; returns what the model is and its external references. */
-export function inspectDecoded(model: ModelProto, counts: OnnxCounts, rel: string, limits: OnnxLimits): DecodedInspection {
+export function inspectDecoded(
+  model: ModelProto,
+  counts: OnnxCounts,
+  rel: string,
+  limits: OnnxLimits,
+): DecodedInspection {
   const full = fullLimits(limits);
   const graph = model.graph as IGraphProto;
   const state = { depth: 1, tensors: [] as TensorSite[] };
@@ -232,7 +261,10 @@ export function inspectDecoded(model: ModelProto, counts: OnnxCounts, rel: strin
   for (const { tensor: t, where } of state.tensors) {
     const name = t.name || '(unnamed)';
     const dt = ONNX_DTYPES[t.dataType ?? 0];
-    if (!dt) throw new GateError('PARSE_ERROR', `${rel}: tensor "${name}" (${where}) has unknown data type ${t.dataType}`, { file: rel });
+    if (!dt)
+      throw new GateError('PARSE_ERROR', `${rel}: tensor "${name}" (${where}) has unknown data type ${t.dataType}`, {
+        file: rel,
+      });
     let elements = 1n;
     for (const d of t.dims ?? []) {
       const v = toBig(d);
@@ -242,24 +274,40 @@ export function inspectDecoded(model: ModelProto, counts: OnnxCounts, rel: strin
     const dimsText = `[${(t.dims ?? []).map((d) => toBig(d).toString()).join(', ')}]`;
     const declared = elements * BigInt(dt.size);
     if (declared > BigInt(full.maxBytes)) {
-      throw unsafe(rel, `tensor "${name}" (${where}) declares dims ${dimsText} ${dt.name} = ${declared} bytes, more than the ${full.maxBytes}-byte cap`);
+      throw unsafe(
+        rel,
+        `tensor "${name}" (${where}) declares dims ${dimsText} ${dt.name} = ${declared} bytes, more than the ${full.maxBytes}-byte cap`,
+      );
     }
     const claim = Number(declared);
     if (where === 'initializer') parameters += Number(elements);
     if (t.dataLocation === 1) {
       const ext = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-      declaredExternal.push({ tensor: name, where, location: ext.get('location') ?? '', offset: ext.get('offset') ?? null, length: ext.get('length') ?? null, claim: dt.name === 'string' ? 0 : claim });
+      declaredExternal.push({
+        tensor: name,
+        where,
+        location: ext.get('location') ?? '',
+        offset: ext.get('offset') ?? null,
+        length: ext.get('length') ?? null,
+        claim: dt.name === 'string' ? 0 : claim,
+      });
       continue;
     }
     if (dt.name === 'string') {
       if ((t.stringData?.length ?? 0) < Number(elements)) {
-        throw unsafe(rel, `string tensor "${name}" declares ${elements} elements but holds ${t.stringData?.length ?? 0}`);
+        throw unsafe(
+          rel,
+          `string tensor "${name}" declares ${elements} elements but holds ${t.stringData?.length ?? 0}`,
+        );
       }
       continue;
     }
     const held = heldBytes(t, dt.size);
     if (held < claim) {
-      throw unsafe(rel, `tensor "${name}" (${where}) declares dims ${dimsText} ${dt.name} = ${claim} bytes but the file holds only ${held} bytes for it`);
+      throw unsafe(
+        rel,
+        `tensor "${name}" (${where}) declares dims ${dimsText} ${dt.name} = ${claim} bytes but the file holds only ${held} bytes for it`,
+      );
     }
   }
   const opsets = model.opsetImport.map((o) => ({ domain: o.domain || 'ai.onnx', version: toNumber(o.version) }));
@@ -310,9 +358,12 @@ export function keepsFoldValues(dtype: string, numel: number): boolean {
 /** The raw little-endian bytes of an initializer held inside the model (raw_data or typed fields). */
 function initializerBytes(t: ITensorProto, dtype: string): Uint8Array | null {
   if (t.rawData && t.rawData.length > 0) return t.rawData;
-  if (dtype === 'float32' && t.floatData && t.floatData.length > 0) return new Uint8Array(Float32Array.from(t.floatData).buffer);
-  if (dtype === 'float64' && t.doubleData && t.doubleData.length > 0) return new Uint8Array(Float64Array.from(t.doubleData).buffer);
-  if ((dtype === 'float16' || dtype === 'bfloat16') && t.int32Data && t.int32Data.length > 0) return new Uint8Array(Uint16Array.from(t.int32Data).buffer);
+  if (dtype === 'float32' && t.floatData && t.floatData.length > 0)
+    return new Uint8Array(Float32Array.from(t.floatData).buffer);
+  if (dtype === 'float64' && t.doubleData && t.doubleData.length > 0)
+    return new Uint8Array(Float64Array.from(t.doubleData).buffer);
+  if ((dtype === 'float16' || dtype === 'bfloat16') && t.int32Data && t.int32Data.length > 0)
+    return new Uint8Array(Uint16Array.from(t.int32Data).buffer);
   return null;
 }
 
@@ -330,7 +381,14 @@ export function initializerDigests(model: ModelProto): InitializerDigest[] {
     }
     const bytes = initializerBytes(t, dtype);
     if (!bytes) continue;
-    out.push({ name, dtype, shape, numel, digest: sha256Hex(bytes), ...(keepsFoldValues(dtype, numel) ? { values: float32Copy(bytes) } : {}) });
+    out.push({
+      name,
+      dtype,
+      shape,
+      numel,
+      digest: sha256Hex(bytes),
+      ...(keepsFoldValues(dtype, numel) ? { values: float32Copy(bytes) } : {}),
+    });
   }
   return out;
 }

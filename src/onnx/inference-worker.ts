@@ -5,7 +5,17 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, threadId } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { Feed, LatencyRaw, LatencyRequest, LoadRequest, LoadResult, OutputTensor, RunRequest, WorkerMessage, WorkerRequest } from './protocol.js';
+import type {
+  Feed,
+  LatencyRaw,
+  LatencyRequest,
+  LoadRequest,
+  LoadResult,
+  OutputTensor,
+  RunRequest,
+  WorkerMessage,
+  WorkerRequest,
+} from './protocol.js';
 
 if (!parentPort) throw new Error('inference-worker must run in a worker thread');
 const port = parentPort;
@@ -22,7 +32,8 @@ function tensorOf(f: Feed): ort.Tensor {
 async function load(req: LoadRequest): Promise<LoadResult> {
   const options: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' };
   if (req.settings.intraOpThreads > 0) options.intraOpNumThreads = req.settings.intraOpThreads;
-  if (req.settings.interOpThreads && req.settings.interOpThreads > 0) options.interOpNumThreads = req.settings.interOpThreads;
+  if (req.settings.interOpThreads && req.settings.interOpThreads > 0)
+    options.interOpNumThreads = req.settings.interOpThreads;
   const t0 = performance.now();
   session = await ort.InferenceSession.create(req.path, options);
   return {
@@ -46,7 +57,8 @@ function toFloat32(t: ort.Tensor): Float32Array {
       const e = (h >> 10) & 0x1f;
       const f = h & 0x3ff;
       const s = h & 0x8000 ? -1 : 1;
-      out[i] = e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? Number.NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
+      out[i] =
+        e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? Number.NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
     }
     return out;
   }
@@ -110,7 +122,10 @@ port.on('message', (req: WorkerRequest) => {
           break;
         case 'run': {
           const r = await run(req);
-          post({ id: req.id, kind: 'result', result: r }, [r.data.buffer as ArrayBuffer, ...(r.input ? [r.input] : [])]);
+          post({ id: req.id, kind: 'result', result: r }, [
+            r.data.buffer as ArrayBuffer,
+            ...(r.input ? [r.input] : []),
+          ]);
           break;
         }
         case 'latency': {

@@ -12,10 +12,18 @@ import path from 'node:path';
 import type { RunArtifacts } from '../artifacts/run.js';
 import type { WeightDigest } from '../checkpoint/provenance.js';
 import { GateError } from '../errors.js';
+import {
+  type DecodedInspection,
+  float32Copy,
+  keepsFoldValues,
+  type OnnxLimits,
+  sha256Hex,
+  unsafe,
+  type ValueInfo,
+} from './decode.js';
 import { decodeInWorker } from './decode-client.js';
-import { float32Copy, keepsFoldValues, sha256Hex, unsafe, type DecodedInspection, type OnnxLimits, type ValueInfo } from './decode.js';
 
-export { ONNX_DTYPES, onnxLimits, type OnnxLimits, type ValueInfo } from './decode.js';
+export { ONNX_DTYPES, type OnnxLimits, onnxLimits, type ValueInfo } from './decode.js';
 
 export interface ExternalDataRef {
   tensor: string;
@@ -33,9 +41,16 @@ export interface OnnxInspection extends Omit<DecodedInspection, 'declaredExterna
 }
 
 /** Proves an external-data location stays in the model's folder, never following a link. */
-async function checkExternalLocation(run: RunArtifacts, modelRel: string, tensor: string, where: string, location: string): Promise<{ rel: string; size: number }> {
+async function checkExternalLocation(
+  run: RunArtifacts,
+  modelRel: string,
+  tensor: string,
+  where: string,
+  location: string,
+): Promise<{ rel: string; size: number }> {
   const what = `tensor "${tensor}" (${where}) stores its data in external file "${location}"`;
-  if (location.length === 0) throw unsafe(modelRel, `tensor "${tensor}" (${where}) declares external data without a location`);
+  if (location.length === 0)
+    throw unsafe(modelRel, `tensor "${tensor}" (${where}) declares external data without a location`);
   if (location.includes('\0')) throw unsafe(modelRel, `${what}, which contains a NUL byte`);
   if (path.posix.isAbsolute(location) || path.win32.isAbsolute(location) || /^[A-Za-z]:/.test(location)) {
     throw unsafe(modelRel, `${what}, an absolute path outside the model's folder`);
@@ -51,10 +66,13 @@ async function checkExternalLocation(run: RunArtifacts, modelRel: string, tensor
     abs = path.join(abs, parts[i] as string);
     const st = await lstat(abs).catch(() => null);
     if (!st) {
-      throw new GateError('NOT_FOUND', `${modelRel}: ${what}, which does not exist next to the model`, { file: modelRel });
+      throw new GateError('NOT_FOUND', `${modelRel}: ${what}, which does not exist next to the model`, {
+        file: modelRel,
+      });
     }
     if (st.isSymbolicLink()) throw unsafe(modelRel, `${what}, which is a symlink (${parts.slice(0, i + 1).join('/')})`);
-    if (i < parts.length - 1 && !st.isDirectory()) throw new GateError('NOT_FOUND', `${modelRel}: ${what}, whose folder is not a directory`, { file: modelRel });
+    if (i < parts.length - 1 && !st.isDirectory())
+      throw new GateError('NOT_FOUND', `${modelRel}: ${what}, whose folder is not a directory`, { file: modelRel });
     if (i === parts.length - 1 && !st.isFile()) throw unsafe(modelRel, `${what}, which is not a regular file`);
   }
   const rel = modelDir === '.' ? parts.join('/') : `${modelDir}/${parts.join('/')}`;
@@ -65,7 +83,11 @@ async function checkExternalLocation(run: RunArtifacts, modelRel: string, tensor
 }
 
 /** Proves every declared external reference: location inside the model's folder, offset and length inside the file. */
-async function verifyExternal(run: RunArtifacts, modelRel: string, decoded: DecodedInspection): Promise<{ refs: ExternalDataRef[]; bytes: number }> {
+async function verifyExternal(
+  run: RunArtifacts,
+  modelRel: string,
+  decoded: DecodedInspection,
+): Promise<{ refs: ExternalDataRef[]; bytes: number }> {
   const refs: ExternalDataRef[] = [];
   const files = new Map<string, number>();
   for (const d of decoded.declaredExternal) {
@@ -77,10 +99,16 @@ async function verifyExternal(run: RunArtifacts, modelRel: string, decoded: Deco
       throw unsafe(modelRel, `tensor "${name}" has an invalid external offset/length (${d.offset}/${d.length})`);
     }
     if (offset + length > size) {
-      throw unsafe(modelRel, `tensor "${name}" claims bytes ${offset}..${offset + length} of ${rel}, which holds only ${size} bytes`);
+      throw unsafe(
+        modelRel,
+        `tensor "${name}" claims bytes ${offset}..${offset + length} of ${rel}, which holds only ${size} bytes`,
+      );
     }
     if (length < d.claim) {
-      throw unsafe(modelRel, `tensor "${name}" (${d.where}) declares ${d.claim} bytes but its external data holds only ${length}`);
+      throw unsafe(
+        modelRel,
+        `tensor "${name}" (${d.where}) declares ${d.claim} bytes but its external data holds only ${length}`,
+      );
     }
     files.set(rel, size);
     refs.push({ tensor: name, file: rel, offset, length });
@@ -92,9 +120,14 @@ async function verifyExternal(run: RunArtifacts, modelRel: string, decoded: Deco
 const READ_CHUNK = 64 * 1024 * 1024;
 
 /** Reads the whole model file (confined, type-checked, size-capped before reading) into a buffer of its own. */
-async function readModelBytes(run: RunArtifacts, rel: string, maxBytes: number): Promise<{ bytes: Uint8Array; rel: string; absolutePath: string }> {
+async function readModelBytes(
+  run: RunArtifacts,
+  rel: string,
+  maxBytes: number,
+): Promise<{ bytes: Uint8Array; rel: string; absolutePath: string }> {
   const f = await run.openFile(rel, { maxBytes }).catch((err: unknown) => {
-    if (err instanceof GateError && err.code === 'TOO_LARGE') throw new GateError('TOO_LARGE', `${err.message} (limits.max_onnx_bytes)`, { file: rel });
+    if (err instanceof GateError && err.code === 'TOO_LARGE')
+      throw new GateError('TOO_LARGE', `${err.message} (limits.max_onnx_bytes)`, { file: rel });
     throw err;
   });
   try {
@@ -118,13 +151,25 @@ export interface LoadedOnnx {
   absolutePath: string;
 }
 
-async function inspectWith(run: RunArtifacts, rel: string, limits: OnnxLimits, opts: { weights: boolean; signal?: AbortSignal | undefined }) {
+async function inspectWith(
+  run: RunArtifacts,
+  rel: string,
+  limits: OnnxLimits,
+  opts: { weights: boolean; signal?: AbortSignal | undefined },
+) {
   const file = await readModelBytes(run, rel, limits.maxBytes);
   const fileBytes = file.bytes.length;
-  const decoded = await decodeInWorker(file.bytes, file.rel, limits, { weights: opts.weights, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const decoded = await decodeInWorker(file.bytes, file.rel, limits, {
+    weights: opts.weights,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   const { refs, bytes: externalBytes } = await verifyExternal(run, file.rel, decoded.inspection);
   if (fileBytes + externalBytes > limits.maxBytes) {
-    throw new GateError('TOO_LARGE', `${file.rel} with its external data is ${fileBytes + externalBytes} bytes, over limits.max_onnx_bytes (${limits.maxBytes})`, { file: file.rel });
+    throw new GateError(
+      'TOO_LARGE',
+      `${file.rel} with its external data is ${fileBytes + externalBytes} bytes, over limits.max_onnx_bytes (${limits.maxBytes})`,
+      { file: file.rel },
+    );
   }
   const { declaredExternal: _declared, ...rest } = decoded.inspection;
   const info: OnnxInspection = { ...rest, rel: file.rel, fileBytes, externalData: refs, externalBytes };
@@ -132,13 +177,23 @@ async function inspectWith(run: RunArtifacts, rel: string, limits: OnnxLimits, o
 }
 
 /** Reads, measures, decodes (off the event loop) and inspects the run's ONNX model. */
-export async function inspectOnnxFile(run: RunArtifacts, rel: string, limits: OnnxLimits, opts: { signal?: AbortSignal } = {}): Promise<LoadedOnnx> {
+export async function inspectOnnxFile(
+  run: RunArtifacts,
+  rel: string,
+  limits: OnnxLimits,
+  opts: { signal?: AbortSignal } = {},
+): Promise<LoadedOnnx> {
   const { info, absolutePath } = await inspectWith(run, rel, limits, { weights: false, signal: opts.signal });
   return { info, absolutePath };
 }
 
 /** Every run-relative file the model references (its external data files), after the same checks; the model itself not included. */
-export async function onnxReferencedFiles(run: RunArtifacts, rel: string, limits: OnnxLimits, opts: { signal?: AbortSignal } = {}): Promise<string[]> {
+export async function onnxReferencedFiles(
+  run: RunArtifacts,
+  rel: string,
+  limits: OnnxLimits,
+  opts: { signal?: AbortSignal } = {},
+): Promise<string[]> {
   const { info } = await inspectOnnxFile(run, rel, limits, opts);
   return [...new Set(info.externalData.map((e) => e.file))].sort();
 }
@@ -146,7 +201,8 @@ export async function onnxReferencedFiles(run: RunArtifacts, rel: string, limits
 async function readRange(run: RunArtifacts, rel: string, offset: number, length: number): Promise<Buffer> {
   const f = await run.openFile(rel);
   try {
-    if (offset + length > f.size) throw new GateError('PARSE_ERROR', `${rel} is shorter than the external data it should hold`, { file: rel });
+    if (offset + length > f.size)
+      throw new GateError('PARSE_ERROR', `${rel} is shorter than the external data it should hold`, { file: rel });
     const buf = Buffer.alloc(length);
     let off = 0;
     while (off < length) {
@@ -161,26 +217,46 @@ async function readRange(run: RunArtifacts, rel: string, offset: number, length:
 }
 
 /** Digests of the ONNX model's floating-point initializers (decoded off the event loop; external data read in place, confined). */
-export async function onnxWeightDigests(run: RunArtifacts, rel: string, limits: OnnxLimits, opts: { signal?: AbortSignal } = {}): Promise<WeightDigest[]> {
+export async function onnxWeightDigests(
+  run: RunArtifacts,
+  rel: string,
+  limits: OnnxLimits,
+  opts: { signal?: AbortSignal } = {},
+): Promise<WeightDigest[]> {
   const { info, weights } = await inspectWith(run, rel, limits, { weights: true, signal: opts.signal });
   const external = new Map(info.externalData.map((e) => [e.tensor, e]));
   const out: WeightDigest[] = [];
   for (const w of weights) {
     if (w.digest !== null) {
-      out.push({ name: w.name, dtype: w.dtype, shape: w.shape, numel: w.numel, digest: w.digest, ...(w.values ? { values: w.values } : {}) });
+      out.push({
+        name: w.name,
+        dtype: w.dtype,
+        shape: w.shape,
+        numel: w.numel,
+        digest: w.digest,
+        ...(w.values ? { values: w.values } : {}),
+      });
       continue;
     }
     const ext = external.get(w.name);
     if (!ext) continue;
     const bytes = await readRange(run, ext.file, ext.offset, ext.length);
-    out.push({ name: w.name, dtype: w.dtype, shape: w.shape, numel: w.numel, digest: sha256Hex(bytes), ...(keepsFoldValues(w.dtype, w.numel) ? { values: float32Copy(bytes) } : {}) });
+    out.push({
+      name: w.name,
+      dtype: w.dtype,
+      shape: w.shape,
+      numel: w.numel,
+      digest: sha256Hex(bytes),
+      ...(keepsFoldValues(w.dtype, w.numel) ? { values: float32Copy(bytes) } : {}),
+    });
   }
   return out;
 }
 
 /** One line for evidence: what the model is. */
 export function describeModel(info: OnnxInspection): string {
-  const io = (vs: ValueInfo[]) => vs.map((v) => `"${v.name}" ${v.dtype} [${v.shape.map((d) => d ?? '?').join(', ')}]`).join(', ');
+  const io = (vs: ValueInfo[]) =>
+    vs.map((v) => `"${v.name}" ${v.dtype} [${v.shape.map((d) => d ?? '?').join(', ')}]`).join(', ');
   return (
     `${info.rel}: ONNX IR ${info.irVersion}, opset ${info.opset ?? 'none'}${info.producer ? `, from ${info.producer}` : ''}, ` +
     `${info.nodes} nodes, ${info.parameters.toLocaleString('en-US')} parameters in ${info.initializers} initializers` +

@@ -14,8 +14,17 @@ export interface LatencySummary {
 }
 
 /** Records per-request durations (ms) in an HDR histogram at microsecond resolution, 3 significant digits. */
-export function summarizeLatency(durationsMs: ArrayLike<number>, elapsedMs: number, samplesPerRequest = 1): LatencySummary {
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+export function summarizeLatency(
+  durationsMs: ArrayLike<number>,
+  elapsedMs: number,
+  samplesPerRequest = 1,
+): LatencySummary {
+  const h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
   try {
     for (let i = 0; i < durationsMs.length; i++) {
       h.recordValue(Math.max(1, Math.round((durationsMs[i] as number) * 1000)));
@@ -29,7 +38,8 @@ export function summarizeLatency(durationsMs: ArrayLike<number>, elapsedMs: numb
       p99_ms: ms(h.getValueAtPercentile(99)),
       max_ms: ms(h.maxValue),
       mean_ms: Math.round(h.mean) / 1000,
-      throughput_rps: elapsedMs > 0 ? Math.round(((durationsMs.length * samplesPerRequest) / elapsedMs) * 1000 * 10) / 10 : 0,
+      throughput_rps:
+        elapsedMs > 0 ? Math.round(((durationsMs.length * samplesPerRequest) / elapsedMs) * 1000 * 10) / 10 : 0,
     };
   } finally {
     h.destroy();
@@ -46,7 +56,11 @@ export interface MachineFingerprint {
   intra_op_threads: string;
 }
 
-export function machineFingerprint(ortVersion: string, executionProvider: string, intraOpThreads: number): MachineFingerprint {
+export function machineFingerprint(
+  ortVersion: string,
+  executionProvider: string,
+  intraOpThreads: number,
+): MachineFingerprint {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model.trim() ?? 'unknown',

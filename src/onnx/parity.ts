@@ -4,7 +4,7 @@
  * present, PyTorch reference logits. Only running sums are kept: memory is a few batches.
  */
 import { GateError } from '../errors.js';
-import { castForModel, formatShape, labelsToInts, toFloat32, type NdArray } from '../testset/index.js';
+import { castForModel, formatShape, labelsToInts, type NdArray, toFloat32 } from '../testset/index.js';
 import type { OpenModel } from './prepare.js';
 import type { OutputTensor } from './protocol.js';
 
@@ -65,7 +65,13 @@ function argmaxRows(data: Float32Array, rows: number, classes: number, out: Int3
   }
 }
 
-export async function runParity(model: OpenModel, inputs: NdArray, labels: NdArray, refs: NdArray | null, opts: ParityOptions): Promise<ParityStats> {
+export async function runParity(
+  model: OpenModel,
+  inputs: NdArray,
+  labels: NdArray,
+  refs: NdArray | null,
+  opts: ParityOptions,
+): Promise<ParityStats> {
   const n = inputs.rows;
   const batch = Math.max(1, opts.batchSize);
   const depth = opts.pipelineDepth ?? 2;
@@ -76,7 +82,16 @@ export async function runParity(model: OpenModel, inputs: NdArray, labels: NdArr
     nonFinite: 0,
     inputStats: { sampled: 0, mean: 0, std: 0, min: Infinity, max: -Infinity, integerValued: true },
     reference: refs
-      ? { rel: refs.rel, referenceCorrect: 0, flipped: 0, flippedExamples: [], maxAbsDiff: 0, maxRelDiff: 0, outsideTolerance: 0, elements: 0 }
+      ? {
+          rel: refs.rel,
+          referenceCorrect: 0,
+          flipped: 0,
+          flippedExamples: [],
+          maxAbsDiff: 0,
+          maxRelDiff: 0,
+          outsideTolerance: 0,
+          elements: 0,
+        }
       : null,
   };
   let sum = 0;
@@ -89,7 +104,10 @@ export async function runParity(model: OpenModel, inputs: NdArray, labels: NdArr
 
   const compare = async (start: number, count: number, out: OutputTensor): Promise<void> => {
     if (out.dims.length !== 2 || out.dims[0] !== count) {
-      throw new GateError('SHAPE_MISMATCH', `model output for a batch of ${count} has shape ${formatShape(out.dims)}; a classifier output [${count}, classes] is expected`);
+      throw new GateError(
+        'SHAPE_MISMATCH',
+        `model output for a batch of ${count} has shape ${formatShape(out.dims)}; a classifier output [${count}, classes] is expected`,
+      );
     }
     const classes = out.dims[1] as number;
     stats.classes = classes;
@@ -115,7 +133,8 @@ export async function runParity(model: OpenModel, inputs: NdArray, labels: NdArr
         const b = r[k] as number;
         const diff = Math.abs((a[k] as number) - b);
         if (!(diff <= opts.atol + opts.rtol * Math.abs(b))) ref.outsideTolerance++;
-        if (diff > ref.maxAbsDiff || Number.isNaN(diff)) ref.maxAbsDiff = Number.isNaN(diff) ? Number.NaN : Math.max(ref.maxAbsDiff, diff);
+        if (diff > ref.maxAbsDiff || Number.isNaN(diff))
+          ref.maxAbsDiff = Number.isNaN(diff) ? Number.NaN : Math.max(ref.maxAbsDiff, diff);
         const rel = diff / Math.max(Math.abs(b), 1e-6);
         if (rel > ref.maxRelDiff) ref.maxRelDiff = rel;
       }
@@ -145,7 +164,10 @@ export async function runParity(model: OpenModel, inputs: NdArray, labels: NdArr
     }
     const data = castForModel(raw, inputs.dtype, model.input.npDtype);
     const dims = [count, ...inputs.shape.slice(1)];
-    const out = model.worker.run({ inputName: model.input.name, dtype: model.input.npDtype, dims, data }, model.output.name);
+    const out = model.worker.run(
+      { inputName: model.input.name, dtype: model.input.npDtype, dims, data },
+      model.output.name,
+    );
     out.catch(() => undefined); // a failure surfaces when this batch is awaited, not as an unhandled rejection
     queue.push({ start, count, out });
     if (queue.length > depth) {

@@ -55,7 +55,12 @@ function varint(buf: Uint8Array, p: number, end: number): [number, number] {
 }
 
 /** Calls `onField` for each length-delimited field of the message in [start, end); skips the others. */
-function eachField(buf: Uint8Array, start: number, end: number, onField: (field: number, s: number, e: number) => void): void {
+function eachField(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  onField: (field: number, s: number, e: number) => void,
+): void {
   let p = start;
   while (p < end) {
     const [key, p1] = varint(buf, p, end);
@@ -76,7 +81,10 @@ function eachField(buf: Uint8Array, start: number, end: number, onField: (field:
 }
 
 function unsafe(rel: string, message: string): GateError {
-  return new GateError('UNSAFE_ARTIFACT', `${rel}: ${message}; refused before decoding it`, { file: rel, hostile: true });
+  return new GateError('UNSAFE_ARTIFACT', `${rel}: ${message}; refused before decoding it`, {
+    file: rel,
+    hostile: true,
+  });
 }
 
 /**
@@ -85,7 +93,11 @@ function unsafe(rel: string, message: string): GateError {
  * so the evidence gives the real number). Returns `wellFormed: false` when the bytes are not
  * well-formed protobuf; the counts then cover the part before the defect.
  */
-export function measureOnnx(buf: Uint8Array, rel: string, limits: WireLimits): { counts: OnnxCounts; wellFormed: boolean } {
+export function measureOnnx(
+  buf: Uint8Array,
+  rel: string,
+  limits: WireLimits,
+): { counts: OnnxCounts; wellFormed: boolean } {
   const counts: OnnxCounts = { nodes: 0, subgraphNodes: 0, attributes: 0, tensors: 0, graphs: 0, depth: 0 };
   const tensor = (): void => {
     counts.tensors++;
@@ -142,9 +154,14 @@ export function measureOnnx(buf: Uint8Array, rel: string, limits: WireLimits): {
     wellFormed = false;
   }
   const over = (n: number, max: number, what: string, field: string): void => {
-    if (n > max) throw unsafe(rel, `the model declares ${String(n)} ${what}, more than the limit of ${String(max)} (limits.${field})`);
+    if (n > max)
+      throw unsafe(
+        rel,
+        `the model declares ${String(n)} ${what}, more than the limit of ${String(max)} (limits.${field})`,
+      );
   };
-  const inSub = counts.subgraphNodes > 0 ? ` (${counts.subgraphNodes.toLocaleString('en-US')} of them inside subgraphs)` : '';
+  const inSub =
+    counts.subgraphNodes > 0 ? ` (${counts.subgraphNodes.toLocaleString('en-US')} of them inside subgraphs)` : '';
   over(counts.nodes, limits.maxNodes, `nodes${inSub}`, 'max_onnx_nodes');
   over(counts.attributes, limits.maxAttributes, 'node attributes', 'max_onnx_attributes');
   over(counts.tensors, limits.maxTensors, 'tensors', 'max_onnx_tensors');

@@ -23,7 +23,11 @@ const WORKER_URL = new URL(FROM_SOURCE ? './inference-worker.ts' : './inference-
 export function spawnModuleWorker(url: URL, options: WorkerOptions = {}): Worker {
   if (!url.href.endsWith('.ts')) return new Worker(url, options);
   // require.resolve picks the "require" (.cjs) variant; the worker imports the ESM build next to it
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const tsxApi = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
   const boot = `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)}))`;
   return new Worker(boot, { ...options, eval: true });
 }
@@ -69,8 +73,10 @@ export class OnnxWorker {
   private failure: GateError | null = null;
   private readonly onAbort: () => void;
   private readonly onMessageBound = (m: WorkerMessage) => this.onMessage(m);
-  private readonly onError = (err: Error) => this.fail(new GateError('INTERNAL', `inference worker crashed: ${err.message}`, { cause: err }));
-  private readonly onExit = (code: number) => this.fail(new GateError('INTERNAL', `inference worker exited (code ${code})`));
+  private readonly onError = (err: Error) =>
+    this.fail(new GateError('INTERNAL', `inference worker crashed: ${err.message}`, { cause: err }));
+  private readonly onExit = (code: number) =>
+    this.fail(new GateError('INTERNAL', `inference worker exited (code ${code})`));
   private crashed = false;
 
   private constructor(private readonly signal?: AbortSignal) {
@@ -109,7 +115,11 @@ export class OnnxWorker {
     this.pending.clear();
   }
 
-  private request<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[] = [], onProgress?: Pending['onProgress']): Promise<T> {
+  private request<T>(
+    msg: Record<string, unknown>,
+    transfer: ArrayBuffer[] = [],
+    onProgress?: Pending['onProgress'],
+  ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -133,7 +143,11 @@ export class OnnxWorker {
     return this.request({ op: 'run', ...feed, outputName }, transferOf(feed.data));
   }
 
-  latency(feed: Feed, opts: { warmup: number; requests: number; concurrency: number; durationMs?: number }, onProgress?: (done: number, total: number) => void): Promise<LatencyRaw> {
+  latency(
+    feed: Feed,
+    opts: { warmup: number; requests: number; concurrency: number; durationMs?: number },
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<LatencyRaw> {
     return this.request({ op: 'latency', ...feed, ...opts }, [], onProgress);
   }
 

@@ -1,4 +1,12 @@
-import { parse as parseYaml, parseDocument, type Document, type ParseOptions, type DocumentOptions, type SchemaOptions, type ToJSOptions } from 'yaml';
+import {
+  type Document,
+  type DocumentOptions,
+  type ParseOptions,
+  parseDocument,
+  parse as parseYaml,
+  type SchemaOptions,
+  type ToJSOptions,
+} from 'yaml';
 import { GateError } from '../errors.js';
 
 /**
@@ -14,7 +22,11 @@ export interface BoundedParseOptions {
 }
 
 function tooDeep(file: string, maxDepth: number, line: number, what: string): GateError {
-  return new GateError('TOO_LARGE', `${file}:${line}: ${what} nests deeper than ${maxDepth} levels; refused before parsing`, { file });
+  return new GateError(
+    'TOO_LARGE',
+    `${file}:${line}: ${what} nests deeper than ${maxDepth} levels; refused before parsing`,
+    { file },
+  );
 }
 
 /**
@@ -30,7 +42,8 @@ export function assertJsonDepth(text: string, file: string, maxDepth = MAX_NESTI
     const c = text.charCodeAt(i);
     if (c === 10) line++;
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped char
+      if (c === 92)
+        i++; // backslash: skip the escaped char
       else if (c === 34) inString = false;
       continue;
     }
@@ -111,21 +124,35 @@ export function parseYamlBounded(text: string, file: string, opts: BoundedParseO
   try {
     return parseYaml(text, { maxAliasCount: 100, ...yamlOpts });
   } catch (err) {
-    throw new GateError('PARSE_ERROR', `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { file, cause: err });
+    throw new GateError('PARSE_ERROR', `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, {
+      file,
+      cause: err,
+    });
   }
 }
 
 /** Like parseYamlBounded, but returns the `yaml` Document (nodes keep their source ranges). */
-export function parseYamlDocumentBounded(text: string, file: string, opts: BoundedParseOptions & YamlOptions = {}): Document.Parsed {
+export function parseYamlDocumentBounded(
+  text: string,
+  file: string,
+  opts: BoundedParseOptions & YamlOptions = {},
+): Document.Parsed {
   const { maxDepth = MAX_NESTING_DEPTH, ...yamlOpts } = opts;
   assertYamlDepth(text, file, maxDepth);
   const doc = parseDocument(text, { maxAliasCount: 100, ...yamlOpts });
   const err = doc.errors[0];
-  if (err) throw new GateError('PARSE_ERROR', `${file} is not valid YAML: ${err.message.split('\n')[0]}`, { file, cause: err });
+  if (err)
+    throw new GateError('PARSE_ERROR', `${file} is not valid YAML: ${err.message.split('\n')[0]}`, {
+      file,
+      cause: err,
+    });
   try {
     doc.toJS({ maxAliasCount: 100 }); // alias expansion is where a billion-laughs file explodes
   } catch (e) {
-    throw new GateError('PARSE_ERROR', `${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, { file, cause: e });
+    throw new GateError('PARSE_ERROR', `${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, {
+      file,
+      cause: e,
+    });
   }
   return doc;
 }

@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { GateError } from '../errors.js';
 import { lineAt, parseYamlDocumentBounded } from './bounded.js';
-import { parsePipRequirements, type ParseProblem, type Requirement, type RequirementInclude } from './requirements.js';
+import { type ParseProblem, parsePipRequirements, type Requirement, type RequirementInclude } from './requirements.js';
 
 /**
  * conda environment files (`environment.yml`, what `conda env export` writes), each dependency
@@ -33,7 +33,13 @@ export function parseMatchSpec(input: string): MatchSpec {
   const explicit = EXPLICIT.exec(s);
   if (explicit) {
     const channel = /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s.replace(/\/[^/]+\/[^/]+$/, '') : undefined;
-    return { name: explicit[1]!, version: explicit[2]!, build: explicit[3]!, explicit: true, ...(channel ? { channel } : {}) };
+    return {
+      name: explicit[1]!,
+      version: explicit[2]!,
+      build: explicit[3]!,
+      explicit: true,
+      ...(channel ? { channel } : {}),
+    };
   }
   // Bracket keys: name[version='1.2', build=py*].
   const brackets: Record<string, string> = {};
@@ -63,7 +69,8 @@ export function parseMatchSpec(input: string): MatchSpec {
     if (!vb) throw new Error(`cannot read version "${rest}"`);
     version = vb[1]!.trim();
     build = vb[2]?.trim();
-    if (version === '==' || version === '=' || /^(?:[<>]=?|!=|~=)$/.test(version)) throw new Error(`"${rest}" has an operator without a version`);
+    if (version === '==' || version === '=' || /^(?:[<>]=?|!=|~=)$/.test(version))
+      throw new Error(`"${rest}" has an operator without a version`);
     if (version.startsWith('=')) {
       const test = version.slice(1);
       if (version.startsWith('==') && build === undefined) version = version.slice(2);
@@ -75,7 +82,13 @@ export function parseMatchSpec(input: string): MatchSpec {
   if (brackets['build'] !== undefined) build = brackets['build'];
   if (brackets['channel'] !== undefined) channel = brackets['channel'];
   if (brackets['subdir'] !== undefined) subdir = brackets['subdir'];
-  return { name, version, ...(build !== undefined ? { build } : {}), ...(channel ? { channel } : {}), ...(subdir ? { subdir } : {}) };
+  return {
+    name,
+    version,
+    ...(build !== undefined ? { build } : {}),
+    ...(channel ? { channel } : {}),
+    ...(subdir ? { subdir } : {}),
+  };
 }
 
 /** Release components of a conda version ("1.24.2" → 3; "2023c" → 1). */
@@ -96,7 +109,8 @@ export function judgeMatchSpec(ms: MatchSpec): { pinned: boolean; reason: string
   if (v.endsWith('*')) {
     const base = v.slice(0, -1).replace(/\.$/, '');
     if (base.includes('*')) return { pinned: false, reason: `wildcard ${v}` };
-    if (releaseParts(base) >= 3) return { pinned: true, reason: `=${base} (conda reads ${base}*: that release and its sub-releases)` };
+    if (releaseParts(base) >= 3)
+      return { pinned: true, reason: `=${base} (conda reads ${base}*: that release and its sub-releases)` };
     return { pinned: false, reason: `=${base} is conda's fuzzy ${base}*: every ${base}.x release` };
   }
   if (v.includes('*')) return { pinned: false, reason: `wildcard ${v}` };
@@ -129,13 +143,27 @@ export function parseEnvironmentYml(text: string, file: string): EnvironmentFile
         ms = parseMatchSpec(raw);
       } catch (err) {
         out.problems.push({ line, message: `"${raw}" is not a conda match spec: ${(err as Error).message}` });
-        out.requirements.push({ name: raw, spec: raw, pinned: false, reason: 'not a conda match spec', file, line, source: 'conda' });
+        out.requirements.push({
+          name: raw,
+          spec: raw,
+          pinned: false,
+          reason: 'not a conda match spec',
+          file,
+          line,
+          source: 'conda',
+        });
         continue;
       }
       const j = judgeMatchSpec(ms);
-      const name = ms.channel && !ms.explicit ? `${ms.channel}${ms.subdir ? `/${ms.subdir}` : ''}::${ms.name}` : ms.name;
+      const name =
+        ms.channel && !ms.explicit ? `${ms.channel}${ms.subdir ? `/${ms.subdir}` : ''}::${ms.name}` : ms.name;
       const written = raw.split('#')[0]!.trim();
-      const spec = ms.explicit ? written : written.slice(written.indexOf(ms.name) + ms.name.length).replace(/\s+/g, ' ').trim() || '(no version)';
+      const spec = ms.explicit
+        ? written
+        : written
+            .slice(written.indexOf(ms.name) + ms.name.length)
+            .replace(/\s+/g, ' ')
+            .trim() || '(no version)';
       out.requirements.push({ name, spec, pinned: j.pinned, reason: j.reason, file, line, source: 'conda' });
     } else if (isMap(item) && item.has('pip')) {
       const pip = item.get('pip', true);

@@ -72,7 +72,9 @@ class JsonReader {
   ) {}
 
   fail(what: string): never {
-    throw new GateError('PARSE_ERROR', `${this.file} is not valid JSON: ${what} at line ${this.line}`, { file: this.file });
+    throw new GateError('PARSE_ERROR', `${this.file} is not valid JSON: ${what} at line ${this.line}`, {
+      file: this.file,
+    });
   }
 
   ws(): void {
@@ -92,9 +94,9 @@ class JsonReader {
     if (c === '{') return this.object();
     if (c === '[') return this.array();
     if (c === '"') return this.string();
-    if (c === 't' && t.startsWith('true', this.pos)) return (this.pos += 4), true;
-    if (c === 'f' && t.startsWith('false', this.pos)) return (this.pos += 5), false;
-    if (c === 'n' && t.startsWith('null', this.pos)) return (this.pos += 4), null;
+    if (c === 't' && t.startsWith('true', this.pos)) return ((this.pos += 4), true);
+    if (c === 'f' && t.startsWith('false', this.pos)) return ((this.pos += 5), false);
+    if (c === 'n' && t.startsWith('null', this.pos)) return ((this.pos += 4), null);
     if (c !== undefined && NON_FINITE_START.has(c)) {
       for (const [w, v] of NON_FINITE_WORDS) {
         if (t.startsWith(w, this.pos) && !/[A-Za-z0-9_]/.test(t[this.pos + w.length] ?? '')) {
@@ -137,7 +139,7 @@ class JsonReader {
     const keyLines = new Map<string, number>();
     this.pos++;
     this.ws();
-    if (this.text[this.pos] === '}') return this.pos++, out;
+    if (this.text[this.pos] === '}') return (this.pos++, out);
     for (;;) {
       this.ws();
       if (this.text[this.pos] !== '"') this.fail('expected a key string');
@@ -166,7 +168,7 @@ class JsonReader {
     const out: unknown[] = [];
     this.pos++;
     this.ws();
-    if (this.text[this.pos] === ']') return this.pos++, out;
+    if (this.text[this.pos] === ']') return (this.pos++, out);
     for (;;) {
       this.stack.push(out.length);
       out.push(this.value());
@@ -285,7 +287,12 @@ export function parseJsonDocument(text: string, file: string, maxDepth = MAX_NES
   const value = r.value();
   r.ws();
   if (r.pos < text.length) r.fail(`unexpected ${JSON.stringify(text[r.pos])} after the value`);
-  return { file, value, lineOf: (p) => locateJsonLine(text, typeof p === 'string' ? parsePath(p) : p), duplicates: r.duplicates };
+  return {
+    file,
+    value,
+    lineOf: (p) => locateJsonLine(text, typeof p === 'string' ? parsePath(p) : p),
+    duplicates: r.duplicates,
+  };
 }
 
 /** Parses JSON as Python (and other ML tools) write it; errors name the file. */
@@ -302,14 +309,17 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
  * "98.9%"); a non-finite spelling as a string ("NaN", "nan", "inf", "-Infinity"); `null`
  * (JavaScript's JSON.stringify and pandas write NaN/Infinity as null) as "missing".
  */
-export function numericValue(v: unknown): { value: number; written: string } | { missing: true; written: string } | null {
+export function numericValue(
+  v: unknown,
+): { value: number; written: string } | { missing: true; written: string } | null {
   if (typeof v === 'number') return { value: v, written: String(v) };
   if (v === null) return { missing: true, written: 'null' };
   if (typeof v !== 'string') return null;
   const s = v.trim();
   const word = NON_FINITE_WORDS.find(([w]) => w.toLowerCase() === s.toLowerCase());
   if (word) return { value: word[1], written: JSON.stringify(v) };
-  if (/^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?$/.test(s)) return { value: Number(s.replace('%', '')), written: JSON.stringify(v) };
+  if (/^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?$/.test(s))
+    return { value: Number(s.replace('%', '')), written: JSON.stringify(v) };
   return null;
 }
 
@@ -317,7 +327,11 @@ export function numericValue(v: unknown): { value: number; written: string } | {
  * Finds the shallowest key (then by preference order) holding a number; returns its dotted path.
  * Shallow first, so a top-level `best_val_acc` wins over a nested `last_epoch.val_acc`.
  */
-export function findNumber(obj: unknown, keys: readonly string[], maxDepth = 4): { path: string; value: number } | null {
+export function findNumber(
+  obj: unknown,
+  keys: readonly string[],
+  maxDepth = 4,
+): { path: string; value: number } | null {
   const wanted = keys.map((k) => k.toLowerCase());
   let level: { node: unknown; prefix: string }[] = [{ node: obj, prefix: '' }];
   for (let depth = 0; depth <= maxDepth && level.length > 0; depth++) {
@@ -333,7 +347,8 @@ export function findNumber(obj: unknown, keys: readonly string[], maxDepth = 4):
     for (const { node, prefix } of level) {
       if (!isRecord(node)) continue;
       for (const [k, v] of Object.entries(node)) {
-        if (isRecord(v) && k.toLowerCase() !== 'history' && k.toLowerCase() !== 'per_class') next.push({ node: v, prefix: `${prefix}${k}.` });
+        if (isRecord(v) && k.toLowerCase() !== 'history' && k.toLowerCase() !== 'per_class')
+          next.push({ node: v, prefix: `${prefix}${k}.` });
       }
     }
     level = next;
@@ -387,10 +402,57 @@ function splitWords(key: string): string[] {
     .filter(Boolean);
 }
 
-const SPLIT_WORDS: Record<string, MetricSplit> = { train: 'train', training: 'train', val: 'val', valid: 'val', validation: 'val', dev: 'val', eval: 'val', test: 'test', testing: 'test', holdout: 'test' };
-const KIND_WORDS: Record<string, MetricKind> = { acc: 'accuracy', accuracy: 'accuracy', top1: 'accuracy', f1: 'f1', f1score: 'f1', precision: 'precision', prec: 'precision', recall: 'recall', loss: 'loss' };
-const HISTORY_WORDS = new Set(['history', 'histories', 'epochs', 'per_epoch', 'log', 'logs', 'log_history', 'curve', 'curves']);
-const NOT_METRIC_WORDS = new Set(['support', 'count', 'samples', 'num', 'n', 'epoch', 'epochs', 'step', 'steps', 'time', 'runtime', 'seconds', 'lr', 'threshold', 'target']);
+const SPLIT_WORDS: Record<string, MetricSplit> = {
+  train: 'train',
+  training: 'train',
+  val: 'val',
+  valid: 'val',
+  validation: 'val',
+  dev: 'val',
+  eval: 'val',
+  test: 'test',
+  testing: 'test',
+  holdout: 'test',
+};
+const KIND_WORDS: Record<string, MetricKind> = {
+  acc: 'accuracy',
+  accuracy: 'accuracy',
+  top1: 'accuracy',
+  f1: 'f1',
+  f1score: 'f1',
+  precision: 'precision',
+  prec: 'precision',
+  recall: 'recall',
+  loss: 'loss',
+};
+const HISTORY_WORDS = new Set([
+  'history',
+  'histories',
+  'epochs',
+  'per_epoch',
+  'log',
+  'logs',
+  'log_history',
+  'curve',
+  'curves',
+]);
+const NOT_METRIC_WORDS = new Set([
+  'support',
+  'count',
+  'samples',
+  'num',
+  'n',
+  'epoch',
+  'epochs',
+  'step',
+  'steps',
+  'time',
+  'runtime',
+  'seconds',
+  'lr',
+  'threshold',
+  'target',
+]);
 const PER_CLASS_WORDS = new Set(['per', 'class', 'classes', 'per_class', 'by_class', 'classwise']);
 
 interface Context {
@@ -437,17 +499,50 @@ const isBad = (n: { value: number } | { missing: true }): boolean => !('value' i
  */
 export function jsonMetrics(doc: JsonDocument): JsonMetric[] {
   const out: JsonMetric[] = [];
-  const push = (segments: JsonPath, kind: MetricKind, ctx: Context, n: { value: number; written: string } | { missing: true; written: string }, series?: JsonMetric['series']): void => {
-    out.push({ path: formatPath(segments), segments, split: ctx.split, kind, epoch: ctx.epoch, average: ctx.average, perClass: ctx.perClass, history: ctx.history, value: 'value' in n ? n.value : null, written: n.written, ...(series ? { series } : {}) });
+  const push = (
+    segments: JsonPath,
+    kind: MetricKind,
+    ctx: Context,
+    n: { value: number; written: string } | { missing: true; written: string },
+    series?: JsonMetric['series'],
+  ): void => {
+    out.push({
+      path: formatPath(segments),
+      segments,
+      split: ctx.split,
+      kind,
+      epoch: ctx.epoch,
+      average: ctx.average,
+      perClass: ctx.perClass,
+      history: ctx.history,
+      value: 'value' in n ? n.value : null,
+      written: n.written,
+      ...(series ? { series } : {}),
+    });
   };
-  const pattern = (segs: JsonPath) => formatPath(segs.map((x) => (typeof x === 'number' ? -1 : x))).replace(/\[-1\]/g, '[]');
+  const pattern = (segs: JsonPath) =>
+    formatPath(segs.map((x) => (typeof x === 'number' ? -1 : x))).replace(/\[-1\]/g, '[]');
   /** onlyBad: inside a history element other than the last, only bad values are kept. */
-  const walk = (node: unknown, segs: JsonPath, ctx: Context, depth: number, onlyBad: boolean, records: number): void => {
+  const walk = (
+    node: unknown,
+    segs: JsonPath,
+    ctx: Context,
+    depth: number,
+    onlyBad: boolean,
+    records: number,
+  ): void => {
     if (depth > MAX_NESTING_DEPTH) return;
     if (Array.isArray(node)) {
       node.forEach((item, i) => {
         const last = i === node.length - 1;
-        walk(item, [...segs, i], { ...ctx, history: true, epoch: last && ctx.epoch === null ? 'last' : ctx.epoch }, depth + 1, onlyBad || !last, node.length);
+        walk(
+          item,
+          [...segs, i],
+          { ...ctx, history: true, epoch: last && ctx.epoch === null ? 'last' : ctx.epoch },
+          depth + 1,
+          onlyBad || !last,
+          node.length,
+        );
       });
       return;
     }
@@ -462,16 +557,34 @@ export function jsonMetrics(doc: JsonDocument): JsonMetric[] {
           const n = numericValue(x);
           if (!n) return;
           const last = i === v.length - 1;
-          if (last && !onlyBad) push([...p, i], kind, { ...c, history: true, epoch: c.epoch ?? 'last' }, n, { path: pattern(p), length: v.length });
+          if (last && !onlyBad)
+            push([...p, i], kind, { ...c, history: true, epoch: c.epoch ?? 'last' }, n, {
+              path: pattern(p),
+              length: v.length,
+            });
           else if (isBad(n) && bad++ < MAX_BAD_PER_SERIES) push([...p, i], kind, { ...c, history: true }, n);
         });
       } else if (kind && !isRecord(v) && !Array.isArray(v)) {
         const n = numericValue(v);
-        if (n && (!onlyBad || isBad(n))) push(p, kind, c, n, ctx.history && !onlyBad && records > 1 ? { path: pattern(p), length: records } : undefined);
+        if (n && (!onlyBad || isBad(n)))
+          push(
+            p,
+            kind,
+            c,
+            n,
+            ctx.history && !onlyBad && records > 1 ? { path: pattern(p), length: records } : undefined,
+          );
       } else walk(v, p, c, depth + 1, onlyBad, records);
     }
   };
-  walk(doc.value, [], { kind: null, split: null, epoch: null, average: null, perClass: false, history: false }, 0, false, 0);
+  walk(
+    doc.value,
+    [],
+    { kind: null, split: null, epoch: null, average: null, perClass: false, history: false },
+    0,
+    false,
+    0,
+  );
   return out;
 }
 
@@ -482,10 +595,7 @@ export interface MetricQuery {
   epoch?: MetricEpoch;
 }
 
-export type MetricAnswer =
-  | { found: JsonMetric }
-  | { ambiguous: string }
-  | null;
+export type MetricAnswer = { found: JsonMetric } | { ambiguous: string } | null;
 
 function sameNumber(a: number, b: number): boolean {
   const eq = (x: number, y: number) => Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y));
@@ -493,7 +603,8 @@ function sameNumber(a: number, b: number): boolean {
 }
 
 const withLine = (doc: JsonDocument, m: JsonMetric): JsonMetric => ({ ...m, line: doc.lineOf(m.segments) });
-const where = (doc: JsonDocument, m: JsonMetric): string => `${doc.file}:${doc.lineOf(m.segments) ?? '?'} ${m.path} = ${m.written}`;
+const where = (doc: JsonDocument, m: JsonMetric): string =>
+  `${doc.file}:${doc.lineOf(m.segments) ?? '?'} ${m.path} = ${m.written}`;
 
 /**
  * One overall metric (not per-class, not a history element unless nothing else says it) by
@@ -503,7 +614,10 @@ const where = (doc: JsonDocument, m: JsonMetric): string => `${doc.file}:${doc.l
 export function findJsonMetric(doc: JsonDocument, q: MetricQuery): MetricAnswer {
   const all = jsonMetrics(doc).filter((m) => m.kind === q.kind && m.split === q.split && !m.perClass);
   const dup = doc.duplicates.find((d) => all.some((m) => m.path === d.path));
-  if (dup) return { ambiguous: `ambiguous: ${dup.path} is written twice in ${doc.file} (lines ${dup.lines[0]} and ${dup.lines[1]})` };
+  if (dup)
+    return {
+      ambiguous: `ambiguous: ${dup.path} is written twice in ${doc.file} (lines ${dup.lines[0]} and ${dup.lines[1]})`,
+    };
   const overall = (ms: JsonMetric[]) => {
     const plain = ms.filter((m) => m.average === null || m.average === 'macro');
     return plain.length ? plain : ms;
@@ -512,8 +626,17 @@ export function findJsonMetric(doc: JsonDocument, q: MetricQuery): MetricAnswer 
   const pick = (ms: JsonMetric[]): MetricAnswer => {
     if (ms.length === 0) return null;
     const first = ms[0]!;
-    const other = ms.slice(1).find((m) => m.value === null || first.value === null ? m.value !== first.value : !(sameNumber(m.value, first.value) || (Number.isNaN(m.value) && Number.isNaN(first.value))));
-    if (other) return { ambiguous: `ambiguous: ${q.split} ${q.kind}${q.epoch ? ` (${q.epoch} epoch)` : ''} is written differently in ${where(doc, first)} and ${where(doc, other)}` };
+    const other = ms
+      .slice(1)
+      .find((m) =>
+        m.value === null || first.value === null
+          ? m.value !== first.value
+          : !(sameNumber(m.value, first.value) || (Number.isNaN(m.value) && Number.isNaN(first.value))),
+      );
+    if (other)
+      return {
+        ambiguous: `ambiguous: ${q.split} ${q.kind}${q.epoch ? ` (${q.epoch} epoch)` : ''} is written differently in ${where(doc, first)} and ${where(doc, other)}`,
+      };
     return { found: withLine(doc, first) };
   };
   if (q.epoch) {
@@ -544,7 +667,9 @@ function valueAt(root: unknown, path: JsonPath): unknown {
  */
 function bestFromHistory(doc: JsonDocument, ends: readonly JsonMetric[], q: MetricQuery): MetricAnswer {
   if (ends.length === 0 || !isRecord(doc.value)) return null;
-  const bestKeys = Object.entries(doc.value).filter(([k, v]) => /^best[_-]?epoch$/i.test(k) && typeof v === 'number' && Number.isInteger(v));
+  const bestKeys = Object.entries(doc.value).filter(
+    ([k, v]) => /^best[_-]?epoch$/i.test(k) && typeof v === 'number' && Number.isInteger(v),
+  );
   if (bestKeys.length === 0) return null;
   const best = bestKeys[0]![1] as number;
   const answers: JsonMetric[] = [];
@@ -564,16 +689,34 @@ function bestFromHistory(doc: JsonDocument, ends: readonly JsonMetric[], q: Metr
       for (const i of [best - 1, best]) if (i >= 0 && i < length) candidates.push([...segs.slice(0, -1), i]);
     }
     const read = candidates.map((c) => ({ c, n: numericValue(valueAt(doc.value, c)) })).filter((x) => x.n);
-    if (read.length === 2 && 'value' in read[0]!.n! && 'value' in read[1]!.n! && !sameNumber(read[0]!.n.value, read[1]!.n.value)) {
-      return { ambiguous: `ambiguous: best_epoch ${best} in ${doc.file} may count from 1 or from 0: ${where(doc, { ...end, segments: read[0]!.c, path: formatPath(read[0]!.c), written: read[0]!.n!.written })} or ${formatPath(read[1]!.c)} = ${read[1]!.n!.written}` };
+    if (
+      read.length === 2 &&
+      'value' in read[0]!.n! &&
+      'value' in read[1]!.n! &&
+      !sameNumber(read[0]!.n.value, read[1]!.n.value)
+    ) {
+      return {
+        ambiguous: `ambiguous: best_epoch ${best} in ${doc.file} may count from 1 or from 0: ${where(doc, { ...end, segments: read[0]!.c, path: formatPath(read[0]!.c), written: read[0]!.n!.written })} or ${formatPath(read[1]!.c)} = ${read[1]!.n!.written}`,
+      };
     }
     const hit = read[0];
-    if (hit) answers.push({ ...end, segments: hit.c, path: formatPath(hit.c), epoch: 'best', value: 'value' in hit.n! ? hit.n.value : null, written: hit.n!.written });
+    if (hit)
+      answers.push({
+        ...end,
+        segments: hit.c,
+        path: formatPath(hit.c),
+        epoch: 'best',
+        value: 'value' in hit.n! ? hit.n.value : null,
+        written: hit.n!.written,
+      });
   }
   if (answers.length === 0) return null;
   const first = answers[0]!;
   const other = answers.find((m) => m.value === null || first.value === null || !sameNumber(m.value, first.value));
-  if (other) return { ambiguous: `ambiguous: ${q.split} ${q.kind} (best epoch) is written differently in ${where(doc, first)} and ${where(doc, other)}` };
+  if (other)
+    return {
+      ambiguous: `ambiguous: ${q.split} ${q.kind} (best epoch) is written differently in ${where(doc, first)} and ${where(doc, other)}`,
+    };
   return { found: withLine(doc, first) };
 }
 

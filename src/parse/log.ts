@@ -84,7 +84,9 @@ const EXCEPTION = /^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]*(?:Error|Exception|Interrupt)
 
 /** First traceback or exception line, on message bodies (prefixes stripped). */
 export function findTraceback(lines: readonly LogLine[]): LogLine | null {
-  return lines.find((l) => TRACEBACK_HEAD.test(l.body) || FRAME.test(l.body.trimStart()) || EXCEPTION.test(l.body)) ?? null;
+  return (
+    lines.find((l) => TRACEBACK_HEAD.test(l.body) || FRAME.test(l.body.trimStart()) || EXCEPTION.test(l.body)) ?? null
+  );
 }
 
 const COMPLETE = /\btraining\s+(?:is\s+)?complete(?:d)?\b(?!\s*[:=]\s*(?:false|no|0)\b)/i;
@@ -121,7 +123,11 @@ const NOT_A_LOSS = /scal|weight|coef|factor|fn$|func/i;
 const SENTINEL_KEY = /(?:^|[_./-])(?:best|min|lowest|prev|previous|initial)(?:[_./-]|$)|^(?:best|min)/i;
 
 function toNumber(text: string): number {
-  const core = text.replace(/^(?:tensor\(|torch\.tensor\(|(?:np|numpy)\.float(?:16|32|64)?\()\s*/i, '').replace(/\)$/, '').trim().toLowerCase();
+  const core = text
+    .replace(/^(?:tensor\(|torch\.tensor\(|(?:np|numpy)\.float(?:16|32|64)?\()\s*/i, '')
+    .replace(/\)$/, '')
+    .trim()
+    .toLowerCase();
   if (/^[-+]?nan$/.test(core)) return Number.NaN;
   if (/^\+?inf(?:inity)?$/.test(core)) return Number.POSITIVE_INFINITY;
   if (/^-inf(?:inity)?$/.test(core)) return Number.NEGATIVE_INFINITY;

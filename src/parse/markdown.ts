@@ -12,10 +12,11 @@
  *
  * Text is expected LF-normalised (RunArtifacts.readText does it); CRLF parses the same anyway.
  */
+
+import type { Table as MdTable, Nodes, Paragraph, PhrasingContent, RootContent } from 'mdast';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmFromMarkdown } from 'mdast-util-gfm';
 import { gfm } from 'micromark-extension-gfm';
-import type { Nodes, Paragraph, PhrasingContent, RootContent, Table as MdTable } from 'mdast';
 
 export interface TextLine {
   /** Plain text of the line: markup removed, inline code kept, HTML comments dropped. */
@@ -94,7 +95,12 @@ interface Segment {
   strong: number;
 }
 
-function inlineSegments(nodes: readonly PhrasingContent[], out: Segment[], strong: number, counter: { n: number }): void {
+function inlineSegments(
+  nodes: readonly PhrasingContent[],
+  out: Segment[],
+  strong: number,
+  counter: { n: number },
+): void {
   for (const node of nodes) {
     const line = node.position?.start.line ?? 0;
     switch (node.type) {
@@ -143,7 +149,11 @@ function inlineLines(nodes: readonly PhrasingContent[]): InlineLine[] {
   return [...byLine.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([line, parts]) => {
-      const text = parts.map((p) => p.text).join('').replace(/\s+/g, ' ').trim();
+      const text = parts
+        .map((p) => p.text)
+        .join('')
+        .replace(/\s+/g, ' ')
+        .trim();
       const content = parts.filter((p) => p.text.trim() !== '' && !/^\s*:\s*$/.test(p.text));
       const strongs = new Set(content.map((p) => p.strong));
       const boldOnly = content.length > 0 && strongs.size === 1 && !strongs.has(-1);
@@ -181,14 +191,21 @@ function blockOf(node: RootContent, source: string): Block | null {
   const line = node.position?.start.line ?? 0;
   switch (node.type) {
     case 'paragraph':
-      return { kind: 'paragraph', lines: inlineLines(node.children).map(({ text, line: l }) => ({ text, line: l })), line };
+      return {
+        kind: 'paragraph',
+        lines: inlineLines(node.children).map(({ text, line: l }) => ({ text, line: l })),
+        line,
+      };
     case 'list':
       return {
         kind: 'list',
         line,
         items: node.children.map((item) => {
           const [first, ...rest] = item.children;
-          const lines = first?.type === 'paragraph' ? inlineLines(first.children).map(({ text, line: l }) => ({ text, line: l })) : [];
+          const lines =
+            first?.type === 'paragraph'
+              ? inlineLines(first.children).map(({ text, line: l }) => ({ text, line: l }))
+              : [];
           const others = first?.type === 'paragraph' ? rest : item.children;
           return {
             lines,
@@ -202,8 +219,15 @@ function blockOf(node: RootContent, source: string): Block | null {
       return { kind: 'table', table: tableOf(node), line };
     case 'code': {
       // A fenced block's content starts on the line after the fence; an indented one on its own line.
-      const fenced = /^[ \t]*(?:```|~~~)/.test(source.slice(node.position?.start.offset ?? 0, (node.position?.start.offset ?? 0) + 8));
-      return { kind: 'code', lang: node.lang ?? null, lines: node.value === '' ? [] : codeLines(node.value, fenced ? line + 1 : line), line };
+      const fenced = /^[ \t]*(?:```|~~~)/.test(
+        source.slice(node.position?.start.offset ?? 0, (node.position?.start.offset ?? 0) + 8),
+      );
+      return {
+        kind: 'code',
+        lang: node.lang ?? null,
+        lines: node.value === '' ? [] : codeLines(node.value, fenced ? line + 1 : line),
+        line,
+      };
     }
     case 'html':
       if (isComment(node.value)) return { kind: 'comment', line };
@@ -217,7 +241,11 @@ function blockOf(node: RootContent, source: string): Block | null {
           .filter((l) => l.text !== ''),
       };
     case 'blockquote':
-      return { kind: 'quote', line, blocks: node.children.map((c) => blockOf(c, source)).filter((b): b is Block => b !== null) };
+      return {
+        kind: 'quote',
+        line,
+        blocks: node.children.map((c) => blockOf(c, source)).filter((b): b is Block => b !== null),
+      };
     default:
       // thematic breaks, definitions, footnote definitions: no content of their own.
       return null;
@@ -227,7 +255,14 @@ function blockOf(node: RootContent, source: string): Block | null {
 // ---------------------------------------------------------------------------------------------
 // Section tree
 
-function newSection(level: number, title: string, line: number, bodyLine: number, parent: Section | null, bold: boolean): Section {
+function newSection(
+  level: number,
+  title: string,
+  line: number,
+  bodyLine: number,
+  parent: Section | null,
+  bold: boolean,
+): Section {
   return { level, title, line, bodyLine, blocks: [], children: [], parent, bold };
 }
 
@@ -266,8 +301,22 @@ export function parseMarkdown(text: string, file: string): MarkdownDocument {
         // A bold-only first line is a heading one level below the nearest real heading.
         while (top() !== root && top().bold) stack.pop();
         const rest = lines.slice(1);
-        open(newSection(top().level + 1, first.text.replace(/\s*:\s*$/, ''), first.line, rest[0]?.line ?? first.line + 1, null, true));
-        if (rest.length) top().blocks.push({ kind: 'paragraph', lines: rest.map(({ text: t, line }) => ({ text: t, line })), line: rest[0]!.line });
+        open(
+          newSection(
+            top().level + 1,
+            first.text.replace(/\s*:\s*$/, ''),
+            first.line,
+            rest[0]?.line ?? first.line + 1,
+            null,
+            true,
+          ),
+        );
+        if (rest.length)
+          top().blocks.push({
+            kind: 'paragraph',
+            lines: rest.map(({ text: t, line }) => ({ text: t, line })),
+            line: rest[0]!.line,
+          });
         return;
       }
     }
@@ -376,12 +425,17 @@ export function sectionTables(section: Section, deep = true): { table: Table; se
 export function linesAndRows(section: Section, join = ' | '): TextLine[] {
   return [
     ...sectionLines(section).map((l) => ({ text: l.text, line: l.line })),
-    ...sectionTables(section).flatMap(({ table }) => table.rows.map((r, k) => ({ text: r.join(join), line: table.rowLines[k] ?? table.line }))),
+    ...sectionTables(section).flatMap(({ table }) =>
+      table.rows.map((r, k) => ({ text: r.join(join), line: table.rowLines[k] ?? table.line })),
+    ),
   ].sort((a, b) => a.line - b.line);
 }
 
 /** Code blocks of a section (sub-sections too when `deep`). */
-export function sectionCode(section: Section, deep = true): { lang: string | null; lines: TextLine[]; line: number; section: Section }[] {
+export function sectionCode(
+  section: Section,
+  deep = true,
+): { lang: string | null; lines: TextLine[]; line: number; section: Section }[] {
   const out: { lang: string | null; lines: TextLine[]; line: number; section: Section }[] = [];
   const walk = (blocks: readonly Block[], s: Section) => {
     for (const b of blocks) {

@@ -11,8 +11,17 @@
  * check answers `error`, never a guess.
  */
 import { GateError } from '../errors.js';
-import { accuraciesAgree, firstNumber, parseAccuracy, type Accuracy, type WrittenNumber } from './numbers.js';
-import { sectionCode, sectionLines, sectionTables, splitLabeled, titlePath, type MarkdownDocument, type Section, type Table } from './markdown.js';
+import {
+  type MarkdownDocument,
+  type Section,
+  sectionCode,
+  sectionLines,
+  sectionTables,
+  splitLabeled,
+  type Table,
+  titlePath,
+} from './markdown.js';
+import { type Accuracy, accuraciesAgree, firstNumber, parseAccuracy, type WrittenNumber } from './numbers.js';
 
 export type MetricName = 'accuracy' | 'f1' | 'precision' | 'recall';
 export type Split = 'test' | 'val' | 'train';
@@ -133,7 +142,8 @@ function merge(...ms: MetricMeaning[]): MetricMeaning | null {
 }
 
 /** Languages whose code blocks are program text, not pasted output. */
-const PROGRAM_LANGS = /^(?:py|python|python3|js|javascript|ts|typescript|bash|sh|shell|zsh|powershell|ps1|c|cpp|java|go|rust|r|julia|sql|dockerfile|makefile|toml|ini)$/i;
+const PROGRAM_LANGS =
+  /^(?:py|python|python3|js|javascript|ts|typescript|bash|sh|shell|zsh|powershell|ps1|c|cpp|java|go|rust|r|julia|sql|dockerfile|makefile|toml|ini)$/i;
 
 export interface ExtractOptions {
   /** Split of values no label or section names (test_results.md → test). */
@@ -159,12 +169,25 @@ function fromLines(doc: MarkdownDocument, opts: ExtractOptions): MetricValue[] {
   for (const l of sectionLines(doc.root)) {
     if (l.kind === 'code') continue;
     // A table row left without its delimiter row is text to GFM, but reads as "| label | value |".
-    const cells = /^\|.*\|$/.test(l.text) ? l.text.slice(1, -1).split('|').map((c) => c.trim()) : null;
+    const cells = /^\|.*\|$/.test(l.text)
+      ? l.text
+          .slice(1, -1)
+          .split('|')
+          .map((c) => c.trim())
+      : null;
     const hit = cells && cells.length >= 2 ? { label: cells[0]!, value: cells[1]! } : splitLabeled(l.text);
     if (!hit) continue;
     const m = meaningOf(hit.label);
     if (!m.metric || m.conflict || m.excluded) continue;
-    out.push({ meaning: finish(m, l.section, opts, hit.value), label: hit.label, number: firstNumber(hit.value), raw: hit.value, file: doc.file, line: l.line, form: 'line' });
+    out.push({
+      meaning: finish(m, l.section, opts, hit.value),
+      label: hit.label,
+      number: firstNumber(hit.value),
+      raw: hit.value,
+      file: doc.file,
+      line: l.line,
+      form: 'line',
+    });
   }
   return out;
 }
@@ -179,7 +202,8 @@ function fromTable(table: Table, section: Section, doc: MarkdownDocument, opts: 
     const labelled = firstNumber(first) === null || classTable;
     let rowMeaning: MetricMeaning = labelled ? meaningOf(first) : {};
     if (labelled && classTable && !SUMMARY_ROW.test(first.trim())) rowMeaning = { aggregate: 'class' };
-    else if (labelled && classTable && /^accuracy$/i.test(first.trim())) rowMeaning = { metric: 'accuracy', aggregate: 'overall' };
+    else if (labelled && classTable && /^accuracy$/i.test(first.trim()))
+      rowMeaning = { metric: 'accuracy', aggregate: 'overall' };
     row.forEach((cell, c) => {
       if (labelled && c === 0) return;
       const number = firstNumber(cell);
@@ -192,8 +216,18 @@ function fromTable(table: Table, section: Section, doc: MarkdownDocument, opts: 
       // The column header is part of the label only when it says something ("Value" does not).
       const h = heads[c] ?? {};
       const telling = h.metric || h.split || h.aggregate || h.epoch;
-      const label = [labelled ? first : '', telling || !labelled ? (table.headers[c] ?? '') : ''].filter(Boolean).join(' / ');
-      out.push({ meaning: finish(m, section, opts, cell), label, number, raw: cell, file: doc.file, line: table.rowLines[r] ?? table.line, form: 'table' });
+      const label = [labelled ? first : '', telling || !labelled ? (table.headers[c] ?? '') : '']
+        .filter(Boolean)
+        .join(' / ');
+      out.push({
+        meaning: finish(m, section, opts, cell),
+        label,
+        number,
+        raw: cell,
+        file: doc.file,
+        line: table.rowLines[r] ?? table.line,
+        form: 'table',
+      });
     });
   });
   return out;
@@ -235,9 +269,11 @@ export function classificationReports(doc: MarkdownDocument): ClassificationRepo
       const label = tokens.slice(0, tokens.length - n).join(' ');
       const nums = tokens.slice(tokens.length - n).map((t) => firstNumber(t));
       if (!label) continue;
-      if (n === 4) rows.push({ label, precision: nums[0]!, recall: nums[1]!, f1: nums[2]!, support: nums[3]!, line: l.line });
+      if (n === 4)
+        rows.push({ label, precision: nums[0]!, recall: nums[1]!, f1: nums[2]!, support: nums[3]!, line: l.line });
       // "accuracy  0.99  360": the accuracy sits in the f1-score column.
-      else if (n === 2 && /^accuracy$/i.test(label)) rows.push({ label, precision: null, recall: null, f1: nums[0]!, support: nums[1]!, line: l.line });
+      else if (n === 2 && /^accuracy$/i.test(label))
+        rows.push({ label, precision: null, recall: null, f1: nums[0]!, support: nums[1]!, line: l.line });
     }
     if (rows.length) out.push({ file: doc.file, line: code.lines[k]!.line, section: code.section, rows });
   }
@@ -250,13 +286,29 @@ function fromReports(doc: MarkdownDocument, opts: ExtractOptions): MetricValue[]
     for (const row of rep.rows) {
       const push = (metric: MetricName, aggregate: Aggregate, number: WrittenNumber | null) => {
         if (!number) return;
-        out.push({ meaning: finish({ metric, aggregate }, rep.section, opts, ''), label: `classification_report ${row.label} ${metric}`, number, raw: number.text, file: doc.file, line: row.line, form: 'report' });
+        out.push({
+          meaning: finish({ metric, aggregate }, rep.section, opts, ''),
+          label: `classification_report ${row.label} ${metric}`,
+          number,
+          raw: number.text,
+          file: doc.file,
+          line: row.line,
+          form: 'report',
+        });
       };
       if (/^accuracy$/i.test(row.label)) {
         push('accuracy', 'overall', row.f1);
         continue;
       }
-      const agg: Aggregate = /^macro avg$/i.test(row.label) ? 'macro' : /^weighted avg$/i.test(row.label) ? 'weighted' : /^micro avg$/i.test(row.label) ? 'micro' : /^samples avg$/i.test(row.label) ? 'overall' : 'class';
+      const agg: Aggregate = /^macro avg$/i.test(row.label)
+        ? 'macro'
+        : /^weighted avg$/i.test(row.label)
+          ? 'weighted'
+          : /^micro avg$/i.test(row.label)
+            ? 'micro'
+            : /^samples avg$/i.test(row.label)
+              ? 'overall'
+              : 'class';
       if (agg === 'class') continue; // per-class rows are read by perClassSources
       push('precision', agg, row.precision);
       push('recall', agg, row.recall);
@@ -289,10 +341,20 @@ export interface MetricPick {
 }
 
 /** Values of one quantity, by meaning. Values that are not a number in range are left out. */
-export function candidatesFor(values: readonly MetricValue[], want: MetricWanted, aggregates: (Aggregate | undefined)[]): { v: MetricValue; a: Accuracy }[] {
+export function candidatesFor(
+  values: readonly MetricValue[],
+  want: MetricWanted,
+  aggregates: (Aggregate | undefined)[],
+): { v: MetricValue; a: Accuracy }[] {
   const epochs = want.epochs ?? ['best', undefined];
   return values
-    .filter((v) => v.meaning.metric === want.metric && v.meaning.split === want.split && aggregates.includes(v.meaning.aggregate) && epochs.includes(v.meaning.epoch))
+    .filter(
+      (v) =>
+        v.meaning.metric === want.metric &&
+        v.meaning.split === want.split &&
+        aggregates.includes(v.meaning.aggregate) &&
+        epochs.includes(v.meaning.epoch),
+    )
     .map((v) => ({ v, a: v.number ? parseAccuracy(`${v.number.text}${v.number.percentSign ? '%' : ''}`) : null }))
     .filter((x): x is { v: MetricValue; a: Accuracy } => x.a !== null);
 }
@@ -358,12 +420,20 @@ export function perClassSources(doc: MarkdownDocument, scope: Section = doc.root
     const rows = table.rows
       .map((row, r) => ({ row, line: table.rowLines[r] ?? table.line }))
       .filter(({ row }) => (row[0] ?? '').trim() !== '' && !SUMMARY_ROW.test((row[0] ?? '').trim()))
-      .map(({ row, line }) => ({ name: (row[0] ?? '').trim(), f1: cell(row, f1), recall: cell(row, rec), precision: cell(row, prec), line }));
+      .map(({ row, line }) => ({
+        name: (row[0] ?? '').trim(),
+        f1: cell(row, f1),
+        recall: cell(row, rec),
+        precision: cell(row, prec),
+        line,
+      }));
     if (rows.length) out.push({ file: doc.file, line: table.line, form: 'table', section, rows });
   }
   for (const rep of classificationReports(doc)) {
     if (scope !== doc.root && !descendantsOf(scope).includes(rep.section)) continue;
-    const rows = rep.rows.filter((r) => !SUMMARY_ROW.test(r.label)).map((r) => ({ name: r.label, f1: r.f1, recall: r.recall, precision: r.precision, line: r.line }));
+    const rows = rep.rows
+      .filter((r) => !SUMMARY_ROW.test(r.label))
+      .map((r) => ({ name: r.label, f1: r.f1, recall: r.recall, precision: r.precision, line: r.line }));
     if (rows.length) out.push({ file: doc.file, line: rep.line, form: 'report', section: rep.section, rows });
   }
   return out.sort((a, b) => a.line - b.line);

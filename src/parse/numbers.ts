@@ -38,7 +38,8 @@ const ONE = Decimal.of(1);
 
 function accuracyOf(exact: Decimal, percentSign: boolean, raw: string, decimals: number): Accuracy | null {
   if (exact.units < 0n) return null;
-  if (percentSign) return exact.le(HUNDRED) ? { percent: exact.toNumber(), exact, read: 'percent', raw, decimals } : null;
+  if (percentSign)
+    return exact.le(HUNDRED) ? { percent: exact.toNumber(), exact, read: 'percent', raw, decimals } : null;
   if (exact.le(ONE)) {
     const p = exact.shift(2);
     return { percent: p.toNumber(), exact: p, read: 'fraction', raw, decimals };

@@ -154,7 +154,10 @@ const REQ_OPTIONS: Record<string, { value: boolean; name: string }> = {
 };
 
 /** optparse-style option parsing: `--opt=value`, `--opt value`, `-rfile`, `-r file`. */
-function parseOptions(s: string, table: Record<string, { value: boolean; name: string }>): { opts: { name: string; value: string }[]; error?: string } {
+function parseOptions(
+  s: string,
+  table: Record<string, { value: boolean; name: string }>,
+): { opts: { name: string; value: string }[]; error?: string } {
   const tokens = shellSplit(s);
   const opts: { name: string; value: string }[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -172,7 +175,8 @@ function parseOptions(s: string, table: Record<string, { value: boolean; name: s
       value = t.slice(2);
     }
     const def = table[key];
-    if (!def) return { opts, error: t.startsWith('-') ? `unknown option ${key}` : `unexpected "${t}" after the options` };
+    if (!def)
+      return { opts, error: t.startsWith('-') ? `unknown option ${key}` : `unexpected "${t}" after the options` };
     if (def.value) {
       if (value === undefined) {
         value = tokens[++i];
@@ -213,32 +217,55 @@ function judgeLocation(loc: string, hashes: number): Judged {
   const vcs = VCS.exec(loc);
   if (vcs) {
     const rev = vcsRevision(loc);
-    if (!rev) return { pinned: false, reason: `${vcs[1]} reference without a revision (installs the default branch's head)` };
-    if ((vcs[1] === 'git' || vcs[1] === 'hg') && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(rev)) return { pinned: true, reason: `${vcs[1]} commit ${rev.slice(0, 12)}` };
+    if (!rev)
+      return { pinned: false, reason: `${vcs[1]} reference without a revision (installs the default branch's head)` };
+    if ((vcs[1] === 'git' || vcs[1] === 'hg') && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(rev))
+      return { pinned: true, reason: `${vcs[1]} commit ${rev.slice(0, 12)}` };
     if (vcs[1] === 'svn' && /^\d+$/.test(rev)) return { pinned: true, reason: `svn revision ${rev}` };
-    if (/^[0-9a-f]{7,39}$/i.test(rev)) return { pinned: false, reason: `abbreviated commit id "${rev}" (a branch or tag of that name would be taken first; write the full id)` };
-    return { pinned: false, reason: `${vcs[1]} reference "@${rev}" is a branch or tag, which can move; only a full commit id pins` };
+    if (/^[0-9a-f]{7,39}$/i.test(rev))
+      return {
+        pinned: false,
+        reason: `abbreviated commit id "${rev}" (a branch or tag of that name would be taken first; write the full id)`,
+      };
+    return {
+      pinned: false,
+      reason: `${vcs[1]} reference "@${rev}" is a branch or tag, which can move; only a full commit id pins`,
+    };
   }
   if (hashes > 0 || HASH_FRAGMENT.test(loc)) return { pinned: true, reason: 'archive fixed by its hash' };
   const wheel = WHEEL.exec(decodeURIComponent(loc.split('#')[0]!.split('?')[0]!));
   if (wheel && validPep440(wheel[2]!)) return { pinned: true, reason: `wheel file name fixes version ${wheel[2]}` };
-  if (URL_SCHEME.test(loc) && !/^file:/i.test(loc)) return { pinned: false, reason: 'URL without a hash: what it serves can change (add #sha256= or --hash)' };
+  if (URL_SCHEME.test(loc) && !/^file:/i.test(loc))
+    return { pinned: false, reason: 'URL without a hash: what it serves can change (add #sha256= or --hash)' };
   return { pinned: false, reason: 'local path: its contents are not fixed' };
 }
 
 /** Judges PEP 440 version specifiers ("" = none). */
 export function judgeSpecifiers(spec: string): Judged {
-  const s = spec.trim().replace(/^\((.*)\)$/s, '$1').trim();
+  const s = spec
+    .trim()
+    .replace(/^\((.*)\)$/s, '$1')
+    .trim();
   if (s === '') return { pinned: false, reason: 'no version given' };
   const clauses: { op: string; version: string }[] = [];
   for (const part of s.split(',')) {
     const m = SPEC_CLAUSE.exec(part.trim());
-    if (!m) return { pinned: false, reason: `"${part.trim()}" is not a PEP 440 version specifier`, problem: `"${part.trim()}" is not a PEP 440 version specifier` };
+    if (!m)
+      return {
+        pinned: false,
+        reason: `"${part.trim()}" is not a PEP 440 version specifier`,
+        problem: `"${part.trim()}" is not a PEP 440 version specifier`,
+      };
     const [, op, version] = m as unknown as [string, string, string];
     if (op !== '===') {
       const wildcard = (op === '==' || op === '!=') && version.endsWith('.*');
       const base = wildcard ? version.slice(0, -2) : version;
-      if (!validPep440(base) || base.includes('*')) return { pinned: false, reason: `"${version}" is not a PEP 440 version`, problem: `${op}${version}: "${version}" is not a PEP 440 version` };
+      if (!validPep440(base) || base.includes('*'))
+        return {
+          pinned: false,
+          reason: `"${version}" is not a PEP 440 version`,
+          problem: `${op}${version}: "${version}" is not a PEP 440 version`,
+        };
     }
     clauses.push({ op, version });
   }
@@ -253,35 +280,85 @@ export function judgeSpecifiers(spec: string): Judged {
     return { pinned: true, reason: `==${exact.version}` };
   }
   const first = clauses[0]!;
-  if (first.op === '==') return { pinned: false, reason: `wildcard ==${first.version} matches every ${first.version.slice(0, -2)}.x release` };
-  if (first.op === '~=') return { pinned: false, reason: `compatible release ~=${first.version} allows later releases` };
+  if (first.op === '==')
+    return {
+      pinned: false,
+      reason: `wildcard ==${first.version} matches every ${first.version.slice(0, -2)}.x release`,
+    };
+  if (first.op === '~=')
+    return { pinned: false, reason: `compatible release ~=${first.version} allows later releases` };
   if (first.op === '!=') return { pinned: false, reason: `${s} only excludes versions` };
   return { pinned: false, reason: `${s} is a range` };
 }
 
 /** A PEP 508 requirement or a pip URL/path line; `hashes` counts its --hash options. */
-export function parseRequirementSpec(text: string, file: string, line: number, hashes = 0): { req: Requirement; problem?: string } {
+export function parseRequirementSpec(
+  text: string,
+  file: string,
+  line: number,
+  hashes = 0,
+): { req: Requirement; problem?: string } {
   const base = { file, line, source: 'pip' as const, ...(hashes ? { hashes } : {}) };
   const envVar = ENV_VAR.exec(text);
-  if (envVar) return { req: { ...base, name: text, spec: text, pinned: false, reason: `depends on the environment variable \${${envVar[1]}}` } };
+  if (envVar)
+    return {
+      req: {
+        ...base,
+        name: text,
+        spec: text,
+        pinned: false,
+        reason: `depends on the environment variable \${${envVar[1]}}`,
+      },
+    };
   const named = NAME.exec(text);
   // A bare URL or path (pip: is_url / looks like a path or archive), unless it is "name @ url".
-  if (!named?.[3]!.trim().startsWith('@') && (URL_SCHEME.test(text) || /^(?:\.{1,2}\/|\/|~)/.test(text) || /\.(?:whl|tar\.gz|tgz|zip|tar\.bz2)(?:[#?].*)?$/.test(text.split(/\s+;/)[0]!) || text === '.')) {
+  if (
+    !named?.[3]!.trim().startsWith('@') &&
+    (URL_SCHEME.test(text) ||
+      /^(?:\.{1,2}\/|\/|~)/.test(text) ||
+      /\.(?:whl|tar\.gz|tgz|zip|tar\.bz2)(?:[#?].*)?$/.test(text.split(/\s+;/)[0]!) ||
+      text === '.')
+  ) {
     const [loc, ...marker] = text.split(/\s+;\s*/);
     const egg = /#(?:.*&)?egg=([A-Za-z0-9._-]+)/.exec(loc!)?.[1];
     const wheel = WHEEL.exec(loc!.split('#')[0]!);
     const j = judgeLocation(loc!, hashes);
-    return { req: { ...base, name: egg ?? wheel?.[1] ?? loc!, spec: loc!, pinned: j.pinned, reason: j.reason, ...(marker.length ? { marker: marker.join(';') } : {}) } };
+    return {
+      req: {
+        ...base,
+        name: egg ?? wheel?.[1] ?? loc!,
+        spec: loc!,
+        pinned: j.pinned,
+        reason: j.reason,
+        ...(marker.length ? { marker: marker.join(';') } : {}),
+      },
+    };
   }
   const m = named;
-  if (!m) return { req: { ...base, name: text, spec: text, pinned: false, reason: 'not a PEP 508 requirement' }, problem: `"${text}" is not a PEP 508 requirement` };
+  if (!m)
+    return {
+      req: { ...base, name: text, spec: text, pinned: false, reason: 'not a PEP 508 requirement' },
+      problem: `"${text}" is not a PEP 508 requirement`,
+    };
   const name = m[1]!;
   let rest = m[3]!.trim();
   if (rest.startsWith('@')) {
     // name @ url ; marker — the marker needs whitespace before ";" (PEP 508).
-    const [loc, ...marker] = rest.slice(1).trim().split(/\s+;\s*/);
+    const [loc, ...marker] = rest
+      .slice(1)
+      .trim()
+      .split(/\s+;\s*/);
     const j = judgeLocation(loc!, hashes);
-    return { req: { ...base, name, spec: `@ ${loc}`, pinned: j.pinned, reason: j.reason, ...(marker.length ? { marker: marker.join(';') } : {}) } };
+    return {
+      req: {
+        ...base,
+        name,
+        spec: `@ ${loc}`,
+        pinned: j.pinned,
+        reason: j.reason,
+        ...(marker.length ? { marker: marker.join(';') } : {}),
+      },
+    };
   }
   let marker: string | undefined;
   const semi = rest.indexOf(';');
@@ -291,7 +368,14 @@ export function parseRequirementSpec(text: string, file: string, line: number, h
   }
   const spec = rest.replace(/\s+/g, '');
   const j = judgeSpecifiers(spec);
-  const req: Requirement = { ...base, name, spec: spec || '(no version)', pinned: j.pinned, reason: j.reason, ...(marker ? { marker } : {}) };
+  const req: Requirement = {
+    ...base,
+    name,
+    spec: spec || '(no version)',
+    pinned: j.pinned,
+    reason: j.reason,
+    ...(marker ? { marker } : {}),
+  };
   return j.problem ? { req, problem: j.problem } : { req };
 }
 
@@ -305,10 +389,21 @@ export function parsePipRequirements(text: string, file: string): PipRequirement
       if (error) out.problems.push({ line, message: `${error} (pip refuses this line)` });
       for (const o of opts) {
         if (o.name === 'require_hashes') out.requireHashes ??= line;
-        if (o.name === 'requirement' || o.name === 'constraint') out.includes.push({ kind: o.name, target: o.value, line });
+        if (o.name === 'requirement' || o.name === 'constraint')
+          out.includes.push({ kind: o.name, target: o.value, line });
         else if (o.name === 'editable') {
           const { req, problem } = parseRequirementSpec(o.value, file, line);
-          const editable = { ...req, spec: `-e ${o.value}`, ...(req.pinned ? {} : { reason: /^(?:[a-z]+\+)?[a-z]+:\/\//i.test(o.value) ? req.reason : 'editable install of a local folder: its contents are not fixed' }) };
+          const editable = {
+            ...req,
+            spec: `-e ${o.value}`,
+            ...(req.pinned
+              ? {}
+              : {
+                  reason: /^(?:[a-z]+\+)?[a-z]+:\/\//i.test(o.value)
+                    ? req.reason
+                    : 'editable install of a local folder: its contents are not fixed',
+                }),
+          };
           out.requirements.push(editable);
           if (problem) out.problems.push({ line, message: problem });
         }
@@ -319,7 +414,11 @@ export function parsePipRequirements(text: string, file: string): PipRequirement
     if (error) out.problems.push({ line, message: `${error} (pip refuses this line)` });
     const hashes = opts.filter((o) => o.name === 'hash');
     const badHash = hashes.find((h) => !/^(?:sha256|sha384|sha512):[0-9a-f]+$/i.test(h.value));
-    if (badHash) out.problems.push({ line, message: `--hash=${badHash.value} is not algorithm:hexdigest (sha256, sha384, sha512)` });
+    if (badHash)
+      out.problems.push({
+        line,
+        message: `--hash=${badHash.value} is not algorithm:hexdigest (sha256, sha384, sha512)`,
+      });
     const { req, problem } = parseRequirementSpec(args.trim(), file, line, hashes.length);
     out.requirements.push(req);
     if (problem) out.problems.push({ line, message: problem });
@@ -331,7 +430,8 @@ export function parsePipRequirements(text: string, file: string): PipRequirement
 export function resolveInclude(target: string, fromFile: string): { rel: string } | { refused: string } {
   if (URL_SCHEME.test(target)) return { refused: `${target} is a URL; a remote file cannot be verified` };
   if (ENV_VAR.test(target)) return { refused: `${target} depends on an environment variable` };
-  if (target.startsWith('/') || /^[A-Za-z]:/.test(target) || target.startsWith('~')) return { refused: `${target} is an absolute path outside the run folder` };
+  if (target.startsWith('/') || /^[A-Za-z]:/.test(target) || target.startsWith('~'))
+    return { refused: `${target} is an absolute path outside the run folder` };
   const rel = path.posix.normalize(path.posix.join(path.posix.dirname(fromFile || '.'), target));
   if (rel === '..' || rel.startsWith('../')) return { refused: `${target} leaves the run folder` };
   return { rel: rel.replace(/^\.\//, '') };

@@ -1,10 +1,10 @@
 import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
-import { findJsonMetric, parseJsonDocument, type JsonDocument } from './json.js';
-import { parseMarkdown, type MarkdownDocument } from './markdown.js';
+import { findJsonMetric, type JsonDocument, parseJsonDocument } from './json.js';
+import { type MarkdownDocument, parseMarkdown } from './markdown.js';
 import { AmbiguityError, extractMetrics, pickMetric, type Split } from './metrics.js';
-import { describeAccuracy, parseAccuracy, type Accuracy } from './numbers.js';
+import { type Accuracy, describeAccuracy, parseAccuracy } from './numbers.js';
 
 /** An accuracy with where it was read. */
 export interface SourcedAccuracy extends Accuracy {
@@ -22,7 +22,11 @@ export async function readMarkdown(run: RunArtifacts, rel: string, policy: Polic
   return parseMarkdown(await run.readText(rel, policy.limits.max_text_bytes), rel);
 }
 
-export async function optionalMarkdown(run: RunArtifacts, rel: string, policy: Policy): Promise<MarkdownDocument | null> {
+export async function optionalMarkdown(
+  run: RunArtifacts,
+  rel: string,
+  policy: Policy,
+): Promise<MarkdownDocument | null> {
   if (!(await run.exists(rel))) return null;
   return readMarkdown(run, rel, policy);
 }
@@ -39,8 +43,16 @@ const OVERALL = [[undefined, 'overall', 'micro']] as const;
  * The test or validation accuracy a markdown document writes, by meaning (lines, tables by row
  * or column, classification_report). Throws AmbiguityError when its values disagree.
  */
-export function accuracyInDocument(doc: MarkdownDocument, which: 'test' | 'val', defaultSplit?: Split): SourcedAccuracy | null {
-  const pick = pickMetric(extractMetrics(doc, { defaultSplit }), { metric: 'accuracy', split: which, aggregates: OVERALL.map((a) => [...a]) });
+export function accuracyInDocument(
+  doc: MarkdownDocument,
+  which: 'test' | 'val',
+  defaultSplit?: Split,
+): SourcedAccuracy | null {
+  const pick = pickMetric(extractMetrics(doc, { defaultSplit }), {
+    metric: 'accuracy',
+    split: which,
+    aggregates: OVERALL.map((a) => [...a]),
+  });
   return pick ? { ...pick.accuracy, file: doc.file, where: `line ${pick.value.line}` } : null;
 }
 
@@ -56,7 +68,10 @@ export function accuracyFromMarkdown(text: string, which: 'test' | 'val'): (Accu
 function fromJson(doc: JsonDocument | null, which: 'test' | 'val'): SourcedAccuracy | null {
   if (!doc) return null;
   // The checkpoint is the best epoch's: a plain val_acc is taken to be the best one.
-  const answer = findJsonMetric(doc, which === 'val' ? { split: 'val', kind: 'accuracy', epoch: 'best' } : { split: 'test', kind: 'accuracy' });
+  const answer = findJsonMetric(
+    doc,
+    which === 'val' ? { split: 'val', kind: 'accuracy', epoch: 'best' } : { split: 'test', kind: 'accuracy' },
+  );
   if (!answer) return null;
   if ('ambiguous' in answer) throw new AmbiguityError(answer.ambiguous.replace(/^ambiguous:\s*/, ''));
   const m = answer.found;
@@ -68,14 +83,22 @@ function fromJson(doc: JsonDocument | null, which: 'test' | 'val'): SourcedAccur
 async function optionalMetrics(run: RunArtifacts, policy: Policy): Promise<JsonDocument | null> {
   if (!(await run.exists(policy.paths.metrics))) return null;
   try {
-    return parseJsonDocument(await run.readText(policy.paths.metrics, policy.limits.max_text_bytes), policy.paths.metrics);
+    return parseJsonDocument(
+      await run.readText(policy.paths.metrics, policy.limits.max_text_bytes),
+      policy.paths.metrics,
+    );
   } catch (err) {
     if (err instanceof GateError && err.code === 'PARSE_ERROR' && !(err instanceof AmbiguityError)) return null;
     throw err;
   }
 }
 
-async function accuracyInRunDocument(run: RunArtifacts, rel: string, policy: Policy, which: 'test' | 'val'): Promise<SourcedAccuracy | null> {
+async function accuracyInRunDocument(
+  run: RunArtifacts,
+  rel: string,
+  policy: Policy,
+  which: 'test' | 'val',
+): Promise<SourcedAccuracy | null> {
   const doc = await optionalMarkdown(run, rel, policy);
   return doc === null ? null : accuracyInDocument(doc, which, documentSplit(rel, policy));
 }
@@ -95,7 +118,11 @@ export async function readValAccuracy(run: RunArtifacts, policy: Policy): Promis
 }
 
 /** Every place a validation or test accuracy is written (for cross-checks). */
-export async function allAccuracies(run: RunArtifacts, policy: Policy, which: 'test' | 'val'): Promise<SourcedAccuracy[]> {
+export async function allAccuracies(
+  run: RunArtifacts,
+  policy: Policy,
+  which: 'test' | 'val',
+): Promise<SourcedAccuracy[]> {
   const out: SourcedAccuracy[] = [];
   const j = fromJson(await optionalMetrics(run, policy), which);
   if (j) out.push(j);

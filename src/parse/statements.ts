@@ -6,7 +6,16 @@
  * over words in the description; "No P0/P1 issues open." says something is absent, it is not an
  * issue. Every item keeps its line.
  */
-import { descendants, sectionLines, sectionTables, splitLabeled, type DocLine, type ListItem, type Section, type Table } from './markdown.js';
+import {
+  type DocLine,
+  descendants,
+  type ListItem,
+  type Section,
+  sectionLines,
+  sectionTables,
+  splitLabeled,
+  type Table,
+} from './markdown.js';
 
 export interface IssueItem {
   text: string;
@@ -38,8 +47,10 @@ export interface IssueReading {
 
 const P_LEVEL = /\bP\s?([0-4])\b|\bsev(?:erity)?[- ]?([0-4])\b|\bpriority[- :]?([0-4])\b/gi;
 const CRITICAL = /\b(critical|blocker|blocking|showstopper)\b/i;
-const KNOWN_WORDS = /^(?:critical|blocker|blocking|showstopper|medium|moderate|minor|low|trivial|cosmetic|info|informational)$/i;
-const SEVERITY_WORDS = /^(?:critical|blocker|blocking|showstopper|high|major|severe|urgent|medium|moderate|minor|low|trivial|cosmetic|info|informational)$/i;
+const KNOWN_WORDS =
+  /^(?:critical|blocker|blocking|showstopper|medium|moderate|minor|low|trivial|cosmetic|info|informational)$/i;
+const SEVERITY_WORDS =
+  /^(?:critical|blocker|blocking|showstopper|high|major|severe|urgent|medium|moderate|minor|low|trivial|cosmetic|info|informational)$/i;
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -49,7 +60,8 @@ function escapeRe(s: string): string {
 export function severitiesIn(text: string, policySeverities: readonly string[]): string[] {
   const out = new Set<string>();
   for (const m of text.matchAll(P_LEVEL)) out.add(`P${m[1] ?? m[2] ?? m[3]}`);
-  for (const s of policySeverities) if (!/^P[0-4]$/i.test(s) && new RegExp(`\\b${escapeRe(s)}\\b`, 'i').test(text)) out.add(s.toUpperCase());
+  for (const s of policySeverities)
+    if (!/^P[0-4]$/i.test(s) && new RegExp(`\\b${escapeRe(s)}\\b`, 'i').test(text)) out.add(s.toUpperCase());
   if (CRITICAL.test(text)) out.add('critical');
   return [...out];
 }
@@ -71,11 +83,13 @@ function mostSevere(sevs: string[]): string {
 // ---- status
 
 /** Status words of an explicit field (a Status column, "Status:", a sub-heading). */
-const FIELD_CLOSED = /\b(closed|resolved|fixed|done|complete|completed|not a bug|invalid|duplicate|obsolete|verified)\b/i;
+const FIELD_CLOSED =
+  /\b(closed|resolved|fixed|done|complete|completed|not a bug|invalid|duplicate|obsolete|verified)\b/i;
 const FIELD_OPEN =
   /\b(open|opened|reopened|re-opened|active|ongoing|in progress|investigating|under investigation|unresolved|unfixed|todo|new|blocked|pending|mitigated|mitigation|workaround|work-around|monitoring|accepted|acknowledged|triaged|deferred|backlog|planned|won'?t fix|wontfix|will not fix)\b/i;
 /** "not fixed", "not yet resolved": a negated closing word is open. */
-const NEGATED_CLOSED = /\b(?:not|never|isn'?t|wasn'?t|hasn'?t been|has not been|not yet)\s+(?:yet\s+|been\s+)?(fixed|resolved|closed|done)\b/gi;
+const NEGATED_CLOSED =
+  /\b(?:not|never|isn'?t|wasn'?t|hasn'?t been|has not been|not yet)\s+(?:yet\s+|been\s+)?(fixed|resolved|closed|done)\b/gi;
 
 /** In free text a closing word must read as a status, not as part of a description ("fixed input size"). */
 const TEXT_CLOSED = [
@@ -114,7 +128,8 @@ export function statusOfField(text: string): StatusRead {
   const rest = text.replace(NEGATED_CLOSED, ' ');
   const open = [...negated, ...[...rest.matchAll(new RegExp(FIELD_OPEN.source, 'gi'))].map((m) => m[1]!.toLowerCase())];
   const closed = [...rest.matchAll(new RegExp(FIELD_CLOSED.source, 'gi'))].map((m) => m[1]!.toLowerCase());
-  if (open.length && closed.length) return { status: null, words: [...closed, ...open], conflict: `"${closed[0]}" and "${open[0]}"` };
+  if (open.length && closed.length)
+    return { status: null, words: [...closed, ...open], conflict: `"${closed[0]}" and "${open[0]}"` };
   if (closed.length) return { status: 'closed', words: closed, conflict: null };
   if (open.length) return { status: 'open', words: open, conflict: null };
   return { status: null, words: [], conflict: null };
@@ -126,7 +141,8 @@ export function statusOfText(text: string): StatusRead {
   const rest = text.replace(NEGATED_CLOSED, ' ');
   const open = [...negated, ...firstHits(TEXT_OPEN, rest)];
   const closed = firstHits(TEXT_CLOSED, rest);
-  if (open.length && closed.length) return { status: null, words: [...closed, ...open], conflict: `"${closed[0]}" and "${open[0]}"` };
+  if (open.length && closed.length)
+    return { status: null, words: [...closed, ...open], conflict: `"${closed[0]}" and "${open[0]}"` };
   if (closed.length) return { status: 'closed', words: closed, conflict: null };
   if (open.length) return { status: 'open', words: open, conflict: null };
   return { status: null, words: [], conflict: null };
@@ -135,9 +151,16 @@ export function statusOfText(text: string): StatusRead {
 // ---- negation
 
 const SEV_LIST = String.raw`(?:P\s?[0-4]|sev(?:erity)?[- ]?[0-4]|critical|blocker|blocking)(?:\s*(?:\/|,|or|and|nor)\s*(?:P\s?[0-4]|sev(?:erity)?[- ]?[0-4]|critical|blocker|blocking))*`;
-const NO_SEVERITY = new RegExp(String.raw`\b(?:no|zero|without any|not any)\s+(?:(?:open|known|outstanding|remaining|unresolved|active|new|other|further)\s+)*(${SEV_LIST})\b`, 'i');
-const SEVERITY_NONE = new RegExp(String.raw`\b(${SEV_LIST})\s*(?:(?:issues?|bugs?|open|known|items?)\s*)*[:=]\s*(?:none|0|no|n\/?a|nil|—|-)\s*(?:[.;,]|$)`, 'i');
-const NO_ISSUES = /^(?:there (?:are|were|is) )?(?:no|none|zero)\b(?:\s+(?:known|open|outstanding|remaining|critical|blocking|unresolved|other))*\s*(?:issues?|bugs?|problems?|defects?)?(?:\s+(?:are\s+)?(?:known|open|identified|found|reported|outstanding))?\s*[.!]?$|^(?:none|n\/a|nothing)(?:\s+(?:known|identified|to report|reported))?\s*[.!]?$/i;
+const NO_SEVERITY = new RegExp(
+  String.raw`\b(?:no|zero|without any|not any)\s+(?:(?:open|known|outstanding|remaining|unresolved|active|new|other|further)\s+)*(${SEV_LIST})\b`,
+  'i',
+);
+const SEVERITY_NONE = new RegExp(
+  String.raw`\b(${SEV_LIST})\s*(?:(?:issues?|bugs?|open|known|items?)\s*)*[:=]\s*(?:none|0|no|n\/?a|nil|—|-)\s*(?:[.;,]|$)`,
+  'i',
+);
+const NO_ISSUES =
+  /^(?:there (?:are|were|is) )?(?:no|none|zero)\b(?:\s+(?:known|open|outstanding|remaining|critical|blocking|unresolved|other))*\s*(?:issues?|bugs?|problems?|defects?)?(?:\s+(?:are\s+)?(?:known|open|identified|found|reported|outstanding))?\s*[.!]?$|^(?:none|n\/a|nothing)(?:\s+(?:known|identified|to report|reported))?\s*[.!]?$/i;
 
 /** "No P0/P1 issues open." → [P0, P1]; "P0: none" → [P0]; "No known issues." → []; otherwise null. */
 export function negatedSeverities(text: string, policySeverities: readonly string[]): string[] | null {
@@ -169,7 +192,13 @@ interface Context {
   group: StatusRead | null;
 }
 
-function item(text: string, line: number, sev: { severity: string | null; known: boolean }, status: StatusRead, from: IssueItem['statusFrom']): IssueItem {
+function item(
+  text: string,
+  line: number,
+  sev: { severity: string | null; known: boolean },
+  status: StatusRead,
+  from: IssueItem['statusFrom'],
+): IssueItem {
   return {
     text,
     line,
@@ -182,7 +211,11 @@ function item(text: string, line: number, sev: { severity: string | null; known:
   };
 }
 
-function withGroup(status: StatusRead, from: IssueItem['statusFrom'], ctx: Context): [StatusRead, IssueItem['statusFrom']] {
+function withGroup(
+  status: StatusRead,
+  from: IssueItem['statusFrom'],
+  ctx: Context,
+): [StatusRead, IssueItem['statusFrom']] {
   if (status.status || status.conflict || !ctx.group) return [status, from];
   return [ctx.group, 'group'];
 }
@@ -194,19 +227,26 @@ function readTable(table: Table, ctx: Context, out: IssueReading): void {
   table.rows.forEach((row, k) => {
     const line = table.rowLines[k] ?? table.line;
     const text = row.join(' | ');
-    const severity = sev >= 0 ? severityField(row[sev] ?? '', ctx.policy) : severityField(severitiesIn(text, ctx.policy).join(' '), ctx.policy);
+    const severity =
+      sev >= 0
+        ? severityField(row[sev] ?? '', ctx.policy)
+        : severityField(severitiesIn(text, ctx.policy).join(' '), ctx.policy);
     // A severity row whose other cells are empty ("| P0 | none |") or whose open count is 0 says none are open.
     const others = row.filter((_, c) => c !== sev);
     if (severity.severity && count >= 0 && /^\d+$/.test((row[count] ?? '').trim())) {
       if (Number(row[count]) === 0) out.none.push({ text, line, severities: [severity.severity] });
-      else out.items.push(item(text, line, severity, { status: 'open', words: [`${row[count]} open`], conflict: null }, 'column'));
+      else
+        out.items.push(
+          item(text, line, severity, { status: 'open', words: [`${row[count]} open`], conflict: null }, 'column'),
+        );
       return;
     }
     if (severity.severity && others.every((c) => EMPTY_CELL.test(c.trim()))) {
       out.none.push({ text, line, severities: [severity.severity] });
       return;
     }
-    const [status, from] = st >= 0 ? withGroup(statusOfField(row[st] ?? ''), 'column', ctx) : withGroup(statusOfText(text), 'text', ctx);
+    const [status, from] =
+      st >= 0 ? withGroup(statusOfField(row[st] ?? ''), 'column', ctx) : withGroup(statusOfText(text), 'text', ctx);
     out.items.push(item(text, line, severity, status, from));
   });
 }
@@ -216,12 +256,16 @@ function labelledStatus(lines: readonly { text: string }[]): StatusRead | null {
   let found: StatusRead | null = null;
   for (const l of lines) {
     const kv = splitLabeled(l.text);
-    if (kv && /^(?:status|state|resolution)$/i.test(kv.label.replace(/[*_`]/g, '').trim())) found = statusOfField(kv.value);
+    if (kv && /^(?:status|state|resolution)$/i.test(kv.label.replace(/[*_`]/g, '').trim()))
+      found = statusOfField(kv.value);
   }
   return found;
 }
 
-function labelledSeverity(lines: readonly { text: string }[], policy: readonly string[]): { severity: string | null; known: boolean } | null {
+function labelledSeverity(
+  lines: readonly { text: string }[],
+  policy: readonly string[],
+): { severity: string | null; known: boolean } | null {
   for (const l of lines) {
     const kv = splitLabeled(l.text);
     if (kv && /^(?:severity|priority|sev|impact)$/i.test(kv.label.replace(/[*_`]/g, '').trim())) {
@@ -243,7 +287,14 @@ function readListItem(it: ListItem, lines: DocLine[], ctx: Context, out: IssueRe
     return;
   }
   const sevs = severitiesIn(own, ctx.policy);
-  const labelled = labelledSeverity(it.lines, ctx.policy) ?? labelledSeverity(children.filter((c) => severitiesIn(c.text, ctx.policy).length === 0 || /^\W*(?:severity|priority)/i.test(c.text)), ctx.policy);
+  const labelled =
+    labelledSeverity(it.lines, ctx.policy) ??
+    labelledSeverity(
+      children.filter(
+        (c) => severitiesIn(c.text, ctx.policy).length === 0 || /^\W*(?:severity|priority)/i.test(c.text),
+      ),
+      ctx.policy,
+    );
   const severity = labelled ?? (sevs.length ? { severity: mostSevere(sevs), known: true } : null);
   if (!severity) {
     // Not an issue with a severity itself: its sentences may still be ("- Known: P1 crash …").
@@ -254,14 +305,19 @@ function readListItem(it: ListItem, lines: DocLine[], ctx: Context, out: IssueRe
   let status: StatusRead;
   let from: IssueItem['statusFrom'];
   if (explicit && (explicit.status || explicit.conflict)) [status, from] = [explicit, 'label'];
-  else if (it.checked !== null) [status, from] = [{ status: it.checked ? 'closed' : 'open', words: [it.checked ? '[x]' : '[ ]'], conflict: null }, 'checkbox'];
+  else if (it.checked !== null)
+    [status, from] = [
+      { status: it.checked ? 'closed' : 'open', words: [it.checked ? '[x]' : '[ ]'], conflict: null },
+      'checkbox',
+    ];
   else [status, from] = withGroup(statusOfText(own), 'text', ctx);
   out.items.push(item(own, line, severity, status, from));
 }
 
 function isInside(child: ListItem | undefined, parent: ListItem): boolean {
   if (!child) return false;
-  const walk = (it: ListItem): boolean => it.blocks.some((b) => b.kind === 'list' && b.items.some((x) => x === child || walk(x)));
+  const walk = (it: ListItem): boolean =>
+    it.blocks.some((b) => b.kind === 'list' && b.items.some((x) => x === child || walk(x)));
   return walk(parent);
 }
 
@@ -299,7 +355,9 @@ function readOwn(section: Section, ctx: Context, out: IssueReading): void {
 function readIssueSection(section: Section, ctx: Context, out: IssueReading): boolean {
   const own = sectionLines(section, false);
   const titleSevs = severitiesIn(section.title, ctx.policy);
-  const severity = titleSevs.length ? { severity: mostSevere(titleSevs), known: true } : labelledSeverity(own, ctx.policy);
+  const severity = titleSevs.length
+    ? { severity: mostSevere(titleSevs), known: true }
+    : labelledSeverity(own, ctx.policy);
   if (!severity?.severity) return false;
   const neg = negatedSeverities(section.title, ctx.policy);
   if (neg !== null) {
@@ -354,9 +412,12 @@ const REVIEW_NEGATED_NOT_DONE =
   /\bno (?:further |outstanding |open |remaining )?(?:changes requested|requested changes|pending (?:items?|changes|comments)|todos?|blocking (?:findings|issues|comments))\b|\bnothing (?:pending|outstanding|open)\b/gi;
 const REVIEW_NOT_DONE =
   /\b(not (?:yet )?(?:been )?(?:reviewed|approved|signed off)|review (?:is )?pending|pending review|review (?:is )?in progress|awaiting (?:review|approval)|todo|tbd|to be done|not done|not started|changes requested|requested changes|needs changes|rejected|review (?:is )?(?:scheduled|planned))\b/i;
-const REVIEW_DONE = /\b(reviewed by|approved|review (?:completed|complete|done|passed)|lgtm|signed off|sign-off given)\b/i;
-const REVIEW_NOT_DONE_VALUE = /^(?:pending|open|todo|tbd|to do|n\/?a|none|-|—|in progress|not started|not done|blocked|rejected|changes requested|requested changes|awaiting[\w\s]*|scheduled[\w\s]*|planned[\w\s]*)[.!]?$/i;
-const REVIEW_STATUS_LABEL = /^(?:status|outcome|result|decision|approval|approved by|review status|review|verdict|reviewer|reviewed by)$/i;
+const REVIEW_DONE =
+  /\b(reviewed by|approved|review (?:completed|complete|done|passed)|lgtm|signed off|sign-off given)\b/i;
+const REVIEW_NOT_DONE_VALUE =
+  /^(?:pending|open|todo|tbd|to do|n\/?a|none|-|—|in progress|not started|not done|blocked|rejected|changes requested|requested changes|awaiting[\w\s]*|scheduled[\w\s]*|planned[\w\s]*)[.!]?$/i;
+const REVIEW_STATUS_LABEL =
+  /^(?:status|outcome|result|decision|approval|approved by|review status|review|verdict|reviewer|reviewed by)$/i;
 
 export interface ReviewReading {
   done: ReviewStatement[];
@@ -367,10 +428,19 @@ export interface ReviewReading {
 export function readReview(section: Section): ReviewReading {
   const out: ReviewReading = { done: [], notDone: [] };
   const lines = [
-    ...sectionLines(section).filter((l) => l.kind !== 'code').map((l) => ({ text: l.text, line: l.line })),
-    ...sectionTables(section).flatMap(({ table }) => table.rows.map((r, k) => ({ text: table.headers.map((h, c) => `${h}: ${r[c] ?? ''}`).join('; '), line: table.rowLines[k]! }))),
+    ...sectionLines(section)
+      .filter((l) => l.kind !== 'code')
+      .map((l) => ({ text: l.text, line: l.line })),
+    ...sectionTables(section).flatMap(({ table }) =>
+      table.rows.map((r, k) => ({
+        text: table.headers.map((h, c) => `${h}: ${r[c] ?? ''}`).join('; '),
+        line: table.rowLines[k]!,
+      })),
+    ),
     // Sub-heading titles are statements too ("### Approved by M. Okafor").
-    ...descendants(section).filter((d) => d !== section).map((d) => ({ text: d.title, line: d.line })),
+    ...descendants(section)
+      .filter((d) => d !== section)
+      .map((d) => ({ text: d.title, line: d.line })),
   ].sort((a, b) => a.line - b.line);
   for (const l of lines) {
     for (const c of clauses(l.text)) {
@@ -381,7 +451,10 @@ export function readReview(section: Section): ReviewReading {
         out.notDone.push({ text: l.text, line: l.line, phrase: `${label}: ${kv.value.trim()}`.toLowerCase() });
         continue;
       }
-      const text = (kv && REVIEW_STATUS_LABEL.test(label) ? `${kv.label} ${kv.value}` : c).replace(REVIEW_NEGATED_NOT_DONE, ' ');
+      const text = (kv && REVIEW_STATUS_LABEL.test(label) ? `${kv.label} ${kv.value}` : c).replace(
+        REVIEW_NEGATED_NOT_DONE,
+        ' ',
+      );
       const not = REVIEW_NOT_DONE.exec(text);
       if (not) {
         out.notDone.push({ text: l.text, line: l.line, phrase: not[1]!.toLowerCase() });

@@ -73,7 +73,11 @@ export interface AppliedOverride {
 }
 
 function show(v: unknown): string {
-  return Array.isArray(v) ? `[${v.map((x) => String(x)).join(', ')}]` : typeof v === 'string' ? JSON.stringify(v) : String(v);
+  return Array.isArray(v)
+    ? `[${v.map((x) => String(x)).join(', ')}]`
+    : typeof v === 'string'
+      ? JSON.stringify(v)
+      : String(v);
 }
 
 /** One line a person can read: `target_accuracy: 85 → 90 (readiness.yml, tightened)`. */
@@ -119,7 +123,10 @@ export function validateRunOverridable(policy: Policy, source: string): void {
   for (const entry of policy.run_overridable) {
     const top = entry.split('.')[0] ?? entry;
     if ((TEAM_ONLY_SECTIONS as readonly string[]).includes(top) || NEVER_OVERRIDABLE.has(entry)) {
-      throw new GateError('POLICY_INVALID', `${source}: run_overridable: ${entry} can never be set by a run (sign-off rules, limits, the policy name and this list stay the team's)`);
+      throw new GateError(
+        'POLICY_INVALID',
+        `${source}: run_overridable: ${entry} can never be set by a run (sign-off rules, limits, the policy name and this list stay the team's)`,
+      );
     }
     if (!fields.some((f) => f === entry || f.startsWith(`${entry}.`))) {
       throw new GateError('POLICY_INVALID', `${source}: run_overridable: ${entry} is not a policy field`);
@@ -133,7 +140,11 @@ export function validateRunOverridable(policy: Policy, source: string): void {
  * `run_overridable`. Returns the overrides that change something; throws POLICY_INVALID naming
  * the field, the team value and the attempted value otherwise.
  */
-export function checkTightening(team: Policy, layer: { source: string; data: unknown }, merged: Policy): AppliedOverride[] {
+export function checkTightening(
+  team: Policy,
+  layer: { source: string; data: unknown },
+  merged: Policy,
+): AppliedOverride[] {
   const out: AppliedOverride[] = [];
   for (const field of leafFields(layer.data)) {
     const teamValue = get(team, field);
@@ -165,7 +176,10 @@ export function checkTightening(team: Policy, layer: { source: string; data: unk
       authority === 'team'
         ? 'may only be set by the team policy (--policy / READINESS_CONFIG) unless it lists the field under run_overridable'
         : `may only be made stricter than the team policy (${authority === 'higher' ? 'a higher value is stricter' : authority === 'lower' ? 'a lower value is stricter' : 'entries may be added, not removed'})`;
-    throw new GateError('POLICY_INVALID', `${layer.source}: ${field}: ${why}: the team policy has ${show(teamValue)}, attempted ${show(value)}`);
+    throw new GateError(
+      'POLICY_INVALID',
+      `${layer.source}: ${field}: ${why}: the team policy has ${show(teamValue)}, attempted ${show(value)}`,
+    );
   }
   return out;
 }

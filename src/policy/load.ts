@@ -4,8 +4,14 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
-import { checkTightening, leafFields, TEAM_ONLY_SECTIONS, validateRunOverridable, type AppliedOverride } from './authority.js';
-import { DEFAULT_POLICY, PolicySchema, type Policy } from './schema.js';
+import {
+  type AppliedOverride,
+  checkTightening,
+  leafFields,
+  TEAM_ONLY_SECTIONS,
+  validateRunOverridable,
+} from './authority.js';
+import { DEFAULT_POLICY, type Policy, PolicySchema } from './schema.js';
 
 /** One layer of policy: where it came from and the partial document it contributes. */
 export interface PolicyLayer {
@@ -85,7 +91,10 @@ function applyLayer(current: unknown, layer: PolicyLayer): Policy {
 
 function checkConsistent(policy: Policy): void {
   if (policy.val_gap.excellent_pp > policy.val_gap.max_pp) {
-    throw new GateError('POLICY_INVALID', `val_gap.excellent_pp (${policy.val_gap.excellent_pp}) must not exceed val_gap.max_pp (${policy.val_gap.max_pp})`);
+    throw new GateError(
+      'POLICY_INVALID',
+      `val_gap.excellent_pp (${policy.val_gap.excellent_pp}) must not exceed val_gap.max_pp (${policy.val_gap.max_pp})`,
+    );
   }
 }
 
@@ -95,7 +104,11 @@ function checkConsistent(policy: Policy): void {
  * layer is validated as it is applied, so an error names the layer's source, the field path and
  * what was expected, or the team value and the attempted one.
  */
-export function resolvePolicy(layers: readonly PolicyLayer[], base: Policy = DEFAULT_POLICY, runLayers: readonly PolicyLayer[] = []): EffectivePolicy {
+export function resolvePolicy(
+  layers: readonly PolicyLayer[],
+  base: Policy = DEFAULT_POLICY,
+  runLayers: readonly PolicyLayer[] = [],
+): EffectivePolicy {
   let current: Policy = base;
   const sources = ['defaults'];
   const overrides: EffectivePolicy['overrides'] = [];
@@ -122,7 +135,9 @@ export function resolvePolicy(layers: readonly PolicyLayer[], base: Policy = DEF
   // a later layer may set a field again: the last word for each field is what is shown
   const last = new Map<string, AppliedOverride>();
   for (const o of applied) last.set(o.field, o);
-  const shown = [...last.values()].filter((o) => JSON.stringify(o.team) !== JSON.stringify(fieldValue(policy, o.field))).map((o) => ({ ...o, value: fieldValue(policy, o.field) }));
+  const shown = [...last.values()]
+    .filter((o) => JSON.stringify(o.team) !== JSON.stringify(fieldValue(policy, o.field)))
+    .map((o) => ({ ...o, value: fieldValue(policy, o.field) }));
   return { policy, digest: policyDigest(policy), sources, overrides, applied: shown, team_digest: policyDigest(team) };
 }
 
@@ -137,7 +152,9 @@ export function parsePolicyDocument(text: string, source: string): unknown {
   try {
     return parseYaml(text, { maxAliasCount: 100, prettyErrors: true });
   } catch (err) {
-    throw new GateError('POLICY_INVALID', `${source}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new GateError('POLICY_INVALID', `${source}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
   }
 }
 
@@ -146,7 +163,9 @@ export async function readPolicyFile(file: string): Promise<PolicyLayer> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new GateError('POLICY_INVALID', `policy file ${file} cannot be read: ${(err as Error).message}`, { cause: err });
+    throw new GateError('POLICY_INVALID', `policy file ${file} cannot be read: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return { source: file, data: parsePolicyDocument(text, file) };
 }
@@ -165,7 +184,10 @@ export async function readRunPolicy(run: RunArtifacts, rel: string): Promise<Pol
   if (isPlainObject(data)) {
     for (const field of TEAM_ONLY_FIELDS) {
       if (field in data) {
-        throw new GateError('POLICY_INVALID', `${rel}: ${field}: may only be set by the team policy (--policy / READINESS_CONFIG), not by the run itself`);
+        throw new GateError(
+          'POLICY_INVALID',
+          `${rel}: ${field}: may only be set by the team policy (--policy / READINESS_CONFIG), not by the run itself`,
+        );
       }
     }
   }
@@ -189,6 +211,7 @@ export async function loadEffectivePolicy(run: RunArtifacts, opts: PolicyOptions
   const runLayer = await readRunPolicy(run, team.policy.paths.run_policy);
   const runLayers: PolicyLayer[] = [];
   if (runLayer) runLayers.push(runLayer);
-  if (opts.flags && Object.keys(opts.flags).length > 0) runLayers.push({ source: 'command-line flags', data: opts.flags });
+  if (opts.flags && Object.keys(opts.flags).length > 0)
+    runLayers.push({ source: 'command-line flags', data: opts.flags });
   return resolvePolicy(teamLayers, DEFAULT_POLICY, runLayers);
 }

@@ -43,7 +43,9 @@ export async function connectRedis(url: string, opts: ConnectOptions = {}): Prom
   } catch (err) {
     redis.disconnect();
     const why = (lastError ?? (err as Error)).message;
-    throw new GateError('REDIS_UNAVAILABLE', `cannot reach Redis at ${displayRedisUrl(url)} (REDIS_URL): ${why}`, { cause: err });
+    throw new GateError('REDIS_UNAVAILABLE', `cannot reach Redis at ${displayRedisUrl(url)} (REDIS_URL): ${why}`, {
+      cause: err,
+    });
   }
   return redis;
 }

@@ -1,6 +1,6 @@
 export * from './connection.js';
+export * from './intake.js';
 export * from './names.js';
 export * from './payloads.js';
 export * from './producer.js';
 export * from './submit.js';
-export * from './intake.js';

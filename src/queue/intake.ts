@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { type Job, type JobsOptions, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -30,7 +30,10 @@ export type IntakeItem = z.infer<typeof IntakeItemSchema>;
  * length bound. Two clicks are two ids; one click delivered twice (a Slack retry) is one.
  */
 export function intakeId(kind: string, parts: readonly string[]): string {
-  return `${kind}-${createHash('sha256').update(JSON.stringify([kind, ...parts])).digest('hex').slice(0, 32)}`;
+  return `${kind}-${createHash('sha256')
+    .update(JSON.stringify([kind, ...parts]))
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 export const INTAKE_JOB_OPTIONS: JobsOptions = {
@@ -100,7 +103,11 @@ export class Intake implements IntakeWriter {
     private readonly redis: Redis,
     private readonly opts: IntakeOptions,
   ) {
-    this.queue = new Queue<IntakeItem>(QUEUE_NAMES.intake, { connection: redis, prefix: bullPrefix(opts.prefix), defaultJobOptions: INTAKE_JOB_OPTIONS });
+    this.queue = new Queue<IntakeItem>(QUEUE_NAMES.intake, {
+      connection: redis,
+      prefix: bullPrefix(opts.prefix),
+      defaultJobOptions: INTAKE_JOB_OPTIONS,
+    });
   }
 
   /** Registers the processor of one kind of item. */
@@ -111,7 +118,9 @@ export class Intake implements IntakeWriter {
   async take(item: IntakeItem): Promise<'new' | 'retry'> {
     await this.queue.add(item.kind, item, { jobId: item.id });
     if (item.retryNum === 0) return 'new';
-    await this.opts.onRetry?.(item).catch((err: unknown) => this.opts.log.warn({ err, intake: item.id }, 'could not audit a Slack retry'));
+    await this.opts
+      .onRetry?.(item)
+      .catch((err: unknown) => this.opts.log.warn({ err, intake: item.id }, 'could not audit a Slack retry'));
     return 'retry';
   }
 
@@ -144,8 +153,14 @@ export class Intake implements IntakeWriter {
     worker.on('failed', (job: Job<IntakeItem> | undefined, err: Error) => {
       if (!job) return;
       const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
-      log.warn({ intake: job.id, kind: job.data.kind, attempts: job.attemptsMade, final, err: { message: err.message } }, 'intake item failed');
-      if (final) this.opts.onFailed?.(job.data, err).catch((e: unknown) => log.error({ err: e }, 'could not record a failed intake item'));
+      log.warn(
+        { intake: job.id, kind: job.data.kind, attempts: job.attemptsMade, final, err: { message: err.message } },
+        'intake item failed',
+      );
+      if (final)
+        this.opts
+          .onFailed?.(job.data, err)
+          .catch((e: unknown) => log.error({ err: e }, 'could not record a failed intake item'));
     });
     worker.on('error', (err) => log.error({ err }, 'intake worker error'));
     this.worker = worker;
@@ -171,7 +186,10 @@ export class Intake implements IntakeWriter {
     const worker = this.worker;
     this.worker = null;
     if (worker && !(await settleWithin(worker.close(), timeoutMs))) {
-      this.opts.log.warn({ timeoutMs }, 'commands or clicks still processing at the shutdown deadline; they stay queued and run again after a restart');
+      this.opts.log.warn(
+        { timeoutMs },
+        'commands or clicks still processing at the shutdown deadline; they stay queued and run again after a restart',
+      );
       void worker.close(true).catch(() => {});
     }
     await settleWithin(this.queue.close(), 1000);

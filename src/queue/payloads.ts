@@ -8,7 +8,17 @@ export const CheckJobSchema = z.strictObject({
 });
 export type CheckJob = z.infer<typeof CheckJobSchema>;
 
-export const EVENT_REASONS = ['created', 'superseded', 'check_running', 'check_progress', 'check_result', 'check_released', 'signoff', 'message_ref', 'check_rerun'] as const;
+export const EVENT_REASONS = [
+  'created',
+  'superseded',
+  'check_running',
+  'check_progress',
+  'check_result',
+  'check_released',
+  'signoff',
+  'message_ref',
+  'check_rerun',
+] as const;
 
 export const EvaluationEventSchema = z.strictObject({
   evaluationId: z.string().regex(EVALUATION_ID, { message: 'expected an evaluation id' }),

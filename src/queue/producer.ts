@@ -1,8 +1,8 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CheckDefinition } from '../checks/types.js';
-import { bullPrefix, checkJobId, eventJobId, QUEUE_NAMES, type CheckQueueKind } from './names.js';
-import { CheckJobSchema, EvaluationEventSchema, type CheckJob, type EvaluationEvent } from './payloads.js';
+import { bullPrefix, type CheckQueueKind, checkJobId, eventJobId, QUEUE_NAMES } from './names.js';
+import { type CheckJob, CheckJobSchema, type EvaluationEvent, EvaluationEventSchema } from './payloads.js';
 
 /** Check jobs: transient failures (Redis blips, a run folder not mounted yet) retry with exponential backoff. */
 export const CHECK_JOB_OPTIONS: JobsOptions = {

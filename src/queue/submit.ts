@@ -1,5 +1,5 @@
 import { buildRunManifest } from '../artifacts/manifest.js';
-import { resolveRunDirectory, RunArtifacts } from '../artifacts/run.js';
+import { RunArtifacts, resolveRunDirectory } from '../artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import type { CheckDefinition } from '../checks/types.js';
 import { loadEffectivePolicy, type PolicyOptions } from '../policy/load.js';
@@ -28,7 +28,11 @@ export interface SubmitInput extends PolicyOptions {
  * flags), hashes the manifest, stores the evaluation and enqueues one job per automated check.
  * Shared by `readiness submit` and the Slack app.
  */
-export async function submitEvaluation(store: EvaluationStore, queues: ReadinessQueues, input: SubmitInput): Promise<CreateEvaluationOutcome> {
+export async function submitEvaluation(
+  store: EvaluationStore,
+  queues: ReadinessQueues,
+  input: SubmitInput,
+): Promise<CreateEvaluationOutcome> {
   if (input.evaluationId) {
     const existing = await store.getEvaluation(input.evaluationId);
     if (existing) {
@@ -41,7 +45,14 @@ export async function submitEvaluation(store: EvaluationStore, queues: Readiness
   const run = await RunArtifacts.open(dir);
   const effective = await loadEffectivePolicy(run, input);
   const manifest = await buildRunManifest(run, effective.policy, input.onManifestProgress);
-  const outcome = await store.createEvaluation({ run: input.run, manifest, policy: effective, requester: input.requester, channel: input.channel, ...(input.evaluationId ? { id: input.evaluationId } : {}) });
+  const outcome = await store.createEvaluation({
+    run: input.run,
+    manifest,
+    policy: effective,
+    requester: input.requester,
+    channel: input.channel,
+    ...(input.evaluationId ? { id: input.evaluationId } : {}),
+  });
   await queues.enqueueChecks(outcome.evaluation.id, input.checks ?? AUTOMATED_CHECKS);
   await queues.publishChange(outcome.evaluation.id, outcome.evaluation.version, 'created');
   if (outcome.superseded) await queues.publishChange(outcome.superseded.id, outcome.superseded.version, 'superseded');
@@ -52,7 +63,12 @@ export async function submitEvaluation(store: EvaluationStore, queues: Readiness
  * Re-enqueues the jobs of checks still pending or running (e.g. the submitter died between storing
  * the evaluation and enqueuing, or jobs were lost). Idempotent: existing jobs keep their ids.
  */
-export async function enqueueUnfinished(store: EvaluationStore, queues: ReadinessQueues, evaluationId: string, checks: readonly CheckDefinition[] = AUTOMATED_CHECKS): Promise<number> {
+export async function enqueueUnfinished(
+  store: EvaluationStore,
+  queues: ReadinessQueues,
+  evaluationId: string,
+  checks: readonly CheckDefinition[] = AUTOMATED_CHECKS,
+): Promise<number> {
   const state = await store.getState(evaluationId);
   if (!state || state.evaluation.superseded_by) return 0;
   const ids = new Set(state.checks.filter((c) => c.status === 'pending' || c.status === 'running').map((c) => c.id));

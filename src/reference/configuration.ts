@@ -22,7 +22,8 @@ function typeOf(s: Json): string {
   if (Array.isArray(s.anyOf)) return (s.anyOf as Json[]).map(typeOf).join(' or ');
   if (Array.isArray(s.enum)) return (s.enum as unknown[]).map((v) => JSON.stringify(v)).join(' \\| ');
   if (s.type === 'array') return `list of ${typeOf((s.items as Json) ?? {})}`;
-  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties) return 'mapping';
+  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties)
+    return 'mapping';
   let t = typeof s.type === 'string' ? s.type : Array.isArray(s.type) ? (s.type as string[]).join(' or ') : 'any';
   const bounds: string[] = [];
   if (typeof s.minimum === 'number') bounds.push(`≥ ${s.minimum}`);
@@ -43,14 +44,19 @@ function show(v: unknown): string {
 }
 
 function get(obj: unknown, path: string[]): unknown {
-  return path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+  return path.reduce<unknown>(
+    (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+    obj,
+  );
 }
 
 /** Flattens a JSON schema's object properties into dotted rows (objects recurse, the rest are leaves). */
 function rows(schema: Json, defaults: unknown, prefix: string[] = [], out: Row[] = []): Row[] {
   const props = (schema.properties ?? {}) as Record<string, Json>;
   for (const [key, raw] of Object.entries(props)) {
-    const s = (Array.isArray(raw.anyOf) && (raw.anyOf as Json[]).length === 1 ? (raw.anyOf as Json[])[0]! : raw) as Json;
+    const s = (
+      Array.isArray(raw.anyOf) && (raw.anyOf as Json[]).length === 1 ? (raw.anyOf as Json[])[0]! : raw
+    ) as Json;
     const path = [...prefix, key];
     const name = path.join('.');
     const description = (raw.description ?? s.description) as string | undefined;
@@ -112,8 +118,8 @@ export function renderConfigurationReference(): string {
     '## Policy',
     '',
     'Every threshold of the checklist and every artifact path. Layers, later wins: the defaults below ←',
-    '`--policy FILE` or a named policy of READINESS_CONFIG ← the run\'s own `readiness.yml` ← flags',
-    '(`--target`). Objects merge field by field; lists replace. Unknown fields are refused. A run\'s',
+    "`--policy FILE` or a named policy of READINESS_CONFIG ← the run's own `readiness.yml` ← flags",
+    "(`--target`). Objects merge field by field; lists replace. Unknown fields are refused. A run's",
     '`readiness.yml` may not set `signoff` or `limits`.',
     '',
     table(rows(policy, DEFAULT_POLICY), 'field'),

@@ -21,7 +21,9 @@ export const GATE_LABEL: Record<GateStatus, string> = {
 };
 
 export function groupByCategory(checks: readonly CheckResult[]): { title: string; checks: CheckResult[] }[] {
-  return CATEGORIES.map((c) => ({ title: c.title, checks: checks.filter((r) => r.category === c.id) })).filter((g) => g.checks.length > 0);
+  return CATEGORIES.map((c) => ({ title: c.title, checks: checks.filter((r) => r.category === c.id) })).filter(
+    (g) => g.checks.length > 0,
+  );
 }
 
 export interface Counts {
@@ -72,7 +74,8 @@ export function gateReason(report: Pick<GateReport, 'gate' | 'checks' | 'blockin
   const parts: string[] = [checks];
   if (k.signoffs.rejected.length) parts.push(`rejected by ${k.signoffs.rejected.join(', ')}`);
   if (k.signoffs.pending.length) parts.push(`sign-offs pending: ${k.signoffs.pending.join(', ')}`);
-  else if (k.signoffs.approved.length && !k.signoffs.rejected.length) parts.push(`signed off by ${k.signoffs.approved.join(', ')}`);
+  else if (k.signoffs.approved.length && !k.signoffs.rejected.length)
+    parts.push(`signed off by ${k.signoffs.approved.join(', ')}`);
   return parts.join('; ');
 }
 
@@ -103,7 +106,8 @@ export function heavySkipped(report: Pick<GateReport, 'checks'>): string[] {
 
 // A run-relative file the evidence names, with a line when it gives one: "path:34", "(path:10)",
 // "path line 10", `path "Section" (line 133)`.
-const FILE_REF = /((?:[\w.-]+\/)*[\w-][\w.-]*\.(?:md|json|log|txt|ya?ml|pt|pth|onnx|png|npy|npz|toml|cfg))(?::(\d+)|(?:\s+"[^"\n]*")?\s+\(?line (\d+))?/g;
+const FILE_REF =
+  /((?:[\w.-]+\/)*[\w-][\w.-]*\.(?:md|json|log|txt|ya?ml|pt|pth|onnx|png|npy|npz|toml|cfg))(?::(\d+)|(?:\s+"[^"\n]*")?\s+\(?line (\d+))?/g;
 
 /** The first file the evidence names (preferring one given with a line), for CI annotations. */
 export function evidenceLocation(evidence: readonly string[]): { file: string; line?: number } | null {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Manifest, ManifestEntry } from '../artifacts/manifest.js';
 import { CATEGORIES, CHECK_STATUSES, type CheckResult } from '../checks/types.js';
-import type { SignoffRecord } from '../gate/evaluate.js';
 import type { GateReport } from '../engine.js';
+import type { SignoffRecord } from '../gate/evaluate.js';
 import { PolicySchema, SIGNOFF_ROLES } from '../policy/schema.js';
 import { heavySkipped } from './common.js';
 
@@ -19,10 +19,17 @@ export const CheckJsonSchema = z.strictObject({
   id: z.string().describe('Stable check id, e.g. "test.target" (signoff.<role> for approvals).'),
   category: z.enum(CATEGORIES.map((c) => c.id) as [string, ...string[]]).describe("The checklist's category."),
   title: z.string().describe("The checklist's wording."),
-  status: z.enum(CHECK_STATUSES).describe('pass and warn count as done; fail and error block; pending, running and skipped are outstanding.'),
+  status: z
+    .enum(CHECK_STATUSES)
+    .describe('pass and warn count as done; fail and error block; pending, running and skipped are outstanding.'),
   evidence: z.array(z.string()).describe('What was seen, with numbers and the file each came from.'),
-  metrics: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])).describe('Machine-readable numbers of the check; the keys of each check are listed in docs/report-formats.md.'),
-  remediation: z.string().nullable().describe("The checklist's \"If unchecked\" text (or a symptom-specific one); null for sign-offs that need none."),
+  metrics: z
+    .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
+    .describe('Machine-readable numbers of the check; the keys of each check are listed in docs/report-formats.md.'),
+  remediation: z
+    .string()
+    .nullable()
+    .describe('The checklist\'s "If unchecked" text (or a symptom-specific one); null for sign-offs that need none.'),
   duration_ms: z.number().nonnegative(),
   security: z.literal(true).optional().describe('Present when the failure is a security finding (hostile artifact).'),
 });
@@ -30,16 +37,28 @@ export const CheckJsonSchema = z.strictObject({
 export const ReportJsonSchema = z
   .strictObject({
     schema_version: z.literal(REPORT_SCHEMA_VERSION).describe('Version of this shape (see docs/report-formats.md).'),
-    run: z.string().describe('The run as named: the folder path for `readiness check`, the run name under ARTIFACT_ROOT otherwise.'),
+    run: z
+      .string()
+      .describe('The run as named: the folder path for `readiness check`, the run name under ARTIFACT_ROOT otherwise.'),
     model_name: z.string(),
-    gate: z.enum(['passed', 'pending', 'blocked']).describe('The gate status: blocked when a check fails/errors or a role rejected; pending while checks or sign-offs are outstanding.'),
+    gate: z
+      .enum(['passed', 'pending', 'blocked'])
+      .describe(
+        'The gate status: blocked when a check fails/errors or a role rejected; pending while checks or sign-offs are outstanding.',
+      ),
     digest: sha256.describe('Artifact manifest digest; sign-offs are bound to it.'),
     policy: z.strictObject({
       name: z.string(),
       digest: sha256.describe('sha256 of the effective policy.'),
-      team_digest: sha256.describe('sha256 of the team policy alone, the floor the run readiness.yml and the flags were checked against.'),
-      sources: z.array(z.string()).describe('Layers applied, in order: defaults, --policy file, the run readiness.yml, flags.'),
-      overrides: z.array(z.strictObject({ source: z.string(), fields: z.array(z.string()) })).describe('Dotted field paths each non-default layer set.'),
+      team_digest: sha256.describe(
+        'sha256 of the team policy alone, the floor the run readiness.yml and the flags were checked against.',
+      ),
+      sources: z
+        .array(z.string())
+        .describe('Layers applied, in order: defaults, --policy file, the run readiness.yml, flags.'),
+      overrides: z
+        .array(z.strictObject({ source: z.string(), fields: z.array(z.string()) }))
+        .describe('Dotted field paths each non-default layer set.'),
       applied: z
         .array(
           z.strictObject({
@@ -50,13 +69,21 @@ export const ReportJsonSchema = z
             allowed: z.enum(['tightened', 'run_overridable', 'label']),
           }),
         )
-        .describe("What the run's readiness.yml and the flags changed relative to the team policy: each stricter, a label (model_name), or allowed by the team's run_overridable."),
+        .describe(
+          "What the run's readiness.yml and the flags changed relative to the team policy: each stricter, a label (model_name), or allowed by the team's run_overridable.",
+        ),
       effective: PolicySchema.describe('The effective policy (docs/configuration.md).'),
     }),
-    checks: z.array(CheckJsonSchema).describe('Every automated check in checklist order, then signoff.technical, signoff.product, signoff.compliance.'),
+    checks: z
+      .array(CheckJsonSchema)
+      .describe(
+        'Every automated check in checklist order, then signoff.technical, signoff.product, signoff.compliance.',
+      ),
     blocking: z.array(z.string()).describe('Check ids (and signoff.<role>) that block the gate.'),
     outstanding: z.array(z.string()).describe('Check ids (and signoff.<role>) still outstanding.'),
-    heavy_skipped: z.array(z.string()).describe('Heavy checks (export.parity, export.inference) that did not run, e.g. with --skip-heavy.'),
+    heavy_skipped: z
+      .array(z.string())
+      .describe('Heavy checks (export.parity, export.inference) that did not run, e.g. with --skip-heavy.'),
     signoffs: z.array(
       z.strictObject({
         role: z.enum(SIGNOFF_ROLES),
@@ -65,9 +92,17 @@ export const ReportJsonSchema = z
         at: z.string(),
         reason: z.string().optional(),
         digest: sha256,
-        policy_digest: sha256.optional().describe('Policy digest the sign-off was given for: sign-offs belong to (artifact digest, policy digest).'),
-        expires_at: z.string().optional().describe('When an approval stops counting (signoff.max_age_days after it was given).'),
-        expired: z.boolean().optional().describe('The approval is older than signoff.max_age_days and no longer counts.'),
+        policy_digest: sha256
+          .optional()
+          .describe('Policy digest the sign-off was given for: sign-offs belong to (artifact digest, policy digest).'),
+        expires_at: z
+          .string()
+          .optional()
+          .describe('When an approval stops counting (signoff.max_age_days after it was given).'),
+        expired: z
+          .boolean()
+          .optional()
+          .describe('The approval is older than signoff.max_age_days and no longer counts.'),
       }),
     ),
     manifest: z.strictObject({
@@ -76,7 +111,12 @@ export const ReportJsonSchema = z
           path: z.string(),
           size: z.number().int().nonnegative(),
           sha256,
-          artifact: z.string().optional().describe("The policy's layout field the file belongs to (an ONNX model's external data belongs to onnx_model)."),
+          artifact: z
+            .string()
+            .optional()
+            .describe(
+              "The policy's layout field the file belongs to (an ONNX model's external data belongs to onnx_model).",
+            ),
         }),
       ),
       digest: sha256,
@@ -131,7 +171,14 @@ export function reportToJson(report: GateReport): ReportJson {
     blocking: report.blocking,
     outstanding: report.outstanding,
     heavy_skipped: heavySkipped(report),
-    signoffs: report.signoffs.map((s) => ({ role: s.role, decision: s.decision, user: s.user, at: s.at, ...(s.reason !== undefined ? { reason: s.reason } : {}), digest: s.digest })),
+    signoffs: report.signoffs.map((s) => ({
+      role: s.role,
+      decision: s.decision,
+      user: s.user,
+      at: s.at,
+      ...(s.reason !== undefined ? { reason: s.reason } : {}),
+      digest: s.digest,
+    })),
     manifest: report.manifest,
     generated_at: report.generated_at,
   };

@@ -56,7 +56,8 @@ function kindOf(r: CheckResult, warningsAs: JunitWarningsAs): Kind {
   if (r.status === 'fail') return 'failure';
   if (r.status === 'error') return 'error';
   if (r.status === 'pending' || r.status === 'running' || r.status === 'skipped') return 'skipped';
-  if (r.status === 'warn') return warningsAs === 'failures' ? 'failure' : warningsAs === 'skipped' ? 'skipped' : 'passed';
+  if (r.status === 'warn')
+    return warningsAs === 'failures' ? 'failure' : warningsAs === 'skipped' ? 'skipped' : 'passed';
   return 'passed';
 }
 
@@ -79,17 +80,26 @@ export function renderJunit(report: GateReport, opts: JunitOptions = {}): string
     if (kind === 'failure') {
       counts.failures++;
       const type = warning ? 'warning' : r.security ? 'security' : 'check';
-      inner.push(`<failure${attrs({ message: `${warning ? 'warning: ' : ''}${first}`, type })}>${xmlEscape(body)}</failure>`);
+      inner.push(
+        `<failure${attrs({ message: `${warning ? 'warning: ' : ''}${first}`, type })}>${xmlEscape(body)}</failure>`,
+      );
     } else if (kind === 'error') {
       counts.errors++;
-      inner.push(`<error${attrs({ message: first, type: r.security ? 'security' : 'error' })}>${xmlEscape(body)}</error>`);
+      inner.push(
+        `<error${attrs({ message: first, type: r.security ? 'security' : 'error' })}>${xmlEscape(body)}</error>`,
+      );
     } else if (kind === 'skipped') {
       counts.skipped++;
       inner.push(`<skipped${attrs({ message: `${warning ? 'warning' : r.status}: ${first}` })}/>`);
     }
     // The evidence is always in <system-out>, so CI summaries show warnings and passes alike.
     inner.push(`<system-out>${xmlEscape(body)}</system-out>`);
-    const a = attrs({ name: r.id, classname: `readiness.${r.category}`, time: seconds(r.duration_ms), ...(loc ? { file: loc.file, line: loc.line } : {}) });
+    const a = attrs({
+      name: r.id,
+      classname: `readiness.${r.category}`,
+      time: seconds(r.duration_ms),
+      ...(loc ? { file: loc.file, line: loc.line } : {}),
+    });
     return `  <testcase${a}>${inner.join('')}</testcase>`;
   });
   const warned = report.checks.filter((c) => c.status === 'warn').map((c) => c.id);

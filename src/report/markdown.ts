@@ -1,6 +1,6 @@
-import { SIGNOFF_ROLES } from '../policy/schema.js';
 import type { GateReport } from '../engine.js';
-import { GATE_LABEL, groupByCategory, overrideLines, signOffFacts, STATUS_ICON, summaryLine } from './common.js';
+import { SIGNOFF_ROLES } from '../policy/schema.js';
+import { GATE_LABEL, groupByCategory, overrideLines, STATUS_ICON, signOffFacts, summaryLine } from './common.js';
 
 const ROLE_LABEL = { technical: 'Technical Lead', product: 'Product Owner', compliance: 'Compliance' } as const;
 
@@ -14,7 +14,9 @@ export function renderMarkdown(report: GateReport): string {
   out.push(`# Production Readiness — ${mdInline(report.model_name)}`, '');
   out.push(`**Gate**: ${GATE_LABEL[report.gate]}  `);
   out.push(`**Run**: \`${report.run}\`  `);
-  out.push(`**Policy**: ${mdInline(report.policy.name)} (target ${report.policy.effective.target_accuracy}%, sha256 \`${report.policy.digest}\`)  `);
+  out.push(
+    `**Policy**: ${mdInline(report.policy.name)} (target ${report.policy.effective.target_accuracy}%, sha256 \`${report.policy.digest}\`)  `,
+  );
   const overrides = overrideLines(report);
   if (overrides.length) out.push(`**Run overrides of the team policy**: ${overrides.map(mdInline).join('; ')}  `);
   out.push(`**Artifact digest**: \`${report.digest}\`  `);
@@ -23,7 +25,9 @@ export function renderMarkdown(report: GateReport): string {
     out.push(`## ${g.title}`, '');
     for (const c of g.checks) {
       const box = c.status === 'pass' || c.status === 'warn' ? '[x]' : '[ ]';
-      out.push(`- ${box} ${STATUS_ICON[c.status]} **${mdInline(c.title)}** (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`);
+      out.push(
+        `- ${box} ${STATUS_ICON[c.status]} **${mdInline(c.title)}** (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`,
+      );
       for (const e of c.evidence) out.push(`  - ${mdInline(e)}`);
       if (c.remediation && c.status !== 'pass') out.push(`  - *If unchecked*: ${mdInline(c.remediation)}`);
     }
@@ -42,7 +46,11 @@ export function renderMarkdown(report: GateReport): string {
   for (const role of SIGNOFF_ROLES) {
     const s = report.signoffs.find((x) => x.role === role && x.digest === report.digest);
     const required = report.policy.effective.signoff.required_roles.includes(role);
-    const who = s ? `${s.decision === 'approved' ? '' : 'REJECTED by '}<@${s.user}>, ${s.at.slice(0, 10)}${s.reason ? ` (${mdInline(s.reason)})` : ''}` : required ? '_pending_' : '_not required_';
+    const who = s
+      ? `${s.decision === 'approved' ? '' : 'REJECTED by '}<@${s.user}>, ${s.at.slice(0, 10)}${s.reason ? ` (${mdInline(s.reason)})` : ''}`
+      : required
+        ? '_pending_'
+        : '_not required_';
     out.push(`- ${ROLE_LABEL[role]}: ${who}`);
   }
   out.push('', `**Deployment Date**: ${report.gate === 'passed' ? '_to be scheduled_' : '_not approved_'}`, '');

@@ -15,7 +15,15 @@ export interface TextOptions {
 const ANSI = { red: 31, green: 32, yellow: 33, cyan: 36, bold: 1, dim: 2 } as const;
 type Tone = keyof typeof ANSI;
 
-const STATUS_TONE: Record<CheckStatus, Tone> = { pass: 'green', warn: 'yellow', fail: 'red', error: 'red', pending: 'cyan', running: 'cyan', skipped: 'yellow' };
+const STATUS_TONE: Record<CheckStatus, Tone> = {
+  pass: 'green',
+  warn: 'yellow',
+  fail: 'red',
+  error: 'red',
+  pending: 'cyan',
+  running: 'cyan',
+  skipped: 'yellow',
+};
 const GATE_TONE: Record<GateStatus, Tone> = { passed: 'green', pending: 'yellow', blocked: 'red' };
 
 // Terminals draw emoji (and characters followed by VS16) two columns wide; VS16 itself takes none.
@@ -98,7 +106,10 @@ export function renderText(report: GateReport, opts: TextOptions = {}): string {
 
   push(`Production readiness: ${report.model_name} · run ${report.run}`, '  ');
   const p = report.policy;
-  push(`Policy ${p.name}: target ${p.effective.target_accuracy}% (${p.sources.join(' ← ')}) · ${report.manifest.entries.length} artifacts, digest ${report.digest.slice(0, 12)}`, '  ');
+  push(
+    `Policy ${p.name}: target ${p.effective.target_accuracy}% (${p.sources.join(' ← ')}) · ${report.manifest.entries.length} artifacts, digest ${report.digest.slice(0, 12)}`,
+    '  ',
+  );
   for (const o of overrideLines(report)) push(`Run override: ${o}`, '  ');
   if (opts.verbose) push(`Policy sha256 ${p.digest}`, '  ');
   const idColumn = Math.max(...report.checks.map((c) => c.id.length)) + 2;
@@ -107,10 +118,16 @@ export function renderText(report: GateReport, opts: TextOptions = {}): string {
     const detailed = opts.verbose || c.status === 'fail' || c.status === 'error' || c.status === 'warn';
     const head = `${STATUS_ICON[c.status]} ${c.id.padEnd(idColumn)}`;
     const inline = !detailed && c.status !== 'pass' && c.evidence[0] ? ` — ${c.evidence[0]}` : '';
-    push(`${head}${c.title}${c.security ? ' [SECURITY]' : ''}${inline}`, ' '.repeat(displayWidth(head)), { prefix: head.length, tone: STATUS_TONE[c.status] }, head.length);
+    push(
+      `${head}${c.title}${c.security ? ' [SECURITY]' : ''}${inline}`,
+      ' '.repeat(displayWidth(head)),
+      { prefix: head.length, tone: STATUS_TONE[c.status] },
+      head.length,
+    );
     if (!detailed) return;
     for (const e of c.evidence) push(`${EVIDENCE}${e}`, `${EVIDENCE}  `);
-    if (c.remediation && c.status !== 'pass' && c.status !== 'pending' && c.status !== 'skipped') push(`${REMEDIATION}${c.remediation}`, ' '.repeat(REMEDIATION.length));
+    if (c.remediation && c.status !== 'pass' && c.status !== 'pending' && c.status !== 'skipped')
+      push(`${REMEDIATION}${c.remediation}`, ' '.repeat(REMEDIATION.length));
   };
 
   if (opts.verbose) {
@@ -127,7 +144,12 @@ export function renderText(report: GateReport, opts: TextOptions = {}): string {
   const skipped = heavySkipped(report);
   if (skipped.length) {
     const head = '⚠️  HEAVY CHECKS NOT RUN: ';
-    push(`${head}${skipped.join(', ')} — ONNX parity and the latency test were not verified; the gate cannot pass until they run.`, '    ', { prefix: head.length, tone: 'yellow' }, head.length);
+    push(
+      `${head}${skipped.join(', ')} — ONNX parity and the latency test were not verified; the gate cannot pass until they run.`,
+      '    ',
+      { prefix: head.length, tone: 'yellow' },
+      head.length,
+    );
   }
   const summary = summaryLine(report);
   push(summary, '  ', { prefix: `Gate ${GATE_LABEL[report.gate]}`.length, tone: GATE_TONE[report.gate] });

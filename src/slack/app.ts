@@ -1,17 +1,17 @@
-import { App, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
-import type { Logger } from 'pino';
-import type { ReadinessConfig } from '../config/readiness-config.js';
-import type { EvaluationStore } from '../store/redis-store.js';
+import { App, type Logger as BoltLogger, LogLevel, webApi } from '@slack/bolt';
 import type { Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { FilesClient, GateObserver } from '../attestation/gate-hook.js';
+import type { ReadinessConfig } from '../config/readiness-config.js';
+import type { GateMetrics } from '../observability/metrics.js';
+import { Intake, settleWithin } from '../queue/intake.js';
+import type { EvaluationStore } from '../store/redis-store.js';
 import { ApproverDirectory } from './auth.js';
 import { startEventsConsumer } from './events-consumer.js';
-import { Intake, settleWithin } from '../queue/intake.js';
-import { postToResponseUrl } from './notify-user.js';
 import { registerListeners } from './listeners/index.js';
+import { postToResponseUrl } from './notify-user.js';
 import { GateRenderer, redisRenderLedger } from './renderer.js';
-import type { GateMetrics } from '../observability/metrics.js';
 import type { EvaluationSubmitter, Replies, SlackServices } from './services.js';
-import type { FilesClient, GateObserver } from '../attestation/gate-hook.js';
 
 /** Slack settings, parsed by the config module (nothing here reads the environment). */
 export interface SlackAppSettings {
@@ -96,7 +96,8 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
   // Bounded: a few quick tries, never web-api's default of ten retries over about 30 minutes.
   const retryConfig = { retries: settings.retries ?? 2, factor: 2, minTimeout: 500, maxTimeout: 4000, randomize: true };
   const socketMode = Boolean(settings.appToken);
-  if (!socketMode && !settings.signingSecret) throw new Error('HTTP mode needs the signing secret (or an app token for Socket Mode)');
+  if (!socketMode && !settings.signingSecret)
+    throw new Error('HTTP mode needs the signing secret (or an app token for Socket Mode)');
   const app = new App({
     token: settings.botToken,
     ...(socketMode ? { socketMode: true, appToken: settings.appToken } : { signingSecret: settings.signingSecret }),
@@ -145,10 +146,18 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     ...(opts.intakeLockMs !== undefined ? { lockDurationMs: opts.intakeLockMs } : {}),
     ...(opts.intakeStalledIntervalMs !== undefined ? { stalledIntervalMs: opts.intakeStalledIntervalMs } : {}),
     onRetry: async (item) => {
-      await opts.store.audit('slack_retry', null, item.user, { intake: item.id, kind: item.kind, retry_num: item.retryNum });
+      await opts.store.audit('slack_retry', null, item.user, {
+        intake: item.id,
+        kind: item.kind,
+        retry_num: item.retryNum,
+      });
     },
     onFailed: async (item, err) => {
-      await opts.store.audit('intake_failed', null, item.user, { intake: item.id, kind: item.kind, error: err.message.slice(0, 500) });
+      await opts.store.audit('intake_failed', null, item.user, {
+        intake: item.id,
+        kind: item.kind,
+        error: err.message.slice(0, 500),
+      });
     },
   });
   const replies: Replies = {
@@ -172,8 +181,17 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
       await app.start(settings.port);
       await gateObserver?.start();
       await renderer.start();
-      if (opts.consumeEvents !== false) events = await startEventsConsumer(opts.store.redis, opts.redisPrefix, renderer, log.child({ component: 'events' }));
-      log.info({ mode: socketMode ? 'socket' : 'http', port: socketMode ? undefined : settings.port }, 'Slack app started');
+      if (opts.consumeEvents !== false)
+        events = await startEventsConsumer(
+          opts.store.redis,
+          opts.redisPrefix,
+          renderer,
+          log.child({ component: 'events' }),
+        );
+      log.info(
+        { mode: socketMode ? 'socket' : 'http', port: socketMode ? undefined : settings.port },
+        'Slack app started',
+      );
     },
     async stop(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkRelativePath } from '../artifacts/run.js';
 import { CHECK_IDS } from '../checks/registry.js';
-import { GateError, errorMessage } from '../errors.js';
+import { errorMessage, GateError } from '../errors.js';
 
 /** A parsed `/readiness …` command. */
 export type ReadinessCommand =
@@ -39,9 +39,16 @@ const RunName = z
       return z.NEVER;
     }
   });
-const Target = z.coerce.number({ message: 'expected a percentage' }).min(0, 'a target is between 0 and 100').max(100, 'a target is between 0 and 100');
-const PolicyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a policy name (letters, digits, "-", "_", ".")');
-const CheckId = z.string().refine((s) => CHECK_IDS.includes(s) && !s.startsWith('signoff.'), { message: 'unknown check id' });
+const Target = z.coerce
+  .number({ message: 'expected a percentage' })
+  .min(0, 'a target is between 0 and 100')
+  .max(100, 'a target is between 0 and 100');
+const PolicyName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a policy name (letters, digits, "-", "_", ".")');
+const CheckId = z
+  .string()
+  .refine((s) => CHECK_IDS.includes(s) && !s.startsWith('signoff.'), { message: 'unknown check id' });
 
 function tokenize(text: string): string[] {
   const out: string[] = [];
@@ -57,7 +64,10 @@ function field<T>(schema: z.ZodType<T>, value: string, what: string): T {
 }
 
 function noExtra(args: string[], max: number, sub: string): void {
-  if (args.length > max) throw new CommandUsageError(`\`${sub}\` takes ${max === 0 ? 'no arguments' : `at most ${max} argument${max === 1 ? '' : 's'}`}; unexpected "${args[max]}"`);
+  if (args.length > max)
+    throw new CommandUsageError(
+      `\`${sub}\` takes ${max === 0 ? 'no arguments' : `at most ${max} argument${max === 1 ? '' : 's'}`}; unexpected "${args[max]}"`,
+    );
 }
 
 /** Parses the text after `/readiness`. Pure: no filesystem or network. Throws CommandUsageError. */
@@ -84,9 +94,15 @@ export function parseCommand(text: string): ReadinessCommand {
           throw new CommandUsageError(`unknown option ${tok} (run takes --target N and --policy NAME)`);
         } else positional.push(tok);
       }
-      if (positional.length === 0) throw new CommandUsageError('`run` needs the run folder, e.g. `/readiness run team/resnet18-v3`');
+      if (positional.length === 0)
+        throw new CommandUsageError('`run` needs the run folder, e.g. `/readiness run team/resnet18-v3`');
       noExtra(positional, 1, 'run');
-      return { kind: 'run', run: field(RunName, positional[0] ?? '', 'run'), ...(target !== undefined ? { target } : {}), ...(policy ? { policy } : {}) };
+      return {
+        kind: 'run',
+        run: field(RunName, positional[0] ?? '', 'run'),
+        ...(target !== undefined ? { target } : {}),
+        ...(policy ? { policy } : {}),
+      };
     }
     case 'status':
       noExtra(rest, 1, 'status');

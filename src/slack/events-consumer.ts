@@ -1,15 +1,20 @@
-import { Worker, type Job } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { bullPrefix, QUEUE_NAMES } from '../queue/names.js';
-import { EvaluationEventSchema, type EvaluationEvent } from '../queue/payloads.js';
+import { type EvaluationEvent, EvaluationEventSchema } from '../queue/payloads.js';
 import type { GateRenderer } from './renderer.js';
 
 /**
  * Consumes the durable "evaluation changed" queue: each event only schedules a re-render (which
  * reads the store), so events may arrive late, twice or out of order without harm.
  */
-export async function startEventsConsumer(redis: Redis, prefix: string, renderer: GateRenderer, log: Logger): Promise<Worker<EvaluationEvent>> {
+export async function startEventsConsumer(
+  redis: Redis,
+  prefix: string,
+  renderer: GateRenderer,
+  log: Logger,
+): Promise<Worker<EvaluationEvent>> {
   const worker = new Worker<EvaluationEvent>(
     QUEUE_NAMES.events,
     async (job: Job<EvaluationEvent>) => {

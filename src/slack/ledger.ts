@@ -16,7 +16,8 @@ export interface RenderLedger {
 }
 
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-const NOT_BACKWARDS = "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1";
+const NOT_BACKWARDS =
+  "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1";
 
 /** Ledger in Redis under the app's own keys (`<prefix>:slack:*`). */
 export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {

@@ -11,7 +11,11 @@ export interface EphemeralClient {
  * Tells one user something only they see: ephemerally in the channel the interaction came from,
  * or in the app's DM when it came from App Home or a modal without a channel (chat:write).
  */
-export async function tellUser(client: EphemeralClient, where: { channel?: string | undefined; user: string }, msg: { text: string; blocks?: types.KnownBlock[] }): Promise<void> {
+export async function tellUser(
+  client: EphemeralClient,
+  where: { channel?: string | undefined; user: string },
+  msg: { text: string; blocks?: types.KnownBlock[] },
+): Promise<void> {
   if (where.channel) await client.chat.postEphemeral({ channel: where.channel, user: where.user, ...msg });
   else await client.chat.postMessage({ channel: where.user, ...msg });
 }
@@ -28,13 +32,22 @@ export interface ResponseUrlOptions {
  * member of, for 30 minutes). Bounded: each try times out, a 5xx or network error is tried again a
  * few times, then the answer is given up with an error (the work it reports on is done already).
  */
-export async function postToResponseUrl(url: string, message: Record<string, unknown>, opts: ResponseUrlOptions = {}): Promise<void> {
+export async function postToResponseUrl(
+  url: string,
+  message: Record<string, unknown>,
+  opts: ResponseUrlOptions = {},
+): Promise<void> {
   const retries = opts.retries ?? 2;
   let last: unknown;
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message), signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(message),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+      });
       await res.body?.cancel();
       if (res.ok) return;
       last = new Error(`response_url answered HTTP ${res.status}`);

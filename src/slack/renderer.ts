@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Logger } from 'pino';
 import type { types } from '@slack/bolt';
-import type { EvaluationState, SlackMessageRef } from '../store/types.js';
+import type { Logger } from 'pino';
+import type { GateObserver, NoticeRef } from '../attestation/gate-hook.js';
+import type { GateMetrics } from '../observability/metrics.js';
 import { isTerminal, reportFromState } from '../store/redis-store.js';
+import type { EvaluationState, SlackMessageRef } from '../store/types.js';
 import { renderGateMessage } from './blocks/gate-message.js';
 import { escapeMrkdwn } from './blocks/limits.js';
-import type { GateMetrics } from '../observability/metrics.js';
 import { renderBlockedNotification, renderPassedNotification } from './blocks/notifications.js';
 import type { RenderLedger } from './ledger.js';
-import type { GateObserver, NoticeRef } from '../attestation/gate-hook.js';
 
 export type { RenderLedger } from './ledger.js';
 export { redisRenderLedger } from './ledger.js';
@@ -41,11 +41,22 @@ export interface RendererStore {
 /** The Web API methods the renderer calls (chat:write; channels:history and groups:history to find its own messages again). */
 export interface ChatClient {
   chat: {
-    postMessage(args: { channel: string; text: string; blocks?: types.KnownBlock[]; metadata?: PostMetadata }): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
+    postMessage(args: {
+      channel: string;
+      text: string;
+      blocks?: types.KnownBlock[];
+      metadata?: PostMetadata;
+    }): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
     update(args: { channel: string; ts: string; text: string; blocks: types.KnownBlock[] }): Promise<{ ok?: boolean }>;
   };
   conversations?: {
-    history(args: { channel: string; oldest?: string; limit?: number; cursor?: string; include_all_metadata?: boolean }): Promise<{ messages?: HistoryMessage[]; response_metadata?: { next_cursor?: string } }>;
+    history(args: {
+      channel: string;
+      oldest?: string;
+      limit?: number;
+      cursor?: string;
+      include_all_metadata?: boolean;
+    }): Promise<{ messages?: HistoryMessage[]; response_metadata?: { next_cursor?: string } }>;
   };
 }
 
@@ -106,11 +117,25 @@ interface Entry {
 }
 
 /** Errors where trying again cannot help (the message or channel is gone, we are not in it). */
-const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'message_not_found', 'cant_update_message', 'invalid_auth', 'account_inactive', 'token_revoked', 'missing_scope', 'invalid_blocks', 'msg_too_long', 'no_text']);
+const PERMANENT = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'message_not_found',
+  'cant_update_message',
+  'invalid_auth',
+  'account_inactive',
+  'token_revoked',
+  'missing_scope',
+  'invalid_blocks',
+  'msg_too_long',
+  'no_text',
+]);
 
 function slackErrorCode(err: unknown): { rateLimitedFor?: number; platform?: string } {
   const e = err as { code?: string; retryAfter?: number; data?: { error?: string } };
-  if (e?.code === 'slack_webapi_rate_limited_error') return { rateLimitedFor: typeof e.retryAfter === 'number' ? e.retryAfter : 1 };
+  if (e?.code === 'slack_webapi_rate_limited_error')
+    return { rateLimitedFor: typeof e.retryAfter === 'number' ? e.retryAfter : 1 };
   if (e?.code === 'slack_webapi_platform_error') return { platform: e.data?.error ?? 'unknown_error' };
   return {};
 }
@@ -153,7 +178,8 @@ export class GateRenderer {
       const notified = await this.opts.ledger.notifiedGate(s.evaluation.id);
       const needsNotice = isTerminal(s) && !s.evaluation.superseded_by && s.gate !== 'pending' && notified !== s.gate;
       if (!isTerminal(s)) this.watched.add(s.evaluation.id);
-      if (rendered < s.evaluation.version || needsNotice || (!s.evaluation.message && s.evaluation.channel)) this.schedule(s.evaluation.id);
+      if (rendered < s.evaluation.version || needsNotice || (!s.evaluation.message && s.evaluation.channel))
+        this.schedule(s.evaluation.id);
     }
     this.armPoll();
   }
@@ -179,7 +205,14 @@ export class GateRenderer {
     if (this.stopped || this.abandoned.has(evaluationId)) return;
     let e = this.entries.get(evaluationId);
     if (!e) {
-      e = { timer: null, inflight: null, dirty: false, lastSentAt: Number.NEGATIVE_INFINITY, blockedUntil: 0, failures: 0 };
+      e = {
+        timer: null,
+        inflight: null,
+        dirty: false,
+        lastSentAt: Number.NEGATIVE_INFINITY,
+        blockedUntil: 0,
+        failures: 0,
+      };
       this.entries.set(evaluationId, e);
     }
     e.dirty = true;
@@ -226,10 +259,16 @@ export class GateRenderer {
         this.opts.metrics?.slackRateLimitWaits.inc({ method: 'gate_message' });
         this.opts.metrics?.slackRateLimitWaitSeconds.inc({ method: 'gate_message' }, rateLimitedFor);
         e.dirty = true;
-        this.opts.log.warn({ evaluation: id, retryAfter: rateLimitedFor }, 'Slack rate limit: gate message paused for Retry-After');
+        this.opts.log.warn(
+          { evaluation: id, retryAfter: rateLimitedFor },
+          'Slack rate limit: gate message paused for Retry-After',
+        );
       } else if (platform && PERMANENT.has(platform)) {
         this.opts.metrics?.slackApiErrors.inc({ method: 'gate_message', error: platform });
-        this.opts.log.error({ evaluation: id, error: platform }, 'gate message cannot be rendered; giving up on this message');
+        this.opts.log.error(
+          { evaluation: id, error: platform },
+          'gate message cannot be rendered; giving up on this message',
+        );
         this.watched.delete(id);
         this.abandoned.add(id);
         e.dirty = false;
@@ -238,7 +277,10 @@ export class GateRenderer {
         e.failures++;
         e.blockedUntil = this.timers.now() + Math.min(60_000, 500 * 2 ** Math.min(e.failures, 7));
         e.dirty = e.failures < 20;
-        this.opts.log.warn({ evaluation: id, err, failures: e.failures }, 'rendering the gate message failed; will retry');
+        this.opts.log.warn(
+          { evaluation: id, err, failures: e.failures },
+          'rendering the gate message failed; will retry',
+        );
       }
     }
   }
@@ -253,12 +295,22 @@ export class GateRenderer {
     const rendered = await this.opts.ledger.renderedVersion(id);
     if (ev.channel && (ev.message === null || ev.version > rendered)) {
       const report = reportFromState(state);
-      const msg = renderGateMessage({ evaluationId: id, report, requester: ev.requester, supersededBy: ev.superseded_by });
+      const msg = renderGateMessage({
+        evaluationId: id,
+        report,
+        requester: ev.requester,
+        supersededBy: ev.superseded_by,
+      });
       if (ev.message === null) {
         e.lastSentAt = this.timers.now();
         let ref: { channel: string; ts: string; recovered: boolean } | null;
         try {
-          ref = await this.postOnce(`gate/${id}`, ev.channel, { event_type: GATE_MESSAGE_EVENT, event_payload: { evaluation_id: id } }, msg);
+          ref = await this.postOnce(
+            `gate/${id}`,
+            ev.channel,
+            { event_type: GATE_MESSAGE_EVENT, event_payload: { evaluation_id: id } },
+            msg,
+          );
         } catch (err) {
           await this.tellRequesterNotPosted(ev.requester, ev.channel, ev.run, err);
           throw err;
@@ -282,7 +334,12 @@ export class GateRenderer {
         }
       } else {
         e.lastSentAt = this.timers.now();
-        await this.opts.client.chat.update({ channel: ev.message.channel, ts: ev.message.ts, text: msg.text, blocks: msg.blocks });
+        await this.opts.client.chat.update({
+          channel: ev.message.channel,
+          ts: ev.message.ts,
+          text: msg.text,
+          blocks: msg.blocks,
+        });
         this.count(id, 'update');
         await this.opts.ledger.setRenderedVersion(id, ev.version);
       }
@@ -298,9 +355,15 @@ export class GateRenderer {
   private async tellRequesterNotPosted(requester: string, channel: string, run: string, err: unknown): Promise<void> {
     const { platform } = slackErrorCode(err);
     if (!platform || !PERMANENT.has(platform) || !/^[UW][A-Z0-9]+$/.test(requester)) return;
-    const hint = platform === 'not_in_channel' || platform === 'channel_not_found' ? ' Invite the app to the channel (`/invite @readiness`) and run the command again.' : '';
+    const hint =
+      platform === 'not_in_channel' || platform === 'channel_not_found'
+        ? ' Invite the app to the channel (`/invite @readiness`) and run the command again.'
+        : '';
     await this.opts.client.chat
-      .postMessage({ channel: requester, text: `I could not post the gate message for \`${escapeMrkdwn(run)}\` in <#${channel}> (${platform}).${hint}` })
+      .postMessage({
+        channel: requester,
+        text: `I could not post the gate message for \`${escapeMrkdwn(run)}\` in <#${channel}> (${platform}).${hint}`,
+      })
       .catch((e: unknown) => this.opts.log.warn({ err: e }, 'could not tell the requester either'));
   }
 
@@ -312,8 +375,14 @@ export class GateRenderer {
     if (!channel) return null;
     if ((await this.opts.ledger.notifiedGate(ev.id)) === state.gate) return null;
     const report = reportFromState(state);
-    const msg = state.gate === 'passed' ? renderPassedNotification(report, ev.id) : renderBlockedNotification(report, ev.id);
-    const ref = await this.postOnce(`notice/${ev.id}/${state.gate}`, channel, { event_type: GATE_NOTICE_EVENT, event_payload: { evaluation_id: ev.id, gate: state.gate } }, msg);
+    const msg =
+      state.gate === 'passed' ? renderPassedNotification(report, ev.id) : renderBlockedNotification(report, ev.id);
+    const ref = await this.postOnce(
+      `notice/${ev.id}/${state.gate}`,
+      channel,
+      { event_type: GATE_NOTICE_EVENT, event_payload: { evaluation_id: ev.id, gate: state.gate } },
+      msg,
+    );
     if (!ref) throw new Error('another app process is posting this notification');
     this.count(ev.id, 'notify');
     this.opts.metrics?.evaluations.inc({ outcome: state.gate });
@@ -328,7 +397,12 @@ export class GateRenderer {
    * searched for the message by its metadata before posting again. null: another process holds
    * the claim.
    */
-  private async postOnce(key: string, channel: string, metadata: PostMetadata, msg: { text: string; blocks: types.KnownBlock[] }): Promise<{ channel: string; ts: string; recovered: boolean } | null> {
+  private async postOnce(
+    key: string,
+    channel: string,
+    metadata: PostMetadata,
+    msg: { text: string; blocks: types.KnownBlock[] },
+  ): Promise<{ channel: string; ts: string; recovered: boolean } | null> {
     const ledger = this.opts.ledger;
     if (!(await ledger.claimPost(key, this.owner, this.opts.postClaimMs ?? 30_000))) return null;
     try {
@@ -336,7 +410,10 @@ export class GateRenderer {
       if (attempted !== null) {
         const found = await this.findPosted(channel, metadata, attempted);
         if (found) {
-          this.opts.log.info({ key, channel, ts: found }, 'found a message posted before a crash or timeout; not posting it again');
+          this.opts.log.info(
+            { key, channel, ts: found },
+            'found a message posted before a crash or timeout; not posting it again',
+          );
           return { channel, ts: found, recovered: true };
         }
       }
@@ -357,7 +434,13 @@ export class GateRenderer {
     let cursor: string | undefined;
     try {
       for (let page = 0; page < HISTORY_PAGES; page++) {
-        const res = await history.call(this.opts.client.conversations, { channel, oldest, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
+        const res = await history.call(this.opts.client.conversations, {
+          channel,
+          oldest,
+          limit: 200,
+          include_all_metadata: true,
+          ...(cursor ? { cursor } : {}),
+        });
         for (const m of res.messages ?? []) {
           if (m.ts && sameMetadata(m.metadata, metadata)) return m.ts;
         }
@@ -366,8 +449,14 @@ export class GateRenderer {
       }
     } catch (err) {
       // Without history the app cannot tell; posting again risks a duplicate, not posting risks no message.
-      this.opts.metrics?.slackApiErrors.inc({ method: 'conversations.history', error: slackErrorCode(err).platform ?? 'request_failed' });
-      this.opts.log.warn({ err, channel }, 'cannot read the channel history to find a message posted before a crash; posting it (a duplicate is possible)');
+      this.opts.metrics?.slackApiErrors.inc({
+        method: 'conversations.history',
+        error: slackErrorCode(err).platform ?? 'request_failed',
+      });
+      this.opts.log.warn(
+        { err, channel },
+        'cannot read the channel history to find a message posted before a crash; posting it (a duplicate is possible)',
+      );
     }
     return null;
   }

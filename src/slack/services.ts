@@ -38,7 +38,13 @@ export type RerunResult =
 export interface EvaluationSubmitter {
   submit(req: SubmitRequest): Promise<SubmitResult>;
   /** Runs one check again on unchanged artifacts, or creates a new evaluation when they changed. */
-  rerunCheck(req: { run: string; check: string; requester: string; channel: string | null; evaluationId?: string | undefined }): Promise<RerunResult>;
+  rerunCheck(req: {
+    run: string;
+    check: string;
+    requester: string;
+    channel: string | null;
+    evaluationId?: string | undefined;
+  }): Promise<RerunResult>;
   /** sha256 manifest digest of the run's files as they are now (detects artifacts changed since the evaluation). */
   currentDigest(evaluation: Evaluation): Promise<string>;
   /** Refuses (GateError) a run that does not exist or leaves the artifact root: a few syscalls, before the ack promises a message. */

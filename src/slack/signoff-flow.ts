@@ -51,30 +51,62 @@ export async function attemptSignoff(services: SlackServices, click: SignoffClic
   });
   if (result.ok) services.renderer.schedule(click.evaluationId);
   services.metrics?.signoffs.inc({ role: click.role, decision: result.ok ? click.decision : 'refused' });
-  services.log.info({ evaluation: click.evaluationId, role: click.role, decision: click.decision, user: click.user, ok: result.ok, reason: result.ok ? undefined : result.reason }, 'sign-off attempt');
+  services.log.info(
+    {
+      evaluation: click.evaluationId,
+      role: click.role,
+      decision: click.decision,
+      user: click.user,
+      ok: result.ok,
+      reason: result.ok ? undefined : result.reason,
+    },
+    'sign-off attempt',
+  );
   return result;
 }
 
 /** A Withdraw click: someone who may sign the role removes its current sign-off (audited by the store). */
-export async function attemptWithdraw(services: SlackServices, click: Omit<SignoffClick, 'decision' | 'reason'>): Promise<SignoffAttemptResult> {
+export async function attemptWithdraw(
+  services: SlackServices,
+  click: Omit<SignoffClick, 'decision' | 'reason'>,
+): Promise<SignoffAttemptResult> {
   let authorised = false;
   try {
     authorised = await services.approvers.isApprover(click.user, click.role);
   } catch (err) {
     services.log.warn({ err, role: click.role }, 'approver lookup failed; the withdrawal is refused');
   }
-  const result = await services.store.withdrawSignoff({ evaluationId: click.evaluationId, role: click.role, user: click.user, digest: click.digest, authorised });
+  const result = await services.store.withdrawSignoff({
+    evaluationId: click.evaluationId,
+    role: click.role,
+    user: click.user,
+    digest: click.digest,
+    authorised,
+  });
   if (result.ok) services.renderer.schedule(click.evaluationId);
-  services.log.info({ evaluation: click.evaluationId, role: click.role, user: click.user, ok: result.ok, reason: result.ok ? undefined : result.reason }, 'sign-off withdrawal');
+  services.log.info(
+    {
+      evaluation: click.evaluationId,
+      role: click.role,
+      user: click.user,
+      ok: result.ok,
+      reason: result.ok ? undefined : result.reason,
+    },
+    'sign-off withdrawal',
+  );
   return result;
 }
 
 export function withdrawReply(click: Pick<SignoffClick, 'role'>, result: SignoffAttemptResult): string {
-  if (result.ok) return `↩️ You withdrew the ${ROLE_LABEL[click.role]} ${result.record.decision === 'rejected' ? 'rejection' : 'approval'} (given by ${mentionOf(result.record.user)}). The role must be signed again.`;
+  if (result.ok)
+    return `↩️ You withdrew the ${ROLE_LABEL[click.role]} ${result.record.decision === 'rejected' ? 'rejection' : 'approval'} (given by ${mentionOf(result.record.user)}). The role must be signed again.`;
   return `🚫 Your withdrawal of the ${ROLE_LABEL[click.role]} sign-off was refused: ${result.message}`;
 }
 
 export function signoffReply(click: Pick<SignoffClick, 'role' | 'decision'>, result: SignoffAttemptResult): string {
-  if (result.ok) return click.decision === 'approved' ? `✅ You approved the deployment as ${ROLE_LABEL[click.role]}.` : `❌ You rejected the deployment as ${ROLE_LABEL[click.role]}. The channel has been told why.`;
+  if (result.ok)
+    return click.decision === 'approved'
+      ? `✅ You approved the deployment as ${ROLE_LABEL[click.role]}.`
+      : `❌ You rejected the deployment as ${ROLE_LABEL[click.role]}. The channel has been told why.`;
   return `🚫 Your ${click.decision === 'approved' ? 'approval' : 'rejection'} as ${ROLE_LABEL[click.role]} was refused: ${result.message}`;
 }

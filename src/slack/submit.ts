@@ -1,14 +1,14 @@
 import { buildRunManifest } from '../artifacts/manifest.js';
-import { resolveRunDirectory, RunArtifacts } from '../artifacts/run.js';
+import { RunArtifacts, resolveRunDirectory } from '../artifacts/run.js';
+import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import type { CheckDefinition } from '../checks/types.js';
 import type { ReadinessConfig } from '../config/readiness-config.js';
 import { selectPolicyLayer } from '../config/readiness-config.js';
+import { GateError } from '../errors.js';
 import type { ReadinessQueues } from '../queue/producer.js';
 import { submitEvaluation } from '../queue/submit.js';
 import type { EvaluationStore } from '../store/redis-store.js';
 import type { Evaluation } from '../store/types.js';
-import { AUTOMATED_CHECKS } from '../checks/registry.js';
-import { GateError } from '../errors.js';
 import type { EvaluationSubmitter, RerunResult, SubmitRequest, SubmitResult } from './services.js';
 
 /**
@@ -45,17 +45,34 @@ export class QueueSubmitter implements EvaluationSubmitter {
     });
   }
 
-  async rerunCheck(req: { run: string; check: string; requester: string; channel: string | null; evaluationId?: string | undefined }): Promise<RerunResult> {
+  async rerunCheck(req: {
+    run: string;
+    check: string;
+    requester: string;
+    channel: string | null;
+    evaluationId?: string | undefined;
+  }): Promise<RerunResult> {
     const def = (this.deps.checks ?? AUTOMATED_CHECKS).find((c) => c.id === req.check);
     if (!def) throw new GateError('USAGE', `unknown check id "${req.check}"`);
-    const fresh = async (why: string): Promise<RerunResult> => ({ kind: 'new', why, result: await this.submit({ run: req.run, requester: req.requester, channel: req.channel, evaluationId: req.evaluationId }) });
+    const fresh = async (why: string): Promise<RerunResult> => ({
+      kind: 'new',
+      why,
+      result: await this.submit({
+        run: req.run,
+        requester: req.requester,
+        channel: req.channel,
+        evaluationId: req.evaluationId,
+      }),
+    });
     const latest = await this.deps.store.latestForRun(req.run);
     if (!latest || latest.evaluation.superseded_by) return fresh('there was no current evaluation of this run');
     const evaluation = latest.evaluation;
-    if ((await this.currentDigest(evaluation)) !== evaluation.digest) return fresh(`the run's files changed since evaluation ${evaluation.id}`);
+    if ((await this.currentDigest(evaluation)) !== evaluation.digest)
+      return fresh(`the run's files changed since evaluation ${evaluation.id}`);
     const r = await this.deps.store.rerunCheck(evaluation.id, def.id, req.requester);
     if (r.outcome === 'busy') return { kind: 'busy', evaluation, check: def.id };
-    if (r.outcome !== 'reset') return fresh(`evaluation ${evaluation.id} is ${r.outcome === 'superseded' ? 'superseded' : 'gone'}`);
+    if (r.outcome !== 'reset')
+      return fresh(`evaluation ${evaluation.id} is ${r.outcome === 'superseded' ? 'superseded' : 'gone'}`);
     await this.deps.queues.enqueueRerun(evaluation.id, def, r.rerun);
     await this.deps.queues.publishChange(evaluation.id, r.version, 'check_rerun');
     return { kind: 'check', evaluation, check: def.id };

@@ -8,9 +8,9 @@
  *   P:attest:pair:<artifact>:<policy>     set    attested evaluations of one (artifact digest, policy digest)
  */
 import type { Redis } from 'ioredis';
+import { checkRelativePath } from '../artifacts/run.js';
 import type { DsseEnvelope } from '../attestation/dsse.js';
 import type { Statement } from '../attestation/statement.js';
-import { checkRelativePath } from '../artifacts/run.js';
 
 export type AttestationStatus = 'valid' | 'revoked';
 
@@ -67,8 +67,10 @@ export class AttestationStore {
   ) {
     this.prefix = `${opts.prefix ?? 'readiness'}:`;
     this.now = opts.now ?? (() => new Date());
-    if (!('rgPutAttestation' in redis)) redis.defineCommand('rgPutAttestation', { numberOfKeys: 4, lua: PUT_ATTESTATION });
-    if (!('rgRevokeAttestation' in redis)) redis.defineCommand('rgRevokeAttestation', { numberOfKeys: 2, lua: REVOKE_ATTESTATION });
+    if (!('rgPutAttestation' in redis))
+      redis.defineCommand('rgPutAttestation', { numberOfKeys: 4, lua: PUT_ATTESTATION });
+    if (!('rgRevokeAttestation' in redis))
+      redis.defineCommand('rgRevokeAttestation', { numberOfKeys: 2, lua: REVOKE_ATTESTATION });
   }
 
   private key(evaluationId: string): string {
@@ -84,17 +86,33 @@ export class AttestationStore {
   }
 
   private call(name: string, keys: string[], args: string[]): Promise<number> {
-    const fn = (this.redis as unknown as Record<string, (...a: string[]) => Promise<number>>)[name] as (...a: string[]) => Promise<number>;
+    const fn = (this.redis as unknown as Record<string, (...a: string[]) => Promise<number>>)[name] as (
+      ...a: string[]
+    ) => Promise<number>;
     return fn.call(this.redis, ...keys, ...args).then(Number);
   }
 
   /** Stores the attestation of an evaluation once; a second call keeps the first (returns false). */
   async put(statement: Statement, envelope: DsseEnvelope, keyid: string, actor = 'app'): Promise<boolean> {
     const p = statement.predicate;
-    const fields = { evaluation_id: p.evaluation_id, run: p.run, envelope: JSON.stringify(envelope), keyid, artifact_digest: p.artifact_digest, policy_digest: p.policy.digest, passed_at: p.passed_at, issued_at: p.issued_at };
+    const fields = {
+      evaluation_id: p.evaluation_id,
+      run: p.run,
+      envelope: JSON.stringify(envelope),
+      keyid,
+      artifact_digest: p.artifact_digest,
+      policy_digest: p.policy.digest,
+      passed_at: p.passed_at,
+      issued_at: p.issued_at,
+    };
     const r = await this.call(
       'rgPutAttestation',
-      [this.key(p.evaluation_id), this.runKey(p.run), this.pairKey(p.artifact_digest, p.policy.digest), `${this.prefix}audit`],
+      [
+        this.key(p.evaluation_id),
+        this.runKey(p.run),
+        this.pairKey(p.artifact_digest, p.policy.digest),
+        `${this.prefix}audit`,
+      ],
       [p.evaluation_id, JSON.stringify(fields), this.now().toISOString(), actor, keyid],
     );
     return r === 1;
@@ -131,12 +149,22 @@ export class AttestationStore {
 
   /** Marks an evaluation's attestation revoked (once; audited). */
   async revokeAttestation(evaluationId: string, reason: string, actor = 'app'): Promise<RevokeOutcome> {
-    const r = await this.call('rgRevokeAttestation', [this.key(evaluationId), `${this.prefix}audit`], [evaluationId, reason, this.now().toISOString(), actor]);
+    const r = await this.call(
+      'rgRevokeAttestation',
+      [this.key(evaluationId), `${this.prefix}audit`],
+      [evaluationId, reason, this.now().toISOString(), actor],
+    );
     return r === 1 ? 'revoked' : r === 2 ? 'already_revoked' : 'none';
   }
 }
 
 /** Module-level form for callers that hold only a Redis connection and prefix. */
-export function revokeAttestation(redis: Redis, prefix: string, evaluationId: string, reason: string, actor = 'app'): Promise<RevokeOutcome> {
+export function revokeAttestation(
+  redis: Redis,
+  prefix: string,
+  evaluationId: string,
+  reason: string,
+  actor = 'app',
+): Promise<RevokeOutcome> {
   return new AttestationStore(redis, { prefix }).revokeAttestation(evaluationId, reason, actor);
 }

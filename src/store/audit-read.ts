@@ -33,11 +33,22 @@ export function parseStreamEntry(id: string, flat: string[]): StreamAuditEntry {
       other.data = f.data;
     }
   }
-  return { id, type: f.type ?? '', evaluation: f.evaluation || null, actor: f.actor || null, at: f.at ?? '', data, other };
+  return {
+    id,
+    type: f.type ?? '',
+    evaluation: f.evaluation || null,
+    actor: f.actor || null,
+    at: f.at ?? '',
+    data,
+    other,
+  };
 }
 
 /** The whole audit stream, oldest first, read `pageSize` entries at a time (XRANGE … COUNT). */
-export async function* auditStream(store: EvaluationStore, opts: { pageSize?: number } = {}): AsyncGenerator<StreamAuditEntry> {
+export async function* auditStream(
+  store: EvaluationStore,
+  opts: { pageSize?: number } = {},
+): AsyncGenerator<StreamAuditEntry> {
   const pageSize = opts.pageSize ?? AUDIT_PAGE_SIZE;
   let start = '-';
   for (;;) {
@@ -50,7 +61,11 @@ export async function* auditStream(store: EvaluationStore, opts: { pageSize?: nu
 }
 
 /** Ids of every evaluation of `run` (the store's index of all evaluations, read a page at a time), oldest first. */
-export async function evaluationsOfRun(store: EvaluationStore, run: string, opts: { pageSize?: number } = {}): Promise<string[]> {
+export async function evaluationsOfRun(
+  store: EvaluationStore,
+  run: string,
+  opts: { pageSize?: number } = {},
+): Promise<string[]> {
   const pageSize = opts.pageSize ?? AUDIT_PAGE_SIZE;
   const out: string[] = [];
   for (let offset = 0; ; offset += pageSize) {

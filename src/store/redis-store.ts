@@ -7,11 +7,30 @@ import { pendingResult } from '../checks/runner.js';
 import type { CheckDefinition, CheckResult } from '../checks/types.js';
 import { assembleReport, type GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
-import { withExpiry, type SignoffRecord } from '../gate/evaluate.js';
+import { type SignoffRecord, withExpiry } from '../gate/evaluate.js';
 import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
-import { APPLY_CHECK_RESULT, CREATE_EVALUATION, RECORD_SIGNOFF, RELEASE_CHECK, RERUN_CHECK, SET_CHECK_PROGRESS, SET_CHECK_RUNNING, SET_MESSAGE_REF, WITHDRAW_SIGNOFF } from './scripts.js';
-import type { AuditEntry, Evaluation, EvaluationState, SignoffAttempt, SignoffAttemptResult, SignoffRefusal, SlackMessageRef, WithdrawAttempt } from './types.js';
+import {
+  APPLY_CHECK_RESULT,
+  CREATE_EVALUATION,
+  RECORD_SIGNOFF,
+  RELEASE_CHECK,
+  RERUN_CHECK,
+  SET_CHECK_PROGRESS,
+  SET_CHECK_RUNNING,
+  SET_MESSAGE_REF,
+  WITHDRAW_SIGNOFF,
+} from './scripts.js';
+import type {
+  AuditEntry,
+  Evaluation,
+  EvaluationState,
+  SignoffAttempt,
+  SignoffAttemptResult,
+  SignoffRefusal,
+  SlackMessageRef,
+  WithdrawAttempt,
+} from './types.js';
 
 export interface StoreOptions {
   /** Key prefix; keys are `<prefix>:…`. */
@@ -63,7 +82,14 @@ const FINAL = new Set(['pass', 'warn', 'fail', 'error', 'skipped']);
 /** A report (checklist, gate, digests) from a stored state — the same assembly the CLI uses. */
 export function reportFromState(state: EvaluationState, now?: Date): GateReport {
   const e = state.evaluation;
-  return assembleReport({ run: e.run, effective: e.policy, manifest: e.manifest, checks: state.checks, signoffs: state.signoffs, ...(now ? { now } : {}) });
+  return assembleReport({
+    run: e.run,
+    effective: e.policy,
+    manifest: e.manifest,
+    checks: state.checks,
+    signoffs: state.signoffs,
+    ...(now ? { now } : {}),
+  });
 }
 
 /** True once nothing can change any more: superseded, passed, or blocked with every check final. */
@@ -146,12 +172,28 @@ export class EvaluationStore {
   }
 
   /** The pair keys of an evaluation (its digests never change), or keys no pair uses when it does not exist. */
-  private async pairKeys(evaluationId: string): Promise<{ roles: string; signers: string; policy: EffectivePolicy | undefined }> {
-    if (!EVALUATION_ID.test(evaluationId)) return { roles: `${this.prefix}signoff:none:roles`, signers: `${this.prefix}signoff:none:signers`, policy: undefined };
-    const [digest, policyDigest, policy] = await this.redis.hmget(this.key(evaluationId), 'digest', 'policy_digest', 'policy');
+  private async pairKeys(
+    evaluationId: string,
+  ): Promise<{ roles: string; signers: string; policy: EffectivePolicy | undefined }> {
+    if (!EVALUATION_ID.test(evaluationId))
+      return {
+        roles: `${this.prefix}signoff:none:roles`,
+        signers: `${this.prefix}signoff:none:signers`,
+        policy: undefined,
+      };
+    const [digest, policyDigest, policy] = await this.redis.hmget(
+      this.key(evaluationId),
+      'digest',
+      'policy_digest',
+      'policy',
+    );
     const d = digest ?? 'none';
     const p = policyDigest ?? 'none';
-    return { roles: this.pairKey(d, p, 'roles'), signers: this.pairKey(d, p, 'signers'), policy: policy ? (JSON.parse(policy) as EffectivePolicy) : undefined };
+    return {
+      roles: this.pairKey(d, p, 'roles'),
+      signers: this.pairKey(d, p, 'signers'),
+      policy: policy ? (JSON.parse(policy) as EffectivePolicy) : undefined,
+    };
   }
 
   get auditKey(): string {
@@ -198,8 +240,28 @@ export class EvaluationStore {
     const checkIds = this.checks.map((c) => c.id);
     const res = await this.call<[number, string?, number?]>(
       'rgCreateEvaluation',
-      [this.key(id), this.key(id, 'checks'), this.key(id, 'status'), this.runKey(run), `${this.prefix}evals`, `${this.prefix}open`, this.auditKey, this.pairKey(input.manifest.digest, input.policy.digest, 'roles')],
-      [id, this.prefix, at.toISOString(), at.getTime(), input.supersede === false ? '0' : '1', input.requester, JSON.stringify(fields), JSON.stringify(pending), JSON.stringify(checkIds), run],
+      [
+        this.key(id),
+        this.key(id, 'checks'),
+        this.key(id, 'status'),
+        this.runKey(run),
+        `${this.prefix}evals`,
+        `${this.prefix}open`,
+        this.auditKey,
+        this.pairKey(input.manifest.digest, input.policy.digest, 'roles'),
+      ],
+      [
+        id,
+        this.prefix,
+        at.toISOString(),
+        at.getTime(),
+        input.supersede === false ? '0' : '1',
+        input.requester,
+        JSON.stringify(fields),
+        JSON.stringify(pending),
+        JSON.stringify(checkIds),
+        run,
+      ],
     );
     if (res[0] !== 1) throw new GateError('INTERNAL', `evaluation id ${id} already exists`);
     const evaluation = await this.getEvaluation(id);
@@ -209,23 +271,47 @@ export class EvaluationStore {
   }
 
   /** Marks a check running under `token` (the attempt allowed to write its result). */
-  async setCheckRunning(evaluationId: string, checkId: string, token: string, worker = 'worker'): Promise<{ outcome: RunningOutcome; version: number }> {
+  async setCheckRunning(
+    evaluationId: string,
+    checkId: string,
+    token: string,
+    worker = 'worker',
+  ): Promise<{ outcome: RunningOutcome; version: number }> {
     const def = this.definition(checkId);
     const running: CheckResult = { ...pendingResult(def, [`running on ${worker}`]), status: 'running' };
-    const skipped: CheckResult = { ...pendingResult(def, ['not run: the evaluation was superseded by a newer one']), status: 'skipped' };
+    const skipped: CheckResult = {
+      ...pendingResult(def, ['not run: the evaluation was superseded by a newer one']),
+      status: 'skipped',
+    };
     const [outcome, version] = await this.call<[RunningOutcome, number]>(
       'rgSetCheckRunning',
-      [this.key(evaluationId), this.key(evaluationId, 'checks'), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.auditKey],
+      [
+        this.key(evaluationId),
+        this.key(evaluationId, 'checks'),
+        this.key(evaluationId, 'status'),
+        this.key(evaluationId, 'tokens'),
+        this.auditKey,
+      ],
       [checkId, token, this.now().toISOString(), worker, JSON.stringify(running), JSON.stringify(skipped)],
     );
     return { outcome, version: Number(version) };
   }
 
   /** Progress of a running check (0..1); ignored unless `token` still owns the check. Returns the new version or null. */
-  async setCheckProgress(evaluationId: string, checkId: string, token: string, p: ProgressInfo): Promise<number | null> {
+  async setCheckProgress(
+    evaluationId: string,
+    checkId: string,
+    token: string,
+    p: ProgressInfo,
+  ): Promise<number | null> {
     const v = await this.call<number>(
       'rgSetCheckProgress',
-      [this.key(evaluationId), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.key(evaluationId, 'progress')],
+      [
+        this.key(evaluationId),
+        this.key(evaluationId, 'status'),
+        this.key(evaluationId, 'tokens'),
+        this.key(evaluationId, 'progress'),
+      ],
       [checkId, token, JSON.stringify(p), this.now().toISOString()],
     );
     return Number(v) > 0 ? Number(v) : null;
@@ -235,12 +321,35 @@ export class EvaluationStore {
    * Stores a final result exactly once: only the attempt whose token owns the running check may
    * write, and a check that is already final is never written again.
    */
-  async applyCheckResult(evaluationId: string, checkId: string, token: string, result: CheckResult, worker = 'worker', opts: { force?: boolean } = {}): Promise<{ outcome: ApplyOutcome; version: number }> {
+  async applyCheckResult(
+    evaluationId: string,
+    checkId: string,
+    token: string,
+    result: CheckResult,
+    worker = 'worker',
+    opts: { force?: boolean } = {},
+  ): Promise<{ outcome: ApplyOutcome; version: number }> {
     if (!FINAL.has(result.status)) throw new GateError('INTERNAL', `result status ${result.status} is not final`);
     const [outcome, version] = await this.call<[ApplyOutcome, number]>(
       'rgApplyCheckResult',
-      [this.key(evaluationId), this.key(evaluationId, 'checks'), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.key(evaluationId, 'progress'), this.auditKey],
-      [checkId, token, JSON.stringify(result), result.status, this.now().toISOString(), worker, result.security ? '1' : '0', opts.force ? '1' : '0'],
+      [
+        this.key(evaluationId),
+        this.key(evaluationId, 'checks'),
+        this.key(evaluationId, 'status'),
+        this.key(evaluationId, 'tokens'),
+        this.key(evaluationId, 'progress'),
+        this.auditKey,
+      ],
+      [
+        checkId,
+        token,
+        JSON.stringify(result),
+        result.status,
+        this.now().toISOString(),
+        worker,
+        result.security ? '1' : '0',
+        opts.force ? '1' : '0',
+      ],
     );
     return { outcome, version: Number(version) };
   }
@@ -250,8 +359,21 @@ export class EvaluationStore {
     const def = this.definition(checkId);
     const v = await this.call<number>(
       'rgReleaseCheck',
-      [this.key(evaluationId), this.key(evaluationId, 'checks'), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.key(evaluationId, 'progress'), this.auditKey],
-      [checkId, token, JSON.stringify(pendingResult(def, ['queued again (worker shut down)'])), this.now().toISOString(), worker],
+      [
+        this.key(evaluationId),
+        this.key(evaluationId, 'checks'),
+        this.key(evaluationId, 'status'),
+        this.key(evaluationId, 'tokens'),
+        this.key(evaluationId, 'progress'),
+        this.auditKey,
+      ],
+      [
+        checkId,
+        token,
+        JSON.stringify(pendingResult(def, ['queued again (worker shut down)'])),
+        this.now().toISOString(),
+        worker,
+      ],
     );
     return Number(v) > 0 ? Number(v) : null;
   }
@@ -261,11 +383,22 @@ export class EvaluationStore {
    * checked the digest and enqueues the job). `rerun` numbers the reruns of this evaluation, for
    * a fresh job id.
    */
-  async rerunCheck(evaluationId: string, checkId: string, actor: string): Promise<{ outcome: RerunOutcome; version: number; rerun: number }> {
+  async rerunCheck(
+    evaluationId: string,
+    checkId: string,
+    actor: string,
+  ): Promise<{ outcome: RerunOutcome; version: number; rerun: number }> {
     const def = this.definition(checkId);
     const [outcome, version, rerun] = await this.call<[RerunOutcome, number, number]>(
       'rgRerunCheck',
-      [this.key(evaluationId), this.key(evaluationId, 'checks'), this.key(evaluationId, 'status'), this.key(evaluationId, 'tokens'), this.key(evaluationId, 'progress'), this.auditKey],
+      [
+        this.key(evaluationId),
+        this.key(evaluationId, 'checks'),
+        this.key(evaluationId, 'status'),
+        this.key(evaluationId, 'tokens'),
+        this.key(evaluationId, 'progress'),
+        this.auditKey,
+      ],
       [checkId, JSON.stringify(pendingResult(def, [`queued again by ${actor}`])), this.now().toISOString(), actor],
     );
     return { outcome, version: Number(version), rerun: Number(rerun) };
@@ -280,13 +413,25 @@ export class EvaluationStore {
     const now = this.now();
     const at = now.toISOString();
     const pair = await this.pairKeys(attempt.evaluationId);
-    const record: SignoffRecord = { role: attempt.role, decision: attempt.decision, user: attempt.user, at, digest: attempt.digest };
+    const record: SignoffRecord = {
+      role: attempt.role,
+      decision: attempt.decision,
+      user: attempt.user,
+      at,
+      digest: attempt.digest,
+    };
     if (pair.policy) record.policy_digest = pair.policy.digest;
     if (attempt.reason !== undefined) record.reason = attempt.reason;
     const expiredBefore = new Date(now.getTime() - maxAgeDays(pair.policy) * 86_400_000).toISOString();
     const res = await this.call<[number, string | number]>(
       'rgRecordSignoff',
-      [this.key(attempt.evaluationId), this.key(attempt.evaluationId, 'status'), pair.roles, pair.signers, this.auditKey],
+      [
+        this.key(attempt.evaluationId),
+        this.key(attempt.evaluationId, 'status'),
+        pair.roles,
+        pair.signers,
+        this.auditKey,
+      ],
       [
         attempt.evaluationId,
         attempt.role,
@@ -321,7 +466,14 @@ export class EvaluationStore {
     const res = await this.call<[number, string | number, string?]>(
       'rgWithdrawSignoff',
       [this.key(attempt.evaluationId), pair.roles, pair.signers, this.auditKey],
-      [attempt.evaluationId, attempt.role, attempt.user, attempt.digest, attempt.authorised ? '1' : '0', this.now().toISOString()],
+      [
+        attempt.evaluationId,
+        attempt.role,
+        attempt.user,
+        attempt.digest,
+        attempt.authorised ? '1' : '0',
+        this.now().toISOString(),
+      ],
     );
     if (res[0] !== 1) {
       const reason = String(res[1]) as SignoffRefusal;
@@ -333,7 +485,11 @@ export class EvaluationStore {
   }
 
   async setMessageRef(evaluationId: string, ref: SlackMessageRef, actor = 'app'): Promise<number> {
-    const v = await this.call<number>('rgSetMessageRef', [this.key(evaluationId), this.auditKey], [JSON.stringify(ref), this.now().toISOString(), actor]);
+    const v = await this.call<number>(
+      'rgSetMessageRef',
+      [this.key(evaluationId), this.auditKey],
+      [JSON.stringify(ref), this.now().toISOString(), actor],
+    );
     if (Number(v) === 0) throw new GateError('NOT_FOUND', `evaluation ${evaluationId} does not exist`);
     return Number(v);
   }
@@ -368,7 +524,12 @@ export class EvaluationStore {
       .exec();
     if (!res) throw new GateError('INTERNAL', 'Redis transaction aborted');
     for (const [err] of res) if (err) throw err;
-    const [meta, checks, signoffs, progress] = res.map(([, v]) => v as Record<string, string>) as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
+    const [meta, checks, signoffs, progress] = res.map(([, v]) => v as Record<string, string>) as [
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+    ];
     if (!meta.id) return null;
     const evaluation = parseEvaluation(meta);
     const order = JSON.parse(meta.check_ids ?? '[]') as string[];
@@ -391,7 +552,14 @@ export class EvaluationStore {
       maxAgeDays(evaluation.policy),
       now,
     );
-    const report = assembleReport({ run: evaluation.run, effective: evaluation.policy, manifest: evaluation.manifest, checks: results, signoffs: signoffRecords, now });
+    const report = assembleReport({
+      run: evaluation.run,
+      effective: evaluation.policy,
+      manifest: evaluation.manifest,
+      checks: results,
+      signoffs: signoffRecords,
+      now,
+    });
     return { evaluation, checks: results, signoffs: signoffRecords, gate: report.gate };
   }
 
@@ -431,8 +599,26 @@ export class EvaluationStore {
    * Appends an entry that is not a state change (e.g. a click on a garbled or foreign button),
    * in the same shape as the transitions' entries. Returns the stream id.
    */
-  async audit(type: string, evaluation: string | null, actor: string, data: Record<string, unknown> = {}): Promise<string> {
-    const id = await this.redis.xadd(this.auditKey, '*', 'type', type, 'evaluation', evaluation ?? '', 'actor', actor, 'at', this.now().toISOString(), 'data', JSON.stringify(data));
+  async audit(
+    type: string,
+    evaluation: string | null,
+    actor: string,
+    data: Record<string, unknown> = {},
+  ): Promise<string> {
+    const id = await this.redis.xadd(
+      this.auditKey,
+      '*',
+      'type',
+      type,
+      'evaluation',
+      evaluation ?? '',
+      'actor',
+      actor,
+      'at',
+      this.now().toISOString(),
+      'data',
+      JSON.stringify(data),
+    );
     return id ?? '';
   }
 
@@ -446,7 +632,14 @@ export class EvaluationStore {
         const f: Record<string, string> = {};
         for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i] as string] = flat[i + 1] as string;
         if (opts.evaluation && f.evaluation !== opts.evaluation) continue;
-        out.push({ id, type: f.type ?? '', evaluation: f.evaluation || null, actor: f.actor || null, at: f.at ?? '', data: f.data ? (JSON.parse(f.data) as Record<string, unknown>) : {} });
+        out.push({
+          id,
+          type: f.type ?? '',
+          evaluation: f.evaluation || null,
+          actor: f.actor || null,
+          at: f.at ?? '',
+          data: f.data ? (JSON.parse(f.data) as Record<string, unknown>) : {},
+        });
         if (out.length >= limit) return out;
       }
       if (page.length < 1000) return out;

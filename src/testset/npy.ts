@@ -1,5 +1,5 @@
 import { GateError } from '../errors.js';
-import { ITEMSIZE, parseDescr, swapBytes, viewAs, type NdData, type NpDtype } from './dtype.js';
+import { ITEMSIZE, type NdData, type NpDtype, parseDescr, swapBytes, viewAs } from './dtype.js';
 
 export const NPY_MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 /** numpy pads headers to 64 bytes; anything this large is not a real header. */
@@ -55,7 +55,11 @@ export function parseNpyHeader(head: Uint8Array, file: string, readMore?: number
     throw new GateError('UNSUPPORTED_FORMAT', `${file}: .npy format version ${major} is not supported`, { file });
   }
   if (headerLen > MAX_HEADER_BYTES) {
-    throw new GateError('PARSE_ERROR', `${file}: .npy header claims ${headerLen} bytes; real headers are a few hundred`, { file });
+    throw new GateError(
+      'PARSE_ERROR',
+      `${file}: .npy header claims ${headerLen} bytes; real headers are a few hundred`,
+      { file },
+    );
   }
   if (start + headerLen > head.length) {
     if (readMore === undefined) throw new GateError('PARSE_ERROR', `${file}: .npy header is truncated`, { file });
@@ -67,9 +71,13 @@ export function parseNpyHeader(head: Uint8Array, file: string, readMore?: number
   const fortranM = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text);
   const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text);
   if (!descrM || !fortranM || !shapeM) {
-    throw new GateError('PARSE_ERROR', `${file}: .npy header is not a numpy array header (structured dtypes are not supported): ${text.trim().slice(0, 120)}`, {
-      file,
-    });
+    throw new GateError(
+      'PARSE_ERROR',
+      `${file}: .npy header is not a numpy array header (structured dtypes are not supported): ${text.trim().slice(0, 120)}`,
+      {
+        file,
+      },
+    );
   }
   const descr = parseDescr(descrM[1] as string, file);
   const parts = (shapeM[1] as string)
@@ -78,7 +86,8 @@ export function parseNpyHeader(head: Uint8Array, file: string, readMore?: number
     .filter((s) => s.length > 0);
   const shape: number[] = [];
   for (const p of parts) {
-    if (!/^\d+$/.test(p) || p.length > 15) throw new GateError('PARSE_ERROR', `${file}: .npy shape entry "${p}" is not a dimension`, { file });
+    if (!/^\d+$/.test(p) || p.length > 15)
+      throw new GateError('PARSE_ERROR', `${file}: .npy shape entry "${p}" is not a dimension`, { file });
     shape.push(Number(p));
   }
   let elements = 1;
@@ -149,7 +158,8 @@ export async function arrayFromSource(source: ByteSource, rel: string, opts: Ope
         probe = err.needed;
         continue;
       }
-      if (err instanceof HeaderTooLong) throw new GateError('PARSE_ERROR', `${rel}: .npy header is truncated`, { file: rel });
+      if (err instanceof HeaderTooLong)
+        throw new GateError('PARSE_ERROR', `${rel}: .npy header is truncated`, { file: rel });
       throw err;
     }
   }
@@ -224,7 +234,9 @@ export function fortranToC(src: Uint8Array, shape: readonly number[], itemsize: 
 
 function checkRange(rel: string, rows: number, start: number, count: number): void {
   if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > rows) {
-    throw new GateError('INTERNAL', `${rel}: rows ${start}..${start + count} requested but the array has ${rows}`, { file: rel });
+    throw new GateError('INTERNAL', `${rel}: rows ${start}..${start + count} requested but the array has ${rows}`, {
+      file: rel,
+    });
   }
 }
 
@@ -275,7 +287,8 @@ class MemoryArray implements NdArray {
     checkRange(this.rel, this.rows, start, count);
     const rb = this.rowElements * ITEMSIZE[this.dtype];
     const part = this.data.subarray(start * rb, (start + count) * rb);
-    const out = into && into.byteLength >= part.length ? new Uint8Array(into, 0, part.length) : new Uint8Array(part.length);
+    const out =
+      into && into.byteLength >= part.length ? new Uint8Array(into, 0, part.length) : new Uint8Array(part.length);
     out.set(part);
     return viewAs(this.dtype, out);
   }
@@ -283,7 +296,14 @@ class MemoryArray implements NdArray {
   async close(): Promise<void> {}
 }
 
-const DESCR: Record<NpDtype, string> = { float32: '<f4', float16: '<f2', float64: '<f8', int64: '<i8', int32: '<i4', uint8: '|u1' };
+const DESCR: Record<NpDtype, string> = {
+  float32: '<f4',
+  float16: '<f2',
+  float64: '<f8',
+  int64: '<i8',
+  int32: '<i4',
+  uint8: '|u1',
+};
 
 /** A .npy (v1.0, C order, little-endian) header for `shape`; data follows it. */
 export function npyHeader(dtype: NpDtype, shape: readonly number[]): Uint8Array {

@@ -19,13 +19,16 @@ export class FileRangeSource implements ByteSource {
 
   async read(offset: number, length: number, into?: ArrayBuffer): Promise<Uint8Array> {
     if (offset < 0 || offset + length > this.size) {
-      throw new GateError('PARSE_ERROR', `${this.rel}: read past the end (${offset}+${length} > ${this.size})`, { file: this.rel });
+      throw new GateError('PARSE_ERROR', `${this.rel}: read past the end (${offset}+${length} > ${this.size})`, {
+        file: this.rel,
+      });
     }
     const buf = outputBuffer(length, into);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.handle.read(buf, done, length - done, this.base + offset + done);
-      if (bytesRead === 0) throw new GateError('PARSE_ERROR', `${this.rel} is truncated (file shrank while reading)`, { file: this.rel });
+      if (bytesRead === 0)
+        throw new GateError('PARSE_ERROR', `${this.rel} is truncated (file shrank while reading)`, { file: this.rel });
       done += bytesRead;
     }
     return buf;
@@ -68,10 +71,14 @@ export class InflateSource implements ByteSource {
     this.inflater = new Inflate((chunk) => {
       this.produced += chunk.length;
       if (this.produced > this.size) {
-        throw new GateError('UNSAFE_ARTIFACT', `${this.rel} inflates to more than its declared ${this.size} bytes (zip bomb); refused`, {
-          file: this.rel,
-          hostile: true,
-        });
+        throw new GateError(
+          'UNSAFE_ARTIFACT',
+          `${this.rel} inflates to more than its declared ${this.size} bytes (zip bomb); refused`,
+          {
+            file: this.rel,
+            hostile: true,
+          },
+        );
       }
       if (chunk.length > 0) {
         this.pending.push(chunk);
@@ -88,7 +95,9 @@ export class InflateSource implements ByteSource {
 
   private async step(): Promise<void> {
     if (this.ended) {
-      throw new GateError('PARSE_ERROR', `${this.rel} ends after ${this.produced} bytes but declares ${this.size}`, { file: this.rel });
+      throw new GateError('PARSE_ERROR', `${this.rel} ends after ${this.produced} bytes but declares ${this.size}`, {
+        file: this.rel,
+      });
     }
     const n = Math.min(COMPRESSED_STEP, this.compressedSize - this.compressedPos);
     const buf = new Uint8Array(n); // fresh: fflate may keep a reference to the pushed chunk
@@ -104,7 +113,10 @@ export class InflateSource implements ByteSource {
       this.inflater.push(buf, final);
     } catch (err) {
       if (err instanceof GateError) throw err;
-      throw new GateError('PARSE_ERROR', `${this.rel}: corrupt deflate stream (${(err as Error).message})`, { file: this.rel, cause: err });
+      throw new GateError('PARSE_ERROR', `${this.rel}: corrupt deflate stream (${(err as Error).message})`, {
+        file: this.rel,
+        cause: err,
+      });
     }
     if (final) this.ended = true;
   }
@@ -129,7 +141,9 @@ export class InflateSource implements ByteSource {
 
   async read(offset: number, length: number, into?: ArrayBuffer): Promise<Uint8Array> {
     if (offset < 0 || offset + length > this.size) {
-      throw new GateError('PARSE_ERROR', `${this.rel}: read past the end (${offset}+${length} > ${this.size})`, { file: this.rel });
+      throw new GateError('PARSE_ERROR', `${this.rel}: read past the end (${offset}+${length} > ${this.size})`, {
+        file: this.rel,
+      });
     }
     if (offset < this.pos) this.reset();
     // skip forward

@@ -3,22 +3,29 @@
  * twice is delivered once; retries with exponential backoff; every attempt audited. A
  * pending-too-long event is a delayed probe job that looks at the evaluation when it fires.
  */
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { bullPrefix, QUEUE_NAMES } from '../queue/names.js';
 import type { AttestationStore } from '../store/attestations.js';
-import { reportFromState, type EvaluationStore } from '../store/redis-store.js';
+import { type EvaluationStore, reportFromState } from '../store/redis-store.js';
 import type { EvaluationState } from '../store/types.js';
-import { displayUrl, WEBHOOK_EVENTS, type ResolvedWebhook, type WebhookEvent } from './config.js';
+import { displayUrl, type ResolvedWebhook, WEBHOOK_EVENTS, type WebhookEvent } from './config.js';
 import { webhookBody } from './payload.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, webhookSignature } from './sign.js';
 
 const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,200}$/);
 
 export const WebhookJobSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('deliver'), hook: jobId, event: z.enum(WEBHOOK_EVENTS), evaluationId: jobId, deliveryId: jobId, body: z.string() }),
+  z.strictObject({
+    kind: z.literal('deliver'),
+    hook: jobId,
+    event: z.enum(WEBHOOK_EVENTS),
+    evaluationId: jobId,
+    deliveryId: jobId,
+    body: z.string(),
+  }),
   z.strictObject({ kind: z.literal('probe'), hook: jobId, evaluationId: jobId }),
 ]);
 export type WebhookJob = z.infer<typeof WebhookJobSchema>;
@@ -48,7 +55,10 @@ export class WebhookDispatcher {
     this.queue = new Queue<WebhookJob>(QUEUE_NAMES.webhooks, {
       connection: opts.redis,
       prefix: bullPrefix(opts.prefix),
-      defaultJobOptions: { removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 }, removeOnFail: { age: 30 * 24 * 3600 } },
+      defaultJobOptions: {
+        removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
     });
     this.hooks = new Map(opts.hooks.map((h) => [h.id, h]));
     this.now = opts.now ?? Date.now;
@@ -66,9 +76,22 @@ export class WebhookDispatcher {
     const report = reportFromState(state);
     for (const hook of targets) {
       const deliveryId = `${state.evaluation.id}__${event}__${hook.id}`;
-      const body = JSON.stringify(webhookBody({ event, deliveryId, occurredAt: new Date(this.now()), state, report, attestation }));
-      const data = WebhookJobSchema.parse({ kind: 'deliver', hook: hook.id, event, evaluationId: state.evaluation.id, deliveryId, body });
-      await this.queue.add(event, data, { jobId: deliveryId, attempts: hook.maxAttempts, backoff: { type: 'exponential', delay: this.opts.backoffMs ?? 5000 } });
+      const body = JSON.stringify(
+        webhookBody({ event, deliveryId, occurredAt: new Date(this.now()), state, report, attestation }),
+      );
+      const data = WebhookJobSchema.parse({
+        kind: 'deliver',
+        hook: hook.id,
+        event,
+        evaluationId: state.evaluation.id,
+        deliveryId,
+        body,
+      });
+      await this.queue.add(event, data, {
+        jobId: deliveryId,
+        attempts: hook.maxAttempts,
+        backoff: { type: 'exponential', delay: this.opts.backoffMs ?? 5000 },
+      });
     }
   }
 
@@ -79,13 +102,22 @@ export class WebhookDispatcher {
       if (!hook.events.includes('pending-too-long')) continue;
       const delay = Math.max(0, created + hook.pendingTooLongMs - this.now());
       const data = WebhookJobSchema.parse({ kind: 'probe', hook: hook.id, evaluationId: state.evaluation.id });
-      await this.queue.add('probe', data, { jobId: `${state.evaluation.id}__probe__${hook.id}`, delay, attempts: 3, backoff: { type: 'exponential', delay: 1000 } });
+      await this.queue.add('probe', data, {
+        jobId: `${state.evaluation.id}__probe__${hook.id}`,
+        delay,
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1000 },
+      });
     }
   }
 
   async start(): Promise<void> {
     if (this.worker || !this.enabled) return;
-    this.worker = new Worker<WebhookJob>(QUEUE_NAMES.webhooks, (job) => this.process(job), { connection: this.opts.redis, prefix: bullPrefix(this.opts.prefix), concurrency: 4 });
+    this.worker = new Worker<WebhookJob>(QUEUE_NAMES.webhooks, (job) => this.process(job), {
+      connection: this.opts.redis,
+      prefix: bullPrefix(this.opts.prefix),
+      concurrency: 4,
+    });
     this.worker.on('error', (err) => this.opts.log.error({ err }, 'webhook worker error'));
     await this.worker.waitUntilReady();
   }
@@ -104,16 +136,28 @@ export class WebhookDispatcher {
     if (!hook) throw new UnrecoverableError(`webhook ${data.hook} is no longer configured`);
     if (data.kind === 'probe') {
       const state = await this.opts.store.getState(data.evaluationId);
-      if (state && state.gate === 'pending' && !state.evaluation.superseded_by) await this.dispatch('pending-too-long', state);
+      if (state && state.gate === 'pending' && !state.evaluation.superseded_by)
+        await this.dispatch('pending-too-long', state);
       return;
     }
     await this.deliver(hook, data, job.attemptsMade + 1);
   }
 
-  private async deliver(hook: ResolvedWebhook, data: Extract<WebhookJob, { kind: 'deliver' }>, attempt: number): Promise<void> {
+  private async deliver(
+    hook: ResolvedWebhook,
+    data: Extract<WebhookJob, { kind: 'deliver' }>,
+    attempt: number,
+  ): Promise<void> {
     const timestamp = Math.floor(this.now() / 1000);
     const started = this.now();
-    const entry: Record<string, unknown> = { webhook: hook.id, url: displayUrl(hook.url), event: data.event, delivery: data.deliveryId, attempt, max_attempts: hook.maxAttempts };
+    const entry: Record<string, unknown> = {
+      webhook: hook.id,
+      url: displayUrl(hook.url),
+      event: data.event,
+      delivery: data.deliveryId,
+      attempt,
+      max_attempts: hook.maxAttempts,
+    };
     let status: number | null = null;
     try {
       const res = await (this.opts.fetch ?? fetch)(hook.url, {
@@ -132,11 +176,21 @@ export class WebhookDispatcher {
       status = res.status;
       await res.arrayBuffer().catch(() => undefined);
     } catch (err) {
-      await this.opts.store.audit('webhook_attempt', data.evaluationId, 'webhooks', { ...entry, ok: false, error: (err as Error).message, ms: this.now() - started });
+      await this.opts.store.audit('webhook_attempt', data.evaluationId, 'webhooks', {
+        ...entry,
+        ok: false,
+        error: (err as Error).message,
+        ms: this.now() - started,
+      });
       throw err;
     }
     const ok = status >= 200 && status < 300;
-    await this.opts.store.audit('webhook_attempt', data.evaluationId, 'webhooks', { ...entry, ok, status, ms: this.now() - started });
+    await this.opts.store.audit('webhook_attempt', data.evaluationId, 'webhooks', {
+      ...entry,
+      ok,
+      status,
+      ms: this.now() - started,
+    });
     if (ok) return;
     // 410 Gone: the receiver says it will never want this; anything else may be transient.
     if (status === 410) throw new UnrecoverableError(`${displayUrl(hook.url)} answered 410 Gone`);

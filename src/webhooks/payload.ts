@@ -19,10 +19,23 @@ export interface WebhookBody {
   outstanding: string[];
   checks: { id: string; status: string }[];
   signoffs: { role: string; user: string; decision: string; at: string; reason?: string }[];
-  attestation: { status: 'valid' | 'revoked'; keyid: string; revoked_at: string | null; revoked_reason: string | null; envelope: StoredAttestation['envelope'] } | null;
+  attestation: {
+    status: 'valid' | 'revoked';
+    keyid: string;
+    revoked_at: string | null;
+    revoked_reason: string | null;
+    envelope: StoredAttestation['envelope'];
+  } | null;
 }
 
-export function webhookBody(input: { event: WebhookEvent; deliveryId: string; occurredAt: Date; state: EvaluationState; report: GateReport; attestation: StoredAttestation | null }): WebhookBody {
+export function webhookBody(input: {
+  event: WebhookEvent;
+  deliveryId: string;
+  occurredAt: Date;
+  state: EvaluationState;
+  report: GateReport;
+  attestation: StoredAttestation | null;
+}): WebhookBody {
   const { state, report, attestation: a } = input;
   return {
     event: input.event,
@@ -38,7 +51,23 @@ export function webhookBody(input: { event: WebhookEvent; deliveryId: string; oc
     blocking: report.blocking,
     outstanding: report.outstanding,
     checks: report.checks.map((c) => ({ id: c.id, status: c.status })),
-    signoffs: report.signoffs.filter((s) => s.digest === report.digest).map((s) => ({ role: s.role, user: s.user, decision: s.decision, at: s.at, ...(s.reason !== undefined ? { reason: s.reason } : {}) })),
-    attestation: a ? { status: a.status, keyid: a.keyid, revoked_at: a.revoked_at, revoked_reason: a.revoked_reason, envelope: a.envelope } : null,
+    signoffs: report.signoffs
+      .filter((s) => s.digest === report.digest)
+      .map((s) => ({
+        role: s.role,
+        user: s.user,
+        decision: s.decision,
+        at: s.at,
+        ...(s.reason !== undefined ? { reason: s.reason } : {}),
+      })),
+    attestation: a
+      ? {
+          status: a.status,
+          keyid: a.keyid,
+          revoked_at: a.revoked_at,
+          revoked_reason: a.revoked_reason,
+          envelope: a.envelope,
+        }
+      : null,
   };
 }

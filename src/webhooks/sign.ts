@@ -15,7 +15,14 @@ export function webhookSignature(secret: string, timestamp: number, body: string
 }
 
 /** Receiver side: the signature matches and the timestamp is within `toleranceSec` of now (replays refused). */
-export function verifyWebhookSignature(input: { secret: string; body: string; timestamp: string | undefined; signature: string | undefined; nowMs: number; toleranceSec?: number }): boolean {
+export function verifyWebhookSignature(input: {
+  secret: string;
+  body: string;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  nowMs: number;
+  toleranceSec?: number;
+}): boolean {
   if (!input.timestamp || !input.signature || !/^\d+$/.test(input.timestamp)) return false;
   const ts = Number(input.timestamp);
   if (Math.abs(input.nowMs / 1000 - ts) > (input.toleranceSec ?? 300)) return false;

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { artifactBytes, buildRunManifest, resolveManifestFiles, type Manifest } from '../../src/artifacts/manifest.js';
+import { artifactBytes, buildRunManifest, type Manifest, resolveManifestFiles } from '../../src/artifacts/manifest.js';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { runChecks } from '../../src/checks/runner.js';
@@ -14,7 +14,9 @@ import { convertToNpz } from '../onnx/run-variants.js';
 afterAll(cleanupRuns);
 
 /** Manifest of a run, and every check run on a separate view of it: what they opened, and their results. */
-async function manifestAndChecks(dir: string): Promise<{ manifest: Manifest; accessed: string[]; results: CheckResult[] }> {
+async function manifestAndChecks(
+  dir: string,
+): Promise<{ manifest: Manifest; accessed: string[]; results: CheckResult[] }> {
   const { policy } = await loadEffectivePolicy(await RunArtifacts.open(dir));
   const manifest = await buildRunManifest(await RunArtifacts.open(dir), policy);
   const run = await RunArtifacts.open(dir);
@@ -54,7 +56,10 @@ describe('the manifest holds every byte any check reads', () => {
     const data = await readFile(path.join(dir, dataRel));
     data.writeUInt8(data.readUInt8(data.length - 1) ^ 0xff, data.length - 1);
     await writeFile(path.join(dir, dataRel), data);
-    const after = await buildRunManifest(await RunArtifacts.open(dir), (await loadEffectivePolicy(await RunArtifacts.open(dir))).policy);
+    const after = await buildRunManifest(
+      await RunArtifacts.open(dir),
+      (await loadEffectivePolicy(await RunArtifacts.open(dir))).policy,
+    );
     expect(after.digest).not.toBe(m.manifest.digest);
     expect(after.entries.find((e) => e.path === dataRel)?.sha256).not.toBe(entry!.sha256);
   });
@@ -76,7 +81,10 @@ describe('the manifest holds every byte any check reads', () => {
     await writeFile(path.join(dir, 'env/constraints.txt'), 'urllib3==2.0.7\n');
     await writeFile(path.join(dir, 'env/conda-pip.txt'), 'tqdm==4.66.1\n');
     await writeFile(path.join(dir, 'requirements.txt'), '-r env/base.txt\n');
-    await writeFile(path.join(dir, 'environment.yml'), 'name: digits\ndependencies:\n  - python=3.11.5\n  - pip=23.3.1\n  - pip:\n    - -r env/conda-pip.txt\n');
+    await writeFile(
+      path.join(dir, 'environment.yml'),
+      'name: digits\ndependencies:\n  - python=3.11.5\n  - pip=23.3.1\n  - pip:\n    - -r env/conda-pip.txt\n',
+    );
     const m = await manifestAndChecks(dir);
     for (const p of ['env/base.txt', 'env/constraints.txt', 'env/conda-pip.txt']) expect(m.accessed).toContain(p);
     expectCovered(m);

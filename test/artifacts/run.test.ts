@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildManifest } from '../../src/artifacts/manifest.js';
-import { checkRelativePath, resolveRunDirectory, RunArtifacts } from '../../src/artifacts/run.js';
+import { checkRelativePath, RunArtifacts, resolveRunDirectory } from '../../src/artifacts/run.js';
 import { GateError } from '../../src/errors.js';
 
 let base: string;
@@ -77,7 +77,10 @@ describe('RunArtifacts', () => {
 
   it('refuses .. and absolute paths before touching the filesystem', async () => {
     const run = await RunArtifacts.open(runDir);
-    await expect(run.readText('../../outside-secret.txt')).rejects.toMatchObject({ code: 'PATH_ESCAPE', hostile: true });
+    await expect(run.readText('../../outside-secret.txt')).rejects.toMatchObject({
+      code: 'PATH_ESCAPE',
+      hostile: true,
+    });
     await expect(run.readText(outside)).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
     await expect(run.exists('../run1/docs/a.md')).rejects.toBeInstanceOf(GateError);
   });
@@ -130,7 +133,9 @@ describe('buildManifest', () => {
     const progress: number[] = [];
     const m = await buildManifest(run, ['docs/a.md', 'missing.md', 'inside-link.md'], (d) => progress.push(d));
     expect(m.entries.map((e) => e.path)).toEqual(['docs/a.md', 'inside-link.md']);
-    const expected = createHash('sha256').update(await readFile(path.join(runDir, 'docs', 'a.md'))).digest('hex');
+    const expected = createHash('sha256')
+      .update(await readFile(path.join(runDir, 'docs', 'a.md')))
+      .digest('hex');
     expect(m.entries[0]!.sha256).toBe(expected);
     expect(m.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(progress.at(-1)).toBe(m.bytes);

@@ -60,7 +60,10 @@ describe('non-regular files in a run', () => {
 
   it('a size cap is enforced before the file is opened', async () => {
     const run = await RunArtifacts.open(runDir);
-    await expect(run.openFile('docs/ok.md', { maxBytes: 3 })).rejects.toMatchObject({ code: 'TOO_LARGE', message: expect.stringMatching(/docs\/ok\.md is 7 bytes; the limit for this file is 3 bytes/) });
+    await expect(run.openFile('docs/ok.md', { maxBytes: 3 })).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+      message: expect.stringMatching(/docs\/ok\.md is 7 bytes; the limit for this file is 3 bytes/),
+    });
     expect(run.accessed.has('docs/ok.md')).toBe(false);
   });
 });
@@ -77,11 +80,17 @@ describe('readiness check on a run whose training.log is a FIFO', () => {
     // a hang is killed at 60 s (code null); the check itself takes a few seconds
     expect(r.code).toBe(1);
     expect(seconds).toBeLessThan(60);
-    const j = JSON.parse(r.stdout) as { gate: string; manifest: { entries: { path: string }[] }; checks: { id: string; status: string; security?: boolean; evidence: string[] }[] };
+    const j = JSON.parse(r.stdout) as {
+      gate: string;
+      manifest: { entries: { path: string }[] };
+      checks: { id: string; status: string; security?: boolean; evidence: string[] }[];
+    };
     expect(j.gate).toBe('blocked');
     const training = j.checks.find((c) => c.id === 'training.completed');
     expect(training).toMatchObject({ status: 'fail', security: true });
-    expect(training?.evidence.join(' ')).toMatch(/security finding: results\/production\/training\.log is a FIFO \(named pipe\), not a regular file/);
+    expect(training?.evidence.join(' ')).toMatch(
+      /security finding: results\/production\/training\.log is a FIFO \(named pipe\), not a regular file/,
+    );
     expect(j.manifest.entries.map((e) => e.path)).not.toContain('results/production/training.log');
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, verify as cryptoVerify, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, verify as cryptoVerify, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,14 @@ export async function makeKeyFiles(): Promise<KeyFiles> {
   const publicPem = path.join(dir, 'attestation.pub.pem');
   await writeFile(privatePem, privateKey.export({ type: 'pkcs8', format: 'pem' }));
   await writeFile(publicPem, publicKey.export({ type: 'spki', format: 'pem' }));
-  return { dir, privatePem, publicPem, keyid: createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex') };
+  return {
+    dir,
+    privatePem,
+    publicPem,
+    keyid: createHash('sha256')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex'),
+  };
 }
 
 /**
@@ -26,13 +33,31 @@ export async function makeKeyFiles(): Promise<KeyFiles> {
  * PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body (LEN: ASCII decimal byte
  * length), signature = Ed25519 over PAE, payload and sig base64 (standard or URL-safe).
  */
-export function independentlyVerify(envelopeJson: string, publicKeyPem: string): { payloadType: string; statement: Record<string, unknown> } {
-  const env = JSON.parse(envelopeJson) as { payload: string; payloadType: string; signatures: { keyid?: string; sig: string }[] };
+export function independentlyVerify(
+  envelopeJson: string,
+  publicKeyPem: string,
+): { payloadType: string; statement: Record<string, unknown> } {
+  const env = JSON.parse(envelopeJson) as {
+    payload: string;
+    payloadType: string;
+    signatures: { keyid?: string; sig: string }[];
+  };
   const body = Buffer.from(env.payload.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
   const type = Buffer.from(env.payloadType, 'utf8');
-  const message = Buffer.concat([Buffer.from('DSSEv1 '), Buffer.from(String(type.length)), Buffer.from(' '), type, Buffer.from(' '), Buffer.from(String(body.length)), Buffer.from(' '), body]);
+  const message = Buffer.concat([
+    Buffer.from('DSSEv1 '),
+    Buffer.from(String(type.length)),
+    Buffer.from(' '),
+    type,
+    Buffer.from(' '),
+    Buffer.from(String(body.length)),
+    Buffer.from(' '),
+    body,
+  ]);
   const key = createPublicKey(publicKeyPem);
-  const ok = env.signatures.some((s) => cryptoVerify(null, message, key, Buffer.from(s.sig.replace(/-/g, '+').replace(/_/g, '/'), 'base64')));
+  const ok = env.signatures.some((s) =>
+    cryptoVerify(null, message, key, Buffer.from(s.sig.replace(/-/g, '+').replace(/_/g, '/'), 'base64')),
+  );
   if (!ok) throw new Error('no signature verifies over PAE');
   return { payloadType: env.payloadType, statement: JSON.parse(body.toString('utf8')) as Record<string, unknown> };
 }

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setupGateHook } from '../../src/attestation/setup.js';
 import { envelopeText } from '../../src/attestation/sign.js';
 import { AttestationStore } from '../../src/store/attestations.js';
@@ -13,7 +13,7 @@ import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns } from '../helpers/runs.js';
 import { buttons, DEFAULT_CONFIG, Harness, liveEvaluation, NOTIFY, U } from '../slack/harness.js';
-import { independentlyVerify, makeKeyFiles, type KeyFiles } from './helpers.js';
+import { independentlyVerify, type KeyFiles, makeKeyFiles } from './helpers.js';
 
 const HOOK_SECRET = 'whsec-0123456789abcdef-test';
 
@@ -49,7 +49,11 @@ class FlakyReceiver {
   }
 
   of(event: string, evaluation: string): Received[] {
-    return this.requests.filter((r) => r.headers['x-readiness-event'] === event && (JSON.parse(r.body) as { evaluation_id: string }).evaluation_id === evaluation);
+    return this.requests.filter(
+      (r) =>
+        r.headers['x-readiness-event'] === event &&
+        (JSON.parse(r.body) as { evaluation_id: string }).evaluation_id === evaluation,
+    );
   }
 
   async stop(): Promise<void> {
@@ -62,7 +66,9 @@ class FlakyReceiver {
 function uploadedFile(raw: string): string {
   const boundary = /^--(\S+)\r\n/.exec(raw)?.[1];
   if (!boundary) return raw;
-  const part = raw.split(`--${boundary}`).find((p) => /content-disposition: form-data; name="[^"]*"; filename=/i.test(p));
+  const part = raw
+    .split(`--${boundary}`)
+    .find((p) => /content-disposition: form-data; name="[^"]*"; filename=/i.test(p));
   if (!part) throw new Error(`no file part in the upload: ${raw.slice(0, 300)}`);
   return part.slice(part.indexOf('\r\n\r\n') + 4).replace(/\r\n$/, '');
 }
@@ -87,7 +93,10 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     receiver = new FlakyReceiver();
     await receiver.start();
     h = await Harness.start({
-      config: { ...DEFAULT_CONFIG, webhooks: [{ url: receiver.url, events: ['passed', 'blocked', 'revoked'], secret_env: 'TEST_HOOK_SECRET' }] },
+      config: {
+        ...DEFAULT_CONFIG,
+        webhooks: [{ url: receiver.url, events: ['passed', 'blocked', 'revoked'], secret_env: 'TEST_HOOK_SECRET' }],
+      },
       gateHook: (hh) =>
         setupGateHook({
           redis: hh.redis,
@@ -114,13 +123,29 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     await approveAll(h, value);
 
     // the PASSED notification, and the envelope uploaded into its thread
-    const notice = await waitFor(() => h.fake.callsOf('chat.postMessage').find((c) => c.args.channel === NOTIFY), 'the PASSED notification');
-    const complete = await waitFor(() => h.fake.callsOf('files.completeUploadExternal').find((c) => JSON.stringify(c.args.files).includes('Signed attestation')), 'the attestation upload');
-    const noticeTs = (h.fake.messages.get([...h.fake.messages.keys()].find((ts) => h.fake.messages.get(ts)?.channel === NOTIFY) ?? '') ?? { ts: '' }).ts;
+    const notice = await waitFor(
+      () => h.fake.callsOf('chat.postMessage').find((c) => c.args.channel === NOTIFY),
+      'the PASSED notification',
+    );
+    const complete = await waitFor(
+      () =>
+        h.fake
+          .callsOf('files.completeUploadExternal')
+          .find((c) => JSON.stringify(c.args.files).includes('Signed attestation')),
+      'the attestation upload',
+    );
+    const noticeTs = (
+      h.fake.messages.get(
+        [...h.fake.messages.keys()].find((ts) => h.fake.messages.get(ts)?.channel === NOTIFY) ?? '',
+      ) ?? { ts: '' }
+    ).ts;
     expect(notice).toBeDefined();
     expect(complete.args.channel_id).toBe(NOTIFY);
     expect(complete.args.thread_ts).toBe(noticeTs);
-    const upload = await waitFor(() => h.fake.uploads.find((u) => u.filename.startsWith('attestation-')), 'the uploaded file');
+    const upload = await waitFor(
+      () => h.fake.uploads.find((u) => u.filename.startsWith('attestation-')),
+      'the uploaded file',
+    );
     expect(upload.filename).toBe(`attestation-run-${id}.intoto.json`);
     const stored = await attestations.get(id);
     expect(stored?.status).toBe('valid');
@@ -137,15 +162,35 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     expect(byId.stdout).toBe(uploaded);
 
     // verified by `readiness verify` and by an independent DSSE verifier
-    const ok = await runCli(['verify', h.runDir, '--attestation', file, '--public-key', keys.publicPem, '--policy-digest', state.evaluation.policy.digest, '--max-age', '1h']);
+    const ok = await runCli([
+      'verify',
+      h.runDir,
+      '--attestation',
+      file,
+      '--public-key',
+      keys.publicPem,
+      '--policy-digest',
+      state.evaluation.policy.digest,
+      '--max-age',
+      '1h',
+    ]);
     expect(ok.stdout).toContain('VERIFIED');
     expect(ok.code).toBe(0);
     const { statement } = independentlyVerify(uploaded, await readFile(keys.publicPem, 'utf8'));
-    const predicate = statement.predicate as { evaluation_id: string; artifact_digest: string; signoffs: { role: string; user: string; decision: string }[]; policy: { digest: string } };
+    const predicate = statement.predicate as {
+      evaluation_id: string;
+      artifact_digest: string;
+      signoffs: { role: string; user: string; decision: string }[];
+      policy: { digest: string };
+    };
     expect(predicate.evaluation_id).toBe(id);
     expect(predicate.artifact_digest).toBe(state.evaluation.digest);
     expect(predicate.policy.digest).toBe(state.evaluation.policy.digest);
-    expect(predicate.signoffs.map((s) => `${s.role}:${s.user}:${s.decision}`).sort()).toEqual([`compliance:${U.comp}:approved`, `product:${U.prod}:approved`, `technical:${U.lead2}:approved`]);
+    expect(predicate.signoffs.map((s) => `${s.role}:${s.user}:${s.decision}`).sort()).toEqual([
+      `compliance:${U.comp}:approved`,
+      `product:${U.prod}:approved`,
+      `technical:${U.lead2}:approved`,
+    ]);
     expect((statement.subject as unknown[]).length).toBe(state.evaluation.manifest.entries.length);
 
     // one changed byte of the model in the run folder: refused, naming the file
@@ -157,26 +202,51 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     const bad = await runCli(['verify', h.runDir, '--attestation', file, '--public-key', keys.publicPem]);
     await writeFile(model, original);
     expect(bad.code).toBe(1);
-    expect(bad.stdout).toMatch(/NOT VERIFIED: models\/production_model\.onnx: sha256 [0-9a-f]{64} ≠ attested [0-9a-f]{64}/);
+    expect(bad.stdout).toMatch(
+      /NOT VERIFIED: models\/production_model\.onnx: sha256 [0-9a-f]{64} ≠ attested [0-9a-f]{64}/,
+    );
 
     // the passed webhook: failed twice, accepted on the third attempt; each attempt signed and audited
-    const passed = await waitFor(() => (receiver.of('passed', id).length >= 3 ? receiver.of('passed', id) : null), 'three attempts of the passed webhook');
+    const passed = await waitFor(
+      () => (receiver.of('passed', id).length >= 3 ? receiver.of('passed', id) : null),
+      'three attempts of the passed webhook',
+    );
     expect(passed.map((r) => r.status)).toEqual([500, 500, 200]);
     for (const r of passed) {
       const ts = String(r.headers['x-readiness-request-timestamp']);
       const sig = String(r.headers['x-readiness-signature']);
       expect(sig).toBe(`v0=${createHmac('sha256', HOOK_SECRET).update(`v0:${ts}:${r.body}`).digest('hex')}`);
-      expect(verifyWebhookSignature({ secret: HOOK_SECRET, body: r.body, timestamp: ts, signature: sig, nowMs: Date.now() })).toBe(true);
-      expect(verifyWebhookSignature({ secret: 'another-secret-0123456789', body: r.body, timestamp: ts, signature: sig, nowMs: Date.now() })).toBe(false);
+      expect(
+        verifyWebhookSignature({ secret: HOOK_SECRET, body: r.body, timestamp: ts, signature: sig, nowMs: Date.now() }),
+      ).toBe(true);
+      expect(
+        verifyWebhookSignature({
+          secret: 'another-secret-0123456789',
+          body: r.body,
+          timestamp: ts,
+          signature: sig,
+          nowMs: Date.now(),
+        }),
+      ).toBe(false);
     }
-    const body = JSON.parse(passed[2]?.body ?? '{}') as { event: string; gate: string; attestation: { status: string; envelope: unknown } };
+    const body = JSON.parse(passed[2]?.body ?? '{}') as {
+      event: string;
+      gate: string;
+      attestation: { status: string; envelope: unknown };
+    };
     expect(body).toMatchObject({ event: 'passed', gate: 'PASSED', attestation: { status: 'valid' } });
     expect(body.attestation.envelope).toEqual(stored?.envelope);
     const attempts = await waitFor(async () => {
-      const a = (await h.store.readAudit({ evaluation: id })).filter((e) => e.type === 'webhook_attempt' && e.data.event === 'passed');
+      const a = (await h.store.readAudit({ evaluation: id })).filter(
+        (e) => e.type === 'webhook_attempt' && e.data.event === 'passed',
+      );
       return a.length >= 3 ? a : null;
     }, 'the audited attempts');
-    expect(attempts.map((a) => [a.data.attempt, a.data.status, a.data.ok])).toEqual([[1, 500, false], [2, 500, false], [3, 200, true]]);
+    expect(attempts.map((a) => [a.data.attempt, a.data.status, a.data.ok])).toEqual([
+      [1, 500, false],
+      [2, 500, false],
+      [3, 200, true],
+    ]);
     expect(JSON.stringify(attempts)).not.toContain('not-logged');
     expect(JSON.stringify(attempts)).not.toContain(HOOK_SECRET);
 
@@ -184,18 +254,32 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     // belong to the digests); a technical lead withdraws the approval and rejects: the earlier
     // attestation is revoked
     await h.command(U.requester, `run ${h.runName}`);
-    const secondState = await waitFor(async () => {
-      const s = await h.store.latestForRun(h.runName);
-      return s && s.evaluation.id !== id && s.evaluation.message && s.gate === 'passed' ? s : null;
-    }, 'the second evaluation, passed on the inherited approvals', 60_000);
+    const secondState = await waitFor(
+      async () => {
+        const s = await h.store.latestForRun(h.runName);
+        return s && s.evaluation.id !== id && s.evaluation.message && s.gate === 'passed' ? s : null;
+      },
+      'the second evaluation, passed on the inherited approvals',
+      60_000,
+    );
     const second = { state: secondState };
     expect(second.state.evaluation.digest).toBe(state.evaluation.digest);
-    const withdraw = await waitFor(() => buttons(h.message(secondState).blocks).get('signoff_withdraw_technical'), 'the withdraw button');
+    const withdraw = await waitFor(
+      () => buttons(h.message(secondState).blocks).get('signoff_withdraw_technical'),
+      'the withdraw button',
+    );
     await h.click(U.tech, 'signoff_withdraw_technical', withdraw);
-    const reject = await waitFor(() => buttons(h.message(secondState).blocks).get('signoff_reject_technical'), 'live technical buttons after the withdrawal');
+    const reject = await waitFor(
+      () => buttons(h.message(secondState).blocks).get('signoff_reject_technical'),
+      'live technical buttons after the withdrawal',
+    );
     await h.click(U.tech, 'signoff_reject_technical', reject);
     const open = await waitFor(() => h.fake.callsOf('views.open').at(-1), 'the reject modal');
-    await h.submitReject(U.tech, (open.args.view as { private_metadata: string }).private_metadata, 'Latency regression found in staging');
+    await h.submitReject(
+      U.tech,
+      (open.args.view as { private_metadata: string }).private_metadata,
+      'Latency regression found in staging',
+    );
     const revoked = await waitFor(async () => {
       const a = await attestations.get(id);
       return a?.status === 'revoked' ? a : null;
@@ -215,9 +299,19 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     const printedRevoked = await runCli(['attestation', h.runName], { env });
     expect(printedRevoked.code).toBe(1);
     expect(printedRevoked.stdout).toBe(envelopeText(secondAttestation.envelope));
-    const revokedHook = await waitFor(() => receiver.of('revoked', id).find((r) => r.status === 200), 'the revoked webhook');
-    expect(JSON.parse(revokedHook.body)).toMatchObject({ event: 'revoked', evaluation_id: id, attestation: { status: 'revoked' } });
-    await waitFor(() => receiver.of('blocked', second.state.evaluation.id).find((r) => r.status === 200), 'the blocked webhook');
+    const revokedHook = await waitFor(
+      () => receiver.of('revoked', id).find((r) => r.status === 200),
+      'the revoked webhook',
+    );
+    expect(JSON.parse(revokedHook.body)).toMatchObject({
+      event: 'revoked',
+      evaluation_id: id,
+      attestation: { status: 'revoked' },
+    });
+    await waitFor(
+      () => receiver.of('blocked', second.state.evaluation.id).find((r) => r.status === 200),
+      'the blocked webhook',
+    );
     expect((await attestations.get(second.state.evaluation.id))?.status).toBe('revoked');
   }, 180_000);
 });

@@ -29,9 +29,29 @@ const decode = (b: Buffer, limits = {}) => unpickleCheckpoint(b, { ...opts, limi
 describe('restricted pickle interpreter: numbers', () => {
   it('decodes negative and big integers exactly (LONG1, BININT, text INT)', () => {
     const values = [-1n, -128n, -129n, 255n, -(2n ** 31n), 2n ** 53n + 1n, 2n ** 70n, -(2n ** 70n), -(2n ** 63n)];
-    const p = bin([0x80, 2, 0x5d, 0x28], ...values.map(long1), bin([0x4a, 0xff, 0xff, 0xff, 0xff]), 'I-42\n', 'L-99999999999999999999L\n', [0x65, 0x2e]);
+    const p = bin(
+      [0x80, 2, 0x5d, 0x28],
+      ...values.map(long1),
+      bin([0x4a, 0xff, 0xff, 0xff, 0xff]),
+      'I-42\n',
+      'L-99999999999999999999L\n',
+      [0x65, 0x2e],
+    );
     const out = decode(p) as unknown[];
-    expect(out).toEqual([-1, -128, -129, 255, -(2 ** 31), 2n ** 53n + 1n, 2n ** 70n, -(2n ** 70n), -(2n ** 63n), -1, -42, -99999999999999999999n]);
+    expect(out).toEqual([
+      -1,
+      -128,
+      -129,
+      255,
+      -(2 ** 31),
+      2n ** 53n + 1n,
+      2n ** 70n,
+      -(2n ** 70n),
+      -(2n ** 63n),
+      -1,
+      -42,
+      -99999999999999999999n,
+    ]);
   });
 
   it('reads BINFLOAT big-endian and booleans/None', () => {
@@ -50,7 +70,13 @@ describe('restricted pickle interpreter: refusals', () => {
 
   it('refuses STACK_GLOBAL gadgets (builtins.getattr) as hostile', () => {
     const p = bin([0x80, 4, 0x8c, 8], 'builtins', [0x8c, 7], 'getattr', [0x93, 0x2e]);
-    expect(() => decode(p)).toThrow(expect.objectContaining({ code: 'UNSAFE_ARTIFACT', hostile: true, message: expect.stringMatching(/builtins\.getattr/) }));
+    expect(() => decode(p)).toThrow(
+      expect.objectContaining({
+        code: 'UNSAFE_ARTIFACT',
+        hostile: true,
+        message: expect.stringMatching(/builtins\.getattr/),
+      }),
+    );
   });
 
   it('refuses INST and EXT opcodes', () => {
@@ -59,11 +85,15 @@ describe('restricted pickle interpreter: refusals', () => {
   });
 
   it('refuses REDUCE on a value that is not an allowed callable', () => {
-    expect(() => decode(bin([0x80, 2], u('os.system'), [0x29, 0x52, 0x2e]))).toThrow(/REDUCE on the string "os\.system"/);
+    expect(() => decode(bin([0x80, 2], u('os.system'), [0x29, 0x52, 0x2e]))).toThrow(
+      /REDUCE on the string "os\.system"/,
+    );
   });
 
   it('refuses REDUCE on an allowed global that torch never calls (a storage class)', () => {
-    expect(() => decode(bin([0x80, 2], 'ctorch\nFloatStorage\n', [0x29, 0x52, 0x2e]))).toThrow(/REDUCE on torch\.FloatStorage/);
+    expect(() => decode(bin([0x80, 2], 'ctorch\nFloatStorage\n', [0x29, 0x52, 0x2e]))).toThrow(
+      /REDUCE on torch\.FloatStorage/,
+    );
   });
 
   it('refuses BUILD on a plain list (arbitrary __setstate__)', () => {
@@ -88,7 +118,9 @@ describe('restricted pickle interpreter: refusals', () => {
   });
 
   it('refuses absurd integer sizes and truncated pickles', () => {
-    expect(() => decode(bin([0x80, 2, 0x8b, 0xff, 0xff, 0xff, 0x00]))).toThrow(expect.objectContaining({ hostile: true }));
+    expect(() => decode(bin([0x80, 2, 0x8b, 0xff, 0xff, 0xff, 0x00]))).toThrow(
+      expect.objectContaining({ hostile: true }),
+    );
     expect(() => decode(bin([0x80, 2, 0x58, 0x10, 0, 0, 0, 0x61]))).toThrow(/truncated pickle/);
   });
 
@@ -112,7 +144,12 @@ describe('restricted pickle interpreter: work budgets', () => {
     const one = long4(Buffer.alloc(1000, 1));
     const p = bin([0x80, 2, 0x5d, 0x28], ...new Array<Buffer>(20).fill(one), [0x65, 0x2e]);
     expect(() => decode(p, { maxTotalLongBytes: 10_000 })).toThrow(
-      expect.objectContaining({ hostile: true, message: expect.stringMatching(/integers exceed 10000 bytes in total \(integer bomb.*at archive\/data\.pkl byte 10054\)/) }),
+      expect.objectContaining({
+        hostile: true,
+        message: expect.stringMatching(
+          /integers exceed 10000 bytes in total \(integer bomb.*at archive\/data\.pkl byte 10054\)/,
+        ),
+      }),
     );
     expect((decode(p) as unknown[]).length).toBe(20);
   });
@@ -124,7 +161,12 @@ describe('restricted pickle interpreter: work budgets', () => {
 
   it('stops past the opcode budget', () => {
     const p = bin([0x80, 2], new Array(1000).fill(0x4e), new Array(999).fill(0x30), [0x2e]);
-    expect(() => decode(p, { maxOpcodes: 500 })).toThrow(expect.objectContaining({ hostile: true, message: expect.stringMatching(/more than 500 opcodes \(work budget\)/) }));
+    expect(() => decode(p, { maxOpcodes: 500 })).toThrow(
+      expect.objectContaining({
+        hostile: true,
+        message: expect.stringMatching(/more than 500 opcodes \(work budget\)/),
+      }),
+    );
     expect(decode(p)).toBeNull();
   });
 });
@@ -134,8 +176,26 @@ describe('restricted pickle interpreter: torch structures', () => {
     const storage = bin([0x28], u('storage'), 'ctorch\nFloatStorage\n', u('0'), u('cpu'), [0x4b, 24, 0x74, 0x51]);
     const hooks = bin('ccollections\nOrderedDict\n', [0x29, 0x52]);
     const tensor = (offset: number, shape: number[], stride: number[]) =>
-      bin('ctorch._utils\n_rebuild_tensor_v2\n', [0x28], storage, [0x4b, offset, 0x28], ...shape.map((s) => [0x4b, s]), [0x74, 0x28], ...stride.map((s) => [0x4b, s]), [0x74, 0x89], hooks, [0x74, 0x52]);
-    const p = bin([0x80, 2, 0x7d, 0x28], u('a'), tensor(0, [4, 6], [6, 1]), u('v'), tensor(8, [3, 4], [6, 1]), [0x75, 0x2e]);
+      bin(
+        'ctorch._utils\n_rebuild_tensor_v2\n',
+        [0x28],
+        storage,
+        [0x4b, offset, 0x28],
+        ...shape.map((s) => [0x4b, s]),
+        [0x74, 0x28],
+        ...stride.map((s) => [0x4b, s]),
+        [0x74, 0x89],
+        hooks,
+        [0x74, 0x52],
+      );
+    const p = bin(
+      [0x80, 2, 0x7d, 0x28],
+      u('a'),
+      tensor(0, [4, 6], [6, 1]),
+      u('v'),
+      tensor(8, [3, 4], [6, 1]),
+      [0x75, 0x2e],
+    );
     const { value, storages } = unpickleCheckpoint(p, opts);
     const m = value as Map<string, TensorMeta>;
     expect(m.get('a')).toBeInstanceOf(TensorMeta);

@@ -7,8 +7,8 @@ import { Checkpoint, checkpointLimits, walkTensors } from '../../src/checkpoint/
 import { readCheckpointMetadata } from '../../src/checkpoint/summary.js';
 import { TensorMeta, TorchDevice } from '../../src/checkpoint/values.js';
 import { DEFAULT_POLICY } from '../../src/policy/schema.js';
+import { type BuildEntry, buildZip } from '../formats/zip-builder.js';
 import { REPO_ROOT } from '../helpers/runs.js';
-import { buildZip, type BuildEntry } from '../formats/zip-builder.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/checkpoints');
 const limits = checkpointLimits(DEFAULT_POLICY);
@@ -77,7 +77,13 @@ describe('checkpoint reader on real torch.save files', () => {
     expect(String(get('device') as TorchDevice)).toBe('cpu');
     expect(get('size')).toEqual([3, 4]);
     expect(get('raw')).toEqual(Uint8Array.from([0, 1, 255]));
-    expect(get('nested')).toEqual(new Map<string, unknown>([['tuple', [1, 2.5, null, true]], ['empty', new Map()], ['list', []]]));
+    expect(get('nested')).toEqual(
+      new Map<string, unknown>([
+        ['tuple', [1, 2.5, null, true]],
+        ['empty', new Map()],
+        ['list', []],
+      ]),
+    );
     expect((get('param') as TensorMeta).isParameter).toBe(true);
   });
 
@@ -89,7 +95,10 @@ describe('checkpoint reader on real torch.save files', () => {
     expect(rows.storage).toBe(base.storage);
     expect(t.storage).toBe(base.storage);
     expect([rows.storageOffset, rows.shape, rows.stride]).toEqual([8, [3, 4], [6, 1]]);
-    expect([t.shape, t.stride]).toEqual([[6, 4], [1, 6]]);
+    expect([t.shape, t.stride]).toEqual([
+      [6, 4],
+      [1, 6],
+    ]);
     expect([col.storageOffset, col.shape, col.stride]).toEqual([2, [4], [6]]);
     expect(floats(await scalars.readTensorBytes(base))).toEqual([...Array(24).keys()]);
     expect(floats(await scalars.readTensorBytes(rows))).toEqual([8, 9, 10, 11, 14, 15, 16, 17, 20, 21, 22, 23]);
@@ -122,10 +131,22 @@ describe('checkpoint reader refusals', () => {
     ['memo_bomb.pt', /billion-laughs/],
     ['duplicate_entry.pt', /two entries named "archive\/data\.pkl"/],
     ['header_mismatch.pt', /local header and central directory disagree about the name/],
-    ['eocd_differential.pt', /second end record \(end-of-central-directory signature at byte 24560\) after its end record at byte 23875.*miniz/],
-    ['torchscript_polyglot.pt', /a TorchScript archive \(constants\.pkl, code\/__torch__\.py, .*torch\.jit\.load.*weights_only=True.*also: pickle imports __torch__\.Stateful.*archive\/constants\.pkl byte 2/],
-    ['torchscript_model.pt', /torchscript_model\.pt: a TorchScript archive \(code\/__torch__\/torch\/nn\/modules\/linear\.py/],
-    ['linear_module.pt', /pickle imports torch\.nn\.modules\.linear\.Linear, which is not on the allow-list .* \(at linear_module\/data\.pkl byte \d+\)/],
+    [
+      'eocd_differential.pt',
+      /second end record \(end-of-central-directory signature at byte 24560\) after its end record at byte 23875.*miniz/,
+    ],
+    [
+      'torchscript_polyglot.pt',
+      /a TorchScript archive \(constants\.pkl, code\/__torch__\.py, .*torch\.jit\.load.*weights_only=True.*also: pickle imports __torch__\.Stateful.*archive\/constants\.pkl byte 2/,
+    ],
+    [
+      'torchscript_model.pt',
+      /torchscript_model\.pt: a TorchScript archive \(code\/__torch__\/torch\/nn\/modules\/linear\.py/,
+    ],
+    [
+      'linear_module.pt',
+      /pickle imports torch\.nn\.modules\.linear\.Linear, which is not on the allow-list .* \(at linear_module\/data\.pkl byte \d+\)/,
+    ],
     ['main_config.pt', /pickle imports __main__\.Config, which is not on the allow-list/],
   ];
   for (const [file, message] of hostile) {
@@ -138,21 +159,34 @@ describe('checkpoint reader refusals', () => {
 
   it('reports a truncated zip clearly, not as a crash', async () => {
     await expect(readCheckpointMetadata(run, 'truncated.pt', limits)).rejects.toThrow(
-      expect.objectContaining({ code: 'PARSE_ERROR', hostile: false, message: expect.stringMatching(/truncated or corrupt/) }),
+      expect.objectContaining({
+        code: 'PARSE_ERROR',
+        hostile: false,
+        message: expect.stringMatching(/truncated or corrupt/),
+      }),
     );
   });
 
   it('recognises the legacy format without unpickling it', async () => {
     await expect(readCheckpointMetadata(run, 'legacy.pt', limits)).rejects.toThrow(
-      expect.objectContaining({ code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(/legacy torch serialization; re-save with torch\.save\(\.\.\., _use_new_zipfile_serialization=True\)/) }),
+      expect.objectContaining({
+        code: 'UNSUPPORTED_FORMAT',
+        message: expect.stringMatching(
+          /legacy torch serialization; re-save with torch\.save\(\.\.\., _use_new_zipfile_serialization=True\)/,
+        ),
+      }),
     );
   });
 
   it('applies the policy caps (pickle size, total uncompressed size)', async () => {
-    await expect(readCheckpointMetadata(run, 'normal.pt', { ...limits, maxPickleBytes: 100 })).rejects.toThrow(/limits\.max_pickle_bytes/);
+    await expect(readCheckpointMetadata(run, 'normal.pt', { ...limits, maxPickleBytes: 100 })).rejects.toThrow(
+      /limits\.max_pickle_bytes/,
+    );
     await expect(
       readCheckpointMetadata(run, 'normal.pt', { ...limits, zip: { ...limits.zip, maxTotalUncompressedBytes: 4096 } }),
-    ).rejects.toThrow(expect.objectContaining({ hostile: true, message: expect.stringMatching(/max_checkpoint_uncompressed_bytes/) }));
+    ).rejects.toThrow(
+      expect.objectContaining({ hostile: true, message: expect.stringMatching(/max_checkpoint_uncompressed_bytes/) }),
+    );
   });
 });
 
@@ -166,21 +200,36 @@ describe('checkpoint archives torch.load would read differently', () => {
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  const u = (s: string) => Buffer.concat([Buffer.from('X'), Buffer.from(Uint32Array.of(Buffer.byteLength(s)).buffer), Buffer.from(s)]);
+  const u = (s: string) =>
+    Buffer.concat([Buffer.from('X'), Buffer.from(Uint32Array.of(Buffer.byteLength(s)).buffer), Buffer.from(s)]);
   const okPkl = Buffer.concat([Buffer.from([0x80, 2, 0x7d, 0x28]), u('epoch'), Buffer.from([0x4b, 1, 0x75, 0x2e])]);
-  const evilPkl = Buffer.concat([Buffer.from([0x80, 2]), Buffer.from('cos\nsystem\n'), u('touch /tmp/x'), Buffer.from([0x85, 0x52, 0x2e])]);
+  const evilPkl = Buffer.concat([
+    Buffer.from([0x80, 2]),
+    Buffer.from('cos\nsystem\n'),
+    u('touch /tmp/x'),
+    Buffer.from([0x85, 0x52, 0x2e]),
+  ]);
   const entries = (...extra: [string, Buffer][]): BuildEntry[] =>
-    [['a/data.pkl', okPkl], ['a/version', Buffer.from('3\n')], ...extra].map(([name, data]) => ({ name: name as string, data: data as Buffer }));
+    [['a/data.pkl', okPkl], ['a/version', Buffer.from('3\n')], ...extra].map(([name, data]) => ({
+      name: name as string,
+      data: data as Buffer,
+    }));
   async function read(list: BuildEntry[]) {
     const name = `c${Math.random().toString(36).slice(2)}.pt`;
     await writeFile(path.join(dir, name), buildZip(list));
     return readCheckpointMetadata(tmp, name, limits);
   }
-  const refused = (re: RegExp) => expect.objectContaining({ code: 'UNSAFE_ARTIFACT', hostile: true, message: expect.stringMatching(re) });
+  const refused = (re: RegExp) =>
+    expect.objectContaining({ code: 'UNSAFE_ARTIFACT', hostile: true, message: expect.stringMatching(re) });
 
   it('reads a minimal torch.save layout (and the records newer torch versions add)', async () => {
     await expect(read(entries())).resolves.toMatchObject({ epoch: { value: 1 } });
-    const newer = entries(['a/byteorder', Buffer.from('little')], ['a/.format_version', Buffer.from('1')], ['a/.storage_alignment', Buffer.from('64')], ['a/.data/serialization_id', Buffer.from('123')]);
+    const newer = entries(
+      ['a/byteorder', Buffer.from('little')],
+      ['a/.format_version', Buffer.from('1')],
+      ['a/.storage_alignment', Buffer.from('64')],
+      ['a/.data/serialization_id', Buffer.from('123')],
+    );
     await expect(read(newer)).resolves.toMatchObject({ epoch: { value: 1 } });
   });
 
@@ -191,7 +240,9 @@ describe('checkpoint archives torch.load would read differently', () => {
     ['a/.data/version', Buffer.from('10\n')],
   ] as const) {
     it(`refuses a TorchScript record ${record} as a security finding`, async () => {
-      await expect(read(entries([record, Buffer.from(data)]))).rejects.toThrow(refused(new RegExp(`a TorchScript archive \\(${record.slice(2).replace(/\./g, '\\.')}\\).*torch\\.jit\\.load`)));
+      await expect(read(entries([record, Buffer.from(data)]))).rejects.toThrow(
+        refused(new RegExp(`a TorchScript archive \\(${record.slice(2).replace(/\./g, '\\.')}\\).*torch\\.jit\\.load`)),
+      );
     });
   }
 
@@ -202,17 +253,31 @@ describe('checkpoint archives torch.load would read differently', () => {
   });
 
   it('refuses a second pickle, and reads it with the restricted interpreter', async () => {
-    await expect(read(entries(['a/other.pkl', okPkl]))).rejects.toThrow(refused(/holds 2 pickles \(a\/data\.pkl, a\/other\.pkl\)/));
-    await expect(read(entries(['a/other.pkl', evilPkl]))).rejects.toThrow(refused(/holds 2 pickles .*also: pickle imports os\.system — a code-execution gadget.*at a\/other\.pkl byte 2/));
+    await expect(read(entries(['a/other.pkl', okPkl]))).rejects.toThrow(
+      refused(/holds 2 pickles \(a\/data\.pkl, a\/other\.pkl\)/),
+    );
+    await expect(read(entries(['a/other.pkl', evilPkl]))).rejects.toThrow(
+      refused(/holds 2 pickles .*also: pickle imports os\.system — a code-execution gadget.*at a\/other\.pkl byte 2/),
+    );
   });
 
   it('refuses records torch.save never writes and entries outside the archive folder', async () => {
-    await expect(read(entries(['a/notes.txt', Buffer.from('hi')]))).rejects.toThrow(refused(/records torch\.save never writes \(notes\.txt\)/));
-    await expect(read(entries(['b/data.pkl', evilPkl]))).rejects.toThrow(refused(/entry "b\/data\.pkl" is outside the folder "a\/" that torch\.load reads/));
+    await expect(read(entries(['a/notes.txt', Buffer.from('hi')]))).rejects.toThrow(
+      refused(/records torch\.save never writes \(notes\.txt\)/),
+    );
+    await expect(read(entries(['b/data.pkl', evilPkl]))).rejects.toThrow(
+      refused(/entry "b\/data\.pkl" is outside the folder "a\/" that torch\.load reads/),
+    );
   });
 
   it('reports a missing version record as unreadable, not hostile', async () => {
-    await expect(read(entries().slice(0, 1))).rejects.toThrow(expect.objectContaining({ code: 'PARSE_ERROR', hostile: false, message: expect.stringMatching(/no a\/version record/) }));
+    await expect(read(entries().slice(0, 1))).rejects.toThrow(
+      expect.objectContaining({
+        code: 'PARSE_ERROR',
+        hostile: false,
+        message: expect.stringMatching(/no a\/version record/),
+      }),
+    );
   });
 });
 
@@ -230,7 +295,9 @@ describe('allow-listed metadata', () => {
 
 describe('legacy format detection', () => {
   it('recognises a legacy file written with pickle protocol 4', async () => {
-    await expect(readCheckpointMetadata(run, 'legacy_protocol4.pt', limits)).rejects.toThrow(/legacy torch serialization/);
+    await expect(readCheckpointMetadata(run, 'legacy_protocol4.pt', limits)).rejects.toThrow(
+      /legacy torch serialization/,
+    );
   });
 });
 

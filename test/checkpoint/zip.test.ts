@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ZIP_LIMITS, ZipReader } from '../../src/formats/zip.js';
+import { type BuildOptions, buildZip, endRecord } from '../formats/zip-builder.js';
 import { REPO_ROOT } from '../helpers/runs.js';
-import { buildZip, endRecord, type BuildOptions } from '../formats/zip-builder.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -50,12 +50,17 @@ describe('zip reader', () => {
     ['a/\0x', /NUL/],
   ] as const) {
     it(`refuses the entry name ${JSON.stringify(name)}`, async () => {
-      await expect(withZip(buildZip([{ name, data: text('x') }]), async () => 0)).rejects.toThrow(expect.objectContaining({ hostile: true, message: expect.stringMatching(why) }));
+      await expect(withZip(buildZip([{ name, data: text('x') }]), async () => 0)).rejects.toThrow(
+        expect.objectContaining({ hostile: true, message: expect.stringMatching(why) }),
+      );
     });
   }
 
   it('refuses names that differ only in case (confusing directory)', async () => {
-    const zip = buildZip([{ name: 'a/data.pkl', data: text('1') }, { name: 'a/DATA.pkl', data: text('2') }]);
+    const zip = buildZip([
+      { name: 'a/data.pkl', data: text('1') },
+      { name: 'a/DATA.pkl', data: text('2') },
+    ]);
     await expect(withZip(zip, async () => 0)).rejects.toThrow(/two entries named "a\/data\.pkl" and "a\/DATA\.pkl"/);
   });
 
@@ -66,12 +71,18 @@ describe('zip reader', () => {
 
   it('refuses a deflated entry that inflates to more than both headers declare, without inflating it all', async () => {
     const zip = buildZip([{ name: 'a/data.pkl', data: text('y'.repeat(5000)), deflate: true, declared: 100 }]);
-    await expect(withZip(zip, (z) => z.readEntry(z.get('a/data.pkl')!, 1e6))).rejects.toThrow(/declares 100 bytes but inflates to more than 100/);
+    await expect(withZip(zip, (z) => z.readEntry(z.get('a/data.pkl')!, 1e6))).rejects.toThrow(
+      /declares 100 bytes but inflates to more than 100/,
+    );
   });
 
   it('refuses local and central headers that disagree about sizes', async () => {
-    const zip = buildZip([{ name: 'a/data.pkl', data: text('y'.repeat(5000)), deflate: true, central: { usize: 100 } }]);
-    await expect(withZip(zip, (z) => z.readEntry(z.get('a/data.pkl')!, 1e6))).rejects.toThrow(/local header and central directory disagree about the sizes/);
+    const zip = buildZip([
+      { name: 'a/data.pkl', data: text('y'.repeat(5000)), deflate: true, central: { usize: 100 } },
+    ]);
+    await expect(withZip(zip, (z) => z.readEntry(z.get('a/data.pkl')!, 1e6))).rejects.toThrow(
+      /local header and central directory disagree about the sizes/,
+    );
   });
 
   it('refuses an entry whose CRC does not match its content', async () => {
@@ -80,23 +91,31 @@ describe('zip reader', () => {
   });
 
   it('refuses overlapping entries (quoted-entry bombs)', async () => {
-    const zip = buildZip([{ name: 'a/x', data: text('a'.repeat(100)) }, { name: 'a/y', data: text('b'), central: { offset: 0 } }]);
+    const zip = buildZip([
+      { name: 'a/x', data: text('a'.repeat(100)) },
+      { name: 'a/y', data: text('b'), central: { offset: 0 } },
+    ]);
     await expect(withZip(zip, async () => 0)).rejects.toThrow(/overlaps/);
   });
 
   it('refuses a compression ratio over the cap before inflating anything', async () => {
     const zip = buildZip([{ name: 'a/data/0', data: new Uint8Array(4 * 1024 * 1024), deflate: true }]);
     await expect(withZip(zip, async () => 0)).rejects.toThrow(/ratio \d+:1, limit 100:1\): zip bomb refused/);
-    await expect(withZip(zip, async (z) => z.entries.length, { ...DEFAULT_ZIP_LIMITS, maxCompressionRatio: 10_000 })).resolves.toBe(1);
+    await expect(
+      withZip(zip, async (z) => z.entries.length, { ...DEFAULT_ZIP_LIMITS, maxCompressionRatio: 10_000 }),
+    ).resolves.toBe(1);
   });
 
   it('reports a file without an end record as truncated', async () => {
     const zip = buildZip([{ name: 'a/data.pkl', data: text('hello') }]);
-    await expect(withZip(zip.subarray(0, zip.length - 10), async () => 0)).rejects.toThrow(expect.objectContaining({ code: 'PARSE_ERROR', hostile: false }));
+    await expect(withZip(zip.subarray(0, zip.length - 10), async () => 0)).rejects.toThrow(
+      expect.objectContaining({ code: 'PARSE_ERROR', hostile: false }),
+    );
   });
 });
 
-const hostileAt = (re: RegExp) => expect.objectContaining({ code: 'UNSAFE_ARTIFACT', hostile: true, message: expect.stringMatching(re) });
+const hostileAt = (re: RegExp) =>
+  expect.objectContaining({ code: 'UNSAFE_ARTIFACT', hostile: true, message: expect.stringMatching(re) });
 const two = [
   { name: 'a/data.pkl', data: text('hello') },
   { name: 'a/version', data: text('3\n') },
@@ -114,7 +133,13 @@ describe('zip reader: one way to read an archive', () => {
     // The hidden record claims a 1-byte comment, so only a reader that ignores comment lengths takes it.
     const comment = endRecord(1, 46, 0, 1);
     const eocdAt = plain.length - 22;
-    await expect(open2({ comment })).rejects.toThrow(hostileAt(new RegExp(`second end record \\(end-of-central-directory signature at byte ${eocdAt + 22}\\) after its end record at byte ${eocdAt}.*miniz`)));
+    await expect(open2({ comment })).rejects.toThrow(
+      hostileAt(
+        new RegExp(
+          `second end record \\(end-of-central-directory signature at byte ${eocdAt + 22}\\) after its end record at byte ${eocdAt}.*miniz`,
+        ),
+      ),
+    );
   });
 
   for (const [what, sig] of [
@@ -125,55 +150,86 @@ describe('zip reader: one way to read an archive', () => {
     it(`refuses a ${what} signature in the comment`, async () => {
       const comment = Buffer.alloc(40);
       comment.writeUInt32LE(sig, 10);
-      await expect(open2({ comment })).rejects.toThrow(hostileAt(new RegExp(`a ${what} signature at byte \\d+ after its end record`)));
+      await expect(open2({ comment })).rejects.toThrow(
+        hostileAt(new RegExp(`a ${what} signature at byte \\d+ after its end record`)),
+      );
     });
   }
 
   it('refuses trailing data after the end record, naming its offset', async () => {
     const size = buildZip(two).length;
-    await expect(open2({ trailing: text('#!/bin/sh\necho hi\n') })).rejects.toThrow(hostileAt(new RegExp(`18 bytes of trailing data at byte ${size}`)));
+    await expect(open2({ trailing: text('#!/bin/sh\necho hi\n') })).rejects.toThrow(
+      hostileAt(new RegExp(`18 bytes of trailing data at byte ${size}`)),
+    );
   });
 
   it('refuses prepended data, whether or not the offsets count it', async () => {
-    await expect(open2({ prepend: text('#!/bin/sh\nexit 0\n'), absolute: true })).rejects.toThrow(hostileAt(/17 bytes of prepended data before its first entry "a\/data\.pkl" at byte 17/));
-    await expect(open2({ prepend: text('#!/bin/sh\nexit 0\n') })).rejects.toThrow(hostileAt(/17 unaccounted bytes at byte \d+, between the central directory and its end record/));
+    await expect(open2({ prepend: text('#!/bin/sh\nexit 0\n'), absolute: true })).rejects.toThrow(
+      hostileAt(/17 bytes of prepended data before its first entry "a\/data\.pkl" at byte 17/),
+    );
+    await expect(open2({ prepend: text('#!/bin/sh\nexit 0\n') })).rejects.toThrow(
+      hostileAt(/17 unaccounted bytes at byte \d+, between the central directory and its end record/),
+    );
   });
 
   it('refuses unaccounted bytes between entries (where a second directory could hide)', async () => {
-    await expect(open2({ gapAfter: { entries: 1, bytes: text('hidden') } })).rejects.toThrow(hostileAt(/6 unaccounted bytes at byte 45, between entries "a\/data\.pkl" and "a\/version"/));
-    await expect(open2({ gapAfter: { entries: 2, bytes: text('hidden') } })).rejects.toThrow(hostileAt(/6 unaccounted bytes at byte \d+, after its last entry "a\/version" and before the central directory/));
+    await expect(open2({ gapAfter: { entries: 1, bytes: text('hidden') } })).rejects.toThrow(
+      hostileAt(/6 unaccounted bytes at byte 45, between entries "a\/data\.pkl" and "a\/version"/),
+    );
+    await expect(open2({ gapAfter: { entries: 2, bytes: text('hidden') } })).rejects.toThrow(
+      hostileAt(/6 unaccounted bytes at byte \d+, after its last entry "a\/version" and before the central directory/),
+    );
   });
 
   it('refuses central-directory bytes beyond the declared entries', async () => {
-    await expect(open2({ centralExtra: Buffer.alloc(46) })).rejects.toThrow(hostileAt(/holds 46 bytes at byte \d+ beyond its 2 declared entries/));
+    await expect(open2({ centralExtra: Buffer.alloc(46) })).rejects.toThrow(
+      hostileAt(/holds 46 bytes at byte \d+ beyond its 2 declared entries/),
+    );
   });
 
   it('refuses local headers that disagree with the directory about flags or method', async () => {
     const flags = buildZip([{ ...two[0]!, central: { flags: 0x800 } }, two[1]!]);
-    await expect(withZip(flags, async () => 0)).rejects.toThrow(hostileAt(/"a\/data\.pkl" \(local header at byte 0\): local header and central directory disagree about the flags/));
+    await expect(withZip(flags, async () => 0)).rejects.toThrow(
+      hostileAt(
+        /"a\/data\.pkl" \(local header at byte 0\): local header and central directory disagree about the flags/,
+      ),
+    );
     const method = buildZip([two[0]!, { ...two[1]!, central: { method: 8 } }]);
-    await expect(withZip(method, async () => 0)).rejects.toThrow(hostileAt(/"a\/version" \(local header at byte 45\).*compression method \(0 vs 8\)/));
+    await expect(withZip(method, async () => 0)).rejects.toThrow(
+      hostileAt(/"a\/version" \(local header at byte 45\).*compression method \(0 vs 8\)/),
+    );
   });
 
   it('reads entries whose sizes are in a data descriptor (with or without its signature), and checks it', async () => {
     for (const signature of [true, false]) {
-      const zip = buildZip([{ ...two[0]!, descriptor: { signature } }, { name: 'a/z', data: text('x'.repeat(1000)), deflate: true, descriptor: { signature } }]);
+      const zip = buildZip([
+        { ...two[0]!, descriptor: { signature } },
+        { name: 'a/z', data: text('x'.repeat(1000)), deflate: true, descriptor: { signature } },
+      ]);
       await withZip(zip, async (z) => {
         expect((await z.readEntry(z.get('a/data.pkl')!, 100)).toString()).toBe('hello');
         expect((await z.readEntry(z.get('a/z')!, 2000)).toString()).toBe('x'.repeat(1000));
       });
     }
     const lying = buildZip([{ ...two[0]!, descriptor: { signature: true, crc: 1234 } }]);
-    await expect(withZip(lying, async () => 0)).rejects.toThrow(hostileAt(/"a\/data\.pkl" \(local header at byte 0\).*data descriptor at byte 45 \(CRC or sizes\)/));
+    await expect(withZip(lying, async () => 0)).rejects.toThrow(
+      hostileAt(/"a\/data\.pkl" \(local header at byte 0\).*data descriptor at byte 45 \(CRC or sizes\)/),
+    );
   });
 
-  it('reads torch\'s ZIP64 end records and refuses bytes slipped between the ZIP64 end record and its locator', async () => {
+  it("reads torch's ZIP64 end records and refuses bytes slipped between the ZIP64 end record and its locator", async () => {
     const real = await readFile(path.join(REPO_ROOT, 'test/fixtures/checkpoints/normal.pt'));
     await expect(withZip(real, async (z) => z.entries.length)).resolves.toBe(11);
     const loc = real.length - 22 - 20;
     expect(real.readUInt32LE(loc)).toBe(0x07064b50);
     const slipped = Buffer.concat([real.subarray(0, loc), text('XXXX'), real.subarray(loc)]);
-    await expect(withZip(slipped, async () => 0)).rejects.toThrow(hostileAt(new RegExp(`ZIP64 end record at byte ${loc - 56} \\(declared 56 bytes\\) does not end where its locator starts \\(byte ${loc + 4}\\)`)));
+    await expect(withZip(slipped, async () => 0)).rejects.toThrow(
+      hostileAt(
+        new RegExp(
+          `ZIP64 end record at byte ${loc - 56} \\(declared 56 bytes\\) does not end where its locator starts \\(byte ${loc + 4}\\)`,
+        ),
+      ),
+    );
   });
 
   it('refuses the EOCD parser-differential fixture, whose hidden end record points at another directory', async () => {
@@ -185,6 +241,12 @@ describe('zip reader: one way to read an archive', () => {
     const real = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]), hidden - 1);
     expect(real + 22 + bytes.readUInt16LE(real + 20)).toBe(bytes.length);
     expect(bytes.readUInt32LE(hidden + 16)).not.toBe(bytes.readUInt32LE(real + 16)); // two different central directories
-    await expect(withZip(bytes, async () => 0)).rejects.toThrow(hostileAt(new RegExp(`second end record \\(end-of-central-directory signature at byte ${hidden}\\) after its end record at byte ${real}`)));
+    await expect(withZip(bytes, async () => 0)).rejects.toThrow(
+      hostileAt(
+        new RegExp(
+          `second end record \\(end-of-central-directory signature at byte ${hidden}\\) after its end record at byte ${real}`,
+        ),
+      ),
+    );
   });
 });

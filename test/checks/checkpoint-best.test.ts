@@ -5,8 +5,8 @@ import { RunArtifacts } from '../../src/artifacts/run.js';
 import { check } from '../../src/checks/checkpoint-best.js';
 import { runCheck } from '../../src/checks/runner.js';
 import { DEFAULT_POLICY } from '../../src/policy/schema.js';
-import { cleanupRuns, copyExampleRun, EXAMPLE_RUN, REPO_ROOT } from '../helpers/runs.js';
 import { buildZip } from '../formats/zip-builder.js';
+import { cleanupRuns, copyExampleRun, EXAMPLE_RUN, REPO_ROOT } from '../helpers/runs.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/checkpoints');
 const BEST = DEFAULT_POLICY.paths.checkpoint_best;
@@ -30,7 +30,9 @@ describe('checkpoint.best', () => {
     );
     expect(r.metrics).toMatchObject({ epoch: 29, val_acc: 98.8889, parameters: 21642, tensors: 18, bytes: 278331 });
     expect(r.metrics['bytes_read']).toBeLessThan(20_000);
-    expect(r.evidence[2]).toMatch(/^safe: one way to read the zip \(a single end record, \d+ entries end to end, local headers match the directory\); a plain torch\.save archive \(no TorchScript records, one pickle\); restricted pickle read/);
+    expect(r.evidence[2]).toMatch(
+      /^safe: one way to read the zip \(a single end record, \d+ entries end to end, local headers match the directory\); a plain torch\.save archive \(no TorchScript records, one pickle\); restricted pickle read/,
+    );
   });
 
   it('fails with the checklist remediation when the file is missing', async () => {
@@ -63,7 +65,9 @@ describe('checkpoint.best', () => {
     const r = await runWith('legacy.pt');
     expect(r.status).toBe('fail');
     expect(r.security).toBeUndefined();
-    expect(r.evidence[0]).toContain('legacy torch serialization; re-save with torch.save(..., _use_new_zipfile_serialization=True) (the default since PyTorch 1.6)');
+    expect(r.evidence[0]).toContain(
+      'legacy torch serialization; re-save with torch.save(..., _use_new_zipfile_serialization=True) (the default since PyTorch 1.6)',
+    );
     expect(r.remediation).toMatch(/_use_new_zipfile_serialization=True/);
   });
 
@@ -101,8 +105,16 @@ describe('checkpoint.best', () => {
   }
 
   for (const [fixture, marker, named] of [
-    ['eocd_differential.pt', '/tmp/readiness_gate_eocd_marker', /second end record \(end-of-central-directory signature at byte 24560\).*miniz/],
-    ['torchscript_polyglot.pt', '/tmp/readiness_gate_torchscript_marker', /a TorchScript archive \(constants\.pkl, code\/.*torch\.jit\.load/],
+    [
+      'eocd_differential.pt',
+      '/tmp/readiness_gate_eocd_marker',
+      /second end record \(end-of-central-directory signature at byte 24560\).*miniz/,
+    ],
+    [
+      'torchscript_polyglot.pt',
+      '/tmp/readiness_gate_torchscript_marker',
+      /a TorchScript archive \(constants\.pkl, code\/.*torch\.jit\.load/,
+    ],
   ] as const) {
     it(`fails ${fixture} (runs code under real torch.load) as a security finding`, async () => {
       await rm(marker, { force: true });
@@ -120,17 +132,29 @@ describe('checkpoint.best', () => {
     const one = Buffer.alloc(5 + 4096, 0x7f);
     one[0] = 0x8b;
     one.writeInt32LE(4096, 1);
-    const pkl = Buffer.concat([Buffer.from([0x80, 2, 0x5d, 0x28]), ...new Array<Buffer>(14_400).fill(one), Buffer.from([0x65, 0x2e])]);
+    const pkl = Buffer.concat([
+      Buffer.from([0x80, 2, 0x5d, 0x28]),
+      ...new Array<Buffer>(14_400).fill(one),
+      Buffer.from([0x65, 0x2e]),
+    ]);
     expect(pkl.length).toBeGreaterThan(59_000_000);
     const dir = await copyExampleRun();
-    await writeFile(path.join(dir, BEST), buildZip([{ name: 'bomb/data.pkl', data: pkl }, { name: 'bomb/version', data: Buffer.from('3\n') }]));
+    await writeFile(
+      path.join(dir, BEST),
+      buildZip([
+        { name: 'bomb/data.pkl', data: pkl },
+        { name: 'bomb/version', data: Buffer.from('3\n') },
+      ]),
+    );
     const heapBefore = process.memoryUsage().heapUsed;
     const started = performance.now();
     const r = await runCheck(check, { run: await RunArtifacts.open(dir), policy: DEFAULT_POLICY });
     const elapsed = performance.now() - started;
     expect(r.status).toBe('fail');
     expect(r.security).toBe(true);
-    expect(r.evidence[0]).toMatch(/pickle integers exceed 1048576 bytes in total \(integer bomb.*\(at bomb\/data\.pkl byte \d+\)/);
+    expect(r.evidence[0]).toMatch(
+      /pickle integers exceed 1048576 bytes in total \(integer bomb.*\(at bomb\/data\.pkl byte \d+\)/,
+    );
     expect(elapsed).toBeLessThan(10_000); // measured ≈ 0.4 s here; it took 79 s before integers were budgeted
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(512 * 1024 * 1024);
   });

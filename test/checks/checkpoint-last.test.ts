@@ -23,7 +23,9 @@ describe('checkpoint.last', () => {
   it('passes on the example run', async () => {
     const r = await runCheck(check, { run: await RunArtifacts.open(EXAMPLE_RUN), policy: DEFAULT_POLICY });
     expect(r.status).toBe('pass');
-    expect(r.evidence[0]).toBe('final_model_last.pt: epoch 30, 21,642 parameters in 18 tensors, 271 KB (checkpoints/production/final_model_last.pt)');
+    expect(r.evidence[0]).toBe(
+      'final_model_last.pt: epoch 30, 21,642 parameters in 18 tensors, 271 KB (checkpoints/production/final_model_last.pt)',
+    );
     expect(r.metrics).toMatchObject({ epoch: 30, tensors: 18 });
   });
 

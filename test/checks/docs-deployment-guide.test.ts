@@ -1,6 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../../src/checks/docs-deployment-guide.js';
-import { describeBadDocument, dropSection, emptySection, replace, runOn, setSection, variant } from '../helpers/check.js';
+import {
+  describeBadDocument,
+  dropSection,
+  emptySection,
+  replace,
+  runOn,
+  setSection,
+  variant,
+} from '../helpers/check.js';
 import { cleanupRuns, EXAMPLE_RUN } from '../helpers/runs.js';
 
 const DOC = 'docs/deployment_guide.md';
@@ -17,7 +25,8 @@ const SECTIONS = [
 const ALL_PRESENT =
   `8/8 sections present and non-empty in ${DOC} (Model Overview l.3, Input Specification l.17, Output Specification l.47, Inference API l.63, ` +
   'Performance Characteristics l.109, Monitoring Recommendations l.133, Deployment Environments l.164, Troubleshooting l.175)';
-const headings = (fn: (title: string, hashes: string) => string) => replace(/^(##) (.+)$/gm, (_m: string, h: string, t: string) => fn(t, h));
+const headings = (fn: (title: string, hashes: string) => string) =>
+  replace(/^(##) (.+)$/gm, (_m: string, h: string, t: string) => fn(t, h));
 
 afterAll(cleanupRuns);
 
@@ -40,7 +49,9 @@ describe('docs.deployment_guide', () => {
   it.each(SECTIONS)('fails when "%s" is present but empty', async (name) => {
     const r = await runOn(await variant({ [DOC]: emptySection(name) }), check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toMatch(new RegExp(`^${DOC} has empty sections \\(< 20 characters of content\\): ${name} \\(${DOC}:\\d+\\)$`));
+    expect(r.result.evidence[0]).toMatch(
+      new RegExp(`^${DOC} has empty sections \\(< 20 characters of content\\): ${name} \\(${DOC}:\\d+\\)$`),
+    );
   });
 
   it('a section holding only "TBD" counts as empty', async () => {
@@ -50,7 +61,10 @@ describe('docs.deployment_guide', () => {
   });
 
   it('a heading only inside a fenced code block does not count', async () => {
-    const r = await runOn(await variant({ [DOC]: replace('## Troubleshooting', '```text\n## Troubleshooting\n```') }), check);
+    const r = await runOn(
+      await variant({ [DOC]: replace('## Troubleshooting', '```text\n## Troubleshooting\n```') }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe(`${DOC} is missing: Troubleshooting`);
   });

@@ -1,6 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../../src/checks/docs-model-card.js';
-import { describeBadDocument, dropSection, emptySection, removeFile, replace, runOn, variant, writeRunFile } from '../helpers/check.js';
+import {
+  describeBadDocument,
+  dropSection,
+  emptySection,
+  removeFile,
+  replace,
+  runOn,
+  variant,
+  writeRunFile,
+} from '../helpers/check.js';
 import { cleanupRuns, EXAMPLE_RUN } from '../helpers/runs.js';
 
 const CARD = 'docs/model_card.md';
@@ -13,7 +22,9 @@ describe('docs.model_card', () => {
   it('passes on the example run: model_card.md covers every topic', async () => {
     const r = await runOn(EXAMPLE_RUN, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence).toEqual([`${CARD} present, covers Intended Use, Training Data, Performance, Limitation, Ethical Consideration`]);
+    expect(r.result.evidence).toEqual([
+      `${CARD} present, covers Intended Use, Training Data, Performance, Limitation, Ethical Consideration`,
+    ]);
     expect(r.result.metrics).toEqual({ present: true, topics_covered: 5, topics: 5 });
   });
 
@@ -22,17 +33,22 @@ describe('docs.model_card', () => {
     await removeFile(dir, CARD);
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('warn');
-    expect(r.result.evidence).toEqual([`${CARD} absent and ${REPORT} does not document "Model card not created" with a justification`]);
+    expect(r.result.evidence).toEqual([
+      `${CARD} absent and ${REPORT} does not document "Model card not created" with a justification`,
+    ]);
     expect(r.result.remediation).toContain('Document "Model card not created" in final_report.md with justification');
   });
 
   it('passes when the card is absent and final_report.md documents "Model card not created" with a justification', async () => {
-    const why = '## Model Card\n\nModel card not created: internal tool used only by the data team on synthetic digits, no end users; approved by the product owner.\n';
+    const why =
+      '## Model Card\n\nModel card not created: internal tool used only by the data team on synthetic digits, no end users; approved by the product owner.\n';
     const dir = await variant({ [REPORT]: replace(REPORT_CARD_SECTION, why) });
     await removeFile(dir, CARD);
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence[0]).toMatch(new RegExp(`^${CARD} absent; ${REPORT}:\\d+ documents why: "Model card not created: internal tool`));
+    expect(r.result.evidence[0]).toMatch(
+      new RegExp(`^${CARD} absent; ${REPORT}:\\d+ documents why: "Model card not created: internal tool`),
+    );
     expect(r.result.metrics).toEqual({ present: false, justified: true });
   });
 
@@ -41,7 +57,9 @@ describe('docs.model_card', () => {
     await removeFile(dir, CARD);
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('warn');
-    expect(r.result.evidence[0]).toMatch(new RegExp(`^${CARD} absent; ${REPORT}:\\d+ says so but gives no justification$`));
+    expect(r.result.evidence[0]).toMatch(
+      new RegExp(`^${CARD} absent; ${REPORT}:\\d+ says so but gives no justification$`),
+    );
   });
 
   it('warns when the card misses a topic (no Ethical Considerations)', async () => {

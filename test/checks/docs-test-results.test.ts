@@ -1,6 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../../src/checks/docs-test-results.js';
-import { describeBadDocument, dropSection, emptySection, removeFile, replace, runOn, variant } from '../helpers/check.js';
+import {
+  describeBadDocument,
+  dropSection,
+  emptySection,
+  removeFile,
+  replace,
+  runOn,
+  variant,
+} from '../helpers/check.js';
 import { cleanupRuns, EXAMPLE_RUN } from '../helpers/runs.js';
 
 const MD = 'results/production/test_results.md';
@@ -38,7 +46,9 @@ describe('docs.test_results', () => {
   it.each(SECTIONS)('fails when "%s" is empty', async (name, heading) => {
     const r = await runOn(await variant({ [MD]: emptySection(heading) }), check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toMatch(new RegExp(`^${MD} has empty sections \\(< 20 characters of content\\): ${name} \\(${MD}:\\d+\\)$`));
+    expect(r.result.evidence[0]).toMatch(
+      new RegExp(`^${MD} has empty sections \\(< 20 characters of content\\): ${name} \\(${MD}:\\d+\\)$`),
+    );
   });
 
   it('fails when the confusion matrix image the document refers to is missing', async () => {
@@ -51,7 +61,15 @@ describe('docs.test_results', () => {
 
   it('accepts "Val vs. Test" spelled as "Validation vs Test Comparison" at ### level with CRLF', async () => {
     const r = await runOn(
-      await variant({ [MD]: (t) => replace('## Validation vs Test', '### Validation vs Test Comparison')(t).replace(/^## /gm, '### ').replace(/\n/g, '\r\n') }),
+      await variant({
+        [MD]: (t) =>
+          replace(
+            '## Validation vs Test',
+            '### Validation vs Test Comparison',
+          )(t)
+            .replace(/^## /gm, '### ')
+            .replace(/\n/g, '\r\n'),
+      }),
       check,
     );
     expect(r.result.status).toBe('pass');
@@ -60,6 +78,9 @@ describe('docs.test_results', () => {
 
   describeBadDocument(check, MD, {
     missing: { status: 'fail', text: `${MD} not found` },
-    empty: { status: 'fail', text: `${MD} is missing: Performance Metrics, Validation vs Test, Per-Class Performance, Target Achievement, Confusion Matrix, Failure Mode` },
+    empty: {
+      status: 'fail',
+      text: `${MD} is missing: Performance Metrics, Validation vs Test, Per-Class Performance, Target Achievement, Confusion Matrix, Failure Mode`,
+    },
   });
 });

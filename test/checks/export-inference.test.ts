@@ -7,15 +7,19 @@ import { runCheck } from '../../src/checks/runner.js';
 import type { CheckProgress, CheckResult } from '../../src/checks/types.js';
 import { summarizeLatency } from '../../src/onnx/latency.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/policy/schema.js';
+import { cleanupRuns, copyExampleRun, EXAMPLE_RUN } from '../helpers/runs.js';
 import { buildModel, valueInfo } from '../onnx/build.js';
 import { ONNX_FIXTURES } from '../onnx/run-variants.js';
-import { cleanupRuns, copyExampleRun, EXAMPLE_RUN } from '../helpers/runs.js';
 
 afterAll(cleanupRuns);
 
 const MODEL = 'models/production_model.onnx';
 
-async function inference(dir: string, policy: Policy = DEFAULT_POLICY, onProgress?: (p: CheckProgress) => void): Promise<CheckResult> {
+async function inference(
+  dir: string,
+  policy: Policy = DEFAULT_POLICY,
+  onProgress?: (p: CheckProgress) => void,
+): Promise<CheckResult> {
   const run = await RunArtifacts.open(dir);
   return runCheck(check, onProgress ? { run, policy, onProgress } : { run, policy });
 }
@@ -44,7 +48,10 @@ describe('export.inference on the example run', () => {
   });
 
   it('fails when p95 is over the budget', async () => {
-    const policy = { ...DEFAULT_POLICY, latency: { ...DEFAULT_POLICY.latency, p95_budget_ms: 0.000001, batch_sizes: [1] } };
+    const policy = {
+      ...DEFAULT_POLICY,
+      latency: { ...DEFAULT_POLICY.latency, p95_budget_ms: 0.000001, batch_sizes: [1] },
+    };
     const r = await inference(EXAMPLE_RUN, policy);
     expect(r.status).toBe('fail');
     expect(r.evidence[0]).toMatch(/p95 latency .* ms is over the 0.000001 ms budget/);
@@ -53,7 +60,10 @@ describe('export.inference on the example run', () => {
   });
 
   it('throughput runs are bounded by time (latency.throughput_seconds), not by a request count', async () => {
-    const policy = { ...DEFAULT_POLICY, latency: { ...DEFAULT_POLICY.latency, batch_sizes: [1, 16], concurrency: [1, 2], throughput_seconds: 0.4 } };
+    const policy = {
+      ...DEFAULT_POLICY,
+      latency: { ...DEFAULT_POLICY.latency, batch_sizes: [1, 16], concurrency: [1, 2], throughput_seconds: 0.4 },
+    };
     const r = await inference(EXAMPLE_RUN, policy);
     expect(r.status).toBe('pass');
     const text = r.evidence.join('\n');
@@ -121,7 +131,10 @@ describe('export.inference failures', () => {
   it('a TorchScript-only run asks for an ONNX export, opset ≥ 13', async () => {
     const dir = await copyExampleRun();
     await rm(path.join(dir, MODEL));
-    await copyFile(path.join(dir, 'checkpoints/production/final_model_last.pt'), path.join(dir, 'models/production_model.pt'));
+    await copyFile(
+      path.join(dir, 'checkpoints/production/final_model_last.pt'),
+      path.join(dir, 'models/production_model.pt'),
+    );
     const r = await inference(dir);
     expect(r.status).toBe('fail');
     expect(r.remediation).toMatch(/export to ONNX, opset ≥ 13/i);

@@ -4,19 +4,30 @@ import { threadId } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { check } from '../../src/checks/export-parity.js';
-import { accuracyFromMarkdown } from '../../src/parse/run-docs.js';
 import { runCheck } from '../../src/checks/runner.js';
 import type { CheckProgress, CheckResult } from '../../src/checks/types.js';
 import { openModel } from '../../src/onnx/prepare.js';
+import { accuracyFromMarkdown } from '../../src/parse/run-docs.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/policy/schema.js';
 import { toFloat32 } from '../../src/testset/index.js';
-import { buildModel, externalTensor, valueInfo } from '../onnx/build.js';
-import { convertToNpz, ONNX_FIXTURES, readArray, unnormaliseInputs, writeArray, writeFortranInputs } from '../onnx/run-variants.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN } from '../helpers/runs.js';
+import { buildModel, externalTensor, valueInfo } from '../onnx/build.js';
+import {
+  convertToNpz,
+  ONNX_FIXTURES,
+  readArray,
+  unnormaliseInputs,
+  writeArray,
+  writeFortranInputs,
+} from '../onnx/run-variants.js';
 
 afterAll(cleanupRuns);
 
-async function parity(dir: string, policy: Policy = DEFAULT_POLICY, extra: { onProgress?: (p: CheckProgress) => void; signal?: AbortSignal } = {}): Promise<CheckResult> {
+async function parity(
+  dir: string,
+  policy: Policy = DEFAULT_POLICY,
+  extra: { onProgress?: (p: CheckProgress) => void; signal?: AbortSignal } = {},
+): Promise<CheckResult> {
   const run = await RunArtifacts.open(dir);
   return runCheck(check, { run, policy, ...extra });
 }
@@ -36,7 +47,16 @@ describe('export.parity on the example run', () => {
     expect(Math.abs(Number(r.metrics.accuracy_delta))).toBeLessThanOrEqual(0.05);
     expect(r.metrics.max_abs_diff).toBeLessThan(1e-4);
     expect(Object.keys(r.metrics).sort()).toEqual(
-      ['accuracy_delta', 'flipped', 'max_abs_diff', 'max_rel_diff', 'onnx_accuracy', 'outside_tolerance', 'pytorch_accuracy', 'samples'].sort(),
+      [
+        'accuracy_delta',
+        'flipped',
+        'max_abs_diff',
+        'max_rel_diff',
+        'onnx_accuracy',
+        'outside_tolerance',
+        'pytorch_accuracy',
+        'samples',
+      ].sort(),
     );
     expect(r.evidence.join('\n')).toMatch(/test_results\.md line \d+ .*read as a percent/);
     expect(progress.every((p) => p.label === 'parity' && p.total === 360)).toBe(true);
@@ -139,7 +159,10 @@ describe('export.parity failures, each for its reason', () => {
   it('a TorchScript-only run asks for an ONNX export, opset ≥ 13', async () => {
     const dir = await copyExampleRun();
     await rm(path.join(dir, MODEL));
-    await copyFile(path.join(dir, 'checkpoints/production/final_model_best.pt'), path.join(dir, 'models/production_model.pt'));
+    await copyFile(
+      path.join(dir, 'checkpoints/production/final_model_best.pt'),
+      path.join(dir, 'models/production_model.pt'),
+    );
     const r = await parity(dir);
     expect(r.status).toBe('fail');
     expect(r.evidence[0]).toMatch(/only a TorchScript export.*production_model\.pt/);
@@ -169,7 +192,13 @@ describe('test-set validation', () => {
   it('integer inputs for a float model are refused, not cast', async () => {
     const dir = await copyExampleRun();
     const x = await readArray(dir, 'data/test/inputs.npy');
-    await writeArray(dir, 'data/test/inputs.npy', 'uint8', x.shape, Uint8Array.from(toFloat32(x.data, x.dtype), (v) => Math.max(0, Math.round(v))));
+    await writeArray(
+      dir,
+      'data/test/inputs.npy',
+      'uint8',
+      x.shape,
+      Uint8Array.from(toFloat32(x.data, x.dtype), (v) => Math.max(0, Math.round(v))),
+    );
     const r = await parity(dir);
     expect(r.status).toBe('error');
     expect(r.evidence[0]).toMatch(/uint8 data cannot be fed to a float32 input/);
@@ -233,8 +262,13 @@ describe('reported PyTorch accuracy', () => {
 
   it('a run whose test_results.md only has the column-table form still compares', async () => {
     const dir = await copyExampleRun();
-    const acc = (JSON.parse(await readFile(path.join(dir, 'results/production/metrics.json'), 'utf8')) as { test_acc: number }).test_acc;
-    await writeFile(path.join(dir, 'results/production/test_results.md'), `# Test results\n\n| Split | Accuracy |\n|---|---|\n| Test | ${acc.toFixed(1)}% |\n`);
+    const acc = (
+      JSON.parse(await readFile(path.join(dir, 'results/production/metrics.json'), 'utf8')) as { test_acc: number }
+    ).test_acc;
+    await writeFile(
+      path.join(dir, 'results/production/test_results.md'),
+      `# Test results\n\n| Split | Accuracy |\n|---|---|\n| Test | ${acc.toFixed(1)}% |\n`,
+    );
     await rm(path.join(dir, 'results/production/metrics.json'));
     const r = await parity(dir);
     expect(r.status, r.evidence.join('\n')).toBe('pass');

@@ -21,7 +21,9 @@ function torchScriptZip(): Buffer {
     zipSync(
       {
         'production_model/data.pkl': new Uint8Array([0x80, 0x02, 0x2e]),
-        'production_model/code/__torch__/model.py': new TextEncoder().encode('class DigitsCNN(Module):\n  def forward(self, x):\n    return x\n'),
+        'production_model/code/__torch__/model.py': new TextEncoder().encode(
+          'class DigitsCNN(Module):\n  def forward(self, x):\n    return x\n',
+        ),
         'production_model/constants.pkl': new Uint8Array([0x80, 0x02, 0x29, 0x2e]),
         'production_model/data/0': weights(90_000),
         'production_model/version': new TextEncoder().encode('3\n'),
@@ -35,7 +37,11 @@ function torchScriptZip(): Buffer {
 function torchSaveZip(): Buffer {
   return Buffer.from(
     zipSync(
-      { 'archive/data.pkl': new Uint8Array([0x80, 0x02, 0x7d, 0x2e]), 'archive/data/0': weights(90_000), 'archive/version': new TextEncoder().encode('3\n') },
+      {
+        'archive/data.pkl': new Uint8Array([0x80, 0x02, 0x7d, 0x2e]),
+        'archive/data/0': weights(90_000),
+        'archive/version': new TextEncoder().encode('3\n'),
+      },
       { level: 0 },
     ),
   );
@@ -63,7 +69,11 @@ describe('export.present', () => {
     await copyFile(path.join(dir, 'docs/deployment_guide.md'), path.join(dir, ONNX));
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toMatch(new RegExp(`^${ONNX} is not a valid ONNX file: byte 0: field \\d+ wire type \\d is not part of an ONNX ModelProto$`));
+    expect(r.result.evidence[0]).toMatch(
+      new RegExp(
+        `^${ONNX} is not a valid ONNX file: byte 0: field \\d+ wire type \\d is not part of an ONNX ModelProto$`,
+      ),
+    );
     expect(r.result.metrics.format).toBeNull();
   });
 
@@ -73,7 +83,9 @@ describe('export.present', () => {
     await writeRunFile(dir, ONNX, full.subarray(0, 60_000));
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toMatch(/is not a valid ONNX file: field 7 at byte \d+ claims \d+ bytes, past the end of the file \(truncated\?\)$/);
+    expect(r.result.evidence[0]).toMatch(
+      /is not a valid ONNX file: field 7 at byte \d+ claims \d+ bytes, past the end of the file \(truncated\?\)$/,
+    );
   });
 
   it('fails when neither an ONNX nor a TorchScript export exists', async () => {
@@ -91,7 +103,9 @@ describe('export.present', () => {
     await writeRunFile(dir, TS, zip);
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence[0]).toMatch(new RegExp(`^TorchScript: ${TS} \\(\\d+(\\.\\d)? KB, 0\\.\\d+× the best checkpoint\\)$`));
+    expect(r.result.evidence[0]).toMatch(
+      new RegExp(`^TorchScript: ${TS} \\(\\d+(\\.\\d)? KB, 0\\.\\d+× the best checkpoint\\)$`),
+    );
     expect(r.result.metrics.format).toBe('torchscript');
     expect(r.result.metrics.bytes).toBe(zip.length);
   });
@@ -122,7 +136,9 @@ describe('export.present', () => {
     await copyFile(path.join(dir, 'docs/deployment_guide.md'), path.join(dir, TS));
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`${TS} is not a valid TorchScript file: ${TS}: not a readable zip archive (no end-of-central-directory record); the file may be truncated or corrupt`);
+    expect(r.result.evidence[0]).toBe(
+      `${TS} is not a valid TorchScript file: ${TS}: not a readable zip archive (no end-of-central-directory record); the file may be truncated or corrupt`,
+    );
   });
 
   it('refuses a zip cut before its central directory', async () => {
@@ -131,7 +147,9 @@ describe('export.present', () => {
     await writeRunFile(dir, TS, torchScriptZip().subarray(0, 60_000));
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`${TS} is not a valid TorchScript file: ${TS}: not a readable zip archive (no end-of-central-directory record); the file may be truncated or corrupt`);
+    expect(r.result.evidence[0]).toBe(
+      `${TS} is not a valid TorchScript file: ${TS}: not a readable zip archive (no end-of-central-directory record); the file may be truncated or corrupt`,
+    );
   });
 
   it('passes on a valid TorchScript next to a broken ONNX and reports the broken one', async () => {
@@ -144,7 +162,9 @@ describe('export.present', () => {
   });
 
   it('fails an export whose size is implausible for the checkpoint (policy ratio 0.5–10)', async () => {
-    const r = await runOn(EXAMPLE_RUN, check, { policyLayer: { source: 'policy.yml', data: { export: { min_checkpoint_ratio: 0.5 } } } });
+    const r = await runOn(EXAMPLE_RUN, check, {
+      policyLayer: { source: 'policy.yml', data: { export: { min_checkpoint_ratio: 0.5 } } },
+    });
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe(
       `${ONNX} is 85.4 KB, 0.314× the best checkpoint (271.8 KB); plausible is 0.5–10×: the export does not look like this model`,
@@ -173,7 +193,16 @@ describe('export.present with a hostile TorchScript archive', () => {
   it('a zip-slip entry name is a security finding, not a format error', async () => {
     const dir = await copyExampleRun();
     await removeFile(dir, ONNX);
-    await writeRunFile(dir, TS, Buffer.from(zipSync({ 'm/code/__torch__.py': new Uint8Array(4096).fill(1), '../../evil.pkl': new Uint8Array(4096).fill(2) }, { level: 0 })));
+    await writeRunFile(
+      dir,
+      TS,
+      Buffer.from(
+        zipSync(
+          { 'm/code/__torch__.py': new Uint8Array(4096).fill(1), '../../evil.pkl': new Uint8Array(4096).fill(2) },
+          { level: 0 },
+        ),
+      ),
+    );
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
     expect(r.result.security).toBe(true);

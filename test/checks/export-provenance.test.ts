@@ -27,7 +27,9 @@ describe('export.provenance', () => {
   it('passes on the example run, verifying BatchNorm-folded conv weights numerically', async () => {
     const r = await run(EXAMPLE_RUN);
     expect(r.status).toBe('pass');
-    expect(r.evidence[0]).toMatch(/^8 of 8 ONNX weight tensors are final_model_best\.pt's: 4 identical \(sha256\) under the same name, 0 identical under another name, 4 with a BatchNorm folded in/);
+    expect(r.evidence[0]).toMatch(
+      /^8 of 8 ONNX weight tensors are final_model_best\.pt's: 4 identical \(sha256\) under the same name, 0 identical under another name, 4 with a BatchNorm folded in/,
+    );
     expect(r.evidence[1]).toContain('= conv1.weight with bn1 folded in');
   });
 
@@ -56,7 +58,9 @@ describe('export.provenance', () => {
   it('fails a stale export made from other weights, naming the tensors', async () => {
     const r = await run(await fixtureRun('stale.onnx'));
     expect(r.status).toBe('fail');
-    expect(r.evidence[0]).toMatch(/^stale export: 6 ONNX weights have the same name as a checkpoint tensor but different contents: fc1\.weight, fc1\.bias/);
+    expect(r.evidence[0]).toMatch(
+      /^stale export: 6 ONNX weights have the same name as a checkpoint tensor but different contents: fc1\.weight, fc1\.bias/,
+    );
     expect(r.remediation).toBe(check.remediation);
   });
 

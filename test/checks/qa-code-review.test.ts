@@ -22,22 +22,28 @@ describe('qa.code_review', () => {
   it('fails "Code review pending"', async () => {
     const r = await runOn(await variant(review('Code review pending (assigned to the platform team).')), check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence).toEqual([`${REPORT} "Code Review" (line 43) says "review pending": Code review pending (assigned to the platform team). (${REPORT}:45)`]);
+    expect(r.result.evidence).toEqual([
+      `${REPORT} "Code Review" (line 43) says "review pending": Code review pending (assigned to the platform team). (${REPORT}:45)`,
+    ]);
     expect(r.result.metrics).toEqual({ reviewed: false });
     expect(r.result.remediation).toContain('Have the inference code');
   });
 
-  it.each(['Not yet reviewed; scheduled for next sprint.', 'Reviewer: TBD, inference_api.py still open', 'Changes requested by A. Chen on 2026-11-20.'])(
-    'fails a review that is not done: "%s"',
-    async (body) => {
-      const r = await runOn(await variant(review(body)), check);
-      expect(r.result.status).toBe('fail');
-      expect(r.result.evidence[0]).toMatch(new RegExp(`^${REPORT} "Code Review" \\(line 43\\) says "`));
-    },
-  );
+  it.each([
+    'Not yet reviewed; scheduled for next sprint.',
+    'Reviewer: TBD, inference_api.py still open',
+    'Changes requested by A. Chen on 2026-11-20.',
+  ])('fails a review that is not done: "%s"', async (body) => {
+    const r = await runOn(await variant(review(body)), check);
+    expect(r.result.status).toBe('fail');
+    expect(r.result.evidence[0]).toMatch(new RegExp(`^${REPORT} "Code Review" \\(line 43\\) says "`));
+  });
 
   it('fails a section that records no reviewer or approval', async () => {
-    const r = await runOn(await variant(review('The inference code follows our usual conventions and has unit tests.')), check);
+    const r = await runOn(
+      await variant(review('The inference code follows our usual conventions and has unit tests.')),
+      check,
+    );
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe(
       `${REPORT} "Code Review" (line 43) does not record a completed review (reviewer and approval): The inference code follows our usual conventions and has unit tests.`,
@@ -63,7 +69,12 @@ describe('qa.code_review', () => {
   });
 
   it('reads a setext "Code Review" heading with CRLF', async () => {
-    const r = await runOn(await variant({ [REPORT]: (t) => t.replace('## Code Review', 'Code Review\n-----------').replace(/\n/g, '\r\n') }), check);
+    const r = await runOn(
+      await variant({
+        [REPORT]: (t) => t.replace('## Code Review', 'Code Review\n-----------').replace(/\n/g, '\r\n'),
+      }),
+      check,
+    );
     expect(r.result.status).toBe('pass');
     expect(r.result.evidence[0]).toMatch(new RegExp(`^${REPORT} "Code Review" \\(line 43\\): Inference code`));
   });

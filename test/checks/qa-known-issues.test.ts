@@ -13,7 +13,9 @@ describe('qa.known_issues', () => {
   it('passes on the example run: 2 issues (P3 open, P4 mitigated), none open at P0/P1', async () => {
     const r = await runOn(EXAMPLE_RUN, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence).toEqual([`${REPORT} "Known Issues" (line 34): 2 issue(s) documented, none open at P0/P1`]);
+    expect(r.result.evidence).toEqual([
+      `${REPORT} "Known Issues" (line 34): 2 issue(s) documented, none open at P0/P1`,
+    ]);
     expect(r.result.metrics).toEqual({ issues: 2, critical: 0, open_critical: 0 });
   });
 
@@ -29,47 +31,76 @@ describe('qa.known_issues', () => {
   });
 
   it('fails a P1 whose status is "mitigated" (still open)', async () => {
-    const r = await runOn(await variant({ [REPORT]: replace('| KI-2 | P4 | mitigated |', '| KI-2 | P1 | mitigated |') }), check);
+    const r = await runOn(
+      await variant({ [REPORT]: replace('| KI-2 | P4 | mitigated |', '| KI-2 | P1 | mitigated |') }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toMatch(new RegExp(`^open P1 issue \\(${REPORT}:39\\): KI-2 \\| P1 \\| mitigated \\|`));
+    expect(r.result.evidence[0]).toMatch(
+      new RegExp(`^open P1 issue \\(${REPORT}:39\\): KI-2 \\| P1 \\| mitigated \\|`),
+    );
   });
 
   it('passes a closed P1 and counts it', async () => {
     const r = await runOn(await variant({ [REPORT]: replace(KI1, '| KI-1 | P1 | Fixed in v1.0.1 |') }), check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence[0]).toBe(`${REPORT} "Known Issues" (line 34): 2 issue(s) documented, none open at P0/P1 (1 closed)`);
+    expect(r.result.evidence[0]).toBe(
+      `${REPORT} "Known Issues" (line 34): 2 issue(s) documented, none open at P0/P1 (1 closed)`,
+    );
     expect(r.result.metrics).toEqual({ issues: 2, critical: 1, open_critical: 0 });
   });
 
   it('fails a P0 in a list item (no table)', async () => {
-    const body = '- P0: model returns class 0 for every input after the int8 conversion (open)\n- P3: slow cold start (closed)';
+    const body =
+      '- P0: model returns class 0 for every input after the int8 conversion (open)\n- P3: slow cold start (closed)';
     const r = await runOn(await variant({ [REPORT]: setSection('Known Issues', body) }), check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence).toEqual([`open P0 issue (${REPORT}:36): P0: model returns class 0 for every input after the int8 conversion (open)`]);
+    expect(r.result.evidence).toEqual([
+      `open P0 issue (${REPORT}:36): P0: model returns class 0 for every input after the int8 conversion (open)`,
+    ]);
   });
 
   it('fails a P0 list item written under the table', async () => {
-    const r = await runOn(await variant({ [REPORT]: replace('No P0/P1 issues are known.', '- **P0**: preprocessing crashes on grayscale PNG uploads') }), check);
+    const r = await runOn(
+      await variant({
+        [REPORT]: replace('No P0/P1 issues are known.', '- **P0**: preprocessing crashes on grayscale PNG uploads'),
+      }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`open P0 issue (${REPORT}:41): P0: preprocessing crashes on grayscale PNG uploads`);
+    expect(r.result.evidence[0]).toBe(
+      `open P0 issue (${REPORT}:41): P0: preprocessing crashes on grayscale PNG uploads`,
+    );
   });
 
   it('passes a closed P0 list item', async () => {
-    const r = await runOn(await variant({ [REPORT]: setSection('Known Issues', '- P0: NaN logits on empty input — resolved in v1.0.1') }), check);
+    const r = await runOn(
+      await variant({ [REPORT]: setSection('Known Issues', '- P0: NaN logits on empty input — resolved in v1.0.1') }),
+      check,
+    );
     expect(r.result.status).toBe('pass');
     expect(r.result.metrics).toEqual({ issues: 1, critical: 1, open_critical: 0 });
   });
 
   it('fails a "Critical" issue without a P-level', async () => {
-    const r = await runOn(await variant({ [REPORT]: setSection('Known Issues', '* Critical: exported model ignores the normalisation step') }), check);
+    const r = await runOn(
+      await variant({
+        [REPORT]: setSection('Known Issues', '* Critical: exported model ignores the normalisation step'),
+      }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`open critical issue (${REPORT}:36): Critical: exported model ignores the normalisation step`);
+    expect(r.result.evidence[0]).toBe(
+      `open critical issue (${REPORT}:36): Critical: exported model ignores the normalisation step`,
+    );
   });
 
   it('honours policy blocking severities (P2 blocks when configured)', async () => {
     const dir = await variant({ [REPORT]: replace(KI1, '| KI-1 | P2 | open |') });
     expect((await runOn(dir, check)).result.status).toBe('pass');
-    const strict = await runOn(dir, check, { policyLayer: { source: 'policy.yml', data: { qa: { blocking_severities: ['P0', 'P1', 'P2'] } } } });
+    const strict = await runOn(dir, check, {
+      policyLayer: { source: 'policy.yml', data: { qa: { blocking_severities: ['P0', 'P1', 'P2'] } } },
+    });
     expect(strict.result.status).toBe('fail');
     expect(strict.result.evidence[0]).toMatch(/^open P2 issue/);
   });
@@ -89,19 +120,42 @@ describe('qa.known_issues', () => {
   it('fails when the Known Issues section is empty', async () => {
     const r = await runOn(await variant({ [REPORT]: setSection('Known Issues') }), check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence).toEqual([`${REPORT} "Known Issues" section is empty: write the known issues or "No known issues"`]);
+    expect(r.result.evidence).toEqual([
+      `${REPORT} "Known Issues" section is empty: write the known issues or "No known issues"`,
+    ]);
   });
 
   it('reads the section under a bold-only heading with CRLF', async () => {
-    const r = await runOn(await variant({ [REPORT]: (t) => replace(/(\| KI-2 \|.*\n)/, `$1${NEW_ROW}\n`)(t).replace('## Known Issues', '**Known Issues:**').replace(/\n/g, '\r\n') }), check);
+    const r = await runOn(
+      await variant({
+        [REPORT]: (t) =>
+          replace(
+            /(\| KI-2 \|.*\n)/,
+            `$1${NEW_ROW}\n`,
+          )(t)
+            .replace('## Known Issues', '**Known Issues:**')
+            .replace(/\n/g, '\r\n'),
+      }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`open P1 issue (${REPORT}:40): KI-3 | P1 | open | ONNX export returns NaN logits for all-zero inputs.`);
+    expect(r.result.evidence[0]).toBe(
+      `open P1 issue (${REPORT}:40): KI-3 | P1 | open | ONNX export returns NaN logits for all-zero inputs.`,
+    );
   });
 
   it('gives file line numbers under a setext heading', async () => {
-    const r = await runOn(await variant({ [REPORT]: (t) => replace(/(\| KI-2 \|.*\n)/, `$1${NEW_ROW}\n`)(t).replace('## Known Issues', 'Known Issues\n------------') }), check);
+    const r = await runOn(
+      await variant({
+        [REPORT]: (t) =>
+          replace(/(\| KI-2 \|.*\n)/, `$1${NEW_ROW}\n`)(t).replace('## Known Issues', 'Known Issues\n------------'),
+      }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`open P1 issue (${REPORT}:41): KI-3 | P1 | open | ONNX export returns NaN logits for all-zero inputs.`);
+    expect(r.result.evidence[0]).toBe(
+      `open P1 issue (${REPORT}:41): KI-3 | P1 | open | ONNX export returns NaN logits for all-zero inputs.`,
+    );
   });
 
   describeBadDocument(check, REPORT, {

@@ -1,6 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../../src/checks/repro-documented.js';
-import { describeBadDocument, dropSection, removeFile, replace, runOn, setSection, symlinkOutside, variant } from '../helpers/check.js';
+import {
+  describeBadDocument,
+  dropSection,
+  removeFile,
+  replace,
+  runOn,
+  setSection,
+  symlinkOutside,
+  variant,
+} from '../helpers/check.js';
 import { cleanupRuns, EXAMPLE_RUN } from '../helpers/runs.js';
 
 const REPORT = 'final_report.md';
@@ -25,7 +34,12 @@ describe('repro.documented', () => {
   });
 
   it('fails without a seed', async () => {
-    const r = await runOn(await variant({ [REPORT]: (t) => replace('- Seed: 42 (fixed)\n', '')(t).replace('deterministic: seed 42,', 'deterministic:') }), check);
+    const r = await runOn(
+      await variant({
+        [REPORT]: (t) => replace('- Seed: 42 (fixed)\n', '')(t).replace('deterministic: seed 42,', 'deterministic:'),
+      }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe('missing: seed (e.g. "Seed: 42")');
     expect(r.result.remediation).toContain('seed, config file');
@@ -36,7 +50,9 @@ describe('repro.documented', () => {
     await removeFile(dir, 'configs/final_config.yaml');
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`missing: config file configs/final_config.yaml named in ${REPORT} does not exist in the run`);
+    expect(r.result.evidence[0]).toBe(
+      `missing: config file configs/final_config.yaml named in ${REPORT} does not exist in the run`,
+    );
   });
 
   it('fails when no config is named', async () => {
@@ -46,9 +62,14 @@ describe('repro.documented', () => {
   });
 
   it('a config path in the report that leaves the run is not looked up', async () => {
-    const r = await runOn(await variant({ [REPORT]: replace('Config: configs/final_config.yaml', 'Config: ../../etc/final_config.yaml') }), check);
+    const r = await runOn(
+      await variant({ [REPORT]: replace('Config: configs/final_config.yaml', 'Config: ../../etc/final_config.yaml') }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`missing: config file ../../etc/final_config.yaml named in ${REPORT} is outside the run folder`);
+    expect(r.result.evidence[0]).toBe(
+      `missing: config file ../../etc/final_config.yaml named in ${REPORT} is outside the run folder`,
+    );
   });
 
   it('a config file symlinked outside the run is a security fail', async () => {
@@ -67,19 +88,27 @@ describe('repro.documented', () => {
   });
 
   it('fails without the checkpoint', async () => {
-    const r = await runOn(await variant({ [REPORT]: replace('- Checkpoint: checkpoints/production/final_model_best.pt (epoch 29)\n', '') }), check);
+    const r = await runOn(
+      await variant({ [REPORT]: replace('- Checkpoint: checkpoints/production/final_model_best.pt (epoch 29)\n', '') }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toContain('missing: checkpoint (e.g. "Checkpoint: checkpoints/production/final_model_best.pt (epoch 45)")');
+    expect(r.result.evidence[0]).toContain(
+      'missing: checkpoint (e.g. "Checkpoint: checkpoints/production/final_model_best.pt (epoch 45)")',
+    );
   });
 
   it('fails without environment versions, naming each', async () => {
-    const r = await runOn(await variant({ [REPORT]: replace(/- Environment: .*\n/, '- Environment: see requirements.txt\n') }), check);
+    const r = await runOn(
+      await variant({ [REPORT]: replace(/- Environment: .*\n/, '- Environment: see requirements.txt\n') }),
+      check,
+    );
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe('missing: Python version; PyTorch version');
     expect(r.result.metrics.python).toBeNull();
   });
 
-  it('accepts the checklist\'s own example shape (bold labels, CUDA, GPU) with CRLF', async () => {
+  it("accepts the checklist's own example shape (bold labels, CUDA, GPU) with CRLF", async () => {
     const body = [
       '- **Seed**: 42 (fixed)',
       '- **Config**: `configs/final_config.yaml`',
@@ -87,7 +116,10 @@ describe('repro.documented', () => {
       '- **Environment**: Python 3.10.12, PyTorch 2.1.0+cu118, CUDA 11.8',
       '- **GPU**: NVIDIA V100 (16GB)',
     ].join('\n');
-    const r = await runOn(await variant({ [REPORT]: (t) => setSection('Reproducibility', body)(t).replace(/\n/g, '\r\n') }), check);
+    const r = await runOn(
+      await variant({ [REPORT]: (t) => setSection('Reproducibility', body)(t).replace(/\n/g, '\r\n') }),
+      check,
+    );
     expect(r.result.status).toBe('pass');
     expect(r.result.metrics).toMatchObject({ seed: 42, epoch: 45, python: '3.10.12', pytorch: '2.1.0+cu118' });
   });
@@ -101,7 +133,9 @@ describe('repro.documented', () => {
   it('fails when the Reproducibility section is empty, listing everything missing', async () => {
     const r = await runOn(await variant({ [REPORT]: setSection('Reproducibility') }), check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toMatch(/^missing: seed .*; config file .*; checkpoint .*; checkpoint epoch; Python version; PyTorch version$/);
+    expect(r.result.evidence[0]).toMatch(
+      /^missing: seed .*; config file .*; checkpoint .*; checkpoint epoch; Python version; PyTorch version$/,
+    );
   });
 
   describeBadDocument(check, REPORT, {

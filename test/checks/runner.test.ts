@@ -13,7 +13,10 @@ const def = (id: string, run: () => Promise<never> | Promise<ReturnType<typeof p
 describe('runCheck', () => {
   it('a light check still running at limits.check_timeout_s.light ends as error "exceeded N s"; its signal is aborted', async () => {
     const run = await RunArtifacts.open(EXAMPLE_RUN);
-    const policy = { ...DEFAULT_POLICY, limits: { ...DEFAULT_POLICY.limits, check_timeout_s: { light: 0.05, heavy: 900 } } };
+    const policy = {
+      ...DEFAULT_POLICY,
+      limits: { ...DEFAULT_POLICY.limits, check_timeout_s: { light: 0.05, heavy: 900 } },
+    };
     let aborted: unknown = null;
     let lingering: Promise<unknown> | null = null;
     const stuck = def('x.stuck', (async () => {
@@ -21,9 +24,21 @@ describe('runCheck', () => {
       await new Promise<void>(() => undefined);
       return pass([]);
     }) as () => Promise<ReturnType<typeof pass>>);
-    const watching = { ...stuck, run: (ctx: Parameters<typeof stuck.run>[0]) => (ctx.signal?.addEventListener('abort', () => (aborted = ctx.signal?.reason)), stuck.run(ctx)) };
+    const watching = {
+      ...stuck,
+      run: (ctx: Parameters<typeof stuck.run>[0]) => (
+        ctx.signal?.addEventListener('abort', () => (aborted = ctx.signal?.reason)), stuck.run(ctx)
+      ),
+    };
     const r = await runCheck(watching, { run, policy }, { onAbandoned: (p) => (lingering = p) });
-    expect(r).toMatchObject({ id: 'x.stuck', status: 'error', evidence: ['x.stuck exceeded 0.05 s (limits.check_timeout_s.light); the check was abandoned and the queue moved on'], metrics: { limit_exceeded: 'time', limit: 0.05 } });
+    expect(r).toMatchObject({
+      id: 'x.stuck',
+      status: 'error',
+      evidence: [
+        'x.stuck exceeded 0.05 s (limits.check_timeout_s.light); the check was abandoned and the queue moved on',
+      ],
+      metrics: { limit_exceeded: 'time', limit: 0.05 },
+    });
     expect(r.remediation).toMatch(/raise limits\.check_timeout_s\.light/);
     expect(String(aborted)).toMatch(/exceeded 0\.05 s/);
     expect(lingering).not.toBeNull();
@@ -31,33 +46,60 @@ describe('runCheck', () => {
 
   it('a check that finishes within its limit is not touched by it', async () => {
     const run = await RunArtifacts.open(EXAMPLE_RUN);
-    const policy = { ...DEFAULT_POLICY, limits: { ...DEFAULT_POLICY.limits, check_timeout_s: { light: 5, heavy: 900 } } };
-    const r = await runCheck(def('x.quick', async () => pass(['ok'])), { run, policy });
+    const policy = {
+      ...DEFAULT_POLICY,
+      limits: { ...DEFAULT_POLICY.limits, check_timeout_s: { light: 5, heavy: 900 } },
+    };
+    const r = await runCheck(
+      def('x.quick', async () => pass(['ok'])),
+      { run, policy },
+    );
     expect(r).toMatchObject({ status: 'pass', evidence: ['ok'] });
   });
 
   it('turns a crash into an error result with the remediation, never a throw', async () => {
     const run = await RunArtifacts.open(EXAMPLE_RUN);
-    const r = await runCheck(def('x.crash', async () => { throw new TypeError('boom'); }), { run, policy: DEFAULT_POLICY });
-    expect(r).toMatchObject({ id: 'x.crash', status: 'error', evidence: ['check crashed: boom'], remediation: 'fix x.crash' });
+    const r = await runCheck(
+      def('x.crash', async () => {
+        throw new TypeError('boom');
+      }),
+      { run, policy: DEFAULT_POLICY },
+    );
+    expect(r).toMatchObject({
+      id: 'x.crash',
+      status: 'error',
+      evidence: ['check crashed: boom'],
+      remediation: 'fix x.crash',
+    });
   });
 
   it('turns hostile input into a security failure', async () => {
     const run = await RunArtifacts.open(EXAMPLE_RUN);
-    const r = await runCheck(def('x.hostile', async () => { throw new GateError('PATH_ESCAPE', 'a.md points outside', { hostile: true }); }), { run, policy: DEFAULT_POLICY });
+    const r = await runCheck(
+      def('x.hostile', async () => {
+        throw new GateError('PATH_ESCAPE', 'a.md points outside', { hostile: true });
+      }),
+      { run, policy: DEFAULT_POLICY },
+    );
     expect(r).toMatchObject({ status: 'fail', security: true, evidence: ['security finding: a.md points outside'] });
   });
 
   it('reports an unreadable artifact as error with the message', async () => {
     const run = await RunArtifacts.open(EXAMPLE_RUN);
-    const r = await runCheck(def('x.missing', () => run.readText('nope.md').then(() => pass([]))), { run, policy: DEFAULT_POLICY });
+    const r = await runCheck(
+      def('x.missing', () => run.readText('nope.md').then(() => pass([]))),
+      { run, policy: DEFAULT_POLICY },
+    );
     expect(r.status).toBe('error');
     expect(r.evidence[0]).toMatch(/nope\.md not found/);
   });
 
   it('passes carry no remediation and a measured duration', async () => {
     const run = await RunArtifacts.open(EXAMPLE_RUN);
-    const r = await runCheck(def('x.ok', async () => pass(['fine'])), { run, policy: DEFAULT_POLICY });
+    const r = await runCheck(
+      def('x.ok', async () => pass(['fine'])),
+      { run, policy: DEFAULT_POLICY },
+    );
     expect(r.remediation).toBeNull();
     expect(r.duration_ms).toBeGreaterThanOrEqual(0);
   });
@@ -79,7 +121,11 @@ describe('runChecks', () => {
 
   it('runs only the selected checks', async () => {
     const run = await RunArtifacts.open(EXAMPLE_RUN);
-    const results = await runChecks([def('a', async () => pass([])), def('b', async () => pass([]))], { run, policy: DEFAULT_POLICY }, { only: ['b'] });
+    const results = await runChecks(
+      [def('a', async () => pass([])), def('b', async () => pass([]))],
+      { run, policy: DEFAULT_POLICY },
+      { only: ['b'] },
+    );
     expect(results.map((r) => r.status)).toEqual(['skipped', 'pass']);
   });
 });
@@ -88,14 +134,35 @@ describe('registry', () => {
   it('has every check id of the design, once, with the checklist wording', () => {
     expect(CHECK_IDS).toEqual(
       expect.arrayContaining([
-        'training.completed', 'checkpoint.best', 'checkpoint.last', 'test.evaluated', 'test.target', 'test.val_gap', 'test.per_class',
-        'export.present', 'export.parity', 'export.inference', 'docs.deployment_guide', 'docs.test_results', 'docs.model_card',
-        'docs.monitoring', 'repro.documented', 'repro.env_snapshot', 'qa.known_issues', 'qa.code_review',
-        'signoff.technical', 'signoff.product', 'signoff.compliance',
+        'training.completed',
+        'checkpoint.best',
+        'checkpoint.last',
+        'test.evaluated',
+        'test.target',
+        'test.val_gap',
+        'test.per_class',
+        'export.present',
+        'export.parity',
+        'export.inference',
+        'docs.deployment_guide',
+        'docs.test_results',
+        'docs.model_card',
+        'docs.monitoring',
+        'repro.documented',
+        'repro.env_snapshot',
+        'qa.known_issues',
+        'qa.code_review',
+        'signoff.technical',
+        'signoff.product',
+        'signoff.compliance',
       ]),
     );
     expect(new Set(CHECK_IDS).size).toBe(CHECK_IDS.length);
-    expect(AUTOMATED_CHECKS.filter((c) => c.heavy).map((c) => c.id).sort()).toEqual(['export.inference', 'export.parity']);
+    expect(
+      AUTOMATED_CHECKS.filter((c) => c.heavy)
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(['export.inference', 'export.parity']);
     for (const c of AUTOMATED_CHECKS) expect(c.remediation.length).toBeGreaterThan(10);
   });
 });

@@ -50,9 +50,19 @@ describe('test.evaluated', () => {
   });
 
   it('reads the metrics from a markdown table instead of bullets', async () => {
-    const table = ['| Metric | Value |', '|---|---|', '| Test Accuracy | 99.2% |', '| Test F1 (macro) | 0.992 |', '| Test Precision (macro) | 0.992 |', '| Test Recall (macro) | 0.992 |'].join('\n');
+    const table = [
+      '| Metric | Value |',
+      '|---|---|',
+      '| Test Accuracy | 99.2% |',
+      '| Test F1 (macro) | 0.992 |',
+      '| Test Precision (macro) | 0.992 |',
+      '| Test Recall (macro) | 0.992 |',
+    ].join('\n');
     const dir = await variant({
-      [MD]: replace(/- \*\*Test Accuracy\*\*: 99\.2%\n- \*\*Test F1 \(macro\)\*\*: 0\.992\n- \*\*Test Precision \(macro\)\*\*: 0\.992\n- \*\*Test Recall \(macro\)\*\*: 0\.992\n/, `${table}\n`),
+      [MD]: replace(
+        /- \*\*Test Accuracy\*\*: 99\.2%\n- \*\*Test F1 \(macro\)\*\*: 0\.992\n- \*\*Test Precision \(macro\)\*\*: 0\.992\n- \*\*Test Recall \(macro\)\*\*: 0\.992\n/,
+        `${table}\n`,
+      ),
     });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
@@ -63,7 +73,10 @@ describe('test.evaluated', () => {
   it('accepts extra whitespace, other label spellings and CRLF line endings', async () => {
     const dir = await variant({
       [MD]: (t) =>
-        replace('- **Test Accuracy**: 99.2%', '*   **Test Accuracy**   :    99.2 %  ')(t)
+        replace(
+          '- **Test Accuracy**: 99.2%',
+          '*   **Test Accuracy**   :    99.2 %  ',
+        )(t)
           .replace('- **Test F1 (macro)**: 0.992', '- Macro F1-score = 0.992')
           .replace(/\n/g, '\r\n'),
     });

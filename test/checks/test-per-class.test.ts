@@ -2,7 +2,18 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../../src/checks/test-per-class.js';
-import { describeBadDocument, GARBAGE, removeFile, replace, runOn, sparseFile, symlinkOutside, TWO_GB, variant, writeRunFile } from '../helpers/check.js';
+import {
+  describeBadDocument,
+  GARBAGE,
+  removeFile,
+  replace,
+  runOn,
+  sparseFile,
+  symlinkOutside,
+  TWO_GB,
+  variant,
+  writeRunFile,
+} from '../helpers/check.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN } from '../helpers/runs.js';
 
 const MD = 'results/production/test_results.md';
@@ -65,13 +76,17 @@ describe('test.per_class', () => {
   it('reads a per-class table written in percents and says so', async () => {
     const dir = await variant({
       [MD]: (t) =>
-        t.replace(/^\| (\d) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| (\d+) \|$/gm, (_m, c: string, p: string, rc: string, f: string, n: string) =>
-          `| ${c} | ${(Number(p) * 100).toFixed(1)}% | ${(Number(rc) * 100).toFixed(1)}% | ${(Number(f) * 100).toFixed(1)}% | ${n} |`,
+        t.replace(
+          /^\| (\d) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| (\d+) \|$/gm,
+          (_m, c: string, p: string, rc: string, f: string, n: string) =>
+            `| ${c} | ${(Number(p) * 100).toFixed(1)}% | ${(Number(rc) * 100).toFixed(1)}% | ${(Number(f) * 100).toFixed(1)}% | ${n} |`,
         ),
     });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
-    expect(r.result.evidence[1]).toBe(`10 classes in ${MD} (table at ${MD}:30) (values read as percents); lowest F1 0.971 (class 9), lowest recall 94.4%`);
+    expect(r.result.evidence[1]).toBe(
+      `10 classes in ${MD} (table at ${MD}:30) (values read as percents); lowest F1 0.971 (class 9), lowest recall 94.4%`,
+    );
   });
 
   it('a percent table with a weak class fails (65% F1 is 0.65)', async () => {
@@ -82,7 +97,12 @@ describe('test.per_class', () => {
   });
 
   it('fails when the per-class table is gone', async () => {
-    const dir = await variant({ [MD]: replace(/\| Class \| Precision[^]*?\| 9 \| 1\.000 \| 0\.944 \| 0\.971 \| 36 \|\n/, 'Per-class numbers will follow.\n') });
+    const dir = await variant({
+      [MD]: replace(
+        /\| Class \| Precision[^]*?\| 9 \| 1\.000 \| 0\.944 \| 0\.971 \| 36 \|\n/,
+        'Per-class numbers will follow.\n',
+      ),
+    });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe(`${MD}: no per-class table (columns Class and F1/Recall) found`);
@@ -104,14 +124,18 @@ describe('test.per_class', () => {
     });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toMatch(new RegExp(`^${PNG} is not a valid PNG: CRC mismatch in chunk \\w{4} at byte \\d+$`));
+    expect(r.result.evidence[0]).toMatch(
+      new RegExp(`^${PNG} is not a valid PNG: CRC mismatch in chunk \\w{4} at byte \\d+$`),
+    );
   });
 
   it('fails a truncated PNG', async () => {
     const dir = await withPng((b) => b.subarray(0, Math.floor(b.length / 2)));
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toMatch(new RegExp(`^${PNG} is not a valid PNG: chunk IDAT at byte \\d+ runs past the end of the file$`));
+    expect(r.result.evidence[0]).toMatch(
+      new RegExp(`^${PNG} is not a valid PNG: chunk IDAT at byte \\d+ runs past the end of the file$`),
+    );
   });
 
   it('fails a PNG cut just before IEND', async () => {
@@ -123,7 +147,11 @@ describe('test.per_class', () => {
 
   it('fails a file that is not a PNG (JPEG bytes / text renamed .png)', async () => {
     const dir = await copyExampleRun();
-    await writeRunFile(dir, PNG, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('JFIF not really')]));
+    await writeRunFile(
+      dir,
+      PNG,
+      Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('JFIF not really')]),
+    );
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toBe(`${PNG} is not a valid PNG: missing PNG signature`);

@@ -41,8 +41,10 @@ describe('test.target', () => {
     expect(r.result.evidence).toEqual([`Test accuracy 99.2% (${MD} line 10) ≥ target 99.2%`, 'Margin: +0 pp']);
   });
 
-  it('takes the target from a policy file layer and from the run\'s readiness.yml', async () => {
-    const r = await runOn(EXAMPLE_RUN, check, { policyLayer: { source: 'strict.yml', data: { target_accuracy: 99.9 } } });
+  it("takes the target from a policy file layer and from the run's readiness.yml", async () => {
+    const r = await runOn(EXAMPLE_RUN, check, {
+      policyLayer: { source: 'strict.yml', data: { target_accuracy: 99.9 } },
+    });
     expect(r.result.status).toBe('fail');
     expect(r.result.evidence[0]).toContain('< target 99.9%');
 
@@ -74,7 +76,13 @@ describe('test.target', () => {
 
   it('reads "Test Accuracy" from a markdown table', async () => {
     // The other "Test Accuracy" line says the same number: two different values would be ambiguous.
-    const dir = await variant({ [MD]: (t) => replace('- **Test Accuracy**: 99.2%', '| Metric | Value |\n|---|---|\n| **Test Accuracy** | 81.5 % |\n')(t).replace('- Test Accuracy: 99.2%', '- Test Accuracy: 81.5%') });
+    const dir = await variant({
+      [MD]: (t) =>
+        replace(
+          '- **Test Accuracy**: 99.2%',
+          '| Metric | Value |\n|---|---|\n| **Test Accuracy** | 81.5 % |\n',
+        )(t).replace('- Test Accuracy: 99.2%', '- Test Accuracy: 81.5%'),
+    });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
     expect(r.result.evidence[0]).toBe(`Test accuracy 81.5% (${MD} line 12) ≥ target 80%`);
@@ -85,7 +93,9 @@ describe('test.target', () => {
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('pass');
     expect(r.result.evidence[0]).toBe(`Test accuracy 99.1667% (${METRICS} test_acc line 10) ≥ target 80%`);
-    expect(r.result.evidence[2]).toBe(`no "Test Accuracy" line in ${MD} (missing, empty or without it); used ${METRICS}`);
+    expect(r.result.evidence[2]).toBe(
+      `no "Test Accuracy" line in ${MD} (missing, empty or without it); used ${METRICS}`,
+    );
     expect(r.result.metrics.test_accuracy).toBe(99.1667);
   });
 
@@ -94,7 +104,9 @@ describe('test.target', () => {
     await removeFile(dir, METRICS);
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
-    expect(r.result.evidence[0]).toBe(`no test accuracy found in ${MD} ("Test Accuracy: 82.8%") or ${METRICS} (test_acc)`);
+    expect(r.result.evidence[0]).toBe(
+      `no test accuracy found in ${MD} ("Test Accuracy: 82.8%") or ${METRICS} (test_acc)`,
+    );
   });
 
   it('ignores an out-of-range accuracy (182%) and uses the next source', async () => {

@@ -19,7 +19,12 @@ describe('test.val_gap', () => {
       `Test acc 99.2% (${MD} line 10)`,
       'Gap |98.8889 − 99.2| = 0.3111 pp: excellent (excellent < 2, acceptable < 5)',
     ]);
-    expect(r.result.metrics).toEqual({ val_accuracy: 98.8889, test_accuracy: 99.2, gap_pp: 0.3111, grade: 'excellent' });
+    expect(r.result.metrics).toEqual({
+      val_accuracy: 98.8889,
+      test_accuracy: 99.2,
+      gap_pp: 0.3111,
+      grade: 'excellent',
+    });
   });
 
   it('fails a gap ≥ 5 pp (val 98.89, test 92.0) as "too large" with the checklist remediation', async () => {

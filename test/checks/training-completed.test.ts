@@ -56,14 +56,17 @@ describe('training.completed', () => {
   });
 
   it('fails on a bare "loss: inf" line in the log', async () => {
-    const dir = await variant({ [LOG]: replace(/(Training complete)/, 'step 10 loss: inf\n2026-11-27 13:37:05 INFO $1') });
+    const dir = await variant({
+      [LOG]: replace(/(Training complete)/, 'step 10 loss: inf\n2026-11-27 13:37:05 INFO $1'),
+    });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
     expect(r.text).toContain(`${LOG}:34: non-finite loss: "2026-11-27 13:37:05 INFO step 10 loss: inf"`);
   });
 
   it('fails on a Python traceback in the log, even when "Training complete" was written', async () => {
-    const tb = 'Traceback (most recent call last):\n  File "train.py", line 88, in <module>\n    main()\nRuntimeError: CUDA error: device-side assert triggered\n';
+    const tb =
+      'Traceback (most recent call last):\n  File "train.py", line 88, in <module>\n    main()\nRuntimeError: CUDA error: device-side assert triggered\n';
     const dir = await variant({ [LOG]: (t) => t + tb });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
@@ -72,7 +75,12 @@ describe('training.completed', () => {
   });
 
   it('fails on an exception line without the Traceback header', async () => {
-    const dir = await variant({ [LOG]: replace(/^(.*Training complete.*)$/m, 'ValueError: Expected input batch_size (32) to match target batch_size (16).') });
+    const dir = await variant({
+      [LOG]: replace(
+        /^(.*Training complete.*)$/m,
+        'ValueError: Expected input batch_size (32) to match target batch_size (16).',
+      ),
+    });
     const r = await runOn(dir, check);
     expect(r.result.status).toBe('fail');
     expect(r.text).toContain('error in the log: "ValueError: Expected input batch_size');

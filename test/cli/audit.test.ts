@@ -6,7 +6,24 @@ import { runCli } from '../helpers/cli.js';
 import { completeAllChecks, connect, describeRun, uniquePrefix } from '../helpers/store.js';
 
 /** The documented columns (docs/audit.md), in order. */
-const COLUMNS = ['time', 'stream_id', 'evaluation', 'run', 'kind', 'actor', 'role', 'decision', 'check', 'status', 'reason', 'comment', 'digest', 'policy_digest', 'version', 'details'];
+const COLUMNS = [
+  'time',
+  'stream_id',
+  'evaluation',
+  'run',
+  'kind',
+  'actor',
+  'role',
+  'decision',
+  'check',
+  'status',
+  'reason',
+  'comment',
+  'digest',
+  'policy_digest',
+  'version',
+  'details',
+];
 const TEXT_COLUMNS = ['role', 'decision', 'check', 'status', 'reason', 'comment', 'digest', 'policy_digest'];
 
 const T0 = Date.parse('2026-11-01T09:00:00.000Z');
@@ -16,7 +33,16 @@ const DAY = 24 * HOUR;
 const NOW = new Date(T0 + 12 * DAY).toISOString();
 
 /** Sign-off comments an approver could type: CSV metacharacters and spreadsheet formulas. */
-const COMMENTS = ['looks good, ship it', 'she said "fine"\nsecond line\r\nthird', '=HYPERLINK("http://evil.example","click")', '+1 from me', '-2+3', '@SUM(A1:A2)', '\tindented', '\rcarriage'];
+const COMMENTS = [
+  'looks good, ship it',
+  'she said "fine"\nsecond line\r\nthird',
+  '=HYPERLINK("http://evil.example","click")',
+  '+1 from me',
+  '-2+3',
+  '@SUM(A1:A2)',
+  '\tindented',
+  '\rcarriage',
+];
 
 let redis: Redis;
 let store: EvaluationStore;
@@ -38,7 +64,16 @@ function audit(args: string[]) {
 }
 
 function signoff(e: Evaluation, over: Partial<SignoffAttempt>): SignoffAttempt {
-  return { evaluationId: e.id, role: 'technical', decision: 'approved', user: 'U0TECH', digest: e.digest, authorised: true, allowSelfApproval: false, ...over };
+  return {
+    evaluationId: e.id,
+    role: 'technical',
+    decision: 'approved',
+    user: 'U0TECH',
+    digest: e.digest,
+    authorised: true,
+    allowSelfApproval: false,
+    ...over,
+  };
 }
 
 interface RawEntry {
@@ -84,7 +119,11 @@ function withoutEmptyText(data: Record<string, unknown>): Record<string, unknown
 }
 
 /** Asserts that an export is exactly these stream entries: every one, in order, every field. */
-function expectMatches(records: Record<string, unknown>[], raw: RawEntry[], runOf: (evaluation: string) => string): void {
+function expectMatches(
+  records: Record<string, unknown>[],
+  raw: RawEntry[],
+  runOf: (evaluation: string) => string,
+): void {
   expect(records.map((r) => r.stream_id)).toEqual(raw.map((e) => e.id));
   records.forEach((rec, i) => {
     const e = raw[i] as RawEntry;
@@ -148,7 +187,8 @@ beforeAll(async () => {
   store = new EvaluationStore(redis, { prefix, now: () => new Date(clock) });
   const run = await describeRun();
   const create = async (name: string, manifest = run.manifest, requester = 'U0REQUESTER') =>
-    (await store.createEvaluation({ run: name, manifest, policy: run.policy, requester, channel: 'C0CHANNEL' })).evaluation;
+    (await store.createEvaluation({ run: name, manifest, policy: run.policy, requester, channel: 'C0CHANNEL' }))
+      .evaluation;
 
   first = await create(RUN);
   clock += HOUR;
@@ -158,9 +198,18 @@ beforeAll(async () => {
   for (const [i, comment] of COMMENTS.slice(1).entries()) {
     clock += 60_000;
     // refused attempts are audited with their comment and refusal reason
-    await store.recordSignoff(signoff(first, { role: 'product', user: i % 2 ? 'U0REQUESTER' : 'U0STRANGER', authorised: i % 2 === 1, reason: comment }));
+    await store.recordSignoff(
+      signoff(first, {
+        role: 'product',
+        user: i % 2 ? 'U0REQUESTER' : 'U0STRANGER',
+        authorised: i % 2 === 1,
+        reason: comment,
+      }),
+    );
   }
-  await store.recordSignoff(signoff(first, { role: 'product', user: 'U0PRODUCT', decision: 'rejected', digest: 'sha256:stale' }));
+  await store.recordSignoff(
+    signoff(first, { role: 'product', user: 'U0PRODUCT', decision: 'rejected', digest: 'sha256:stale' }),
+  );
 
   // an unrelated run, and entries of no evaluation: never part of RUN's export
   clock = T0 + 3 * DAY;
@@ -195,14 +244,45 @@ describe('readiness audit (JSONL)', () => {
     expectMatches(records, raw, () => RUN);
     // both evaluations, the supersession, the sign-offs and every refused attempt
     expect(new Set(records.map((x) => x.evaluation))).toEqual(new Set([first.id, second.id]));
-    expect(records.filter((x) => x.kind === 'signoff_refused').map((x) => x.reason)).toEqual(['not_authorised', 'self_approval', 'not_authorised', 'self_approval', 'not_authorised', 'self_approval', 'not_authorised', 'digest_changed']);
-    expect(records.filter((x) => x.kind === 'signoff_refused').map((x) => x.comment)).toEqual([...COMMENTS.slice(1), null]);
+    expect(records.filter((x) => x.kind === 'signoff_refused').map((x) => x.reason)).toEqual([
+      'not_authorised',
+      'self_approval',
+      'not_authorised',
+      'self_approval',
+      'not_authorised',
+      'self_approval',
+      'not_authorised',
+      'digest_changed',
+    ]);
+    expect(records.filter((x) => x.kind === 'signoff_refused').map((x) => x.comment)).toEqual([
+      ...COMMENTS.slice(1),
+      null,
+    ]);
     const approved = records.find((x) => x.kind === 'signoff_recorded' && x.evaluation === first.id);
-    expect(approved).toMatchObject({ actor: 'U0TECH', role: 'technical', decision: 'approved', comment: COMMENTS[0], digest: first.digest, time: new Date(T0 + 2 * HOUR).toISOString(), details: {} });
+    expect(approved).toMatchObject({
+      actor: 'U0TECH',
+      role: 'technical',
+      decision: 'approved',
+      comment: COMMENTS[0],
+      digest: first.digest,
+      time: new Date(T0 + 2 * HOUR).toISOString(),
+      details: {},
+    });
     const created = records.find((x) => x.kind === 'evaluation_created' && x.evaluation === second.id);
-    expect(created).toMatchObject({ actor: 'U0REQUESTER', digest: second.digest, policy_digest: second.policy.digest, version: 1, details: { run: RUN, supersedes: first.id } });
-    expect(records.find((x) => x.kind === 'evaluation_superseded')).toMatchObject({ evaluation: first.id, details: { superseded_by: second.id } });
-    expect(records.find((x) => x.kind === 'message_ref_set')?.details).toEqual({ message: { channel: 'C0CHANNEL', ts: '1700000000.000100' } });
+    expect(created).toMatchObject({
+      actor: 'U0REQUESTER',
+      digest: second.digest,
+      policy_digest: second.policy.digest,
+      version: 1,
+      details: { run: RUN, supersedes: first.id },
+    });
+    expect(records.find((x) => x.kind === 'evaluation_superseded')).toMatchObject({
+      evaluation: first.id,
+      details: { superseded_by: second.id },
+    });
+    expect(records.find((x) => x.kind === 'message_ref_set')?.details).toEqual({
+      message: { channel: 'C0CHANNEL', ts: '1700000000.000100' },
+    });
   });
 
   it('exports one evaluation by id', async () => {
@@ -222,14 +302,21 @@ describe('readiness audit (JSONL)', () => {
 
   it('--since takes a duration back from --now, or an ISO 8601 timestamp; --until ends the window (exclusive)', async () => {
     const raw = rawOf([first.id, second.id], await rawStream());
-    const since = (from: number, until = Number.POSITIVE_INFINITY) => raw.filter((e) => Date.parse(e.fields.at ?? '') >= from && Date.parse(e.fields.at ?? '') < until);
+    const since = (from: number, until = Number.POSITIVE_INFINITY) =>
+      raw.filter((e) => Date.parse(e.fields.at ?? '') >= from && Date.parse(e.fields.at ?? '') < until);
 
     const week = await audit([RUN, '--since', '7d', '--now', NOW]);
     expect(week.code).toBe(0);
     const recent = since(T0 + 5 * DAY);
     expect(recent.length).toBeGreaterThan(0);
     // the second evaluation, and the first's supersession (recorded when the second was created)
-    expect(recent.every((e) => e.fields.evaluation === second.id || (e.fields.evaluation === first.id && e.fields.type === 'evaluation_superseded'))).toBe(true);
+    expect(
+      recent.every(
+        (e) =>
+          e.fields.evaluation === second.id ||
+          (e.fields.evaluation === first.id && e.fields.type === 'evaluation_superseded'),
+      ),
+    ).toBe(true);
     expectMatches(jsonl(week.stdout), recent, () => RUN);
 
     const hours = await audit([RUN, '--since', '47h', '--now', NOW]);
@@ -273,8 +360,21 @@ describe('readiness audit --format csv', () => {
       expect(rows[i + 1]).toEqual(expected);
     });
     // the comments as a spreadsheet would receive them: text, never a formula
-    const comments = rows.slice(1).map((row) => row[COLUMNS.indexOf('comment')]).filter((c) => c);
-    expect(comments).toEqual(['looks good, ship it', 'she said "fine"\nsecond line\r\nthird', `'=HYPERLINK("http://evil.example","click")`, "'+1 from me", "'-2+3", "'@SUM(A1:A2)", "'\tindented", "'\rcarriage", 'second look, fine']);
+    const comments = rows
+      .slice(1)
+      .map((row) => row[COLUMNS.indexOf('comment')])
+      .filter((c) => c);
+    expect(comments).toEqual([
+      'looks good, ship it',
+      'she said "fine"\nsecond line\r\nthird',
+      `'=HYPERLINK("http://evil.example","click")`,
+      "'+1 from me",
+      "'-2+3",
+      "'@SUM(A1:A2)",
+      "'\tindented",
+      "'\rcarriage",
+      'second look, fine',
+    ]);
     // and literally on the wire
     expect(csv.stdout).toContain(`,"'=HYPERLINK(""http://evil.example"",""click"")",`);
     expect(csv.stdout).toContain(`,"she said ""fine""\nsecond line\r\nthird",`);
@@ -290,7 +390,10 @@ describe('readiness audit --format csv', () => {
 
 describe('readiness audit usage errors (exit 2)', () => {
   it.each([
-    [['ev-nope-0000'], /^readiness: no evaluation "ev-nope-0000" \(neither an evaluation id nor a run with evaluations\)\n$/],
+    [
+      ['ev-nope-0000'],
+      /^readiness: no evaluation "ev-nope-0000" \(neither an evaluation id nor a run with evaluations\)\n$/,
+    ],
     [['runs/never-evaluated'], /^readiness: no evaluation "runs\/never-evaluated"/],
     [['../../etc'], /^readiness: no evaluation "..\/..\/etc"/],
     [[RUN, '--since', 'yesterday'], /--since: expected an ISO 8601 timestamp .* got "yesterday"/],
@@ -312,10 +415,18 @@ describe('readiness audit usage errors (exit 2)', () => {
     const run = await describeRun();
     const clash = `${other.id}`;
     // a run named exactly like an existing evaluation id
-    await store.createEvaluation({ run: clash, manifest: run.manifest, policy: run.policy, requester: 'U0REQUESTER', channel: null });
+    await store.createEvaluation({
+      run: clash,
+      manifest: run.manifest,
+      policy: run.policy,
+      requester: 'U0REQUESTER',
+      channel: null,
+    });
     const r = await audit([clash]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/ambiguous: ".*" is both an evaluation id and a run name; add --as evaluation or --as run/);
+    expect(r.stderr).toMatch(
+      /ambiguous: ".*" is both an evaluation id and a run name; add --as evaluation or --as run/,
+    );
     const asEval = await audit([clash, '--as', 'evaluation']);
     expect(asEval.code).toBe(0);
     expectMatches(jsonl(asEval.stdout), rawOf([other.id], await rawStream()), () => 'runs/elsewhere');

@@ -4,8 +4,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { runCli } from '../helpers/cli.js';
-import { JENKINS_XSD, SUREFIRE_XSD, xmllint } from '../report/reports.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN, mutateText } from '../helpers/runs.js';
+import { JENKINS_XSD, SUREFIRE_XSD, xmllint } from '../report/reports.js';
 
 afterAll(cleanupRuns);
 
@@ -20,8 +20,12 @@ describe('readiness check', () => {
     for (const id of ALL_IDS) expect(r.stdout).toMatch(new RegExp(`^(✅|⏳) ${id.replace('.', '\\.')} +\\S`, 'm'));
     expect(r.stdout).toMatch(/^✅ test\.target +Test accuracy meets or exceeds target$/m);
     expect(r.stdout).toMatch(/^⚠️ {2}HEAVY CHECKS NOT RUN: export\.parity, export\.inference/m);
-    expect(r.stdout).toMatch(/Gate ⏳ PENDING: 18 passed, 0 warnings, 0 failed, 2 not run yet; sign-offs pending: technical,\s+product, compliance/);
-    expect(r.stdout).toMatch(/^⏳ signoff\.technical +Technical lead approves deployment — awaiting approval in Slack$/m);
+    expect(r.stdout).toMatch(
+      /Gate ⏳ PENDING: 18 passed, 0 warnings, 0 failed, 2 not run yet; sign-offs pending: technical,\s+product, compliance/,
+    );
+    expect(r.stdout).toMatch(
+      /^⏳ signoff\.technical +Technical lead approves deployment — awaiting approval in Slack$/m,
+    );
     // passing items show no evidence by default
     expect(r.stdout).not.toContain('results/production/test_results.md:10');
     expect(r.stderr).toMatch(/exit 3: heavy checks did not run \(--skip-heavy\)/);
@@ -36,7 +40,9 @@ describe('readiness check', () => {
     const r = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '99.5']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^❌ test\.target +Test accuracy meets or exceeds target$/m);
-    expect(r.stdout).toMatch(/^ {5}Test accuracy 99\.2% \(results\/production\/test_results\.md line 10\) < target 99\.5%$/m);
+    expect(r.stdout).toMatch(
+      /^ {5}Test accuracy 99\.2% \(results\/production\/test_results\.md line 10\) < target 99\.5%$/m,
+    );
     expect(r.stdout).toMatch(/^ {5}→ If test_acc < target/m);
     expect(r.stdout).toContain('Gate ❌ BLOCKED');
     expect(r.stdout).toMatch(/Blocking: .*test\.target/);
@@ -55,10 +61,21 @@ describe('readiness check', () => {
   });
 
   it('--format json gives run, gate, digest, policy and every check with its fields', async () => {
-    const r = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--allow-skipped-heavy', '--format', 'json', '--quiet']);
+    const r = await runCli([
+      'check',
+      EXAMPLE_RUN,
+      '--skip-heavy',
+      '--allow-skipped-heavy',
+      '--format',
+      'json',
+      '--quiet',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    const j = JSON.parse(r.stdout) as Record<string, unknown> & { checks: Record<string, unknown>[]; policy: { digest: string; effective: { target_accuracy: number } } };
+    const j = JSON.parse(r.stdout) as Record<string, unknown> & {
+      checks: Record<string, unknown>[];
+      policy: { digest: string; effective: { target_accuracy: number } };
+    };
     expect(j.run).toBe(EXAMPLE_RUN);
     expect(j.gate).toBe('pending');
     expect(j.digest).toMatch(/^[0-9a-f]{64}$/);
@@ -66,7 +83,18 @@ describe('readiness check', () => {
     expect(j.policy.effective.target_accuracy).toBe(80);
     expect(j.checks.map((c) => c.id)).toEqual(ALL_IDS);
     for (const c of j.checks) {
-      expect(Object.keys(c)).toEqual(expect.arrayContaining(['id', 'category', 'title', 'status', 'evidence', 'metrics', 'remediation', 'duration_ms']));
+      expect(Object.keys(c)).toEqual(
+        expect.arrayContaining([
+          'id',
+          'category',
+          'title',
+          'status',
+          'evidence',
+          'metrics',
+          'remediation',
+          'duration_ms',
+        ]),
+      );
     }
     const target = j.checks.find((c) => c.id === 'test.target')!;
     expect(target.metrics).toMatchObject({ test_accuracy: 99.2, target: 80 });
@@ -117,7 +145,10 @@ describe('readiness check', () => {
   describe('usage and configuration errors exit 2 with a message naming what is wrong', () => {
     it.each([
       [['check'], /missing required argument 'run-dir'/],
-      [['check', EXAMPLE_RUN, '--target', 'abc'], /expected a percentage \(85, 85%\) or a fraction \(0\.85\), got "abc"/],
+      [
+        ['check', EXAMPLE_RUN, '--target', 'abc'],
+        /expected a percentage \(85, 85%\) or a fraction \(0\.85\), got "abc"/,
+      ],
       [['check', EXAMPLE_RUN, '--target', '101'], /expected a percentage/],
       [['check', EXAMPLE_RUN, '--target', '-1'], /expected a percentage/],
       [['check', EXAMPLE_RUN, '--format', 'xml'], /Allowed choices are text, json, junit, markdown/],

@@ -18,7 +18,9 @@ describe('readiness check reads at a glance', () => {
     expect(lines.length).toBeLessThanOrEqual(30);
     expect(Math.max(...lines.map(visible))).toBeLessThanOrEqual(100);
     expect(r.stdout).not.toMatch(ANSI);
-    expect(r.stdout).toMatch(/^Gate ⏳ PENDING: 20 passed, 0 warnings, 0 failed; sign-offs pending: technical, product, compliance$/m);
+    expect(r.stdout).toMatch(
+      /^Gate ⏳ PENDING: 20 passed, 0 warnings, 0 failed; sign-offs pending: technical, product, compliance$/m,
+    );
     expect(r.stdout).not.toContain('HEAVY CHECKS NOT RUN');
     const v = await runCli(['check', EXAMPLE_RUN, '--quiet', '--verbose']);
     expect(v.code).toBe(0);
@@ -29,7 +31,9 @@ describe('readiness check reads at a glance', () => {
   });
 
   it('wraps at COLUMNS keeping each line\u2019s indent', async () => {
-    const r = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--target', '99.5'], { env: { COLUMNS: '60' } });
+    const r = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--target', '99.5'], {
+      env: { COLUMNS: '60' },
+    });
     const lines = r.stdout.trimEnd().split('\n');
     expect(Math.max(...lines.map(visible))).toBeLessThanOrEqual(60);
     // the remediation of test.target wraps under its own text, the skipped item under its title
@@ -42,12 +46,18 @@ describe('readiness check reads at a glance', () => {
   });
 
   it('colour: on with FORCE_COLOR, off with NO_COLOR (which wins), off when stdout is not a terminal', async () => {
-    const forced = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--allow-skipped-heavy'], { env: { FORCE_COLOR: '1', NO_COLOR: '' } });
+    const forced = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--allow-skipped-heavy'], {
+      env: { FORCE_COLOR: '1', NO_COLOR: '' },
+    });
     expect(forced.stdout).toMatch(/\x1b\[32m✅ test\.target +\x1b\[0m/);
     expect(forced.stdout).toMatch(/\x1b\[33mGate ⏳ PENDING\x1b\[0m/);
-    const no = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--allow-skipped-heavy'], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    const no = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--allow-skipped-heavy'], {
+      env: { FORCE_COLOR: '1', NO_COLOR: '1' },
+    });
     expect(no.stdout).not.toMatch(ANSI);
-    const zero = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--allow-skipped-heavy'], { env: { FORCE_COLOR: '0', NO_COLOR: '' } });
+    const zero = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--allow-skipped-heavy'], {
+      env: { FORCE_COLOR: '0', NO_COLOR: '' },
+    });
     expect(zero.stdout).not.toMatch(ANSI);
   });
 
@@ -59,7 +69,10 @@ describe('readiness check reads at a glance', () => {
 
   it.each([
     [['check'], /^error: missing required argument 'run-dir'\n\(readiness check --help lists the options\)\n$/],
-    [['check', EXAMPLE_RUN, '--format', 'xml'], /Allowed choices are text, json, junit, markdown\.\n\(readiness check --help lists the options\)\n$/],
+    [
+      ['check', EXAMPLE_RUN, '--format', 'xml'],
+      /Allowed choices are text, json, junit, markdown\.\n\(readiness check --help lists the options\)\n$/,
+    ],
     [['check', EXAMPLE_RUN, '--junit-warnings-as', 'ignored'], /Allowed choices are failures, skipped, passed/],
     [['frobnicate'], /^error: unknown command 'frobnicate'\n\(readiness --help lists the options\)\n$/],
   ])('usage error %j: exit 2, a short message and a hint, not the whole help', async (args, message) => {
@@ -72,10 +85,16 @@ describe('readiness check reads at a glance', () => {
   it('--target as a fraction is read by the artifacts\u2019 rule, and said; 85% stays a percent', async () => {
     const frac = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '0.9', '--format', 'json', '--quiet']);
     expect(frac.stderr).toMatch(/--target 0\.9 read as a fraction: 90% \(write 0\.9% for 0\.9 percent\)/);
-    expect((JSON.parse(frac.stdout) as { policy: { effective: { target_accuracy: number } } }).policy.effective.target_accuracy).toBe(90);
+    expect(
+      (JSON.parse(frac.stdout) as { policy: { effective: { target_accuracy: number } } }).policy.effective
+        .target_accuracy,
+    ).toBe(90);
     const pct = await runCli(['check', EXAMPLE_RUN, '--skip-heavy', '--target', '85%', '--format', 'json', '--quiet']);
     expect(pct.stderr).not.toMatch(/fraction/);
-    expect((JSON.parse(pct.stdout) as { policy: { effective: { target_accuracy: number } } }).policy.effective.target_accuracy).toBe(85);
+    expect(
+      (JSON.parse(pct.stdout) as { policy: { effective: { target_accuracy: number } } }).policy.effective
+        .target_accuracy,
+    ).toBe(85);
   });
 
   it('--output into a missing folder is refused before any check runs (exit 2)', async () => {
@@ -91,7 +110,9 @@ describe('readiness check reads at a glance', () => {
   it('a text report written with --output has no colour even when stdout has', async () => {
     const run = await copyExampleRun();
     const out = path.join(path.dirname(run), 'report.txt');
-    const r = await runCli(['check', run, '--skip-heavy', '--allow-skipped-heavy', '--quiet', '--output', out], { env: { FORCE_COLOR: '1' } });
+    const r = await runCli(['check', run, '--skip-heavy', '--allow-skipped-heavy', '--quiet', '--output', out], {
+      env: { FORCE_COLOR: '1' },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(ANSI);
     expect(await readFile(out, 'utf8')).not.toMatch(ANSI);

@@ -33,12 +33,22 @@ describe('readiness check: the run and the flags may only tighten the team polic
     const text = await runCli(['check', run, '--skip-heavy', '--target', '90']);
     expect(text.stdout).toContain(`Run override: ${line}`);
     expect(text.stdout).toContain('Run override: target_accuracy: 80 → 90 (command-line flags, stricter)');
-    const json = JSON.parse((await runCli(['check', run, '--skip-heavy', '--target', '90', '--format', 'json', '--quiet'])).stdout) as { policy: { applied: { field: string; team: unknown; value: unknown }[]; effective: { target_accuracy: number } } };
+    const json = JSON.parse(
+      (await runCli(['check', run, '--skip-heavy', '--target', '90', '--format', 'json', '--quiet'])).stdout,
+    ) as {
+      policy: { applied: { field: string; team: unknown; value: unknown }[]; effective: { target_accuracy: number } };
+    };
     expect(json.policy.effective.target_accuracy).toBe(90);
-    expect(json.policy.applied).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'latency.p95_budget_ms', team: 100, value: 40 })]));
-    const junit = (await runCli(['check', run, '--skip-heavy', '--target', '90', '--format', 'junit', '--quiet'])).stdout;
-    expect(junit).toMatch(/<property name="overrides" value="[^"]*latency\.p95_budget_ms: 100 → 40 \(readiness\.yml, stricter\)/);
-    const md = (await runCli(['check', run, '--skip-heavy', '--target', '90', '--format', 'markdown', '--quiet'])).stdout;
+    expect(json.policy.applied).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: 'latency.p95_budget_ms', team: 100, value: 40 })]),
+    );
+    const junit = (await runCli(['check', run, '--skip-heavy', '--target', '90', '--format', 'junit', '--quiet']))
+      .stdout;
+    expect(junit).toMatch(
+      /<property name="overrides" value="[^"]*latency\.p95_budget_ms: 100 → 40 \(readiness\.yml, stricter\)/,
+    );
+    const md = (await runCli(['check', run, '--skip-heavy', '--target', '90', '--format', 'markdown', '--quiet']))
+      .stdout;
     expect(md).toContain('**Run overrides of the team policy**: ');
     expect(md).toContain('target\\_accuracy: 80 → 90 (command-line flags, stricter)');
   });

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../global-setup.js';
 import { comparable } from '../helpers/compare.js';
 import { EXAMPLE_RUN, REPO_ROOT } from '../helpers/runs.js';
-import { reportSchemaErrors } from '../report/reports.js';
 import { uniquePrefix } from '../helpers/store.js';
 import { waitFor } from '../helpers/workers.js';
+import { reportSchemaErrors } from '../report/reports.js';
 
 const BIN = path.join(REPO_ROOT, 'bin/readiness.js');
 const artifactRoot = path.dirname(EXAMPLE_RUN);
@@ -21,7 +21,10 @@ interface Ran {
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: artifactRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+    const p = spawn(process.execPath, [BIN, ...args], {
+      cwd: artifactRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -43,10 +46,16 @@ beforeAll(async () => {
   if (!existsSync(path.join(REPO_ROOT, 'dist/src/cli/submit.js'))) throw new Error('build first: npx tsc -p .');
   env = { REDIS_URL: inject('redisUrl'), REDIS_PREFIX: prefix, ARTIFACT_ROOT: artifactRoot, LOG_LEVEL: 'info' };
   // The real `readiness worker` command.
-  worker = spawn(process.execPath, [BIN, 'worker', '--queues', 'light,heavy'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+  worker = spawn(process.execPath, [BIN, 'worker', '--queues', 'light,heavy'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+  });
   worker.stdout?.on('data', (d: Buffer) => (workerOutput += d.toString()));
   worker.stderr?.on('data', (d: Buffer) => (workerOutput += d.toString()));
-  await waitFor(() => workerOutput.includes('worker started'), 30_000, () => workerOutput);
+  await waitFor(
+    () => workerOutput.includes('worker started'),
+    30_000,
+    () => workerOutput,
+  );
 });
 
 afterAll(async () => {
@@ -57,14 +66,20 @@ afterAll(async () => {
 
 describe('readiness submit', () => {
   it('--wait prints what `readiness check` prints for the run, with the same exit code', async () => {
-    const [submitted, checked] = [await cli(['submit', 'digits-run', '--wait', '--quiet'], env), await cli(['check', 'digits-run', '--quiet'])];
+    const [submitted, checked] = [
+      await cli(['submit', 'digits-run', '--wait', '--quiet'], env),
+      await cli(['check', 'digits-run', '--quiet']),
+    ];
     expect(checked.code).toBe(0);
     expect(submitted.code).toBe(checked.code);
     expect(untimedText(submitted.stdout)).toBe(untimedText(checked.stdout));
   });
 
   it('a blocked gate exits 1 like check, with the same statuses and numbers (json)', async () => {
-    const submitted = await cli(['submit', 'digits-run', '--wait', '--quiet', '--target', '99.5', '--format', 'json'], env);
+    const submitted = await cli(
+      ['submit', 'digits-run', '--wait', '--quiet', '--target', '99.5', '--format', 'json'],
+      env,
+    );
     const checked = await cli(['check', 'digits-run', '--quiet', '--target', '99.5', '--format', 'json']);
     expect(checked.code).toBe(1);
     expect(submitted.code).toBe(1);
@@ -102,7 +117,9 @@ describe('readiness submit', () => {
     const port = await freePort();
     const r = await cli(['submit', 'digits-run', '--wait'], { ...env, REDIS_URL: `redis://127.0.0.1:${port}` });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`readiness: cannot reach Redis at redis://127.0.0.1:${port} \\(REDIS_URL\\): .*ECONNREFUSED`));
+    expect(r.stderr).toMatch(
+      new RegExp(`readiness: cannot reach Redis at redis://127.0.0.1:${port} \\(REDIS_URL\\): .*ECONNREFUSED`),
+    );
   });
 
   it('missing configuration names the variable, exit 2', async () => {

@@ -5,7 +5,10 @@ import { resolvePolicy } from '../../src/policy/load.js';
 
 describe('loadConfig', () => {
   it('parses the environment with defaults, treating empty strings as unset', () => {
-    const c = loadConfig({ REDIS_URL: 'redis://127.0.0.1:7000', ARTIFACT_ROOT: '/runs', PORT: '', UNRELATED: 'x' }, { need: ['REDIS_URL', 'ARTIFACT_ROOT'] });
+    const c = loadConfig(
+      { REDIS_URL: 'redis://127.0.0.1:7000', ARTIFACT_ROOT: '/runs', PORT: '', UNRELATED: 'x' },
+      { need: ['REDIS_URL', 'ARTIFACT_ROOT'] },
+    );
     expect(c.REDIS_URL).toBe('redis://127.0.0.1:7000');
     expect(c.PORT).toBe(3000);
     expect(c.LOG_LEVEL).toBe('info');
@@ -17,7 +20,9 @@ describe('loadConfig', () => {
   });
 
   it('names an invalid variable without echoing secrets', () => {
-    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxp-secret-value' })).toThrow(/SLACK_BOT_TOKEN: expected a bot token starting with "xoxb-"/);
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxp-secret-value' })).toThrow(
+      /SLACK_BOT_TOKEN: expected a bot token starting with "xoxb-"/,
+    );
     expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxp-secret-value' })).not.toThrow(/secret-value/);
     expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL: expected a redis/);
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT: expected a whole number between 1 and 65535/);
@@ -49,12 +54,18 @@ policies:
   });
 
   it('refuses an invalid policy naming the field, and unknown keys', () => {
-    expect(() => parseReadinessConfig('policies:\n  p:\n    target_accuracy: 300\n', 'cfg.yml')).toThrow(/cfg.yml policies.p: target_accuracy/);
+    expect(() => parseReadinessConfig('policies:\n  p:\n    target_accuracy: 300\n', 'cfg.yml')).toThrow(
+      /cfg.yml policies.p: target_accuracy/,
+    );
     expect(() => parseReadinessConfig('rolez: {}\n', 'cfg.yml')).toThrow(/cfg.yml: .*rolez/);
-    expect(() => parseReadinessConfig('default_policy: nope\n', 'cfg.yml')).toThrow(/default_policy: "nope" is not one of the policies/);
+    expect(() => parseReadinessConfig('default_policy: nope\n', 'cfg.yml')).toThrow(
+      /default_policy: "nope" is not one of the policies/,
+    );
   });
 
   it('refuses an unknown policy name', async () => {
-    await expect(selectPolicyLayer(parseReadinessConfig(yaml, 'cfg.yml'), 'tabular')).rejects.toThrow(/policy "tabular" is not defined/);
+    await expect(selectPolicyLayer(parseReadinessConfig(yaml, 'cfg.yml'), 'tabular')).rejects.toThrow(
+      /policy "tabular" is not defined/,
+    );
   });
 });

@@ -38,8 +38,15 @@ describe('inspectPng', () => {
   });
 
   it('accepts a minimal hand-built PNG', () => {
-    expect(inspectPng(png(ihdr(1, 1), chunk('IDAT', Buffer.from([1, 2, 3])), chunk('IEND', Buffer.alloc(0))), FILE)).toEqual({
-      width: 1, height: 1, bitDepth: 8, colorType: 6, chunks: 3, idatBytes: 3,
+    expect(
+      inspectPng(png(ihdr(1, 1), chunk('IDAT', Buffer.from([1, 2, 3])), chunk('IEND', Buffer.alloc(0))), FILE),
+    ).toEqual({
+      width: 1,
+      height: 1,
+      bitDepth: 8,
+      colorType: 6,
+      chunks: 3,
+      idatBytes: 3,
     });
   });
 
@@ -50,7 +57,9 @@ describe('inspectPng', () => {
   });
 
   it('rejects a truncated file', () => {
-    expect(() => inspectPng(real.subarray(0, 2000), FILE)).toThrow(/chunk IDAT at byte \d+ runs past the end of the file$/);
+    expect(() => inspectPng(real.subarray(0, 2000), FILE)).toThrow(
+      /chunk IDAT at byte \d+ runs past the end of the file$/,
+    );
     expect(() => inspectPng(real.subarray(0, real.length - 12), FILE)).toThrow(bad('no IEND chunk (file truncated)'));
     expect(() => inspectPng(real.subarray(0, 15), FILE)).toThrow(bad('truncated chunk header at byte 8'));
   });
@@ -58,7 +67,9 @@ describe('inspectPng', () => {
   it('rejects something that is not a PNG', () => {
     expect(() => inspectPng(Buffer.from('GIF89a...'), FILE)).toThrow(bad('missing PNG signature'));
     expect(() => inspectPng(Buffer.alloc(0), FILE)).toThrow(bad('missing PNG signature'));
-    expect(() => inspectPng(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46]), FILE)).toThrow(expect.objectContaining({ code: 'PARSE_ERROR', file: FILE }));
+    expect(() => inspectPng(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46]), FILE)).toThrow(
+      expect.objectContaining({ code: 'PARSE_ERROR', file: FILE }),
+    );
   });
 
   it('rejects structural defects', () => {
@@ -68,8 +79,12 @@ describe('inspectPng', () => {
     expect(() => inspectPng(png(ihdr(1, 1), iend), FILE)).toThrow(bad('no image data (IDAT)'));
     expect(() => inspectPng(png(ihdr(0, 5), idat, iend), FILE)).toThrow(bad('implausible dimensions 0×5'));
     expect(() => inspectPng(png(ihdr(200_000, 5), idat, iend), FILE)).toThrow(bad('implausible dimensions 200000×5'));
-    expect(() => inspectPng(png(ihdr(1, 1, 16, 3), idat, iend), FILE)).toThrow(bad('invalid colour type 3 / bit depth 16'));
-    expect(() => inspectPng(png(ihdr(1, 1), chunk('ID@T', Buffer.from([1])), iend), FILE)).toThrow(/invalid chunk type at byte 33$/);
+    expect(() => inspectPng(png(ihdr(1, 1, 16, 3), idat, iend), FILE)).toThrow(
+      bad('invalid colour type 3 / bit depth 16'),
+    );
+    expect(() => inspectPng(png(ihdr(1, 1), chunk('ID@T', Buffer.from([1])), iend), FILE)).toThrow(
+      /invalid chunk type at byte 33$/,
+    );
     expect(() => inspectPng(SIG, FILE)).toThrow(bad('no IHDR chunk'));
   });
 

@@ -14,7 +14,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function withFile<T>(content: Buffer | string, fn: (h: Awaited<ReturnType<typeof open>>, size: number) => Promise<T>): Promise<T> {
+async function withFile<T>(
+  content: Buffer | string,
+  fn: (h: Awaited<ReturnType<typeof open>>, size: number) => Promise<T>,
+): Promise<T> {
   const file = path.join(dir, `f-${Math.random().toString(36).slice(2)}`);
   await writeFile(file, content);
   const h = await open(file, 'r');
@@ -43,7 +46,9 @@ describe('sniffOnnx', () => {
   });
 
   it('refuses a truncated model, an empty file and a zip', async () => {
-    expect((await withFile(onnx.subarray(0, onnx.length - 100), sniffOnnx)).reason).toMatch(/past the end of the file \(truncated\?\)$/);
+    expect((await withFile(onnx.subarray(0, onnx.length - 100), sniffOnnx)).reason).toMatch(
+      /past the end of the file \(truncated\?\)$/,
+    );
     expect(await withFile(Buffer.alloc(0), sniffOnnx)).toEqual({ ok: false, reason: 'no ir_version field' });
     expect((await withFile(ckpt, sniffOnnx)).ok).toBe(false);
   });
@@ -53,6 +58,11 @@ describe('sniffOnnx', () => {
     expect(await withFile(Buffer.from([0x08, 0x08]), sniffOnnx)).toEqual({ ok: false, reason: 'no graph' });
     // field 7 (graph) of length 0, no ir_version
     expect(await withFile(Buffer.from([0x3a, 0x00]), sniffOnnx)).toEqual({ ok: false, reason: 'no ir_version field' });
-    expect(await withFile(Buffer.from([0x08, 0x08, 0x3a, 0x00]), sniffOnnx)).toEqual({ ok: true, irVersion: 8, hasGraph: true, opsetImports: 0 });
+    expect(await withFile(Buffer.from([0x08, 0x08, 0x3a, 0x00]), sniffOnnx)).toEqual({
+      ok: true,
+      irVersion: 8,
+      hasGraph: true,
+      opsetImports: 0,
+    });
   });
 });

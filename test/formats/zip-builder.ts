@@ -92,7 +92,12 @@ export function buildZip(entries: BuildEntry[], opts: BuildOptions = {}): Buffer
   gap(entries.length);
   const cd = Buffer.concat([...centrals, Buffer.from(opts.centralExtra ?? [])]);
   const comment = Buffer.from(opts.comment ?? []);
-  parts.push(cd, endRecord(entries.length, cd.length, base + offset, comment.length), comment, Buffer.from(opts.trailing ?? []));
+  parts.push(
+    cd,
+    endRecord(entries.length, cd.length, base + offset, comment.length),
+    comment,
+    Buffer.from(opts.trailing ?? []),
+  );
   return Buffer.concat(parts);
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult, CheckStatus } from '../../src/checks/types.js';
-import { evaluateGate, signoffsOpen, type SignoffRecord } from '../../src/gate/evaluate.js';
+import { evaluateGate, type SignoffRecord, signoffsOpen } from '../../src/gate/evaluate.js';
 
 const check = (id: string, status: CheckStatus): CheckResult => ({
   id,
@@ -12,7 +12,11 @@ const check = (id: string, status: CheckStatus): CheckResult => ({
   remediation: null,
   duration_ms: 0,
 });
-const sign = (role: SignoffRecord['role'], decision: SignoffRecord['decision'] = 'approved', digest = 'd1'): SignoffRecord => ({
+const sign = (
+  role: SignoffRecord['role'],
+  decision: SignoffRecord['decision'] = 'approved',
+  digest = 'd1',
+): SignoffRecord => ({
   role,
   decision,
   user: `U-${role}`,
@@ -24,48 +28,88 @@ const allApproved = roles.map((r) => sign(r));
 
 describe('evaluateGate', () => {
   it('PASSED only with every automated check passing (warnings allowed) and every required role approved', () => {
-    const v = evaluateGate({ checks: [check('a', 'pass'), check('b', 'warn')], signoffs: allApproved, requiredRoles: roles, digest: 'd1' });
+    const v = evaluateGate({
+      checks: [check('a', 'pass'), check('b', 'warn')],
+      signoffs: allApproved,
+      requiredRoles: roles,
+      digest: 'd1',
+    });
     expect(v).toEqual({ status: 'passed', blocking: [], outstanding: [] });
   });
 
   it.each<CheckStatus>(['fail', 'error'])('BLOCKED when a check is %s, even with all approvals', (s) => {
-    const v = evaluateGate({ checks: [check('a', 'pass'), check('b', s)], signoffs: allApproved, requiredRoles: roles, digest: 'd1' });
+    const v = evaluateGate({
+      checks: [check('a', 'pass'), check('b', s)],
+      signoffs: allApproved,
+      requiredRoles: roles,
+      digest: 'd1',
+    });
     expect(v.status).toBe('blocked');
     expect(v.blocking).toEqual(['b']);
   });
 
   it.each<CheckStatus>(['pending', 'running', 'skipped'])('PENDING while a check is %s — never PASSED', (s) => {
-    const v = evaluateGate({ checks: [check('a', 'pass'), check('b', s)], signoffs: allApproved, requiredRoles: roles, digest: 'd1' });
+    const v = evaluateGate({
+      checks: [check('a', 'pass'), check('b', s)],
+      signoffs: allApproved,
+      requiredRoles: roles,
+      digest: 'd1',
+    });
     expect(v.status).toBe('pending');
     expect(v.outstanding).toEqual(['b']);
   });
 
   it('PENDING while a required sign-off is missing', () => {
-    const v = evaluateGate({ checks: [check('a', 'pass')], signoffs: [sign('technical')], requiredRoles: roles, digest: 'd1' });
+    const v = evaluateGate({
+      checks: [check('a', 'pass')],
+      signoffs: [sign('technical')],
+      requiredRoles: roles,
+      digest: 'd1',
+    });
     expect(v.status).toBe('pending');
     expect(v.outstanding).toEqual(['signoff.product', 'signoff.compliance']);
   });
 
   it('BLOCKED on any rejection', () => {
-    const v = evaluateGate({ checks: [check('a', 'pass')], signoffs: [sign('technical'), sign('product', 'rejected')], requiredRoles: roles, digest: 'd1' });
+    const v = evaluateGate({
+      checks: [check('a', 'pass')],
+      signoffs: [sign('technical'), sign('product', 'rejected')],
+      requiredRoles: roles,
+      digest: 'd1',
+    });
     expect(v.status).toBe('blocked');
     expect(v.blocking).toContain('signoff.product');
   });
 
   it('ignores sign-offs given for another artifact digest (superseded)', () => {
-    const v = evaluateGate({ checks: [check('a', 'pass')], signoffs: roles.map((r) => sign(r, 'approved', 'old')), requiredRoles: roles, digest: 'd1' });
+    const v = evaluateGate({
+      checks: [check('a', 'pass')],
+      signoffs: roles.map((r) => sign(r, 'approved', 'old')),
+      requiredRoles: roles,
+      digest: 'd1',
+    });
     expect(v.status).toBe('pending');
     expect(v.outstanding).toHaveLength(3);
   });
 
   it('only requires the roles the policy requires', () => {
-    const v = evaluateGate({ checks: [check('a', 'pass')], signoffs: [sign('technical')], requiredRoles: ['technical'], digest: 'd1' });
+    const v = evaluateGate({
+      checks: [check('a', 'pass')],
+      signoffs: [sign('technical')],
+      requiredRoles: ['technical'],
+      digest: 'd1',
+    });
     expect(v.status).toBe('passed');
   });
 
   it('does not treat sign-off rows in the check list as automated checks', () => {
     const row = { ...check('signoff.product', 'pending'), category: 'signoff' as const };
-    const v = evaluateGate({ checks: [check('a', 'pass'), row], signoffs: [sign('technical')], requiredRoles: ['technical'], digest: 'd1' });
+    const v = evaluateGate({
+      checks: [check('a', 'pass'), row],
+      signoffs: [sign('technical')],
+      requiredRoles: ['technical'],
+      digest: 'd1',
+    });
     expect(v.status).toBe('passed');
   });
 });

@@ -42,11 +42,16 @@ export async function variant(mutations: Record<string, (text: string) => string
 }
 
 /** Replaces `from` with `to`, throwing when `from` is not in the text (so a stale mutation is loud). */
-export function replace(from: string | RegExp, to: string | ((match: string, ...groups: string[]) => string)): (text: string) => string {
+export function replace(
+  from: string | RegExp,
+  to: string | ((match: string, ...groups: string[]) => string),
+): (text: string) => string {
   return (text) => {
-    const hit = typeof from === 'string' ? text.includes(from) : new RegExp(from.source, from.flags.replace('g', '')).test(text);
+    const hit =
+      typeof from === 'string' ? text.includes(from) : new RegExp(from.source, from.flags.replace('g', '')).test(text);
     if (!hit) throw new Error(`mutation target not found: ${String(from)}`);
-    if (typeof from === 'string') return typeof to === 'string' ? text.split(from).join(to) : text.split(from).join(to(from));
+    if (typeof from === 'string')
+      return typeof to === 'string' ? text.split(from).join(to) : text.split(from).join(to(from));
     return text.replace(from, to as (match: string, ...groups: string[]) => string);
   };
 }
@@ -91,7 +96,21 @@ export const emptySection = (title: string) => setSection(title, '');
 // Bad input: every check that reads a document gets the same treatment.
 
 /** Binary garbage: NUL bytes and invalid UTF-8, what a corrupted or mis-copied file looks like. */
-export const GARBAGE = Buffer.from([0x89, 0x50, 0x00, 0x00, 0xff, 0xfe, 0xc3, 0x28, 0x00, 0x01, 0x02, 0x9f, ...Array.from({ length: 500 }, (_, i) => (i * 37) % 256)]);
+export const GARBAGE = Buffer.from([
+  0x89,
+  0x50,
+  0x00,
+  0x00,
+  0xff,
+  0xfe,
+  0xc3,
+  0x28,
+  0x00,
+  0x01,
+  0x02,
+  0x9f,
+  ...Array.from({ length: 500 }, (_, i) => (i * 37) % 256),
+]);
 /** Invalid UTF-8 without NUL bytes (Latin-1 text, a lone continuation byte). */
 export const NOT_UTF8 = Buffer.from('Test Accuracy: 99.2%\n## Section \xe9\xe8\x80 caf\xe9\n', 'latin1');
 export const TWO_GB = 2 * 1024 * 1024 * 1024;

@@ -9,7 +9,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (`node bin/readiness.js`) as a user would; `npm test` builds dist first. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), ...args], {
       cwd: opts.cwd ?? REPO_ROOT,

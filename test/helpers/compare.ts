@@ -10,7 +10,14 @@ export function comparable(results: readonly CheckResult[]) {
   return results.map((r) => {
     const metrics: Metrics = {};
     for (const [k, v] of Object.entries(r.metrics)) if (!isTimingMetric(k)) metrics[k] = v;
-    return { id: r.id, status: r.status, security: r.security ?? false, metrics, evidence: r.id === 'export.inference' ? null : r.evidence.map(untimed), remediation: r.remediation };
+    return {
+      id: r.id,
+      status: r.status,
+      security: r.security ?? false,
+      metrics,
+      evidence: r.id === 'export.inference' ? null : r.evidence.map(untimed),
+      remediation: r.remediation,
+    };
   });
 }
 

@@ -3,11 +3,19 @@ import { waitFor } from './workers.js';
 
 /** A policy layer that makes export.inference's latency test long, deterministically (request count, not sleep). */
 export function slowLatencyLayer(requests = 30_000) {
-  return { source: 'test: long latency test', data: { latency: { requests, warmup_requests: 10, batch_sizes: [1], concurrency: [1] } } };
+  return {
+    source: 'test: long latency test',
+    data: { latency: { requests, warmup_requests: 10, batch_sizes: [1], concurrency: [1] } },
+  };
 }
 
 /** Waits until `checkId` runs and has reported progress; returns the pid of the worker running it. */
-export async function waitForProgress(store: EvaluationStore, evaluationId: string, checkId: string, timeoutMs = 60_000): Promise<number> {
+export async function waitForProgress(
+  store: EvaluationStore,
+  evaluationId: string,
+  checkId: string,
+  timeoutMs = 60_000,
+): Promise<number> {
   let pid = -1;
   await waitFor(
     async () => {

@@ -6,7 +6,11 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 /** Rewrites `modelRel` so every initializer with raw data lives in `dataName` next to it. Returns the data file's run-relative path. */
-export async function externaliseOnnxWeights(runDir: string, modelRel = 'models/production_model.onnx', dataName = 'production_model.onnx.data'): Promise<string> {
+export async function externaliseOnnxWeights(
+  runDir: string,
+  modelRel = 'models/production_model.onnx',
+  dataName = 'production_model.onnx.data',
+): Promise<string> {
   const file = path.join(runDir, modelRel);
   const model = onnx.ModelProto.decode(await readFile(file));
   const chunks: Buffer[] = [];

@@ -13,7 +13,11 @@ export interface RecordedCall {
  * answer for `ms`, or until `release()`/`stop()`). `apply: true` on a hang performs the call's
  * effect first (Slack posted the message, but the answer never reached the app).
  */
-export type Fault = { status: 429; retryAfter: number } | { error: string } | { status: 500 } | { hang: true; ms?: number; apply?: boolean };
+export type Fault =
+  | { status: 429; retryAfter: number }
+  | { error: string }
+  | { status: 500 }
+  | { hang: true; ms?: number; apply?: boolean };
 
 /** Only calls whose arguments satisfy this are hit by a fault. */
 export type FaultMatch = (args: Record<string, unknown>) => boolean;
@@ -189,7 +193,8 @@ export class FakeSlack {
       if (fault.ms !== undefined) setTimeout(finish, fault.ms).unref();
       return;
     }
-    if (fault && 'retryAfter' in fault) return this.json(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter) });
+    if (fault && 'retryAfter' in fault)
+      return this.json(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfter) });
     if (fault && 'status' in fault) return this.json(res, 500, { ok: false, error: 'internal_error' });
     if (fault) return this.json(res, 200, { ok: false, error: fault.error });
     this.respond(method, args, (status, body) => this.json(res, status, body));
@@ -199,13 +204,35 @@ export class FakeSlack {
   private respond(method: string, args: Record<string, unknown>, json: (status: number, body: unknown) => void): void {
     switch (method) {
       case 'auth.test':
-        return json(200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'readiness', team_id: 'T0TEAM', user_id: 'U0BOT', bot_id: 'B0BOT' });
+        return json(200, {
+          ok: true,
+          url: 'https://acme.slack.com/',
+          team: 'Acme',
+          user: 'readiness',
+          team_id: 'T0TEAM',
+          user_id: 'U0BOT',
+          bot_id: 'B0BOT',
+        });
       case 'chat.postMessage': {
         const ts = this.nextTs();
         const channel = String(args.channel);
-        const metadata = args.metadata && typeof args.metadata === 'object' ? (args.metadata as FakeMessage['metadata']) : undefined;
-        this.messages.set(ts, { channel, ts, text: String(args.text ?? ''), blocks: (args.blocks as unknown[]) ?? [], updates: 0, metadata, bot_id: 'B0BOT' });
-        return json(200, { ok: true, channel, ts, message: { ts, text: args.text, bot_id: 'B0BOT', ...(metadata ? { metadata } : {}) } });
+        const metadata =
+          args.metadata && typeof args.metadata === 'object' ? (args.metadata as FakeMessage['metadata']) : undefined;
+        this.messages.set(ts, {
+          channel,
+          ts,
+          text: String(args.text ?? ''),
+          blocks: (args.blocks as unknown[]) ?? [],
+          updates: 0,
+          metadata,
+          bot_id: 'B0BOT',
+        });
+        return json(200, {
+          ok: true,
+          channel,
+          ts,
+          message: { ts, text: args.text, bot_id: 'B0BOT', ...(metadata ? { metadata } : {}) },
+        });
       }
       case 'chat.update': {
         const m = this.messages.get(String(args.ts));
@@ -221,13 +248,21 @@ export class FakeSlack {
         const oldest = Number(args.oldest ?? 0);
         const withMeta = args.include_all_metadata === true || args.include_all_metadata === 'true';
         const limit = Math.min(Number(args.limit ?? 100), 1000);
-        const all = [...this.messages.values()].filter((m) => m.channel === channel && Number(m.ts) > oldest).sort((a, b) => Number(b.ts) - Number(a.ts));
+        const all = [...this.messages.values()]
+          .filter((m) => m.channel === channel && Number(m.ts) > oldest)
+          .sort((a, b) => Number(b.ts) - Number(a.ts));
         const start = args.cursor ? Number(String(args.cursor).replace(/^c/, '')) : 0;
         const page = all.slice(start, start + limit);
         const more = start + limit < all.length;
         return json(200, {
           ok: true,
-          messages: page.map((m) => ({ type: 'message', ts: m.ts, text: m.text, bot_id: m.bot_id, ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) })),
+          messages: page.map((m) => ({
+            type: 'message',
+            ts: m.ts,
+            text: m.text,
+            bot_id: m.bot_id,
+            ...(withMeta && m.metadata ? { metadata: m.metadata } : {}),
+          })),
           has_more: more,
           response_metadata: { next_cursor: more ? `c${start + limit}` : '' },
         });
@@ -250,7 +285,10 @@ export class FakeSlack {
       case 'apps.connections.open':
         return json(200, this.socketModeUrl ? { ok: true, url: this.socketModeUrl } : { ok: true });
       case 'files.completeUploadExternal':
-        return json(200, { ok: true, files: (args.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id, title: 'report' })) ?? [] });
+        return json(200, {
+          ok: true,
+          files: (args.files as { id: string }[] | undefined)?.map((f) => ({ id: f.id, title: 'report' })) ?? [],
+        });
       default:
         return json(200, { ok: true });
     }
@@ -258,7 +296,12 @@ export class FakeSlack {
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`, naming `what`). */
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 30_000, everyMs = 25): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 30_000,
+  everyMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -26,7 +26,8 @@ export async function waitForPort(port: number, open = true, timeoutMs = 10_000)
       s.once('error', () => resolve(false));
     });
     if (ok === open) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} did not ${open ? 'open' : 'close'} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`port ${port} did not ${open ? 'open' : 'close'} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -35,7 +36,9 @@ export async function waitForPort(port: number, open = true, timeoutMs = 10_000)
  * A TCP proxy to 127.0.0.1:`upstreamPort` that takes connections in but forwards nothing until
  * `release()`: a client of it waits at connect time for as long as the test says.
  */
-export async function holdingProxy(upstreamPort: number): Promise<{ port: number; release(): void; close(): Promise<void> }> {
+export async function holdingProxy(
+  upstreamPort: number,
+): Promise<{ port: number; release(): void; close(): Promise<void> }> {
   const held: Socket[] = [];
   const open = new Set<Socket>();
   let released = false;

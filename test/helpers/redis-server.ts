@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,7 +19,18 @@ export class OwnRedis {
   static async start(opts: { aof?: boolean; maxmemoryPolicy?: string } = {}): Promise<OwnRedis> {
     const port = await freePort();
     const dir = await mkdtemp(path.join(tmpdir(), 'readiness-own-redis-'));
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--maxmemory-policy', opts.maxmemoryPolicy ?? 'noeviction'];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--dir',
+      dir,
+      '--maxmemory-policy',
+      opts.maxmemoryPolicy ?? 'noeviction',
+    ];
     if (opts.aof) args.push('--appendonly', 'yes', '--appendfsync', 'always');
     else args.push('--appendonly', 'no');
     const r = new OwnRedis(port, dir, args);

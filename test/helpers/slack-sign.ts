@@ -11,13 +11,19 @@ export interface SignedRequest {
 }
 
 /** Headers Slack sends with a request: signature, timestamp (seconds) and content type. */
-export function signedHeaders(secret: string, body: string, opts: { timestamp?: number; contentType?: string; retryNum?: number } = {}): Record<string, string> {
+export function signedHeaders(
+  secret: string,
+  body: string,
+  opts: { timestamp?: number; contentType?: string; retryNum?: number } = {},
+): Record<string, string> {
   const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
   return {
     'content-type': opts.contentType ?? 'application/x-www-form-urlencoded',
     'x-slack-request-timestamp': String(ts),
     'x-slack-signature': slackSignature(secret, ts, body),
-    ...(opts.retryNum !== undefined ? { 'x-slack-retry-num': String(opts.retryNum), 'x-slack-retry-reason': 'http_timeout' } : {}),
+    ...(opts.retryNum !== undefined
+      ? { 'x-slack-retry-num': String(opts.retryNum), 'x-slack-retry-reason': 'http_timeout' }
+      : {}),
   };
 }
 
@@ -57,8 +63,23 @@ export function interactionBody(payload: Record<string, unknown>): string {
 }
 
 /** A block_actions payload for a button click on a message in `channel`. */
-export function buttonClick(opts: { user: string; actionId: string; value: string; channel?: string; messageTs?: string; responseUrl?: string; fromHome?: boolean }): Record<string, unknown> {
-  const action = { type: 'button', action_id: opts.actionId, block_id: 'b', value: opts.value, text: { type: 'plain_text', text: 'x' }, action_ts: String(Date.now() / 1000) };
+export function buttonClick(opts: {
+  user: string;
+  actionId: string;
+  value: string;
+  channel?: string;
+  messageTs?: string;
+  responseUrl?: string;
+  fromHome?: boolean;
+}): Record<string, unknown> {
+  const action = {
+    type: 'button',
+    action_id: opts.actionId,
+    block_id: 'b',
+    value: opts.value,
+    text: { type: 'plain_text', text: 'x' },
+    action_ts: String(Date.now() / 1000),
+  };
   const base = {
     type: 'block_actions',
     user: { id: opts.user, username: opts.user.toLowerCase(), team_id: 'T0TEAM' },
@@ -68,10 +89,20 @@ export function buttonClick(opts: { user: string; actionId: string; value: strin
     trigger_id: `${++triggerSeq}.${Date.now()}.trigger`,
     actions: [action],
   };
-  if (opts.fromHome) return { ...base, container: { type: 'view', view_id: 'V0HOME' }, view: { id: 'V0HOME', type: 'home', team_id: 'T0TEAM' } };
+  if (opts.fromHome)
+    return {
+      ...base,
+      container: { type: 'view', view_id: 'V0HOME' },
+      view: { id: 'V0HOME', type: 'home', team_id: 'T0TEAM' },
+    };
   return {
     ...base,
-    container: { type: 'message', message_ts: opts.messageTs ?? '1.1', channel_id: opts.channel ?? 'C0GATE', is_ephemeral: false },
+    container: {
+      type: 'message',
+      message_ts: opts.messageTs ?? '1.1',
+      channel_id: opts.channel ?? 'C0GATE',
+      is_ephemeral: false,
+    },
     channel: { id: opts.channel ?? 'C0GATE', name: 'ml-releases' },
     message: { ts: opts.messageTs ?? '1.1', type: 'message' },
     response_url: opts.responseUrl ?? 'http://127.0.0.1:9/none',
@@ -79,7 +110,11 @@ export function buttonClick(opts: { user: string; actionId: string; value: strin
 }
 
 /** A view_submission payload of the reject modal. */
-export function rejectSubmission(opts: { user: string; privateMetadata: string; reason: string }): Record<string, unknown> {
+export function rejectSubmission(opts: {
+  user: string;
+  privateMetadata: string;
+  reason: string;
+}): Record<string, unknown> {
   return {
     type: 'view_submission',
     user: { id: opts.user, username: opts.user.toLowerCase(), team_id: 'T0TEAM' },
@@ -101,5 +136,13 @@ export function rejectSubmission(opts: { user: string; privateMetadata: string; 
 
 /** An Events API envelope (JSON). */
 export function eventBody(event: Record<string, unknown>): string {
-  return JSON.stringify({ token: 'legacy-verification-token', team_id: 'T0TEAM', api_app_id: 'A0APP', type: 'event_callback', event_id: `Ev${++triggerSeq}`, event_time: Math.floor(Date.now() / 1000), event });
+  return JSON.stringify({
+    token: 'legacy-verification-token',
+    team_id: 'T0TEAM',
+    api_app_id: 'A0APP',
+    type: 'event_callback',
+    event_id: `Ev${++triggerSeq}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event,
+  });
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { buildRunManifest, manifestDigest, type Manifest } from '../../src/artifacts/manifest.js';
+import { buildRunManifest, type Manifest, manifestDigest } from '../../src/artifacts/manifest.js';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { pendingResult } from '../../src/checks/runner.js';
@@ -31,7 +31,10 @@ export async function describeRun(dir = EXAMPLE_RUN) {
  * (which belong to the artifact digest and policy digest) are not shared with other evaluations.
  */
 export function distinctManifest(manifest: Manifest, label: string): Manifest {
-  const entries = [...manifest.entries, { path: `marker/${label}`, size: label.length, sha256: createHash('sha256').update(label).digest('hex') }];
+  const entries = [
+    ...manifest.entries,
+    { path: `marker/${label}`, size: label.length, sha256: createHash('sha256').update(label).digest('hex') },
+  ];
   return { entries, digest: manifestDigest(entries), bytes: manifest.bytes + label.length };
 }
 
@@ -42,7 +45,11 @@ export function resultFor(id: string, status: CheckResult['status'], extra: Part
 }
 
 /** Drives every automated check of an evaluation to `status` through the real transitions. */
-export async function completeAllChecks(store: EvaluationStore, evaluationId: string, status: CheckResult['status'] = 'pass'): Promise<void> {
+export async function completeAllChecks(
+  store: EvaluationStore,
+  evaluationId: string,
+  status: CheckResult['status'] = 'pass',
+): Promise<void> {
   for (const def of AUTOMATED_CHECKS) {
     const token = `t-${def.id}`;
     await store.setCheckRunning(evaluationId, def.id, token);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT } from './runs.js';
 
@@ -34,11 +34,15 @@ export class WorkerProcess {
   readonly exited: Promise<number | null>;
 
   constructor(env: WorkerEnv, queues = 'light,heavy') {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/workers/fixtures/worker.ts'), queues], {
-      cwd: REPO_ROOT,
-      env: workerEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'test/workers/fixtures/worker.ts'), queues],
+      {
+        cwd: REPO_ROOT,
+        env: workerEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.proc.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     this.proc.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((r) => this.proc.once('exit', (code) => r(code)));
@@ -53,7 +57,11 @@ export class WorkerProcess {
   }
 
   async ready(timeoutMs = 30_000): Promise<this> {
-    await waitFor(() => this.output.includes('worker started') || !this.alive, timeoutMs, () => `worker did not start: ${this.output}`);
+    await waitFor(
+      () => this.output.includes('worker started') || !this.alive,
+      timeoutMs,
+      () => `worker did not start: ${this.output}`,
+    );
     if (!this.alive) throw new Error(`worker exited: ${this.output}`);
     return this;
   }
@@ -64,7 +72,11 @@ export class WorkerProcess {
   }
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { CheckLanes, startHealthServer, type HealthServer } from '../../src/observability/health.js';
+import { CheckLanes, type HealthServer, startHealthServer } from '../../src/observability/health.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 
 const servers: HealthServer[] = [];
@@ -54,7 +54,12 @@ describe('health and metrics listener', () => {
   });
 
   it('/readyz is 503 naming the failing probe when Redis is unreachable', async () => {
-    const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    const dead = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+    });
     dead.on('error', () => undefined);
     clients.push(dead);
     const metrics = createMetrics({ defaultMetrics: false });
@@ -63,7 +68,13 @@ describe('health and metrics listener', () => {
       host: '127.0.0.1',
       registry: metrics.registry,
       probes: [
-        { name: 'redis', check: async () => { await dead.connect().catch(() => undefined); await dead.ping(); } },
+        {
+          name: 'redis',
+          check: async () => {
+            await dead.connect().catch(() => undefined);
+            await dead.ping();
+          },
+        },
         { name: 'queues', check: async () => undefined },
       ],
     });
@@ -93,20 +104,30 @@ describe('check lanes in /readyz and /metrics', () => {
     now += 10_000;
     let ready = await get(h.port, '/readyz');
     expect(ready.status).toBe(503);
-    expect(JSON.parse(ready.body).checks).toEqual([{ name: 'checks', ok: false, error: 'light check docs.monitoring of evaluation ev2 has run 12 s, past its 1 s limit' }]);
+    expect(JSON.parse(ready.body).checks).toEqual([
+      {
+        name: 'checks',
+        ok: false,
+        error: 'light check docs.monitoring of evaluation ev2 has run 12 s, past its 1 s limit',
+      },
+    ]);
     let m = (await get(h.port, '/metrics')).body;
     expect(m).toContain('readiness_checks_running{lane="heavy"} 1');
     expect(m).toContain('readiness_checks_past_limit{lane="light"} 1');
     expect(m).toContain('readiness_heavy_lane_blocked 0');
     now += 60_000; // the heavy check too: it holds the heavy lane
     ready = await get(h.port, '/readyz');
-    expect(JSON.parse(ready.body).checks[0].error).toMatch(/heavy check export\.parity of evaluation ev1 has run 72 s, past its 60 s limit/);
+    expect(JSON.parse(ready.body).checks[0].error).toMatch(
+      /heavy check export\.parity of evaluation ev1 has run 72 s, past its 60 s limit/,
+    );
     expect((await get(h.port, '/metrics')).body).toContain('readiness_heavy_lane_blocked 1');
     endHeavy();
     const unblock = lanes.blockHeavy('heavy check process 4242 was killed (exceeded 3 s) 5 s ago and has not exited');
     m = (await get(h.port, '/metrics')).body;
     expect(m).toContain('readiness_heavy_lane_blocked 1');
-    expect(JSON.parse((await get(h.port, '/readyz')).body).checks[0].error).toMatch(/heavy lane blocked: heavy check process 4242 was killed/);
+    expect(JSON.parse((await get(h.port, '/readyz')).body).checks[0].error).toMatch(
+      /heavy lane blocked: heavy check process 4242 was killed/,
+    );
     unblock();
     expect((await get(h.port, '/metrics')).body).toContain('readiness_heavy_lane_blocked 0');
   });

@@ -24,7 +24,12 @@ beforeAll(async () => {
   store = new EvaluationStore(redis, { prefix });
   queues = new ReadinessQueues(redis, prefix);
   healthPort = await freePort();
-  worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot, extra: { HEALTH_PORT: String(healthPort) } }).ready();
+  worker = await new WorkerProcess({
+    redisUrl: inject('redisUrl'),
+    prefix,
+    artifactRoot,
+    extra: { HEALTH_PORT: String(healthPort) },
+  }).ready();
 });
 
 afterAll(async () => {
@@ -44,16 +49,32 @@ describe('a worker process with HEALTH_PORT', () => {
     const ready = await get('/readyz');
     expect(ready.status).toBe(200);
     // a process that runs checks answers for them too (limits, heavy lane)
-    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: [{ name: 'redis', ok: true }, { name: 'queues', ok: true }, { name: 'checks', ok: true }] });
+    expect(JSON.parse(ready.body)).toEqual({
+      status: 'ready',
+      checks: [
+        { name: 'redis', ok: true },
+        { name: 'queues', ok: true },
+        { name: 'checks', ok: true },
+      ],
+    });
   });
 
   it('exposes check durations by check id and the queue counts after an evaluation', async () => {
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: null,
+    });
     await waitForChecks(store, evaluation.id, { timeoutMs: 120_000 });
     const m = await get('/metrics');
     expect(m.status).toBe(200);
     for (const c of AUTOMATED_CHECKS) {
-      expect(m.body).toMatch(new RegExp(`readiness_check_duration_seconds_count\\{check="${c.id.replace('.', '\\.')}",status="(pass|warn)"\\} 1`));
+      expect(m.body).toMatch(
+        new RegExp(
+          `readiness_check_duration_seconds_count\\{check="${c.id.replace('.', '\\.')}",status="(pass|warn)"\\} 1`,
+        ),
+      );
     }
     expect(m.body).toMatch(/readiness_queue_jobs\{queue="readiness-light",state="completed"\} \d+/);
     expect(m.body).toMatch(/readiness_queue_jobs\{queue="readiness-heavy",state="waiting"\} 0/);

@@ -6,7 +6,12 @@ const { onnx } = onnxProto;
 export function valueInfo(name: string, dims: (number | string)[], elemType = 1): onnxProto.onnx.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   };
 }
 
@@ -19,7 +24,12 @@ export interface BuildOptions {
 
 /** A model (opset 13) around `graph`. */
 export function encodeModel(graph: onnxProto.onnx.IGraphProto, irVersion = 7): Uint8Array {
-  return onnx.ModelProto.encode({ irVersion, producerName: 'readiness-gate tests', opsetImport: [{ domain: '', version: 13 }], graph }).finish();
+  return onnx.ModelProto.encode({
+    irVersion,
+    producerName: 'readiness-gate tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph,
+  }).finish();
 }
 
 /** An Identity model [N, 4] → [N, 4] plus whatever tensors/nodes the test adds. */
@@ -33,13 +43,21 @@ export function buildModel(o: BuildOptions = {}): Uint8Array {
   });
 }
 
-export function externalTensor(name: string, location: string, dims: number[], extra: Record<string, string> = {}): onnxProto.onnx.ITensorProto {
+export function externalTensor(
+  name: string,
+  location: string,
+  dims: number[],
+  extra: Record<string, string> = {},
+): onnxProto.onnx.ITensorProto {
   return {
     name,
     dims,
     dataType: 1,
     dataLocation: 1,
-    externalData: [{ key: 'location', value: location }, ...Object.entries(extra).map(([key, value]) => ({ key, value }))],
+    externalData: [
+      { key: 'location', value: location },
+      ...Object.entries(extra).map(([key, value]) => ({ key, value })),
+    ],
   };
 }
 
@@ -68,24 +86,51 @@ export function emptyNodes(n: number): Buffer {
 
 /** Model bytes around a main graph whose only node is an If with `thenGraph` (raw GraphProto bytes) as its then_branch. */
 export function modelWithIf(thenGraph: Uint8Array): Buffer {
-  const branch = (name: string, g: Uint8Array) => Buffer.concat([onnx.AttributeProto.encode({ name, type: 5 }).finish(), ldField(6, g)]);
-  const elseGraph = onnx.GraphProto.encode({ name: 'else', node: [{ opType: 'Identity', input: ['x'], output: ['e'] }], output: [valueInfo('e', ['batch', 4])] }).finish();
-  const node = Buffer.concat([onnx.NodeProto.encode({ opType: 'If', name: 'if', input: ['cond'], output: ['y'] }).finish(), ldField(5, branch('then_branch', thenGraph)), ldField(5, branch('else_branch', elseGraph))]);
+  const branch = (name: string, g: Uint8Array) =>
+    Buffer.concat([onnx.AttributeProto.encode({ name, type: 5 }).finish(), ldField(6, g)]);
+  const elseGraph = onnx.GraphProto.encode({
+    name: 'else',
+    node: [{ opType: 'Identity', input: ['x'], output: ['e'] }],
+    output: [valueInfo('e', ['batch', 4])],
+  }).finish();
+  const node = Buffer.concat([
+    onnx.NodeProto.encode({ opType: 'If', name: 'if', input: ['cond'], output: ['y'] }).finish(),
+    ldField(5, branch('then_branch', thenGraph)),
+    ldField(5, branch('else_branch', elseGraph)),
+  ]);
   const graph = Buffer.concat([
-    onnx.GraphProto.encode({ name: 'g', input: [valueInfo('x', ['batch', 4]), valueInfo('cond', [], 9)], output: [valueInfo('y', ['batch', 4])] }).finish(),
+    onnx.GraphProto.encode({
+      name: 'g',
+      input: [valueInfo('x', ['batch', 4]), valueInfo('cond', [], 9)],
+      output: [valueInfo('y', ['batch', 4])],
+    }).finish(),
     ldField(1, node),
   ]);
-  return Buffer.concat([onnx.ModelProto.encode({ irVersion: 7, producerName: 'readiness-gate tests', opsetImport: [{ domain: '', version: 13 }] }).finish(), ldField(7, graph)]);
+  return Buffer.concat([
+    onnx.ModelProto.encode({
+      irVersion: 7,
+      producerName: 'readiness-gate tests',
+      opsetImport: [{ domain: '', version: 13 }],
+    }).finish(),
+    ldField(7, graph),
+  ]);
 }
 
 /** A then_branch graph holding `n` empty nodes (the node bomb: tens of millions cost 2 bytes each on disk). */
 export function nodeBombGraph(n: number): Buffer {
-  return Buffer.concat([emptyNodes(n), onnx.GraphProto.encode({ name: 'bomb', output: [valueInfo('t', ['batch', 4])] }).finish()]);
+  return Buffer.concat([
+    emptyNodes(n),
+    onnx.GraphProto.encode({ name: 'bomb', output: [valueInfo('t', ['batch', 4])] }).finish(),
+  ]);
 }
 
 /** A then_branch whose If nodes nest `depth` graphs deep. */
 export function nestedGraph(depth: number): Buffer {
-  const leaf = onnx.GraphProto.encode({ name: 'leaf', node: [{ opType: 'Identity', input: ['x'], output: ['t'] }], output: [valueInfo('t', ['batch', 4])] }).finish();
+  const leaf = onnx.GraphProto.encode({
+    name: 'leaf',
+    node: [{ opType: 'Identity', input: ['x'], output: ['t'] }],
+    output: [valueInfo('t', ['batch', 4])],
+  }).finish();
   let g: Buffer = Buffer.from(leaf);
   const head = onnx.NodeProto.encode({ opType: 'If', input: ['cond'], output: ['t'] }).finish();
   const attrHead = onnx.AttributeProto.encode({ name: 'then_branch', type: 5 }).finish();
@@ -106,8 +151,19 @@ export function memoryBombModel(elements: number): Uint8Array {
     {
       name: 'memory-bomb',
       node: [
-        { opType: 'Constant', output: ['shape'], attribute: [{ name: 'value', type: 4, t: { name: 'shape_t', dims: [1], dataType: 7, int64Data: [elements] } }] },
-        { opType: 'ConstantOfShape', input: ['shape'], output: ['big'], attribute: [{ name: 'value', type: 4, t: { name: 'one', dims: [1], dataType: 1, floatData: [1] } }] },
+        {
+          opType: 'Constant',
+          output: ['shape'],
+          attribute: [
+            { name: 'value', type: 4, t: { name: 'shape_t', dims: [1], dataType: 7, int64Data: [elements] } },
+          ],
+        },
+        {
+          opType: 'ConstantOfShape',
+          input: ['shape'],
+          output: ['big'],
+          attribute: [{ name: 'value', type: 4, t: { name: 'one', dims: [1], dataType: 1, floatData: [1] } }],
+        },
         { opType: 'ReduceSum', input: ['big'], output: ['s'], attribute: [{ name: 'keepdims', type: 2, i: 0 }] },
         { opType: 'Add', input: ['x', 's'], output: ['y'] },
       ],
@@ -133,8 +189,16 @@ export function endlessLoopModel(): Uint8Array {
     {
       name: 'endless',
       node: [
-        { opType: 'Constant', output: ['m'], attribute: [{ name: 'value', type: 4, t: { name: 'm_t', dims: [], dataType: 7, int64Data: [1e15] } }] },
-        { opType: 'Constant', output: ['c'], attribute: [{ name: 'value', type: 4, t: { name: 'c_t', dims: [], dataType: 9, int32Data: [1] } }] },
+        {
+          opType: 'Constant',
+          output: ['m'],
+          attribute: [{ name: 'value', type: 4, t: { name: 'm_t', dims: [], dataType: 7, int64Data: [1e15] } }],
+        },
+        {
+          opType: 'Constant',
+          output: ['c'],
+          attribute: [{ name: 'value', type: 4, t: { name: 'c_t', dims: [], dataType: 9, int32Data: [1] } }],
+        },
         { opType: 'Loop', input: ['m', 'c', 'x'], output: ['y'], attribute: [{ name: 'body', type: 5, g: body }] },
       ],
       input: [valueInfo('x', ['batch', 1, 8, 8])],

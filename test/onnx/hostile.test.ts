@@ -15,7 +15,16 @@ import { inspectOnnxFile } from '../../src/onnx/inspect.js';
 import { DEFAULT_POLICY } from '../../src/policy/schema.js';
 import { runCli } from '../helpers/cli.js';
 import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
-import { buildModel, encodeModel, endlessLoopModel, memoryBombModel, modelWithIf, nestedGraph, nodeBombGraph, valueInfo } from './build.js';
+import {
+  buildModel,
+  encodeModel,
+  endlessLoopModel,
+  memoryBombModel,
+  modelWithIf,
+  nestedGraph,
+  nodeBombGraph,
+  valueInfo,
+} from './build.js';
 
 const LIMITS = { maxBytes: 512 * 1024 * 1024, maxNodes: 250_000 };
 const BOMB_NODES = 30_000_000;
@@ -42,7 +51,11 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ value: T | Error; se
   const heap0 = process.memoryUsage().heapUsed;
   const t0 = performance.now();
   const value = await fn().catch((e: unknown) => e as Error);
-  return { value, seconds: (performance.now() - t0) / 1000, heapGrowthMb: (process.memoryUsage().heapUsed - heap0) / 2 ** 20 };
+  return {
+    value,
+    seconds: (performance.now() - t0) / 1000,
+    heapGrowthMb: (process.memoryUsage().heapUsed - heap0) / 2 ** 20,
+  };
 }
 
 describe('a node bomb inside an If subgraph', () => {
@@ -53,7 +66,11 @@ describe('a node bomb inside an If subgraph', () => {
       code: 'UNSAFE_ARTIFACT',
       hostile: true,
       // the bomb, the If node and the else branch's Identity
-      message: expect.stringMatching(new RegExp(`declares ${BOMB_NODES + 2} nodes \\(${(BOMB_NODES + 1).toLocaleString('en-US')} of them inside subgraphs\\), more than the limit of 250000 \\(limits.max_onnx_nodes\\)`)),
+      message: expect.stringMatching(
+        new RegExp(
+          `declares ${BOMB_NODES + 2} nodes \\(${(BOMB_NODES + 1).toLocaleString('en-US')} of them inside subgraphs\\), more than the limit of 250000 \\(limits.max_onnx_nodes\\)`,
+        ),
+      ),
     });
     // decoding them would need gigabytes of heap; counting needs a pass over the bytes
     expect(r.seconds).toBeLessThan(30);
@@ -63,10 +80,15 @@ describe('a node bomb inside an If subgraph', () => {
   it('export.provenance (a light check) ends with a security finding on it, and this process carries on', async () => {
     const dir = await copyExampleRun();
     await writeFile(path.join(dir, 'models/production_model.onnx'), modelWithIf(nodeBombGraph(BOMB_NODES)));
-    const r = await runCheck(findCheck('export.provenance')!, { run: await RunArtifacts.open(dir), policy: DEFAULT_POLICY });
+    const r = await runCheck(findCheck('export.provenance')!, {
+      run: await RunArtifacts.open(dir),
+      policy: DEFAULT_POLICY,
+    });
     expect(r.status).toBe('fail');
     expect(r.security).toBe(true);
-    expect(r.evidence.join(' ')).toMatch(/security finding: models\/production_model\.onnx: the model declares 30000002 nodes .*inside subgraphs/);
+    expect(r.evidence.join(' ')).toMatch(
+      /security finding: models\/production_model\.onnx: the model declares 30000002 nodes .*inside subgraphs/,
+    );
   });
 });
 
@@ -74,7 +96,11 @@ describe('subgraphs nested thousands deep', () => {
   it('are refused at the depth limit, before the decoder recurses into them', async () => {
     const rel = await place('deep.onnx', modelWithIf(nestedGraph(2000)));
     const r = await measured(() => inspectOnnxFile(run, rel, { ...LIMITS, maxDepth: 16 }));
-    expect(r.value).toMatchObject({ code: 'UNSAFE_ARTIFACT', hostile: true, message: expect.stringMatching(/subgraphs are nested more than 16 levels deep \(limits\.max_onnx_graph_depth\)/) });
+    expect(r.value).toMatchObject({
+      code: 'UNSAFE_ARTIFACT',
+      hostile: true,
+      message: expect.stringMatching(/subgraphs are nested more than 16 levels deep \(limits\.max_onnx_graph_depth\)/),
+    });
     expect(r.seconds).toBeLessThan(30);
   });
 
@@ -91,7 +117,13 @@ describe('the decode heap cap', () => {
     // under a (raised) node limit, 4 million nodes still need far more than 64 MB of decoded objects
     const rel = await place('heavy-decode.onnx', modelWithIf(nodeBombGraph(4_000_000)));
     const r = await measured(() => inspectOnnxFile(run, rel, { ...LIMITS, maxNodes: 1e9, heapMb: 64 }));
-    expect(r.value).toMatchObject({ code: 'TOO_LARGE', hostile: false, message: expect.stringMatching(/decoding the model needed more than its 64 MB heap \(limits\.onnx_decode_heap_mb\)/) });
+    expect(r.value).toMatchObject({
+      code: 'TOO_LARGE',
+      hostile: false,
+      message: expect.stringMatching(
+        /decoding the model needed more than its 64 MB heap \(limits\.onnx_decode_heap_mb\)/,
+      ),
+    });
     expect(r.seconds).toBeLessThan(60);
     const ok = await place('ok.onnx', buildModel());
     await expect(inspectOnnxFile(run, ok, { ...LIMITS, heapMb: 64 })).resolves.toMatchObject({ info: { nodes: 1 } });
@@ -114,7 +146,16 @@ function sparseExternalModel(location: string): Uint8Array {
               type: 11,
               sparseTensor: {
                 dims: [1, 4],
-                values: { name: 'sparse_vals', dims: [1], dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: location }, { key: 'length', value: '4' }] },
+                values: {
+                  name: 'sparse_vals',
+                  dims: [1],
+                  dataType: 1,
+                  dataLocation: 1,
+                  externalData: [
+                    { key: 'location', value: location },
+                    { key: 'length', value: '4' },
+                  ],
+                },
                 indices: { name: 'sparse_idx', dims: [1], dataType: 7, int64Data: [0] },
               },
             },
@@ -132,9 +173,17 @@ function sparseExternalModel(location: string): Uint8Array {
 describe('a sparse_value constant with external data', () => {
   it('is inspected like any tensor: a location outside the model folder is refused, naming the sparse tensor', async () => {
     const up = await place('sparse-up.onnx', sparseExternalModel('../../secret.bin'));
-    await expect(inspectOnnxFile(run, up, LIMITS)).rejects.toMatchObject({ hostile: true, message: expect.stringMatching(/"sparse_vals" \(sparse tensor attribute "sparse_value" of node "c" values\).*"\.\."/) });
+    await expect(inspectOnnxFile(run, up, LIMITS)).rejects.toMatchObject({
+      hostile: true,
+      message: expect.stringMatching(
+        /"sparse_vals" \(sparse tensor attribute "sparse_value" of node "c" values\).*"\.\."/,
+      ),
+    });
     const abs = await place('sparse-abs.onnx', sparseExternalModel('/etc/passwd'));
-    await expect(inspectOnnxFile(run, abs, LIMITS)).rejects.toMatchObject({ hostile: true, message: expect.stringMatching(/"sparse_vals".*absolute path/) });
+    await expect(inspectOnnxFile(run, abs, LIMITS)).rejects.toMatchObject({
+      hostile: true,
+      message: expect.stringMatching(/"sparse_vals".*absolute path/),
+    });
   });
 
   it('readiness check never lets onnxruntime resolve it against the working directory', async () => {
@@ -151,7 +200,9 @@ describe('a sparse_value constant with external data', () => {
       const c = j.checks.find((x) => x.id === id)!;
       expect(c.status).toBe('error');
       const ev = c.evidence.join(' ');
-      expect(ev).toMatch(/"sparse_vals" \(sparse tensor attribute "sparse_value" of node "c" values\) stores its data in external file "weights\.bin", which does not exist next to the model/);
+      expect(ev).toMatch(
+        /"sparse_vals" \(sparse tensor attribute "sparse_value" of node "c" values\) stores its data in external file "weights\.bin", which does not exist next to the model/,
+      );
       expect(ev).not.toMatch(/loaded in onnxruntime/);
     }
   });
@@ -164,11 +215,16 @@ describe('heavy checks past their limits (readiness check: heavy checks run in a
     const policyFile = path.join(path.dirname(dir), 'policy.json');
     await writeFile(policyFile, JSON.stringify({ limits }));
     const t0 = performance.now();
-    const r = await runCli(['check', dir, '--policy', policyFile, '--format', 'json', '--quiet'], { timeoutMs: 240_000 });
+    const r = await runCli(['check', dir, '--policy', policyFile, '--format', 'json', '--quiet'], {
+      timeoutMs: 240_000,
+    });
     const seconds = (performance.now() - t0) / 1000;
     expect(r.stderr).not.toMatch(/unexpected error/);
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.stdout) as { gate: string; checks: { id: string; status: string; evidence: string[]; duration_ms: number }[] };
+    const j = JSON.parse(r.stdout) as {
+      gate: string;
+      checks: { id: string; status: string; evidence: string[]; duration_ms: number }[];
+    };
     return { j, seconds, check: (id: string) => j.checks.find((c) => c.id === id)! };
   }
 
@@ -178,7 +234,11 @@ describe('heavy checks past their limits (readiness check: heavy checks run in a
     for (const id of ['export.parity', 'export.inference']) {
       const c = check(id);
       expect(c.status).toBe('error');
-      expect(c.evidence.join(' ')).toMatch(new RegExp(`${id.replace('.', '\\.')} exceeded 512 MB \\(limits\\.heavy_check_memory_mb\\); the check process was killed and restarted`));
+      expect(c.evidence.join(' ')).toMatch(
+        new RegExp(
+          `${id.replace('.', '\\.')} exceeded 512 MB \\(limits\\.heavy_check_memory_mb\\); the check process was killed and restarted`,
+        ),
+      );
       // the watchdog polls every 100 ms; the bomb needs seconds to reach 4 GB
       expect(c.duration_ms).toBeLessThan(30_000);
     }

@@ -4,13 +4,16 @@ import path from 'node:path';
 import { zipSync } from 'fflate';
 import { parse } from 'yaml';
 import { RunArtifacts } from '../../src/artifacts/run.js';
+import { type NdData, type NpDtype, openNpy, toFloat32 } from '../../src/testset/index.js';
 import { encodeNpy } from '../../src/testset/npy.js';
-import { openNpy, toFloat32, type NdData, type NpDtype } from '../../src/testset/index.js';
 import { REPO_ROOT } from '../helpers/runs.js';
 
 export const ONNX_FIXTURES = path.join(REPO_ROOT, 'test/fixtures/onnx');
 
-export async function readArray(runDir: string, rel: string): Promise<{ dtype: NpDtype; shape: number[]; data: NdData }> {
+export async function readArray(
+  runDir: string,
+  rel: string,
+): Promise<{ dtype: NpDtype; shape: number[]; data: NdData }> {
   const run = await RunArtifacts.open(runDir);
   const a = await openNpy(run, rel);
   try {
@@ -20,13 +23,21 @@ export async function readArray(runDir: string, rel: string): Promise<{ dtype: N
   }
 }
 
-export async function writeArray(runDir: string, rel: string, dtype: NpDtype, shape: number[], data: NdData): Promise<void> {
+export async function writeArray(
+  runDir: string,
+  rel: string,
+  dtype: NpDtype,
+  shape: number[],
+  data: NdData,
+): Promise<void> {
   await writeFile(path.join(runDir, rel), encodeNpy(dtype, shape, data));
 }
 
 /** Test inputs as they were before the training normalisation: raw 0..16 pixel intensities. */
 export async function unnormaliseInputs(runDir: string): Promise<void> {
-  const cfg = parse(await readFile(path.join(runDir, 'configs/final_config.yaml'), 'utf8')) as { data: { normalization: { mean: number; std: number } } };
+  const cfg = parse(await readFile(path.join(runDir, 'configs/final_config.yaml'), 'utf8')) as {
+    data: { normalization: { mean: number; std: number } };
+  };
   const { mean, std } = cfg.data.normalization;
   const x = await readArray(runDir, 'data/test/inputs.npy');
   const f = toFloat32(x.data, x.dtype);

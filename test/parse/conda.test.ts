@@ -24,10 +24,19 @@ describe('parseMatchSpec (conda MatchSpec)', () => {
     ['numpy=1.10=py38_0', { name: 'numpy', version: '1.10', build: 'py38_0' }],
     ['numpy!=1.10 py38_0', { name: 'numpy', version: '!=1.10', build: 'py38_0' }],
     ['numpy[version=1.10 build=py38_0]', { name: 'numpy', version: '1.10', build: 'py38_0' }],
-    ['conda-forge::numpy==1.21.0=py39h1234567_0', { name: 'numpy', version: '1.21.0', build: 'py39h1234567_0', channel: 'conda-forge' }],
-    ['pkgs/main::pandas==1.3.0=py39h123_0', { name: 'pandas', version: '1.3.0', build: 'py39h123_0', channel: 'pkgs', subdir: 'main' }],
+    [
+      'conda-forge::numpy==1.21.0=py39h1234567_0',
+      { name: 'numpy', version: '1.21.0', build: 'py39h1234567_0', channel: 'conda-forge' },
+    ],
+    [
+      'pkgs/main::pandas==1.3.0=py39h123_0',
+      { name: 'pandas', version: '1.3.0', build: 'py39h123_0', channel: 'pkgs', subdir: 'main' },
+    ],
     ['python=3.9.7=h12debd9_0  # from conda env export', { name: 'python', version: '3.9.7', build: 'h12debd9_0' }],
-    ['https://conda.anaconda.org/conda-forge/linux-64/numpy-1.24.2-py311h8e6699e_0.conda', { name: 'numpy', version: '1.24.2', build: 'py311h8e6699e_0', explicit: true }],
+    [
+      'https://conda.anaconda.org/conda-forge/linux-64/numpy-1.24.2-py311h8e6699e_0.conda',
+      { name: 'numpy', version: '1.24.2', build: 'py311h8e6699e_0', explicit: true },
+    ],
   ])('%s', (spec, expected) => {
     expect(parseMatchSpec(spec)).toMatchObject(expected);
   });
@@ -58,7 +67,10 @@ describe('judgeMatchSpec: pinned means one version', () => {
 
 describe('parseEnvironmentYml on what conda writes', () => {
   it('conda env export (name=version=build, prefix, pip: name==version): all pinned, lines from the file', () => {
-    const env = parseEnvironmentYml(readFileSync(path.join(FIXTURES, 'conda-env-export.yml'), 'utf8'), 'environment.yml');
+    const env = parseEnvironmentYml(
+      readFileSync(path.join(FIXTURES, 'conda-env-export.yml'), 'utf8'),
+      'environment.yml',
+    );
     expect(env.problems).toEqual([]);
     expect(env.requirements.map((r) => [r.name, r.spec, r.pinned, r.line, r.source])).toEqual([
       ['python', '=3.9.7=h12debd9_0', true, 5, 'conda'],
@@ -68,12 +80,18 @@ describe('parseEnvironmentYml on what conda writes', () => {
   });
 
   it('conda env export --no-builds: full versions are accepted as pinned', () => {
-    const env = parseEnvironmentYml(readFileSync(path.join(FIXTURES, 'conda-env-export-no-builds.yml'), 'utf8'), 'environment.yml');
+    const env = parseEnvironmentYml(
+      readFileSync(path.join(FIXTURES, 'conda-env-export-no-builds.yml'), 'utf8'),
+      'environment.yml',
+    );
     expect(env.requirements.every((r) => r.pinned)).toBe(true);
   });
 
   it('pip: entries are requirement-file lines (options, hashes, includes)', () => {
-    const env = parseEnvironmentYml('dependencies:\n  - pip:\n    - -r extra.txt\n    - "torch==2.1.0 --hash=sha256:abcd"\n    - --frobnicate\n', 'environment.yml');
+    const env = parseEnvironmentYml(
+      'dependencies:\n  - pip:\n    - -r extra.txt\n    - "torch==2.1.0 --hash=sha256:abcd"\n    - --frobnicate\n',
+      'environment.yml',
+    );
     expect(env.includes).toEqual([{ kind: 'requirement', target: 'extra.txt', line: 3 }]);
     expect(env.requirements).toMatchObject([{ name: 'torch', pinned: true, hashes: 1, line: 4 }]);
     expect(env.problems).toEqual([{ line: 5, message: 'unknown option --frobnicate (pip refuses this line)' }]);

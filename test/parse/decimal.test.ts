@@ -5,7 +5,16 @@ const d = (s: string) => Decimal.of(s);
 
 describe('Decimal', () => {
   it('parses what people and JSON writers write', () => {
-    expect(['5', '5.0', '-12.50', '1e-3', '2.5E2', '99,2', '.5', '007.10'].map((s) => d(s).toString())).toEqual(['5', '5', '-12.5', '0.001', '250', '99.2', '0.5', '7.1']);
+    expect(['5', '5.0', '-12.50', '1e-3', '2.5E2', '99,2', '.5', '007.10'].map((s) => d(s).toString())).toEqual([
+      '5',
+      '5',
+      '-12.5',
+      '0.001',
+      '250',
+      '99.2',
+      '0.5',
+      '7.1',
+    ]);
     expect(Decimal.parse('abc')).toBeNull();
     expect(Decimal.parse('1.2.3')).toBeNull();
     expect(Decimal.parse('')).toBeNull();

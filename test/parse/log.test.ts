@@ -8,21 +8,53 @@ const FIXTURES = path.join(REPO_ROOT, 'test/corpus/env/fixtures');
 
 describe('stripLogPrefix', () => {
   it.each([
-    ['docker logs -t + Python logging', '2026-11-27T13:36:59.123456789Z 2026-11-27 13:36:59 INFO Epoch 1/30 - train_loss: 2.0757', 'Epoch 1/30 - train_loss: 2.0757'],
-    ['CRI log file + torchrun rank', '2026-11-27T13:36:59.123456789Z stdout F [rank0]: Traceback (most recent call last):', 'Traceback (most recent call last):'],
-    ['torchrun --tee', '[default1]:2026-11-27 13:36:59,015 - trainer - INFO - Epoch 3/3 - train_loss: nan', 'Epoch 3/3 - train_loss: nan'],
+    [
+      'docker logs -t + Python logging',
+      '2026-11-27T13:36:59.123456789Z 2026-11-27 13:36:59 INFO Epoch 1/30 - train_loss: 2.0757',
+      'Epoch 1/30 - train_loss: 2.0757',
+    ],
+    [
+      'CRI log file + torchrun rank',
+      '2026-11-27T13:36:59.123456789Z stdout F [rank0]: Traceback (most recent call last):',
+      'Traceback (most recent call last):',
+    ],
+    [
+      'torchrun --tee',
+      '[default1]:2026-11-27 13:36:59,015 - trainer - INFO - Epoch 3/3 - train_loss: nan',
+      'Epoch 3/3 - train_loss: nan',
+    ],
     ['docker compose + logging.basicConfig default', 'trainer-1  | INFO:root:Training complete', 'Training complete'],
     ['Hydra', '[2026-11-27 13:36:59,123][__main__][INFO] - Epoch 1: loss=0.5', 'Epoch 1: loss=0.5'],
     ['loguru', '2026-11-27 13:36:59.123 | INFO     | train:main:42 - Training complete', 'Training complete'],
     ['absl / glog', 'I1127 13:36:59.123456 140234 train.py:88] val_loss: nan', 'val_loss: nan'],
-    ['kubectl --prefix --timestamps', '[pod/trainer-0/trainer] 2026-11-27T13:36:59Z INFO Training complete', 'Training complete'],
+    [
+      'kubectl --prefix --timestamps',
+      '[pod/trainer-0/trainer] 2026-11-27T13:36:59Z INFO Training complete',
+      'Training complete',
+    ],
     ['Lightning rank_zero', 'INFO: [rank: 0] Seed set to 42', 'Seed set to 42'],
     ['syslog', 'Nov 27 13:36:59 host trainer[123]: Epoch 1 loss: inf', 'Epoch 1 loss: inf'],
     ['OpenMPI --tag-output', '[1,0]<stdout>:Epoch 2 loss: 0.3', 'Epoch 2 loss: 0.3'],
-    ['TensorFlow', '2026-11-27 13:36:59.123456: I tensorflow/core/platform/cpu_feature_guard.cc:193] This TensorFlow binary is optimized', 'This TensorFlow binary is optimized'],
-    ['MMEngine', '2026/11/27 13:36:59 - mmengine - INFO - Epoch(train) [1][50/100] loss: nan', 'Epoch(train) [1][50/100] loss: nan'],
-    ['DeepSpeed', '[2026-11-27 13:36:59,123] [INFO] [logging.py:96:log_dist] [Rank 0] step=10, loss=nan', 'step=10, loss=nan'],
-    ['Ray Train worker', '(RayTrainWorker pid=1234, ip=10.0.0.1) Traceback (most recent call last):', 'Traceback (most recent call last):'],
+    [
+      'TensorFlow',
+      '2026-11-27 13:36:59.123456: I tensorflow/core/platform/cpu_feature_guard.cc:193] This TensorFlow binary is optimized',
+      'This TensorFlow binary is optimized',
+    ],
+    [
+      'MMEngine',
+      '2026/11/27 13:36:59 - mmengine - INFO - Epoch(train) [1][50/100] loss: nan',
+      'Epoch(train) [1][50/100] loss: nan',
+    ],
+    [
+      'DeepSpeed',
+      '[2026-11-27 13:36:59,123] [INFO] [logging.py:96:log_dist] [Rank 0] step=10, loss=nan',
+      'step=10, loss=nan',
+    ],
+    [
+      'Ray Train worker',
+      '(RayTrainWorker pid=1234, ip=10.0.0.1) Traceback (most recent call last):',
+      'Traceback (most recent call last):',
+    ],
     ['srun --label', '1: Training complete', 'Training complete'],
     ['plain message', "{'loss': 0.6931, 'epoch': 1.0}", "{'loss': 0.6931, 'epoch': 1.0}"],
   ])('%s', (_what, line, body) => {
@@ -61,7 +93,9 @@ describe('findLosses', () => {
   });
 
   it('a "best so far" sentinel before training is not a loss; the same after training began is', () => {
-    expect(losses('best_val_loss = inf\nmin_loss: inf\nEpoch 1 - val_loss: 0.5\n')).toEqual([[3, 'val_loss', '0.5', 0.5]]);
+    expect(losses('best_val_loss = inf\nmin_loss: inf\nEpoch 1 - val_loss: 0.5\n')).toEqual([
+      [3, 'val_loss', '0.5', 0.5],
+    ]);
     expect(losses('Epoch 1 - val_loss: 0.5\nbest_val_loss = inf\n')).toEqual([
       [1, 'val_loss', '0.5', 0.5],
       [2, 'best_val_loss', 'inf', Number.POSITIVE_INFINITY],
@@ -71,8 +105,16 @@ describe('findLosses', () => {
   });
 
   it('ignores words that only contain nan/inf and keys that are not losses', () => {
-    expect(losses('Epoch 1 loss: inference done\nlossless compression: 3\nval_acc: nan\nKeras: val_loss improved from inf to 0.52\n')).toEqual([]);
-    expect(losses('[deepspeed] OVERFLOW! Skipping step. Attempted loss scale: 65536, reducing to 32768\nloss_scale=inf\naux_loss_weight: 0.1\n')).toEqual([]);
+    expect(
+      losses(
+        'Epoch 1 loss: inference done\nlossless compression: 3\nval_acc: nan\nKeras: val_loss improved from inf to 0.52\n',
+      ),
+    ).toEqual([]);
+    expect(
+      losses(
+        '[deepspeed] OVERFLOW! Skipping step. Attempted loss scale: 65536, reducing to 32768\nloss_scale=inf\naux_loss_weight: 0.1\n',
+      ),
+    ).toEqual([]);
   });
 
   it('the real Python logging log with a dict NaN (Debian python3): NaN found at its line, the best_loss = inf sentinel skipped', () => {
@@ -90,7 +132,11 @@ describe('findLosses', () => {
 describe('findTraceback / findCompletion', () => {
   it('finds tracebacks behind prefixes, and exception lines', () => {
     expect(findTraceback(logLines('ok\n[rank0]: Traceback (most recent call last):\n'))?.line).toBe(2);
-    expect(findTraceback(logLines('2026-11-27T13:36:59Z torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n'))?.line).toBe(1);
+    expect(
+      findTraceback(
+        logLines('2026-11-27T13:36:59Z torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n'),
+      )?.line,
+    ).toBe(1);
     expect(findTraceback(logLines('KeyboardInterrupt\n'))?.line).toBe(1);
     expect(findTraceback(logLines('INFO: no errors\nWARNING: UserWarning about something\n'))).toBeNull();
   });
@@ -101,8 +147,13 @@ describe('findTraceback / findCompletion', () => {
   });
 
   it('recognises completion lines (HF Trainer "Training completed.") but not negations', () => {
-    expect(findCompletion(logLines('Training completed. Do not forget to share your model on huggingface.co/models =)\n'))?.line).toBe(1);
+    expect(
+      findCompletion(logLines('Training completed. Do not forget to share your model on huggingface.co/models =)\n'))
+        ?.line,
+    ).toBe(1);
     expect(findCompletion(logLines('[rank0]: Training complete: 30 epochs\n'))?.line).toBe(1);
-    expect(findCompletion(logLines('Training incomplete\nTraining not complete\ntraining complete: false\n'))).toBeNull();
+    expect(
+      findCompletion(logLines('Training incomplete\nTraining not complete\ntraining complete: false\n')),
+    ).toBeNull();
   });
 });

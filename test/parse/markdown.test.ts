@@ -71,11 +71,15 @@ describe('parseMarkdown: section tree', () => {
     expect(findSection(d, 'Model')!.line).toBe(5);
     expect(findSection(d, 'Mode Analysis X')).toBeUndefined();
     expect(findSection(d, 'ode')).toBeUndefined();
-    expect(findSections(doc('## Notes\n## Known Issues\na\n## Known issues\nb\n'), 'Known Issues').map((s) => s.line)).toEqual([2, 4]);
+    expect(
+      findSections(doc('## Notes\n## Known Issues\na\n## Known issues\nb\n'), 'Known Issues').map((s) => s.line),
+    ).toEqual([2, 4]);
   });
 
   it('headings inside fenced code and a "---" under a list item or table are not headings', () => {
-    expect(doc('## Real ##\n```python\n# not a heading\n```\n~~~\n## Nope\n~~~\n').sections.map((x) => x.title)).toEqual(['Real']);
+    expect(
+      doc('## Real ##\n```python\n# not a heading\n```\n~~~\n## Nope\n~~~\n').sections.map((x) => x.title),
+    ).toEqual(['Real']);
     expect(doc('- item\n---\n').sections).toEqual([]);
     expect(doc('| a | b |\n|---|---|\n| 1 | 2 |\n---\n').sections).toEqual([]);
   });
@@ -84,7 +88,17 @@ describe('parseMarkdown: section tree', () => {
 describe('blocks', () => {
   it('GFM tables: header, rows, each row with its line; escaped pipes; optional outer pipes', () => {
     const d = doc('intro\n\n| Class | F1 |\n|:---|---:|\n| 0 | 0.9 |\n| a\\|b | **1** |\n\nafter | x');
-    expect(sectionTables(d.root).map((t) => t.table)).toEqual([{ headers: ['Class', 'F1'], rows: [['0', '0.9'], ['a|b', '1']], line: 3, rowLines: [5, 6] }]);
+    expect(sectionTables(d.root).map((t) => t.table)).toEqual([
+      {
+        headers: ['Class', 'F1'],
+        rows: [
+          ['0', '0.9'],
+          ['a|b', '1'],
+        ],
+        line: 3,
+        rowLines: [5, 6],
+      },
+    ]);
     expect(sectionTables(doc('Class | F1\n--- | ---\n0 | 0.5\n').root)[0]!.table.rows).toEqual([['0', '0.5']]);
     expect(sectionTables(doc('| a | b |\n| 1 | 2 |').root)).toEqual([]);
   });
@@ -112,7 +126,9 @@ describe('blocks', () => {
   });
 
   it('HTML comments and empty bodies are empty; markup does not count as content', () => {
-    const d = doc('## A\n<!-- TODO: fill in -->\n\n## B\n\n**  **\n\n## C\n  TBD  \n## D\n| a | b |\n|---|---|\n| 1 | 2 |\n## E\n### Sub\n');
+    const d = doc(
+      '## A\n<!-- TODO: fill in -->\n\n## B\n\n**  **\n\n## C\n  TBD  \n## D\n| a | b |\n|---|---|\n| 1 | 2 |\n## E\n### Sub\n',
+    );
     expect(d.sections.map((s) => contentLength(s))).toEqual([0, 0, 3, 4, 0, 0]);
   });
 
@@ -126,7 +142,15 @@ describe('blocks', () => {
 
 describe('labels', () => {
   it('splitLabeled reads ":", "=", " - " and "→" forms', () => {
-    expect(['Test Accuracy: 99.2%', 'Test Accuracy   =   0.992', 'Test Acc - 98 %', 'Test accuracy → 97.5%', 'Test accuracy was great'].map(splitLabeled)).toEqual([
+    expect(
+      [
+        'Test Accuracy: 99.2%',
+        'Test Accuracy   =   0.992',
+        'Test Acc - 98 %',
+        'Test accuracy → 97.5%',
+        'Test accuracy was great',
+      ].map(splitLabeled),
+    ).toEqual([
       { label: 'Test Accuracy', value: '99.2%' },
       { label: 'Test Accuracy', value: '0.992' },
       { label: 'Test Acc', value: '98 %' },

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Decimal } from '../../src/parse/decimal.js';
-import { accuraciesAgree, describeAccuracy, firstNumber, parseAccuracy, roundingTolerance } from '../../src/parse/numbers.js';
+import {
+  accuraciesAgree,
+  describeAccuracy,
+  firstNumber,
+  parseAccuracy,
+  roundingTolerance,
+} from '../../src/parse/numbers.js';
 
 describe('firstNumber', () => {
   it('reads the first number with decimals and percent sign', () => {
@@ -17,9 +23,27 @@ describe('firstNumber', () => {
 
 describe('parseAccuracy', () => {
   it('reads percents, with and without a % sign', () => {
-    expect(parseAccuracy('82.8%')).toEqual({ percent: 82.8, exact: Decimal.of('82.8'), read: 'percent', raw: '82.8%', decimals: 1 });
-    expect(parseAccuracy(' 82.8 ')).toEqual({ percent: 82.8, exact: Decimal.of('82.8'), read: 'percent', raw: '82.8', decimals: 1 });
-    expect(parseAccuracy(99.1667)).toEqual({ percent: 99.1667, exact: Decimal.of('99.1667'), read: 'percent', raw: '99.1667', decimals: 4 });
+    expect(parseAccuracy('82.8%')).toEqual({
+      percent: 82.8,
+      exact: Decimal.of('82.8'),
+      read: 'percent',
+      raw: '82.8%',
+      decimals: 1,
+    });
+    expect(parseAccuracy(' 82.8 ')).toEqual({
+      percent: 82.8,
+      exact: Decimal.of('82.8'),
+      read: 'percent',
+      raw: '82.8',
+      decimals: 1,
+    });
+    expect(parseAccuracy(99.1667)).toEqual({
+      percent: 99.1667,
+      exact: Decimal.of('99.1667'),
+      read: 'percent',
+      raw: '99.1667',
+      decimals: 4,
+    });
   });
 
   it('reads 0.992 as a fraction (99.2 %) and says so', () => {
@@ -32,7 +56,13 @@ describe('parseAccuracy', () => {
   });
 
   it('a "%" sign always means percent, even below 1', () => {
-    expect(parseAccuracy('0.5%')).toEqual({ percent: 0.5, exact: Decimal.of('0.5'), read: 'percent', raw: '0.5%', decimals: 1 });
+    expect(parseAccuracy('0.5%')).toEqual({
+      percent: 0.5,
+      exact: Decimal.of('0.5'),
+      read: 'percent',
+      raw: '0.5%',
+      decimals: 1,
+    });
   });
 
   it('rejects out-of-range and non-finite values', () => {

@@ -23,15 +23,35 @@ describe('parseRequirementSpec (PEP 508 / 440)', () => {
   });
 
   it('URLs and VCS references are pinned only by a full commit id, a hash or a wheel name', () => {
-    expect(one('mylib @ https://x/mylib-1.0.tar.gz')).toMatchObject({ name: 'mylib', pinned: false, reason: 'URL without a hash: what it serves can change (add #sha256= or --hash)' });
-    expect(one('mylib @ https://x/mylib-1.0.tar.gz#sha256=' + 'a'.repeat(64))).toMatchObject({ pinned: true, reason: 'archive fixed by its hash' });
+    expect(one('mylib @ https://x/mylib-1.0.tar.gz')).toMatchObject({
+      name: 'mylib',
+      pinned: false,
+      reason: 'URL without a hash: what it serves can change (add #sha256= or --hash)',
+    });
+    expect(one('mylib @ https://x/mylib-1.0.tar.gz#sha256=' + 'a'.repeat(64))).toMatchObject({
+      pinned: true,
+      reason: 'archive fixed by its hash',
+    });
     expect(one('git+https://github.com/a/b.git')).toMatchObject({ pinned: false });
-    expect(one('b @ git+https://github.com/a/b.git@main')).toMatchObject({ pinned: false, reason: 'git reference "@main" is a branch or tag, which can move; only a full commit id pins' });
-    expect(one('b @ git+ssh://git@github.com/a/b.git@0123456789abcdef0123456789abcdef01234567')).toMatchObject({ pinned: true, reason: 'git commit 0123456789ab' });
+    expect(one('b @ git+https://github.com/a/b.git@main')).toMatchObject({
+      pinned: false,
+      reason: 'git reference "@main" is a branch or tag, which can move; only a full commit id pins',
+    });
+    expect(one('b @ git+ssh://git@github.com/a/b.git@0123456789abcdef0123456789abcdef01234567')).toMatchObject({
+      pinned: true,
+      reason: 'git commit 0123456789ab',
+    });
     expect(one('b @ git+https://github.com/a/b.git@0123abc')).toMatchObject({ pinned: false });
-    expect(one('https://download.pytorch.org/whl/cpu/torch-2.1.0%2Bcpu-cp311-cp311-linux_x86_64.whl')).toMatchObject({ name: 'torch', pinned: true, reason: 'wheel file name fixes version 2.1.0+cpu' });
+    expect(one('https://download.pytorch.org/whl/cpu/torch-2.1.0%2Bcpu-cp311-cp311-linux_x86_64.whl')).toMatchObject({
+      name: 'torch',
+      pinned: true,
+      reason: 'wheel file name fixes version 2.1.0+cpu',
+    });
     expect(one('./vendor/mylib')).toMatchObject({ pinned: false, reason: 'local path: its contents are not fixed' });
-    expect(one('torch==${TORCH_VERSION}')).toMatchObject({ pinned: false, reason: 'depends on the environment variable ${TORCH_VERSION}' });
+    expect(one('torch==${TORCH_VERSION}')).toMatchObject({
+      pinned: false,
+      reason: 'depends on the environment variable ${TORCH_VERSION}',
+    });
   });
 
   it('invalid versions and impossible specs are problems pip would refuse', () => {
@@ -42,7 +62,10 @@ describe('parseRequirementSpec (PEP 508 / 440)', () => {
 
 describe('parsePipRequirements (pip requirement file format)', () => {
   it('numbers lines as in the file, joins continuations, strips comments', () => {
-    const f = parsePipRequirements('# header\n\ntorch>=2.0\nnumpy==1.26.4 \\\n    --hash=sha256:aaaa \\\n    --hash=sha256:bbbb\n    # via torch\nscipy==1.11.1  # pinned\n', 'requirements.txt');
+    const f = parsePipRequirements(
+      '# header\n\ntorch>=2.0\nnumpy==1.26.4 \\\n    --hash=sha256:aaaa \\\n    --hash=sha256:bbbb\n    # via torch\nscipy==1.11.1  # pinned\n',
+      'requirements.txt',
+    );
     expect(f.requirements.map((x) => [x.name, x.line, x.pinned, x.hashes ?? 0])).toEqual([
       ['torch', 3, false, 0],
       ['numpy', 4, true, 2],
@@ -52,7 +75,10 @@ describe('parsePipRequirements (pip requirement file format)', () => {
   });
 
   it('options: -r/-c includes listed, index options skipped, editables judged, unknown options refused', () => {
-    const f = parsePipRequirements('--index-url https://x\n--extra-index-url https://y\n-r base.txt\n--requirement=sub/dev.txt\n-c constraints.txt\n-e ./local\n-e git+https://github.com/a/b.git@v1#egg=b\n--frobnicate\n', 'requirements.txt');
+    const f = parsePipRequirements(
+      '--index-url https://x\n--extra-index-url https://y\n-r base.txt\n--requirement=sub/dev.txt\n-c constraints.txt\n-e ./local\n-e git+https://github.com/a/b.git@v1#egg=b\n--frobnicate\n',
+      'requirements.txt',
+    );
     expect(f.includes).toEqual([
       { kind: 'requirement', target: 'base.txt', line: 3 },
       { kind: 'requirement', target: 'sub/dev.txt', line: 4 },
@@ -60,19 +86,29 @@ describe('parsePipRequirements (pip requirement file format)', () => {
     ]);
     expect(f.requirements.map((r) => [r.spec, r.pinned, r.reason])).toEqual([
       ['-e ./local', false, 'editable install of a local folder: its contents are not fixed'],
-      ['-e git+https://github.com/a/b.git@v1#egg=b', false, 'git reference "@v1" is a branch or tag, which can move; only a full commit id pins'],
+      [
+        '-e git+https://github.com/a/b.git@v1#egg=b',
+        false,
+        'git reference "@v1" is a branch or tag, which can move; only a full commit id pins',
+      ],
     ]);
     expect(f.problems).toEqual([{ line: 8, message: 'unknown option --frobnicate (pip refuses this line)' }]);
   });
 
   it('requirementIncludes: run-relative targets, resolved against the including file, escapes left out', () => {
-    expect(requirementIncludes('-r base.txt\n-c ../constraints.txt\n--requirement https://x/r.txt\n-r ../../etc/passwd\n', 'reqs/requirements.txt')).toEqual(['reqs/base.txt', 'constraints.txt']);
+    expect(
+      requirementIncludes(
+        '-r base.txt\n-c ../constraints.txt\n--requirement https://x/r.txt\n-r ../../etc/passwd\n',
+        'reqs/requirements.txt',
+      ),
+    ).toEqual(['reqs/base.txt', 'constraints.txt']);
     expect(requirementIncludes('-rbase.txt\n--constraint=c.txt\n')).toEqual(['base.txt', 'c.txt']);
   });
 });
 
 describe('parseEnvironmentYml', () => {
-  const env = 'name: x\nchannels: [conda-forge]\ndependencies:\n  - python=3.11.2\n  - numpy=1.26.4=py311h_0\n  - "scipy==1.11.1"\n  - pytorch>=2.0\n  - cudatoolkit\n  - conda-forge::onnx=1.14.0\n  - pip\n  - pip:\n      - torch==2.1.0\n      - requests>=2\n';
+  const env =
+    'name: x\nchannels: [conda-forge]\ndependencies:\n  - python=3.11.2\n  - numpy=1.26.4=py311h_0\n  - "scipy==1.11.1"\n  - pytorch>=2.0\n  - cudatoolkit\n  - conda-forge::onnx=1.14.0\n  - pip\n  - pip:\n      - torch==2.1.0\n      - requests>=2\n';
 
   it('pins conda "=" / "==" / build strings; pip sub-list follows pip rules; file line numbers', () => {
     const r = parseEnvironmentYml(env, 'environment.yml').requirements;
@@ -90,13 +126,27 @@ describe('parseEnvironmentYml', () => {
   });
 
   it('rejects invalid YAML and a missing dependencies list with PARSE_ERROR naming the file', () => {
-    expect(() => parseEnvironmentYml('dependencies: [a\n', 'environment.yml')).toThrow(/^environment\.yml is not valid YAML: /);
-    expect(() => parseEnvironmentYml('name: x\n', 'environment.yml')).toThrow('environment.yml: expected a "dependencies" list');
+    expect(() => parseEnvironmentYml('dependencies: [a\n', 'environment.yml')).toThrow(
+      /^environment\.yml is not valid YAML: /,
+    );
+    expect(() => parseEnvironmentYml('name: x\n', 'environment.yml')).toThrow(
+      'environment.yml: expected a "dependencies" list',
+    );
     expect(() => parseEnvironmentYml('', 'environment.yml')).toThrow('environment.yml: expected a "dependencies" list');
   });
 
   it('refuses a YAML alias bomb', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`), 'dependencies: [numpy==1]'].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(',')}]`,
+      ),
+      'dependencies: [numpy==1]',
+    ].join('\n');
     expect(() => parseEnvironmentYml(bomb, 'environment.yml')).toThrow(/environment\.yml is not valid YAML/);
   });
 });

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { findSection, parseMarkdown } from '../../src/parse/markdown.js';
-import { clauses, negatedSeverities, readIssues, readReview, severitiesIn, statusOfField, statusOfText } from '../../src/parse/statements.js';
+import {
+  clauses,
+  negatedSeverities,
+  readIssues,
+  readReview,
+  severitiesIn,
+  statusOfField,
+  statusOfText,
+} from '../../src/parse/statements.js';
 
 const P = ['P0', 'P1'];
-const issues = (body: string) => readIssues(findSection(parseMarkdown(`# R\n\n## Known Issues\n\n${body}\n`, 'r.md'), 'Known Issues')!, P);
+const issues = (body: string) =>
+  readIssues(findSection(parseMarkdown(`# R\n\n## Known Issues\n\n${body}\n`, 'r.md'), 'Known Issues')!, P);
 const brief = (body: string) => issues(body).items.map((i) => [i.severity, i.status, i.line, i.conflict]);
 
 describe('severity, status and negation', () => {
@@ -33,7 +42,10 @@ describe('severity, status and negation', () => {
     expect(negatedSeverities('P0 issues: none', P)).toEqual(['P0']);
     expect(negatedSeverities('No known issues.', P)).toEqual([]);
     expect(negatedSeverities('No workaround exists for the P1 crash', P)).toBeNull();
-    expect(clauses('P3: accuracy drops on noisy crops. No P0/P1 issues open.')).toEqual(['P3: accuracy drops on noisy crops.', 'No P0/P1 issues open.']);
+    expect(clauses('P3: accuracy drops on noisy crops. No P0/P1 issues open.')).toEqual([
+      'P3: accuracy drops on noisy crops.',
+      'No P0/P1 issues open.',
+    ]);
   });
 });
 
@@ -52,7 +64,9 @@ describe('readIssues', () => {
   });
 
   it('list items: explicit "Status:" sub-items and task boxes win over the description', () => {
-    expect(brief('- P1: file handle left open on error\n  - Status: fixed in v1.0.1\n- [x] P0: crash\n- [ ] P1: drift')).toEqual([
+    expect(
+      brief('- P1: file handle left open on error\n  - Status: fixed in v1.0.1\n- [x] P0: crash\n- [ ] P1: drift'),
+    ).toEqual([
       ['P1', 'closed', 5, null],
       ['P0', 'closed', 7, null],
       ['P1', 'open', 8, null],
@@ -60,7 +74,8 @@ describe('readIssues', () => {
   });
 
   it('a sub-section is one item; its last status sub-heading decides', () => {
-    const body = '### KI-3: P1 crash on empty input\n\nSeen in QA.\n\n#### Workaround\n\nRestart.\n\n#### Resolution: fixed in v1.0.1\n\nPatched.';
+    const body =
+      '### KI-3: P1 crash on empty input\n\nSeen in QA.\n\n#### Workaround\n\nRestart.\n\n#### Resolution: fixed in v1.0.1\n\nPatched.';
     expect(brief(body)).toEqual([['P1', 'closed', 5, null]]);
     expect(brief('### KI-4: P1 crash\n\n#### Workaround\n\nRestart.')).toEqual([['P1', 'open', 5, null]]);
     expect(brief('### KI-5: Crash on resize\n\n- Severity: P0\n- Status: open')).toEqual([['P0', 'open', 5, null]]);
@@ -80,14 +95,21 @@ describe('readIssues', () => {
 });
 
 describe('readReview', () => {
-  const review = (body: string) => readReview(findSection(parseMarkdown(`## Code Review\n\n${body}\n`, 'r.md'), 'Code Review')!);
+  const review = (body: string) =>
+    readReview(findSection(parseMarkdown(`## Code Review\n\n${body}\n`, 'r.md'), 'Code Review')!);
 
   it('done, not done and negated phrases', () => {
     const ok = review('Reviewed by A. Chen: approved, no changes requested.');
     expect(ok.notDone).toEqual([]);
     expect(ok.done[0]).toMatchObject({ phrase: 'reviewed by', line: 3 });
-    expect(review('Not approved yet; reviewed by A. Chen.').notDone[0]).toMatchObject({ phrase: 'not approved', line: 3 });
+    expect(review('Not approved yet; reviewed by A. Chen.').notDone[0]).toMatchObject({
+      phrase: 'not approved',
+      line: 3,
+    });
     expect(review('Review status: in progress').notDone[0]!.phrase).toBe('review status: in progress');
-    expect(review('| Reviewer | Outcome |\n|---|---|\n| A. Chen | Changes requested |').notDone[0]).toMatchObject({ phrase: 'outcome: changes requested', line: 5 });
+    expect(review('| Reviewer | Outcome |\n|---|---|\n| A. Chen | Changes requested |').notDone[0]).toMatchObject({
+      phrase: 'outcome: changes requested',
+      line: 5,
+    });
   });
 });

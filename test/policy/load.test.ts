@@ -49,14 +49,18 @@ describe('resolvePolicy', () => {
     expect(() => resolvePolicy([{ source: 'team.yml', data: { per_class: { min_f1: 'high' } } }])).toThrow(
       /team\.yml: per_class\.min_f1: .*expected number/i,
     );
-    expect(() => resolvePolicy([{ source: 'team.yml', data: { target_accuracy: 120 } }])).toThrow(/team\.yml: target_accuracy: .*100/);
+    expect(() => resolvePolicy([{ source: 'team.yml', data: { target_accuracy: 120 } }])).toThrow(
+      /team\.yml: target_accuracy: .*100/,
+    );
     expect(() => resolvePolicy([{ source: 'r.yml', data: { paths: { metrics: '../../etc/passwd' } } }])).toThrow(
       /r\.yml: paths\.metrics: expected a path relative to the run folder/,
     );
   });
 
   it('refuses unknown fields (typos must not silently fall back to defaults)', () => {
-    expect(() => resolvePolicy([{ source: 'team.yml', data: { target_acuracy: 90 } }])).toThrow(/team\.yml: .*target_acuracy/);
+    expect(() => resolvePolicy([{ source: 'team.yml', data: { target_acuracy: 90 } }])).toThrow(
+      /team\.yml: .*target_acuracy/,
+    );
   });
 
   it('refuses a non-mapping document and inconsistent gap grades', () => {
@@ -65,7 +69,9 @@ describe('resolvePolicy', () => {
   });
 
   it('ignores prototype-polluting keys', () => {
-    const e = resolvePolicy([{ source: 'x.yml', data: JSON.parse('{"__proto__": {"polluted": true}, "target_accuracy": 81}') }]);
+    const e = resolvePolicy([
+      { source: 'x.yml', data: JSON.parse('{"__proto__": {"polluted": true}, "target_accuracy": 81}') },
+    ]);
     expect(e.policy.target_accuracy).toBe(81);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -82,7 +88,10 @@ describe('readPolicyFile and loadEffectivePolicy', () => {
   it('reads YAML and JSON policy files', async () => {
     await writeFile(path.join(dir, 'p.yml'), 'name: image-classifier\ntarget_accuracy: 85\n');
     await writeFile(path.join(dir, 'p.json'), '{"target_accuracy": 70}');
-    expect((await readPolicyFile(path.join(dir, 'p.yml'))).data).toEqual({ name: 'image-classifier', target_accuracy: 85 });
+    expect((await readPolicyFile(path.join(dir, 'p.yml'))).data).toEqual({
+      name: 'image-classifier',
+      target_accuracy: 85,
+    });
     expect((await readPolicyFile(path.join(dir, 'p.json'))).data).toEqual({ target_accuracy: 70 });
   });
 
@@ -94,10 +103,16 @@ describe('readPolicyFile and loadEffectivePolicy', () => {
 
   it('layers defaults ← policy file ← run readiness.yml ← flags (the run and the flags only tighten)', async () => {
     const runDir = await copyExampleRun();
-    await writeFile(path.join(runDir, 'readiness.yml'), 'model_name: From Run\ntarget_accuracy: 92\nlatency:\n  p95_budget_ms: 50\n');
+    await writeFile(
+      path.join(runDir, 'readiness.yml'),
+      'model_name: From Run\ntarget_accuracy: 92\nlatency:\n  p95_budget_ms: 50\n',
+    );
     const run = await RunArtifacts.open(runDir);
     const e = await loadEffectivePolicy(run, {
-      policyLayer: { source: 'team.yml', data: { name: 'team', target_accuracy: 90, latency: { p95_budget_ms: 80, requests: 2000 } } },
+      policyLayer: {
+        source: 'team.yml',
+        data: { name: 'team', target_accuracy: 90, latency: { p95_budget_ms: 80, requests: 2000 } },
+      },
       flags: { target_accuracy: 95 },
     });
     expect(e.policy.name).toBe('team');
@@ -114,21 +129,26 @@ describe('readPolicyFile and loadEffectivePolicy', () => {
     await expect(loadEffectivePolicy(run)).rejects.toThrow(/readiness\.yml: parity\.batch_size/);
   });
 
-  it.each(['signoff:\n  required_roles: []\n', 'signoff:\n  allow_self_approval: true\n', 'limits:\n  max_text_bytes: 99999999999\n'])(
-    'refuses a run readiness.yml that tries to set team-only fields: %j',
-    async (yml) => {
-      const runDir = await copyExampleRun();
-      await writeFile(path.join(runDir, 'readiness.yml'), yml);
-      const run = await RunArtifacts.open(runDir);
-      await expect(loadEffectivePolicy(run)).rejects.toThrow(/readiness\.yml: (signoff|limits): may only be set by the team policy/);
-    },
-  );
+  it.each([
+    'signoff:\n  required_roles: []\n',
+    'signoff:\n  allow_self_approval: true\n',
+    'limits:\n  max_text_bytes: 99999999999\n',
+  ])('refuses a run readiness.yml that tries to set team-only fields: %j', async (yml) => {
+    const runDir = await copyExampleRun();
+    await writeFile(path.join(runDir, 'readiness.yml'), yml);
+    const run = await RunArtifacts.open(runDir);
+    await expect(loadEffectivePolicy(run)).rejects.toThrow(
+      /readiness\.yml: (signoff|limits): may only be set by the team policy/,
+    );
+  });
 
   it('finds the run policy at a path the policy file moved it to', async () => {
     const runDir = await copyExampleRun();
     await writeFile(path.join(runDir, 'gate.yml'), 'target_accuracy: 83\n');
     const run = await RunArtifacts.open(runDir);
-    const e = await loadEffectivePolicy(run, { policyLayer: { source: 'team.yml', data: { paths: { run_policy: 'gate.yml' } } } });
+    const e = await loadEffectivePolicy(run, {
+      policyLayer: { source: 'team.yml', data: { paths: { run_policy: 'gate.yml' } } },
+    });
     expect(e.policy.target_accuracy).toBe(83);
   });
 });

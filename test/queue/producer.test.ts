@@ -32,36 +32,63 @@ describe('queue names and job ids', () => {
   });
 
   it('payloads carry references only and are validated', () => {
-    expect(CheckJobSchema.parse({ evaluationId: 'ev-abc-123', checkId: 'export.parity' })).toEqual({ evaluationId: 'ev-abc-123', checkId: 'export.parity' });
+    expect(CheckJobSchema.parse({ evaluationId: 'ev-abc-123', checkId: 'export.parity' })).toEqual({
+      evaluationId: 'ev-abc-123',
+      checkId: 'export.parity',
+    });
     expect(CheckJobSchema.safeParse({ evaluationId: 'ev:x', checkId: 'export.parity' }).success).toBe(false);
-    expect(CheckJobSchema.safeParse({ evaluationId: 'ev-abc-123', checkId: 'export.parity', token: 'xoxb-1' }).success).toBe(false);
-    expect(EvaluationEventSchema.safeParse({ evaluationId: 'ev-abc-123', version: 0, reason: 'created' }).success).toBe(false);
+    expect(
+      CheckJobSchema.safeParse({ evaluationId: 'ev-abc-123', checkId: 'export.parity', token: 'xoxb-1' }).success,
+    ).toBe(false);
+    expect(EvaluationEventSchema.safeParse({ evaluationId: 'ev-abc-123', version: 0, reason: 'created' }).success).toBe(
+      false,
+    );
   });
 });
 
 describe('duplicate submissions', () => {
   it('enqueuing the same evaluation twice gives one job per check; heavy checks go to the heavy queue', async () => {
     const { manifest, policy } = await describeRun();
-    const { evaluation } = await store.createEvaluation({ run: 'dup', manifest, policy, requester: 'U0R', channel: null });
+    const { evaluation } = await store.createEvaluation({
+      run: 'dup',
+      manifest,
+      policy,
+      requester: 'U0R',
+      channel: null,
+    });
     await queues.enqueueChecks(evaluation.id, AUTOMATED_CHECKS);
     await queues.enqueueChecks(evaluation.id, AUTOMATED_CHECKS);
-    await queues.light.add('training.completed', { evaluationId: evaluation.id, checkId: 'training.completed' }, { jobId: checkJobId(evaluation.id, 'training.completed') });
+    await queues.light.add(
+      'training.completed',
+      { evaluationId: evaluation.id, checkId: 'training.completed' },
+      { jobId: checkJobId(evaluation.id, 'training.completed') },
+    );
     const light = await queues.light.getJobs(['waiting']);
     const heavy = await queues.heavy.getJobs(['waiting']);
     const heavyIds = AUTOMATED_CHECKS.filter((c) => c.heavy).map((c) => checkJobId(evaluation.id, c.id));
     expect(heavy.map((j) => j.id).sort()).toEqual(heavyIds.sort());
-    expect(light.filter((j) => j.data.evaluationId === evaluation.id)).toHaveLength(AUTOMATED_CHECKS.length - heavyIds.length);
+    expect(light.filter((j) => j.data.evaluationId === evaluation.id)).toHaveLength(
+      AUTOMATED_CHECKS.length - heavyIds.length,
+    );
     expect(new Set(light.map((j) => j.id)).size).toBe(light.length);
   });
 
   it('re-enqueues only unfinished checks, idempotently', async () => {
     const { manifest, policy } = await describeRun();
-    const { evaluation } = await store.createEvaluation({ run: 'requeue', manifest, policy, requester: 'U0R', channel: null });
+    const { evaluation } = await store.createEvaluation({
+      run: 'requeue',
+      manifest,
+      policy,
+      requester: 'U0R',
+      channel: null,
+    });
     await store.setCheckRunning(evaluation.id, 'training.completed', 't');
     await store.applyCheckResult(evaluation.id, 'training.completed', 't', resultFor('training.completed', 'pass'));
     expect(await enqueueUnfinished(store, queues, evaluation.id)).toBe(AUTOMATED_CHECKS.length - 1);
     await enqueueUnfinished(store, queues, evaluation.id);
-    const ids = [...(await queues.light.getJobs(['waiting'])), ...(await queues.heavy.getJobs(['waiting']))].filter((j) => j.data.evaluationId === evaluation.id).map((j) => j.id);
+    const ids = [...(await queues.light.getJobs(['waiting'])), ...(await queues.heavy.getJobs(['waiting']))]
+      .filter((j) => j.data.evaluationId === evaluation.id)
+      .map((j) => j.id);
     expect(ids).toHaveLength(AUTOMATED_CHECKS.length - 1);
     expect(ids).not.toContain(checkJobId(evaluation.id, 'training.completed'));
   });

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseReadinessConfig } from '../../src/config/readiness-config.js';
-import { renderConfigurationReference } from '../../src/reference/configuration.js';
 import { resolvePolicy } from '../../src/policy/load.js';
+import { renderConfigurationReference } from '../../src/reference/configuration.js';
 import { REPO_ROOT } from '../helpers/runs.js';
 
 describe('configuration reference', () => {
@@ -18,18 +18,25 @@ describe('configuration reference', () => {
     const listed = new Set([...example.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]));
     for (const key of Object.keys(EnvSchema.shape)) expect(listed, `.env.example lacks ${key}`).toContain(key);
     const doc = renderConfigurationReference();
-    for (const key of listed) if (key !== 'ARTIFACTS_DIR') expect(doc, `${key} is not a variable the schema knows`).toContain(`\`${key}\``);
+    for (const key of listed)
+      if (key !== 'ARTIFACTS_DIR') expect(doc, `${key} is not a variable the schema knows`).toContain(`\`${key}\``);
   });
 
   it('config/readiness.example.yml is a valid READINESS_CONFIG whose policies resolve', async () => {
     const text = await readFile(path.join(REPO_ROOT, 'config/readiness.example.yml'), 'utf8');
     const config = parseReadinessConfig(text, 'config/readiness.example.yml');
     expect(Object.keys(config.policies)).toEqual(['image-classifier', 'fraud-model']);
-    expect(resolvePolicy([{ source: 'fraud-model', data: config.policies['fraud-model'] }]).policy.target_accuracy).toBe(95);
+    expect(
+      resolvePolicy([{ source: 'fraud-model', data: config.policies['fraud-model'] }]).policy.target_accuracy,
+    ).toBe(95);
   });
 
   it('a wrong config names the field and what was expected', () => {
-    expect(() => parseReadinessConfig('roles:\n  technical:\n    users: [alice]\n', 'r.yml')).toThrow(/r\.yml: roles\.technical\.users\.0: expected a Slack user id like U0123ABCD/);
-    expect(() => parseReadinessConfig('policies:\n  strict:\n    target_accuracy: 101\n', 'r.yml')).toThrow(/target_accuracy/);
+    expect(() => parseReadinessConfig('roles:\n  technical:\n    users: [alice]\n', 'r.yml')).toThrow(
+      /r\.yml: roles\.technical\.users\.0: expected a Slack user id like U0123ABCD/,
+    );
+    expect(() => parseReadinessConfig('policies:\n  strict:\n    target_accuracy: 101\n', 'r.yml')).toThrow(
+      /target_accuracy/,
+    );
   });
 });

@@ -14,7 +14,10 @@ function metricsDocumented(): Map<string, RegExp[]> {
   const doc = readFileSync(path.join(REPO_ROOT, 'docs/report-formats.md'), 'utf8');
   const rows = new Map<string, RegExp[]>();
   for (const m of doc.matchAll(/^\| ([a-z_.*]+) \| (.*) \|$/gm)) {
-    rows.set(m[1]!, [...m[2]!.matchAll(/`([a-z0-9_{}A-Z]+)`/g)].map((k) => new RegExp(`^${k[1]!.replace(/\{[A-Z]\}/g, '\\d+')}$`)));
+    rows.set(
+      m[1]!,
+      [...m[2]!.matchAll(/`([a-z0-9_{}A-Z]+)`/g)].map((k) => new RegExp(`^${k[1]!.replace(/\{[A-Z]\}/g, '\\d+')}$`)),
+    );
   }
   return rows;
 }
@@ -53,10 +56,15 @@ describe('JSON report and its JSON Schema', () => {
     expect(await reportSchemaErrors(JSON.parse(full.stdout))).toEqual([]);
     // every metrics key a check emits is documented in its row of docs/report-formats.md
     const documented = metricsDocumented();
-    for (const c of (JSON.parse(full.stdout) as { checks: { id: string; metrics: Record<string, unknown> }[] }).checks) {
+    for (const c of (JSON.parse(full.stdout) as { checks: { id: string; metrics: Record<string, unknown> }[] })
+      .checks) {
       const keys = documented.get(c.id.startsWith('signoff.') ? 'signoff.*' : c.id);
       expect(keys, `${c.id} has no row in docs/report-formats.md`).toBeDefined();
-      for (const k of Object.keys(c.metrics)) expect(keys!.some((re) => re.test(k)), `${c.id} metrics key ${k} is not documented`).toBe(true);
+      for (const k of Object.keys(c.metrics))
+        expect(
+          keys!.some((re) => re.test(k)),
+          `${c.id} metrics key ${k} is not documented`,
+        ).toBe(true);
     }
     const run = await copyExampleRun();
     await mutateText(run, 'results/production/training.log', (t) => t.replace(/Training complete.*\n?/, ''));

@@ -26,7 +26,11 @@ interface Suite {
 }
 
 function parse(xml: string): Suite {
-  return (new XMLParser({ ignoreAttributes: false, isArray: (n) => n === 'testcase' || n === 'property' }).parse(xml) as { testsuite: Suite }).testsuite;
+  return (
+    new XMLParser({ ignoreAttributes: false, isArray: (n) => n === 'testcase' || n === 'property' }).parse(xml) as {
+      testsuite: Suite;
+    }
+  ).testsuite;
 }
 const prop = (s: Suite, name: string) => s.properties.property.find((p) => p['@_name'] === name)?.['@_value'];
 const byId = (s: Suite, id: string) => s.testcase.find((c) => c['@_name'] === id)!;
@@ -39,19 +43,24 @@ beforeAll(async () => {
 });
 
 describe('JUnit report', () => {
-  it.each(JUNIT_WARNINGS_AS)('validates against the Jenkins xunit and the Surefire XSDs (warnings as %s)', (warningsAs) => {
-    for (const report of [example, mixed]) {
-      const xml = renderJunit(report, { warningsAs });
-      for (const xsd of [JENKINS_XSD, SUREFIRE_XSD]) {
-        const v = xmllint(xml, xsd);
-        expect(v.output).toMatch(/validates/);
-        expect(v.ok).toBe(true);
+  it.each(JUNIT_WARNINGS_AS)(
+    'validates against the Jenkins xunit and the Surefire XSDs (warnings as %s)',
+    (warningsAs) => {
+      for (const report of [example, mixed]) {
+        const xml = renderJunit(report, { warningsAs });
+        for (const xsd of [JENKINS_XSD, SUREFIRE_XSD]) {
+          const v = xmllint(xml, xsd);
+          expect(v.output).toMatch(/validates/);
+          expect(v.ok).toBe(true);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('the validation is real: the earlier <testsuites skipped=…> wrapper is refused by Jenkins, file/line attributes by both', () => {
-    const wrapped = renderJunit(example).replace(/<testsuite /, '<testsuites name="x" skipped="1"><testsuite ').replace('</testsuite>', '</testsuite></testsuites>');
+    const wrapped = renderJunit(example)
+      .replace(/<testsuite /, '<testsuites name="x" skipped="1"><testsuite ')
+      .replace('</testsuite>', '</testsuite></testsuites>');
     expect(xmllint(wrapped, JENKINS_XSD).ok).toBe(false);
     const withFiles = renderJunit(mixed, { fileAttributes: true });
     expect(xmllint(withFiles, JENKINS_XSD).output).toMatch(/attribute 'file' is not allowed/);
@@ -77,7 +86,11 @@ describe('JUnit report', () => {
     expect(byId(s, 'export.parity').skipped?.['@_message']).toMatch(/^skipped: heavy check skipped/);
     expect(byId(s, 'signoff.technical').skipped?.['@_message']).toMatch(/^pending: awaiting approval/);
     const failures = s.testcase.filter((c) => c.failure).length;
-    expect([Number(s['@_failures']), Number(s['@_errors']), Number(s['@_skipped'])]).toEqual([failures, 1, s.testcase.filter((c) => c.skipped).length]);
+    expect([Number(s['@_failures']), Number(s['@_errors']), Number(s['@_skipped'])]).toEqual([
+      failures,
+      1,
+      s.testcase.filter((c) => c.skipped).length,
+    ]);
     expect(prop(s, 'heavy_skipped')).toBe('export.parity, export.inference');
     expect(prop(s, 'gate')).toBe('blocked');
   });
@@ -116,8 +129,14 @@ describe('JUnit report', () => {
     expect(byId(plain, 'test.target')['@_file']).toBeUndefined();
     expect(byId(plain, 'test.target').failure?.['#text']).toContain('at results/production/test_results.md:10');
     const s = parse(renderJunit(mixed, { fileAttributes: true }));
-    expect([byId(s, 'test.target')['@_file'], byId(s, 'test.target')['@_line']]).toEqual(['results/production/test_results.md', '10']);
-    expect([byId(s, 'repro.env_snapshot')['@_file'], byId(s, 'repro.env_snapshot')['@_line']]).toEqual(['requirements.txt', '3']);
+    expect([byId(s, 'test.target')['@_file'], byId(s, 'test.target')['@_line']]).toEqual([
+      'results/production/test_results.md',
+      '10',
+    ]);
+    expect([byId(s, 'repro.env_snapshot')['@_file'], byId(s, 'repro.env_snapshot')['@_line']]).toEqual([
+      'requirements.txt',
+      '3',
+    ]);
     expect(byId(s, 'signoff.technical')['@_file']).toBeUndefined();
   });
 
@@ -130,11 +149,23 @@ describe('JUnit report', () => {
 
 describe('evidenceLocation', () => {
   it.each([
-    [['results/production/training.log:34: "Training complete"'], { file: 'results/production/training.log', line: 34 }],
-    [['Test Accuracy: 99.2% (results/production/test_results.md:10)'], { file: 'results/production/test_results.md', line: 10 }],
-    [['Test accuracy 99.2% (results/production/test_results.md line 10) ≥ target'], { file: 'results/production/test_results.md', line: 10 }],
+    [
+      ['results/production/training.log:34: "Training complete"'],
+      { file: 'results/production/training.log', line: 34 },
+    ],
+    [
+      ['Test Accuracy: 99.2% (results/production/test_results.md:10)'],
+      { file: 'results/production/test_results.md', line: 10 },
+    ],
+    [
+      ['Test accuracy 99.2% (results/production/test_results.md line 10) ≥ target'],
+      { file: 'results/production/test_results.md', line: 10 },
+    ],
     [['final_report.md "Known Issues" (line 34): 2 issue(s)'], { file: 'final_report.md', line: 34 }],
-    [['ONNX: models/production_model.onnx (85.4 KB)', 'see final_report.md line 3'], { file: 'final_report.md', line: 3 }],
+    [
+      ['ONNX: models/production_model.onnx (85.4 KB)', 'see final_report.md line 3'],
+      { file: 'final_report.md', line: 3 },
+    ],
     [['ONNX: models/production_model.onnx (85.4 KB)'], { file: 'models/production_model.onnx' }],
     [['awaiting approval in Slack'], null],
   ])('%j', (evidence, expected) => {

@@ -10,7 +10,11 @@ const FILE = /(?:[\w.-]+\/)*[\w-][\w.-]*\.(?:md|json|log|txt|ya?ml|pt|onnx|png|n
 
 /** A remediation may name a run file (the default layout, as the example run has it) or a file of this repository. */
 function exists(file: string): boolean {
-  return existsSync(path.join(EXAMPLE_RUN, file)) || existsSync(path.join(REPO_ROOT, file)) || Object.values(DEFAULT_POLICY.paths).includes(file);
+  return (
+    existsSync(path.join(EXAMPLE_RUN, file)) ||
+    existsSync(path.join(REPO_ROOT, file)) ||
+    Object.values(DEFAULT_POLICY.paths).includes(file)
+  );
 }
 
 describe('remediation texts name only files and steps that exist', () => {

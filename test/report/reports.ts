@@ -23,19 +23,46 @@ export function exampleReport(): Promise<GateReport> {
 export function everyStatusReport(base: GateReport): GateReport {
   const hostile = 'quote " apos \' <tag> & ]]> \u0007bell \u001b[31mred\u001b[0m';
   const set: Record<string, Partial<CheckResult>> = {
-    'docs.model_card': { status: 'warn', evidence: ['docs/model_card.md absent; final_report.md line 12 says why'], remediation: 'Create docs/model_card.md.' },
-    'test.target': { status: 'fail', evidence: ['Test accuracy 79.1% (results/production/test_results.md line 10) < target 80%', hostile] },
-    'checkpoint.best': { status: 'fail', security: true, evidence: ['checkpoints/production/final_model_best.pt: pickle names global os.system'] },
+    'docs.model_card': {
+      status: 'warn',
+      evidence: ['docs/model_card.md absent; final_report.md line 12 says why'],
+      remediation: 'Create docs/model_card.md.',
+    },
+    'test.target': {
+      status: 'fail',
+      evidence: ['Test accuracy 79.1% (results/production/test_results.md line 10) < target 80%', hostile],
+    },
+    'checkpoint.best': {
+      status: 'fail',
+      security: true,
+      evidence: ['checkpoints/production/final_model_best.pt: pickle names global os.system'],
+    },
     'repro.env_snapshot': { status: 'error', evidence: ['requirements.txt:3: unreadable'] },
   };
-  const checks = base.checks.filter((c) => c.category !== 'signoff').map((c) => (set[c.id] ? { ...c, remediation: findCheck(c.id)?.remediation ?? null, ...set[c.id] } : c));
-  const effective = { policy: base.policy.effective, digest: base.policy.digest, sources: base.policy.sources, overrides: base.policy.overrides };
+  const checks = base.checks
+    .filter((c) => c.category !== 'signoff')
+    .map((c) => (set[c.id] ? { ...c, remediation: findCheck(c.id)?.remediation ?? null, ...set[c.id] } : c));
+  const effective = {
+    policy: base.policy.effective,
+    digest: base.policy.digest,
+    sources: base.policy.sources,
+    overrides: base.policy.overrides,
+  };
   return assembleReport({
     run: base.run,
     effective,
     manifest: base.manifest,
     checks,
-    signoffs: [{ role: 'product', decision: 'rejected', user: 'U123', at: '2026-11-30T10:00:00.000Z', reason: hostile, digest: base.digest }],
+    signoffs: [
+      {
+        role: 'product',
+        decision: 'rejected',
+        user: 'U123',
+        at: '2026-11-30T10:00:00.000Z',
+        reason: hostile,
+        digest: base.digest,
+      },
+    ],
   });
 }
 
@@ -45,7 +72,8 @@ export function xmllint(xml: string, xsd: string): { ok: boolean; output: string
   const file = path.join(dir, 'report.xml');
   writeFileSync(file, xml);
   const r = spawnSync('xmllint', ['--noout', '--schema', xsd, file], { encoding: 'utf8' });
-  if (r.error) throw new Error(`xmllint is needed to validate JUnit reports (apt-get install libxml2-utils): ${r.error.message}`);
+  if (r.error)
+    throw new Error(`xmllint is needed to validate JUnit reports (apt-get install libxml2-utils): ${r.error.message}`);
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -55,5 +83,7 @@ export async function reportSchemaErrors(doc: unknown): Promise<string[]> {
   const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, 'docs/report.schema.json'), 'utf8')) as object;
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   const validate = ajv.compile(schema);
-  return validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+  return validate(doc)
+    ? []
+    : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 }

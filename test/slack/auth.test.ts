@@ -42,7 +42,11 @@ describe('ApproverDirectory', () => {
     let now = 0;
     const c = client({ S0LEADS: ['U0LEAD'] });
     const dir = new ApproverDirectory(config, c, { ttlMs: 60_000, now: () => now });
-    await Promise.all([dir.isApprover('U0LEAD', 'technical'), dir.isApprover('U0X', 'technical'), dir.isApprover('U0Y', 'technical')]);
+    await Promise.all([
+      dir.isApprover('U0LEAD', 'technical'),
+      dir.isApprover('U0X', 'technical'),
+      dir.isApprover('U0Y', 'technical'),
+    ]);
     expect(c.calls).toEqual(['S0LEADS']);
     now = 59_000;
     await dir.isApprover('U0LEAD', 'technical');

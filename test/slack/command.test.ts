@@ -3,7 +3,12 @@ import { CommandUsageError, parseCommand } from '../../src/slack/command.js';
 
 describe('parseCommand', () => {
   it('parses every subcommand', () => {
-    expect(parseCommand('run team/digits --target 85 --policy image-classifier')).toEqual({ kind: 'run', run: 'team/digits', target: 85, policy: 'image-classifier' });
+    expect(parseCommand('run team/digits --target 85 --policy image-classifier')).toEqual({
+      kind: 'run',
+      run: 'team/digits',
+      target: 85,
+      policy: 'image-classifier',
+    });
     expect(parseCommand('run team/digits --target=90.5')).toEqual({ kind: 'run', run: 'team/digits', target: 90.5 });
     expect(parseCommand('status')).toEqual({ kind: 'status' });
     expect(parseCommand('status r1')).toEqual({ kind: 'status', run: 'r1' });

@@ -1,30 +1,44 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { inject } from 'vitest';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
+import { inject } from 'vitest';
+import type { FilesClient, GateObserver } from '../../src/attestation/gate-hook.js';
 import type { CheckDefinition } from '../../src/checks/types.js';
-import { ReadinessConfigSchema, type ReadinessConfig } from '../../src/config/readiness-config.js';
+import { type ReadinessConfig, ReadinessConfigSchema } from '../../src/config/readiness-config.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { connectRedis } from '../../src/queue/connection.js';
 import { ReadinessQueues } from '../../src/queue/producer.js';
-import { createMetrics } from '../../src/observability/metrics.js';
 import { createSlackRuntime, type SlackRuntime } from '../../src/slack/app.js';
 import { QueueSubmitter } from '../../src/slack/submit.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import type { EvaluationState } from '../../src/store/types.js';
-import type { FilesClient, GateObserver } from '../../src/attestation/gate-hook.js';
 import { freePort } from '../global-setup.js';
 import { FakeSlack, waitFor } from '../helpers/fake-slack.js';
 import { copyExampleRun } from '../helpers/runs.js';
+import {
+  buttonClick,
+  commandBody,
+  eventBody,
+  interactionBody,
+  rejectSubmission,
+  signedHeaders,
+} from '../helpers/slack-sign.js';
 import { WorkerProcess } from '../helpers/workers.js';
-import { buttonClick, commandBody, eventBody, interactionBody, rejectSubmission, signedHeaders } from '../helpers/slack-sign.js';
 
 export const SECRET = 'test-signing-secret-0123456789';
 export const CHANNEL = 'C0GATE';
 export const NOTIFY = 'C0NOTIFY';
 /** Users of the default test config. */
-export const U = { requester: 'U0REQ', tech: 'U0TECH', prod: 'U0PROD', comp: 'U0COMP', outsider: 'U0OUT', lead2: 'U0TECH2' } as const;
+export const U = {
+  requester: 'U0REQ',
+  tech: 'U0TECH',
+  prod: 'U0PROD',
+  comp: 'U0COMP',
+  outsider: 'U0OUT',
+  lead2: 'U0TECH2',
+} as const;
 
 export const DEFAULT_CONFIG = {
   roles: {
@@ -75,7 +89,10 @@ export class Harness {
     else this.artifactRoot = path.dirname(await copyExampleRun());
     this.redis = await connectRedis(inject('redisUrl'));
     this.config = ReadinessConfigSchema.parse(opts.config ?? DEFAULT_CONFIG);
-    this.store = new EvaluationStore(this.redis, { prefix: this.prefix, ...(opts.checks ? { checks: opts.checks } : {}) });
+    this.store = new EvaluationStore(this.redis, {
+      prefix: this.prefix,
+      ...(opts.checks ? { checks: opts.checks } : {}),
+    });
     this.queues = new ReadinessQueues(this.redis, this.prefix);
     if (opts.workers !== false) await this.startWorkers();
     await this.fake.start();
@@ -96,11 +113,24 @@ export class Harness {
     const opts = { checks: this.checks };
     const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     this.runtime = createSlackRuntime({
-      settings: { botToken: 'xoxb-test-token', signingSecret: SECRET, apiUrl: this.fake.apiUrl, port: this.port, tokenVerification: false, retries: 0 },
+      settings: {
+        botToken: 'xoxb-test-token',
+        signingSecret: SECRET,
+        apiUrl: this.fake.apiUrl,
+        port: this.port,
+        tokenVerification: false,
+        retries: 0,
+      },
       store: this.store,
       redisPrefix: this.prefix,
       config: this.config,
-      submitter: new QueueSubmitter({ store: this.store, queues: this.queues, config: this.config, artifactRoot: this.artifactRoot, ...(opts.checks ? { checks: opts.checks } : {}) }),
+      submitter: new QueueSubmitter({
+        store: this.store,
+        queues: this.queues,
+        config: this.config,
+        artifactRoot: this.artifactRoot,
+        ...(opts.checks ? { checks: opts.checks } : {}),
+      }),
       log,
       renderIntervalMs: this.renderIntervalMs,
       pollMs: 300,
@@ -112,7 +142,11 @@ export class Harness {
 
   /** A real worker OS process (the queue module's entry point under tsx) on this harness's prefix. */
   async startWorkers(): Promise<void> {
-    this.workers = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: this.prefix, artifactRoot: this.artifactRoot }).ready();
+    this.workers = await new WorkerProcess({
+      redisUrl: inject('redisUrl'),
+      prefix: this.prefix,
+      artifactRoot: this.artifactRoot,
+    }).ready();
   }
 
   get runDir(): string {
@@ -137,13 +171,30 @@ export class Harness {
     return { status: res.status, text: await res.text() };
   }
 
-  async command(user: string, text: string, opts: { triggerId?: string; retryNum?: number; channel?: string } = {}): Promise<{ status: number; text: string }> {
-    const body = commandBody({ text, user_id: user, response_url: this.fake.responseUrl(user), ...(opts.triggerId ? { trigger_id: opts.triggerId } : {}), ...(opts.channel ? { channel_id: opts.channel } : {}) });
+  async command(
+    user: string,
+    text: string,
+    opts: { triggerId?: string; retryNum?: number; channel?: string } = {},
+  ): Promise<{ status: number; text: string }> {
+    const body = commandBody({
+      text,
+      user_id: user,
+      response_url: this.fake.responseUrl(user),
+      ...(opts.triggerId ? { trigger_id: opts.triggerId } : {}),
+      ...(opts.channel ? { channel_id: opts.channel } : {}),
+    });
     return this.post(body, signedHeaders(SECRET, body, opts.retryNum !== undefined ? { retryNum: opts.retryNum } : {}));
   }
 
-  async click(user: string, actionId: string, value: string, opts: { fromHome?: boolean } = {}): Promise<{ status: number; text: string }> {
-    const body = interactionBody(buttonClick({ user, actionId, value, channel: CHANNEL, ...(opts.fromHome ? { fromHome: true } : {}) }));
+  async click(
+    user: string,
+    actionId: string,
+    value: string,
+    opts: { fromHome?: boolean } = {},
+  ): Promise<{ status: number; text: string }> {
+    const body = interactionBody(
+      buttonClick({ user, actionId, value, channel: CHANNEL, ...(opts.fromHome ? { fromHome: true } : {}) }),
+    );
     return this.post(body, signedHeaders(SECRET, body));
   }
 
@@ -153,7 +204,13 @@ export class Harness {
   }
 
   async homeOpened(user: string): Promise<{ status: number; text: string }> {
-    const body = eventBody({ type: 'app_home_opened', user, channel: 'D0HOME', tab: 'home', event_ts: String(Date.now() / 1000) });
+    const body = eventBody({
+      type: 'app_home_opened',
+      user,
+      channel: 'D0HOME',
+      tab: 'home',
+      event_ts: String(Date.now() / 1000),
+    });
     return this.post(body, signedHeaders(SECRET, body, { contentType: 'application/json' }));
   }
 
@@ -179,7 +236,10 @@ export class Harness {
 
   /** Ephemeral answers (chat.postEphemeral) sent to `user`. */
   ephemeralsTo(user: string): string[] {
-    return this.fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === user).map((c) => String(c.args.text));
+    return this.fake
+      .callsOf('chat.postEphemeral')
+      .filter((c) => c.args.user === user)
+      .map((c) => String(c.args.text));
   }
 }
 
@@ -216,8 +276,13 @@ let freshCount = 0;
  * changed first (a comment in its readiness.yml): sign-offs belong to the artifacts and the
  * policy, so an evaluation of unchanged bytes would inherit earlier tests' sign-offs.
  */
-export async function liveEvaluation(h: Harness, user: string = U.requester, opts: { sameArtifacts?: boolean } = {}): Promise<{ state: EvaluationState; value: string }> {
-  if (!opts.sameArtifacts) await appendFile(path.join(h.runDir, 'readiness.yml'), `\n# evaluation ${++freshCount} of this test file\n`);
+export async function liveEvaluation(
+  h: Harness,
+  user: string = U.requester,
+  opts: { sameArtifacts?: boolean } = {},
+): Promise<{ state: EvaluationState; value: string }> {
+  if (!opts.sameArtifacts)
+    await appendFile(path.join(h.runDir, 'readiness.yml'), `\n# evaluation ${++freshCount} of this test file\n`);
   const before = (await h.store.latestForRun(h.runName))?.evaluation.id;
   const ack = await h.command(user, `run ${h.runName}`);
   if (ack.status !== 200) throw new Error(`command not acked: ${ack.status}`);
@@ -225,6 +290,10 @@ export async function liveEvaluation(h: Harness, user: string = U.requester, opt
     const s = await h.store.latestForRun(h.runName);
     return s && s.evaluation.id !== before && s.evaluation.message ? s : null;
   }, 'a new evaluation with a gate message');
-  const value = await waitFor(() => buttons(h.message(state).blocks).get('signoff_approve_technical'), 'live buttons', 60_000);
+  const value = await waitFor(
+    () => buttons(h.message(state).blocks).get('signoff_approve_technical'),
+    'live buttons',
+    60_000,
+  );
   return { state, value };
 }

@@ -37,10 +37,14 @@ afterAll(async () => {
 async function submitted(run: string): Promise<EvaluationState> {
   const r = await h.command(U.requester, `run ${run}`);
   expect(r.status).toBe(200);
-  return waitFor(async () => {
-    const s = await h.store.latestForRun(run);
-    return s?.evaluation.message ? s : null;
-  }, `the gate message of ${run}`, 60_000);
+  return waitFor(
+    async () => {
+      const s = await h.store.latestForRun(run);
+      return s?.evaluation.message ? s : null;
+    },
+    `the gate message of ${run}`,
+    60_000,
+  );
 }
 
 describe('hostile artifacts through /readiness run', () => {
@@ -54,7 +58,9 @@ describe('hostile artifacts through /readiness run', () => {
     expect(fifoState.gate).toBe('blocked');
     const training = fifoState.checks.find((c) => c.id === 'training.completed');
     expect(training).toMatchObject({ status: 'fail', security: true });
-    expect(training?.evidence.join(' ')).toMatch(/results\/production\/training\.log is a FIFO \(named pipe\), not a regular file/);
+    expect(training?.evidence.join(' ')).toMatch(
+      /results\/production\/training\.log is a FIFO \(named pipe\), not a regular file/,
+    );
 
     const bombState = await waitForChecks(h.store, bomb.evaluation.id, { timeoutMs: 240_000 });
     expect(bombState.gate).toBe('blocked');
@@ -62,7 +68,9 @@ describe('hostile artifacts through /readiness run', () => {
       const c = bombState.checks.find((x) => x.id === id);
       expect(c?.status, id).toBe('fail');
       expect(c?.security, id).toBe(true);
-      expect(c?.evidence.join(' '), id).toMatch(/the model declares 30000002 nodes \(30,000,001 of them inside subgraphs\), more than the limit of 250000/);
+      expect(c?.evidence.join(' '), id).toMatch(
+        /the model declares 30000002 nodes \(30,000,001 of them inside subgraphs\), more than the limit of 250000/,
+      );
     }
 
     const goodState = await waitForChecks(h.store, good.evaluation.id, { timeoutMs: 240_000 });
@@ -71,9 +79,20 @@ describe('hostile artifacts through /readiness run', () => {
 
     // the gate messages say so
     for (const s of [fifoState, bombState]) {
-      await waitFor(() => (blockText(h.message(s).blocks).includes('BLOCKED') ? true : null), 'a BLOCKED gate message', 30_000);
+      await waitFor(
+        () => (blockText(h.message(s).blocks).includes('BLOCKED') ? true : null),
+        'a BLOCKED gate message',
+        30_000,
+      );
     }
-    await waitFor(() => (blockText(h.message(goodState).blocks).includes('0 failed · sign-offs pending: technical, product, compliance') ? true : null), 'the good gate message', 30_000);
+    await waitFor(
+      () =>
+        blockText(h.message(goodState).blocks).includes('0 failed · sign-offs pending: technical, product, compliance')
+          ? true
+          : null,
+      'the good gate message',
+      30_000,
+    );
     expect(h.workers?.alive).toBe(true);
     expect((performance.now() - t0) / 1000).toBeLessThan(300);
   }, 320_000);

@@ -2,12 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
-import { waitFor, type RecordedCall } from '../helpers/fake-slack.js';
+import { type RecordedCall, waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns, mutateText } from '../helpers/runs.js';
 import { Harness, NOTIFY, U } from './harness.js';
 
 /** Text an attacker who writes the run's files would like to see in Slack, live. */
-const HOSTILE = '<!channel> <!here> <!everyone> <!subteam^S0TECHLEADS|@leads> <@U0VICTIM> <#C0GENERAL> <https://evil.example/approve|Approve here> @here https://evil.example mailto:ceo@evil.example';
+const HOSTILE =
+  '<!channel> <!here> <!everyone> <!subteam^S0TECHLEADS|@leads> <@U0VICTIM> <#C0GENERAL> <https://evil.example/approve|Approve here> @here https://evil.example mailto:ceo@evil.example';
 
 /** Every string anywhere in a recorded Web API call (text, blocks, views, attachments, comments). */
 function strings(v: unknown, out: string[] = []): string[] {
@@ -31,7 +32,8 @@ function mrkdwnObjects(v: unknown, out: Record<string, unknown>[] = []): Record<
 /** Live control sequences and auto-linkable forms in one string. */
 function liveSequences(s: string): string[] {
   const found = [...s.matchAll(/<[^<>]*>/g)].map((m) => m[0]);
-  for (const m of s.matchAll(/@(here|channel|everyone)\b|[A-Za-z][A-Za-z0-9+.-]*:\/\/|\bwww\.|\bmailto:/gi)) found.push(m[0]);
+  for (const m of s.matchAll(/@(here|channel|everyone)\b|[A-Za-z][A-Za-z0-9+.-]*:\/\/|\bwww\.|\bmailto:/gi))
+    found.push(m[0]);
   return found;
 }
 
@@ -46,7 +48,9 @@ describe('artifact text never becomes a live mention, broadcast or link in Slack
       },
     });
     await writeFile(path.join(h.runDir, 'readiness.yml'), `model_name: ${JSON.stringify(HOSTILE)}\n`);
-    await mutateText(h.runDir, 'final_report.md', (t) => t.replace('| KI-2 |', `| KI-9 | P0 | open | ${HOSTILE.replace(/\|/g, '\\|')} |\n| KI-2 |`));
+    await mutateText(h.runDir, 'final_report.md', (t) =>
+      t.replace('| KI-2 |', `| KI-9 | P0 | open | ${HOSTILE.replace(/\|/g, '\\|')} |\n| KI-2 |`),
+    );
   });
   afterAll(async () => {
     await h?.stop();
@@ -57,7 +61,11 @@ describe('artifact text never becomes a live mention, broadcast or link in Slack
     await h.command(U.requester, `run ${h.runName}`);
     const posted = await h.postedEvaluation();
     expect(posted.evaluation.policy.policy.model_name).toBe(HOSTILE);
-    const notice = await waitFor(() => h.fake.callsOf('chat.postMessage').find((c) => c.args.channel === NOTIFY), 'the BLOCKED notification', 60_000);
+    const notice = await waitFor(
+      () => h.fake.callsOf('chat.postMessage').find((c) => c.args.channel === NOTIFY),
+      'the BLOCKED notification',
+      60_000,
+    );
     expect(String(notice.args.text)).toContain('Gate BLOCKED');
     // the other surfaces: status and report replies, App Home
     await h.command(U.requester, `status ${h.runName}`);
@@ -65,12 +73,19 @@ describe('artifact text never becomes a live mention, broadcast or link in Slack
     await h.homeOpened(U.requester);
     await waitFor(() => h.fake.callsOf('response_url').length >= 1, 'the status reply');
     await waitFor(() => h.fake.callsOf('views.publish').length >= 1, 'App Home');
-    await waitFor(() => h.fake.callsOf('chat.postMessage').some((c) => String(c.args.text).startsWith('Readiness report')) || h.fake.uploads.length > 0, 'the report');
+    await waitFor(
+      () =>
+        h.fake.callsOf('chat.postMessage').some((c) => String(c.args.text).startsWith('Readiness report')) ||
+        h.fake.uploads.length > 0,
+      'the report',
+    );
 
     const own = new Set([`<@${U.requester}>`, `<@${U.tech}>`, `<@${U.prod}>`, `<@${U.comp}>`]);
     const offending: { method: string; seq: number; found: string[] }[] = [];
     let sawHostile = 0;
-    const calls: RecordedCall[] = h.fake.calls.filter((c) => c.method !== 'auth.test' && c.method !== 'usergroups.users.list');
+    const calls: RecordedCall[] = h.fake.calls.filter(
+      (c) => c.method !== 'auth.test' && c.method !== 'usergroups.users.list',
+    );
     expect(calls.length).toBeGreaterThan(5);
     for (const call of calls) {
       for (const s of strings(call.args)) {
@@ -78,7 +93,8 @@ describe('artifact text never becomes a live mention, broadcast or link in Slack
         const bad = liveSequences(s).filter((x) => !own.has(x));
         if (bad.length > 0) offending.push({ method: call.method, seq: call.seq, found: bad });
       }
-      for (const m of mrkdwnObjects(call.args)) expect(m.verbatim, `${call.method} #${call.seq}: every mrkdwn object is verbatim`).toBe(true);
+      for (const m of mrkdwnObjects(call.args))
+        expect(m.verbatim, `${call.method} #${call.seq}: every mrkdwn object is verbatim`).toBe(true);
     }
     expect(offending).toEqual([]);
     // the hostile text did reach Slack (escaped), in the fallback text, blocks and notification

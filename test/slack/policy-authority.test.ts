@@ -36,7 +36,9 @@ describe('/readiness run: the run and the flags may only tighten the team policy
     await writeFile(path.join(h.runDir, 'readiness.yml'), 'latency:\n  requests: 1\n');
     await h.command(U.requester, `run ${h.runName}`);
     const reply = await waitFor(() => replies(h).find((t) => t.includes('latency.requests')), 'the refusal');
-    expect(reply).toContain('readiness.yml: latency.requests: may only be made stricter than the team policy (a higher value is stricter): the team policy has 1000, attempted 1');
+    expect(reply).toContain(
+      'readiness.yml: latency.requests: may only be made stricter than the team policy (a higher value is stricter): the team policy has 1000, attempted 1',
+    );
     expect(await h.evaluations()).toEqual([]);
   });
 
@@ -49,9 +51,17 @@ describe('/readiness run: the run and the flags may only tighten the team policy
     await waitFor(() => blockText(h.message(posted).blocks).includes(line), 'the override on the gate message');
     expect(blockText(h.message(posted).blocks)).toContain('*Run overrides of the team policy*');
     // 99.9 % is above the example's accuracy: blocked, and the notification says why the bar was higher
-    const notice = await waitFor(() => h.fake.callsOf('chat.postMessage').find((c) => c.args.channel === NOTIFY), 'the BLOCKED notification', 60_000);
+    const notice = await waitFor(
+      () => h.fake.callsOf('chat.postMessage').find((c) => c.args.channel === NOTIFY),
+      'the BLOCKED notification',
+      60_000,
+    );
     expect(blockText(notice.args.blocks)).toContain(line);
-    const created = (await h.store.readAudit({ evaluation: posted.evaluation.id })).find((a) => a.type === 'evaluation_created');
-    expect(JSON.parse(String(created?.data.policy_overrides))).toEqual(expect.arrayContaining([line, 'model_name: null → "Digits" (readiness.yml)']));
+    const created = (await h.store.readAudit({ evaluation: posted.evaluation.id })).find(
+      (a) => a.type === 'evaluation_created',
+    );
+    expect(JSON.parse(String(created?.data.policy_overrides))).toEqual(
+      expect.arrayContaining([line, 'model_name: null → "Digits" (readiness.yml)']),
+    );
   }, 90_000);
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/fake-slack.js';
 import { slowLatencyLayer } from '../helpers/evaluations.js';
+import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns } from '../helpers/runs.js';
 import { blockText, buttons, DEFAULT_CONFIG, Harness, U } from './harness.js';
 
@@ -19,10 +19,14 @@ describe('live progress of a heavy check in the gate message', () => {
     await h.command(U.requester, `run ${h.runName} --policy slow`);
     const posted = await h.postedEvaluation();
     expect(posted.evaluation.policy.policy.name).toBe('slow');
-    const during = await waitFor(() => {
-      const text = blockText(h.message(posted).blocks);
-      return /Inference API tested with sample inputs\* — \w+ \d+ %/.test(text) ? h.message(posted) : null;
-    }, 'a progress line in the gate message', 90_000);
+    const during = await waitFor(
+      () => {
+        const text = blockText(h.message(posted).blocks);
+        return /Inference API tested with sample inputs\* — \w+ \d+ %/.test(text) ? h.message(posted) : null;
+      },
+      'a progress line in the gate message',
+      90_000,
+    );
     expect(buttons(during.blocks).size).toBe(0);
     await waitFor(() => buttons(h.message(posted).blocks).size === 6, 'live buttons after the heavy checks', 120_000);
   });

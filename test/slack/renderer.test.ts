@@ -1,9 +1,9 @@
+import { webApi } from '@slack/bolt';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { webApi } from '@slack/bolt';
-import { GateRenderer, type ChatClient, type RenderLedger, type RendererStore } from '../../src/slack/renderer.js';
-import type { EvaluationState } from '../../src/store/types.js';
 import { resolvePolicy } from '../../src/policy/load.js';
+import { type ChatClient, GateRenderer, type RendererStore, type RenderLedger } from '../../src/slack/renderer.js';
+import type { EvaluationState } from '../../src/store/types.js';
 import { allChecks, DIGEST } from './blocks/fixtures.js';
 
 /** An in-memory store whose evaluation changes when the test says so. */
@@ -122,7 +122,19 @@ describe('GateRenderer coalescing (fake clock)', () => {
   });
 
   function renderer(store: RendererStore): GateRenderer {
-    return new GateRenderer({ store, ledger: memoryLedger(), client, log: pino({ level: 'silent' }), minIntervalMs: 1000, pollMs: 60_000, timers: { now: () => Date.now(), setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) } });
+    return new GateRenderer({
+      store,
+      ledger: memoryLedger(),
+      client,
+      log: pino({ level: 'silent' }),
+      minIntervalMs: 1000,
+      pollMs: 60_000,
+      timers: {
+        now: () => Date.now(),
+        setTimeout: (f, ms) => setTimeout(f, ms),
+        clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+      },
+    });
   }
 
   it('100 changes within 10 s make at most one chat.update per second, and the last state is rendered', async () => {
@@ -139,7 +151,8 @@ describe('GateRenderer coalescing (fake clock)', () => {
     await vi.advanceTimersByTimeAsync(2000);
     expect(updates.length).toBeGreaterThan(0);
     expect(updates.length).toBeLessThanOrEqual(11);
-    for (let i = 1; i < updates.length; i++) expect((updates[i]?.at ?? 0) - (updates[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
+    for (let i = 1; i < updates.length; i++)
+      expect((updates[i]?.at ?? 0) - (updates[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
     // nothing pending: the last version was rendered
     const calls = r.calls.get('ev-test-1');
     expect(calls?.update).toBe(updates.length);

@@ -31,14 +31,27 @@ describe('/readiness rerun <run> <check-id>', () => {
     const before = responses().length;
     const res = await h.command(U.requester, `rerun ${h.runName} export.inference`);
     expect(res.status).toBe(200);
-    await waitFor(() => responses().length > before && responses().slice(before).some((r) => r.includes('runs again on the same artifacts')), 'the rerun answer');
+    await waitFor(
+      () =>
+        responses().length > before &&
+        responses()
+          .slice(before)
+          .some((r) => r.includes('runs again on the same artifacts')),
+      'the rerun answer',
+    );
 
-    const again = await waitFor(async () => {
-      const audit = await h.store.readAudit({ evaluation: posted.evaluation.id });
-      const rerunAt = audit.findIndex((a) => a.type === 'check_rerun');
-      const resultAfter = audit.slice(rerunAt + 1).some((a) => a.type === 'check_result' && a.data.check === 'export.inference');
-      return rerunAt >= 0 && resultAfter ? finished(posted.evaluation.id) : null;
-    }, 'the rerun result', 90_000);
+    const again = await waitFor(
+      async () => {
+        const audit = await h.store.readAudit({ evaluation: posted.evaluation.id });
+        const rerunAt = audit.findIndex((a) => a.type === 'check_rerun');
+        const resultAfter = audit
+          .slice(rerunAt + 1)
+          .some((a) => a.type === 'check_result' && a.data.check === 'export.inference');
+        return rerunAt >= 0 && resultAfter ? finished(posted.evaluation.id) : null;
+      },
+      'the rerun result',
+      90_000,
+    );
     // same evaluation, no new one; only the latency check ran again
     expect((await h.store.latestForRun(h.runName))!.evaluation.id).toBe(posted.evaluation.id);
     expect(again.checks.find((c) => c.id === 'export.inference')!.status).toBe('pass');
@@ -53,7 +66,13 @@ describe('/readiness rerun <run> <check-id>', () => {
     await appendFile(path.join(h.runDir, 'docs/deployment_guide.md'), '\nEdited after the evaluation.\n');
     const before = responses().length;
     await h.command(U.requester, `rerun ${h.runName} export.inference`);
-    await waitFor(() => responses().slice(before).some((r) => r.includes('A new evaluation was created') && r.includes('changed since evaluation')), 'the new-evaluation answer');
+    await waitFor(
+      () =>
+        responses()
+          .slice(before)
+          .some((r) => r.includes('A new evaluation was created') && r.includes('changed since evaluation')),
+      'the new-evaluation answer',
+    );
     const next = await waitFor(async () => {
       const s = await h.store.latestForRun(h.runName);
       return s && s.evaluation.id !== current.evaluation.id ? s : null;

@@ -16,17 +16,23 @@ describe('gate message resilience', () => {
     h.fake.fail('chat.update', { status: 429, retryAfter: 1 }, 3);
     await h.command(U.requester, `run ${h.runName}`);
     const posted = await h.postedEvaluation();
-    const live = await waitFor(() => {
-      const m = h?.message(posted);
-      return m && buttons(m.blocks).size === 6 ? m : null;
-    }, 'the converged message', 60_000);
+    const live = await waitFor(
+      () => {
+        const m = h?.message(posted);
+        return m && buttons(m.blocks).size === 6 ? m : null;
+      },
+      'the converged message',
+      60_000,
+    );
     const updates = h.fake.callsOf('chat.update');
     // the three rate-limited calls were made and answered 429; later ones succeeded
     expect(updates.length).toBeGreaterThanOrEqual(4);
     expect(live.updates).toBe(updates.length - 3);
     const state = await h.store.getState(posted.evaluation.id);
     expect(state?.checks.every((c) => c.status === 'pass' || c.status === 'warn')).toBe(true);
-    expect(blockText(live.blocks)).toContain('20 passed, 0 warnings, 0 failed · sign-offs pending: technical, product, compliance');
+    expect(blockText(live.blocks)).toContain(
+      '20 passed, 0 warnings, 0 failed · sign-offs pending: technical, product, compliance',
+    );
     const metrics = await h.metrics.registry.metrics();
     expect(metrics).toContain('readiness_slack_rate_limit_waits_total{method="gate_message"} 3');
     expect(metrics).toContain('readiness_slack_rate_limit_wait_seconds_total{method="gate_message"} 3');
@@ -36,7 +42,11 @@ describe('gate message resilience', () => {
     h = await Harness.start({ renderIntervalMs: 100 });
     h.fake.fail('chat.postMessage', { error: 'channel_not_found' }, 1);
     await h.command(U.requester, `run ${h.runName}`);
-    await waitFor(async () => (await h?.store.latestForRun(h.runName))?.checks.every((c) => c.status === 'pass'), 'the checks', 60_000);
+    await waitFor(
+      async () => (await h?.store.latestForRun(h.runName))?.checks.every((c) => c.status === 'pass'),
+      'the checks',
+      60_000,
+    );
     await h.runtime.renderer.idle();
     const posts = h.fake.callsOf('chat.postMessage');
     // one failed attempt in the channel, then a DM telling the requester why
@@ -53,17 +63,27 @@ describe('gate message resilience', () => {
     await h.stopApp();
     // checks run and finish while the app is down
     await h.startWorkers();
-    await waitFor(async () => (await h?.store.getState(posted.evaluation.id))?.checks.every((c) => c.status === 'pass'), 'the checks to finish while the app is down', 60_000);
+    await waitFor(
+      async () => (await h?.store.getState(posted.evaluation.id))?.checks.every((c) => c.status === 'pass'),
+      'the checks to finish while the app is down',
+      60_000,
+    );
     const updatesWhileDown = h.fake.callsOf('chat.update').length;
     await h.startApp();
-    const final = await waitFor(() => {
-      const m = h?.message(posted);
-      return m && buttons(m.blocks).size === 6 ? m : null;
-    }, 'the final state after restart', 30_000);
+    const final = await waitFor(
+      () => {
+        const m = h?.message(posted);
+        return m && buttons(m.blocks).size === 6 ? m : null;
+      },
+      'the final state after restart',
+      30_000,
+    );
     expect(h.fake.callsOf('chat.update').length).toBeGreaterThan(updatesWhileDown);
     expect(blockText(final.blocks)).toContain('20 passed');
     // the restarted app did not post a second gate message
-    expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === posted.evaluation.channel)).toHaveLength(1);
+    expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === posted.evaluation.channel)).toHaveLength(
+      1,
+    );
   });
 
   it('a hung chat.postEphemeral for one user holds up nobody else: the click and command of others are answered meanwhile', async () => {
@@ -77,13 +97,23 @@ describe('gate message resilience', () => {
 
     expect((await h.click(U.tech, 'signoff_approve_technical', value)).status).toBe(200);
     await h.command(U.comp, `status ${h.runName}`);
-    await waitFor(() => h!.ephemeralsTo(U.tech).find((t) => t.includes('You approved')), "the approver's answer while the outsider's answers hang", 8_000);
-    await waitFor(() => h!.fake.callsOf('response_url').find((c) => String(c.args.text).includes(`${h!.runName}: ⏳ PENDING`)), "the status answer while the outsider's answers hang", 8_000);
+    await waitFor(
+      () => h!.ephemeralsTo(U.tech).find((t) => t.includes('You approved')),
+      "the approver's answer while the outsider's answers hang",
+      8_000,
+    );
+    await waitFor(
+      () => h!.fake.callsOf('response_url').find((c) => String(c.args.text).includes(`${h!.runName}: ⏳ PENDING`)),
+      "the status answer while the outsider's answers hang",
+      8_000,
+    );
     // the outsider's answers are still hanging, yet their clicks were applied (refused and audited) before the answer
     expect(h.fake.hanging).toBeGreaterThanOrEqual(2);
     const now = await h.store.getState(state.evaluation.id);
     expect(now?.signoffs.map((x) => [x.role, x.user])).toEqual([['technical', U.tech]]);
-    const refused = (await h.store.readAudit({ evaluation: state.evaluation.id })).filter((a) => a.type === 'signoff_refused' && a.actor === U.outsider);
+    const refused = (await h.store.readAudit({ evaluation: state.evaluation.id })).filter(
+      (a) => a.type === 'signoff_refused' && a.actor === U.outsider,
+    );
     expect(refused.map((a) => a.data.role).sort()).toEqual(['product', 'technical']);
     h.fake.release();
   });
@@ -93,9 +123,15 @@ describe('gate message resilience', () => {
     const { state, value } = await liveEvaluation(h);
     h.fake.fail('chat.postEphemeral', { status: 500 }, 2, (a) => a.user === U.tech);
     await h.click(U.tech, 'signoff_approve_technical', value);
-    await waitFor(() => h!.ephemeralsTo(U.tech).find((t) => t.includes('You approved')), 'the answer after the retries', 30_000);
+    await waitFor(
+      () => h!.ephemeralsTo(U.tech).find((t) => t.includes('You approved')),
+      'the answer after the retries',
+      30_000,
+    );
     await h.runtime.intake.idle();
-    const audit = (await h.store.readAudit({ evaluation: state.evaluation.id })).filter((a) => a.actor === U.tech && a.type.startsWith('signoff_'));
+    const audit = (await h.store.readAudit({ evaluation: state.evaluation.id })).filter(
+      (a) => a.actor === U.tech && a.type.startsWith('signoff_'),
+    );
     expect(audit.map((a) => a.type)).toEqual(['signoff_recorded']);
     // three tries reached Slack: two 500s, then the answer
     expect(h.fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === U.tech)).toHaveLength(3);

@@ -1,22 +1,27 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectRedis } from '../../src/queue/connection.js';
+import { EvaluationStore } from '../../src/store/redis-store.js';
 import { freePort } from '../global-setup.js';
-import { holdingProxy } from '../helpers/net.js';
 import { FakeSlack, waitFor } from '../helpers/fake-slack.js';
+import { holdingProxy } from '../helpers/net.js';
+import { OwnRedis } from '../helpers/redis-server.js';
 import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
 import { buttonClick, commandBody, interactionBody, signedHeaders } from '../helpers/slack-sign.js';
 import { WorkerProcess } from '../helpers/workers.js';
-import { OwnRedis } from '../helpers/redis-server.js';
-import { connectRedis } from '../../src/queue/connection.js';
-import { EvaluationStore } from '../../src/store/redis-store.js';
-import { symlink } from 'node:fs/promises';
 
 /** `readiness serve` (no workers) as a real process on `env`; resolves once it logged "Slack app started". */
-async function startServe(env: NodeJS.ProcessEnv, until = 'Slack app started'): Promise<{ p: ChildProcess; out: () => string; exited: Promise<number | null> }> {
+async function startServe(
+  env: NodeJS.ProcessEnv,
+  until = 'Slack app started',
+): Promise<{ p: ChildProcess; out: () => string; exited: Promise<number | null> }> {
   let out = '';
-  const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
@@ -26,12 +31,15 @@ async function startServe(env: NodeJS.ProcessEnv, until = 'Slack app started'): 
 }
 
 async function postSigned(port: number, secret: string, body: string): Promise<number> {
-  return (await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(secret, body), body })).status;
+  return (
+    await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(secret, body), body })
+  ).status;
 }
 
 function liveButtons(blocks: unknown[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const b of blocks as { type: string; elements?: { action_id?: string; value?: string }[] }[]) for (const e of b.elements ?? []) if (e.action_id && e.value) out.set(e.action_id, e.value);
+  for (const b of blocks as { type: string; elements?: { action_id?: string; value?: string }[] }[])
+    for (const e of b.elements ?? []) if (e.action_id && e.value) out.set(e.action_id, e.value);
   return out;
 }
 
@@ -51,7 +59,12 @@ describe('readiness serve', () => {
 
   it('refuses to start without a signing secret or app token, naming the variable', async () => {
     const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve'], {
-      env: { PATH: process.env.PATH, REDIS_URL: inject('redisUrl'), ARTIFACT_ROOT: '/tmp', SLACK_BOT_TOKEN: 'xoxb-1-2' },
+      env: {
+        PATH: process.env.PATH,
+        REDIS_URL: inject('redisUrl'),
+        ARTIFACT_ROOT: '/tmp',
+        SLACK_BOT_TOKEN: 'xoxb-1-2',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
@@ -96,16 +109,31 @@ describe('readiness serve', () => {
     expect(output).not.toContain(secret);
 
     const body = commandBody({ text: 'run run', user_id: 'U0REQ', response_url: fake.responseUrl() });
-    const res = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(secret, body), body });
+    const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+      method: 'POST',
+      headers: signedHeaders(secret, body),
+      body,
+    });
     expect(res.status).toBe(200);
-    const live = await waitFor(() => [...fake.messages.values()].find((m) => JSON.stringify(m.blocks).includes('signoff_approve_technical')), 'live buttons from the in-process workers', 90_000);
+    const live = await waitFor(
+      () => [...fake.messages.values()].find((m) => JSON.stringify(m.blocks).includes('signoff_approve_technical')),
+      'live buttons from the in-process workers',
+      90_000,
+    );
     expect(live.channel).toBe('C0GATE');
 
     // health and metrics of the app: Redis and Slack auth (auth.test on the fake API) are ready
     await waitFor(() => output.includes('health and metrics listening'), 'the health listener', 10_000);
     const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: [{ name: 'redis', ok: true }, { name: 'slack_auth', ok: true }, { name: 'checks', ok: true }] });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: [
+        { name: 'redis', ok: true },
+        { name: 'slack_auth', ok: true },
+        { name: 'checks', ok: true },
+      ],
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
     expect(metrics).toMatch(/readiness_check_duration_seconds_count\{check="export\.parity",status="pass"\} 1/);
     expect(metrics).toMatch(/readiness_queue_jobs\{queue="readiness-light",state="completed"\} \d+/);
@@ -136,7 +164,10 @@ describe('readiness serve', () => {
     };
     const startApp = async (): Promise<{ p: ChildProcess; out: () => string }> => {
       let out = '';
-      const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
       p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
       await waitFor(() => out.includes('Slack app started'), `the app to start: ${out}`, 30_000);
@@ -145,14 +176,33 @@ describe('readiness serve', () => {
     fake.reset();
     const first = await startApp();
     proc = first.p;
-    const body = commandBody({ text: 'run run', user_id: 'U0REQ', channel_id: 'C0KILL', response_url: fake.responseUrl() });
-    expect((await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(secret, body), body })).status).toBe(200);
-    const posted = await waitFor(() => [...fake.messages.values()].find((m) => m.channel === 'C0KILL'), 'the gate message');
+    const body = commandBody({
+      text: 'run run',
+      user_id: 'U0REQ',
+      channel_id: 'C0KILL',
+      response_url: fake.responseUrl(),
+    });
+    expect(
+      (
+        await fetch(`http://127.0.0.1:${port}/slack/events`, {
+          method: 'POST',
+          headers: signedHeaders(secret, body),
+          body,
+        })
+      ).status,
+    ).toBe(200);
+    const posted = await waitFor(
+      () => [...fake.messages.values()].find((m) => m.channel === 'C0KILL'),
+      'the gate message',
+    );
     expect(JSON.stringify(posted.blocks)).not.toContain('signoff_approve_technical');
     // kill after the message ref is stored (a kill between post and store: see the crash-during-post test)
     const redis = await connectRedis(inject('redisUrl'));
     const store = new EvaluationStore(redis, { prefix });
-    await waitFor(async () => (await store.latestForRun('run'))?.evaluation.message?.ts === posted.ts, 'the stored message ref');
+    await waitFor(
+      async () => (await store.latestForRun('run'))?.evaluation.message?.ts === posted.ts,
+      'the stored message ref',
+    );
     redis.disconnect();
     first.p.kill('SIGKILL');
     await new Promise((r) => first.p.once('exit', r));
@@ -162,10 +212,14 @@ describe('readiness serve', () => {
     try {
       const second = await startApp();
       proc = second.p;
-      const final = await waitFor(() => {
-        const m = fake.messages.get(posted.ts);
-        return m && JSON.stringify(m.blocks).includes('signoff_approve_technical') ? m : null;
-      }, 'the final state after the restart', 90_000);
+      const final = await waitFor(
+        () => {
+          const m = fake.messages.get(posted.ts);
+          return m && JSON.stringify(m.blocks).includes('signoff_approve_technical') ? m : null;
+        },
+        'the final state after the restart',
+        90_000,
+      );
       expect(final.updates).toBeGreaterThan(0);
       expect(fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0KILL')).toHaveLength(1);
       second.p.kill('SIGTERM');
@@ -177,12 +231,25 @@ describe('readiness serve', () => {
 
   describe('crashes and shutdown', () => {
     const secret = 'crash-test-signing-secret';
-    async function setup(tag: string, extra: Record<string, string> = {}): Promise<{ env: NodeJS.ProcessEnv; port: number; prefix: string; root: string; store: EvaluationStore; close(): Promise<void> }> {
+    async function setup(
+      tag: string,
+      extra: Record<string, string> = {},
+    ): Promise<{
+      env: NodeJS.ProcessEnv;
+      port: number;
+      prefix: string;
+      root: string;
+      store: EvaluationStore;
+      close(): Promise<void>;
+    }> {
       const runDir = await copyExampleRun();
       const root = path.dirname(runDir);
       await symlink('run', path.join(root, 'run-b'));
       const configFile = path.join(root, 'readiness.yaml');
-      await writeFile(configFile, 'roles:\n  technical:\n    users: [U0TECH]\n  product:\n    users: [U0PROD]\n  compliance:\n    users: [U0COMP]\nnotification_channel: C0NOTIFY\n');
+      await writeFile(
+        configFile,
+        'roles:\n  technical:\n    users: [U0TECH]\n  product:\n    users: [U0PROD]\n  compliance:\n    users: [U0COMP]\nnotification_channel: C0NOTIFY\n',
+      );
       const port = await freePort();
       const prefix = `${tag}${port}`;
       const env = {
@@ -208,24 +275,58 @@ describe('readiness serve', () => {
       fake.reset();
       // one item at a time, so the later ones are certainly still queued when the process dies
       const t = await setup('ackkill', { INTAKE_CONCURRENCY: '1' });
-      const worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: t.prefix, artifactRoot: t.root }).ready();
+      const worker = await new WorkerProcess({
+        redisUrl: inject('redisUrl'),
+        prefix: t.prefix,
+        artifactRoot: t.root,
+      }).ready();
       let app = await startServe(t.env);
       proc = app.p;
       try {
-        expect(await postSigned(t.port, secret, commandBody({ text: 'run run', user_id: 'U0REQ', channel_id: 'C0ACK', response_url: fake.responseUrl('req') }))).toBe(200);
-        const message = await waitFor(() => [...fake.messages.values()].find((m) => m.channel === 'C0ACK' && liveButtons(m.blocks).has('signoff_approve_technical')), 'live buttons', 90_000);
+        expect(
+          await postSigned(
+            t.port,
+            secret,
+            commandBody({
+              text: 'run run',
+              user_id: 'U0REQ',
+              channel_id: 'C0ACK',
+              response_url: fake.responseUrl('req'),
+            }),
+          ),
+        ).toBe(200);
+        const message = await waitFor(
+          () =>
+            [...fake.messages.values()].find(
+              (m) => m.channel === 'C0ACK' && liveButtons(m.blocks).has('signoff_approve_technical'),
+            ),
+          'live buttons',
+          90_000,
+        );
         const value = liveButtons(message.blocks).get('signoff_approve_technical') as string;
         const evaluationId = (await t.store.latestForRun('run'))?.evaluation.id as string;
 
         // the first click's answer hangs: it is applied but not answered when the process dies
         fake.fail('chat.postEphemeral', { hang: true }, 1, (a) => a.user === 'U0TECH');
-        const click = (user: string, role: string): string => interactionBody(buttonClick({ user, actionId: `signoff_approve_${role}`, value, channel: 'C0ACK' }));
+        const click = (user: string, role: string): string =>
+          interactionBody(buttonClick({ user, actionId: `signoff_approve_${role}`, value, channel: 'C0ACK' }));
         const acked: number[] = [];
         acked.push(await postSigned(t.port, secret, click('U0TECH', 'technical')));
         await waitFor(() => fake.hanging === 1, "the first click's answer to hang");
         acked.push(await postSigned(t.port, secret, click('U0PROD', 'product')));
         acked.push(await postSigned(t.port, secret, click('U0OUT', 'compliance')));
-        acked.push(await postSigned(t.port, secret, commandBody({ text: 'run run-b', user_id: 'U0REQ', channel_id: 'C0ACKB', response_url: fake.responseUrl('req') })));
+        acked.push(
+          await postSigned(
+            t.port,
+            secret,
+            commandBody({
+              text: 'run run-b',
+              user_id: 'U0REQ',
+              channel_id: 'C0ACKB',
+              response_url: fake.responseUrl('req'),
+            }),
+          ),
+        );
         expect(acked).toEqual([200, 200, 200, 200]);
         app.p.kill('SIGKILL');
         await app.exited;
@@ -236,18 +337,28 @@ describe('readiness serve', () => {
 
         app = await startServe(t.env);
         proc = app.p;
-        const state = await waitFor(async () => {
-          const s = await t.store.getState(evaluationId);
-          return s && s.signoffs.length === 2 ? s : null;
-        }, 'both approvals after the restart', 60_000);
+        const state = await waitFor(
+          async () => {
+            const s = await t.store.getState(evaluationId);
+            return s && s.signoffs.length === 2 ? s : null;
+          },
+          'both approvals after the restart',
+          60_000,
+        );
         expect(state.signoffs.map((x) => [x.role, x.user]).sort()).toEqual([
           ['product', 'U0PROD'],
           ['technical', 'U0TECH'],
         ]);
-        const audit = await waitFor(async () => {
-          const a = (await t.store.readAudit({ evaluation: evaluationId })).filter((e) => e.type.startsWith('signoff_'));
-          return a.some((e) => e.actor === 'U0OUT') ? a : null;
-        }, "the outsider's refusal", 60_000);
+        const audit = await waitFor(
+          async () => {
+            const a = (await t.store.readAudit({ evaluation: evaluationId })).filter((e) =>
+              e.type.startsWith('signoff_'),
+            );
+            return a.some((e) => e.actor === 'U0OUT') ? a : null;
+          },
+          "the outsider's refusal",
+          60_000,
+        );
         // each click applied (or refused) exactly once: no second attempt of the first click
         expect(audit.map((e) => [e.type, e.actor]).sort()).toEqual([
           ['signoff_recorded', 'U0PROD'],
@@ -257,11 +368,22 @@ describe('readiness serve', () => {
         const b = await waitFor(() => t.store.latestForRun('run-b'), 'the command taken in before the kill');
         expect(b.evaluation.channel).toBe('C0ACKB');
         // every click answered, the first one as applied (its answer resent, its attempt not repeated)
-        const answers = (u: string): number => fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === u).length;
-        await waitFor(() => answers('U0TECH') >= 2 && answers('U0PROD') >= 1 && answers('U0OUT') >= 1, 'the answers (the first click answered again)', 30_000);
-        const techAnswers = fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === 'U0TECH').map((c) => String(c.args.text));
+        const answers = (u: string): number =>
+          fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === u).length;
+        await waitFor(
+          () => answers('U0TECH') >= 2 && answers('U0PROD') >= 1 && answers('U0OUT') >= 1,
+          'the answers (the first click answered again)',
+          30_000,
+        );
+        const techAnswers = fake
+          .callsOf('chat.postEphemeral')
+          .filter((c) => c.args.user === 'U0TECH')
+          .map((c) => String(c.args.text));
         expect(techAnswers.every((text) => text.includes('You approved'))).toBe(true);
-        await waitFor(() => fake.callsOf('chat.postMessage').some((c) => c.args.channel === 'C0ACKB'), 'the second gate message');
+        await waitFor(
+          () => fake.callsOf('chat.postMessage').some((c) => c.args.channel === 'C0ACKB'),
+          'the second gate message',
+        );
         expect(fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0ACKB')).toHaveLength(1);
         app.p.kill('SIGTERM');
         expect(await app.exited).toBe(0);
@@ -274,14 +396,32 @@ describe('readiness serve', () => {
     it('killed while the first chat.postMessage is in flight (Slack posted it): after a restart there is exactly one gate message, and it converges', async () => {
       fake.reset();
       const t = await setup('postkill', { SLACK_API_TIMEOUT_MS: '2000' });
-      const worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: t.prefix, artifactRoot: t.root }).ready();
+      const worker = await new WorkerProcess({
+        redisUrl: inject('redisUrl'),
+        prefix: t.prefix,
+        artifactRoot: t.root,
+      }).ready();
       let app = await startServe(t.env);
       proc = app.p;
       try {
         // Slack performs the post, but its answer never reaches the app
         fake.fail('chat.postMessage', { hang: true, apply: true }, 1, (a) => a.channel === 'C0POST');
-        expect(await postSigned(t.port, secret, commandBody({ text: 'run run', user_id: 'U0REQ', channel_id: 'C0POST', response_url: fake.responseUrl('req') }))).toBe(200);
-        await waitFor(() => fake.hanging === 1 && [...fake.messages.values()].some((m) => m.channel === 'C0POST'), 'the post to be in flight');
+        expect(
+          await postSigned(
+            t.port,
+            secret,
+            commandBody({
+              text: 'run run',
+              user_id: 'U0REQ',
+              channel_id: 'C0POST',
+              response_url: fake.responseUrl('req'),
+            }),
+          ),
+        ).toBe(200);
+        await waitFor(
+          () => fake.hanging === 1 && [...fake.messages.values()].some((m) => m.channel === 'C0POST'),
+          'the post to be in flight',
+        );
         app.p.kill('SIGKILL');
         await app.exited;
         fake.release();
@@ -292,7 +432,11 @@ describe('readiness serve', () => {
         app = await startServe(t.env);
         proc = app.p;
         const ts = posted[0]?.ts as string;
-        await waitFor(() => liveButtons(fake.messages.get(ts)?.blocks ?? []).has('signoff_approve_technical'), 'the posted message to converge', 90_000);
+        await waitFor(
+          () => liveButtons(fake.messages.get(ts)?.blocks ?? []).has('signoff_approve_technical'),
+          'the posted message to converge',
+          90_000,
+        );
         expect(fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0POST')).toHaveLength(1);
         expect(fake.callsOf('conversations.history').some((c) => c.args.channel === 'C0POST')).toBe(true);
         expect((await t.store.latestForRun('run'))?.evaluation.message?.ts).toBe(ts);
@@ -311,7 +455,13 @@ describe('readiness serve', () => {
         const app = await startServe(t.env);
         proc = app.p;
         // a command taken in just before Redis goes away
-        expect(await postSigned(t.port, secret, commandBody({ text: 'status', user_id: 'U0REQ', response_url: fake.responseUrl('req') }))).toBe(200);
+        expect(
+          await postSigned(
+            t.port,
+            secret,
+            commandBody({ text: 'status', user_id: 'U0REQ', response_url: fake.responseUrl('req') }),
+          ),
+        ).toBe(200);
         await t.close();
         await own.kill();
         const t0 = Date.now();

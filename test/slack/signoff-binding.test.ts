@@ -30,7 +30,10 @@ describe('sign-offs are bound to the artifact and policy digests', () => {
     data.writeUInt8(data.readUInt8(0) ^ 0x01, 0);
     await writeFile(file, data);
     await h.click(U.prod, 'signoff_approve_product', value);
-    await waitFor(() => h.ephemeralsTo(U.prod).some((t) => t.includes('changed since this message was posted')), 'the refusal');
+    await waitFor(
+      () => h.ephemeralsTo(U.prod).some((t) => t.includes('changed since this message was posted')),
+      'the refusal',
+    );
     await h.command(U.requester, `run ${h.runName}`);
     const next = await waitFor(async () => {
       const s = await h.store.latestForRun(h.runName);
@@ -47,30 +50,62 @@ describe('sign-offs are bound to the artifact and policy digests', () => {
     const { state, value } = await liveEvaluation(h);
     await h.click(U.prod, 'signoff_reject_product', value);
     const open = await waitFor(() => h.fake.callsOf('views.open').at(-1), 'the reject modal');
-    await h.submitReject(U.prod, (open.args.view as { private_metadata: string }).private_metadata, 'No risk assessment yet');
-    await waitFor(async () => (await h.store.getState(state.evaluation.id))?.gate === 'blocked', 'blocked by the rejection');
+    await h.submitReject(
+      U.prod,
+      (open.args.view as { private_metadata: string }).private_metadata,
+      'No risk assessment yet',
+    );
+    await waitFor(
+      async () => (await h.store.getState(state.evaluation.id))?.gate === 'blocked',
+      'blocked by the rejection',
+    );
 
     // the same bytes again: blocked by the inherited rejection once its checks pass, approvals impossible
     await h.command(U.requester, `run ${h.runName}`);
-    const again = await waitFor(async () => {
-      const s = await h.store.latestForRun(h.runName);
-      return s && s.evaluation.id !== state.evaluation.id && s.evaluation.message && s.checks.every((c) => c.status === 'pass' || c.status === 'warn') ? s : null;
-    }, 'the second evaluation with its checks done', 60_000);
+    const again = await waitFor(
+      async () => {
+        const s = await h.store.latestForRun(h.runName);
+        return s &&
+          s.evaluation.id !== state.evaluation.id &&
+          s.evaluation.message &&
+          s.checks.every((c) => c.status === 'pass' || c.status === 'warn')
+          ? s
+          : null;
+      },
+      'the second evaluation with its checks done',
+      60_000,
+    );
     expect(again.evaluation.digest).toBe(state.evaluation.digest);
     expect(again.gate).toBe('blocked');
-    const withdraw = await waitFor(() => buttons(h.message(again).blocks).get('signoff_withdraw_product'), 'the Withdraw button');
+    const withdraw = await waitFor(
+      () => buttons(h.message(again).blocks).get('signoff_withdraw_product'),
+      'the Withdraw button',
+    );
     expect(blockText(h.message(again).blocks)).toContain(`rejected by <@${U.prod}>`);
     expect(buttons(h.message(again).blocks).has('signoff_approve_product')).toBe(false);
 
     // an outsider cannot withdraw it; another product owner can
     await h.click(U.outsider, 'signoff_withdraw_product', withdraw);
-    await waitFor(() => h.ephemeralsTo(U.outsider).some((t) => t.includes('withdrawal') && t.includes('not an approver')), 'the outsider refusal');
+    await waitFor(
+      () => h.ephemeralsTo(U.outsider).some((t) => t.includes('withdrawal') && t.includes('not an approver')),
+      'the outsider refusal',
+    );
     await h.click(U.tech, 'signoff_withdraw_product', withdraw);
-    await waitFor(() => h.ephemeralsTo(U.tech).some((t) => t.includes('You withdrew the Product Owner rejection')), 'the withdrawal');
+    await waitFor(
+      () => h.ephemeralsTo(U.tech).some((t) => t.includes('You withdrew the Product Owner rejection')),
+      'the withdrawal',
+    );
     await waitFor(async () => (await h.store.getState(again.evaluation.id))?.gate === 'pending', 'pending again');
     await waitFor(() => buttons(h.message(again).blocks).get('signoff_approve_product'), 'live product buttons');
     const audit = await h.store.readAudit({ evaluation: again.evaluation.id });
-    expect(audit.find((a) => a.type === 'signoff_withdrawn')).toMatchObject({ actor: U.tech, data: { role: 'product', decision: 'rejected', signed_by: U.prod, comment: 'No risk assessment yet' } });
-    expect(audit.some((a) => a.type === 'signoff_withdraw_refused' && a.actor === U.outsider && a.data.reason === 'not_authorised')).toBe(true);
+    expect(audit.find((a) => a.type === 'signoff_withdrawn')).toMatchObject({
+      actor: U.tech,
+      data: { role: 'product', decision: 'rejected', signed_by: U.prod, comment: 'No risk assessment yet' },
+    });
+    expect(
+      audit.some(
+        (a) => a.type === 'signoff_withdraw_refused' && a.actor === U.outsider && a.data.reason === 'not_authorised',
+      ),
+    ).toBe(true);
   }, 120_000);
 });

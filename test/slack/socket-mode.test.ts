@@ -44,7 +44,14 @@ describe('Socket Mode: the app over a WebSocket (fake Slack endpoint), real Redi
     fake.socketModeUrl = sockets.url;
     runtime = createSlackRuntime({
       // an app token and no signing secret: Socket Mode
-      settings: { botToken: 'xoxb-test-token', appToken: 'xapp-1-test', apiUrl: fake.apiUrl, port: await freePort(), tokenVerification: false, retries: 0 },
+      settings: {
+        botToken: 'xoxb-test-token',
+        appToken: 'xapp-1-test',
+        apiUrl: fake.apiUrl,
+        port: await freePort(),
+        tokenVerification: false,
+        retries: 0,
+      },
       store,
       redisPrefix: prefix,
       config,
@@ -68,11 +75,16 @@ describe('Socket Mode: the app over a WebSocket (fake Slack endpoint), real Redi
 
   /** A slash command envelope's payload: the same fields as the HTTP slash command form. */
   function commandPayload(user: string, text: string): Record<string, string> {
-    return Object.fromEntries(new URLSearchParams(commandBody({ text, user_id: user, response_url: fake.responseUrl(user) })));
+    return Object.fromEntries(
+      new URLSearchParams(commandBody({ text, user_id: user, response_url: fake.responseUrl(user) })),
+    );
   }
 
   function ephemeralsTo(user: string): string[] {
-    return fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === user).map((c) => String(c.args.text));
+    return fake
+      .callsOf('chat.postEphemeral')
+      .filter((c) => c.args.user === user)
+      .map((c) => String(c.args.text));
   }
 
   let posted: EvaluationState;
@@ -102,39 +114,59 @@ describe('Socket Mode: the app over a WebSocket (fake Slack endpoint), real Redi
     expect(buttons(first?.args.blocks).size).toBe(0);
 
     const ts = posted.evaluation.message?.ts ?? '';
-    const live = await waitFor(() => {
-      const m = fake.messages.get(ts);
-      return m && buttons(m.blocks).size === 6 ? m : null;
-    }, 'live sign-off buttons', 60_000);
+    const live = await waitFor(
+      () => {
+        const m = fake.messages.get(ts);
+        return m && buttons(m.blocks).size === 6 ? m : null;
+      },
+      'live sign-off buttons',
+      60_000,
+    );
     expect(live.updates).toBeGreaterThan(0);
     expect(blockText(live.blocks)).toContain(posted.evaluation.digest);
     value = buttons(live.blocks).get('signoff_approve_technical') as string;
     expect(value).toBeTruthy();
   });
 
-  it('an approver\'s Approve click is acked and recorded; an outsider\'s is refused ephemerally and audited', async () => {
+  it("an approver's Approve click is acked and recorded; an outsider's is refused ephemerally and audited", async () => {
     const ts = posted.evaluation.message?.ts ?? '';
     const id = posted.evaluation.id;
     const click = (user: string, actionId: string): string =>
-      sockets.interactive(buttonClick({ user, actionId, value, channel: CHANNEL, messageTs: ts, responseUrl: fake.responseUrl(user) }));
+      sockets.interactive(
+        buttonClick({ user, actionId, value, channel: CHANNEL, messageTs: ts, responseUrl: fake.responseUrl(user) }),
+      );
 
     const approve = click(U.tech, 'signoff_approve_technical');
     expect((await waitFor(() => sockets.ackFor(approve), 'the approval ack')).payload).toEqual({});
-    await waitFor(() => ephemeralsTo(U.tech).some((t) => t.includes('You approved the deployment as Technical Lead')), 'the approval answer');
-    expect((await store.getState(id))?.signoffs.map((s) => `${s.role}:${s.user}:${s.decision}`)).toEqual(['technical:U0TECH:approved']);
-    expect((await store.readAudit({ evaluation: id })).filter((a) => a.type === 'signoff_recorded' && a.actor === U.tech)).toHaveLength(1);
-    await waitFor(() => blockText(fake.messages.get(ts)?.blocks).includes(`approved by <@${U.tech}>`), 'the gate message to show the approval');
+    await waitFor(
+      () => ephemeralsTo(U.tech).some((t) => t.includes('You approved the deployment as Technical Lead')),
+      'the approval answer',
+    );
+    expect((await store.getState(id))?.signoffs.map((s) => `${s.role}:${s.user}:${s.decision}`)).toEqual([
+      'technical:U0TECH:approved',
+    ]);
+    expect(
+      (await store.readAudit({ evaluation: id })).filter((a) => a.type === 'signoff_recorded' && a.actor === U.tech),
+    ).toHaveLength(1);
+    await waitFor(
+      () => blockText(fake.messages.get(ts)?.blocks).includes(`approved by <@${U.tech}>`),
+      'the gate message to show the approval',
+    );
 
     const outsider = click(U.outsider, 'signoff_approve_product');
     expect((await waitFor(() => sockets.ackFor(outsider), 'the outsider ack')).payload).toEqual({});
     await waitFor(() => ephemeralsTo(U.outsider).length > 0, 'the refusal');
     expect(ephemeralsTo(U.outsider)[0]).toContain('not an approver');
-    const refused = (await store.readAudit({ evaluation: id })).filter((a) => a.type === 'signoff_refused' && a.actor === U.outsider);
+    const refused = (await store.readAudit({ evaluation: id })).filter(
+      (a) => a.type === 'signoff_refused' && a.actor === U.outsider,
+    );
     expect(refused.map((a) => a.data.reason)).toEqual(['not_authorised']);
     expect((await store.getState(id))?.signoffs.map((s) => s.role)).toEqual(['technical']);
 
     // every envelope was acked exactly once; nothing else came over the socket
-    expect(sockets.acks.map((a) => a.envelope_id).sort()).toEqual([...new Set(sockets.acks.map((a) => a.envelope_id))].sort());
+    expect(sockets.acks.map((a) => a.envelope_id).sort()).toEqual(
+      [...new Set(sockets.acks.map((a) => a.envelope_id))].sort(),
+    );
     expect(sockets.acks).toHaveLength(3);
     expect(sockets.otherMessages).toEqual([]);
   });
@@ -144,7 +176,10 @@ describe('Socket Mode: the app over a WebSocket (fake Slack endpoint), real Redi
     expect(conn?.closeCode).toBeNull();
     await runtime?.stop();
     stopped = true;
-    await waitFor(() => conn?.closeCode === 1000 && conn.ended, 'the close handshake (code 1000) and the end of the connection');
+    await waitFor(
+      () => conn?.closeCode === 1000 && conn.ended,
+      'the close handshake (code 1000) and the end of the connection',
+    );
     expect(sockets.connections).toHaveLength(1);
     expect(fake.callsOf('apps.connections.open')).toHaveLength(1);
   });

@@ -27,10 +27,14 @@ describe('the whole story on examples/digits-run', () => {
     expect(buttons(first?.args.blocks).size).toBe(0);
 
     // updated as checks finish, buttons live once every automated check passes
-    const live = await waitFor(() => {
-      const m = h.message(posted);
-      return buttons(m.blocks).size === 6 ? m : null;
-    }, 'live sign-off buttons', 60_000);
+    const live = await waitFor(
+      () => {
+        const m = h.message(posted);
+        return buttons(m.blocks).size === 6 ? m : null;
+      },
+      'live sign-off buttons',
+      60_000,
+    );
     expect(live.updates).toBeGreaterThan(0);
     expect(blockText(live.blocks)).toContain('⏳ PENDING');
     expect(blockText(live.blocks)).toContain(posted.evaluation.digest);
@@ -41,7 +45,9 @@ describe('the whole story on examples/digits-run', () => {
     await waitFor(() => h.ephemeralsTo(U.outsider).length > 0, 'the refusal');
     expect(h.ephemeralsTo(U.outsider)[0]).toContain('not an approver');
     const refused = await h.store.readAudit({ evaluation: posted.evaluation.id });
-    expect(refused.some((a) => a.type === 'signoff_refused' && a.actor === U.outsider && a.data.reason === 'not_authorised')).toBe(true);
+    expect(
+      refused.some((a) => a.type === 'signoff_refused' && a.actor === U.outsider && a.data.reason === 'not_authorised'),
+    ).toBe(true);
 
     // technical via the user group, product and compliance directly
     await h.click(U.lead2, 'signoff_approve_technical', value);
@@ -51,7 +57,10 @@ describe('the whole story on examples/digits-run', () => {
     await h.click(U.comp, 'signoff_approve_compliance', value);
     await waitFor(() => h.ephemeralsTo(U.comp).some((t) => t.includes('You approved')), 'compliance approval');
 
-    const notice = await waitFor(() => h.fake.callsOf('chat.postMessage').find((c) => c.args.channel === NOTIFY), 'the PASSED notification');
+    const notice = await waitFor(
+      () => h.fake.callsOf('chat.postMessage').find((c) => c.args.channel === NOTIFY),
+      'the PASSED notification',
+    );
     const text = blockText(notice.args.blocks);
     expect(text).toContain('Gate PASSED');
     expect(text).toContain('*Final Sign-Off*');
@@ -67,7 +76,11 @@ describe('the whole story on examples/digits-run', () => {
       return blockText(m.blocks).includes('✅ PASSED') ? m : null;
     }, 'the gate message to show PASSED');
     // no Approve/Reject left; each signed role keeps its Withdraw
-    expect([...buttons(final.blocks).keys()].sort()).toEqual(['signoff_withdraw_compliance', 'signoff_withdraw_product', 'signoff_withdraw_technical']);
+    expect([...buttons(final.blocks).keys()].sort()).toEqual([
+      'signoff_withdraw_compliance',
+      'signoff_withdraw_product',
+      'signoff_withdraw_technical',
+    ]);
     expect(blockText(final.blocks)).toContain(`approved by <@${U.comp}>`);
     // exactly one notification for the one status change
     await h.runtime.renderer.idle();

@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { EvaluationStore, isTerminal, reportFromState } from '../../src/store/redis-store.js';
 import type { SignoffAttempt } from '../../src/store/types.js';
-import { completeAllChecks, connect, describeRun, distinctManifest, resultFor, uniquePrefix } from '../helpers/store.js';
+import {
+  completeAllChecks,
+  connect,
+  describeRun,
+  distinctManifest,
+  resultFor,
+  uniquePrefix,
+} from '../helpers/store.js';
 
 let redis: Redis;
 let store: EvaluationStore;
@@ -21,12 +28,27 @@ afterAll(async () => {
 
 /** An evaluation of its own artifacts (sign-offs belong to the artifact and policy digests, so tests must not share them). */
 async function create(runName = 'digits-run', requester = 'U0REQUESTER') {
-  const { evaluation } = await store.createEvaluation({ run: runName, manifest: distinctManifest(run.manifest, runName), policy: run.policy, requester, channel: 'C0CHANNEL' });
+  const { evaluation } = await store.createEvaluation({
+    run: runName,
+    manifest: distinctManifest(run.manifest, runName),
+    policy: run.policy,
+    requester,
+    channel: 'C0CHANNEL',
+  });
   return evaluation;
 }
 
 function attempt(e: { id: string; digest: string }, over: Partial<SignoffAttempt> = {}): SignoffAttempt {
-  return { evaluationId: e.id, role: 'technical', decision: 'approved', user: 'U0TECH', digest: e.digest, authorised: true, allowSelfApproval: false, ...over };
+  return {
+    evaluationId: e.id,
+    role: 'technical',
+    decision: 'approved',
+    user: 'U0TECH',
+    digest: e.digest,
+    authorised: true,
+    allowSelfApproval: false,
+    ...over,
+  };
 }
 
 describe('evaluations', () => {
@@ -52,26 +74,53 @@ describe('evaluations', () => {
     expect((await store.setCheckRunning(e.id, 'training.completed', 'attempt-1')).outcome).toBe('started');
     // a second attempt takes over (e.g. the first worker stalled)
     expect((await store.setCheckRunning(e.id, 'training.completed', 'attempt-2')).outcome).toBe('started');
-    const stale = await store.applyCheckResult(e.id, 'training.completed', 'attempt-1', resultFor('training.completed', 'fail'));
+    const stale = await store.applyCheckResult(
+      e.id,
+      'training.completed',
+      'attempt-1',
+      resultFor('training.completed', 'fail'),
+    );
     expect(stale.outcome).toBe('stale');
-    const applied = await store.applyCheckResult(e.id, 'training.completed', 'attempt-2', resultFor('training.completed', 'pass'));
+    const applied = await store.applyCheckResult(
+      e.id,
+      'training.completed',
+      'attempt-2',
+      resultFor('training.completed', 'pass'),
+    );
     expect(applied.outcome).toBe('applied');
-    const again = await store.applyCheckResult(e.id, 'training.completed', 'attempt-2', resultFor('training.completed', 'error'));
+    const again = await store.applyCheckResult(
+      e.id,
+      'training.completed',
+      'attempt-2',
+      resultFor('training.completed', 'error'),
+    );
     expect(again.outcome).toBe('duplicate');
     expect((await store.setCheckRunning(e.id, 'training.completed', 'attempt-3')).outcome).toBe('final');
     const s = await store.getState(e.id);
     expect(s?.checks.find((c) => c.id === 'training.completed')?.status).toBe('pass');
     const audit = await store.readAudit({ evaluation: e.id });
     expect(audit.filter((a) => a.type === 'check_result')).toHaveLength(1);
-    expect(audit.filter((a) => a.type === 'check_result_ignored').map((a) => a.data.reason)).toEqual(['superseded attempt', 'already final']);
+    expect(audit.filter((a) => a.type === 'check_result_ignored').map((a) => a.data.reason)).toEqual([
+      'superseded attempt',
+      'already final',
+    ]);
   });
 
   it('bumps the version on every change, monotonically', async () => {
     const e = await create('runs/version');
     const versions = [e.version];
     versions.push((await store.setCheckRunning(e.id, 'export.parity', 'tok')).version);
-    versions.push((await store.setCheckProgress(e.id, 'export.parity', 'tok', { progress: 0.45, label: 'parity', done: 45, total: 100 })) ?? -1);
-    versions.push((await store.applyCheckResult(e.id, 'export.parity', 'tok', resultFor('export.parity', 'pass'))).version);
+    versions.push(
+      (await store.setCheckProgress(e.id, 'export.parity', 'tok', {
+        progress: 0.45,
+        label: 'parity',
+        done: 45,
+        total: 100,
+      })) ?? -1,
+    );
+    versions.push(
+      (await store.applyCheckResult(e.id, 'export.parity', 'tok', resultFor('export.parity', 'pass'))).version,
+    );
     versions.push(await store.setMessageRef(e.id, { channel: 'C0CHANNEL', ts: '1700000000.000100' }));
     expect(versions).toEqual([1, 2, 3, 4, 5]);
     expect((await store.getEvaluation(e.id))?.message).toEqual({ channel: 'C0CHANNEL', ts: '1700000000.000100' });
@@ -80,8 +129,22 @@ describe('evaluations', () => {
   it('stores progress only for the current attempt and shows it on the running check', async () => {
     const e = await create('runs/progress');
     await store.setCheckRunning(e.id, 'export.inference', 'tok-a');
-    expect(await store.setCheckProgress(e.id, 'export.inference', 'someone-else', { progress: 0.9, label: 'latency', done: 9, total: 10 })).toBeNull();
-    expect(await store.setCheckProgress(e.id, 'export.inference', 'tok-a', { progress: 0.45, label: 'latency', done: 450, total: 1000 })).not.toBeNull();
+    expect(
+      await store.setCheckProgress(e.id, 'export.inference', 'someone-else', {
+        progress: 0.9,
+        label: 'latency',
+        done: 9,
+        total: 10,
+      }),
+    ).toBeNull();
+    expect(
+      await store.setCheckProgress(e.id, 'export.inference', 'tok-a', {
+        progress: 0.45,
+        label: 'latency',
+        done: 450,
+        total: 1000,
+      }),
+    ).not.toBeNull();
     const c = (await store.getState(e.id))?.checks.find((x) => x.id === 'export.inference');
     expect(c?.status).toBe('running');
     expect(c?.progress).toBe(0.45);
@@ -94,7 +157,9 @@ describe('evaluations', () => {
     expect(await store.releaseCheck(e.id, 'export.parity', 'not-mine')).toBeNull();
     expect(await store.releaseCheck(e.id, 'export.parity', 'tok-a')).not.toBeNull();
     expect((await store.getState(e.id))?.checks.find((c) => c.id === 'export.parity')?.status).toBe('pending');
-    expect((await store.applyCheckResult(e.id, 'export.parity', 'tok-a', resultFor('export.parity', 'pass'))).outcome).toBe('stale');
+    expect(
+      (await store.applyCheckResult(e.id, 'export.parity', 'tok-a', resultFor('export.parity', 'pass'))).outcome,
+    ).toBe('stale');
   });
 
   it('recomputes the gate from stored results: a failing check blocks', async () => {
@@ -111,7 +176,13 @@ describe('evaluations', () => {
 
   it('supersedes the previous evaluation of a run: no more sign-offs, pending checks skipped', async () => {
     const old = await create('runs/rerun');
-    const { evaluation: fresh, superseded } = await store.createEvaluation({ run: 'runs/rerun', manifest: distinctManifest(run.manifest, 'runs/rerun'), policy: run.policy, requester: 'U0REQUESTER', channel: null });
+    const { evaluation: fresh, superseded } = await store.createEvaluation({
+      run: 'runs/rerun',
+      manifest: distinctManifest(run.manifest, 'runs/rerun'),
+      policy: run.policy,
+      requester: 'U0REQUESTER',
+      channel: null,
+    });
     expect(superseded?.id).toBe(old.id);
     const o = await store.getState(old.id);
     expect(o?.evaluation.superseded_by).toBe(fresh.id);
@@ -141,15 +212,32 @@ describe('sign-offs', () => {
   it('enforces authorisation, self-approval, digest, one role per person; records the rest; passes the gate', async () => {
     const e = await create('runs/signoff');
     await completeAllChecks(store, e.id, 'pass');
-    expect(await store.recordSignoff(attempt(e, { authorised: false }))).toMatchObject({ ok: false, reason: 'not_authorised' });
-    expect(await store.recordSignoff(attempt(e, { user: 'U0REQUESTER' }))).toMatchObject({ ok: false, reason: 'self_approval' });
-    expect(await store.recordSignoff(attempt(e, { digest: 'f'.repeat(64) }))).toMatchObject({ ok: false, reason: 'digest_changed' });
+    expect(await store.recordSignoff(attempt(e, { authorised: false }))).toMatchObject({
+      ok: false,
+      reason: 'not_authorised',
+    });
+    expect(await store.recordSignoff(attempt(e, { user: 'U0REQUESTER' }))).toMatchObject({
+      ok: false,
+      reason: 'self_approval',
+    });
+    expect(await store.recordSignoff(attempt(e, { digest: 'f'.repeat(64) }))).toMatchObject({
+      ok: false,
+      reason: 'digest_changed',
+    });
     const ok = await store.recordSignoff(attempt(e));
     expect(ok.ok).toBe(true);
-    expect(await store.recordSignoff(attempt(e, { user: 'U0OTHER' }))).toMatchObject({ ok: false, reason: 'role_already_signed' });
-    expect(await store.recordSignoff(attempt(e, { role: 'product' }))).toMatchObject({ ok: false, reason: 'already_signed_other_role' });
+    expect(await store.recordSignoff(attempt(e, { user: 'U0OTHER' }))).toMatchObject({
+      ok: false,
+      reason: 'role_already_signed',
+    });
+    expect(await store.recordSignoff(attempt(e, { role: 'product' }))).toMatchObject({
+      ok: false,
+      reason: 'already_signed_other_role',
+    });
     expect((await store.recordSignoff(attempt(e, { role: 'product', user: 'U0PROD' }))).ok).toBe(true);
-    const last = await store.recordSignoff(attempt(e, { role: 'compliance', user: 'U0REQUESTER', allowSelfApproval: true }));
+    const last = await store.recordSignoff(
+      attempt(e, { role: 'compliance', user: 'U0REQUESTER', allowSelfApproval: true }),
+    );
     expect(last.ok).toBe(true);
     const s = await store.getState(e.id);
     expect(s?.gate).toBe('passed');
@@ -170,12 +258,24 @@ describe('sign-offs', () => {
     await completeAllChecks(store, e.id, 'pass');
     expect((await store.recordSignoff(attempt(e, { onePerPerson: false }))).ok).toBe(true);
     expect((await store.recordSignoff(attempt(e, { role: 'product', onePerPerson: false }))).ok).toBe(true);
-    expect(await store.recordSignoff(attempt(e, { role: 'compliance' }))).toMatchObject({ ok: false, reason: 'already_signed_other_role' });
+    expect(await store.recordSignoff(attempt(e, { role: 'compliance' }))).toMatchObject({
+      ok: false,
+      reason: 'already_signed_other_role',
+    });
   });
 
   it('the evaluation policy can allow self-approval', async () => {
-    const permissive = { ...run.policy, policy: { ...run.policy.policy, signoff: { ...run.policy.policy.signoff, allow_self_approval: true } } };
-    const { evaluation: e } = await store.createEvaluation({ run: 'runs/self', manifest: distinctManifest(run.manifest, 'runs/self'), policy: permissive, requester: 'U0REQUESTER', channel: null });
+    const permissive = {
+      ...run.policy,
+      policy: { ...run.policy.policy, signoff: { ...run.policy.policy.signoff, allow_self_approval: true } },
+    };
+    const { evaluation: e } = await store.createEvaluation({
+      run: 'runs/self',
+      manifest: distinctManifest(run.manifest, 'runs/self'),
+      policy: permissive,
+      requester: 'U0REQUESTER',
+      channel: null,
+    });
     await completeAllChecks(store, e.id, 'pass');
     expect((await store.recordSignoff(attempt(e, { user: 'U0REQUESTER' }))).ok).toBe(true);
   });
@@ -195,7 +295,9 @@ describe('sign-offs', () => {
     const conns = Array.from({ length: 10 }, () => connect(url));
     const stores = conns.map((c) => new EvaluationStore(c, { prefix: store.prefix.slice(0, -1) }));
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => stores[i % stores.length]!.recordSignoff(attempt(e, { user: `U0RACE${i}` }))),
+      Array.from({ length: 100 }, (_, i) =>
+        stores[i % stores.length]!.recordSignoff(attempt(e, { user: `U0RACE${i}` })),
+      ),
     );
     await Promise.all(conns.map((c) => c.quit()));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
@@ -221,7 +323,10 @@ describe('rerunning one check', () => {
     expect(r).toMatchObject({ outcome: 'reset', rerun: 1 });
     expect(r.version).toBeGreaterThan(before);
     const s = (await store.getState(e.id))!;
-    expect(s.checks.find((c) => c.id === 'export.inference')).toMatchObject({ status: 'pending', evidence: ['queued again by U0REQUESTER'] });
+    expect(s.checks.find((c) => c.id === 'export.inference')).toMatchObject({
+      status: 'pending',
+      evidence: ['queued again by U0REQUESTER'],
+    });
     expect(s.checks.filter((c) => c.status === 'pass')).toHaveLength(AUTOMATED_CHECKS.length - 1);
     // approvals cannot be given while it is pending
     const refused = await store.recordSignoff(attempt(e));
@@ -232,7 +337,10 @@ describe('rerunning one check', () => {
 
     // the new attempt stores its result as usual
     await store.setCheckRunning(e.id, 'export.inference', 'rerun-token');
-    expect((await store.applyCheckResult(e.id, 'export.inference', 'rerun-token', resultFor('export.inference', 'fail'))).outcome).toBe('applied');
+    expect(
+      (await store.applyCheckResult(e.id, 'export.inference', 'rerun-token', resultFor('export.inference', 'fail')))
+        .outcome,
+    ).toBe('applied');
     expect((await store.getState(e.id))!.gate).toBe('blocked');
     expect((await store.rerunCheck(e.id, 'export.inference', 'U0REQUESTER')).rerun).toBe(2);
 

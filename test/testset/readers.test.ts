@@ -1,10 +1,12 @@
 import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { crc32, deflateRawSync, constants as zc } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
-import { constants as zc, crc32, deflateRawSync } from 'node:zlib';
-import { encodeNpy, npyHeader } from '../../src/testset/npy.js';
+import { check as parityCheck } from '../../src/checks/export-parity.js';
+import { runCheck } from '../../src/checks/runner.js';
+import { DEFAULT_POLICY } from '../../src/policy/schema.js';
 import {
   float16ToNumber,
   listNpz,
@@ -15,11 +17,9 @@ import {
   toFloat32,
   validateLabels,
 } from '../../src/testset/index.js';
-import { check as parityCheck } from '../../src/checks/export-parity.js';
-import { runCheck } from '../../src/checks/runner.js';
-import { DEFAULT_POLICY } from '../../src/policy/schema.js';
+import { encodeNpy, npyHeader } from '../../src/testset/npy.js';
+import { type BuildEntry, buildZip } from '../formats/zip-builder.js';
 import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
-import { buildZip, type BuildEntry } from '../formats/zip-builder.js';
 
 /** Plain numbers from any typed array the readers return (int64 as Number). */
 const numbers = (a: ArrayLike<number | bigint>): number[] => Array.from(a as ArrayLike<number | bigint>, Number);
@@ -31,8 +31,20 @@ let run: RunArtifacts;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'testset-'));
   for (const f of [
-    'f32.npy', 'f16.npy', 'f64.npy', 'i64.npy', 'i32.npy', 'u1.npy', 'f32-big-endian.npy', 'fortran.npy', 'c-order.npy',
-    'labels.npy', 'labels-float.npy', 'stored.npz', 'deflated.npz', 'truncated.npy',
+    'f32.npy',
+    'f16.npy',
+    'f64.npy',
+    'i64.npy',
+    'i32.npy',
+    'u1.npy',
+    'f32-big-endian.npy',
+    'fortran.npy',
+    'c-order.npy',
+    'labels.npy',
+    'labels-float.npy',
+    'stored.npz',
+    'deflated.npz',
+    'truncated.npy',
   ]) {
     await copyFile(path.join(FIX, f), path.join(dir, f));
   }
@@ -83,7 +95,9 @@ describe('.npy reader', () => {
   });
 
   it('refuses a Fortran-ordered array too large to transpose, saying how to fix it', async () => {
-    await expect(openNpy(run, 'fortran.npy', { maxTransposeBytes: 10 })).rejects.toThrow(/Fortran order.*np\.ascontiguousarray/);
+    await expect(openNpy(run, 'fortran.npy', { maxTransposeBytes: 10 })).rejects.toThrow(
+      /Fortran order.*np\.ascontiguousarray/,
+    );
   });
 
   it('refuses a truncated file naming the declared shape', async () => {
@@ -93,12 +107,18 @@ describe('.npy reader', () => {
   it('refuses non-npy bytes and unsupported dtypes', async () => {
     await writeFile(path.join(dir, 'text.npy'), 'just some text, not numpy');
     await expect(openNpy(run, 'text.npy')).rejects.toThrow(/not a \.npy array/);
-    await writeFile(path.join(dir, 'c16.npy'), encodeNpyHeaderOnly("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", 16));
+    await writeFile(
+      path.join(dir, 'c16.npy'),
+      encodeNpyHeaderOnly("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", 16),
+    );
     await expect(openNpy(run, 'c16.npy')).rejects.toThrow(/dtype "<c16" is not supported/);
   });
 
   it('refuses a header whose shape claims more data than the file holds', async () => {
-    await writeFile(path.join(dir, 'huge.npy'), encodeNpyHeaderOnly("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 3, 224, 224), }", 64));
+    await writeFile(
+      path.join(dir, 'huge.npy'),
+      encodeNpyHeaderOnly("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 3, 224, 224), }", 64),
+    );
     await expect(openNpy(run, 'huge.npy')).rejects.toThrow(/truncated|impossibly large/);
   });
 
@@ -138,14 +158,20 @@ describe('.npz reader', () => {
     }
     expect(sum).toBe(3066976); // numpy: d['inputs'].sum()
     expect(numbers(await a.readRows(0, 1))).toEqual([82, 61, 49, 26, 29, 3, 7, 1, 17, 78, 62, 88, 48, 58, 94, 70]);
-    expect(numbers(await a.readRows(3999, 1))).toEqual([62, 61, 53, 31, 70, 62, 65, 14, 83, 44, 27, 20, 70, 40, 69, 47]);
+    expect(numbers(await a.readRows(3999, 1))).toEqual([
+      62, 61, 53, 31, 70, 62, 65, 14, 83, 44, 27, 20, 70, 40, 69, 47,
+    ]);
     await a.close();
     const labels = await readAllLabels(run, 'deflated.npz:labels', 4000);
     expect(labels[123]).toBe(3);
   });
 
   it('reads into a caller-provided buffer (batch buffers are recycled)', async () => {
-    for (const open of [() => openNpy(run, 'f32.npy'), () => openNpzEntry(run, 'deflated.npz', 'inputs'), () => openNpy(run, 'fortran.npy')]) {
+    for (const open of [
+      () => openNpy(run, 'f32.npy'),
+      () => openNpzEntry(run, 'deflated.npz', 'inputs'),
+      () => openNpy(run, 'fortran.npy'),
+    ]) {
       const a = await open();
       const buf = new ArrayBuffer(4096);
       const rows = await a.readRows(1, 1, buf);
@@ -206,7 +232,11 @@ describe('.npz size checks (deflate bombs)', () => {
       expect.objectContaining({
         code: 'UNSAFE_ARTIFACT',
         hostile: true,
-        message: expect.stringMatching(new RegExp(`bomb\\.npz:inputs: deflated entry declares ${size} bytes from ${compressed.length} compressed \\(ratio \\d+:1\\); the limit for an inflated test-set array is 1073741824 bytes: zip bomb refused without inflating it`)),
+        message: expect.stringMatching(
+          new RegExp(
+            `bomb\\.npz:inputs: deflated entry declares ${size} bytes from ${compressed.length} compressed \\(ratio \\d+:1\\); the limit for an inflated test-set array is 1073741824 bytes: zip bomb refused without inflating it`,
+          ),
+        ),
       }),
     );
     expect(performance.now() - started).toBeLessThan(2000); // measured ≈ 5 ms: nothing is inflated
@@ -224,25 +254,43 @@ describe('.npz size checks (deflate bombs)', () => {
     const labels = await readFile(path.join(runDir, 'data/test/labels.npy'));
     await rm(path.join(runDir, 'data/test/inputs.npy'));
     await rm(path.join(runDir, 'data/test/labels.npy'));
-    await writeFile(path.join(runDir, 'data/test/inputs.npz'), buildZip([deflateBombEntry(), { name: 'labels.npy', data: labels }]));
+    await writeFile(
+      path.join(runDir, 'data/test/inputs.npz'),
+      buildZip([deflateBombEntry(), { name: 'labels.npy', data: labels }]),
+    );
     const rssBefore = process.memoryUsage().rss;
     const started = performance.now();
     const r = await runCheck(parityCheck, { run: await RunArtifacts.open(runDir), policy: DEFAULT_POLICY });
     expect(r.status).toBe('fail');
     expect(r.security).toBe(true);
-    expect(r.evidence[0]).toMatch(/security finding: data\/test\/inputs\.npz:inputs: deflated entry declares 1879048320 bytes .*zip bomb refused without inflating it/);
+    expect(r.evidence[0]).toMatch(
+      /security finding: data\/test\/inputs\.npz:inputs: deflated entry declares 1879048320 bytes .*zip bomb refused without inflating it/,
+    );
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(512 * 1024 * 1024);
   });
 
   it("refuses a member whose declared size differs from its header's shape × dtype", async () => {
-    const data = Buffer.concat([Buffer.from(encodeNpy('float32', [2, 2], Float32Array.of(1, 2, 3, 4))), Buffer.alloc(24)]);
+    const data = Buffer.concat([
+      Buffer.from(encodeNpy('float32', [2, 2], Float32Array.of(1, 2, 3, 4))),
+      Buffer.alloc(24),
+    ]);
     await writeFile(path.join(dir, 'padded.npz'), buildZip([{ name: 'inputs.npy', data, deflate: true }]));
     await expect(openNpzEntry(run, 'padded.npz', 'inputs')).rejects.toThrow(
-      expect.objectContaining({ hostile: true, message: expect.stringMatching(/padded\.npz:inputs holds 40 bytes of data where its header declares shape \[2, 2\] float32 \(16 bytes\): 24 bytes at byte 144 belong to no array/) }),
+      expect.objectContaining({
+        hostile: true,
+        message: expect.stringMatching(
+          /padded\.npz:inputs holds 40 bytes of data where its header declares shape \[2, 2\] float32 \(16 bytes\): 24 bytes at byte 144 belong to no array/,
+        ),
+      }),
     );
     await writeFile(path.join(dir, 'padded.npy'), data);
-    await expect(openNpy(run, 'padded.npy')).rejects.toThrow(expect.objectContaining({ hostile: true, message: expect.stringMatching(/24 bytes at byte 144 belong to no array/) }));
+    await expect(openNpy(run, 'padded.npy')).rejects.toThrow(
+      expect.objectContaining({
+        hostile: true,
+        message: expect.stringMatching(/24 bytes at byte 144 belong to no array/),
+      }),
+    );
   });
 });
 

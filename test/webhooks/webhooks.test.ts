@@ -1,20 +1,20 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from '../helpers/runs.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseReadinessConfig } from '../../src/config/readiness-config.js';
 import { AttestationStore } from '../../src/store/attestations.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
-import { displayUrl, resolveWebhooks, type ResolvedWebhook } from '../../src/webhooks/config.js';
+import { displayUrl, type ResolvedWebhook, resolveWebhooks } from '../../src/webhooks/config.js';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { verifyWebhookSignature, webhookSignature } from '../../src/webhooks/sign.js';
 import { waitFor } from '../helpers/fake-slack.js';
+import { REPO_ROOT } from '../helpers/runs.js';
 import { connect, describeRun, uniquePrefix } from '../helpers/store.js';
 
 describe('webhook configuration', () => {
@@ -26,17 +26,43 @@ describe('webhook configuration', () => {
       `webhooks:\n  - url: https://deploy.example.com/hook?token=t\n    events: [passed, revoked]\n    secret_env: DEPLOY_HOOK_SECRET\n  - url: https://audit.example.com/gate\n    events: [blocked, pending-too-long]\n    secret_file: ${file}\n    pending_too_long_after: 2d\n`,
       'r.yml',
     );
-    const hooks = await resolveWebhooks(config.webhooks, (n) => (n === 'DEPLOY_HOOK_SECRET' ? 'env-secret-0123456789abcdef' : undefined));
+    const hooks = await resolveWebhooks(config.webhooks, (n) =>
+      n === 'DEPLOY_HOOK_SECRET' ? 'env-secret-0123456789abcdef' : undefined,
+    );
     expect(hooks.map((h) => [h.secret, h.pendingTooLongMs, h.maxAttempts])).toEqual([
       ['env-secret-0123456789abcdef', 86_400_000, 8],
       ['file-secret-0123456789abcdef', 172_800_000, 8],
     ]);
-    await expect(resolveWebhooks(config.webhooks, () => undefined)).rejects.toThrow('webhooks[0].secret_env: DEPLOY_HOOK_SECRET is not set');
-    expect(() => parseReadinessConfig('webhooks:\n  - url: https://x.example.com/\n    events: [passed]\n    secret: hunter2hunter2hunter2\n', 'r.yml')).toThrow(/webhooks\.0\.secret: inline secrets are not accepted/);
-    expect(() => parseReadinessConfig('webhooks:\n  - url: https://x.example.com/\n    events: [passed]\n    secret: hunter2hunter2hunter2\n', 'r.yml')).not.toThrow(/hunter2/);
-    expect(() => parseReadinessConfig('webhooks:\n  - url: https://x.example.com/\n    events: [deployed]\n    secret_env: X\n', 'r.yml')).toThrow(/webhooks\.0\.events\.0/);
-    expect(() => parseReadinessConfig('webhooks:\n  - url: https://u:p@x.example.com/\n    events: [passed]\n    secret_env: X\n', 'r.yml')).toThrow(/without credentials/);
-    expect(() => parseReadinessConfig('webhooks:\n  - url: https://x.example.com/\n    events: [passed]\n', 'r.yml')).toThrow(/exactly one of secret_env or secret_file/);
+    await expect(resolveWebhooks(config.webhooks, () => undefined)).rejects.toThrow(
+      'webhooks[0].secret_env: DEPLOY_HOOK_SECRET is not set',
+    );
+    expect(() =>
+      parseReadinessConfig(
+        'webhooks:\n  - url: https://x.example.com/\n    events: [passed]\n    secret: hunter2hunter2hunter2\n',
+        'r.yml',
+      ),
+    ).toThrow(/webhooks\.0\.secret: inline secrets are not accepted/);
+    expect(() =>
+      parseReadinessConfig(
+        'webhooks:\n  - url: https://x.example.com/\n    events: [passed]\n    secret: hunter2hunter2hunter2\n',
+        'r.yml',
+      ),
+    ).not.toThrow(/hunter2/);
+    expect(() =>
+      parseReadinessConfig(
+        'webhooks:\n  - url: https://x.example.com/\n    events: [deployed]\n    secret_env: X\n',
+        'r.yml',
+      ),
+    ).toThrow(/webhooks\.0\.events\.0/);
+    expect(() =>
+      parseReadinessConfig(
+        'webhooks:\n  - url: https://u:p@x.example.com/\n    events: [passed]\n    secret_env: X\n',
+        'r.yml',
+      ),
+    ).toThrow(/without credentials/);
+    expect(() =>
+      parseReadinessConfig('webhooks:\n  - url: https://x.example.com/\n    events: [passed]\n', 'r.yml'),
+    ).toThrow(/exactly one of secret_env or secret_file/);
     expect(displayUrl('https://deploy.example.com/hook?token=t')).toBe('https://deploy.example.com/hook');
   });
 
@@ -59,10 +85,15 @@ describe('the receiver snippet in docs/attestation.md', () => {
     expect(code).toBeDefined();
     const file = path.join(await mkdtemp(path.join(tmpdir(), 'readiness-snippet-')), 'receiver.mjs');
     await writeFile(file, code as string);
-    const { isFromReadinessGate } = (await import(pathToFileURL(file).href)) as { isFromReadinessGate: (b: string, h: Record<string, string>, s: string, n?: number) => boolean };
+    const { isFromReadinessGate } = (await import(pathToFileURL(file).href)) as {
+      isFromReadinessGate: (b: string, h: Record<string, string>, s: string, n?: number) => boolean;
+    };
     const body = '{"event":"passed","evaluation_id":"ev-1"}';
     const ts = 1_700_000_000;
-    const headers = { 'x-readiness-request-timestamp': String(ts), 'x-readiness-signature': webhookSignature('receiver-secret-0123456789', ts, body) };
+    const headers = {
+      'x-readiness-request-timestamp': String(ts),
+      'x-readiness-signature': webhookSignature('receiver-secret-0123456789', ts, body),
+    };
     expect(isFromReadinessGate(body, headers, 'receiver-secret-0123456789', ts * 1000 + 1000)).toBe(true);
     expect(isFromReadinessGate(`${body} `, headers, 'receiver-secret-0123456789', ts * 1000)).toBe(false);
     expect(isFromReadinessGate(body, headers, 'other-secret-0123456789ab', ts * 1000)).toBe(false);
@@ -99,23 +130,50 @@ describe('webhook delivery', () => {
   async function setup(hooks: ResolvedWebhook[]) {
     const prefix = uniquePrefix('hooks');
     const store = new EvaluationStore(redis, { prefix });
-    const dispatcher = new WebhookDispatcher({ redis, prefix, hooks, store, attestations: new AttestationStore(redis, { prefix }), log: pino({ level: 'silent' }), backoffMs: 20 });
+    const dispatcher = new WebhookDispatcher({
+      redis,
+      prefix,
+      hooks,
+      store,
+      attestations: new AttestationStore(redis, { prefix }),
+      log: pino({ level: 'silent' }),
+      backoffMs: 20,
+    });
     await dispatcher.start();
     const run = await describeRun();
-    const { evaluation } = await store.createEvaluation({ run: 'digits-run', manifest: run.manifest, policy: run.policy, requester: 'U0REQ', channel: null });
+    const { evaluation } = await store.createEvaluation({
+      run: 'digits-run',
+      manifest: run.manifest,
+      policy: run.policy,
+      requester: 'U0REQ',
+      channel: null,
+    });
     const state = await store.getState(evaluation.id);
     return { store, dispatcher, state: state as NonNullable<typeof state> };
   }
 
-  const hook = (p: string, over: Partial<ResolvedWebhook> = {}): ResolvedWebhook => ({ id: p.replace(/\W/g, ''), url: `${url}${p}`, events: ['passed', 'blocked', 'pending-too-long'], secret: 'secret-0123456789abcdef', pendingTooLongMs: 100, maxAttempts: 4, ...over });
+  const hook = (p: string, over: Partial<ResolvedWebhook> = {}): ResolvedWebhook => ({
+    id: p.replace(/\W/g, ''),
+    url: `${url}${p}`,
+    events: ['passed', 'blocked', 'pending-too-long'],
+    secret: 'secret-0123456789abcdef',
+    pendingTooLongMs: 100,
+    maxAttempts: 4,
+    ...over,
+  });
 
   it('sends pending-too-long when an evaluation is still PENDING after its time, once', async () => {
     const { dispatcher, state, store } = await setup([hook('/pending')]);
     await dispatcher.schedulePendingProbe(state);
     await dispatcher.schedulePendingProbe(state);
-    await waitFor(() => got.some((g) => g.path === '/pending' && g.event === 'pending-too-long'), 'the pending-too-long delivery');
+    await waitFor(
+      () => got.some((g) => g.path === '/pending' && g.event === 'pending-too-long'),
+      'the pending-too-long delivery',
+    );
     const attempts = await waitFor(async () => {
-      const a = (await store.readAudit({ evaluation: state.evaluation.id })).filter((e) => e.type === 'webhook_attempt');
+      const a = (await store.readAudit({ evaluation: state.evaluation.id })).filter(
+        (e) => e.type === 'webhook_attempt',
+      );
       return a.length > 0 ? a : null;
     }, 'the audit');
     expect(attempts.map((a) => a.data.event)).toEqual(['pending-too-long']);
@@ -125,11 +183,16 @@ describe('webhook delivery', () => {
 
   it('gives up at once on 410 Gone and after max_attempts otherwise, auditing each attempt', async () => {
     answer = (p) => (p === '/gone' ? 410 : p === '/down' ? 503 : 200);
-    const { dispatcher, state, store } = await setup([hook('/gone', { events: ['blocked'] }), hook('/down', { events: ['blocked'], maxAttempts: 3 })]);
+    const { dispatcher, state, store } = await setup([
+      hook('/gone', { events: ['blocked'] }),
+      hook('/down', { events: ['blocked'], maxAttempts: 3 }),
+    ]);
     await dispatcher.dispatch('blocked', state);
     await dispatcher.dispatch('blocked', state);
     const audit = await waitFor(async () => {
-      const a = (await store.readAudit({ evaluation: state.evaluation.id })).filter((e) => e.type === 'webhook_attempt');
+      const a = (await store.readAudit({ evaluation: state.evaluation.id })).filter(
+        (e) => e.type === 'webhook_attempt',
+      );
       return a.filter((e) => e.data.url === `${url}/down`).length >= 3 ? a : null;
     }, 'three attempts at /down');
     await new Promise((r) => setTimeout(r, 300));

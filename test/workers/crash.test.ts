@@ -6,13 +6,18 @@ import { checkJobId } from '../../src/queue/names.js';
 import { ReadinessQueues } from '../../src/queue/producer.js';
 import { submitEvaluation } from '../../src/queue/submit.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
+import type { AuditEntry } from '../../src/store/types.js';
 import { slowLatencyLayer, waitForProgress } from '../helpers/evaluations.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
-import { FAST_STALL_ENV, waitFor, WorkerProcess } from '../helpers/workers.js';
-import type { AuditEntry } from '../../src/store/types.js';
+import { FAST_STALL_ENV, WorkerProcess, waitFor } from '../helpers/workers.js';
 
-async function waitForAudit(st: EvaluationStore, evaluationId: string, match: (a: AuditEntry) => boolean, timeoutMs: number): Promise<AuditEntry> {
+async function waitForAudit(
+  st: EvaluationStore,
+  evaluationId: string,
+  match: (a: AuditEntry) => boolean,
+  timeoutMs: number,
+): Promise<AuditEntry> {
   let found: AuditEntry | undefined;
   await waitFor(
     async () => {
@@ -46,9 +51,16 @@ afterAll(async () => {
 
 describe('a worker killed in the middle of a heavy check', () => {
   it('another worker completes it; the result is stored exactly once and the audit shows both attempts', async () => {
-    for (let i = 0; i < 2; i++) workers.push(new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot, extra: FAST_STALL_ENV }));
+    for (let i = 0; i < 2; i++)
+      workers.push(new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot, extra: FAST_STALL_ENV }));
     await Promise.all(workers.map((w) => w.ready()));
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer() });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: null,
+      policyLayer: slowLatencyLayer(),
+    });
 
     const pid = await waitForProgress(store, evaluation.id, 'export.inference');
     const victim = workers.find((w) => w.pid === pid);
@@ -62,9 +74,14 @@ describe('a worker killed in the middle of a heavy check', () => {
     expect(inference?.status).toBe('pass');
     expect(inference?.metrics.requests).toBe(30_000);
 
-    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter((a) => a.data.check === 'export.inference');
+    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter(
+      (a) => a.data.check === 'export.inference',
+    );
     const running = audit.filter((a) => a.type === 'check_running');
-    expect(running.map((a) => a.actor)).toEqual([expect.stringMatching(new RegExp(`/${pid}$`)), expect.stringMatching(new RegExp(`/${survivor!.pid}$`))]);
+    expect(running.map((a) => a.actor)).toEqual([
+      expect.stringMatching(new RegExp(`/${pid}$`)),
+      expect.stringMatching(new RegExp(`/${survivor!.pid}$`)),
+    ]);
     const results = audit.filter((a) => a.type === 'check_result');
     expect(results).toHaveLength(1);
     expect(results[0]?.actor).toMatch(new RegExp(`/${survivor!.pid}$`));
@@ -82,7 +99,13 @@ describe('a worker killed in the middle of a heavy check', () => {
     const pair = [0, 1].map(() => new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: p, artifactRoot }));
     workers.push(...pair);
     await Promise.all(pair.map((w) => w.ready()));
-    const { evaluation } = await submitEvaluation(st, qs, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer(60_000) });
+    const { evaluation } = await submitEvaluation(st, qs, {
+      artifactRoot,
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: null,
+      policyLayer: slowLatencyLayer(60_000),
+    });
     const pid = await waitForProgress(st, evaluation.id, 'export.inference');
     const victim = pair.find((w) => w.pid === pid);
     const survivor = pair.find((w) => w.pid !== pid);
@@ -90,12 +113,22 @@ describe('a worker killed in the middle of a heavy check', () => {
     await victim!.stop('SIGKILL');
     const killedAt = Date.now();
 
-    const restarted = await waitForAudit(st, evaluation.id, (a) => a.type === 'check_running' && a.data.check === 'export.inference' && String(a.actor).endsWith(`/${survivor!.pid}`), 60_000);
+    const restarted = await waitForAudit(
+      st,
+      evaluation.id,
+      (a) =>
+        a.type === 'check_running' &&
+        a.data.check === 'export.inference' &&
+        String(a.actor).endsWith(`/${survivor!.pid}`),
+      60_000,
+    );
     expect(Date.parse(restarted.at) - killedAt).toBeLessThan(45_000);
 
     const state = await waitForChecks(st, evaluation.id, { timeoutMs: 180_000 });
     expect(state.checks.find((c) => c.id === 'export.inference')?.status).toBe('pass');
-    const results = (await st.readAudit({ evaluation: evaluation.id })).filter((a) => a.type === 'check_result' && a.data.check === 'export.inference');
+    const results = (await st.readAudit({ evaluation: evaluation.id })).filter(
+      (a) => a.type === 'check_result' && a.data.check === 'export.inference',
+    );
     expect(results).toHaveLength(1);
     expect(results[0]?.actor).toMatch(new RegExp(`/${survivor!.pid}$`));
     await qs.close();
@@ -105,10 +138,21 @@ describe('a worker killed in the middle of a heavy check', () => {
     const p = uniquePrefix('stall-limit');
     const st = new EvaluationStore(redis, { prefix: p });
     const qs = new ReadinessQueues(redis, p);
-    const env = { redisUrl: inject('redisUrl'), prefix: p, artifactRoot, extra: { ...FAST_STALL_ENV, WORKER_MAX_STALLED_COUNT: '0' } };
+    const env = {
+      redisUrl: inject('redisUrl'),
+      prefix: p,
+      artifactRoot,
+      extra: { ...FAST_STALL_ENV, WORKER_MAX_STALLED_COUNT: '0' },
+    };
     const first = await new WorkerProcess(env).ready();
     workers.push(first);
-    const { evaluation } = await submitEvaluation(st, qs, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer() });
+    const { evaluation } = await submitEvaluation(st, qs, {
+      artifactRoot,
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: null,
+      policyLayer: slowLatencyLayer(),
+    });
     await waitForProgress(st, evaluation.id, 'export.inference');
     await first.stop('SIGKILL');
     const second = await new WorkerProcess(env).ready();
@@ -121,7 +165,9 @@ describe('a worker killed in the middle of a heavy check', () => {
     expect(state.gate).toBe('blocked');
     const job = await qs.heavy.getJob(checkJobId(evaluation.id, 'export.inference'));
     expect(await job?.getState()).toBe('failed');
-    const results = (await st.readAudit({ evaluation: evaluation.id })).filter((a) => a.type === 'check_result' && a.data.check === 'export.inference');
+    const results = (await st.readAudit({ evaluation: evaluation.id })).filter(
+      (a) => a.type === 'check_result' && a.data.check === 'export.inference',
+    );
     expect(results).toHaveLength(1);
     await qs.close();
   });

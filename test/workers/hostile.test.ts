@@ -1,6 +1,6 @@
 import { appendFile, cp, rm, symlink, writeFile } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForChecks } from '../../src/cli/submit.js';
@@ -42,7 +42,12 @@ afterAll(async () => {
 
 describe('hostile artifacts', () => {
   it('a training log symlinked to /etc/passwd: failed security check, job not retried, worker alive', async () => {
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'run', requester: 'U0REQ', channel: null });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'run',
+      requester: 'U0REQ',
+      channel: null,
+    });
     expect(evaluation.manifest.entries.map((e) => e.path)).not.toContain('results/production/training.log');
     const state = await waitForChecks(store, evaluation.id, { timeoutMs: 120_000 });
     const training = state.checks.find((c) => c.id === 'training.completed');
@@ -57,7 +62,9 @@ describe('hostile artifacts', () => {
       expect(job?.attemptsMade).toBe(1);
       expect(job?.failedReason).toMatch(/security finding/);
     }
-    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter((a) => a.data.check === 'training.completed');
+    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter(
+      (a) => a.data.check === 'training.completed',
+    );
     expect(audit.map((a) => a.type)).toEqual(['check_running', 'check_result']);
     expect(audit[1]?.data.security).toBe(true);
     expect(worker.alive).toBe(true);
@@ -68,16 +75,29 @@ describe('hostile artifacts', () => {
     await writeFile(path.join(artifactRoot, 'bomb/models/production_model.onnx'), memoryBombModel(1_000_000_000));
     const policyLayer = { source: 'team policy (test)', data: { limits: { heavy_check_memory_mb: 512 } } };
     const t0 = performance.now();
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'bomb', requester: 'U0REQ', channel: null, policyLayer });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'bomb',
+      requester: 'U0REQ',
+      channel: null,
+      policyLayer,
+    });
     const state = await waitForChecks(store, evaluation.id, { timeoutMs: 180_000 });
     expect((performance.now() - t0) / 1000).toBeLessThan(180);
     expect(state.gate).toBe('blocked');
     for (const id of ['export.parity', 'export.inference']) {
       const c = state.checks.find((x) => x.id === id);
       expect(c?.status).toBe('error');
-      expect(c?.evidence.join(' ')).toMatch(/exceeded 512 MB \(limits\.heavy_check_memory_mb\); the check process was killed and restarted/);
+      expect(c?.evidence.join(' ')).toMatch(
+        /exceeded 512 MB \(limits\.heavy_check_memory_mb\); the check process was killed and restarted/,
+      );
       // the worker log names the evaluation and the check
-      const logged = worker.output.split('\n').filter((l) => l.includes('"level":50') && l.includes(`"evaluation":"${evaluation.id}"`) && l.includes(`"check":"${id}"`));
+      const logged = worker.output
+        .split('\n')
+        .filter(
+          (l) =>
+            l.includes('"level":50') && l.includes(`"evaluation":"${evaluation.id}"`) && l.includes(`"check":"${id}"`),
+        );
       expect(logged.join('\n')).toMatch(/exceeded 512 MB/);
     }
     expect(state.checks.find((x) => x.id === 'training.completed')?.status).toBe('pass');
@@ -86,19 +106,34 @@ describe('hostile artifacts', () => {
 
   it('the same worker goes on to evaluate a clean run', async () => {
     await cp(EXAMPLE_RUN, path.join(artifactRoot, 'clean'), { recursive: true });
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'clean', requester: 'U0REQ', channel: null });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'clean',
+      requester: 'U0REQ',
+      channel: null,
+    });
     expect(evaluation.run).toBe('clean');
-    await expect(submitEvaluation(store, queues, { artifactRoot, run: 'clean', requester: 'U0REQ', channel: null })).resolves.toBeDefined();
-    const state = await waitForChecks(store, (await store.latestForRun('clean'))!.evaluation.id, { timeoutMs: 120_000 });
+    await expect(
+      submitEvaluation(store, queues, { artifactRoot, run: 'clean', requester: 'U0REQ', channel: null }),
+    ).resolves.toBeDefined();
+    const state = await waitForChecks(store, (await store.latestForRun('clean'))!.evaluation.id, {
+      timeoutMs: 120_000,
+    });
     expect(state.checks.every((c) => c.status === 'pass' || c.status === 'warn')).toBe(true);
     expect(worker.alive).toBe(true);
   });
 
   it('refuses run names that leave the artifact root, before anything is stored or queued', async () => {
     const before = (await store.readAudit()).length;
-    await expect(submitEvaluation(store, queues, { artifactRoot, run: '../run', requester: 'U0REQ', channel: null })).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
-    await expect(submitEvaluation(store, queues, { artifactRoot, run: '/etc', requester: 'U0REQ', channel: null })).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
-    await expect(submitEvaluation(store, queues, { artifactRoot, run: 'escape', requester: 'U0REQ', channel: null })).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
+    await expect(
+      submitEvaluation(store, queues, { artifactRoot, run: '../run', requester: 'U0REQ', channel: null }),
+    ).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
+    await expect(
+      submitEvaluation(store, queues, { artifactRoot, run: '/etc', requester: 'U0REQ', channel: null }),
+    ).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
+    await expect(
+      submitEvaluation(store, queues, { artifactRoot, run: 'escape', requester: 'U0REQ', channel: null }),
+    ).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
     expect((await store.readAudit()).length).toBe(before);
   });
 
@@ -107,7 +142,12 @@ describe('hostile artifacts', () => {
     const p = uniquePrefix('changed');
     const st = new EvaluationStore(redis, { prefix: p });
     const qs = new ReadinessQueues(redis, p);
-    const { evaluation } = await submitEvaluation(st, qs, { artifactRoot, run: 'changing', requester: 'U0REQ', channel: null });
+    const { evaluation } = await submitEvaluation(st, qs, {
+      artifactRoot,
+      run: 'changing',
+      requester: 'U0REQ',
+      channel: null,
+    });
     await appendFile(path.join(artifactRoot, 'changing/docs/deployment_guide.md'), '\nedited after submission\n');
     const w = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: p, artifactRoot }).ready();
     const state = await waitForChecks(st, evaluation.id, { timeoutMs: 120_000 });

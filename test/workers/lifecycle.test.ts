@@ -35,7 +35,12 @@ afterAll(async () => {
 
 describe('evaluation lifecycle on two worker processes', () => {
   it('runs every check once and gives the results `readiness check` gives on the same run', async () => {
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: 'C0CHAN' });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: 'C0CHAN',
+    });
     const state = await waitForChecks(store, evaluation.id, { timeoutMs: 120_000 });
     const inProcess = await checkRun(EXAMPLE_RUN, { label: 'digits-run' });
 
@@ -57,17 +62,44 @@ describe('evaluation lifecycle on two worker processes', () => {
     const versions = audit.map((a) => a.data.version).filter((v): v is number => typeof v === 'number');
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
     const events = await queues.events.getJobs(['waiting', 'completed', 'delayed', 'active']);
-    expect(events.some((j) => j.data.evaluationId === evaluation.id && j.data.version === state.evaluation.version)).toBe(true);
+    expect(
+      events.some((j) => j.data.evaluationId === evaluation.id && j.data.version === state.evaluation.version),
+    ).toBe(true);
     expect(workers.every((w) => w.alive)).toBe(true);
   });
 
   it('sign-offs open once the workers finished, and the gate passes with three approvals', async () => {
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: 'C0CHAN' });
-    const early = await store.recordSignoff({ evaluationId: evaluation.id, role: 'technical', decision: 'approved', user: 'U0T', digest: evaluation.digest, authorised: true, allowSelfApproval: false });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: 'C0CHAN',
+    });
+    const early = await store.recordSignoff({
+      evaluationId: evaluation.id,
+      role: 'technical',
+      decision: 'approved',
+      user: 'U0T',
+      digest: evaluation.digest,
+      authorised: true,
+      allowSelfApproval: false,
+    });
     expect(early).toMatchObject({ ok: false, reason: 'checks_not_passing' });
     await waitForChecks(store, evaluation.id, { timeoutMs: 120_000 });
-    for (const [role, user] of [['technical', 'U0T'], ['product', 'U0P'], ['compliance', 'U0C']] as const) {
-      const r = await store.recordSignoff({ evaluationId: evaluation.id, role, decision: 'approved', user, digest: evaluation.digest, authorised: true, allowSelfApproval: false });
+    for (const [role, user] of [
+      ['technical', 'U0T'],
+      ['product', 'U0P'],
+      ['compliance', 'U0C'],
+    ] as const) {
+      const r = await store.recordSignoff({
+        evaluationId: evaluation.id,
+        role,
+        decision: 'approved',
+        user,
+        digest: evaluation.digest,
+        authorised: true,
+        allowSelfApproval: false,
+      });
       expect(r.ok).toBe(true);
     }
     expect((await store.getState(evaluation.id))?.gate).toBe('passed');

@@ -36,8 +36,15 @@ afterAll(async () => {
 
 describe('Redis restarted (AOF on) between enqueue and completion', () => {
   it('loses nothing: queued jobs survive, a running heavy check completes, each result stored once', async () => {
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer(20_000) });
-    const waiting = async () => (await queues.light.getJobCountByTypes('waiting')) + (await queues.heavy.getJobCountByTypes('waiting'));
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: null,
+      policyLayer: slowLatencyLayer(20_000),
+    });
+    const waiting = async () =>
+      (await queues.light.getJobCountByTypes('waiting')) + (await queues.heavy.getJobCountByTypes('waiting'));
     const queued = await waiting();
     expect(queued).toBe(AUTOMATED_CHECKS.length);
 

@@ -10,7 +10,7 @@ import { submitEvaluation } from '../../src/queue/submit.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
-import { waitFor, WorkerProcess } from '../helpers/workers.js';
+import { WorkerProcess, waitFor } from '../helpers/workers.js';
 
 const prefix = uniquePrefix('retry');
 let redis: Redis;
@@ -36,10 +36,19 @@ afterAll(async () => {
 describe('transient failures', () => {
   it('a run folder missing on the worker (volume not mounted yet) is retried with backoff, then succeeds', async () => {
     // The submitter sees the run; the worker's artifact root does not have it yet.
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot: path.dirname(EXAMPLE_RUN), run: 'digits-run', requester: 'U0REQ', channel: null });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot: path.dirname(EXAMPLE_RUN),
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: null,
+    });
     worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot: workerRoot }).ready();
     const jobId = checkJobId(evaluation.id, 'training.completed');
-    await waitFor(async () => ((await queues.light.getJob(jobId))?.attemptsMade ?? 0) >= 1, 60_000, () => 'no failed attempt');
+    await waitFor(
+      async () => ((await queues.light.getJob(jobId))?.attemptsMade ?? 0) >= 1,
+      60_000,
+      () => 'no failed attempt',
+    );
     const retried = await queues.light.getJob(jobId);
     expect(await retried?.getState()).toBe('delayed'); // backing off, not failed
     expect(retried?.failedReason).toMatch(/not found under the artifact root/);
@@ -48,7 +57,9 @@ describe('transient failures', () => {
     await cp(EXAMPLE_RUN, path.join(workerRoot, '.digits-run.partial'), { recursive: true });
     await rename(path.join(workerRoot, '.digits-run.partial'), path.join(workerRoot, 'digits-run'));
     const state = await waitForChecks(store, evaluation.id, { timeoutMs: 120_000 });
-    expect(state.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.status} ${c.evidence.join(' ')}`)).toEqual([]);
+    expect(
+      state.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.status} ${c.evidence.join(' ')}`),
+    ).toEqual([]);
     const done = await queues.light.getJob(jobId);
     expect(await done?.getState()).toBe('completed');
     expect(done?.attemptsMade).toBeGreaterThanOrEqual(2);

@@ -29,7 +29,12 @@ function setup(name: string) {
   const store = new EvaluationStore(redis, { prefix });
   const queues = new ReadinessQueues(redis, prefix);
   const spawnWorker = (extra: Record<string, string>) => {
-    const w = new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot, extra: { ...FAST_STALL_ENV, ...extra } });
+    const w = new WorkerProcess({
+      redisUrl: inject('redisUrl'),
+      prefix,
+      artifactRoot,
+      extra: { ...FAST_STALL_ENV, ...extra },
+    });
     all.push(w);
     return w.ready();
   };
@@ -40,26 +45,46 @@ describe('SIGTERM during a heavy check', () => {
   it('within the shutdown timeout: the job finishes on the stopping worker, then it exits 0', async () => {
     const { store, queues, spawnWorker } = setup('sigterm-finish');
     const w = await spawnWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '120000' });
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer(20_000) });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: null,
+      policyLayer: slowLatencyLayer(20_000),
+    });
     const pid = await waitForProgress(store, evaluation.id, 'export.inference');
     expect(pid).toBe(w.pid);
     expect(await w.stop('SIGTERM')).toBe(0);
 
     const c = (await store.getState(evaluation.id))?.checks.find((x) => x.id === 'export.inference');
     expect(c?.status).toBe('pass');
-    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter((a) => a.data.check === 'export.inference');
+    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter(
+      (a) => a.data.check === 'export.inference',
+    );
     expect(audit.map((a) => a.type)).toEqual(['check_running', 'check_result']);
-    expect(await (await queues.heavy.getJob(checkJobId(evaluation.id, 'export.inference')))?.getState()).toBe('completed');
+    expect(await (await queues.heavy.getJob(checkJobId(evaluation.id, 'export.inference')))?.getState()).toBe(
+      'completed',
+    );
     await queues.close();
   });
 
   it('past the shutdown timeout: the job returns to the queue, and the next worker completes it once', async () => {
     const { store, queues, spawnWorker } = setup('sigterm-requeue');
     const w = await spawnWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '200' });
-    const { evaluation } = await submitEvaluation(store, queues, { artifactRoot, run: 'digits-run', requester: 'U0REQ', channel: null, policyLayer: slowLatencyLayer() });
+    const { evaluation } = await submitEvaluation(store, queues, {
+      artifactRoot,
+      run: 'digits-run',
+      requester: 'U0REQ',
+      channel: null,
+      policyLayer: slowLatencyLayer(),
+    });
     await waitForProgress(store, evaluation.id, 'export.inference');
     const code = await w.stop('SIGTERM');
-    expect({ code, signal: w.proc.signalCode, output: code === 0 ? '' : w.output }).toEqual({ code: 0, signal: null, output: '' });
+    expect({ code, signal: w.proc.signalCode, output: code === 0 ? '' : w.output }).toEqual({
+      code: 0,
+      signal: null,
+      output: '',
+    });
 
     const jobId = checkJobId(evaluation.id, 'export.inference');
     const job = await queues.heavy.getJob(jobId);
@@ -71,7 +96,9 @@ describe('SIGTERM during a heavy check', () => {
     const next = await spawnWorker({});
     const state = await waitForChecks(store, evaluation.id, { timeoutMs: 180_000 });
     expect(state.checks.find((x) => x.id === 'export.inference')?.status).toBe('pass');
-    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter((a) => a.data.check === 'export.inference');
+    const audit = (await store.readAudit({ evaluation: evaluation.id })).filter(
+      (a) => a.data.check === 'export.inference',
+    );
     expect(audit.map((a) => a.type)).toEqual(['check_running', 'check_released', 'check_running', 'check_result']);
     expect(audit[3]?.actor).toMatch(new RegExp(`/${next.pid}$`));
     expect(await (await queues.heavy.getJob(jobId))?.getState()).toBe('completed');

@@ -9,7 +9,12 @@ const artifactRoot = path.dirname(EXAMPLE_RUN);
 let evicting: OwnRedis;
 const started: WorkerProcess[] = [];
 function worker(extra: Record<string, string> = {}, artifacts = artifactRoot): WorkerProcess {
-  const w = new WorkerProcess({ redisUrl: evicting.url, prefix: uniquePrefix('evict'), artifactRoot: artifacts, extra });
+  const w = new WorkerProcess({
+    redisUrl: evicting.url,
+    prefix: uniquePrefix('evict'),
+    artifactRoot: artifacts,
+    extra,
+  });
   started.push(w);
   return w;
 }
@@ -47,7 +52,12 @@ describe('worker start-up', () => {
 describe('worker shutdown without Redis', () => {
   it('SIGTERM still ends the process (bounded) when Redis went away', async () => {
     const gone = await OwnRedis.start();
-    const w = new WorkerProcess({ redisUrl: gone.url, prefix: uniquePrefix('gone'), artifactRoot, extra: { WORKER_SHUTDOWN_TIMEOUT_MS: '500' } });
+    const w = new WorkerProcess({
+      redisUrl: gone.url,
+      prefix: uniquePrefix('gone'),
+      artifactRoot,
+      extra: { WORKER_SHUTDOWN_TIMEOUT_MS: '500' },
+    });
     started.push(w);
     await w.ready();
     await gone.stop();

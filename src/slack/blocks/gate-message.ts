@@ -3,7 +3,7 @@ import type { CheckResult } from '../../checks/types.js';
 import type { GateReport } from '../../engine.js';
 import { signoffsOpen } from '../../gate/evaluate.js';
 import { GATE_LABEL, gateReason, groupByCategory, overrideLines, STATUS_ICON } from '../../report/common.js';
-import { LIMITS, escapeMrkdwn, joinLines, mentionOf, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
+import { escapeMrkdwn, joinLines, LIMITS, mentionOf, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
 import { renderSignoffSection } from './signoff.js';
 
 export interface SlackMessage {
@@ -52,7 +52,10 @@ export function checkLine(c: CheckResult): string {
 export function failingItemText(c: CheckResult, run: string): string {
   const evidence = c.evidence.slice(0, 5).map((e) => `> ${escapeMrkdwn(truncate(e, 500))}`);
   if (c.evidence.length > 5) evidence.push(`> … ${c.evidence.length - 5} more lines`);
-  const lines = [`❌ *${escapeMrkdwn(c.title)}* (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`, ...evidence];
+  const lines = [
+    `❌ *${escapeMrkdwn(c.title)}* (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`,
+    ...evidence,
+  ];
   if (c.remediation) lines.push(`_If unchecked_: ${escapeMrkdwn(c.remediation)}`);
   return truncateWithPointer(lines.join('\n'), LIMITS.sectionText, reportPointer(run));
 }
@@ -65,7 +68,12 @@ function failing(report: GateReport): CheckResult[] {
 export function fitBlocks(blocks: types.KnownBlock[], max: number, run: string): types.KnownBlock[] {
   if (blocks.length <= max) return blocks;
   const kept = blocks.slice(0, max - 1);
-  kept.push({ type: 'context', elements: [mrkdwn(`… ${blocks.length - kept.length} more blocks not shown (${reportPointer(run)})`, LIMITS.contextText)] });
+  kept.push({
+    type: 'context',
+    elements: [
+      mrkdwn(`… ${blocks.length - kept.length} more blocks not shown (${reportPointer(run)})`, LIMITS.contextText),
+    ],
+  });
   return kept;
 }
 
@@ -73,12 +81,19 @@ export function fitBlocks(blocks: types.KnownBlock[], max: number, run: string):
 export function overridesBlock(report: GateReport): types.KnownBlock | null {
   const lines = overrideLines(report);
   if (lines.length === 0) return null;
-  const text = joinLines(['*Run overrides of the team policy*', ...lines.map((l) => `• ${escapeMrkdwn(l)}`)], LIMITS.contextText, (n) => `… ${n} more (${reportPointer(report.run)})`);
+  const text = joinLines(
+    ['*Run overrides of the team policy*', ...lines.map((l) => `• ${escapeMrkdwn(l)}`)],
+    LIMITS.contextText,
+    (n) => `… ${n} more (${reportPointer(report.run)})`,
+  );
   return { type: 'context', elements: [mrkdwn(text, LIMITS.contextText)] };
 }
 
 export function fallbackText(report: GateReport): string {
-  return truncate(`Production readiness for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): ${GATE_LABEL[report.gate]}`, LIMITS.messageText);
+  return truncate(
+    `Production readiness for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): ${GATE_LABEL[report.gate]}`,
+    LIMITS.messageText,
+  );
 }
 
 /** The live gate message in the channel, rendered from stored state only. */
@@ -99,26 +114,47 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
   const overrides = overridesBlock(report);
   if (overrides) blocks.push(overrides);
   // The same counts and reason as the CLI: sign-offs pending are named as such, never "0 pending".
-  blocks.push({ type: 'section', text: mrkdwn(`*Gate: ${GATE_LABEL[report.gate]}* · ${escapeMrkdwn(gateReason(report)).replace(/; /g, ' · ')}`) });
+  blocks.push({
+    type: 'section',
+    text: mrkdwn(`*Gate: ${GATE_LABEL[report.gate]}* · ${escapeMrkdwn(gateReason(report)).replace(/; /g, ' · ')}`),
+  });
   if (input.supersededBy) {
     blocks.push({
       type: 'context',
-      elements: [mrkdwn(`⚠️ Superseded by a newer evaluation (\`${escapeMrkdwn(input.supersededBy)}\`): sign there. Sign-offs belong to the artifacts and the policy, so they carry over only when both are unchanged.`, LIMITS.contextText)],
+      elements: [
+        mrkdwn(
+          `⚠️ Superseded by a newer evaluation (\`${escapeMrkdwn(input.supersededBy)}\`): sign there. Sign-offs belong to the artifacts and the policy, so they carry over only when both are unchanged.`,
+          LIMITS.contextText,
+        ),
+      ],
     });
   }
   blocks.push({ type: 'divider' });
   const bad = failing(report);
   // Failing items appear once, in "Failing items" with their evidence and remediation.
   for (const g of groupByCategory(report.checks.filter((x) => x.category !== 'signoff' && !bad.includes(x)))) {
-    const text = joinLines([`*${g.title}*`, ...g.checks.map(checkLine)], LIMITS.sectionText, (n) => `… ${n} more (${reportPointer(run)})`);
+    const text = joinLines(
+      [`*${g.title}*`, ...g.checks.map(checkLine)],
+      LIMITS.sectionText,
+      (n) => `… ${n} more (${reportPointer(run)})`,
+    );
     blocks.push({ type: 'section', text: mrkdwn(text) });
   }
   if (bad.length > 0) {
     blocks.push({ type: 'divider' });
     blocks.push({ type: 'section', text: mrkdwn(`*Failing items (${bad.length})*`) });
-    for (const f of bad.slice(0, MAX_FAILING_BLOCKS)) blocks.push({ type: 'section', text: mrkdwn(failingItemText(f, run)) });
+    for (const f of bad.slice(0, MAX_FAILING_BLOCKS))
+      blocks.push({ type: 'section', text: mrkdwn(failingItemText(f, run)) });
     if (bad.length > MAX_FAILING_BLOCKS) {
-      blocks.push({ type: 'context', elements: [mrkdwn(`… and ${bad.length - MAX_FAILING_BLOCKS} more failing items (${reportPointer(run)})`, LIMITS.contextText)] });
+      blocks.push({
+        type: 'context',
+        elements: [
+          mrkdwn(
+            `… and ${bad.length - MAX_FAILING_BLOCKS} more failing items (${reportPointer(run)})`,
+            LIMITS.contextText,
+          ),
+        ],
+      });
     }
   }
   blocks.push({ type: 'divider' });
@@ -126,7 +162,8 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
   const superseded = input.supersededBy !== null;
   let closedReason: string | undefined;
   if (superseded) closedReason = 'Sign-off is closed: this evaluation was superseded by a rerun.';
-  else if (report.gate === 'blocked') closedReason = 'Sign-off is closed: the gate is blocked. Fix the failing items and `/readiness rerun` the run.';
+  else if (report.gate === 'blocked')
+    closedReason = 'Sign-off is closed: the gate is blocked. Fix the failing items and `/readiness rerun` the run.';
   else if (!open) closedReason = 'Sign-off opens once every automated check has passed.';
   blocks.push(
     ...renderSignoffSection({
@@ -144,7 +181,10 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
     type: 'context',
     elements: [
       mrkdwn(`Artifacts sha256 \`${report.digest}\``, LIMITS.contextText),
-      mrkdwn(`Policy sha256 \`${report.policy.digest.slice(0, 16)}\` · evaluation \`${escapeMrkdwn(input.evaluationId)}\``, LIMITS.contextText),
+      mrkdwn(
+        `Policy sha256 \`${report.policy.digest.slice(0, 16)}\` · evaluation \`${escapeMrkdwn(input.evaluationId)}\``,
+        LIMITS.contextText,
+      ),
     ],
   });
   return { text: fallbackText(report), blocks: fitBlocks(blocks, LIMITS.messageBlocks, run) };

@@ -2,9 +2,9 @@ import type { types } from '@slack/bolt';
 import type { GateStatus } from '../../gate/evaluate.js';
 import type { SignoffRole } from '../../policy/schema.js';
 import { GATE_LABEL } from '../../report/common.js';
-import { LIMITS, escapeMrkdwn, mrkdwn, plain, truncate } from './limits.js';
 import { mentionOf } from './gate-message.js';
-import { ROLE_LABEL, approveButton, encodeSignoffValue, formatWhen, rejectButton } from './signoff.js';
+import { escapeMrkdwn, LIMITS, mrkdwn, plain, truncate } from './limits.js';
+import { approveButton, encodeSignoffValue, formatWhen, ROLE_LABEL, rejectButton } from './signoff.js';
 
 export interface HomeEvaluation {
   evaluationId: string;
@@ -29,27 +29,49 @@ const MAX_WAITING = 15;
 const MAX_RECENT = 20;
 
 /** App Home: the sign-offs waiting for the viewer (with buttons) and recent evaluations. */
-export function renderHome(input: { waiting: readonly HomeWaiting[]; recent: readonly HomeEvaluation[] }): types.HomeView {
+export function renderHome(input: {
+  waiting: readonly HomeWaiting[];
+  recent: readonly HomeEvaluation[];
+}): types.HomeView {
   const blocks: types.KnownBlock[] = [{ type: 'header', text: plain('Production readiness gate', LIMITS.headerText) }];
   blocks.push({ type: 'section', text: mrkdwn(`*Sign-offs waiting for you* (${input.waiting.length})`) });
-  if (input.waiting.length === 0) blocks.push({ type: 'context', elements: [mrkdwn('Nothing waiting for you.', LIMITS.contextText)] });
+  if (input.waiting.length === 0)
+    blocks.push({ type: 'context', elements: [mrkdwn('Nothing waiting for you.', LIMITS.contextText)] });
   for (const w of input.waiting.slice(0, MAX_WAITING)) {
     const value = encodeSignoffValue({ evaluationId: w.evaluationId, digest: w.digest });
     blocks.push({
       type: 'section',
-      text: mrkdwn(truncate(`*${escapeMrkdwn(w.modelName)}* — \`${escapeMrkdwn(w.run)}\` · as *${ROLE_LABEL[w.role]}* · requested by ${mentionOf(w.requester)}`, LIMITS.sectionText)),
+      text: mrkdwn(
+        truncate(
+          `*${escapeMrkdwn(w.modelName)}* — \`${escapeMrkdwn(w.run)}\` · as *${ROLE_LABEL[w.role]}* · requested by ${mentionOf(w.requester)}`,
+          LIMITS.sectionText,
+        ),
+      ),
     });
-    blocks.push({ type: 'actions', elements: [approveButton(w.role, value, w.modelName, w.digest), rejectButton(w.role, value)] });
+    blocks.push({
+      type: 'actions',
+      elements: [approveButton(w.role, value, w.modelName, w.digest), rejectButton(w.role, value)],
+    });
   }
   if (input.waiting.length > MAX_WAITING) {
-    blocks.push({ type: 'context', elements: [mrkdwn(`… and ${input.waiting.length - MAX_WAITING} more`, LIMITS.contextText)] });
+    blocks.push({
+      type: 'context',
+      elements: [mrkdwn(`… and ${input.waiting.length - MAX_WAITING} more`, LIMITS.contextText)],
+    });
   }
   blocks.push({ type: 'divider' });
   blocks.push({ type: 'section', text: mrkdwn('*Recent evaluations*') });
-  if (input.recent.length === 0) blocks.push({ type: 'context', elements: [mrkdwn('No evaluations yet. Start one with `/readiness run <run>`.', LIMITS.contextText)] });
+  if (input.recent.length === 0)
+    blocks.push({
+      type: 'context',
+      elements: [mrkdwn('No evaluations yet. Start one with `/readiness run <run>`.', LIMITS.contextText)],
+    });
   const lines = input.recent
     .slice(0, MAX_RECENT)
-    .map((e) => `${GATE_LABEL[e.gate]} *${escapeMrkdwn(e.modelName)}* — \`${escapeMrkdwn(e.run)}\` · ${mentionOf(e.requester)} · ${formatWhen(e.createdAt)}${e.superseded ? ' · _superseded_' : ''}`);
+    .map(
+      (e) =>
+        `${GATE_LABEL[e.gate]} *${escapeMrkdwn(e.modelName)}* — \`${escapeMrkdwn(e.run)}\` · ${mentionOf(e.requester)} · ${formatWhen(e.createdAt)}${e.superseded ? ' · _superseded_' : ''}`,
+    );
   for (let i = 0; i < lines.length; i += 10) {
     blocks.push({ type: 'section', text: mrkdwn(truncate(lines.slice(i, i + 10).join('\n'), LIMITS.sectionText)) });
   }

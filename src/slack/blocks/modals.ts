@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
 import type { SignoffRole } from '../../policy/schema.js';
-import { LIMITS, escapeMrkdwn, mrkdwn, plain, truncate } from './limits.js';
+import { escapeMrkdwn, LIMITS, mrkdwn, plain, truncate } from './limits.js';
 import { REJECT_MODAL_CALLBACK, REJECT_REASON_BLOCK, REJECT_REASON_INPUT, ROLE_LABEL } from './signoff.js';
 
 /** What the reject modal remembers between the click and the submission. */
@@ -39,7 +39,11 @@ export function decodeRejectMetadata(raw: unknown): RejectMetadata | null {
 export const MAX_REASON_CHARS = 2000;
 
 /** The modal asking a rejecting approver for the (required) reason. */
-export function renderRejectModal(input: { metadata: RejectMetadata; modelName: string; run: string }): types.ModalView {
+export function renderRejectModal(input: {
+  metadata: RejectMetadata;
+  modelName: string;
+  run: string;
+}): types.ModalView {
   return {
     type: 'modal',
     callback_id: REJECT_MODAL_CALLBACK,
@@ -51,7 +55,10 @@ export function renderRejectModal(input: { metadata: RejectMetadata; modelName: 
       {
         type: 'section',
         text: mrkdwn(
-          truncate(`You reject the deployment of *${escapeMrkdwn(input.modelName)}* (run \`${escapeMrkdwn(input.run)}\`) as *${ROLE_LABEL[input.metadata.role]}*. The gate becomes BLOCKED and the channel is told why.`, LIMITS.sectionText),
+          truncate(
+            `You reject the deployment of *${escapeMrkdwn(input.modelName)}* (run \`${escapeMrkdwn(input.run)}\`) as *${ROLE_LABEL[input.metadata.role]}*. The gate becomes BLOCKED and the channel is told why.`,
+            LIMITS.sectionText,
+          ),
         ),
       },
       {
@@ -73,7 +80,9 @@ export function renderRejectModal(input: { metadata: RejectMetadata; modelName: 
 
 /** The reason from a view_submission's state, or an error message for the input block. */
 export function readRejectReason(values: unknown): { reason: string } | { error: string } {
-  const v = (values as Record<string, Record<string, { value?: unknown }>> | undefined)?.[REJECT_REASON_BLOCK]?.[REJECT_REASON_INPUT]?.value;
+  const v = (values as Record<string, Record<string, { value?: unknown }>> | undefined)?.[REJECT_REASON_BLOCK]?.[
+    REJECT_REASON_INPUT
+  ]?.value;
   const reason = typeof v === 'string' ? v.trim() : '';
   if (reason.length === 0) return { error: 'A reason is required to reject.' };
   if (reason.length > MAX_REASON_CHARS) return { error: `Keep the reason under ${MAX_REASON_CHARS} characters.` };

@@ -1,9 +1,9 @@
 import type { types } from '@slack/bolt';
 import type { GateReport } from '../../engine.js';
-import { signOffFacts } from '../../report/common.js';
 import { SIGNOFF_ROLES } from '../../policy/schema.js';
-import { LIMITS, escapeMrkdwn, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
+import { signOffFacts } from '../../report/common.js';
 import { fitBlocks, mentionOf, overridesBlock, reportPointer, type SlackMessage } from './gate-message.js';
+import { escapeMrkdwn, LIMITS, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
 import { ROLE_LABEL } from './signoff.js';
 
 /** The checklist's "Gate Passed" deployment checklist, in its order. */
@@ -44,7 +44,11 @@ export function finalSignOffText(report: GateReport): string {
   const required = report.policy.effective.signoff.required_roles;
   for (const role of SIGNOFF_ROLES) {
     const s = report.signoffs.find((x) => x.role === role && x.digest === report.digest && x.decision === 'approved');
-    const who = s ? `${mentionOf(s.user)}, ${s.at.slice(0, 10)}` : required.includes(role) ? '_pending_' : '_not required_';
+    const who = s
+      ? `${mentionOf(s.user)}, ${s.at.slice(0, 10)}`
+      : required.includes(role)
+        ? '_pending_'
+        : '_not required_';
     lines.push(`• ${ROLE_LABEL[role]}: ${who}`);
   }
   lines.push(`*Deployment Date*: _to be scheduled_`);
@@ -59,7 +63,12 @@ function withOverrides(report: GateReport): types.KnownBlock[] {
 function runContext(report: GateReport, evaluationId: string): types.KnownBlock {
   return {
     type: 'context',
-    elements: [mrkdwn(`Run \`${escapeMrkdwn(truncate(report.run, 500))}\` · evaluation \`${escapeMrkdwn(evaluationId)}\` · artifacts sha256 \`${report.digest.slice(0, 16)}\``, LIMITS.contextText)],
+    elements: [
+      mrkdwn(
+        `Run \`${escapeMrkdwn(truncate(report.run, 500))}\` · evaluation \`${escapeMrkdwn(evaluationId)}\` · artifacts sha256 \`${report.digest.slice(0, 16)}\``,
+        LIMITS.contextText,
+      ),
+    ],
   };
 }
 
@@ -67,25 +76,43 @@ function runContext(report: GateReport, evaluationId: string): types.KnownBlock 
 export function renderPassedNotification(report: GateReport, evaluationId: string): SlackMessage {
   const blocks: types.KnownBlock[] = [
     { type: 'header', text: plain(`✅ Gate PASSED: ${report.model_name}`, LIMITS.headerText) },
-    { type: 'section', text: mrkdwn('All checkboxes checked: the model is production-ready. *Next action*: deploy the model to production.') },
+    {
+      type: 'section',
+      text: mrkdwn(
+        'All checkboxes checked: the model is production-ready. *Next action*: deploy the model to production.',
+      ),
+    },
     { type: 'section', text: mrkdwn(finalSignOffText(report)) },
     { type: 'section', text: mrkdwn(`*Deployment checklist*\n${numbered(DEPLOYMENT_STEPS)}`) },
     ...withOverrides(report),
     runContext(report, evaluationId),
   ];
-  return { text: truncate(`Gate PASSED for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): deploy to production`, LIMITS.messageText), blocks };
+  return {
+    text: truncate(
+      `Gate PASSED for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): deploy to production`,
+      LIMITS.messageText,
+    ),
+    blocks,
+  };
 }
 
 /** Channel notification when the gate is blocked: each failing item with evidence and remediation, or the rejection. */
 export function renderBlockedNotification(report: GateReport, evaluationId: string): SlackMessage {
   const blocks: types.KnownBlock[] = [
     { type: 'header', text: plain(`❌ Gate BLOCKED: ${report.model_name}`, LIMITS.headerText) },
-    { type: 'section', text: mrkdwn('The model is *not* ready for production. Never deploy a model with incomplete production readiness checks.') },
+    {
+      type: 'section',
+      text: mrkdwn(
+        'The model is *not* ready for production. Never deploy a model with incomplete production readiness checks.',
+      ),
+    },
   ];
   const items: string[] = [];
   for (const s of report.signoffs) {
     if (s.digest !== report.digest || s.decision !== 'rejected') continue;
-    items.push(`❌ *Rejected by ${mentionOf(s.user)} (${ROLE_LABEL[s.role]})* on ${s.at.slice(0, 10)}\n> ${escapeMrkdwn(truncate(s.reason ?? 'no reason given', 2000)).replace(/\n/g, '\n> ')}`);
+    items.push(
+      `❌ *Rejected by ${mentionOf(s.user)} (${ROLE_LABEL[s.role]})* on ${s.at.slice(0, 10)}\n> ${escapeMrkdwn(truncate(s.reason ?? 'no reason given', 2000)).replace(/\n/g, '\n> ')}`,
+    );
   }
   for (const c of report.checks) {
     if (c.category === 'signoff' || (c.status !== 'fail' && c.status !== 'error')) continue;
@@ -96,16 +123,30 @@ export function renderBlockedNotification(report: GateReport, evaluationId: stri
     items.push(lines.join('\n'));
   }
   for (const item of items.slice(0, MAX_ITEM_BLOCKS)) {
-    blocks.push({ type: 'section', text: mrkdwn(truncateWithPointer(item, LIMITS.sectionText, reportPointer(report.run))) });
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(truncateWithPointer(item, LIMITS.sectionText, reportPointer(report.run))),
+    });
   }
   if (items.length > MAX_ITEM_BLOCKS) {
-    blocks.push({ type: 'context', elements: [mrkdwn(`… and ${items.length - MAX_ITEM_BLOCKS} more blocking items (${reportPointer(report.run)})`, LIMITS.contextText)] });
+    blocks.push({
+      type: 'context',
+      elements: [
+        mrkdwn(
+          `… and ${items.length - MAX_ITEM_BLOCKS} more blocking items (${reportPointer(report.run)})`,
+          LIMITS.contextText,
+        ),
+      ],
+    });
   }
   blocks.push({ type: 'section', text: mrkdwn(`*Next action*\n${numbered(BLOCKED_STEPS)}`) });
   blocks.push(...withOverrides(report));
   blocks.push(runContext(report, evaluationId));
   return {
-    text: truncate(`Gate BLOCKED for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): ${items.length} blocking item${items.length === 1 ? '' : 's'}`, LIMITS.messageText),
+    text: truncate(
+      `Gate BLOCKED for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): ${items.length} blocking item${items.length === 1 ? '' : 's'}`,
+      LIMITS.messageText,
+    ),
     blocks: fitBlocks(blocks, LIMITS.messageBlocks, report.run),
   };
 }

@@ -2,11 +2,14 @@ import type { types } from '@slack/bolt';
 import type { GateStatus } from '../../gate/evaluate.js';
 import { GATE_LABEL } from '../../report/common.js';
 import { USAGE } from '../command.js';
-import { LIMITS, escapeMrkdwn, mrkdwn, truncate } from './limits.js';
 import type { SlackMessage } from './gate-message.js';
+import { escapeMrkdwn, LIMITS, mrkdwn, truncate } from './limits.js';
 
 export function renderHelp(): SlackMessage {
-  return { text: 'readiness commands', blocks: [{ type: 'section', text: mrkdwn(`*Production readiness gate*\n${USAGE}`) }] };
+  return {
+    text: 'readiness commands',
+    blocks: [{ type: 'section', text: mrkdwn(`*Production readiness gate*\n${USAGE}`) }],
+  };
 }
 
 export function renderUsageError(message: string): SlackMessage {
@@ -21,7 +24,10 @@ export function renderUsageError(message: string): SlackMessage {
 
 /** A plain ephemeral notice (refusals, confirmations). */
 export function renderNotice(text: string): SlackMessage {
-  return { text: truncate(text, LIMITS.messageText), blocks: [{ type: 'section', text: mrkdwn(truncate(text, LIMITS.sectionText)) }] };
+  return {
+    text: truncate(text, LIMITS.messageText),
+    blocks: [{ type: 'section', text: mrkdwn(truncate(text, LIMITS.sectionText)) }],
+  };
 }
 
 export interface StatusRow {
@@ -35,15 +41,36 @@ export interface StatusRow {
 
 export function renderStatus(rows: readonly StatusRow[], run?: string): SlackMessage {
   if (rows.length === 0) {
-    return renderNotice(run ? `No evaluation of \`${escapeMrkdwn(run)}\` yet. Start one with \`/readiness run ${escapeMrkdwn(run)}\`.` : 'No open evaluations.');
+    return renderNotice(
+      run
+        ? `No evaluation of \`${escapeMrkdwn(run)}\` yet. Start one with \`/readiness run ${escapeMrkdwn(run)}\`.`
+        : 'No open evaluations.',
+    );
   }
   const blocks: types.KnownBlock[] = [];
   for (const r of rows.slice(0, 20)) {
-    const detail = r.blocking.length > 0 ? `blocked by ${r.blocking.join(', ')}` : r.outstanding.length > 0 ? `waiting for ${r.outstanding.join(', ')}` : 'all checks passed and signed';
-    blocks.push({ type: 'section', text: mrkdwn(truncate(`${GATE_LABEL[r.gate]} *${escapeMrkdwn(r.modelName)}* — \`${escapeMrkdwn(r.run)}\` (evaluation \`${escapeMrkdwn(r.evaluationId)}\`)\n${escapeMrkdwn(detail)}`, LIMITS.sectionText)) });
+    const detail =
+      r.blocking.length > 0
+        ? `blocked by ${r.blocking.join(', ')}`
+        : r.outstanding.length > 0
+          ? `waiting for ${r.outstanding.join(', ')}`
+          : 'all checks passed and signed';
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(
+        truncate(
+          `${GATE_LABEL[r.gate]} *${escapeMrkdwn(r.modelName)}* — \`${escapeMrkdwn(r.run)}\` (evaluation \`${escapeMrkdwn(r.evaluationId)}\`)\n${escapeMrkdwn(detail)}`,
+          LIMITS.sectionText,
+        ),
+      ),
+    });
   }
-  if (rows.length > 20) blocks.push({ type: 'context', elements: [mrkdwn(`… and ${rows.length - 20} more`, LIMITS.contextText)] });
-  return { text: truncate(rows.map((r) => `${escapeMrkdwn(r.run)}: ${GATE_LABEL[r.gate]}`).join('; '), LIMITS.messageText), blocks };
+  if (rows.length > 20)
+    blocks.push({ type: 'context', elements: [mrkdwn(`… and ${rows.length - 20} more`, LIMITS.contextText)] });
+  return {
+    text: truncate(rows.map((r) => `${escapeMrkdwn(r.run)}: ${GATE_LABEL[r.gate]}`).join('; '), LIMITS.messageText),
+    blocks,
+  };
 }
 
 /** Reports up to this size are posted as a code-block message; larger ones as a file. */
@@ -54,7 +81,10 @@ export function renderInlineReport(markdown: string, run: string): SlackMessage 
   // Slack still decodes `<…>` sequences inside code blocks: the report quotes artifact text.
   const escaped = escapeMrkdwn(markdown);
   if (escaped.length > INLINE_REPORT_MAX || markdown.includes('```')) return null;
-  return { text: `Readiness report for ${escapeMrkdwn(run)}`, blocks: [{ type: 'section', text: mrkdwn('```\n' + escaped + '\n```') }] };
+  return {
+    text: `Readiness report for ${escapeMrkdwn(run)}`,
+    blocks: [{ type: 'section', text: mrkdwn('```\n' + escaped + '\n```') }],
+  };
 }
 
 export function reportFilename(run: string): string {

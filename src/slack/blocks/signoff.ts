@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import type { types } from '@slack/bolt';
+import { z } from 'zod';
 import { currentSignoffs, type SignoffRecord } from '../../gate/evaluate.js';
 import { SIGNOFF_ROLES, type SignoffRole } from '../../policy/schema.js';
-import { LIMITS, escapeMrkdwn, mentionOf, mrkdwn, plain, truncate } from './limits.js';
+import { escapeMrkdwn, LIMITS, mentionOf, mrkdwn, plain, truncate } from './limits.js';
 
 export const ROLE_LABEL: Record<SignoffRole, string> = {
   technical: 'Technical Lead',
@@ -83,7 +83,10 @@ export function approveButton(role: SignoffRole, value: string, modelName: strin
     confirm: {
       title: plain(`Approve as ${ROLE_LABEL[role]}?`, LIMITS.confirmTitle),
       text: mrkdwn(
-        truncate(`You approve the deployment of ${escapeMrkdwn(modelName)} (artifacts sha256 ${digest.slice(0, 12)}…) as ${ROLE_LABEL[role]}. This is recorded in the audit log.`, LIMITS.confirmText),
+        truncate(
+          `You approve the deployment of ${escapeMrkdwn(modelName)} (artifacts sha256 ${digest.slice(0, 12)}…) as ${ROLE_LABEL[role]}. This is recorded in the audit log.`,
+          LIMITS.confirmText,
+        ),
         LIMITS.confirmText,
       ),
       confirm: plain('Approve', LIMITS.confirmButton),
@@ -93,7 +96,13 @@ export function approveButton(role: SignoffRole, value: string, modelName: strin
 }
 
 export function rejectButton(role: SignoffRole, value: string): types.Button {
-  return { type: 'button', action_id: `${REJECT_ACTION_PREFIX}${role}`, text: plain('Reject', LIMITS.buttonText), style: 'danger', value };
+  return {
+    type: 'button',
+    action_id: `${REJECT_ACTION_PREFIX}${role}`,
+    text: plain('Reject', LIMITS.buttonText),
+    style: 'danger',
+    value,
+  };
 }
 
 /** Withdraws the current sign-off of a role (the only way, besides new artifacts, to clear a rejection). */
@@ -128,12 +137,20 @@ function signoffLine(role: SignoffRole, input: SignoffSectionInput): string {
         : `❌ *${ROLE_LABEL[role]}*: rejected by ${mentionOf(current.user)} on ${formatWhen(current.at)} — “${escapeMrkdwn(truncate(current.reason ?? '', 500))}” (stays until a ${ROLE_LABEL[role]} approver withdraws it or the artifacts change)`,
     );
   } else if (current && input.superseded) {
-    parts.push(`➖ *${ROLE_LABEL[role]}*: ~${current.decision} by ${mentionOf(current.user)} on ${formatWhen(current.at)}~ (superseded)`);
+    parts.push(
+      `➖ *${ROLE_LABEL[role]}*: ~${current.decision} by ${mentionOf(current.user)} on ${formatWhen(current.at)}~ (superseded)`,
+    );
   } else {
-    parts.push(required ? `⏳ *${ROLE_LABEL[role]}*: awaiting approval` : `➖ *${ROLE_LABEL[role]}*: not required by the policy`);
+    parts.push(
+      required ? `⏳ *${ROLE_LABEL[role]}*: awaiting approval` : `➖ *${ROLE_LABEL[role]}*: not required by the policy`,
+    );
   }
-  for (const s of expired) parts.push(`   ⌛ ~approved by ${mentionOf(s.user)} on ${formatWhen(s.at)}~ (expired ${formatWhen(s.expires_at ?? s.at)}: older than the policy's signoff.max_age_days; sign again)`);
-  for (const s of stale) parts.push(`   ~${s.decision} by ${mentionOf(s.user)} on ${formatWhen(s.at)}~ (superseded: artifacts changed)`);
+  for (const s of expired)
+    parts.push(
+      `   ⌛ ~approved by ${mentionOf(s.user)} on ${formatWhen(s.at)}~ (expired ${formatWhen(s.expires_at ?? s.at)}: older than the policy's signoff.max_age_days; sign again)`,
+    );
+  for (const s of stale)
+    parts.push(`   ~${s.decision} by ${mentionOf(s.user)} on ${formatWhen(s.at)}~ (superseded: artifacts changed)`);
   return parts.join('\n');
 }
 
@@ -153,9 +170,14 @@ export function renderSignoffSection(input: SignoffSectionInput): types.KnownBlo
         elements: [approveButton(role, value, input.modelName, input.digest), rejectButton(role, value)],
       });
     } else if (signed && !input.superseded) {
-      blocks.push({ type: 'actions', block_id: `signoff_${role}`, elements: [withdrawButton(role, value, signed.decision)] });
+      blocks.push({
+        type: 'actions',
+        block_id: `signoff_${role}`,
+        elements: [withdrawButton(role, value, signed.decision)],
+      });
     }
   }
-  if (!input.live && input.closedReason) blocks.push({ type: 'context', elements: [mrkdwn(input.closedReason, LIMITS.contextText)] });
+  if (!input.live && input.closedReason)
+    blocks.push({ type: 'context', elements: [mrkdwn(input.closedReason, LIMITS.contextText)] });
   return blocks;
 }

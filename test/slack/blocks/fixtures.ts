@@ -1,8 +1,8 @@
-import type { CheckResult, CheckStatus, CategoryId } from '../../../src/checks/types.js';
+import { AUTOMATED_CHECKS } from '../../../src/checks/registry.js';
+import type { CategoryId, CheckResult, CheckStatus } from '../../../src/checks/types.js';
 import { assembleReport, type GateReport } from '../../../src/engine.js';
 import type { SignoffRecord } from '../../../src/gate/evaluate.js';
 import { resolvePolicy } from '../../../src/policy/load.js';
-import { AUTOMATED_CHECKS } from '../../../src/checks/registry.js';
 
 export const DIGEST = 'a'.repeat(64);
 
@@ -25,11 +25,18 @@ export function check(id: string, status: CheckStatus, over: Partial<CheckResult
 /** Every automated check with the given status (test.target carries a test accuracy). */
 export function allChecks(status: CheckStatus, over: Record<string, Partial<CheckResult>> = {}): CheckResult[] {
   return AUTOMATED_CHECKS.map((d) =>
-    check(d.id, status, { ...(d.id === 'test.target' ? { metrics: { test_accuracy: 97.2 } } : {}), ...(over[d.id] ?? {}) }),
+    check(d.id, status, {
+      ...(d.id === 'test.target' ? { metrics: { test_accuracy: 97.2 } } : {}),
+      ...(over[d.id] ?? {}),
+    }),
   );
 }
 
-export function makeReport(checks: CheckResult[], signoffs: SignoffRecord[] = [], opts: { run?: string; modelName?: string } = {}): GateReport {
+export function makeReport(
+  checks: CheckResult[],
+  signoffs: SignoffRecord[] = [],
+  opts: { run?: string; modelName?: string } = {},
+): GateReport {
   const effective = resolvePolicy(opts.modelName ? [{ source: 'test', data: { model_name: opts.modelName } }] : []);
   return assembleReport({
     run: opts.run ?? 'team/digits-run',
@@ -41,7 +48,13 @@ export function makeReport(checks: CheckResult[], signoffs: SignoffRecord[] = []
   });
 }
 
-export function signoff(role: SignoffRecord['role'], user: string, decision: SignoffRecord['decision'] = 'approved', digest = DIGEST, reason?: string): SignoffRecord {
+export function signoff(
+  role: SignoffRecord['role'],
+  user: string,
+  decision: SignoffRecord['decision'] = 'approved',
+  digest = DIGEST,
+  reason?: string,
+): SignoffRecord {
   return { role, user, decision, digest, at: '2024-05-01T12:30:00.000Z', ...(reason ? { reason } : {}) };
 }
 
@@ -50,7 +63,8 @@ export function texts(v: unknown, path = '$'): { path: string; text: string }[] 
   if (Array.isArray(v)) return v.flatMap((x, i) => texts(x, `${path}[${i}]`));
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    const own = typeof o.text === 'string' && (o.type === 'mrkdwn' || o.type === 'plain_text') ? [{ path, text: o.text }] : [];
+    const own =
+      typeof o.text === 'string' && (o.type === 'mrkdwn' || o.type === 'plain_text') ? [{ path, text: o.text }] : [];
     return [...own, ...Object.entries(o).flatMap(([k, x]) => texts(x, `${path}.${k}`))];
   }
   return [];
@@ -62,7 +76,7 @@ export function limitViolations(blocks: unknown[], maxBlocks: number): string[] 
   if (blocks.length > maxBlocks) out.push(`${blocks.length} blocks > ${maxBlocks}`);
   blocks.forEach((b, i) => {
     const blk = b as Record<string, unknown>;
-    if (blk.type === 'header' && ((blk.text as { text: string }).text.length > 150)) out.push(`header ${i} > 150`);
+    if (blk.type === 'header' && (blk.text as { text: string }).text.length > 150) out.push(`header ${i} > 150`);
     if (blk.type === 'section') {
       const t = blk.text as { text: string } | undefined;
       if (t && (t.text.length > 3000 || t.text.length < 1)) out.push(`section ${i} text length ${t.text.length}`);

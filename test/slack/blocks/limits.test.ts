@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { escapeMrkdwn, mrkdwn, plain, joinLines, truncate, truncateWithPointer } from '../../../src/slack/blocks/limits.js';
+import {
+  escapeMrkdwn,
+  joinLines,
+  mrkdwn,
+  plain,
+  truncate,
+  truncateWithPointer,
+} from '../../../src/slack/blocks/limits.js';
 
 describe('limits helpers', () => {
   it('truncate keeps short text and cuts long text to the limit with an ellipsis', () => {
@@ -24,12 +31,16 @@ describe('limits helpers', () => {
 
   it('escapes mrkdwn control characters: no mention, broadcast or link survives, not even one shaped like ours', () => {
     expect(escapeMrkdwn('<!channel> & <x>')).toBe('&lt;!channel&gt; &amp; &lt;x&gt;');
-    expect(escapeMrkdwn('approved by <@U123ABC> <!here>').replace(/\u200b/g, '')).toBe('approved by &lt;@U123ABC&gt; &lt;!here&gt;');
+    expect(escapeMrkdwn('approved by <@U123ABC> <!here>').replace(/\u200b/g, '')).toBe(
+      'approved by &lt;@U123ABC&gt; &lt;!here&gt;',
+    );
     expect(escapeMrkdwn('<!subteam^S0ABC|@leads> <#C0GEN> <https://evil.example|Approve>')).not.toMatch(/[<>]/);
     // bare forms Slack parses without brackets (link_names, URL auto-linking) are broken up
     const bare = escapeMrkdwn('@here @channel see https://evil.example or www.evil.example, mailto:x@evil.example');
     expect(bare).not.toMatch(/@(here|channel|x)|https:\/\/|www\.|mailto:/);
-    expect(bare.replace(/\u200b/g, '')).toBe('@here @channel see https://evil.example or www.evil.example, mailto:x@evil.example');
+    expect(bare.replace(/\u200b/g, '')).toBe(
+      '@here @channel see https://evil.example or www.evil.example, mailto:x@evil.example',
+    );
     // numbers and file names read as before
     expect(escapeMrkdwn('82.8% in results/metrics.json')).toBe('82.8% in results/metrics.json');
   });

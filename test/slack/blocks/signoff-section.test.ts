@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { withExpiry, type SignoffRecord } from '../../../src/gate/evaluate.js';
+import { type SignoffRecord, withExpiry } from '../../../src/gate/evaluate.js';
 import { renderSignoffSection } from '../../../src/slack/blocks/signoff.js';
 import { blockText, buttons } from '../harness.js';
 
 const D = 'a'.repeat(64);
-const base = { evaluationId: 'ev-1', digest: D, modelName: 'm', requiredRoles: ['technical', 'product', 'compliance'] as const, live: true, superseded: false };
+const base = {
+  evaluationId: 'ev-1',
+  digest: D,
+  modelName: 'm',
+  requiredRoles: ['technical', 'product', 'compliance'] as const,
+  live: true,
+  superseded: false,
+};
 
 describe('sign-off section: expiry, withdrawal', () => {
   it('shows when each approval expires, and an expired approval as expired with the role open again', () => {
@@ -24,7 +31,16 @@ describe('sign-off section: expiry, withdrawal', () => {
   });
 
   it('a rejection offers Withdraw (not Approve) even though the gate is blocked; none once superseded', () => {
-    const signoffs: SignoffRecord[] = [{ role: 'product', decision: 'rejected', user: 'U0PROD', at: '2026-10-20T10:00:00.000Z', digest: D, reason: 'no' }];
+    const signoffs: SignoffRecord[] = [
+      {
+        role: 'product',
+        decision: 'rejected',
+        user: 'U0PROD',
+        at: '2026-10-20T10:00:00.000Z',
+        digest: D,
+        reason: 'no',
+      },
+    ];
     const blocks = renderSignoffSection({ ...base, live: false, closedReason: 'blocked', signoffs });
     expect([...buttons(blocks).keys()]).toEqual(['signoff_withdraw_product']);
     expect(blockText(blocks)).toContain('stays until a Product Owner approver withdraws it or the artifacts change');

@@ -1,13 +1,13 @@
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { SignoffRole } from '../../../policy/schema.js';
+import { type IntakeItem, type IntakeSteps, type IntakeWriter, intakeId } from '../../../queue/intake.js';
+import type { Evaluation } from '../../../store/types.js';
 import { renderRejectModal } from '../../blocks/modals.js';
 import { renderNotice } from '../../blocks/replies.js';
 import { decodeSignoffValue, roleFromAction } from '../../blocks/signoff.js';
-import { intakeId, type IntakeItem, type IntakeSteps, type IntakeWriter } from '../../../queue/intake.js';
-import type { SignoffRole } from '../../../policy/schema.js';
-import type { Evaluation } from '../../../store/types.js';
 import { tellUser } from '../../notify-user.js';
 import type { Replies, SlackServices } from '../../services.js';
-import { attemptSignoff, attemptWithdraw, signoffReply, withdrawReply, type SignoffClick } from '../../signoff-flow.js';
+import { attemptSignoff, attemptWithdraw, type SignoffClick, signoffReply, withdrawReply } from '../../signoff-flow.js';
 import { publishHome } from '../events/app-home-opened.js';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -28,9 +28,18 @@ interface ClickData {
 }
 
 /** A click taken in: its id is the click's own (team, user, action ts, action id), so a Slack retry is the same item. */
-function clickItem(kind: 'approve' | 'reject' | 'withdraw', { action, body, context }: Pick<ButtonArgs, 'action' | 'body' | 'context'>): IntakeItem {
+function clickItem(
+  kind: 'approve' | 'reject' | 'withdraw',
+  { action, body, context }: Pick<ButtonArgs, 'action' | 'body' | 'context'>,
+): IntakeItem {
   const channel = channelOf(body);
-  const data: ClickData = { actionId: action.action_id, value: String(action.value ?? ''), fromHome: body.view?.type === 'home', triggerId: body.trigger_id, ...(channel ? { channel } : {}) };
+  const data: ClickData = {
+    actionId: action.action_id,
+    value: String(action.value ?? ''),
+    fromHome: body.view?.type === 'home',
+    triggerId: body.trigger_id,
+    ...(channel ? { channel } : {}),
+  };
   return {
     kind,
     id: intakeId(kind, [body.team?.id ?? body.user.team_id ?? '', body.user.id, action.action_ts, action.action_id]),
@@ -45,13 +54,25 @@ function clickItem(kind: 'approve' | 'reject' | 'withdraw', { action, body, cont
  * The role and button value of a taken-in sign-off click; a garbled button is audited under
  * `refusedKind`, the clicker told, and null returned.
  */
-async function decodeClick(services: SlackServices, client: Replies['client'], item: IntakeItem, steps: IntakeSteps, refusedKind: string) {
+async function decodeClick(
+  services: SlackServices,
+  client: Replies['client'],
+  item: IntakeItem,
+  steps: IntakeSteps,
+  refusedKind: string,
+) {
   const data = item.data as unknown as ClickData;
   const role = roleFromAction(data.actionId);
   const value = decodeSignoffValue(data.value);
   const where = { channel: data.channel, user: item.user };
   if (!role || !value) {
-    await steps.once('audit', () => services.store.audit(refusedKind, null, item.user, { reason: 'garbled_button', action_id: data.actionId, value: data.value.slice(0, 200) }));
+    await steps.once('audit', () =>
+      services.store.audit(refusedKind, null, item.user, {
+        reason: 'garbled_button',
+        action_id: data.actionId,
+        value: data.value.slice(0, 200),
+      }),
+    );
     await tellUser(client, where, renderNotice(GARBLED));
     return null;
   }
@@ -72,7 +93,13 @@ export function processApprove(services: SlackServices, client: Replies['client'
     const decoded = await decodeClick(services, client, item, steps, 'signoff_refused');
     if (!decoded) return;
     const { data, role, value, where } = decoded;
-    const click = { evaluationId: value.evaluationId, digest: value.digest, role, decision: 'approved' as const, user: item.user };
+    const click = {
+      evaluationId: value.evaluationId,
+      digest: value.digest,
+      role,
+      decision: 'approved' as const,
+      user: item.user,
+    };
     const reply = await steps.once('signoff', async () => signoffReply(click, await attemptSignoff(services, click)));
     await tellUser(client, where, renderNotice(reply));
     if (data.fromHome) await publishHome(services, client, item.user);
@@ -94,7 +121,9 @@ export function processWithdraw(services: SlackServices, client: Replies['client
     if (!decoded) return;
     const { role, value, where } = decoded;
     const click = { evaluationId: value.evaluationId, digest: value.digest, role, user: item.user };
-    const reply = await steps.once('withdraw', async () => withdrawReply(click, await attemptWithdraw(services, click)));
+    const reply = await steps.once('withdraw', async () =>
+      withdrawReply(click, await attemptWithdraw(services, click)),
+    );
     await tellUser(client, where, renderNotice(reply));
   };
 }
@@ -110,13 +139,25 @@ type RejectBranch =
  * refused at once instead of being asked for a reason first), an evaluation that is gone, or the
  * reason modal. `lookupMs` bounds the approver lookup (the modal's trigger id lives 3 s).
  */
-async function rejectBranch(services: SlackServices, data: ClickData, user: string, lookupMs?: number): Promise<RejectBranch> {
+async function rejectBranch(
+  services: SlackServices,
+  data: ClickData,
+  user: string,
+  lookupMs?: number,
+): Promise<RejectBranch> {
   const role = roleFromAction(data.actionId);
   const value = decodeSignoffValue(data.value);
   if (!role || !value) return { kind: 'garbled' };
   const lookup = services.approvers.isApprover(user, role).catch(() => null);
-  const approver = lookupMs === undefined ? await lookup : await Promise.race([lookup, new Promise<null>((r) => setTimeout(() => r(null), lookupMs).unref())]);
-  if (approver === false) return { kind: 'refused', click: { evaluationId: value.evaluationId, digest: value.digest, role, decision: 'rejected', user } };
+  const approver =
+    lookupMs === undefined
+      ? await lookup
+      : await Promise.race([lookup, new Promise<null>((r) => setTimeout(() => r(null), lookupMs).unref())]);
+  if (approver === false)
+    return {
+      kind: 'refused',
+      click: { evaluationId: value.evaluationId, digest: value.digest, role, decision: 'rejected', user },
+    };
   const evaluation = await services.store.getEvaluation(value.evaluationId);
   if (!evaluation) return { kind: 'missing' };
   return { kind: 'modal', evaluation, role, value };
@@ -138,7 +179,12 @@ export function rejectAction(services: SlackServices, intake: IntakeWriter) {
     await client.views.open({
       trigger_id: body.trigger_id,
       view: renderRejectModal({
-        metadata: { evaluationId: branch.value.evaluationId, digest: branch.value.digest, role: branch.role, ...(data.channel ? { channel: data.channel } : {}) },
+        metadata: {
+          evaluationId: branch.value.evaluationId,
+          digest: branch.value.digest,
+          role: branch.role,
+          ...(data.channel ? { channel: data.channel } : {}),
+        },
         modelName: branch.evaluation.policy.policy.model_name ?? branch.evaluation.run,
         run: branch.evaluation.run,
       }),
@@ -153,7 +199,13 @@ export function processReject(services: SlackServices, client: Replies['client']
     const where = { channel: data.channel, user: item.user };
     const branch = await rejectBranch(services, data, item.user);
     if (branch.kind === 'garbled') {
-      await steps.once('audit', () => services.store.audit('signoff_refused', null, item.user, { reason: 'garbled_button', action_id: data.actionId, value: data.value.slice(0, 200) }));
+      await steps.once('audit', () =>
+        services.store.audit('signoff_refused', null, item.user, {
+          reason: 'garbled_button',
+          action_id: data.actionId,
+          value: data.value.slice(0, 200),
+        }),
+      );
       await tellUser(client, where, renderNotice(GARBLED));
     } else if (branch.kind === 'refused') {
       const click = branch.click;

@@ -1,25 +1,44 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { GateError, errorMessage } from '../../../errors.js';
+import { errorMessage, GateError } from '../../../errors.js';
+import type { IntakeItem, IntakeSteps, IntakeWriter } from '../../../queue/intake.js';
+import { intakeId } from '../../../queue/intake.js';
 import { renderMarkdown } from '../../../report/markdown.js';
 import { reportFromState } from '../../../store/redis-store.js';
 import type { EvaluationState } from '../../../store/types.js';
-import { renderHelp, renderInlineReport, renderNotice, renderStatus, renderUsageError, reportFilename, type StatusRow } from '../../blocks/replies.js';
 import { escapeMrkdwn } from '../../blocks/limits.js';
-import type { IntakeItem, IntakeSteps, IntakeWriter } from '../../../queue/intake.js';
-import { intakeId } from '../../../queue/intake.js';
+import {
+  renderHelp,
+  renderInlineReport,
+  renderNotice,
+  renderStatus,
+  renderUsageError,
+  reportFilename,
+  type StatusRow,
+} from '../../blocks/replies.js';
 import { CommandUsageError, parseCommand, type ReadinessCommand } from '../../command.js';
 import type { Replies, SlackServices } from '../../services.js';
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 type Respond = (msg: string | Record<string, unknown>) => Promise<void>;
 
-function ephemeral(msg: { text: string; blocks: unknown[] }): { response_type: 'ephemeral'; text: string; blocks: never[] } {
+function ephemeral(msg: { text: string; blocks: unknown[] }): {
+  response_type: 'ephemeral';
+  text: string;
+  blocks: never[];
+} {
   return { response_type: 'ephemeral', text: msg.text, blocks: msg.blocks as never[] };
 }
 
 function statusRow(s: EvaluationState): StatusRow {
   const r = reportFromState(s);
-  return { run: s.evaluation.run, modelName: r.model_name, gate: s.gate, evaluationId: s.evaluation.id, blocking: r.blocking, outstanding: r.outstanding };
+  return {
+    run: s.evaluation.run,
+    modelName: r.model_name,
+    gate: s.gate,
+    evaluationId: s.evaluation.id,
+    blocking: r.blocking,
+    outstanding: r.outstanding,
+  };
 }
 
 /** Errors a user can act on (run not found, path escapes, bad policy) versus our own failures. */
@@ -72,7 +91,13 @@ export function readinessCommand(services: SlackServices, intake: IntakeWriter) 
         return;
       }
     }
-    const data: CommandData = { team: command.team_id, channel: command.channel_id, text: command.text ?? '', triggerId: command.trigger_id, responseUrl: command.response_url };
+    const data: CommandData = {
+      team: command.team_id,
+      channel: command.channel_id,
+      text: command.text ?? '',
+      triggerId: command.trigger_id,
+      responseUrl: command.response_url,
+    };
     // Not acked unless stored: if this throws, Slack gets an error and delivers the command again.
     await intake.take({
       kind: 'command',
@@ -82,7 +107,12 @@ export function readinessCommand(services: SlackServices, intake: IntakeWriter) 
       retryNum: typeof context.retryNum === 'number' ? context.retryNum : 0,
       data: { ...data },
     });
-    if (cmd.kind === 'run' || cmd.kind === 'rerun') await ack(ephemeral(renderNotice(`⏳ Evaluating \`${escapeMrkdwn(cmd.run)}\`… the gate message will appear in this channel.`)));
+    if (cmd.kind === 'run' || cmd.kind === 'rerun')
+      await ack(
+        ephemeral(
+          renderNotice(`⏳ Evaluating \`${escapeMrkdwn(cmd.run)}\`… the gate message will appear in this channel.`),
+        ),
+      );
     else await ack();
   };
 }
@@ -91,7 +121,8 @@ export function readinessCommand(services: SlackServices, intake: IntakeWriter) 
 export function processCommand(services: SlackServices, replies: Replies) {
   return async function onCommandItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
     const data = item.data as unknown as CommandData;
-    const respond: Respond = async (msg) => replies.respond(data.responseUrl, typeof msg === 'string' ? { text: msg } : (msg as Record<string, unknown>));
+    const respond: Respond = async (msg) =>
+      replies.respond(data.responseUrl, typeof msg === 'string' ? { text: msg } : (msg as Record<string, unknown>));
     let cmd: ReadinessCommand;
     try {
       cmd = parseCommand(data.text);
@@ -113,7 +144,13 @@ export function processCommand(services: SlackServices, replies: Replies) {
             const run = cmd.run;
             // a second processing would see the check pending again ("busy"): keep the first answer
             const text = await steps.once('rerun', async () => {
-              const r = await services.submitter.rerunCheck({ run, check, requester: item.user, channel: data.channel, evaluationId });
+              const r = await services.submitter.rerunCheck({
+                run,
+                check,
+                requester: item.user,
+                channel: data.channel,
+                evaluationId,
+              });
               if (r.kind === 'new') {
                 services.renderer.watch(r.result.evaluation.id);
                 if (r.result.superseded) services.renderer.schedule(r.result.superseded.id);
@@ -144,7 +181,10 @@ export function processCommand(services: SlackServices, replies: Replies) {
           await statusReply(services, respond, cmd.run);
           return;
         case 'report':
-          await steps.once('report', async () => (await reportReply(services, respond, replies.client, data.channel, cmd.run), true));
+          await steps.once(
+            'report',
+            async () => (await reportReply(services, respond, replies.client, data.channel, cmd.run), true),
+          );
           return;
       }
     } catch (err) {
@@ -155,15 +195,29 @@ export function processCommand(services: SlackServices, replies: Replies) {
 }
 
 async function statusReply(services: SlackServices, respond: Respond, run: string | undefined): Promise<void> {
-  const states = run ? [await services.store.latestForRun(run)].filter((s): s is EvaluationState => s !== null) : await services.store.listOpen(50);
+  const states = run
+    ? [await services.store.latestForRun(run)].filter((s): s is EvaluationState => s !== null)
+    : await services.store.listOpen(50);
   await respond(ephemeral(renderStatus(states.map(statusRow), run)));
 }
 
 /** The final report (same renderer as `readiness check --format markdown`): inline when small, else a file. */
-async function reportReply(services: SlackServices, respond: Respond, client: Replies['client'], channel: string, run: string): Promise<void> {
+async function reportReply(
+  services: SlackServices,
+  respond: Respond,
+  client: Replies['client'],
+  channel: string,
+  run: string,
+): Promise<void> {
   const state = await services.store.latestForRun(run);
   if (!state) {
-    await respond(ephemeral(renderNotice(`No evaluation of \`${escapeMrkdwn(run)}\` yet. Start one with \`/readiness run ${escapeMrkdwn(run)}\`.`)));
+    await respond(
+      ephemeral(
+        renderNotice(
+          `No evaluation of \`${escapeMrkdwn(run)}\` yet. Start one with \`/readiness run ${escapeMrkdwn(run)}\`.`,
+        ),
+      ),
+    );
     return;
   }
   const markdown = renderMarkdown(reportFromState(state));
@@ -172,5 +226,11 @@ async function reportReply(services: SlackServices, respond: Respond, client: Re
     await client.chat.postMessage({ channel, text: inline.text, blocks: inline.blocks });
     return;
   }
-  await client.filesUploadV2({ channel_id: channel, content: markdown, filename: reportFilename(run), title: `Readiness report: ${run}`, initial_comment: `Final readiness report for \`${escapeMrkdwn(run)}\`` });
+  await client.filesUploadV2({
+    channel_id: channel,
+    content: markdown,
+    filename: reportFilename(run),
+    title: `Readiness report: ${run}`,
+    initial_comment: `Final readiness report for \`${escapeMrkdwn(run)}\``,
+  });
 }

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { signoffsOpen } from '../../../gate/evaluate.js';
 import { reportFromState } from '../../../store/redis-store.js';
-import { renderHome, type HomeEvaluation, type HomeWaiting } from '../../blocks/home.js';
+import { type HomeEvaluation, type HomeWaiting, renderHome } from '../../blocks/home.js';
 import type { SlackServices } from '../../services.js';
 
 type HomeArgs = SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs;
@@ -40,7 +40,10 @@ export async function publishHome(services: SlackServices, client: ViewsClient, 
     createdAt: s.evaluation.created_at,
     superseded: s.evaluation.superseded_by !== null,
   }));
-  await client.views.publish({ user_id: user, view: renderHome({ waiting: await waitingFor(services, user), recent }) });
+  await client.views.publish({
+    user_id: user,
+    view: renderHome({ waiting: await waitingFor(services, user), recent }),
+  });
 }
 
 export function appHomeOpened(services: SlackServices) {

@@ -1,8 +1,8 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { type IntakeItem, type IntakeSteps, type IntakeWriter, intakeId } from '../../../queue/intake.js';
 import { decodeRejectMetadata, readRejectReason } from '../../blocks/modals.js';
 import { renderNotice } from '../../blocks/replies.js';
 import { REJECT_REASON_BLOCK } from '../../blocks/signoff.js';
-import { intakeId, type IntakeItem, type IntakeSteps, type IntakeWriter } from '../../../queue/intake.js';
 import { tellUser } from '../../notify-user.js';
 import type { Replies, SlackServices } from '../../services.js';
 import { attemptSignoff, signoffReply } from '../../signoff-flow.js';
@@ -26,7 +26,13 @@ export function rejectReasonSubmitted(_services: SlackServices, intake: IntakeWr
     const data: RejectReasonData = { privateMetadata: view.private_metadata, reason: reason.reason };
     await intake.take({
       kind: 'reject_reason',
-      id: intakeId('reject_reason', [body.team?.id ?? '', body.user.id, view.id, view.hash, (body as { trigger_id?: string }).trigger_id ?? '']),
+      id: intakeId('reject_reason', [
+        body.team?.id ?? '',
+        body.user.id,
+        view.id,
+        view.hash,
+        (body as { trigger_id?: string }).trigger_id ?? '',
+      ]),
       user: body.user.id,
       receivedAt: Date.now(),
       retryNum: typeof context.retryNum === 'number' ? context.retryNum : 0,
@@ -46,7 +52,14 @@ export function processRejectReason(services: SlackServices, client: Replies['cl
       await tellUser(client, where, renderNotice('This form does not belong to a gate message of this app.'));
       return;
     }
-    const click = { evaluationId: meta.evaluationId, digest: meta.digest, role: meta.role, decision: 'rejected' as const, user: item.user, reason: data.reason };
+    const click = {
+      evaluationId: meta.evaluationId,
+      digest: meta.digest,
+      role: meta.role,
+      decision: 'rejected' as const,
+      user: item.user,
+      reason: data.reason,
+    };
     const reply = await steps.once('signoff', async () => signoffReply(click, await attemptSignoff(services, click)));
     await tellUser(client, where, renderNotice(reply));
   };
