@@ -82,7 +82,7 @@ export interface DocLine extends TextLine {
   section: Section;
   kind: 'text' | 'item' | 'code';
   /** The list item the line opens or belongs to. */
-  item?: ListItem;
+  item?: ListItem | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,12 +29,12 @@ export type Aggregate = 'overall' | 'macro' | 'weighted' | 'micro' | 'class';
 export type EpochChoice = 'best' | 'last';
 
 export interface MetricMeaning {
-  metric?: MetricName;
-  split?: Split;
+  metric?: MetricName | undefined;
+  split?: Split | undefined;
   aggregate?: Aggregate;
   epoch?: EpochChoice;
   /** A word that makes the value something else than the metric itself (target, gap, lowest…). */
-  excluded?: string;
+  excluded?: string | undefined;
   /** The label names several metrics or several splits: it cannot be attributed. */
   conflict?: string;
 }
@@ -147,7 +147,7 @@ const PROGRAM_LANGS =
 
 export interface ExtractOptions {
   /** Split of values no label or section names (test_results.md → test). */
-  defaultSplit?: Split;
+  defaultSplit?: Split | undefined;
 }
 
 function finish(m: MetricMeaning, section: Section, opts: ExtractOptions, valueText: string): MetricMeaning {

@@ -96,11 +96,15 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
   // Bounded: a few quick tries, never web-api's default of ten retries over about 30 minutes.
   const retryConfig = { retries: settings.retries ?? 2, factor: 2, minTimeout: 500, maxTimeout: 4000, randomize: true };
   const socketMode = Boolean(settings.appToken);
-  if (!socketMode && !settings.signingSecret)
-    throw new Error('HTTP mode needs the signing secret (or an app token for Socket Mode)');
+  const receiverMode = settings.appToken
+    ? { socketMode: true, appToken: settings.appToken }
+    : settings.signingSecret
+      ? { signingSecret: settings.signingSecret }
+      : undefined;
+  if (!receiverMode) throw new Error('HTTP mode needs the signing secret (or an app token for Socket Mode)');
   const app = new App({
     token: settings.botToken,
-    ...(socketMode ? { socketMode: true, appToken: settings.appToken } : { signingSecret: settings.signingSecret }),
+    ...receiverMode,
     port: settings.port,
     logger: boltLogger(log.child({ component: 'bolt' })),
     tokenVerificationEnabled: settings.tokenVerification ?? true,
