@@ -35,10 +35,6 @@ export class GateError extends Error {
   }
 }
 
-export function isGateError(err: unknown): err is GateError {
-  return err instanceof GateError;
-}
-
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

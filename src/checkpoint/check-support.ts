@@ -19,11 +19,6 @@ export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-/** A number as evidence: up to 2 decimals. */
-export function formatNumber(n: number): string {
-  return String(Number(n.toFixed(2)));
-}
-
 /**
  * Reads a checkpoint's metadata for a check. A missing, truncated, legacy or otherwise unreadable
  * file becomes a `fail` outcome with concrete evidence; a hostile file rethrows its GateError,

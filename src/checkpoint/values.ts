@@ -135,15 +135,6 @@ export type PickleValue =
   | TorchDevice
   | GlobalRef;
 
-export function isDict(v: unknown): v is Map<PickleKey, PickleValue> {
-  return v instanceof Map;
-}
-
-/** Looks a string key up in a decoded dict. */
-export function dictGet(v: unknown, key: string): PickleValue | undefined {
-  return v instanceof Map ? (v.get(key) as PickleValue | undefined) : undefined;
-}
-
 /** A number from a decoded value (int, float, bigint in range, 0-dim numeric tensor is not read). */
 export function asNumber(v: PickleValue | undefined): number | null {
   if (typeof v === 'number') return v;

@@ -1,13 +1,7 @@
 import path from 'node:path';
-import {
-  formatBytes,
-  formatCount,
-  formatNumber,
-  loadCheckpointForCheck,
-  safetyEvidence,
-} from '../checkpoint/check-support.js';
+import { formatBytes, formatCount, loadCheckpointForCheck, safetyEvidence } from '../checkpoint/check-support.js';
 import { parseAccuracy } from '../parse/numbers.js';
-import { defineCheck, fail, pass } from './define.js';
+import { defineCheck, fail, fmt, pass } from './define.js';
 
 const REMEDIATION = 'Production checkpoint not saved. Check checkpointing configuration, verify training completed.';
 
@@ -55,8 +49,8 @@ export const check = defineCheck({
     }
     const accText =
       acc!.read === 'fraction'
-        ? `${formatNumber(acc!.percent)} % (read as fraction ${s.valAcc!.value})`
-        : `${formatNumber(acc!.percent)} %`;
+        ? `${fmt(acc!.percent)} % (read as fraction ${s.valAcc!.value})`
+        : `${fmt(acc!.percent)} %`;
     return pass(
       [
         `${name}: epoch ${s.epoch!.value}, val_acc ${accText}, ${formatCount(s.parameters)} parameters in ${s.tensorCount} tensors, ${formatBytes(s.bytes)} (${rel})`,

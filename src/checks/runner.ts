@@ -149,7 +149,7 @@ export async function runCheck(
   return result;
 }
 
-/** Runs a heavy check somewhere else (a child process with time and memory limits: workers/heavy-runner.ts). */
+/** Runs a heavy check somewhere else (a child process with time and memory limits: src/worker/heavy-runner.ts). */
 export type HeavyExecutor = (def: CheckDefinition, ctx: CheckContext) => Promise<CheckResult>;
 
 export interface RunChecksOptions {

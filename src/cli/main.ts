@@ -112,7 +112,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const policyLayer = o.policy ? await readPolicyFile(o.policy) : undefined;
       const progress = new ProgressLine(io.stderr, AUTOMATED_CHECKS.length, !o.quiet);
       // heavy checks run in a child process under the policy's time and memory limits
-      const { HeavyRunner } = await import('../../workers/heavy-runner.js');
+      const { HeavyRunner } = await import('../worker/heavy-runner.js');
       const heavy = o.skipHeavy ? null : new HeavyRunner();
       const report = await checkRun(runDir, {
         policyLayer,

@@ -88,7 +88,7 @@ export function registerServe(program: Command, _io: Io, setExit: (code: number)
       });
       let workers: { close(): Promise<void> } | null = null;
       if (o.withWorkers) {
-        const { startCheckWorkers } = await import('../../workers/worker.js');
+        const { startCheckWorkers } = await import('../worker/worker.js');
         workers = await startCheckWorkers(
           redis,
           {

@@ -23,7 +23,7 @@ export function registerWorker(program: Command, _io: Io, setExit: (code: number
     ] as CheckQueueKind[])
     .action(async (o: { queues: CheckQueueKind[] }) => {
       // The worker module (bullmq, onnxruntime via the checks) loads only for this command.
-      const { runWorkerProcess } = await import('../../workers/run.js');
+      const { runWorkerProcess } = await import('../worker/run.js');
       await runWorkerProcess({ queues: o.queues });
       setExit(0);
     });

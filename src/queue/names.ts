@@ -13,7 +13,6 @@ export const QUEUE_NAMES = {
 } as const;
 
 export type CheckQueueKind = 'light' | 'heavy';
-export const CHECK_QUEUE_KINDS: readonly CheckQueueKind[] = ['light', 'heavy'];
 
 /** BullMQ key prefix for a deployment prefix (store keys use `<prefix>:`, BullMQ `<prefix>-bull:`). */
 export function bullPrefix(prefix: string): string {

@@ -3,13 +3,13 @@
  * the eviction-policy check, the BullMQ workers, and a bounded graceful shutdown.
  */
 import type { Logger } from 'pino';
-import type { CheckDefinition } from '../src/checks/types.js';
-import { loadProcessConfig } from '../src/config/env.js';
-import { createLogger } from '../src/log.js';
-import { createMetrics } from '../src/observability/metrics.js';
-import { startProcessObservability } from '../src/observability/process.js';
-import { connectRedis } from '../src/queue/connection.js';
-import type { CheckQueueKind } from '../src/queue/names.js';
+import type { CheckDefinition } from '../checks/types.js';
+import { loadProcessConfig } from '../config/env.js';
+import { createLogger } from '../log.js';
+import { createMetrics } from '../observability/metrics.js';
+import { startProcessObservability } from '../observability/process.js';
+import { connectRedis } from '../queue/connection.js';
+import type { CheckQueueKind } from '../queue/names.js';
 import { startCheckWorkers } from './worker.js';
 
 export interface WorkerProcessOptions {

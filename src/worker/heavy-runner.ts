@@ -9,15 +9,15 @@ import {
   type HeavyExecutor,
   limitExceededResult,
   outcomeFromError,
-} from '../src/checks/runner.js';
-import type { CheckProgress, CheckResult } from '../src/checks/types.js';
-import { type CheckLanes, checkLanes } from '../src/observability/health.js';
-import type { Policy } from '../src/policy/schema.js';
+} from '../checks/runner.js';
+import type { CheckProgress, CheckResult } from '../checks/types.js';
+import { type CheckLanes, checkLanes } from '../observability/health.js';
+import type { Policy } from '../policy/schema.js';
 import type { HeavyMessage, HeavyRequest } from './heavy-child.js';
 
 const here = fileURLToPath(import.meta.url);
-/** heavy-child.js next to this file in dist/, heavy-child.ts when run from source (tsx). */
-const CHILD = path.join(path.dirname(here), `heavy-child${path.extname(here)}`);
+/** The child's entry point: workers/heavy-child.js in dist/, workers/heavy-child.ts when run from source (tsx). */
+const CHILD = path.join(path.dirname(here), '..', '..', 'workers', `heavy-child${path.extname(here)}`);
 /** From source the child needs tsx, which a test runner's own process may not have in its execArgv. */
 const CHILD_EXEC_ARGV =
   CHILD.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx'))

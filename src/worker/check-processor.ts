@@ -7,22 +7,22 @@
 import { randomBytes } from 'node:crypto';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
-import { type Manifest, sha256File } from '../src/artifacts/manifest.js';
-import { RunArtifacts, resolveRunDirectory } from '../src/artifacts/run.js';
+import { type Manifest, sha256File } from '../artifacts/manifest.js';
+import { RunArtifacts, resolveRunDirectory } from '../artifacts/run.js';
 import {
   CheckLimitExceeded,
   checkTimeoutMs,
   limitExceededResult,
   outcomeFromError,
   runCheck,
-} from '../src/checks/runner.js';
-import type { CheckDefinition, CheckProgress, CheckResult } from '../src/checks/types.js';
-import { errorMessage, GateError } from '../src/errors.js';
-import { type CheckLanes, checkLanes as processLanes } from '../src/observability/health.js';
-import type { GateMetrics } from '../src/observability/metrics.js';
-import { type CheckJob, CheckJobSchema, type EvaluationEvent } from '../src/queue/payloads.js';
-import type { ReadinessQueues } from '../src/queue/producer.js';
-import type { EvaluationStore } from '../src/store/redis-store.js';
+} from '../checks/runner.js';
+import type { CheckDefinition, CheckProgress, CheckResult } from '../checks/types.js';
+import { errorMessage, GateError } from '../errors.js';
+import { type CheckLanes, checkLanes as processLanes } from '../observability/health.js';
+import type { GateMetrics } from '../observability/metrics.js';
+import { type CheckJob, CheckJobSchema, type EvaluationEvent } from '../queue/payloads.js';
+import type { ReadinessQueues } from '../queue/producer.js';
+import type { EvaluationStore } from '../store/redis-store.js';
 import { HeavyCheckAborted, type HeavyRunner, heavyLimits } from './heavy-runner.js';
 
 export interface CheckProcessorDeps {
