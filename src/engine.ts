@@ -7,6 +7,7 @@ import type { CheckDefinition, CheckResult } from './checks/types.js';
 import { currentSignoffs, evaluateGate, type GateStatus, type SignoffRecord } from './gate/evaluate.js';
 import { type EffectivePolicy, loadEffectivePolicy, type PolicyOptions } from './policy/load.js';
 import { type Policy, SIGNOFF_ROLES } from './policy/schema.js';
+import { type WaiverRecord, type WaiverView, waivedCheckIds, waiverStandings } from './waivers/waivers.js';
 
 export interface GateReport {
   /** The run as it was named (folder path for the CLI, run name under the artifact root on workers). */
@@ -29,6 +30,8 @@ export interface GateReport {
   };
   checks: CheckResult[];
   signoffs: SignoffRecord[];
+  /** Waivers of failing checks on this pair of digests, each with where it stands (only `effective` ones count). */
+  waivers: WaiverView[];
   blocking: string[];
   outstanding: string[];
   generated_at: string;
@@ -74,6 +77,8 @@ export function assembleReport(input: {
   manifest: Manifest;
   checks: readonly CheckResult[];
   signoffs?: readonly SignoffRecord[];
+  /** Waivers stored for the pair (expiry already marked by the store's clock). */
+  waivers?: readonly WaiverRecord[];
   now?: Date;
 }): GateReport {
   const { policy } = input.effective;
@@ -82,11 +87,13 @@ export function assembleReport(input: {
     ...input.checks.filter((c) => c.category !== 'signoff'),
     ...signoffResults(policy, signoffs, input.manifest.digest),
   ];
+  const waivers = waiverStandings(input.waivers ?? [], checks, input.manifest.digest, input.effective.digest);
   const verdict = evaluateGate({
     checks,
     signoffs,
     requiredRoles: policy.signoff.required_roles,
     digest: input.manifest.digest,
+    waived: waivedCheckIds(waivers),
   });
   return {
     run: input.run,
@@ -106,6 +113,7 @@ export function assembleReport(input: {
     },
     checks,
     signoffs,
+    waivers,
     blocking: verdict.blocking,
     outstanding: verdict.outstanding,
     generated_at: (input.now ?? new Date()).toISOString(),

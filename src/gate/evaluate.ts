@@ -54,8 +54,8 @@ export function isAutomated(check: Pick<CheckResult, 'category'>): boolean {
 }
 
 /**
- * The gate rules of the design: BLOCKED if any automated check fails/errors or any role
- * rejected; PENDING while any automated check is not yet passing or a required role has not
+ * The gate rules of the design: BLOCKED if any automated check fails/errors (and is not
+ * waived) or any role rejected; PENDING while any automated check is not yet passing or a required role has not
  * approved; PASSED otherwise. Sign-offs given for another digest do not count.
  */
 export function evaluateGate(input: {
@@ -63,11 +63,14 @@ export function evaluateGate(input: {
   signoffs: readonly SignoffRecord[];
   requiredRoles: readonly SignoffRole[];
   digest: string;
+  /** Failing checks accepted by an effective waiver (src/waivers): they count as passing. */
+  waived?: ReadonlySet<string>;
 }): GateVerdict {
   const blocking: string[] = [];
   const outstanding: string[] = [];
   for (const c of input.checks) {
     if (!isAutomated(c)) continue;
+    if (isWaived(c, input.waived)) continue;
     if (BLOCKING.has(c.status)) blocking.push(c.id);
     else if (!PASSING.has(c.status)) outstanding.push(c.id);
   }
@@ -84,7 +87,12 @@ export function evaluateGate(input: {
   return { status, blocking, outstanding };
 }
 
-/** Approve buttons are live only once no automated check is failing or pending. */
-export function signoffsOpen(checks: readonly CheckResult[]): boolean {
-  return checks.filter(isAutomated).every((c) => PASSING.has(c.status));
+/** A failing check (never an error, never a security finding) that an effective waiver accepts. */
+export function isWaived(c: Pick<CheckResult, 'id' | 'status' | 'security'>, waived?: ReadonlySet<string>): boolean {
+  return waived !== undefined && c.status === 'fail' && !c.security && waived.has(c.id);
+}
+
+/** Approve buttons are live only once no automated check is failing (unless waived) or pending. */
+export function signoffsOpen(checks: readonly CheckResult[], waived?: ReadonlySet<string>): boolean {
+  return checks.filter(isAutomated).every((c) => PASSING.has(c.status) || isWaived(c, waived));
 }

@@ -49,7 +49,7 @@ export const FIELD_AUTHORITY: Readonly<Record<string, FieldAuthority>> = {
 };
 
 /** Sections whose every field is team-only, and that `run_overridable` can never open up. */
-export const TEAM_ONLY_SECTIONS = ['signoff', 'limits'] as const;
+export const TEAM_ONLY_SECTIONS = ['signoff', 'waivers', 'limits'] as const;
 /** Fields `run_overridable` can never open up either. */
 const NEVER_OVERRIDABLE = new Set(['name', 'run_overridable']);
 
@@ -116,7 +116,7 @@ export function policyFieldPaths(policy: Policy): string[] {
 
 /**
  * Refuses `run_overridable` entries that name no policy field, or that would hand the run the
- * sign-off rules, the limits, the policy's name or the allow-list itself.
+ * sign-off rules, the waivers, the limits, the policy's name or the allow-list itself.
  */
 export function validateRunOverridable(policy: Policy, source: string): void {
   const fields = policyFieldPaths(policy);
@@ -146,6 +146,17 @@ export function checkTightening(
   merged: Policy,
 ): AppliedOverride[] {
   const out: AppliedOverride[] = [];
+  // whole sections first: waivers are keyed by dotted check ids, which leaf paths cannot address
+  for (const section of TEAM_ONLY_SECTIONS) {
+    if (!isPlainObject(layer.data) || !(section in layer.data)) continue;
+    const teamValue = get(team, section);
+    const value = (merged as unknown as Record<string, unknown>)[section];
+    if (sameValue(teamValue, value)) continue;
+    throw new GateError(
+      'POLICY_INVALID',
+      `${layer.source}: ${section}: may only be set by the team policy (--policy / READINESS_CONFIG), not by the run itself: ${section} is ${JSON.stringify(teamValue)} in the team policy, attempted ${JSON.stringify(value)}`,
+    );
+  }
   for (const field of leafFields(layer.data)) {
     const teamValue = get(team, field);
     const value = get(merged, field);

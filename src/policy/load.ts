@@ -3,7 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import type { RunArtifacts } from '../artifacts/run.js';
+import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import { GateError } from '../errors.js';
+import { validatePolicyWaivers } from '../waivers/waivers.js';
 import {
   type AppliedOverride,
   checkTightening,
@@ -121,6 +123,11 @@ export function resolvePolicy(
   const team = PolicySchema.parse(current);
   checkConsistent(team);
   validateRunOverridable(team, layers.at(-1)?.source ?? 'defaults');
+  validatePolicyWaivers(
+    team,
+    AUTOMATED_CHECKS.map((c) => c.id),
+    layers.at(-1)?.source ?? 'defaults',
+  );
   const applied: AppliedOverride[] = [];
   for (const layer of runLayers) {
     if (layer.data === null || layer.data === undefined) continue;

@@ -158,6 +158,17 @@ export const PolicySchema = z.strictObject({
         ),
     })
     .describe('Sign-off rules (team policy only; a run cannot set them).'),
+  waivers: z
+    .record(
+      z.string().regex(/^[a-z_]+\.[a-z_]+$/, { message: 'expected a check id such as test.target' }),
+      z
+        .array(z.enum(SIGNOFF_ROLES))
+        .min(1)
+        .refine((roles) => new Set(roles).size === roles.length, { message: 'a role is listed twice' }),
+    )
+    .describe(
+      'Failing checks that may be accepted with stakeholder approval, and the roles that must each approve such a waiver (e.g. test.target: [technical, product]). Team policy only; security findings, integrity (export.provenance) and consistency checks can never be waived. A waiver has a reason, expires after at most 90 days and is bound to the artifact and policy digests.',
+    ),
   limits: z
     .strictObject({
       max_text_bytes: z.number().int().positive().describe('Cap for any text/JSON/markdown file read whole.'),
@@ -282,6 +293,7 @@ export const DEFAULT_POLICY: Policy = {
   },
   qa: { blocking_severities: ['P0', 'P1'] },
   signoff: { required_roles: ['technical', 'product', 'compliance'], allow_self_approval: false, max_age_days: 30 },
+  waivers: {},
   limits: {
     max_text_bytes: 8 * 1024 * 1024,
     max_checkpoint_bytes: 4 * 1024 * 1024 * 1024,

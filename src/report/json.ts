@@ -4,6 +4,7 @@ import { CATEGORIES, CHECK_STATUSES, type CheckResult } from '../checks/types.js
 import type { GateReport } from '../engine.js';
 import type { SignoffRecord } from '../gate/evaluate.js';
 import { PolicySchema, SIGNOFF_ROLES } from '../policy/schema.js';
+import type { WaiverView } from '../waivers/waivers.js';
 import { heavySkipped } from './common.js';
 
 /**
@@ -32,6 +33,35 @@ export const CheckJsonSchema = z.strictObject({
     .describe('The checklist\'s "If unchecked" text (or a symptom-specific one); null for sign-offs that need none.'),
   duration_ms: z.number().nonnegative(),
   security: z.literal(true).optional().describe('Present when the failure is a security finding (hostile artifact).'),
+});
+
+const roleEnum = z.enum(SIGNOFF_ROLES);
+
+export const WaiverJsonSchema = z.strictObject({
+  id: z.string().describe('Waiver id (wv-…).'),
+  check: z.string().describe('The waived check id, e.g. test.target.'),
+  status: z.enum(['requested', 'approved', 'rejected']).describe('What the approvers decided so far.'),
+  standing: z
+    .enum(['effective', 'awaiting', 'rejected', 'expired', 'void'])
+    .describe(
+      'effective: approved by every named role, not expired, bound to these digests (the check counts as passing); awaiting: approvals missing; rejected; expired: past expires_at (the check fails again); void: other artifacts or policy, or the check no longer fails as it did.',
+    ),
+  void_reason: z.string().optional().describe('Why a waiver is void.'),
+  reason: z.string().describe('Why the failing item is accepted, as the requester wrote it.'),
+  requested_by: z.string().describe('Slack user id of the requester.'),
+  requested_at: z.string(),
+  expires_at: z.string().describe('When the waiver stops counting (end of the chosen day, UTC).'),
+  expired: z.boolean().optional().describe('expires_at has passed (by the store clock).'),
+  digest: sha256.describe('Artifact digest the waiver is bound to.'),
+  policy_digest: sha256.describe('Policy digest the waiver is bound to.'),
+  evaluation_id: z.string().describe('Evaluation the waiver was requested on.'),
+  roles: z.array(roleEnum).describe('Roles that must each approve (the team policy waivers entry).'),
+  approvals: z.array(z.strictObject({ role: roleEnum, user: z.string(), at: z.string() })),
+  rejection: z
+    .strictObject({ role: roleEnum, user: z.string(), at: z.string(), reason: z.string() })
+    .nullable()
+    .describe('The rejection, when a role rejected the waiver.'),
+  approved_at: z.string().nullable().describe('When the last required role approved.'),
 });
 
 export const ReportJsonSchema = z
@@ -105,6 +135,11 @@ export const ReportJsonSchema = z
           .describe('The approval is older than signoff.max_age_days and no longer counts.'),
       }),
     ),
+    waivers: z
+      .array(WaiverJsonSchema)
+      .describe(
+        'Waivers of failing checks requested for this artifact digest and policy digest; a check counts as passing only while its waiver is effective (docs/report-formats.md#waivers).',
+      ),
     manifest: z.strictObject({
       entries: z.array(
         z.strictObject({
@@ -137,8 +172,9 @@ const schemaCoversTypes: [
   SameKeys<SignoffRecord, ReportJson['signoffs'][number]>,
   SameKeys<GateReport['policy'], ReportJson['policy']>,
   SameKeys<Omit<CheckResult, 'progress'>, ReportJson['checks'][number]>,
+  SameKeys<WaiverView, ReportJson['waivers'][number]>,
   SameKeys<Omit<GateReport, never>, Omit<ReportJson, 'schema_version' | 'heavy_skipped'>>,
-] = [true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true];
 void schemaCoversTypes;
 
 /** The JSON Schema (draft 2020-12) of `--format json`, as committed in docs/report.schema.json. */
@@ -178,6 +214,25 @@ export function reportToJson(report: GateReport): ReportJson {
       at: s.at,
       ...(s.reason !== undefined ? { reason: s.reason } : {}),
       digest: s.digest,
+    })),
+    waivers: report.waivers.map((w) => ({
+      id: w.id,
+      check: w.check,
+      status: w.status,
+      standing: w.standing,
+      ...(w.void_reason !== undefined ? { void_reason: w.void_reason } : {}),
+      reason: w.reason,
+      requested_by: w.requested_by,
+      requested_at: w.requested_at,
+      expires_at: w.expires_at,
+      ...(w.expired !== undefined ? { expired: w.expired } : {}),
+      digest: w.digest,
+      policy_digest: w.policy_digest,
+      evaluation_id: w.evaluation_id,
+      roles: w.roles,
+      approvals: w.approvals,
+      rejection: w.rejection,
+      approved_at: w.approved_at,
     })),
     manifest: report.manifest,
     generated_at: report.generated_at,

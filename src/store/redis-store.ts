@@ -10,11 +10,14 @@ import { GateError } from '../errors.js';
 import { type SignoffRecord, withExpiry } from '../gate/evaluate.js';
 import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
+import { neverWaivableReason, type WaiverRecord, withWaiverExpiry } from '../waivers/waivers.js';
 import {
   APPLY_CHECK_RESULT,
   CREATE_EVALUATION,
+  DECIDE_WAIVER,
   RECORD_SIGNOFF,
   RELEASE_CHECK,
+  REQUEST_WAIVER,
   RERUN_CHECK,
   SET_CHECK_PROGRESS,
   SET_CHECK_RUNNING,
@@ -29,6 +32,10 @@ import type {
   SignoffAttemptResult,
   SignoffRefusal,
   SlackMessageRef,
+  WaiverAttemptResult,
+  WaiverDecisionAttempt,
+  WaiverRefusal,
+  WaiverRequestAttempt,
   WithdrawAttempt,
 } from './types.js';
 
@@ -88,6 +95,7 @@ export function reportFromState(state: EvaluationState, now?: Date): GateReport 
     manifest: e.manifest,
     checks: state.checks,
     signoffs: state.signoffs,
+    waivers: state.waivers ?? [],
     ...(now ? { now } : {}),
   });
 }
@@ -120,6 +128,57 @@ function refusalMessage(reason: SignoffRefusal): string {
     case 'nothing_to_withdraw':
       return 'There is no sign-off of this role to withdraw.';
   }
+}
+
+function waiverRefusalMessage(reason: WaiverRefusal): string {
+  switch (reason) {
+    case 'unknown_evaluation':
+      return 'This evaluation does not exist (any more).';
+    case 'superseded':
+      return 'This evaluation was superseded by a newer one of the same run; use the latest evaluation.';
+    case 'digest_changed':
+      return "The run's artifacts changed since this message was posted; a waiver belongs to the artifacts it was asked for.";
+    case 'not_requester':
+      return 'Only the person who requested this evaluation may ask for a waiver.';
+    case 'not_waivable':
+      return 'The team policy does not allow waiving this check (security, integrity and consistency failures never can be).';
+    case 'check_not_failing':
+      return 'Only a failing check can be waived (an error means the check could not run: fix that instead).';
+    case 'security_finding':
+      return 'This check failed with a security finding; security findings are never waived.';
+    case 'waiver_pending':
+      return 'A waiver of this check is already waiting for approval.';
+    case 'already_waived':
+      return 'This check is already waived.';
+    case 'not_authorised':
+      return 'You are not an approver for this role.';
+    case 'unknown_waiver':
+      return 'This waiver is no longer the current one for this check.';
+    case 'waiver_decided':
+      return 'This waiver has already been decided.';
+    case 'waiver_expired':
+      return 'This waiver has expired; request a new one.';
+    case 'role_not_required':
+      return 'The policy does not ask this role to approve waivers of this check.';
+    case 'self_approval':
+      return 'You asked for this waiver (or requested the evaluation); someone else must approve it.';
+    case 'role_already_decided':
+      return 'This role has already approved this waiver.';
+    case 'already_approved_other_role':
+      return 'You already approved this waiver for another role; one person approves at most one role.';
+  }
+}
+
+/** A stored waiver record, with the arrays Lua's cjson writes as `{}` when empty put right. */
+function parseWaiver(raw: string): WaiverRecord {
+  const w = JSON.parse(raw) as WaiverRecord;
+  return {
+    ...w,
+    roles: Array.isArray(w.roles) ? w.roles : [],
+    approvals: Array.isArray(w.approvals) ? w.approvals : [],
+    rejection: w.rejection && typeof w.rejection === 'object' && 'user' in w.rejection ? w.rejection : null,
+    approved_at: typeof w.approved_at === 'string' ? w.approved_at : null,
+  };
 }
 
 /** Default signoff.max_age_days for evaluations stored before the policy had it. */
@@ -156,7 +215,9 @@ export class EvaluationStore {
     define('rgSetCheckProgress', 4, SET_CHECK_PROGRESS);
     define('rgApplyCheckResult', 6, APPLY_CHECK_RESULT);
     define('rgReleaseCheck', 6, RELEASE_CHECK);
-    define('rgRecordSignoff', 5, RECORD_SIGNOFF);
+    define('rgRecordSignoff', 7, RECORD_SIGNOFF);
+    define('rgRequestWaiver', 5, REQUEST_WAIVER);
+    define('rgDecideWaiver', 3, DECIDE_WAIVER);
     define('rgWithdrawSignoff', 4, WITHDRAW_SIGNOFF);
     define('rgRerunCheck', 6, RERUN_CHECK);
     define('rgSetMessageRef', 2, SET_MESSAGE_REF);
@@ -169,6 +230,18 @@ export class EvaluationStore {
   /** Sign-offs belong to the pair (artifact digest, policy digest), not to one evaluation. */
   private pairKey(digest: string, policyDigest: string, part: 'roles' | 'signers'): string {
     return `${this.prefix}signoff:${digest}:${policyDigest}:${part}`;
+  }
+
+  /** Waivers belong to the same pair as sign-offs. */
+  private waiverKey(digest: string, policyDigest: string): string {
+    return `${this.prefix}waiver:${digest}:${policyDigest}`;
+  }
+
+  /** The pair's waivers key of an evaluation (a key no pair uses when it does not exist). */
+  private async waiverKeyOf(evaluationId: string): Promise<string> {
+    if (!EVALUATION_ID.test(evaluationId)) return `${this.prefix}waiver:none`;
+    const [digest, policyDigest] = await this.redis.hmget(this.key(evaluationId), 'digest', 'policy_digest');
+    return this.waiverKey(digest ?? 'none', policyDigest ?? 'none');
   }
 
   /** The pair keys of an evaluation (its digests never change), or keys no pair uses when it does not exist. */
@@ -431,6 +504,8 @@ export class EvaluationStore {
         pair.roles,
         pair.signers,
         this.auditKey,
+        await this.waiverKeyOf(attempt.evaluationId),
+        this.key(attempt.evaluationId, 'checks'),
       ],
       [
         attempt.evaluationId,
@@ -484,6 +559,94 @@ export class EvaluationStore {
     return { ok: true, state, record: JSON.parse(res[2] ?? '{}') as SignoffRecord };
   }
 
+  /**
+   * Asks for a waiver of a failing check on the evaluation's (artifact digest, policy digest)
+   * pair. The store refuses (audited) anyone but the evaluation's requester, a check the team
+   * policy does not list or that can never be waived, a check that is not failing or failed with a
+   * security finding, and a second waiver while one is pending or effective.
+   */
+  async requestWaiver(attempt: WaiverRequestAttempt): Promise<WaiverAttemptResult> {
+    const at = this.now().toISOString();
+    const evaluation = await this.getEvaluation(attempt.evaluationId);
+    const roles = evaluation?.policy.policy.waivers?.[attempt.check] ?? [];
+    const record: WaiverRecord = {
+      id: `wv-${this.now().getTime().toString(36)}-${randomBytes(4).toString('hex')}`,
+      check: attempt.check,
+      status: 'requested',
+      reason: attempt.reason,
+      requested_by: attempt.user,
+      requested_at: at,
+      expires_at: attempt.expiresAt,
+      digest: evaluation?.digest ?? attempt.digest,
+      policy_digest: evaluation?.policy.digest ?? '',
+      evaluation_id: attempt.evaluationId,
+      roles,
+      approvals: [],
+      rejection: null,
+      approved_at: null,
+    };
+    const res = await this.call<[number, string | number]>(
+      'rgRequestWaiver',
+      [
+        this.key(attempt.evaluationId),
+        this.key(attempt.evaluationId, 'status'),
+        this.key(attempt.evaluationId, 'checks'),
+        await this.waiverKeyOf(attempt.evaluationId),
+        this.auditKey,
+      ],
+      [
+        JSON.stringify({
+          evaluation: attempt.evaluationId,
+          check: attempt.check,
+          user: attempt.user,
+          digest: attempt.digest,
+          at,
+          waivable: roles.length > 0 && neverWaivableReason(attempt.check) === null,
+          record,
+        }),
+      ],
+    );
+    if (res[0] !== 1) {
+      const reason = String(res[1]) as WaiverRefusal;
+      return { ok: false, reason, message: waiverRefusalMessage(reason) };
+    }
+    const state = await this.getState(attempt.evaluationId);
+    if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a waiver request`);
+    return { ok: true, state, waiver: record };
+  }
+
+  /** Approves or rejects a requested waiver as one of its roles (authorisation decided by the caller); audited. */
+  async decideWaiver(attempt: WaiverDecisionAttempt): Promise<WaiverAttemptResult> {
+    const at = this.now().toISOString();
+    const res = await this.call<[number, string | number, string?]>(
+      'rgDecideWaiver',
+      [this.key(attempt.evaluationId), await this.waiverKeyOf(attempt.evaluationId), this.auditKey],
+      [
+        JSON.stringify({
+          evaluation: attempt.evaluationId,
+          check: attempt.check,
+          waiver: attempt.waiverId,
+          role: attempt.role,
+          user: attempt.user,
+          decision: attempt.decision,
+          ...(attempt.reason !== undefined ? { reason: attempt.reason } : {}),
+          digest: attempt.digest,
+          at,
+          authorised: attempt.authorised,
+        }),
+      ],
+    );
+    if (res[0] !== 1) {
+      const reason = String(res[1]) as WaiverRefusal;
+      return { ok: false, reason, message: waiverRefusalMessage(reason) };
+    }
+    const state = await this.getState(attempt.evaluationId);
+    if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a waiver decision`);
+    const waiver = state.waivers?.find((w) => w.id === attempt.waiverId);
+    if (!waiver) throw new GateError('INTERNAL', `waiver ${attempt.waiverId} vanished after a decision`);
+    return { ok: true, state, waiver };
+  }
+
   async setMessageRef(evaluationId: string, ref: SlackMessageRef, actor = 'app'): Promise<number> {
     const v = await this.call<number>(
       'rgSetMessageRef',
@@ -521,10 +684,12 @@ export class EvaluationStore {
       .hgetall(this.key(evaluationId, 'checks'))
       .hgetall(pair.roles)
       .hgetall(this.key(evaluationId, 'progress'))
+      .hgetall(await this.waiverKeyOf(evaluationId))
       .exec();
     if (!res) throw new GateError('INTERNAL', 'Redis transaction aborted');
     for (const [err] of res) if (err) throw err;
-    const [meta, checks, signoffs, progress] = res.map(([, v]) => v as Record<string, string>) as [
+    const [meta, checks, signoffs, progress, waiverHash] = res.map(([, v]) => v as Record<string, string>) as [
+      Record<string, string>,
       Record<string, string>,
       Record<string, string>,
       Record<string, string>,
@@ -552,15 +717,17 @@ export class EvaluationStore {
       maxAgeDays(evaluation.policy),
       now,
     );
+    const waivers = withWaiverExpiry(Object.values(waiverHash).map(parseWaiver), now);
     const report = assembleReport({
       run: evaluation.run,
       effective: evaluation.policy,
       manifest: evaluation.manifest,
       checks: results,
       signoffs: signoffRecords,
+      waivers,
       now,
     });
-    return { evaluation, checks: results, signoffs: signoffRecords, gate: report.gate };
+    return { evaluation, checks: results, signoffs: signoffRecords, waivers, gate: report.gate };
   }
 
   /** Latest evaluation of a run (for `/readiness status <run>` and rerun). */

@@ -14,6 +14,7 @@
  *                          sign-offs belong to the pair (artifact digest, policy digest), not to an
  *                          evaluation: every evaluation of identical artifacts under an identical
  *                          policy reads (inherits) the same approvals and rejections
+ *   P:waiver:<digest>:<policy digest>           hash  check id → waiver record JSON (see REQUEST_WAIVER)
  *   P:run:<run>            string latest evaluation id of a run
  *   P:evals / P:open       zsets  every / not yet terminal evaluation, scored by creation time
  *   P:audit                stream append-only audit log (never trimmed)
@@ -194,12 +195,12 @@ return {'reset', version, n}
  * Compare-and-set sign-off on the evaluation's (artifact digest, policy digest) pair. Every
  * attempt, refused ones included, is audited. An approval older than the policy's
  * signoff.max_age_days (recorded before `expiredBefore`) no longer holds its role.
- * KEYS: meta, status, pairSignoffs, pairSigners, audit
+ * KEYS: meta, status, pairSignoffs, pairSigners, audit, pairWaivers, checks
  * ARGV: evaluationId, role, decision, user, reason, digest, authorised, allowSelf, onePerPerson, at, recordJson, expiredBefore
  * → {1, version} | {0, refusal}
  */
 export const RECORD_SIGNOFF = `${AUDIT}
-local meta, status, signoffs, signers, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local meta, status, signoffs, signers, stream, waiversKey, checksKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local id, role, decision, user, reason, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local authorised, allowSelf, onePerPerson, at, expiredBefore = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[12]
 local function refuse(why)
@@ -224,9 +225,20 @@ if existing then
 end
 local other = redis.call('HGET', signers, user)
 if onePerPerson == '1' and other and other ~= role then return refuse('already_signed_other_role') end
-local statuses = redis.call('HVALS', status)
-for _, s in ipairs(statuses) do
-  if s ~= 'pass' and s ~= 'warn' then return refuse('checks_not_passing') end
+-- a failing check counts as passing while an approved, unexpired waiver of this pair accepts it
+local function waived(cid, s)
+  if s ~= 'fail' or not waiversKey then return false end
+  local raw = redis.call('HGET', waiversKey, cid)
+  if not raw then return false end
+  local w = cjson.decode(raw)
+  if w.status ~= 'approved' or w.expires_at <= at or w.digest ~= digest then return false end
+  local result = cjson.decode(redis.call('HGET', checksKey, cid) or '{}')
+  return not result.security
+end
+local statuses = redis.call('HGETALL', status)
+for i = 1, #statuses, 2 do
+  local s = statuses[i + 1]
+  if s ~= 'pass' and s ~= 'warn' and not waived(statuses[i], s) then return refuse('checks_not_passing') end
 end
 redis.call('HSET', signoffs, role, ARGV[11])
 redis.call('HSET', signers, user, role)
@@ -276,4 +288,103 @@ redis.call('HSET', meta, 'message', ARGV[1])
 local version = bump(meta, ARGV[2])
 audit(stream, 'message_ref_set', redis.call('HGET', meta, 'id'), ARGV[3], ARGV[2], {message = cjson.decode(ARGV[1]), version = version})
 return version
+`;
+
+/**
+ * Waivers of failing checks live on the evaluation's (artifact digest, policy digest) pair, like
+ * sign-offs:  P:waiver:<digest>:<policy digest>  hash  check id → waiver record JSON
+ * Each script takes one JSON argument; every attempt, refused ones included, is audited.
+ */
+
+/**
+ * KEYS: meta, status, checks, pairWaivers, audit
+ * ARGV[1]: {evaluation, check, user, digest, at, waivable(bool), record}
+ * → {1, version} | {0, refusal}
+ */
+export const REQUEST_WAIVER = `${AUDIT}
+local meta, status, checks, waivers, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local a = cjson.decode(ARGV[1])
+local function refuse(why)
+  audit(stream, 'waiver_refused', a.evaluation, a.user, a.at, {step = 'request', check = a.check, reason = why, digest = a.digest})
+  return {0, why}
+end
+if redis.call('EXISTS', meta) == 0 then return refuse('unknown_evaluation') end
+if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return refuse('superseded') end
+if redis.call('HGET', meta, 'digest') ~= a.digest then return refuse('digest_changed') end
+if a.user ~= redis.call('HGET', meta, 'requester') then return refuse('not_requester') end
+if not a.waivable then return refuse('not_waivable') end
+local st = redis.call('HGET', status, a.check)
+if st ~= 'fail' then return refuse('check_not_failing') end
+local result = cjson.decode(redis.call('HGET', checks, a.check))
+if result.security then return refuse('security_finding') end
+local existing = redis.call('HGET', waivers, a.check)
+local replaced = ''
+if existing then
+  local w = cjson.decode(existing)
+  if w.status == 'requested' and w.expires_at > a.at then return refuse('waiver_pending') end
+  if w.status == 'approved' and w.expires_at > a.at then return refuse('already_waived') end
+  replaced = w.id
+end
+redis.call('HSET', waivers, a.check, cjson.encode(a.record))
+local version = bump(meta, a.at)
+audit(stream, 'waiver_requested', a.evaluation, a.user, a.at, {waiver = a.record.id, check = a.check, reason = a.record.reason, expires_at = a.record.expires_at, roles = table.concat(a.record.roles, ','), digest = a.digest, policy_digest = a.record.policy_digest, replaced = replaced, version = version})
+return {1, version}
+`;
+
+/**
+ * An approval or rejection of a requested waiver by one of its roles; the same rules as
+ * sign-offs: authorised (decided by the caller), never the person who asked for the waiver or
+ * requested the evaluation, one role per person, each role once. The last required approval
+ * makes the waiver effective (audited as waiver_effective).
+ * KEYS: meta, pairWaivers, audit
+ * ARGV[1]: {evaluation, check, waiver, role, user, decision, reason, digest, at, authorised(bool)}
+ * → {1, version, status} | {0, refusal}
+ */
+export const DECIDE_WAIVER = `${AUDIT}
+local meta, waivers, stream = KEYS[1], KEYS[2], KEYS[3]
+local a = cjson.decode(ARGV[1])
+local function refuse(why)
+  audit(stream, 'waiver_refused', a.evaluation, a.user, a.at, {step = a.decision, waiver = a.waiver, check = a.check, role = a.role, reason = why, digest = a.digest})
+  return {0, why}
+end
+if redis.call('EXISTS', meta) == 0 then return refuse('unknown_evaluation') end
+if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return refuse('superseded') end
+if not a.authorised then return refuse('not_authorised') end
+if redis.call('HGET', meta, 'digest') ~= a.digest then return refuse('digest_changed') end
+local raw = redis.call('HGET', waivers, a.check)
+if not raw then return refuse('unknown_waiver') end
+local w = cjson.decode(raw)
+if w.id ~= a.waiver then return refuse('unknown_waiver') end
+if w.status ~= 'requested' then return refuse('waiver_decided') end
+if w.expires_at <= a.at then return refuse('waiver_expired') end
+local needed = false
+for _, r in ipairs(w.roles) do if r == a.role then needed = true end end
+if not needed then return refuse('role_not_required') end
+if a.user == w.requested_by or a.user == redis.call('HGET', meta, 'requester') then return refuse('self_approval') end
+local approvals = w.approvals
+if type(approvals) ~= 'table' then approvals = {} end
+for _, ap in ipairs(approvals) do
+  if ap.role == a.role then return refuse('role_already_decided') end
+  if ap.user == a.user then return refuse('already_approved_other_role') end
+end
+if a.decision == 'rejected' then
+  w.status = 'rejected'
+  w.rejection = {role = a.role, user = a.user, at = a.at, reason = a.reason}
+else
+  approvals[#approvals + 1] = {role = a.role, user = a.user, at = a.at}
+  if #approvals >= #w.roles then
+    w.status = 'approved'
+    w.approved_at = a.at
+  end
+end
+w.approvals = approvals
+redis.call('HSET', waivers, a.check, cjson.encode(w))
+local version = bump(meta, a.at)
+audit(stream, a.decision == 'rejected' and 'waiver_rejected' or 'waiver_approval_recorded', a.evaluation, a.user, a.at, {waiver = w.id, check = a.check, role = a.role, comment = a.reason, digest = a.digest, policy_digest = w.policy_digest, status = w.status, version = version})
+if w.status == 'approved' then
+  local by = {}
+  for _, ap in ipairs(approvals) do by[#by + 1] = ap.role .. ':' .. ap.user end
+  audit(stream, 'waiver_effective', a.evaluation, a.user, a.at, {waiver = w.id, check = a.check, requested_by = w.requested_by, approved_by = table.concat(by, ','), reason = w.reason, expires_at = w.expires_at, digest = a.digest, policy_digest = w.policy_digest, version = version})
+end
+return {1, version, w.status}
 `;

@@ -3,6 +3,7 @@ import type { CheckResult } from '../checks/types.js';
 import type { GateStatus, SignoffRecord } from '../gate/evaluate.js';
 import type { EffectivePolicy } from '../policy/load.js';
 import type { SignoffRole } from '../policy/schema.js';
+import type { WaiverRecord } from '../waivers/waivers.js';
 
 /** Where the gate message lives in Slack (set once the app has posted it). */
 export interface SlackMessageRef {
@@ -37,6 +38,8 @@ export interface EvaluationState {
   evaluation: Evaluation;
   checks: CheckResult[];
   signoffs: SignoffRecord[];
+  /** Waivers stored for the evaluation's (artifact digest, policy digest) pair, expiry marked by the store's clock. */
+  waivers?: WaiverRecord[];
   gate: GateStatus;
 }
 
@@ -89,4 +92,51 @@ export interface AuditEntry {
   actor: string | null;
   at: string;
   data: Record<string, unknown>;
+}
+
+export type WaiverRefusal =
+  | 'unknown_evaluation'
+  | 'superseded'
+  | 'digest_changed'
+  | 'not_requester'
+  | 'not_waivable'
+  | 'check_not_failing'
+  | 'security_finding'
+  | 'waiver_pending'
+  | 'already_waived'
+  | 'not_authorised'
+  | 'unknown_waiver'
+  | 'waiver_decided'
+  | 'waiver_expired'
+  | 'role_not_required'
+  | 'self_approval'
+  | 'role_already_decided'
+  | 'already_approved_other_role';
+
+export type WaiverAttemptResult =
+  | { ok: true; state: EvaluationState; waiver: WaiverRecord }
+  | { ok: false; reason: WaiverRefusal; message: string };
+
+export interface WaiverRequestAttempt {
+  evaluationId: string;
+  check: string;
+  user: string;
+  /** Digest the clicked message showed (the caller re-reads the run's files when it is current). */
+  digest: string;
+  reason: string;
+  /** When the waiver stops counting (ISO). */
+  expiresAt: string;
+}
+
+export interface WaiverDecisionAttempt {
+  evaluationId: string;
+  check: string;
+  waiverId: string;
+  role: SignoffRole;
+  user: string;
+  decision: 'approved' | 'rejected';
+  reason?: string;
+  digest: string;
+  /** Decided by the caller with the approver directory (users and user groups). */
+  authorised: boolean;
 }
