@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { RunArtifacts } from '../artifacts/run.js';
 import type { WeightDigest } from '../checkpoint/provenance.js';
 import { GateError } from '../errors.js';
+import { sniffOnnx } from '../formats/sniff.js';
 import {
   type DecodedInspection,
   float32Copy,
@@ -131,6 +132,14 @@ async function readModelBytes(
     throw err;
   });
   try {
+    // Tags and lengths of the top level first: junk or a sparse multi-GB file is refused from its
+    // head, before the whole file is read into memory.
+    const sniff = f.size > 0 ? await sniffOnnx(f.handle, f.size) : { ok: true };
+    if (!sniff.ok) {
+      const reason = sniff.reason ?? 'not an ONNX ModelProto';
+      const why = /past the end of the file|truncated/.test(reason) ? `the protobuf is truncated (${reason})` : reason;
+      throw new GateError('PARSE_ERROR', `${f.rel} is not a valid ONNX model: ${why}`, { file: f.rel });
+    }
     const bytes = new Uint8Array(f.size);
     let off = 0;
     while (off < f.size) {
