@@ -4,7 +4,7 @@ import { RunArtifacts } from './artifacts/run.js';
 import { AUTOMATED_CHECKS, SIGNOFF_TITLES } from './checks/registry.js';
 import { type RunChecksOptions, runChecks } from './checks/runner.js';
 import type { CheckDefinition, CheckResult } from './checks/types.js';
-import { currentSignoffs, evaluateGate, type GateStatus, type SignoffRecord } from './gate/evaluate.js';
+import { evaluateGate, type GateStatus, minApprovalsFor, type SignoffRecord, tallyRole } from './gate/evaluate.js';
 import { type EffectivePolicy, loadEffectivePolicy, type PolicyOptions } from './policy/load.js';
 import { type Policy, SIGNOFF_ROLES } from './policy/schema.js';
 import { type WaiverRecord, type WaiverView, waivedCheckIds, waiverStandings } from './waivers/waivers.js';
@@ -51,22 +51,35 @@ export function signoffResults(policy: Policy, signoffs: readonly SignoffRecord[
       metrics: {},
       duration_ms: 0,
     };
-    const s = currentSignoffs(signoffs, digest).find((x) => x.role === role);
-    if (s?.decision === 'approved') {
-      return { ...base, status: 'pass' as const, evidence: [`approved by <@${s.user}> at ${s.at}`], remediation: null };
-    }
-    if (s?.decision === 'rejected') {
+    const t = tallyRole(signoffs, digest, role, minApprovalsFor(policy, role));
+    const approvedBy = t.approvals.map((s) => `approved by <@${s.user}> at ${s.at}`);
+    const count = t.needed > 1 ? [`${t.approvals.length} of ${t.needed} approvals`] : [];
+    if (t.rejections.length > 0) {
       return {
         ...base,
         status: 'fail' as const,
-        evidence: [`rejected by <@${s.user}> at ${s.at}: ${s.reason ?? 'no reason given'}`],
+        evidence: [
+          ...t.rejections.map((s) => `rejected by <@${s.user}> at ${s.at}: ${s.reason ?? 'no reason given'}`),
+          ...approvedBy,
+        ],
         remediation: 'Address the rejection reason, then rerun the evaluation.',
       };
     }
+    if (t.approved) return { ...base, status: 'pass' as const, evidence: [...count, ...approvedBy], remediation: null };
     if (!policy.signoff.required_roles.includes(role)) {
-      return { ...base, status: 'skipped' as const, evidence: ['not required by the policy'], remediation: null };
+      return {
+        ...base,
+        status: 'skipped' as const,
+        evidence: ['not required by the policy', ...approvedBy],
+        remediation: null,
+      };
     }
-    return { ...base, status: 'pending' as const, evidence: ['awaiting approval in Slack'], remediation: null };
+    return {
+      ...base,
+      status: 'pending' as const,
+      evidence: [...count, ...approvedBy, 'awaiting approval in Slack'],
+      remediation: null,
+    };
   });
 }
 
@@ -92,6 +105,7 @@ export function assembleReport(input: {
     checks,
     signoffs,
     requiredRoles: policy.signoff.required_roles,
+    minApprovals: policy.signoff.min_approvals,
     digest: input.manifest.digest,
     waived: waivedCheckIds(waivers),
   });

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { GateError } from '../errors.js';
+import type { MinApprovals } from '../gate/evaluate.js';
 import {
   formatZodIssues,
   type PolicyLayer,
@@ -26,6 +27,15 @@ export const RoleApproversSchema = z.strictObject({
     .default([])
     .describe(
       'Slack user-group ids whose members may sign this role (resolved with usergroups.users.list, cached 5 minutes).',
+    ),
+  min_approvals: z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .optional()
+    .describe(
+      'Distinct approvers the role needs (default 1). Part of the policy (and its digest): changing it voids earlier sign-offs.',
     ),
 });
 
@@ -73,6 +83,16 @@ export const ReadinessConfigSchema = z
       ),
   })
   .superRefine((c, ctx) => {
+    for (const role of SIGNOFF_ROLES) {
+      const r = c.roles[role];
+      if (r?.min_approvals !== undefined && r.usergroups.length === 0 && r.users.length < r.min_approvals) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roles', role, 'min_approvals'],
+          message: `${role} needs ${r.min_approvals} approvals but lists only ${r.users.length} approver${r.users.length === 1 ? '' : 's'} and no user group: the role could never be signed`,
+        });
+      }
+    }
     if (c.default_policy !== undefined && !(c.default_policy in c.policies)) {
       ctx.addIssue({
         code: 'custom',
@@ -98,7 +118,18 @@ export function namedPolicyLayer(config: ReadinessConfig, name: string, source =
 }
 
 function baseLayerData(config: ReadinessConfig): Record<string, unknown> {
-  return { signoff: { required_roles: config.required_roles, allow_self_approval: config.allow_self_approval } };
+  const signoff: Record<string, unknown> = {
+    required_roles: config.required_roles,
+    allow_self_approval: config.allow_self_approval,
+  };
+  // only when set, so policies without N-of-M keep their digest (and their sign-offs)
+  const min: MinApprovals = {};
+  for (const role of SIGNOFF_ROLES) {
+    const n = config.roles[role]?.min_approvals;
+    if (n !== undefined) min[role] = n;
+  }
+  if (Object.keys(min).length > 0) signoff.min_approvals = min;
+  return { signoff };
 }
 
 /** Parses and validates the config text; every named policy is resolved once so errors surface at start-up. */

@@ -37,6 +37,46 @@ export function withExpiry(records: readonly SignoffRecord[], maxAgeDays: number
   });
 }
 
+/** Distinct approvals per role (the policy's signoff.min_approvals); a role not listed needs one. */
+export type MinApprovals = { [R in SignoffRole]?: number | undefined };
+
+/** Distinct approvals a role needs under `policy` (signoff.min_approvals, default 1). */
+export function minApprovalsFor(
+  policy: { signoff: { min_approvals?: MinApprovals | undefined } },
+  role: SignoffRole,
+): number {
+  return policy.signoff.min_approvals?.[role] ?? 1;
+}
+
+/** Where one role stands for `digest`: who approved (each person once), who rejected, and whether it is complete. */
+export interface RoleTally {
+  role: SignoffRole;
+  /** Current approvals, one per person, oldest first. */
+  approvals: SignoffRecord[];
+  rejections: SignoffRecord[];
+  needed: number;
+  /** Enough distinct approvals and no rejection. */
+  approved: boolean;
+}
+
+export function tallyRole(
+  signoffs: readonly SignoffRecord[],
+  digest: string,
+  role: SignoffRole,
+  needed: number,
+): RoleTally {
+  const current = currentSignoffs(signoffs, digest).filter((s) => s.role === role);
+  const seen = new Set<string>();
+  const approvals: SignoffRecord[] = [];
+  for (const s of [...current].sort((a, b) => a.at.localeCompare(b.at) || a.user.localeCompare(b.user))) {
+    if (s.decision !== 'approved' || seen.has(s.user)) continue;
+    seen.add(s.user);
+    approvals.push(s);
+  }
+  const rejections = current.filter((s) => s.decision === 'rejected');
+  return { role, approvals, rejections, needed, approved: rejections.length === 0 && approvals.length >= needed };
+}
+
 export interface GateVerdict {
   status: GateStatus;
   /** Check ids (and roles) that block the gate. */
@@ -55,13 +95,16 @@ export function isAutomated(check: Pick<CheckResult, 'category'>): boolean {
 
 /**
  * The gate rules of the design: BLOCKED if any automated check fails/errors (and is not
- * waived) or any role rejected; PENDING while any automated check is not yet passing or a required role has not
- * approved; PASSED otherwise. Sign-offs given for another digest do not count.
+ * waived) or any role rejected; PENDING while any automated check is not yet passing or a
+ * required role has not approved (with signoff.min_approvals distinct approvers); PASSED
+ * otherwise. Sign-offs given for another digest do not count.
  */
 export function evaluateGate(input: {
   checks: readonly CheckResult[];
   signoffs: readonly SignoffRecord[];
   requiredRoles: readonly SignoffRole[];
+  /** Distinct approvals per role (default 1). */
+  minApprovals?: MinApprovals | undefined;
   digest: string;
   /** Failing checks accepted by an effective waiver (src/waivers): they count as passing. */
   waived?: ReadonlySet<string>;
@@ -79,9 +122,8 @@ export function evaluateGate(input: {
     if (s.decision === 'rejected') blocking.push(`signoff.${s.role}`);
   }
   for (const role of input.requiredRoles) {
-    const approved = current.some((s) => s.role === role && s.decision === 'approved');
-    const rejected = current.some((s) => s.role === role && s.decision === 'rejected');
-    if (!approved && !rejected) outstanding.push(`signoff.${role}`);
+    const t = tallyRole(current, input.digest, role, input.minApprovals?.[role] ?? 1);
+    if (!t.approved && t.rejections.length === 0) outstanding.push(`signoff.${role}`);
   }
   const status: GateStatus = blocking.length > 0 ? 'blocked' : outstanding.length > 0 ? 'pending' : 'passed';
   return { status, blocking, outstanding };

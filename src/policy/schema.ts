@@ -42,6 +42,8 @@ const positive = z.number().positive();
 const fraction = z.number().min(0).max(1);
 const percent = z.number().min(0).max(100);
 
+const minApprovals = z.number().int().min(1).max(20);
+
 export const PolicySchema = z.strictObject({
   name: z.string().min(1).describe('Name of the policy (from the config\'s policies map, or "default").'),
   model_name: z
@@ -155,6 +157,16 @@ export const PolicySchema = z.strictObject({
         .max(3650)
         .describe(
           'Approvals older than this many days no longer count (the role must be signed again); rejections do not expire.',
+        ),
+      min_approvals: z
+        .strictObject({
+          technical: minApprovals.optional().describe('Distinct Technical Lead approvals needed.'),
+          product: minApprovals.optional().describe('Distinct Product Owner approvals needed.'),
+          compliance: minApprovals.optional().describe('Distinct Compliance approvals needed.'),
+        })
+        .optional()
+        .describe(
+          'Distinct authorised approvals a role needs (default 1 per role; READINESS_CONFIG roles.<role>.min_approvals). Each person counts once; any rejection still blocks.',
         ),
     })
     .describe('Sign-off rules (team policy only; a run cannot set them).'),

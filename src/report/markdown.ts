@@ -1,4 +1,5 @@
 import type { GateReport } from '../engine.js';
+import { minApprovalsFor, tallyRole } from '../gate/evaluate.js';
 import { SIGNOFF_ROLES } from '../policy/schema.js';
 import { GATE_LABEL, groupByCategory, overrideLines, STATUS_ICON, signOffFacts, summaryLine } from './common.js';
 
@@ -44,13 +45,14 @@ export function renderMarkdown(report: GateReport): string {
   out.push(`**Target Met**: ${facts.targetMet}  `);
   out.push('**Deployment Approved By**:');
   for (const role of SIGNOFF_ROLES) {
-    const s = report.signoffs.find((x) => x.role === role && x.digest === report.digest);
+    const t = tallyRole(report.signoffs, report.digest, role, minApprovalsFor(report.policy.effective, role));
     const required = report.policy.effective.signoff.required_roles.includes(role);
-    const who = s
-      ? `${s.decision === 'approved' ? '' : 'REJECTED by '}<@${s.user}>, ${s.at.slice(0, 10)}${s.reason ? ` (${mdInline(s.reason)})` : ''}`
-      : required
-        ? '_pending_'
-        : '_not required_';
+    const signed = [...t.rejections, ...t.approvals].map(
+      (s) =>
+        `${s.decision === 'approved' ? '' : 'REJECTED by '}<@${s.user}>, ${s.at.slice(0, 10)}${s.reason ? ` (${mdInline(s.reason)})` : ''}`,
+    );
+    const count = t.needed > 1 ? ` (${t.approvals.length} of ${t.needed} approvals)` : '';
+    const who = signed.length > 0 ? `${signed.join('; ')}${count}` : required ? `_pending_${count}` : '_not required_';
     out.push(`- ${ROLE_LABEL[role]}: ${who}`);
   }
   out.push('', `**Deployment Date**: ${report.gate === 'passed' ? '_to be scheduled_' : '_not approved_'}`, '');

@@ -176,7 +176,8 @@ export class GateRenderer {
       seen.add(s.evaluation.id);
       const rendered = await this.opts.ledger.renderedVersion(s.evaluation.id);
       const notified = await this.opts.ledger.notifiedGate(s.evaluation.id);
-      const needsNotice = isTerminal(s) && !s.evaluation.superseded_by && s.gate !== 'pending' && notified !== s.gate;
+      const needsNotice =
+        isTerminal(s) && !s.evaluation.superseded_by && s.gate !== 'pending' && notified !== noticeMark(s);
       if (!isTerminal(s)) this.watched.add(s.evaluation.id);
       if (rendered < s.evaluation.version || needsNotice || (!s.evaluation.message && s.evaluation.channel))
         this.schedule(s.evaluation.id);
@@ -373,20 +374,29 @@ export class GateRenderer {
     if (ev.superseded_by || state.gate === 'pending' || !isTerminal(state)) return null;
     const channel = this.opts.notificationChannel ?? ev.channel;
     if (!channel) return null;
-    if ((await this.opts.ledger.notifiedGate(ev.id)) === state.gate) return null;
+    const mark = noticeMark(state);
+    if ((await this.opts.ledger.notifiedGate(ev.id)) === mark) return null;
     const report = reportFromState(state);
     const msg =
       state.gate === 'passed' ? renderPassedNotification(report, ev.id) : renderBlockedNotification(report, ev.id);
+    const reopened = ev.reopened ?? 0;
     const ref = await this.postOnce(
-      `notice/${ev.id}/${state.gate}`,
+      `notice/${ev.id}/${mark}`,
       channel,
-      { event_type: GATE_NOTICE_EVENT, event_payload: { evaluation_id: ev.id, gate: state.gate } },
+      {
+        event_type: GATE_NOTICE_EVENT,
+        event_payload: {
+          evaluation_id: ev.id,
+          gate: state.gate,
+          ...(reopened > 0 ? { reopened: String(reopened) } : {}),
+        },
+      },
       msg,
     );
     if (!ref) throw new Error('another app process is posting this notification');
     this.count(ev.id, 'notify');
     this.opts.metrics?.evaluations.inc({ outcome: state.gate });
-    await this.opts.ledger.setNotifiedGate(ev.id, state.gate);
+    await this.opts.ledger.setNotifiedGate(ev.id, mark);
     return { channel: ref.channel, ts: ref.ts };
   }
 
@@ -482,6 +492,15 @@ export class GateRenderer {
       }
     }
   }
+}
+
+/**
+ * What the channel has been told about: the gate status, and after a withdrawal re-opened a
+ * PASSED gate, which round it is (`passed#1`), so the gate passing again is announced again.
+ */
+function noticeMark(state: EvaluationState): string {
+  const n = state.evaluation.reopened ?? 0;
+  return n > 0 ? `${state.gate}#${n}` : state.gate;
 }
 
 function sameMetadata(found: HistoryMessage['metadata'], wanted: PostMetadata): boolean {

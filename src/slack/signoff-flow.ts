@@ -1,7 +1,9 @@
+import type { types } from '@slack/bolt';
+import type { SignoffRecord } from '../gate/evaluate.js';
 import type { SignoffRole } from '../policy/schema.js';
-import type { SignoffAttemptResult } from '../store/types.js';
+import type { SignoffAttemptResult, WithdrawResult } from '../store/types.js';
 import { mentionOf } from './blocks/limits.js';
-import { ROLE_LABEL } from './blocks/signoff.js';
+import { ROLE_LABEL, renderReopenedNotification } from './blocks/signoff.js';
 import type { SlackServices } from './services.js';
 
 /** A digest that matches no evaluation: the run's files could not be read any more. */
@@ -69,7 +71,7 @@ export async function attemptSignoff(services: SlackServices, click: SignoffClic
 export async function attemptWithdraw(
   services: SlackServices,
   click: Omit<SignoffClick, 'decision' | 'reason'>,
-): Promise<SignoffAttemptResult> {
+): Promise<WithdrawResult> {
   let authorised = false;
   try {
     authorised = await services.approvers.isApprover(click.user, click.role);
@@ -83,13 +85,15 @@ export async function attemptWithdraw(
     digest: click.digest,
     authorised,
   });
-  if (result.ok) services.renderer.schedule(click.evaluationId);
+  // a re-opened gate is watched again (worker results, expiry) until it is terminal once more
+  if (result.ok) services.renderer.watch(click.evaluationId);
   services.log.info(
     {
       evaluation: click.evaluationId,
       role: click.role,
       user: click.user,
       ok: result.ok,
+      reopened: result.ok ? result.reopened : undefined,
       reason: result.ok ? undefined : result.reason,
     },
     'sign-off withdrawal',
@@ -97,9 +101,48 @@ export async function attemptWithdraw(
   return result;
 }
 
-export function withdrawReply(click: Pick<SignoffClick, 'role'>, result: SignoffAttemptResult): string {
+/** What a withdrawal's answer and announcement need (kept with the intake item, so it is small). */
+export type WithdrawOutcome =
+  | { ok: true; record: SignoffRecord; reopened: boolean }
+  | { ok: false; reason: string; message: string };
+
+export function withdrawOutcome(result: WithdrawResult): WithdrawOutcome {
+  return result.ok
+    ? { ok: true, record: result.record, reopened: result.reopened }
+    : { ok: false, reason: result.reason, message: result.message };
+}
+
+/**
+ * Tells the notification channel (else the gate message's channel) that a withdrawal re-opened a
+ * PASSED gate: who, which role, and a link to the gate message.
+ */
+export async function announceReopened(
+  services: SlackServices,
+  client: {
+    chat: { postMessage(args: { channel: string; text: string; blocks: types.KnownBlock[] }): Promise<unknown> };
+  },
+  click: { evaluationId: string; role: SignoffRole; user: string },
+  withdrawn: SignoffRecord,
+): Promise<void> {
+  const ev = await services.store.getEvaluation(click.evaluationId);
+  if (!ev) return;
+  const channel = services.config.notification_channel ?? ev.channel ?? ev.message?.channel;
+  if (!channel) return;
+  const msg = renderReopenedNotification({
+    modelName: ev.policy.policy.model_name ?? ev.run,
+    run: ev.run,
+    evaluationId: ev.id,
+    role: click.role,
+    withdrawnBy: click.user,
+    withdrawn,
+    message: ev.message,
+  });
+  await client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+}
+
+export function withdrawReply(click: Pick<SignoffClick, 'role'>, result: WithdrawOutcome): string {
   if (result.ok)
-    return `↩️ You withdrew the ${ROLE_LABEL[click.role]} ${result.record.decision === 'rejected' ? 'rejection' : 'approval'} (given by ${mentionOf(result.record.user)}). The role must be signed again.`;
+    return `↩️ You withdrew the ${ROLE_LABEL[click.role]} ${result.record.decision === 'rejected' ? 'rejection' : 'approval'} (given by ${mentionOf(result.record.user)}).${result.reopened ? ' The gate was PASSED and is re-opened: the channel has been told.' : ''} The role must be signed again.`;
   return `🚫 Your withdrawal of the ${ROLE_LABEL[click.role]} sign-off was refused: ${result.message}`;
 }
 

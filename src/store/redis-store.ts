@@ -7,7 +7,7 @@ import { pendingResult } from '../checks/runner.js';
 import type { CheckDefinition, CheckResult } from '../checks/types.js';
 import { assembleReport, type GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
-import { type SignoffRecord, withExpiry } from '../gate/evaluate.js';
+import { minApprovalsFor, type SignoffRecord, withExpiry } from '../gate/evaluate.js';
 import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
 import { neverWaivableReason, type WaiverRecord, withWaiverExpiry } from '../waivers/waivers.js';
@@ -15,6 +15,7 @@ import {
   APPLY_CHECK_RESULT,
   CREATE_EVALUATION,
   DECIDE_WAIVER,
+  DROP_FROM_OPEN,
   RECORD_SIGNOFF,
   RELEASE_CHECK,
   REQUEST_WAIVER,
@@ -37,6 +38,7 @@ import type {
   WaiverRefusal,
   WaiverRequestAttempt,
   WithdrawAttempt,
+  WithdrawResult,
 } from './types.js';
 
 export interface StoreOptions {
@@ -127,6 +129,10 @@ function refusalMessage(reason: SignoffRefusal): string {
       return 'This evaluation does not exist (any more).';
     case 'nothing_to_withdraw':
       return 'There is no sign-off of this role to withdraw.';
+    case 'already_signed_this_role':
+      return 'You already signed this role; each person counts once.';
+    case 'not_own_signoff':
+      return 'Only the approver who gave an approval can withdraw it (a rejection can be withdrawn by any member of the role).';
   }
 }
 
@@ -218,8 +224,9 @@ export class EvaluationStore {
     define('rgRecordSignoff', 7, RECORD_SIGNOFF);
     define('rgRequestWaiver', 5, REQUEST_WAIVER);
     define('rgDecideWaiver', 3, DECIDE_WAIVER);
-    define('rgWithdrawSignoff', 4, WITHDRAW_SIGNOFF);
-    define('rgRerunCheck', 6, RERUN_CHECK);
+    define('rgWithdrawSignoff', 6, WITHDRAW_SIGNOFF);
+    define('rgDropFromOpen', 2, DROP_FROM_OPEN);
+    define('rgRerunCheck', 8, RERUN_CHECK);
     define('rgSetMessageRef', 2, SET_MESSAGE_REF);
   }
 
@@ -267,6 +274,10 @@ export class EvaluationStore {
       signers: this.pairKey(d, p, 'signers'),
       policy: policy ? (JSON.parse(policy) as EffectivePolicy) : undefined,
     };
+  }
+
+  private get openKey(): string {
+    return `${this.prefix}open`;
   }
 
   get auditKey(): string {
@@ -471,6 +482,8 @@ export class EvaluationStore {
         this.key(evaluationId, 'tokens'),
         this.key(evaluationId, 'progress'),
         this.auditKey,
+        `${this.prefix}evals`,
+        this.openKey,
       ],
       [checkId, JSON.stringify(pendingResult(def, [`queued again by ${actor}`])), this.now().toISOString(), actor],
     );
@@ -520,6 +533,7 @@ export class EvaluationStore {
         at,
         JSON.stringify(record),
         expiredBefore,
+        pair.policy ? minApprovalsFor(pair.policy.policy, attempt.role) : 1,
       ],
     );
     if (res[0] !== 1) {
@@ -528,7 +542,18 @@ export class EvaluationStore {
     }
     const state = await this.getState(attempt.evaluationId);
     if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a sign-off`);
+    // the sign-off that passes (or, with every check final, blocks) the gate takes it out of the open index
+    if (isTerminal(state)) await this.dropFromOpen(state);
     return { ok: true, state, record };
+  }
+
+  /** Drops a state read as terminal from the open index, unless it changed since (compare-and-set on the version). */
+  private async dropFromOpen(state: EvaluationState): Promise<void> {
+    await this.call<number>(
+      'rgDropFromOpen',
+      [this.key(state.evaluation.id), this.openKey],
+      [state.evaluation.id, String(state.evaluation.version)],
+    );
   }
 
   /**
@@ -536,27 +561,43 @@ export class EvaluationStore {
    * evaluation of these artifacts under this policy). Authorisation is decided by the caller;
    * every attempt is audited.
    */
-  async withdrawSignoff(attempt: WithdrawAttempt): Promise<SignoffAttemptResult> {
+  async withdrawSignoff(attempt: WithdrawAttempt): Promise<WithdrawResult> {
     const pair = await this.pairKeys(attempt.evaluationId);
-    const res = await this.call<[number, string | number, string?]>(
-      'rgWithdrawSignoff',
-      [this.key(attempt.evaluationId), pair.roles, pair.signers, this.auditKey],
-      [
-        attempt.evaluationId,
-        attempt.role,
-        attempt.user,
-        attempt.digest,
-        attempt.authorised ? '1' : '0',
-        this.now().toISOString(),
-      ],
-    );
-    if (res[0] !== 1) {
-      const reason = String(res[1]) as SignoffRefusal;
-      return { ok: false, reason, message: refusalMessage(reason) };
+    // a withdrawal from a PASSED gate re-opens it: decided on the state read here, and applied only
+    // if nothing changed since (the script compares the version), else read again
+    for (let tries = 0; ; tries++) {
+      const before = await this.getState(attempt.evaluationId);
+      const passedVersion = before && before.gate === 'passed' ? String(before.evaluation.version) : '';
+      const res = await this.call<[number, string | number, string?, number?]>(
+        'rgWithdrawSignoff',
+        [this.key(attempt.evaluationId), pair.roles, pair.signers, `${this.prefix}evals`, this.openKey, this.auditKey],
+        [
+          attempt.evaluationId,
+          attempt.role,
+          attempt.user,
+          attempt.digest,
+          attempt.authorised ? '1' : '0',
+          this.now().toISOString(),
+          passedVersion,
+        ],
+      );
+      if (res[0] === 2) {
+        if (tries >= 20) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} keeps changing`);
+        continue;
+      }
+      if (res[0] !== 1) {
+        const reason = String(res[1]) as SignoffRefusal;
+        return { ok: false, reason, message: refusalMessage(reason) };
+      }
+      const state = await this.getState(attempt.evaluationId);
+      if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a withdrawal`);
+      return {
+        ok: true,
+        state,
+        record: JSON.parse(res[2] ?? '{}') as SignoffRecord,
+        reopened: Number(res[3] ?? 0) === 1,
+      };
     }
-    const state = await this.getState(attempt.evaluationId);
-    if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a withdrawal`);
-    return { ok: true, state, record: JSON.parse(res[2] ?? '{}') as SignoffRecord };
   }
 
   /**
@@ -745,15 +786,20 @@ export class EvaluationStore {
 
   /**
    * Evaluations that can still change (for re-rendering after an app restart), oldest first.
-   * Terminal ones are dropped from the open index as they are found; terminal states never reopen.
+   * Terminal ones are dropped from the open index as they are found (compare-and-set on the
+   * version: a withdrawal or a rerun that re-opens one puts it back in the same transition).
    */
   async listOpen(limit = 200): Promise<EvaluationState[]> {
     const ids = await this.redis.zrange(`${this.prefix}open`, '0', String(Math.max(0, limit - 1)));
     const out: EvaluationState[] = [];
     for (const id of ids) {
       const s = await this.getState(id);
-      if (!s || isTerminal(s)) {
-        await this.redis.zrem(`${this.prefix}open`, id);
+      if (!s) {
+        await this.redis.zrem(this.openKey, id);
+        continue;
+      }
+      if (isTerminal(s)) {
+        await this.dropFromOpen(s);
         continue;
       }
       out.push(s);
@@ -829,6 +875,7 @@ function parseEvaluation(h: Record<string, string>): Evaluation {
     superseded_by: h.superseded_by || null,
     created_at: h.created_at ?? '',
     updated_at: h.updated_at ?? '',
+    reopened: Number(h.reopened ?? 0),
     version: Number(h.version ?? 0),
   };
 }

@@ -9,14 +9,18 @@
  *   P:eval:<id>:status     hash  check id → status (kept apart so Lua never re-encodes result JSON)
  *   P:eval:<id>:tokens     hash  check id → token of the attempt allowed to write the result
  *   P:eval:<id>:progress   hash  check id → progress JSON of a running check
- *   P:signoff:<digest>:<policy digest>:roles    hash  role → sign-off record JSON
+ *   P:signoff:<digest>:<policy digest>:roles    hash  "<role>|<user>" → sign-off record JSON (one per person;
+ *                          records stored before N-of-M are keyed by the role alone)
  *   P:signoff:<digest>:<policy digest>:signers  hash  user → role
  *                          sign-offs belong to the pair (artifact digest, policy digest), not to an
  *                          evaluation: every evaluation of identical artifacts under an identical
  *                          policy reads (inherits) the same approvals and rejections
  *   P:waiver:<digest>:<policy digest>           hash  check id → waiver record JSON (see REQUEST_WAIVER)
  *   P:run:<run>            string latest evaluation id of a run
- *   P:evals / P:open       zsets  every / not yet terminal evaluation, scored by creation time
+ *   P:evals / P:open       zsets  every / not yet terminal evaluation, scored by creation time; open is
+ *                          added to by the transitions that create or re-open an evaluation and
+ *                          pruned by compare-and-set on the version (DROP_FROM_OPEN) once a read
+ *                          finds it terminal
  *   P:audit                stream append-only audit log (never trimmed)
  *
  * createEvaluation touches the previous evaluation of the run through a key computed in the
@@ -66,7 +70,16 @@ end
 redis.call('SET', runKey, id)
 redis.call('ZADD', evals, atMs, id)
 redis.call('ZADD', open, atMs, id)
-audit(stream, 'evaluation_created', id, requester, at, {run = ARGV[10], digest = fields['digest'], policy_digest = fields['policy_digest'], policy_overrides = fields['policy_overrides'], inherited_signoffs = table.concat(redis.call('HKEYS', pair), ','), checks = #checkIds, supersedes = supersededId, version = 1})
+-- inherited sign-offs: the roles, and who signed them (a role may hold several approvals)
+local roles, seenRole, signedBy = {}, {}, {}
+for _, raw in ipairs(redis.call('HVALS', pair)) do
+  local rec = cjson.decode(raw)
+  if not seenRole[rec.role] then seenRole[rec.role] = true; table.insert(roles, rec.role) end
+  table.insert(signedBy, rec.role .. ':' .. rec.decision .. ':' .. rec.user)
+end
+table.sort(roles)
+table.sort(signedBy)
+audit(stream, 'evaluation_created', id, requester, at, {run = ARGV[10], digest = fields['digest'], policy_digest = fields['policy_digest'], policy_overrides = fields['policy_overrides'], inherited_signoffs = table.concat(roles, ','), inherited_signers = table.concat(signedBy, ','), checks = #checkIds, supersedes = supersededId, version = 1})
 return {1, supersededId, supersededVersion}
 `;
 
@@ -168,12 +181,14 @@ return version
  * Runs one final check of an evaluation again on the same artifacts (e.g. a latency test on a
  * machine that was busy): back to pending, its attempt token and progress dropped. Sign-offs stay
  * bound to the digest; the gate is pending until the new result lands.
- * KEYS: meta, checks, status, tokens, progress, audit
+ * The evaluation goes back into the open index (a rerun on a PASSED or BLOCKED gate re-opens it).
+ * KEYS: meta, checks, status, tokens, progress, audit, evals, open
  * ARGV: checkId, pendingJson, at, actor
  * → {outcome, version, rerun}: reset | busy (pending or running) | superseded | unknown | unknown_check
  */
 export const RERUN_CHECK = `${AUDIT}
 local meta, checks, status, tokens, progress, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local evals, open = KEYS[7], KEYS[8]
 local cid, at, actor = ARGV[1], ARGV[3], ARGV[4]
 if redis.call('EXISTS', meta) == 0 then return {'unknown', 0, 0} end
 local version = tonumber(redis.call('HGET', meta, 'version'))
@@ -186,23 +201,29 @@ redis.call('HSET', status, cid, 'pending')
 redis.call('HDEL', tokens, cid)
 redis.call('HDEL', progress, cid)
 local n = redis.call('HINCRBY', meta, 'reruns', 1)
+local eid = redis.call('HGET', meta, 'id')
+redis.call('ZADD', open, redis.call('ZSCORE', evals, eid) or 0, eid)
 version = bump(meta, at)
 audit(stream, 'check_rerun', redis.call('HGET', meta, 'id'), actor, at, {check = cid, previous = st, rerun = n, version = version})
 return {'reset', version, n}
 `;
 
 /**
- * Compare-and-set sign-off on the evaluation's (artifact digest, policy digest) pair. Every
- * attempt, refused ones included, is audited. An approval older than the policy's
- * signoff.max_age_days (recorded before `expiredBefore`) no longer holds its role.
+ * Compare-and-set sign-off on the evaluation's (artifact digest, policy digest) pair. A role holds
+ * one record per person (field "<role>|<user>"; records stored before N-of-M sit under "<role>"):
+ * it is complete with `minApprovals` current approvals, and closed by any rejection. Each person
+ * counts once. Every attempt, refused ones included, is audited. An approval older than the
+ * policy's signoff.max_age_days (recorded before `expiredBefore`) no longer counts and is dropped
+ * when the role is signed again.
  * KEYS: meta, status, pairSignoffs, pairSigners, audit, pairWaivers, checks
- * ARGV: evaluationId, role, decision, user, reason, digest, authorised, allowSelf, onePerPerson, at, recordJson, expiredBefore
- * → {1, version} | {0, refusal}
+ * ARGV: evaluationId, role, decision, user, reason, digest, authorised, allowSelf, onePerPerson, at, recordJson, expiredBefore, minApprovals
+ * → {1, version, approvals} | {0, refusal}
  */
 export const RECORD_SIGNOFF = `${AUDIT}
 local meta, status, signoffs, signers, stream, waiversKey, checksKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local id, role, decision, user, reason, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local authorised, allowSelf, onePerPerson, at, expiredBefore = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[12]
+local minApprovals = tonumber(ARGV[13]) or 1
 local function refuse(why)
   audit(stream, 'signoff_refused', id, user, at, {role = role, decision = decision, reason = why, digest = digest, comment = reason})
   return {0, why}
@@ -214,15 +235,22 @@ if redis.call('HGET', meta, 'digest') ~= digest then return refuse('digest_chang
 if user == redis.call('HGET', meta, 'requester') and allowSelf ~= '1' and redis.call('HGET', meta, 'allow_self_approval') ~= '1' then
   return refuse('self_approval')
 end
-local replaced = ''
-local existing = redis.call('HGET', signoffs, role)
-if existing then
-  local rec = cjson.decode(existing)
-  if rec.decision ~= 'approved' or rec.at > expiredBefore then return refuse('role_already_signed') end
-  -- an expired approval: the role may be signed again
-  if redis.call('HGET', signers, rec.user) == role then redis.call('HDEL', signers, rec.user) end
-  replaced = rec.user
+local approvals, expired, own = 0, {}, false
+local all = redis.call('HGETALL', signoffs)
+for i = 1, #all, 2 do
+  local rec = cjson.decode(all[i + 1])
+  if rec.role == role then
+    if rec.decision ~= 'approved' then return refuse('role_already_signed') end
+    if rec.at <= expiredBefore then
+      table.insert(expired, {field = all[i], user = rec.user})
+    else
+      approvals = approvals + 1
+      if rec.user == user then own = true end
+    end
+  end
 end
+if approvals >= minApprovals then return refuse('role_already_signed') end
+if own then return refuse('already_signed_this_role') end
 local other = redis.call('HGET', signers, user)
 if onePerPerson == '1' and other and other ~= role then return refuse('already_signed_other_role') end
 -- a failing check counts as passing while an approved, unexpired waiver of this pair accepts it
@@ -240,40 +268,89 @@ for i = 1, #statuses, 2 do
   local s = statuses[i + 1]
   if s ~= 'pass' and s ~= 'warn' and not waived(statuses[i], s) then return refuse('checks_not_passing') end
 end
-redis.call('HSET', signoffs, role, ARGV[11])
+-- expired approvals of the role stop holding it (and their signers) once it is signed again
+local replaced = {}
+for _, e in ipairs(expired) do
+  redis.call('HDEL', signoffs, e.field)
+  if redis.call('HGET', signers, e.user) == role then redis.call('HDEL', signers, e.user) end
+  table.insert(replaced, e.user)
+end
+redis.call('HSET', signoffs, role .. '|' .. user, ARGV[11])
 redis.call('HSET', signers, user, role)
+if decision == 'approved' then approvals = approvals + 1 end
 local version = bump(meta, at)
-audit(stream, 'signoff_recorded', id, user, at, {role = role, decision = decision, digest = digest, policy_digest = redis.call('HGET', meta, 'policy_digest'), comment = reason, replaced_expired = replaced, version = version})
-return {1, version}
+audit(stream, 'signoff_recorded', id, user, at, {role = role, decision = decision, digest = digest, policy_digest = redis.call('HGET', meta, 'policy_digest'), comment = reason, replaced_expired = table.concat(replaced, ','), approvals = approvals, min_approvals = minApprovals, version = version})
+return {1, version, approvals}
 `;
 
 /**
- * Withdraws the sign-off of a role on the evaluation's (artifact digest, policy digest) pair: the
- * only way, besides new artifacts, to clear a rejection. The caller decides that `user` may sign
- * the role (authorised); every attempt is audited.
- * KEYS: meta, pairSignoffs, pairSigners, audit
- * ARGV: evaluationId, role, user, digest, authorised, at
- * → {1, version, withdrawnJson} | {0, refusal}
+ * Withdraws a sign-off on the evaluation's (artifact digest, policy digest) pair: the withdrawer's
+ * own approval or rejection, else the role's rejection (the only way, besides new artifacts, to
+ * clear one); someone else's approval stays theirs. The caller decides that `user` may sign the
+ * role (authorised). A gate that was PASSED at `passedVersion` (the version the caller saw
+ * PASSED; empty when it was not) is re-opened by it: counted in meta `reopened`, audited as
+ * gate_reopened with the withdrawal. The evaluation goes back into the open index either way.
+ * Every attempt is audited.
+ * KEYS: meta, pairSignoffs, pairSigners, evals, open, audit
+ * ARGV: evaluationId, role, user, digest, authorised, at, passedVersion
+ * → {1, version, withdrawnJson, reopened(0/1)} | {0, refusal} | {2} (the state changed since the caller read it: read again)
  */
 export const WITHDRAW_SIGNOFF = `${AUDIT}
-local meta, signoffs, signers, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id, role, user, digest, authorised, at = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local meta, signoffs, signers, evals, open, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local id, role, user, digest, authorised, at, passedVersion = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local function refuse(why)
   audit(stream, 'signoff_withdraw_refused', id, user, at, {role = role, reason = why, digest = digest})
   return {0, why}
 end
 if redis.call('EXISTS', meta) == 0 then return refuse('unknown_evaluation') end
+if passedVersion ~= '' and redis.call('HGET', meta, 'version') ~= passedVersion then return {2} end
 if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return refuse('superseded') end
 if authorised ~= '1' then return refuse('not_authorised') end
 if redis.call('HGET', meta, 'digest') ~= digest then return refuse('digest_changed') end
-local existing = redis.call('HGET', signoffs, role)
-if not existing then return refuse('nothing_to_withdraw') end
-local rec = cjson.decode(existing)
-redis.call('HDEL', signoffs, role)
+local own, rejection, others = nil, nil, 0
+local all = redis.call('HGETALL', signoffs)
+for i = 1, #all, 2 do
+  local rec = cjson.decode(all[i + 1])
+  if rec.role == role then
+    if rec.user == user then own = {field = all[i], raw = all[i + 1], rec = rec}
+    elseif rec.decision == 'rejected' and not rejection then rejection = {field = all[i], raw = all[i + 1], rec = rec}
+    else others = others + 1 end
+  end
+end
+local target = own or rejection
+if not target then
+  if others > 0 then return refuse('not_own_signoff') end
+  return refuse('nothing_to_withdraw')
+end
+local rec = target.rec
+redis.call('HDEL', signoffs, target.field)
 if redis.call('HGET', signers, rec.user) == role then redis.call('HDEL', signers, rec.user) end
+local reopened = 0
+if passedVersion ~= '' then
+  reopened = 1
+  redis.call('HINCRBY', meta, 'reopened', 1)
+end
+redis.call('ZADD', open, redis.call('ZSCORE', evals, id) or 0, id)
 local version = bump(meta, at)
-audit(stream, 'signoff_withdrawn', id, user, at, {role = role, decision = rec.decision, signed_by = rec.user, signed_at = rec.at, comment = rec.reason or '', digest = digest, policy_digest = redis.call('HGET', meta, 'policy_digest'), version = version})
-return {1, version, existing}
+audit(stream, 'signoff_withdrawn', id, user, at, {role = role, decision = rec.decision, signed_by = rec.user, signed_at = rec.at, comment = rec.reason or '', digest = digest, policy_digest = redis.call('HGET', meta, 'policy_digest'), reopened = reopened == 1, version = version})
+if reopened == 1 then
+  audit(stream, 'gate_reopened', id, user, at, {role = role, withdrawn = rec.decision, signed_by = rec.user, reopened = tonumber(redis.call('HGET', meta, 'reopened')), version = version})
+end
+return {1, version, target.raw, reopened}
+`;
+
+/**
+ * Drops an evaluation from the open index when the caller saw it terminal at `version` and
+ * nothing changed since (a transition that re-opens it, e.g. a withdrawal, bumps the version and
+ * adds it back, so a stale read can never drop an open evaluation).
+ * KEYS: meta, open
+ * ARGV: evaluationId, version
+ * → 1 dropped | 0 the state changed since
+ */
+export const DROP_FROM_OPEN = `
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HGET', KEYS[1], 'version') ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
 `;
 
 /**

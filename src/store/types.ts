@@ -29,6 +29,8 @@ export interface Evaluation {
   superseded_by: string | null;
   created_at: string;
   updated_at: string;
+  /** Times a PASSED gate was re-opened by a withdrawal (0 for most). */
+  reopened?: number;
   /** Monotonic; bumped by every state change (results, sign-offs, message ref). */
   version: number;
 }
@@ -52,7 +54,9 @@ export type SignoffRefusal =
   | 'checks_not_passing'
   | 'superseded'
   | 'unknown_evaluation'
-  | 'nothing_to_withdraw';
+  | 'nothing_to_withdraw'
+  | 'already_signed_this_role'
+  | 'not_own_signoff';
 
 export type SignoffAttemptResult =
   | { ok: true; state: EvaluationState; record: SignoffRecord }
@@ -73,6 +77,11 @@ export interface SignoffAttempt {
   /** READINESS_CONFIG one_role_per_person (default true): a person signs at most one role of an evaluation. */
   onePerPerson?: boolean;
 }
+
+/** A withdrawal; `reopened` when it took a PASSED gate back to PENDING (BLOCKED with a rejection left). */
+export type WithdrawResult =
+  | { ok: true; state: EvaluationState; record: SignoffRecord; reopened: boolean }
+  | { ok: false; reason: SignoffRefusal; message: string };
 
 export interface WithdrawAttempt {
   evaluationId: string;

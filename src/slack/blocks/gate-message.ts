@@ -171,6 +171,7 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
       digest: report.digest,
       modelName: report.model_name,
       requiredRoles: report.policy.effective.signoff.required_roles,
+      minApprovals: report.policy.effective.signoff.min_approvals,
       signoffs: report.signoffs,
       live: open && !superseded && report.gate !== 'blocked',
       ...(closedReason ? { closedReason } : {}),

@@ -1,10 +1,11 @@
 import type { types } from '@slack/bolt';
 import type { GateReport } from '../../engine.js';
+import { minApprovalsFor, tallyRole } from '../../gate/evaluate.js';
 import { SIGNOFF_ROLES } from '../../policy/schema.js';
 import { signOffFacts } from '../../report/common.js';
 import { fitBlocks, mentionOf, overridesBlock, reportPointer, type SlackMessage } from './gate-message.js';
 import { escapeMrkdwn, LIMITS, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
-import { ROLE_LABEL } from './signoff.js';
+import { approvalCount, ROLE_LABEL } from './signoff.js';
 
 /** The checklist's "Gate Passed" deployment checklist, in its order. */
 export const DEPLOYMENT_STEPS = [
@@ -43,12 +44,14 @@ export function finalSignOffText(report: GateReport): string {
   ];
   const required = report.policy.effective.signoff.required_roles;
   for (const role of SIGNOFF_ROLES) {
-    const s = report.signoffs.find((x) => x.role === role && x.digest === report.digest && x.decision === 'approved');
-    const who = s
-      ? `${mentionOf(s.user)}, ${s.at.slice(0, 10)}`
-      : required.includes(role)
-        ? '_pending_'
-        : '_not required_';
+    const t = tallyRole(report.signoffs, report.digest, role, minApprovalsFor(report.policy.effective, role));
+    const count = approvalCount(t);
+    const who =
+      t.approvals.length > 0
+        ? `${t.approvals.map((s) => `${mentionOf(s.user)}, ${s.at.slice(0, 10)}`).join('; ')}${count ? ` (${count})` : ''}`
+        : required.includes(role)
+          ? `_pending_${count ? ` (${count})` : ''}`
+          : '_not required_';
     lines.push(`• ${ROLE_LABEL[role]}: ${who}`);
   }
   lines.push(`*Deployment Date*: _to be scheduled_`);

@@ -1,8 +1,16 @@
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
-import { currentSignoffs, type SignoffRecord } from '../../gate/evaluate.js';
+import {
+  currentSignoffs,
+  type MinApprovals,
+  type RoleTally,
+  type SignoffRecord,
+  tallyRole,
+} from '../../gate/evaluate.js';
 import { SIGNOFF_ROLES, type SignoffRole } from '../../policy/schema.js';
+import type { SlackMessageRef } from '../../store/types.js';
 import { escapeMrkdwn, LIMITS, mentionOf, mrkdwn, plain, truncate } from './limits.js';
+import { messageLinkText } from './links.js';
 
 export const ROLE_LABEL: Record<SignoffRole, string> = {
   technical: 'Technical Lead',
@@ -66,6 +74,8 @@ export interface SignoffSectionInput {
   requiredRoles: readonly SignoffRole[];
   /** Sign-offs recorded on this evaluation (any digest). */
   signoffs: readonly SignoffRecord[];
+  /** Distinct approvals per role (the policy's signoff.min_approvals; default 1). */
+  minApprovals?: MinApprovals | undefined;
   /** Buttons are live: no automated check failing or pending, not superseded, nothing rejected. */
   live: boolean;
   /** Why buttons are not live (shown instead of them). */
@@ -115,7 +125,9 @@ export function withdrawButton(role: SignoffRole, value: string, decision: Signo
     confirm: {
       title: plain(`Withdraw the ${ROLE_LABEL[role]} sign-off?`, LIMITS.confirmTitle),
       text: mrkdwn(
-        `The ${decision === 'rejected' ? 'rejection' : 'approval'} stops counting for every evaluation of these artifacts under this policy, and the role must be signed again. This is recorded in the audit log.`,
+        decision === 'rejected'
+          ? 'The rejection stops counting for every evaluation of these artifacts under this policy, and the role must be signed again. This is recorded in the audit log.'
+          : 'Your approval stops counting for every evaluation of these artifacts under this policy (a PASSED gate is re-opened and the channel told). This is recorded in the audit log.',
         LIMITS.confirmText,
       ),
       confirm: plain('Withdraw', LIMITS.confirmButton),
@@ -124,25 +136,49 @@ export function withdrawButton(role: SignoffRole, value: string, decision: Signo
   };
 }
 
+function approvedText(s: SignoffRecord): string {
+  return `${mentionOf(s.user)} on ${formatWhen(s.at)}${s.expires_at ? ` · expires ${formatWhen(s.expires_at)}` : ''}`;
+}
+
+function rejectedText(role: SignoffRole, s: SignoffRecord): string {
+  return `❌ *${ROLE_LABEL[role]}*: rejected by ${mentionOf(s.user)} on ${formatWhen(s.at)} — “${escapeMrkdwn(truncate(s.reason ?? '', 500))}” (stays until a ${ROLE_LABEL[role]} approver withdraws it or the artifacts change)`;
+}
+
+/** "1 of 2" when a role needs more than one approval (nothing for the usual single approval). */
+export function approvalCount(t: Pick<RoleTally, 'approvals' | 'needed'>): string {
+  return t.needed > 1 ? `${t.approvals.length} of ${t.needed}` : '';
+}
+
 function signoffLine(role: SignoffRole, input: SignoffSectionInput): string {
-  const current = currentSignoffs(input.signoffs, input.digest).find((s) => s.role === role);
+  const t = tallyRole(input.signoffs, input.digest, role, input.minApprovals?.[role] ?? 1);
+  const current = [...t.rejections, ...t.approvals];
   const expired = input.signoffs.filter((s) => s.role === role && s.digest === input.digest && s.expired);
   const stale = input.signoffs.filter((s) => s.role === role && s.digest !== input.digest);
   const required = input.requiredRoles.includes(role);
+  const count = approvalCount(t);
   const parts: string[] = [];
-  if (current && !input.superseded) {
+  if (current.length > 0 && input.superseded) {
+    for (const s of current)
+      parts.push(
+        `➖ *${ROLE_LABEL[role]}*: ~${s.decision} by ${mentionOf(s.user)} on ${formatWhen(s.at)}~ (superseded)`,
+      );
+  } else if (t.rejections.length > 0) {
+    for (const s of t.rejections) parts.push(rejectedText(role, s));
+    if (t.approvals.length > 0) parts.push(`   approved by ${t.approvals.map(approvedText).join('; ')}`);
+  } else if (t.approved) {
     parts.push(
-      current.decision === 'approved'
-        ? `✅ *${ROLE_LABEL[role]}*: approved by ${mentionOf(current.user)} on ${formatWhen(current.at)}${current.expires_at ? ` · expires ${formatWhen(current.expires_at)}` : ''}`
-        : `❌ *${ROLE_LABEL[role]}*: rejected by ${mentionOf(current.user)} on ${formatWhen(current.at)} — “${escapeMrkdwn(truncate(current.reason ?? '', 500))}” (stays until a ${ROLE_LABEL[role]} approver withdraws it or the artifacts change)`,
+      `✅ *${ROLE_LABEL[role]}*${count ? ` (${count})` : ''}: approved by ${t.approvals.map(approvedText).join('; ')}`,
     );
-  } else if (current && input.superseded) {
+  } else if (t.approvals.length > 0) {
+    const missing = t.needed - t.approvals.length;
     parts.push(
-      `➖ *${ROLE_LABEL[role]}*: ~${current.decision} by ${mentionOf(current.user)} on ${formatWhen(current.at)}~ (superseded)`,
+      `${required ? '⏳' : '➖'} *${ROLE_LABEL[role]}*: ${count} approvals — approved by ${t.approvals.map(approvedText).join('; ')}${required ? `; awaiting ${missing} more` : ' (not required by the policy)'}`,
     );
   } else {
     parts.push(
-      required ? `⏳ *${ROLE_LABEL[role]}*: awaiting approval` : `➖ *${ROLE_LABEL[role]}*: not required by the policy`,
+      required
+        ? `⏳ *${ROLE_LABEL[role]}*: awaiting approval${count ? ` (${count})` : ''}`
+        : `➖ *${ROLE_LABEL[role]}*: not required by the policy`,
     );
   }
   for (const s of expired)
@@ -154,7 +190,12 @@ function signoffLine(role: SignoffRole, input: SignoffSectionInput): string {
   return parts.join('\n');
 }
 
-/** The sign-off part of the gate message: one line per role, and its buttons when live. */
+/**
+ * The sign-off part of the gate message: one line per role ("1 of 2" when a role needs several
+ * approvers), Approve/Reject while a required role still needs approvals and sign-off is live,
+ * and Withdraw wherever the role holds a sign-off (each person withdraws their own; a rejection
+ * is the role's).
+ */
 export function renderSignoffSection(input: SignoffSectionInput): types.KnownBlock[] {
   const blocks: types.KnownBlock[] = [{ type: 'section', text: mrkdwn('*Stakeholder Approval*') }];
   const value = encodeSignoffValue({ evaluationId: input.evaluationId, digest: input.digest });
@@ -162,22 +203,54 @@ export function renderSignoffSection(input: SignoffSectionInput): types.KnownBlo
   const rejected = current.some((s) => s.decision === 'rejected');
   for (const role of SIGNOFF_ROLES) {
     blocks.push({ type: 'section', text: mrkdwn(signoffLine(role, input)) });
-    const signed = current.find((s) => s.role === role);
-    if (input.live && !input.superseded && !rejected && !signed && input.requiredRoles.includes(role)) {
-      blocks.push({
-        type: 'actions',
-        block_id: `signoff_${role}`,
-        elements: [approveButton(role, value, input.modelName, input.digest), rejectButton(role, value)],
-      });
-    } else if (signed && !input.superseded) {
-      blocks.push({
-        type: 'actions',
-        block_id: `signoff_${role}`,
-        elements: [withdrawButton(role, value, signed.decision)],
-      });
-    }
+    const t = tallyRole(input.signoffs, input.digest, role, input.minApprovals?.[role] ?? 1);
+    const signed = t.rejections.length > 0 || t.approvals.length > 0;
+    const elements: types.Button[] = [];
+    if (input.live && !input.superseded && !rejected && !t.approved && input.requiredRoles.includes(role))
+      elements.push(approveButton(role, value, input.modelName, input.digest), rejectButton(role, value));
+    if (signed && !input.superseded)
+      elements.push(withdrawButton(role, value, t.rejections.length > 0 ? 'rejected' : 'approved'));
+    if (elements.length > 0) blocks.push({ type: 'actions', block_id: `signoff_${role}`, elements });
   }
   if (!input.live && input.closedReason)
     blocks.push({ type: 'context', elements: [mrkdwn(input.closedReason, LIMITS.contextText)] });
   return blocks;
+}
+
+/**
+ * The notification-channel message when a withdrawal takes a PASSED gate back to PENDING: who
+ * withdrew which role's sign-off, that the gate is re-opened (its attestation no longer stands),
+ * and a link to the gate message where the role can be signed again.
+ */
+export function renderReopenedNotification(input: {
+  modelName: string;
+  run: string;
+  evaluationId: string;
+  role: SignoffRole;
+  withdrawnBy: string;
+  withdrawn: SignoffRecord;
+  message: SlackMessageRef | null;
+}): { text: string; blocks: types.KnownBlock[] } {
+  const what = input.withdrawn.decision === 'rejected' ? 'rejection' : 'approval';
+  const by = input.withdrawn.user === input.withdrawnBy ? 'their' : `${mentionOf(input.withdrawn.user)}'s`;
+  const headline = `↩️ Gate re-opened: ${escapeMrkdwn(input.modelName)}`;
+  const body = `${mentionOf(input.withdrawnBy)} withdrew ${by} *${ROLE_LABEL[input.role]}* ${what}. The gate is *PENDING* again: the ${ROLE_LABEL[input.role]} role must be signed again before deployment, and the earlier PASSED result (and its attestation) no longer stands. ${messageLinkText(input.message, 'Open the gate message', 'See the gate message in its channel')}.`;
+  return {
+    text: truncate(
+      `${headline} — ${ROLE_LABEL[input.role]} ${what} withdrawn; the gate is PENDING again`,
+      LIMITS.messageText,
+    ),
+    blocks: [
+      { type: 'section', text: mrkdwn(truncate(`*${headline}*\n${body}`, LIMITS.sectionText)) },
+      {
+        type: 'context',
+        elements: [
+          mrkdwn(
+            `Run \`${escapeMrkdwn(truncate(input.run, 500))}\` · evaluation \`${escapeMrkdwn(input.evaluationId)}\``,
+            LIMITS.contextText,
+          ),
+        ],
+      },
+    ],
+  };
 }

@@ -7,7 +7,16 @@ import { renderNotice } from '../../blocks/replies.js';
 import { decodeSignoffValue, roleFromAction } from '../../blocks/signoff.js';
 import { tellUser } from '../../notify-user.js';
 import type { Replies, SlackServices } from '../../services.js';
-import { attemptSignoff, attemptWithdraw, type SignoffClick, signoffReply, withdrawReply } from '../../signoff-flow.js';
+import {
+  announceReopened,
+  attemptSignoff,
+  attemptWithdraw,
+  type SignoffClick,
+  signoffReply,
+  type WithdrawOutcome,
+  withdrawOutcome,
+  withdrawReply,
+} from '../../signoff-flow.js';
 import { publishHome } from '../events/app-home-opened.js';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -121,10 +130,16 @@ export function processWithdraw(services: SlackServices, client: Replies['client
     if (!decoded) return;
     const { role, value, where } = decoded;
     const click = { evaluationId: value.evaluationId, digest: value.digest, role, user: item.user };
-    const reply = await steps.once('withdraw', async () =>
-      withdrawReply(click, await attemptWithdraw(services, click)),
-    );
-    await tellUser(client, where, renderNotice(reply));
+    // the store's answer is kept with the item, so a second processing neither withdraws nor announces twice
+    const outcome = JSON.parse(
+      await steps.once('withdraw', async () => JSON.stringify(withdrawOutcome(await attemptWithdraw(services, click)))),
+    ) as WithdrawOutcome;
+    if (outcome.ok && outcome.reopened)
+      await steps.once(
+        'reopened_notice',
+        async () => (await announceReopened(services, client, click, outcome.record), true),
+      );
+    await tellUser(client, where, renderNotice(withdrawReply(click, outcome)));
   };
 }
 
