@@ -70,8 +70,28 @@ function noExtra(args: string[], max: number, sub: string): void {
     );
 }
 
+export interface ParseOptions {
+  /**
+   * The team's named policies (READINESS_CONFIG `policies`): `--policy` must name one of them.
+   * From Slack a policy is never a file: a requester must not pick the bar from whatever file the
+   * app process can read. Omitted: only the name's syntax is checked.
+   */
+  policies?: readonly string[];
+}
+
+/** `--policy NAME` when the team's policies are known: one of them, or a usage error naming them. */
+function teamPolicy(value: string, policies: readonly string[] | undefined): string {
+  const name = field(PolicyName, value, '--policy');
+  if (policies === undefined || policies.includes(name)) return name;
+  throw new CommandUsageError(
+    policies.length === 0
+      ? `--policy "${name}": this team defines no named policies, so --policy cannot be used here`
+      : `--policy "${name}" is not one of the team's policies (allowed: ${[...policies].sort().join(', ')})`,
+  );
+}
+
 /** Parses the text after `/readiness`. Pure: no filesystem or network. Throws CommandUsageError. */
-export function parseCommand(text: string): ReadinessCommand {
+export function parseCommand(text: string, opts: ParseOptions = {}): ReadinessCommand {
   const [sub, ...rest] = tokenize(text.trim());
   switch (sub) {
     case undefined:
@@ -89,7 +109,7 @@ export function parseCommand(text: string): ReadinessCommand {
           const value = m[2] ?? rest[++i];
           if (value === undefined || value === '') throw new CommandUsageError(`--${m[1]} needs a value`);
           if (m[1] === 'target') target = field(Target, value, '--target');
-          else policy = field(PolicyName, value, '--policy');
+          else policy = teamPolicy(value, opts.policies);
         } else if (tok.startsWith('--')) {
           throw new CommandUsageError(`unknown option ${tok} (run takes --target N and --policy NAME)`);
         } else positional.push(tok);

@@ -3,7 +3,7 @@ import { RunArtifacts, resolveRunDirectory } from '../artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import type { CheckDefinition } from '../checks/types.js';
 import type { ReadinessConfig } from '../config/readiness-config.js';
-import { selectPolicyLayer } from '../config/readiness-config.js';
+import { namedPolicyLayer, selectPolicyLayer } from '../config/readiness-config.js';
 import { GateError } from '../errors.js';
 import type { ReadinessQueues } from '../queue/producer.js';
 import { submitEvaluation } from '../queue/submit.js';
@@ -32,7 +32,11 @@ export class QueueSubmitter implements EvaluationSubmitter {
   }
 
   async submit(req: SubmitRequest): Promise<SubmitResult> {
-    const policyLayer = await selectPolicyLayer(this.deps.config, req.policy);
+    // From Slack `--policy` names one of the team's policies, never a file (the command parser refuses others too).
+    const policyLayer =
+      req.policy !== undefined
+        ? namedPolicyLayer(this.deps.config, req.policy)
+        : await selectPolicyLayer(this.deps.config, undefined);
     return submitEvaluation(this.deps.store, this.deps.queues, {
       artifactRoot: this.deps.artifactRoot,
       run: req.run,

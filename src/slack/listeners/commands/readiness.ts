@@ -70,7 +70,7 @@ export function readinessCommand(services: SlackServices, intake: IntakeWriter) 
   return async function onReadinessCommand({ command, ack, context }: CommandArgs): Promise<void> {
     let cmd: ReadinessCommand;
     try {
-      cmd = parseCommand(command.text ?? '');
+      cmd = parseCommand(command.text ?? '', { policies: Object.keys(services.config.policies) });
     } catch (err) {
       if (!(err instanceof CommandUsageError)) throw err;
       await ack(ephemeral(renderUsageError(err.message)));
@@ -125,7 +125,7 @@ export function processCommand(services: SlackServices, replies: Replies) {
       replies.respond(data.responseUrl, typeof msg === 'string' ? { text: msg } : (msg as Record<string, unknown>));
     let cmd: ReadinessCommand;
     try {
-      cmd = parseCommand(data.text);
+      cmd = parseCommand(data.text, { policies: Object.keys(services.config.policies) });
     } catch (err) {
       if (!(err instanceof CommandUsageError)) throw err;
       await respond(ephemeral(renderUsageError(err.message)));
@@ -230,7 +230,8 @@ async function reportReply(
     channel_id: channel,
     content: markdown,
     filename: reportFilename(run),
-    title: `Readiness report: ${run}`,
+    // plain text in Slack, but artifact-derived text leaves the process only through the one escaping function
+    title: `Readiness report: ${escapeMrkdwn(run)}`,
     initial_comment: `Final readiness report for \`${escapeMrkdwn(run)}\``,
   });
 }
