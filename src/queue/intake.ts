@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { type Job, type JobsOptions, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -86,6 +87,15 @@ export interface IntakeOptions {
   onRetry?: (item: IntakeItem) => Promise<void>;
   /** An item that failed for good (after its attempts). */
   onFailed?: (item: IntakeItem, err: Error) => Promise<void>;
+  /**
+   * Processing yields to a burst of requests being taken in: an item starts only once no take has
+   * begun for this long (default 40 ms) and none is in flight, so the acks of a burst are not queued
+   * behind its first items' work (run resolution, manifest hashing, Slack calls) on the event loop
+   * and the libuv thread pool. 0 turns it off.
+   */
+  yieldToTakesMs?: number;
+  /** An item never waits longer than this for a quiet moment (default 1000 ms): a steady stream cannot starve processing. */
+  maxYieldMs?: number;
 }
 
 /**
@@ -98,6 +108,9 @@ export class Intake implements IntakeWriter {
   readonly queue: Queue<IntakeItem>;
   private worker: Worker<IntakeItem> | null = null;
   private readonly processors = new Map<string, IntakeProcessor>();
+  /** Takes begun and not yet written, and when the last one began (performance.now()). */
+  private takesInFlight = 0;
+  private lastTakeAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly redis: Redis,
@@ -116,7 +129,13 @@ export class Intake implements IntakeWriter {
   }
 
   async take(item: IntakeItem): Promise<'new' | 'retry'> {
-    await this.queue.add(item.kind, item, { jobId: item.id });
+    this.takesInFlight++;
+    this.lastTakeAt = performance.now();
+    try {
+      await this.queue.add(item.kind, item, { jobId: item.id });
+    } finally {
+      this.takesInFlight--;
+    }
     if (item.retryNum === 0) return 'new';
     await this.opts
       .onRetry?.(item)
@@ -138,6 +157,7 @@ export class Intake implements IntakeWriter {
         }
         const processor = this.processors.get(parsed.data.kind);
         if (!processor) throw new Error(`no processor for intake items of kind "${parsed.data.kind}"`);
+        await this.quietMoment();
         await processor(parsed.data, jobSteps(job));
       },
       {
@@ -166,6 +186,23 @@ export class Intake implements IntakeWriter {
     this.worker = worker;
     void worker.run();
     await worker.waitUntilReady();
+  }
+
+  /**
+   * Waits until no take is in flight and none began in the last `yieldToTakesMs` (at most
+   * `maxYieldMs`). The item is already durable and locked; only its start moves.
+   */
+  private async quietMoment(): Promise<void> {
+    const quietMs = this.opts.yieldToTakesMs ?? 40;
+    if (quietMs <= 0) return;
+    const giveUpAt = performance.now() + (this.opts.maxYieldMs ?? 1000);
+    for (;;) {
+      const now = performance.now();
+      const quietFor = now - this.lastTakeAt;
+      if ((this.takesInFlight === 0 && quietFor >= quietMs) || now >= giveUpAt) return;
+      const wait = this.takesInFlight > 0 ? quietMs : quietMs - quietFor;
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(wait, giveUpAt - now))));
+    }
   }
 
   /** Resolves once nothing is waiting, delayed or being processed (tests, benchmarks). */

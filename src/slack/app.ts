@@ -45,6 +45,8 @@ export interface SlackRuntimeOptions {
   intakeConcurrency?: number;
   /** Intake lock and stalled-check interval (defaults 10 s / 5 s): a killed app's items run again within their sum. */
   intakeLockMs?: number;
+  /** Quiet time after the last take before an item's processing starts (default 40 ms; 0: off). See IntakeOptions. */
+  intakeYieldToTakesMs?: number;
   intakeStalledIntervalMs?: number;
   /** Consume the queue's "evaluation changed" events (default true). */
   consumeEvents?: boolean;
@@ -148,6 +150,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     log: intakeLog,
     ...(opts.intakeConcurrency !== undefined ? { concurrency: opts.intakeConcurrency } : {}),
     ...(opts.intakeLockMs !== undefined ? { lockDurationMs: opts.intakeLockMs } : {}),
+    ...(opts.intakeYieldToTakesMs !== undefined ? { yieldToTakesMs: opts.intakeYieldToTakesMs } : {}),
     ...(opts.intakeStalledIntervalMs !== undefined ? { stalledIntervalMs: opts.intakeStalledIntervalMs } : {}),
     onRetry: async (item) => {
       await opts.store.audit('slack_retry', null, item.user, {
