@@ -7,13 +7,16 @@
  * run itself: every layout path of the policy (the run's own readiness.yml included), the test-set
  * alternatives the readers fall back to (.npy ↔ .npz), every external-data file the ONNX model
  * references, and every requirements file included with -r/-c from requirements.txt or
- * environment.yml (recursively, as the env-snapshot check follows them).
+ * environment.yml (recursively, as the env-snapshot check follows them), and the config file
+ * final_report.md names (repro.documented opens it).
  */
 import { createHash } from 'node:crypto';
 import { GateError } from '../errors.js';
 import { onnxLimits, onnxReferencedFiles } from '../onnx/inspect.js';
 import { parseEnvironmentYml } from '../parse/conda.js';
+import { parseMarkdown } from '../parse/markdown.js';
 import { requirementIncludes, resolveInclude } from '../parse/requirements.js';
+import { documentedConfigFile, reproducibilityLines } from '../parse/run-docs.js';
 import type { Policy, PolicyPaths } from '../policy/schema.js';
 import { checkRelativePath, type OpenedFile, type RunArtifacts } from './run.js';
 
@@ -201,7 +204,29 @@ export async function resolveManifestFiles(run: RunArtifacts, policy: Policy): P
     for (const p of await includedRequirementFiles(run, policy.paths[artifact], policy.limits.max_text_bytes))
       out.push({ path: p, artifact });
   }
+  const config = await documentedConfig(run, policy);
+  if (config) out.push({ path: config, artifact: 'final_report' });
   return out;
+}
+
+/**
+ * The config file final_report.md's reproducibility section names (repro.documented opens it),
+ * when it is a path inside the run; null otherwise (no report, no such line, a path leaving the
+ * run: the check fails on those itself).
+ */
+async function documentedConfig(run: RunArtifacts, policy: Policy): Promise<string | null> {
+  const rel = policy.paths.final_report;
+  const text = await optionalText(run, rel, policy.limits.max_text_bytes);
+  if (text === null) return null;
+  const section = reproducibilityLines(parseMarkdown(text, rel));
+  const named = section ? documentedConfigFile(section.lines) : null;
+  if (!named) return null;
+  try {
+    return checkRelativePath(named.rel);
+  } catch (err) {
+    if (err instanceof GateError) return null;
+    throw err;
+  }
 }
 
 /** The evaluation manifest of a run: resolve what the checks read, then hash it. */

@@ -1,6 +1,14 @@
-import { findSection, linesAndRows } from '../parse/markdown.js';
-import { readMarkdown } from '../parse/run-docs.js';
+import type { RunArtifacts } from '../artifacts/run.js';
+import { documentedConfigFile, readMarkdown, reproducibilityLines } from '../parse/run-docs.js';
 import { defineCheck, fail, pass } from './define.js';
+
+/** Size of the documented config file, opened through the run's confined open (null when missing). */
+async function configSize(run: RunArtifacts, rel: string): Promise<number | null> {
+  if (!(await run.exists(rel))) return null;
+  const f = await run.openFile(rel);
+  await f.handle.close();
+  return f.size;
+}
 
 export const check = defineCheck({
   id: 'repro.documented',
@@ -12,10 +20,10 @@ export const check = defineCheck({
   async run({ run, policy }) {
     const rel = policy.paths.final_report;
     if (!(await run.exists(rel))) return fail([`${rel} not found`]);
-    const section = findSection(await readMarkdown(run, rel, policy), 'Reproducibility');
+    const section = reproducibilityLines(await readMarkdown(run, rel, policy));
     if (!section) return fail([`${rel} has no "Reproducibility" section`]);
     // Lines of the section and its sub-sections; a table row reads as "label: value".
-    const lines = linesAndRows(section, ': ');
+    const lines = section.lines;
     const first = (re: RegExp, among = lines) => {
       for (const l of among) {
         const m = re.exec(l.text);
@@ -34,21 +42,22 @@ export const check = defineCheck({
       found.push(`seed ${seed.m[1]} (${at(seed.line)})`);
     } else missing.push('seed (e.g. "Seed: 42")');
 
-    const configMention = first(
-      /([\w./-]+\.(?:ya?ml|json|toml))/i,
-      lines.filter((l) => /config/i.test(l.text)).slice(0, 1),
-    );
-    const configRel = configMention?.m[1]?.replace(/^\.\//, '') ?? null;
+    const configMention = documentedConfigFile(lines);
+    const configRel = configMention?.rel ?? null;
     if (!configRel) missing.push(`config file (e.g. "Config: ${policy.paths.config}")`);
     // A path in the text that leaves the run is a documentation problem; a symlink that leaves it
     // is a hostile artifact and propagates as a security finding.
     else if (configRel.startsWith('/') || configRel.split('/').includes('..'))
       missing.push(`config file ${configRel} named in ${rel} is outside the run folder`);
-    else if (!(await run.exists(configRel)))
-      missing.push(`config file ${configRel} named in ${rel} does not exist in the run`);
     else {
-      metrics.config = configRel;
-      found.push(`config ${configRel} (exists; ${at(configMention!.line)})`);
+      // Opened, not just looked up: the file the report vouches for is evidence, so the manifest
+      // hashes it (resolveManifestFiles) and replacing it afterwards changes the digest.
+      const size = await configSize(run, configRel);
+      if (size === null) missing.push(`config file ${configRel} named in ${rel} does not exist in the run`);
+      else {
+        metrics.config = configRel;
+        found.push(`config ${configRel} (exists; ${at(configMention!.line)})`);
+      }
     }
 
     const ckptLines = lines.filter((l) => /checkpoint|\.pt\b/i.test(l.text));

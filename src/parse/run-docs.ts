@@ -2,7 +2,7 @@ import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import { findJsonMetric, type JsonDocument, parseJsonDocument } from './json.js';
-import { type MarkdownDocument, parseMarkdown } from './markdown.js';
+import { findSection, linesAndRows, type MarkdownDocument, parseMarkdown, type TextLine } from './markdown.js';
 import { AmbiguityError, extractMetrics, pickMetric, type Split } from './metrics.js';
 import { type Accuracy, describeAccuracy, parseAccuracy } from './numbers.js';
 
@@ -29,6 +29,23 @@ export async function optionalMarkdown(
 ): Promise<MarkdownDocument | null> {
   if (!(await run.exists(rel))) return null;
   return readMarkdown(run, rel, policy);
+}
+
+/** The lines of final_report.md's "Reproducibility" section and its sub-sections (a table row reads as "label: value"). */
+export function reproducibilityLines(doc: MarkdownDocument): { title: string; line: number; lines: TextLine[] } | null {
+  const section = findSection(doc, 'Reproducibility');
+  return section ? { title: section.title, line: section.line, lines: linesAndRows(section, ': ') } : null;
+}
+
+/**
+ * The config file the reproducibility section names (first line mentioning "config" with a
+ * .yaml/.yml/.json/.toml path), as written (a leading "./" dropped). One reading for the check
+ * that requires it (repro.documented) and the manifest that must hash it.
+ */
+export function documentedConfigFile(lines: readonly TextLine[]): { rel: string; line: number } | null {
+  const l = lines.find((x) => /config/i.test(x.text));
+  const m = l ? /([\w./-]+\.(?:ya?ml|json|toml))/i.exec(l.text) : null;
+  return l && m?.[1] ? { rel: m[1].replace(/^\.\//, ''), line: l.line } : null;
 }
 
 /** The split a document's unlabelled values belong to: test_results.md reports the test set. */
