@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult, CheckStatus } from '../../src/checks/types.js';
-import { evaluateGate, type SignoffRecord, signoffsOpen } from '../../src/gate/evaluate.js';
+import { evaluateGate, type SignoffRecord, signoffsOpen, withExpiry } from '../../src/gate/evaluate.js';
 
 const check = (id: string, status: CheckStatus): CheckResult => ({
   id,
@@ -78,7 +78,19 @@ describe('evaluateGate', () => {
       digest: 'd1',
     });
     expect(v.status).toBe('blocked');
-    expect(v.blocking).toContain('signoff.product');
+    expect(v.blocking).toEqual(['signoff.product']);
+    // a rejected role is decided, not outstanding; the unsigned one still is
+    expect(v.outstanding).toEqual(['signoff.compliance']);
+  });
+
+  it('counts only a rejection of the role itself as deciding it', () => {
+    const v = evaluateGate({
+      checks: [check('a', 'pass')],
+      signoffs: [sign('product', 'rejected'), sign('technical', 'approved', 'd0')],
+      requiredRoles: ['technical', 'product'],
+      digest: 'd1',
+    });
+    expect(v).toEqual({ status: 'blocked', blocking: ['signoff.product'], outstanding: ['signoff.technical'] });
   });
 
   it('ignores sign-offs given for another artifact digest (superseded)', () => {
@@ -111,6 +123,27 @@ describe('evaluateGate', () => {
       digest: 'd1',
     });
     expect(v.status).toBe('passed');
+  });
+});
+
+describe('withExpiry', () => {
+  const at = Date.parse('2026-11-27T10:00:00Z');
+  const day = 86_400_000;
+
+  it('expires an approval exactly max_age_days after it was given, not a millisecond before', () => {
+    const [before] = withExpiry([sign('technical')], 30, new Date(at + 30 * day - 1));
+    expect(before).toMatchObject({ expires_at: '2026-12-27T10:00:00.000Z', expired: false });
+    const [onTheDot] = withExpiry([sign('technical')], 30, new Date(at + 30 * day));
+    expect(onTheDot).toMatchObject({ expires_at: '2026-12-27T10:00:00.000Z', expired: true });
+  });
+
+  it('never expires a rejection, and leaves a record with an unreadable time as it is', () => {
+    const rejection = sign('product', 'rejected');
+    const garbled = { ...sign('technical'), at: 'yesterday' };
+    const out = withExpiry([rejection, garbled], 1, new Date(at + 400 * day));
+    expect(out).toEqual([rejection, garbled]);
+    expect(out[0]).not.toHaveProperty('expires_at');
+    expect(out[1]).not.toHaveProperty('expired');
   });
 });
 
