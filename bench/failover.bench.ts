@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { waitForChecks } from '../src/cli/submit.js';
+import { waitForChecks } from '../src/evaluations/wait.js';
 import { connectRedis } from '../src/queue/connection.js';
 import { ReadinessQueues } from '../src/queue/producer.js';
 import { submitEvaluation } from '../src/queue/submit.js';

@@ -1,13 +1,11 @@
 import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
-import { parseAccuracy } from '../parse/numbers.js';
 import { heavySkipped } from '../report/common.js';
 import { renderJson } from '../report/json.js';
-import { JUNIT_WARNINGS_AS, type JunitWarningsAs, renderJunit } from '../report/junit.js';
+import { type JunitWarningsAs, renderJunit } from '../report/junit.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderText, type TextOptions } from '../report/text.js';
 
@@ -25,6 +23,22 @@ export const EXIT = {
   /** Nothing failed, but heavy checks did not run (--skip-heavy): parity and latency unverified. */
   incomplete: 3,
 } as const;
+
+/**
+ * Ends a command with an exit code other than 0: thrown by a command's implementation, turned
+ * into the process's exit code by main() (nothing is printed for it; the command already said why).
+ */
+export class ExitError extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = 'ExitError';
+  }
+}
+
+/** Ends the command with `code`: returns for 0, throws ExitError otherwise. */
+export function exitWith(code: number): void {
+  if (code !== EXIT.ok) throw new ExitError(code);
+}
 
 export interface Stream {
   write(s: string): boolean;
@@ -57,57 +71,12 @@ export function exitCodeFor(report: GateReport, opts: { allowSkippedHeavy?: bool
   return EXIT.ok;
 }
 
-/** `--target`: a percent, or a fraction (≤ 1) read by the same rule as the artifacts' accuracies. */
-export interface TargetFlag {
-  percent: number;
-  read: 'percent' | 'fraction';
-  raw: string;
-}
-
-export function parseTarget(v: string): TargetFlag {
-  const a = v.trim() === '' ? null : parseAccuracy(v);
-  if (!a || !/^\s*\d+(\.\d+)?\s*%?\s*$/.test(v))
-    throw new InvalidArgumentError(`expected a percentage (85, 85%) or a fraction (0.85), got "${v}"`);
-  return { percent: a.percent, read: a.read, raw: v.trim() };
-}
-
-/** Says how a fractional --target was read, so 0.9 meaning 90 % is never silent. */
-export function describeTarget(t: TargetFlag | undefined, io: Io): void {
-  if (t?.read === 'fraction')
-    io.stderr.write(
-      `readiness: --target ${t.raw} read as a fraction: ${Number(t.percent.toFixed(4))}% (write ${t.raw}% for ${t.raw} percent)\n`,
-    );
-}
-
 export interface ReportOutputOptions {
   format: Format;
   output?: string;
   verbose?: boolean;
   junitWarningsAs?: JunitWarningsAs;
   junitFileAttributes?: boolean;
-}
-
-/** The options every command that prints a report takes (check, status, submit --wait). */
-export function addReportOptions(cmd: Command, prefix = ''): Command {
-  return cmd
-    .addOption(new Option('--format <format>', `${prefix}output format`).choices(FORMATS).default('text'))
-    .option(
-      '--output <file>',
-      `${prefix}write the formatted report to this file (the text checklist still goes to stdout)`,
-    )
-    .option('--verbose', 'text: every item with its evidence (default: evidence only for failing and warning items)')
-    .addOption(
-      new Option(
-        '--junit-warnings-as <kind>',
-        'junit: report ⚠️ warnings as failures, skipped or passed (their text is in <system-out> either way)',
-      )
-        .choices(JUNIT_WARNINGS_AS)
-        .default('failures'),
-    )
-    .option(
-      '--junit-file-attributes',
-      'junit: add file/line attributes to testcases (GitLab, GitHub annotators; not in the Jenkins xunit or Surefire XSD)',
-    );
 }
 
 export function renderReport(report: GateReport, opts: ReportOutputOptions, text: TextOptions = {}): string {

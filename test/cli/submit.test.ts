@@ -43,7 +43,8 @@ let worker: ReturnType<typeof spawn>;
 let workerOutput = '';
 
 beforeAll(async () => {
-  if (!existsSync(path.join(REPO_ROOT, 'dist/src/cli/submit.js'))) throw new Error('build first: npx tsc -p .');
+  if (!existsSync(path.join(REPO_ROOT, 'dist/src/cli/commands/submit.js')))
+    throw new Error('build first: npx tsc -p .');
   env = { REDIS_URL: inject('redisUrl'), REDIS_PREFIX: prefix, ARTIFACT_ROOT: artifactRoot, LOG_LEVEL: 'info' };
   // The real `readiness worker` command.
   worker = spawn(process.execPath, [BIN, 'worker', '--queues', 'light,heavy'], {

@@ -8,7 +8,7 @@ import { cp, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForChecks } from '../../src/cli/submit.js';
+import { waitForChecks } from '../../src/evaluations/wait.js';
 import type { EvaluationState } from '../../src/store/types.js';
 import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns, EXAMPLE_RUN } from '../helpers/runs.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
-import { waitForChecks } from '../../src/cli/submit.js';
+import { waitForChecks } from '../../src/evaluations/wait.js';
 import { ReadinessQueues } from '../../src/queue/producer.js';
 import { submitEvaluation } from '../../src/queue/submit.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';

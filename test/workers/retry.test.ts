@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { waitForChecks } from '../../src/cli/submit.js';
+import { waitForChecks } from '../../src/evaluations/wait.js';
 import { checkJobId } from '../../src/queue/names.js';
 import { ReadinessQueues } from '../../src/queue/producer.js';
 import { submitEvaluation } from '../../src/queue/submit.js';

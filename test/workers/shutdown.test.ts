@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { waitForChecks } from '../../src/cli/submit.js';
+import { waitForChecks } from '../../src/evaluations/wait.js';
 import { checkJobId } from '../../src/queue/names.js';
 import { ReadinessQueues } from '../../src/queue/producer.js';
 import { submitEvaluation } from '../../src/queue/submit.js';
