@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { RELEASE_POST_CLAIM, SET_IF_GREATER } from '../store/scripts.js';
 
 /** What the renderer has durably done per evaluation (survives an app restart), and who may post now. */
 export interface RenderLedger {
@@ -15,10 +16,6 @@ export interface RenderLedger {
   recordPostAttempt(key: string, atMs: number): Promise<void>;
 }
 
-const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-const NOT_BACKWARDS =
-  "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1";
-
 /** Ledger in Redis under the app's own keys (`<prefix>:slack:*`). */
 export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {
   const rendered = `${prefix}:slack:rendered`;
@@ -31,7 +28,7 @@ export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {
     },
     async setRenderedVersion(id, version) {
       // never move backwards (two processes may render one message)
-      await redis.eval(NOT_BACKWARDS, 1, rendered, id, String(version));
+      await redis.eval(SET_IF_GREATER, 1, rendered, id, String(version));
     },
     async notifiedGate(id) {
       return redis.hget(notified, id);
@@ -44,7 +41,7 @@ export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {
       return (await redis.get(claim(key))) === owner;
     },
     async releasePost(key, owner) {
-      await redis.eval(RELEASE, 1, claim(key), owner);
+      await redis.eval(RELEASE_POST_CLAIM, 1, claim(key), owner);
     },
     async postAttempt(key) {
       const v = await redis.hget(attempts, key);

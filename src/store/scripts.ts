@@ -465,3 +465,23 @@ if w.status == 'approved' then
 end
 return {1, version, w.status}
 `;
+
+/**
+ * The Slack app's render ledger (src/slack/ledger.ts, keys `<prefix>:slack:*`): deletes a post
+ * claim only while `owner` still holds it.
+ * KEYS: claim
+ * ARGV: owner
+ * → 1 deleted | 0 held by someone else (or expired)
+ */
+export const RELEASE_POST_CLAIM =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+/**
+ * Render ledger: sets a hash field to a number only if that moves it forward (two processes may
+ * render one message; the rendered version never goes backwards).
+ * KEYS: hash
+ * ARGV: field, number
+ * → 1
+ */
+export const SET_IF_GREATER =
+  "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1";

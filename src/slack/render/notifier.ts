@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+import type { NoticeRef } from '../../attestation/gate-hook.js';
+import type { GateMetrics } from '../../observability/metrics.js';
+import { isTerminal, reportFromState } from '../../store/redis-store.js';
+import type { EvaluationState } from '../../store/types.js';
+import { escapeMrkdwn } from '../blocks/limits.js';
+import { renderBlockedNotification, renderPassedNotification } from '../blocks/notifications.js';
+import type { RenderLedger } from '../ledger.js';
+import { GATE_NOTICE_EVENT, PERMANENT, type SlackWriter, slackErrorCode } from './slack-writer.js';
+
+export interface NotifierOptions {
+  writer: SlackWriter;
+  ledger: RenderLedger;
+  log: Logger;
+  /** Channel told about PASSED / BLOCKED (defaults to the evaluation's channel). */
+  notificationChannel?: string | undefined;
+  metrics?: GateMetrics | undefined;
+  /** Counts each notification posted, per evaluation (the renderer's call counts). */
+  onPosted?(evaluationId: string): void;
+}
+
+/** Tells people about an evaluation outside its gate message: the channel on a settled gate, the requester when the message cannot be posted. */
+export class GateNotifier {
+  constructor(private readonly opts: NotifierOptions) {}
+
+  /** PASSED / BLOCKED to the notification channel, once per gate status. */
+  async notifyOutcome(state: EvaluationState): Promise<NoticeRef | null> {
+    const ev = state.evaluation;
+    if (ev.superseded_by || state.gate === 'pending' || !isTerminal(state)) return null;
+    const channel = this.opts.notificationChannel ?? ev.channel;
+    if (!channel) return null;
+    const mark = noticeMark(state);
+    if ((await this.opts.ledger.notifiedGate(ev.id)) === mark) return null;
+    const report = reportFromState(state);
+    const msg =
+      state.gate === 'passed' ? renderPassedNotification(report, ev.id) : renderBlockedNotification(report, ev.id);
+    const reopened = ev.reopened ?? 0;
+    const ref = await this.opts.writer.postOnce(
+      `notice/${ev.id}/${mark}`,
+      { channel },
+      {
+        event_type: GATE_NOTICE_EVENT,
+        event_payload: {
+          evaluation_id: ev.id,
+          gate: state.gate,
+          ...(reopened > 0 ? { reopened: String(reopened) } : {}),
+        },
+      },
+      msg,
+    );
+    if (!ref) throw new Error('another app process is posting this notification');
+    this.opts.onPosted?.(ev.id);
+    this.opts.metrics?.evaluations.inc({ outcome: state.gate });
+    await this.opts.ledger.setNotifiedGate(ev.id, mark);
+    return { channel: ref.channel, ts: ref.ts };
+  }
+
+  /** The gate message cannot go where the command ran (bot not invited, channel gone): say so in a DM. */
+  async tellRequesterNotPosted(requester: string, channel: string, run: string, err: unknown): Promise<void> {
+    const { platform } = slackErrorCode(err);
+    if (!platform || !PERMANENT.has(platform) || !/^[UW][A-Z0-9]+$/.test(requester)) return;
+    const hint =
+      platform === 'not_in_channel' || platform === 'channel_not_found'
+        ? ' Invite the app to the channel (`/invite @readiness`) and run the command again.'
+        : '';
+    await this.opts.writer.client.chat
+      .postMessage({
+        channel: requester,
+        text: `I could not post the gate message for \`${escapeMrkdwn(run)}\` in <#${channel}> (${platform}).${hint}`,
+      })
+      .catch((e: unknown) => this.opts.log.warn({ err: e }, 'could not tell the requester either'));
+  }
+}
+
+/**
+ * What the channel has been told about: the gate status, and after a withdrawal re-opened a
+ * PASSED gate, which round it is (`passed#1`), so the gate passing again is announced again.
+ */
+export function noticeMark(state: EvaluationState): string {
+  const n = state.evaluation.reopened ?? 0;
+  return n > 0 ? `${state.gate}#${n}` : state.gate;
+}
