@@ -9,13 +9,18 @@ export type ReadinessCommand =
   | { kind: 'status'; run?: string }
   | { kind: 'rerun'; run: string; check?: string }
   | { kind: 'report'; run: string }
+  | { kind: 'list'; filter: ListFilter }
   | { kind: 'help' };
+
+/** `/readiness list`: every open evaluation, those I requested, or those waiting for my sign-off. */
+export type ListFilter = 'open' | 'mine' | 'waiting';
 
 export const USAGE = [
   '`/readiness run <run> [--target N] [--policy NAME]` — evaluate a run folder (relative to the artifact root)',
   '`/readiness status [run]` — the gate status of a run, or of the open evaluations',
   '`/readiness rerun <run> [check-id]` — evaluate again (a new evaluation: earlier approvals do not carry over); with a check id, run just that check again on unchanged artifacts',
   '`/readiness report <run>` — the final report as markdown',
+  '`/readiness list [mine|waiting]` — open evaluations (newest first) with links; `mine`: those you requested; `waiting`: those waiting for your sign-off',
   '`/readiness help` — this help',
 ].join('\n');
 
@@ -137,6 +142,13 @@ export function parseCommand(text: string, opts: ParseOptions = {}): ReadinessCo
       if (!rest[0]) throw new CommandUsageError('`report` needs the run folder');
       noExtra(rest, 1, 'report');
       return { kind: 'report', run: field(RunName, rest[0], 'run') };
+    case 'list': {
+      noExtra(rest, 1, 'list');
+      const f = rest[0];
+      if (f === undefined) return { kind: 'list', filter: 'open' };
+      if (f === 'mine' || f === 'waiting') return { kind: 'list', filter: f };
+      throw new CommandUsageError(`\`list\` takes \`mine\` or \`waiting\`; unexpected "${f}"`);
+    }
     default:
       throw new CommandUsageError(`unknown subcommand "${sub}"`);
   }

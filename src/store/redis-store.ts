@@ -807,6 +807,30 @@ export class EvaluationStore {
     return out;
   }
 
+  /**
+   * Open evaluations, newest first (`/readiness list`): the newest `scan` entries of the open index
+   * (never a key scan), terminal ones dropped from it as they are found (compare-and-set on the
+   * version); `more` when the index holds more than `scan` entries.
+   */
+  async listOpenNewest(scan = 200): Promise<{ states: EvaluationState[]; more: boolean }> {
+    const ids = await this.redis.zrevrange(this.openKey, '0', String(Math.max(0, scan)));
+    const more = ids.length > scan;
+    const out: EvaluationState[] = [];
+    for (const id of ids.slice(0, scan)) {
+      const s = await this.getState(id);
+      if (!s) {
+        await this.redis.zrem(this.openKey, id);
+        continue;
+      }
+      if (isTerminal(s)) {
+        await this.dropFromOpen(s);
+        continue;
+      }
+      out.push(s);
+    }
+    return { states: out, more };
+  }
+
   /** Audit entries, oldest first; optionally only those of one evaluation. */
   /**
    * Appends an entry that is not a state change (e.g. a click on a garbled or foreign button),

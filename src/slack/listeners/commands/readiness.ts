@@ -6,6 +6,7 @@ import { renderMarkdown } from '../../../report/markdown.js';
 import { reportFromState } from '../../../store/redis-store.js';
 import type { EvaluationState } from '../../../store/types.js';
 import { escapeMrkdwn } from '../../blocks/limits.js';
+import { type ListRow, renderEvaluationList } from '../../blocks/list.js';
 import {
   renderHelp,
   renderInlineReport,
@@ -15,8 +16,9 @@ import {
   reportFilename,
   type StatusRow,
 } from '../../blocks/replies.js';
-import { CommandUsageError, parseCommand, type ReadinessCommand } from '../../command.js';
+import { CommandUsageError, type ListFilter, parseCommand, type ReadinessCommand } from '../../command.js';
 import type { Replies, SlackServices } from '../../services.js';
+import { pendingRoles, rolesAwaiting, signoffIsOpen } from '../../waiting.js';
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 type Respond = (msg: string | Record<string, unknown>) => Promise<void>;
@@ -180,6 +182,9 @@ export function processCommand(services: SlackServices, replies: Replies) {
         case 'status':
           await statusReply(services, respond, cmd.run);
           return;
+        case 'list':
+          await respond(ephemeral(await listReply(services, item.user, cmd.filter)));
+          return;
         case 'report':
           await steps.once(
             'report',
@@ -199,6 +204,39 @@ async function statusReply(services: SlackServices, respond: Respond, run: strin
     ? [await services.store.latestForRun(run)].filter((s): s is EvaluationState => s !== null)
     : await services.store.listOpen(50);
   await respond(ephemeral(renderStatus(states.map(statusRow), run)));
+}
+
+/** How many open evaluations `/readiness list` reads from the open index (newest first). */
+const LIST_SCAN = 200;
+
+/** `/readiness list [mine|waiting]`: open evaluations, newest first, filtered for the user. */
+async function listReply(services: SlackServices, user: string, filter: ListFilter) {
+  const { states, more } = await services.store.listOpenNewest(LIST_SCAN);
+  const userRoles = filter === 'waiting' ? await services.approvers.rolesOf(user) : [];
+  const rows: ListRow[] = [];
+  for (const s of states) {
+    if (s.evaluation.superseded_by) continue;
+    if (filter === 'mine' && s.evaluation.requester !== user) continue;
+    const report = reportFromState(s);
+    const yourRoles =
+      filter === 'waiting' ? rolesAwaiting(s, report, user, userRoles, services.config.one_role_per_person) : [];
+    if (filter === 'waiting' && yourRoles.length === 0) continue;
+    rows.push({
+      evaluationId: s.evaluation.id,
+      run: s.evaluation.run,
+      modelName: report.model_name,
+      gate: report.gate,
+      requester: s.evaluation.requester,
+      createdAt: s.evaluation.created_at,
+      message: s.evaluation.message,
+      outstandingChecks: report.outstanding.filter((c) => !c.startsWith('signoff.')),
+      blockingChecks: report.blocking.filter((c) => !c.startsWith('signoff.')),
+      pendingRoles: pendingRoles(report),
+      signoffOpen: signoffIsOpen(report),
+      ...(filter === 'waiting' ? { yourRoles } : {}),
+    });
+  }
+  return renderEvaluationList({ filter, rows, truncated: more });
 }
 
 /** The final report (same renderer as `readiness check --format markdown`): inline when small, else a file. */

@@ -1,8 +1,8 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import { signoffsOpen } from '../../../gate/evaluate.js';
 import { reportFromState } from '../../../store/redis-store.js';
 import { type HomeEvaluation, type HomeWaiting, renderHome } from '../../blocks/home.js';
 import type { SlackServices } from '../../services.js';
+import { rolesAwaiting } from '../../waiting.js';
 
 type HomeArgs = SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs;
 
@@ -16,15 +16,17 @@ export async function waitingFor(services: SlackServices, user: string): Promise
   if (roles.length === 0) return [];
   const out: HomeWaiting[] = [];
   for (const s of await services.store.listOpen(100)) {
+    const report = reportFromState(s);
     const ev = s.evaluation;
-    if (ev.superseded_by || s.gate !== 'pending' || !signoffsOpen(s.checks)) continue;
-    if (ev.requester === user && !ev.policy.policy.signoff.allow_self_approval) continue;
-    const current = s.signoffs.filter((x) => x.digest === ev.digest);
-    if (services.config.one_role_per_person && current.some((x) => x.user === user)) continue;
-    const modelName = reportFromState(s).model_name;
-    for (const role of roles) {
-      if (!ev.policy.policy.signoff.required_roles.includes(role) || current.some((x) => x.role === role)) continue;
-      out.push({ evaluationId: ev.id, run: ev.run, modelName, digest: ev.digest, role, requester: ev.requester });
+    for (const role of rolesAwaiting(s, report, user, roles, services.config.one_role_per_person)) {
+      out.push({
+        evaluationId: ev.id,
+        run: ev.run,
+        modelName: report.model_name,
+        digest: ev.digest,
+        role,
+        requester: ev.requester,
+      });
     }
   }
   return out;
