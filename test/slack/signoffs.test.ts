@@ -187,6 +187,36 @@ describe('sign-off rules over the real receiver', () => {
     ).toBe(true);
   });
 
+  it('a garbled Reject button and a garbled reject form are refused and audited too', async () => {
+    const audited = async (reason: string, field: string, value: string) =>
+      (await h.store.readAudit()).some(
+        (a) =>
+          a.type === 'signoff_refused' && a.actor === U.outsider && a.data.reason === reason && a.data[field] === value,
+      );
+    const before = h.ephemeralsTo(U.outsider).length;
+    const modals = h.fake.callsOf('views.open').length;
+    await h.click(U.outsider, 'signoff_reject_technical', 'not-a-reject-button');
+    await waitFor(() => audited('garbled_button', 'value', 'not-a-reject-button'), 'the garbled Reject audit entry');
+    await waitFor(() => h.ephemeralsTo(U.outsider).length > before, 'the Reject refusal');
+    expect(h.ephemeralsTo(U.outsider).at(-1)).toContain('does not belong to a gate message');
+    expect(h.fake.callsOf('views.open')).toHaveLength(modals);
+
+    const { state } = await liveEvaluation(h);
+    const dms = () => h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === U.outsider).length;
+    const dmsBefore = dms();
+    expect((await h.submitReject(U.outsider, '{"not":"ours"}', 'looks wrong')).status).toBe(200);
+    await waitFor(() => audited('garbled_form', 'private_metadata', '{"not":"ours"}'), 'the garbled form audit entry');
+    await waitFor(() => dms() > dmsBefore, 'the garbled form answer');
+    expect(
+      h.fake
+        .callsOf('chat.postMessage')
+        .filter((c) => c.args.channel === U.outsider)
+        .at(-1)?.args.text,
+    ).toContain('does not belong to a gate message');
+    // nothing was signed
+    expect((await h.store.getState(state.evaluation.id))?.signoffs).toEqual([]);
+  });
+
   it('App Home lists the sign-offs waiting for the viewer with buttons that work', async () => {
     const { state } = await liveEvaluation(h);
     await h.homeOpened(U.comp);

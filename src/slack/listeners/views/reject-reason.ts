@@ -49,6 +49,12 @@ export function processRejectReason(services: SlackServices, client: Replies['cl
     const meta = decodeRejectMetadata(data.privateMetadata);
     const where = { channel: meta?.channel, user: item.user };
     if (!meta) {
+      await steps.once('audit', () =>
+        services.store.audit('signoff_refused', null, item.user, {
+          reason: 'garbled_form',
+          private_metadata: data.privateMetadata.slice(0, 200),
+        }),
+      );
       await tellUser(client, where, renderNotice('This form does not belong to a gate message of this app.'));
       return;
     }
