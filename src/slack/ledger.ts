@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { runScript } from '../store/lua.js';
 import { RELEASE_POST_CLAIM, SET_IF_GREATER } from '../store/scripts.js';
 
 /** What the renderer has durably done per evaluation (survives an app restart), and who may post now. */
@@ -28,7 +29,7 @@ export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {
     },
     async setRenderedVersion(id, version) {
       // never move backwards (two processes may render one message)
-      await redis.eval(SET_IF_GREATER, 1, rendered, id, String(version));
+      await runScript(redis, SET_IF_GREATER, { hash: rendered }, { field: id, value: version });
     },
     async notifiedGate(id) {
       return redis.hget(notified, id);
@@ -41,7 +42,7 @@ export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {
       return (await redis.get(claim(key))) === owner;
     },
     async releasePost(key, owner) {
-      await redis.eval(RELEASE_POST_CLAIM, 1, claim(key), owner);
+      await runScript(redis, RELEASE_POST_CLAIM, { claim: claim(key) }, { owner });
     },
     async postAttempt(key) {
       const v = await redis.hget(attempts, key);

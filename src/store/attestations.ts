@@ -11,6 +11,8 @@ import type { Redis } from 'ioredis';
 import { checkRelativePath } from '../artifacts/run.js';
 import type { DsseEnvelope } from '../attestation/dsse.js';
 import type { Statement } from '../attestation/statement.js';
+import { luaScript, runScript } from './lua.js';
+import { AUDIT } from './scripts.js';
 
 export type AttestationStatus = 'valid' | 'revoked';
 
@@ -28,32 +30,39 @@ export interface StoredAttestation {
   revoked_reason: string | null;
 }
 
-const AUDIT = `
-local function audit(stream, typ, evaluation, actor, at, data)
-  return redis.call('XADD', stream, '*', 'type', typ, 'evaluation', evaluation, 'actor', actor, 'at', at, 'data', cjson.encode(data))
-end
-`;
-
-/** KEYS: meta, runKey, pairKey, audit · ARGV: evaluation, fieldsJson, at, actor, keyid → 1 stored | 0 already there */
-const PUT_ATTESTATION = `${AUDIT}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local fields = cjson.decode(ARGV[2])
-for k, v in pairs(fields) do redis.call('HSET', KEYS[1], k, v) end
-redis.call('HSET', KEYS[1], 'status', 'valid')
-redis.call('SET', KEYS[2], ARGV[1])
-redis.call('SADD', KEYS[3], ARGV[1])
-audit(KEYS[4], 'attestation_issued', ARGV[1], ARGV[4], ARGV[3], {keyid = ARGV[5]})
+/** → 1 stored | 0 already there */
+const PUT_ATTESTATION = luaScript<
+  { evaluation: string; fields: string; at: string; actor: string; keyid: string },
+  number
+>()({
+  name: 'rgPutAttestation',
+  keys: ['meta', 'runKey', 'pairKey', 'stream'],
+  helpers: [AUDIT],
+  body: `
+if redis.call('EXISTS', meta) == 1 then return 0 end
+local fields = cjson.decode(args.fields)
+for k, v in pairs(fields) do redis.call('HSET', meta, k, v) end
+redis.call('HSET', meta, 'status', 'valid')
+redis.call('SET', runKey, args.evaluation)
+redis.call('SADD', pairKey, args.evaluation)
+audit(stream, 'attestation_issued', args.evaluation, args.actor, args.at, {keyid = args.keyid})
 return 1
-`;
+`,
+});
 
-/** KEYS: meta, audit · ARGV: evaluation, reason, at, actor → 1 revoked | 2 already revoked | 0 no attestation */
-const REVOKE_ATTESTATION = `${AUDIT}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('HGET', KEYS[1], 'status') == 'revoked' then return 2 end
-redis.call('HSET', KEYS[1], 'status', 'revoked', 'revoked_at', ARGV[3], 'revoked_reason', ARGV[2])
-audit(KEYS[2], 'attestation_revoked', ARGV[1], ARGV[4], ARGV[3], {reason = ARGV[2]})
+/** → 1 revoked | 2 already revoked | 0 no attestation */
+const REVOKE_ATTESTATION = luaScript<{ evaluation: string; reason: string; at: string; actor: string }, number>()({
+  name: 'rgRevokeAttestation',
+  keys: ['meta', 'stream'],
+  helpers: [AUDIT],
+  body: `
+if redis.call('EXISTS', meta) == 0 then return 0 end
+if redis.call('HGET', meta, 'status') == 'revoked' then return 2 end
+redis.call('HSET', meta, 'status', 'revoked', 'revoked_at', args.at, 'revoked_reason', args.reason)
+audit(stream, 'attestation_revoked', args.evaluation, args.actor, args.at, {reason = args.reason})
 return 1
-`;
+`,
+});
 
 export type RevokeOutcome = 'revoked' | 'already_revoked' | 'none';
 
@@ -67,10 +76,6 @@ export class AttestationStore {
   ) {
     this.prefix = `${opts.prefix ?? 'readiness'}:`;
     this.now = opts.now ?? (() => new Date());
-    if (!('rgPutAttestation' in redis))
-      redis.defineCommand('rgPutAttestation', { numberOfKeys: 4, lua: PUT_ATTESTATION });
-    if (!('rgRevokeAttestation' in redis))
-      redis.defineCommand('rgRevokeAttestation', { numberOfKeys: 2, lua: REVOKE_ATTESTATION });
   }
 
   private key(evaluationId: string): string {
@@ -83,13 +88,6 @@ export class AttestationStore {
 
   private pairKey(artifactDigest: string, policyDigest: string): string {
     return `${this.prefix}attest:pair:${artifactDigest}:${policyDigest}`;
-  }
-
-  private call(name: string, keys: string[], args: string[]): Promise<number> {
-    const fn = (this.redis as unknown as Record<string, (...a: string[]) => Promise<number>>)[name] as (
-      ...a: string[]
-    ) => Promise<number>;
-    return fn.call(this.redis, ...keys, ...args).then(Number);
   }
 
   /** Stores the attestation of an evaluation once; a second call keeps the first (returns false). */
@@ -105,17 +103,18 @@ export class AttestationStore {
       passed_at: p.passed_at,
       issued_at: p.issued_at,
     };
-    const r = await this.call(
-      'rgPutAttestation',
-      [
-        this.key(p.evaluation_id),
-        this.runKey(p.run),
-        this.pairKey(p.artifact_digest, p.policy.digest),
-        `${this.prefix}audit`,
-      ],
-      [p.evaluation_id, JSON.stringify(fields), this.now().toISOString(), actor, keyid],
+    const r = await runScript(
+      this.redis,
+      PUT_ATTESTATION,
+      {
+        meta: this.key(p.evaluation_id),
+        runKey: this.runKey(p.run),
+        pairKey: this.pairKey(p.artifact_digest, p.policy.digest),
+        stream: `${this.prefix}audit`,
+      },
+      { evaluation: p.evaluation_id, fields: JSON.stringify(fields), at: this.now().toISOString(), actor, keyid },
     );
-    return r === 1;
+    return Number(r) === 1;
   }
 
   async get(evaluationId: string): Promise<StoredAttestation | null> {
@@ -149,10 +148,13 @@ export class AttestationStore {
 
   /** Marks an evaluation's attestation revoked (once; audited). */
   async revokeAttestation(evaluationId: string, reason: string, actor = 'app'): Promise<RevokeOutcome> {
-    const r = await this.call(
-      'rgRevokeAttestation',
-      [this.key(evaluationId), `${this.prefix}audit`],
-      [evaluationId, reason, this.now().toISOString(), actor],
+    const r = Number(
+      await runScript(
+        this.redis,
+        REVOKE_ATTESTATION,
+        { meta: this.key(evaluationId), stream: `${this.prefix}audit` },
+        { evaluation: evaluationId, reason, at: this.now().toISOString(), actor },
+      ),
     );
     return r === 1 ? 'revoked' : r === 2 ? 'already_revoked' : 'none';
   }

@@ -11,6 +11,7 @@ import { minApprovalsFor, type SignoffRecord, withExpiry } from '../gate/evaluat
 import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
 import { neverWaivableReason, type WaiverRecord, withWaiverExpiry } from '../waivers/waivers.js';
+import { type LuaScript, runScript } from './lua.js';
 import {
   APPLY_CHECK_RESULT,
   CREATE_EVALUATION,
@@ -213,21 +214,6 @@ export class EvaluationStore {
     this.now = opts.now ?? (() => new Date());
     this.newId = opts.newId ?? (() => defaultEvaluationId(this.now()));
     this.checks = opts.checks ?? AUTOMATED_CHECKS;
-    const define = (name: string, numberOfKeys: number, lua: string): void => {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
-    };
-    define('rgCreateEvaluation', 8, CREATE_EVALUATION);
-    define('rgSetCheckRunning', 5, SET_CHECK_RUNNING);
-    define('rgSetCheckProgress', 4, SET_CHECK_PROGRESS);
-    define('rgApplyCheckResult', 6, APPLY_CHECK_RESULT);
-    define('rgReleaseCheck', 6, RELEASE_CHECK);
-    define('rgRecordSignoff', 7, RECORD_SIGNOFF);
-    define('rgRequestWaiver', 5, REQUEST_WAIVER);
-    define('rgDecideWaiver', 3, DECIDE_WAIVER);
-    define('rgWithdrawSignoff', 6, WITHDRAW_SIGNOFF);
-    define('rgDropFromOpen', 2, DROP_FROM_OPEN);
-    define('rgRerunCheck', 8, RERUN_CHECK);
-    define('rgSetMessageRef', 2, SET_MESSAGE_REF);
   }
 
   private key(id: string, part?: string): string {
@@ -288,11 +274,24 @@ export class EvaluationStore {
     return `${this.prefix}run:${checkRelativePath(run, 'run name')}`;
   }
 
-  // ioredis custom commands are untyped; one narrow call site.
-  private call<T>(name: string, keys: string[], args: (string | number)[]): Promise<T> {
-    const fn = (this.redis as unknown as Record<string, (...a: (string | number)[]) => Promise<T>>)[name];
-    if (!fn) throw new Error(`script ${name} not defined`);
-    return fn.call(this.redis, ...keys, ...args);
+  private run<K extends string, A, R>(
+    script: LuaScript<K, A, R>,
+    keys: { readonly [k in K]: string },
+    args: A,
+  ): Promise<R> {
+    return runScript(this.redis, script, keys, args);
+  }
+
+  /** The keys of one evaluation the transitions touch, by their names in the scripts. */
+  private evalKeys(id: string) {
+    return {
+      meta: this.key(id),
+      checks: this.key(id, 'checks'),
+      status: this.key(id, 'status'),
+      tokens: this.key(id, 'tokens'),
+      progress: this.key(id, 'progress'),
+      stream: this.auditKey,
+    };
   }
 
   private definition(checkId: string): CheckDefinition {
@@ -322,30 +321,27 @@ export class EvaluationStore {
       policy_overrides: JSON.stringify((input.policy.applied ?? []).map(describeOverride)),
     };
     const checkIds = this.checks.map((c) => c.id);
-    const res = await this.call<[number, string?, number?]>(
-      'rgCreateEvaluation',
-      [
-        this.key(id),
-        this.key(id, 'checks'),
-        this.key(id, 'status'),
-        this.runKey(run),
-        `${this.prefix}evals`,
-        `${this.prefix}open`,
-        this.auditKey,
-        this.pairKey(input.manifest.digest, input.policy.digest, 'roles'),
-      ],
-      [
+    const res = await this.run(
+      CREATE_EVALUATION,
+      {
+        ...this.evalKeys(id),
+        runKey: this.runKey(run),
+        evals: `${this.prefix}evals`,
+        open: `${this.prefix}open`,
+        pair: this.pairKey(input.manifest.digest, input.policy.digest, 'roles'),
+      },
+      {
         id,
-        this.prefix,
-        at.toISOString(),
-        at.getTime(),
-        input.supersede === false ? '0' : '1',
-        input.requester,
-        JSON.stringify(fields),
-        JSON.stringify(pending),
-        JSON.stringify(checkIds),
+        prefix: this.prefix,
+        at: at.toISOString(),
+        atMs: at.getTime(),
+        supersede: input.supersede !== false,
+        requester: input.requester,
         run,
-      ],
+        fields: JSON.stringify(fields),
+        pending: JSON.stringify(pending),
+        checkIds: JSON.stringify(checkIds),
+      },
     );
     if (res[0] !== 1) throw new GateError('INTERNAL', `evaluation id ${id} already exists`);
     const evaluation = await this.getEvaluation(id);
@@ -367,18 +363,15 @@ export class EvaluationStore {
       ...pendingResult(def, ['not run: the evaluation was superseded by a newer one']),
       status: 'skipped',
     };
-    const [outcome, version] = await this.call<[RunningOutcome, number]>(
-      'rgSetCheckRunning',
-      [
-        this.key(evaluationId),
-        this.key(evaluationId, 'checks'),
-        this.key(evaluationId, 'status'),
-        this.key(evaluationId, 'tokens'),
-        this.auditKey,
-      ],
-      [checkId, token, this.now().toISOString(), worker, JSON.stringify(running), JSON.stringify(skipped)],
-    );
-    return { outcome, version: Number(version) };
+    const [outcome, version] = await this.run(SET_CHECK_RUNNING, this.evalKeys(evaluationId), {
+      check: checkId,
+      token,
+      at: this.now().toISOString(),
+      worker,
+      running: JSON.stringify(running),
+      skipped: JSON.stringify(skipped),
+    });
+    return { outcome: outcome as RunningOutcome, version: Number(version) };
   }
 
   /** Progress of a running check (0..1); ignored unless `token` still owns the check. Returns the new version or null. */
@@ -388,16 +381,12 @@ export class EvaluationStore {
     token: string,
     p: ProgressInfo,
   ): Promise<number | null> {
-    const v = await this.call<number>(
-      'rgSetCheckProgress',
-      [
-        this.key(evaluationId),
-        this.key(evaluationId, 'status'),
-        this.key(evaluationId, 'tokens'),
-        this.key(evaluationId, 'progress'),
-      ],
-      [checkId, token, JSON.stringify(p), this.now().toISOString()],
-    );
+    const v = await this.run(SET_CHECK_PROGRESS, this.evalKeys(evaluationId), {
+      check: checkId,
+      token,
+      progress: JSON.stringify(p),
+      at: this.now().toISOString(),
+    });
     return Number(v) > 0 ? Number(v) : null;
   }
 
@@ -414,51 +403,29 @@ export class EvaluationStore {
     opts: { force?: boolean } = {},
   ): Promise<{ outcome: ApplyOutcome; version: number }> {
     if (!FINAL.has(result.status)) throw new GateError('INTERNAL', `result status ${result.status} is not final`);
-    const [outcome, version] = await this.call<[ApplyOutcome, number]>(
-      'rgApplyCheckResult',
-      [
-        this.key(evaluationId),
-        this.key(evaluationId, 'checks'),
-        this.key(evaluationId, 'status'),
-        this.key(evaluationId, 'tokens'),
-        this.key(evaluationId, 'progress'),
-        this.auditKey,
-      ],
-      [
-        checkId,
-        token,
-        JSON.stringify(result),
-        result.status,
-        this.now().toISOString(),
-        worker,
-        result.security ? '1' : '0',
-        opts.force ? '1' : '0',
-      ],
-    );
-    return { outcome, version: Number(version) };
+    const [outcome, version] = await this.run(APPLY_CHECK_RESULT, this.evalKeys(evaluationId), {
+      check: checkId,
+      token,
+      result: JSON.stringify(result),
+      resultStatus: result.status,
+      at: this.now().toISOString(),
+      worker,
+      security: result.security === true,
+      force: opts.force === true,
+    });
+    return { outcome: outcome as ApplyOutcome, version: Number(version) };
   }
 
   /** Hands a running check back (its job returns to the queue). Returns the new version or null. */
   async releaseCheck(evaluationId: string, checkId: string, token: string, worker = 'worker'): Promise<number | null> {
     const def = this.definition(checkId);
-    const v = await this.call<number>(
-      'rgReleaseCheck',
-      [
-        this.key(evaluationId),
-        this.key(evaluationId, 'checks'),
-        this.key(evaluationId, 'status'),
-        this.key(evaluationId, 'tokens'),
-        this.key(evaluationId, 'progress'),
-        this.auditKey,
-      ],
-      [
-        checkId,
-        token,
-        JSON.stringify(pendingResult(def, ['queued again (worker shut down)'])),
-        this.now().toISOString(),
-        worker,
-      ],
-    );
+    const v = await this.run(RELEASE_CHECK, this.evalKeys(evaluationId), {
+      check: checkId,
+      token,
+      pending: JSON.stringify(pendingResult(def, ['queued again (worker shut down)'])),
+      at: this.now().toISOString(),
+      worker,
+    });
     return Number(v) > 0 ? Number(v) : null;
   }
 
@@ -473,21 +440,17 @@ export class EvaluationStore {
     actor: string,
   ): Promise<{ outcome: RerunOutcome; version: number; rerun: number }> {
     const def = this.definition(checkId);
-    const [outcome, version, rerun] = await this.call<[RerunOutcome, number, number]>(
-      'rgRerunCheck',
-      [
-        this.key(evaluationId),
-        this.key(evaluationId, 'checks'),
-        this.key(evaluationId, 'status'),
-        this.key(evaluationId, 'tokens'),
-        this.key(evaluationId, 'progress'),
-        this.auditKey,
-        `${this.prefix}evals`,
-        this.openKey,
-      ],
-      [checkId, JSON.stringify(pendingResult(def, [`queued again by ${actor}`])), this.now().toISOString(), actor],
+    const [outcome, version, rerun] = await this.run(
+      RERUN_CHECK,
+      { ...this.evalKeys(evaluationId), evals: `${this.prefix}evals`, open: this.openKey },
+      {
+        check: checkId,
+        pending: JSON.stringify(pendingResult(def, [`queued again by ${actor}`])),
+        at: this.now().toISOString(),
+        actor,
+      },
     );
-    return { outcome, version: Number(version), rerun: Number(rerun) };
+    return { outcome: outcome as RerunOutcome, version: Number(version), rerun: Number(rerun) };
   }
 
   /**
@@ -509,32 +472,30 @@ export class EvaluationStore {
     if (pair.policy) record.policy_digest = pair.policy.digest;
     if (attempt.reason !== undefined) record.reason = attempt.reason;
     const expiredBefore = new Date(now.getTime() - maxAgeDays(pair.policy) * 86_400_000).toISOString();
-    const res = await this.call<[number, string | number]>(
-      'rgRecordSignoff',
-      [
-        this.key(attempt.evaluationId),
-        this.key(attempt.evaluationId, 'status'),
-        pair.roles,
-        pair.signers,
-        this.auditKey,
-        await this.waiverKeyOf(attempt.evaluationId),
-        this.key(attempt.evaluationId, 'checks'),
-      ],
-      [
-        attempt.evaluationId,
-        attempt.role,
-        attempt.decision,
-        attempt.user,
-        attempt.reason ?? '',
-        attempt.digest,
-        attempt.authorised ? '1' : '0',
-        attempt.allowSelfApproval ? '1' : '0',
-        attempt.onePerPerson === false ? '0' : '1',
+    const res = await this.run(
+      RECORD_SIGNOFF,
+      {
+        ...this.evalKeys(attempt.evaluationId),
+        signoffs: pair.roles,
+        signers: pair.signers,
+        waiversKey: await this.waiverKeyOf(attempt.evaluationId),
+        checksKey: this.key(attempt.evaluationId, 'checks'),
+      },
+      {
+        evaluation: attempt.evaluationId,
+        role: attempt.role,
+        decision: attempt.decision,
+        user: attempt.user,
+        reason: attempt.reason ?? '',
+        digest: attempt.digest,
+        authorised: attempt.authorised === true,
+        allowSelf: attempt.allowSelfApproval === true,
+        onePerPerson: attempt.onePerPerson !== false,
         at,
-        JSON.stringify(record),
+        record: JSON.stringify(record),
         expiredBefore,
-        pair.policy ? minApprovalsFor(pair.policy.policy, attempt.role) : 1,
-      ],
+        minApprovals: pair.policy ? minApprovalsFor(pair.policy.policy, attempt.role) : 1,
+      },
     );
     if (res[0] !== 1) {
       const reason = String(res[1]) as SignoffRefusal;
@@ -549,10 +510,10 @@ export class EvaluationStore {
 
   /** Drops a state read as terminal from the open index, unless it changed since (compare-and-set on the version). */
   private async dropFromOpen(state: EvaluationState): Promise<void> {
-    await this.call<number>(
-      'rgDropFromOpen',
-      [this.key(state.evaluation.id), this.openKey],
-      [state.evaluation.id, String(state.evaluation.version)],
+    await this.run(
+      DROP_FROM_OPEN,
+      { meta: this.key(state.evaluation.id), open: this.openKey },
+      { evaluation: state.evaluation.id, version: String(state.evaluation.version) },
     );
   }
 
@@ -568,18 +529,24 @@ export class EvaluationStore {
     for (let tries = 0; ; tries++) {
       const before = await this.getState(attempt.evaluationId);
       const passedVersion = before && before.gate === 'passed' ? String(before.evaluation.version) : '';
-      const res = await this.call<[number, string | number, string?, number?]>(
-        'rgWithdrawSignoff',
-        [this.key(attempt.evaluationId), pair.roles, pair.signers, `${this.prefix}evals`, this.openKey, this.auditKey],
-        [
-          attempt.evaluationId,
-          attempt.role,
-          attempt.user,
-          attempt.digest,
-          attempt.authorised ? '1' : '0',
-          this.now().toISOString(),
+      const res = await this.run(
+        WITHDRAW_SIGNOFF,
+        {
+          ...this.evalKeys(attempt.evaluationId),
+          signoffs: pair.roles,
+          signers: pair.signers,
+          evals: `${this.prefix}evals`,
+          open: this.openKey,
+        },
+        {
+          evaluation: attempt.evaluationId,
+          role: attempt.role,
+          user: attempt.user,
+          digest: attempt.digest,
+          authorised: attempt.authorised === true,
+          at: this.now().toISOString(),
           passedVersion,
-        ],
+        },
       );
       if (res[0] === 2) {
         if (tries >= 20) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} keeps changing`);
@@ -626,26 +593,18 @@ export class EvaluationStore {
       rejection: null,
       approved_at: null,
     };
-    const res = await this.call<[number, string | number]>(
-      'rgRequestWaiver',
-      [
-        this.key(attempt.evaluationId),
-        this.key(attempt.evaluationId, 'status'),
-        this.key(attempt.evaluationId, 'checks'),
-        await this.waiverKeyOf(attempt.evaluationId),
-        this.auditKey,
-      ],
-      [
-        JSON.stringify({
-          evaluation: attempt.evaluationId,
-          check: attempt.check,
-          user: attempt.user,
-          digest: attempt.digest,
-          at,
-          waivable: roles.length > 0 && neverWaivableReason(attempt.check) === null,
-          record,
-        }),
-      ],
+    const res = await this.run(
+      REQUEST_WAIVER,
+      { ...this.evalKeys(attempt.evaluationId), waivers: await this.waiverKeyOf(attempt.evaluationId) },
+      {
+        evaluation: attempt.evaluationId,
+        check: attempt.check,
+        user: attempt.user,
+        digest: attempt.digest,
+        at,
+        waivable: roles.length > 0 && neverWaivableReason(attempt.check) === null,
+        record,
+      },
     );
     if (res[0] !== 1) {
       const reason = String(res[1]) as WaiverRefusal;
@@ -659,23 +618,21 @@ export class EvaluationStore {
   /** Approves or rejects a requested waiver as one of its roles (authorisation decided by the caller); audited. */
   async decideWaiver(attempt: WaiverDecisionAttempt): Promise<WaiverAttemptResult> {
     const at = this.now().toISOString();
-    const res = await this.call<[number, string | number, string?]>(
-      'rgDecideWaiver',
-      [this.key(attempt.evaluationId), await this.waiverKeyOf(attempt.evaluationId), this.auditKey],
-      [
-        JSON.stringify({
-          evaluation: attempt.evaluationId,
-          check: attempt.check,
-          waiver: attempt.waiverId,
-          role: attempt.role,
-          user: attempt.user,
-          decision: attempt.decision,
-          ...(attempt.reason !== undefined ? { reason: attempt.reason } : {}),
-          digest: attempt.digest,
-          at,
-          authorised: attempt.authorised,
-        }),
-      ],
+    const res = await this.run(
+      DECIDE_WAIVER,
+      { ...this.evalKeys(attempt.evaluationId), waivers: await this.waiverKeyOf(attempt.evaluationId) },
+      {
+        evaluation: attempt.evaluationId,
+        check: attempt.check,
+        waiver: attempt.waiverId,
+        role: attempt.role,
+        user: attempt.user,
+        decision: attempt.decision,
+        ...(attempt.reason !== undefined ? { reason: attempt.reason } : {}),
+        digest: attempt.digest,
+        at,
+        authorised: attempt.authorised,
+      },
     );
     if (res[0] !== 1) {
       const reason = String(res[1]) as WaiverRefusal;
@@ -689,11 +646,11 @@ export class EvaluationStore {
   }
 
   async setMessageRef(evaluationId: string, ref: SlackMessageRef, actor = 'app'): Promise<number> {
-    const v = await this.call<number>(
-      'rgSetMessageRef',
-      [this.key(evaluationId), this.auditKey],
-      [JSON.stringify(ref), this.now().toISOString(), actor],
-    );
+    const v = await this.run(SET_MESSAGE_REF, this.evalKeys(evaluationId), {
+      message: JSON.stringify(ref),
+      at: this.now().toISOString(),
+      actor,
+    });
     if (Number(v) === 0) throw new GateError('NOT_FOUND', `evaluation ${evaluationId} does not exist`);
     return Number(v);
   }

@@ -27,7 +27,11 @@
  * script: fine on a single Redis (what BullMQ needs too), not on Redis Cluster.
  */
 
-const AUDIT = `
+import type { WaiverRecord } from '../waivers/waivers.js';
+import { luaScript } from './lua.js';
+
+/** audit(): one audit stream entry; bump(): the evaluation's next version. */
+export const AUDIT = `
 local function audit(stream, typ, evaluation, actor, at, data)
   return redis.call('XADD', stream, '*', 'type', typ, 'evaluation', evaluation, 'actor', actor, 'at', at, 'data', cjson.encode(data))
 end
@@ -38,20 +42,51 @@ end
 `;
 
 /**
- * KEYS: meta, checks, status, runKey, evals, open, audit, pairSignoffs
- * ARGV: id, prefix, at, atMs, supersede(0/1), requester, fieldsJson, pendingJson({id: resultJson}), checkIdsJson, run
- * → {1, supersededId, supersededVersion} | {0}
+ * Why a sign-off, a withdrawal or a waiver step cannot touch this evaluation, or nil: it does not
+ * exist, was superseded, the user may not act in the role, or the artifacts changed since the
+ * message was posted.
  */
-export const CREATE_EVALUATION = `${AUDIT}
-local meta, checks, status, runKey, evals, open, stream, pair = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local id, prefix, at, atMs, supersede, requester = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+const EVALUATION_GUARD = `
+local function evaluation_refusal(meta, authorised, digest)
+  if redis.call('EXISTS', meta) == 0 then return 'unknown_evaluation' end
+  if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return 'superseded' end
+  if not authorised then return 'not_authorised' end
+  if redis.call('HGET', meta, 'digest') ~= digest then return 'digest_changed' end
+  return nil
+end
+`;
+
+export type CreateEvaluationArgs = {
+  id: string;
+  prefix: string;
+  at: string;
+  atMs: number;
+  /** Mark the run's previous evaluation superseded. */
+  supersede: boolean;
+  requester: string;
+  run: string;
+  /** JSON: meta fields to store. */
+  fields: string;
+  /** JSON: check id → pending result JSON. */
+  pending: string;
+  /** JSON: check ids in order (stored as is). */
+  checkIds: string;
+};
+
+/** → {1, supersededId, supersededVersion} | {0} */
+export const CREATE_EVALUATION = luaScript<CreateEvaluationArgs, [number, string?, number?]>()({
+  name: 'rgCreateEvaluation',
+  keys: ['meta', 'checks', 'status', 'runKey', 'evals', 'open', 'stream', 'pair'],
+  helpers: [AUDIT],
+  body: `
+local id, prefix, at, requester = args.id, args.prefix, args.at, args.requester
 if redis.call('EXISTS', meta) == 1 then return {0} end
-local fields = cjson.decode(ARGV[7])
-local pending = cjson.decode(ARGV[8])
-local checkIds = cjson.decode(ARGV[9])
+local fields = cjson.decode(args.fields)
+local pending = cjson.decode(args.pending)
+local checkIds = cjson.decode(args.checkIds)
 local supersededId, supersededVersion = '', 0
 local prev = redis.call('GET', runKey)
-if prev and supersede == '1' then
+if prev and args.supersede then
   local pk = prefix .. 'eval:' .. prev
   if redis.call('EXISTS', pk) == 1 and (redis.call('HGET', pk, 'superseded_by') or '') == '' then
     redis.call('HSET', pk, 'superseded_by', id)
@@ -62,14 +97,14 @@ if prev and supersede == '1' then
   end
 end
 for k, v in pairs(fields) do redis.call('HSET', meta, k, v) end
-redis.call('HSET', meta, 'id', id, 'supersedes', supersededId, 'superseded_by', '', 'created_at', at, 'updated_at', at, 'version', 1, 'check_ids', ARGV[9])
+redis.call('HSET', meta, 'id', id, 'supersedes', supersededId, 'superseded_by', '', 'created_at', at, 'updated_at', at, 'version', 1, 'check_ids', args.checkIds)
 for _, cid in ipairs(checkIds) do
   redis.call('HSET', checks, cid, pending[cid])
   redis.call('HSET', status, cid, 'pending')
 end
 redis.call('SET', runKey, id)
-redis.call('ZADD', evals, atMs, id)
-redis.call('ZADD', open, atMs, id)
+redis.call('ZADD', evals, args.atMs, id)
+redis.call('ZADD', open, args.atMs, id)
 -- inherited sign-offs: the roles, and who signed them (a role may hold several approvals)
 local roles, seenRole, signedBy = {}, {}, {}
 for _, raw in ipairs(redis.call('HVALS', pair)) do
@@ -79,18 +114,29 @@ for _, raw in ipairs(redis.call('HVALS', pair)) do
 end
 table.sort(roles)
 table.sort(signedBy)
-audit(stream, 'evaluation_created', id, requester, at, {run = ARGV[10], digest = fields['digest'], policy_digest = fields['policy_digest'], policy_overrides = fields['policy_overrides'], inherited_signoffs = table.concat(roles, ','), inherited_signers = table.concat(signedBy, ','), checks = #checkIds, supersedes = supersededId, version = 1})
+audit(stream, 'evaluation_created', id, requester, at, {run = args.run, digest = fields['digest'], policy_digest = fields['policy_digest'], policy_overrides = fields['policy_overrides'], inherited_signoffs = table.concat(roles, ','), inherited_signers = table.concat(signedBy, ','), checks = #checkIds, supersedes = supersededId, version = 1})
 return {1, supersededId, supersededVersion}
-`;
+`,
+});
 
-/**
- * KEYS: meta, checks, status, tokens, audit
- * ARGV: checkId, token, at, worker, runningJson, skippedJson
- * → {outcome, version}: started | final | superseded | unknown | unknown_check
- */
-export const SET_CHECK_RUNNING = `${AUDIT}
-local meta, checks, status, tokens, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local cid, token, at, worker = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+export type SetCheckRunningArgs = {
+  check: string;
+  token: string;
+  at: string;
+  worker: string;
+  /** JSON: the running result. */
+  running: string;
+  /** JSON: the result stored when the evaluation was superseded. */
+  skipped: string;
+};
+
+/** → {outcome, version}: started | final | superseded | unknown | unknown_check */
+export const SET_CHECK_RUNNING = luaScript<SetCheckRunningArgs, [string, number]>()({
+  name: 'rgSetCheckRunning',
+  keys: ['meta', 'checks', 'status', 'tokens', 'stream'],
+  helpers: [AUDIT],
+  body: `
+local cid, token, at, worker = args.check, args.token, args.at, args.worker
 if redis.call('EXISTS', meta) == 0 then return {'unknown', 0} end
 local st = redis.call('HGET', status, cid)
 local version = tonumber(redis.call('HGET', meta, 'version'))
@@ -98,7 +144,7 @@ if not st then return {'unknown_check', version} end
 if st ~= 'pending' and st ~= 'running' then return {'final', version} end
 local id = redis.call('HGET', meta, 'id')
 if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then
-  redis.call('HSET', checks, cid, ARGV[6])
+  redis.call('HSET', checks, cid, args.skipped)
   redis.call('HSET', status, cid, 'skipped')
   redis.call('HDEL', tokens, cid)
   version = bump(meta, at)
@@ -108,34 +154,54 @@ end
 local previous = redis.call('HGET', tokens, cid) or ''
 redis.call('HSET', tokens, cid, token)
 redis.call('HSET', status, cid, 'running')
-redis.call('HSET', checks, cid, ARGV[5])
+redis.call('HSET', checks, cid, args.running)
 version = bump(meta, at)
 audit(stream, 'check_running', id, worker, at, {check = cid, token = token, previous_token = previous, version = version})
 return {'started', version}
-`;
+`,
+});
 
-/**
- * KEYS: meta, status, tokens, progress
- * ARGV: checkId, token, progressJson, at
- * → version, or 0 when the attempt is no longer the current one
- */
-export const SET_CHECK_PROGRESS = `${AUDIT}
-local meta, status, tokens, progress = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-if redis.call('HGET', status, ARGV[1]) ~= 'running' then return 0 end
-if redis.call('HGET', tokens, ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', progress, ARGV[1], ARGV[3])
-return bump(meta, ARGV[4])
-`;
+export type SetCheckProgressArgs = {
+  check: string;
+  token: string;
+  /** JSON: the progress record. */
+  progress: string;
+  at: string;
+};
 
-/**
- * KEYS: meta, checks, status, tokens, progress, audit
- * ARGV: checkId, token, resultJson, resultStatus, at, worker, security(0/1), force(0/1)
- * → {outcome, version}: applied | duplicate (already final) | stale (another attempt owns it) | unknown
- * force: the job gave up for good (e.g. stalled too often), so whichever attempt owns the check, it ends.
- */
-export const APPLY_CHECK_RESULT = `${AUDIT}
-local meta, checks, status, tokens, progress, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local cid, token, at, worker = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
+/** → version, or 0 when the attempt is no longer the current one */
+export const SET_CHECK_PROGRESS = luaScript<SetCheckProgressArgs, number>()({
+  name: 'rgSetCheckProgress',
+  keys: ['meta', 'status', 'tokens', 'progress'],
+  helpers: [AUDIT],
+  body: `
+if redis.call('HGET', status, args.check) ~= 'running' then return 0 end
+if redis.call('HGET', tokens, args.check) ~= args.token then return 0 end
+redis.call('HSET', progress, args.check, args.progress)
+return bump(meta, args.at)
+`,
+});
+
+export type ApplyCheckResultArgs = {
+  check: string;
+  token: string;
+  /** JSON: the final result. */
+  result: string;
+  resultStatus: string;
+  at: string;
+  worker: string;
+  security: boolean;
+  /** The job gave up for good (e.g. stalled too often), so whichever attempt owns the check, it ends. */
+  force: boolean;
+};
+
+/** → {outcome, version}: applied | duplicate (already final) | stale (another attempt owns it) | unknown */
+export const APPLY_CHECK_RESULT = luaScript<ApplyCheckResultArgs, [string, number]>()({
+  name: 'rgApplyCheckResult',
+  keys: ['meta', 'checks', 'status', 'tokens', 'progress', 'stream'],
+  helpers: [AUDIT],
+  body: `
+local cid, token, at, worker = args.check, args.token, args.at, args.worker
 if redis.call('EXISTS', meta) == 0 then return {'unknown', 0} end
 local id = redis.call('HGET', meta, 'id')
 local version = tonumber(redis.call('HGET', meta, 'version'))
@@ -145,58 +211,78 @@ if st ~= 'pending' and st ~= 'running' then
   audit(stream, 'check_result_ignored', id, worker, at, {check = cid, token = token, reason = 'already final', current = st})
   return {'duplicate', version}
 end
-if ARGV[8] ~= '1' and (st ~= 'running' or redis.call('HGET', tokens, cid) ~= token) then
+if not args.force and (st ~= 'running' or redis.call('HGET', tokens, cid) ~= token) then
   audit(stream, 'check_result_ignored', id, worker, at, {check = cid, token = token, reason = 'superseded attempt', current = st})
   return {'stale', version}
 end
-redis.call('HSET', checks, cid, ARGV[3])
-redis.call('HSET', status, cid, ARGV[4])
+redis.call('HSET', checks, cid, args.result)
+redis.call('HSET', status, cid, args.resultStatus)
 redis.call('HDEL', progress, cid)
 version = bump(meta, at)
-audit(stream, 'check_result', id, worker, at, {check = cid, status = ARGV[4], token = token, security = ARGV[7] == '1', version = version})
+audit(stream, 'check_result', id, worker, at, {check = cid, status = args.resultStatus, token = token, security = args.security, version = version})
 return {'applied', version}
-`;
+`,
+});
+
+export type ReleaseCheckArgs = {
+  check: string;
+  token: string;
+  /** JSON: the pending result stored again. */
+  pending: string;
+  at: string;
+  worker: string;
+};
 
 /**
  * A running attempt hands its check back to the queue (graceful shutdown).
- * KEYS: meta, checks, status, tokens, progress, audit
- * ARGV: checkId, token, pendingJson, at, worker
  * → version, or 0 when the attempt is not the current one
  */
-export const RELEASE_CHECK = `${AUDIT}
-local meta, checks, status, tokens, progress, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local cid, token, at = ARGV[1], ARGV[2], ARGV[4]
+export const RELEASE_CHECK = luaScript<ReleaseCheckArgs, number>()({
+  name: 'rgReleaseCheck',
+  keys: ['meta', 'checks', 'status', 'tokens', 'progress', 'stream'],
+  helpers: [AUDIT],
+  body: `
+local cid, token, at = args.check, args.token, args.at
 if redis.call('HGET', status, cid) ~= 'running' then return 0 end
 if redis.call('HGET', tokens, cid) ~= token then return 0 end
-redis.call('HSET', checks, cid, ARGV[3])
+redis.call('HSET', checks, cid, args.pending)
 redis.call('HSET', status, cid, 'pending')
 redis.call('HDEL', tokens, cid)
 redis.call('HDEL', progress, cid)
 local version = bump(meta, at)
-audit(stream, 'check_released', redis.call('HGET', meta, 'id'), ARGV[5], at, {check = cid, token = token, version = version})
+audit(stream, 'check_released', redis.call('HGET', meta, 'id'), args.worker, at, {check = cid, token = token, version = version})
 return version
-`;
+`,
+});
+
+export type RerunCheckArgs = {
+  check: string;
+  /** JSON: the pending result. */
+  pending: string;
+  at: string;
+  actor: string;
+};
 
 /**
  * Runs one final check of an evaluation again on the same artifacts (e.g. a latency test on a
  * machine that was busy): back to pending, its attempt token and progress dropped. Sign-offs stay
  * bound to the digest; the gate is pending until the new result lands.
  * The evaluation goes back into the open index (a rerun on a PASSED or BLOCKED gate re-opens it).
- * KEYS: meta, checks, status, tokens, progress, audit, evals, open
- * ARGV: checkId, pendingJson, at, actor
  * → {outcome, version, rerun}: reset | busy (pending or running) | superseded | unknown | unknown_check
  */
-export const RERUN_CHECK = `${AUDIT}
-local meta, checks, status, tokens, progress, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local evals, open = KEYS[7], KEYS[8]
-local cid, at, actor = ARGV[1], ARGV[3], ARGV[4]
+export const RERUN_CHECK = luaScript<RerunCheckArgs, [string, number, number]>()({
+  name: 'rgRerunCheck',
+  keys: ['meta', 'checks', 'status', 'tokens', 'progress', 'stream', 'evals', 'open'],
+  helpers: [AUDIT],
+  body: `
+local cid, at, actor = args.check, args.at, args.actor
 if redis.call('EXISTS', meta) == 0 then return {'unknown', 0, 0} end
 local version = tonumber(redis.call('HGET', meta, 'version'))
 if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return {'superseded', version, 0} end
 local st = redis.call('HGET', status, cid)
 if not st then return {'unknown_check', version, 0} end
 if st == 'pending' or st == 'running' then return {'busy', version, 0} end
-redis.call('HSET', checks, cid, ARGV[2])
+redis.call('HSET', checks, cid, args.pending)
 redis.call('HSET', status, cid, 'pending')
 redis.call('HDEL', tokens, cid)
 redis.call('HDEL', progress, cid)
@@ -206,7 +292,28 @@ redis.call('ZADD', open, redis.call('ZSCORE', evals, eid) or 0, eid)
 version = bump(meta, at)
 audit(stream, 'check_rerun', redis.call('HGET', meta, 'id'), actor, at, {check = cid, previous = st, rerun = n, version = version})
 return {'reset', version, n}
-`;
+`,
+});
+
+export type RecordSignoffArgs = {
+  evaluation: string;
+  role: string;
+  decision: string;
+  user: string;
+  /** The signer's comment ('' for none). */
+  reason: string;
+  digest: string;
+  authorised: boolean;
+  allowSelf: boolean;
+  onePerPerson: boolean;
+  at: string;
+  /** JSON: the sign-off record to store. */
+  record: string;
+  /** Approvals recorded before this time have expired (signoff.max_age_days). */
+  expiredBefore: string;
+  /** Current approvals that complete the role (roles.<role>.min_approvals). */
+  minApprovals: number;
+};
 
 /**
  * Compare-and-set sign-off on the evaluation's (artifact digest, policy digest) pair. A role holds
@@ -215,24 +322,23 @@ return {'reset', version, n}
  * counts once. Every attempt, refused ones included, is audited. An approval older than the
  * policy's signoff.max_age_days (recorded before `expiredBefore`) no longer counts and is dropped
  * when the role is signed again.
- * KEYS: meta, status, pairSignoffs, pairSigners, audit, pairWaivers, checks
- * ARGV: evaluationId, role, decision, user, reason, digest, authorised, allowSelf, onePerPerson, at, recordJson, expiredBefore, minApprovals
  * → {1, version, approvals} | {0, refusal}
  */
-export const RECORD_SIGNOFF = `${AUDIT}
-local meta, status, signoffs, signers, stream, waiversKey, checksKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local id, role, decision, user, reason, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local authorised, allowSelf, onePerPerson, at, expiredBefore = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[12]
-local minApprovals = tonumber(ARGV[13]) or 1
+export const RECORD_SIGNOFF = luaScript<RecordSignoffArgs, [number, string | number, number?]>()({
+  name: 'rgRecordSignoff',
+  keys: ['meta', 'status', 'signoffs', 'signers', 'stream', 'waiversKey', 'checksKey'],
+  helpers: [AUDIT, EVALUATION_GUARD],
+  body: `
+local id, role, decision, user, reason, digest, at = args.evaluation, args.role, args.decision, args.user, args.reason, args.digest, args.at
+local expiredBefore = args.expiredBefore
+local minApprovals = tonumber(args.minApprovals) or 1
 local function refuse(why)
   audit(stream, 'signoff_refused', id, user, at, {role = role, decision = decision, reason = why, digest = digest, comment = reason})
   return {0, why}
 end
-if redis.call('EXISTS', meta) == 0 then return refuse('unknown_evaluation') end
-if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return refuse('superseded') end
-if authorised ~= '1' then return refuse('not_authorised') end
-if redis.call('HGET', meta, 'digest') ~= digest then return refuse('digest_changed') end
-if user == redis.call('HGET', meta, 'requester') and allowSelf ~= '1' and redis.call('HGET', meta, 'allow_self_approval') ~= '1' then
+local refusal = evaluation_refusal(meta, args.authorised, digest)
+if refusal then return refuse(refusal) end
+if user == redis.call('HGET', meta, 'requester') and not args.allowSelf and redis.call('HGET', meta, 'allow_self_approval') ~= '1' then
   return refuse('self_approval')
 end
 local approvals, expired, own = 0, {}, false
@@ -252,7 +358,7 @@ end
 if approvals >= minApprovals then return refuse('role_already_signed') end
 if own then return refuse('already_signed_this_role') end
 local other = redis.call('HGET', signers, user)
-if onePerPerson == '1' and other and other ~= role then return refuse('already_signed_other_role') end
+if args.onePerPerson and other and other ~= role then return refuse('already_signed_other_role') end
 -- a failing check counts as passing while an approved, unexpired waiver of this pair accepts it
 local function waived(cid, s)
   if s ~= 'fail' or not waiversKey then return false end
@@ -275,13 +381,25 @@ for _, e in ipairs(expired) do
   if redis.call('HGET', signers, e.user) == role then redis.call('HDEL', signers, e.user) end
   table.insert(replaced, e.user)
 end
-redis.call('HSET', signoffs, role .. '|' .. user, ARGV[11])
+redis.call('HSET', signoffs, role .. '|' .. user, args.record)
 redis.call('HSET', signers, user, role)
 if decision == 'approved' then approvals = approvals + 1 end
 local version = bump(meta, at)
 audit(stream, 'signoff_recorded', id, user, at, {role = role, decision = decision, digest = digest, policy_digest = redis.call('HGET', meta, 'policy_digest'), comment = reason, replaced_expired = table.concat(replaced, ','), approvals = approvals, min_approvals = minApprovals, version = version})
 return {1, version, approvals}
-`;
+`,
+});
+
+export type WithdrawSignoffArgs = {
+  evaluation: string;
+  role: string;
+  user: string;
+  digest: string;
+  authorised: boolean;
+  at: string;
+  /** The version the caller saw PASSED; '' when the gate was not PASSED. */
+  passedVersion: string;
+};
 
 /**
  * Withdraws a sign-off on the evaluation's (artifact digest, policy digest) pair: the withdrawer's
@@ -291,22 +409,22 @@ return {1, version, approvals}
  * PASSED; empty when it was not) is re-opened by it: counted in meta `reopened`, audited as
  * gate_reopened with the withdrawal. The evaluation goes back into the open index either way.
  * Every attempt is audited.
- * KEYS: meta, pairSignoffs, pairSigners, evals, open, audit
- * ARGV: evaluationId, role, user, digest, authorised, at, passedVersion
  * → {1, version, withdrawnJson, reopened(0/1)} | {0, refusal} | {2} (the state changed since the caller read it: read again)
  */
-export const WITHDRAW_SIGNOFF = `${AUDIT}
-local meta, signoffs, signers, evals, open, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local id, role, user, digest, authorised, at, passedVersion = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+export const WITHDRAW_SIGNOFF = luaScript<WithdrawSignoffArgs, [number, string | number, string?, number?]>()({
+  name: 'rgWithdrawSignoff',
+  keys: ['meta', 'signoffs', 'signers', 'evals', 'open', 'stream'],
+  helpers: [AUDIT, EVALUATION_GUARD],
+  body: `
+local id, role, user, digest, at, passedVersion = args.evaluation, args.role, args.user, args.digest, args.at, args.passedVersion
 local function refuse(why)
   audit(stream, 'signoff_withdraw_refused', id, user, at, {role = role, reason = why, digest = digest})
   return {0, why}
 end
 if redis.call('EXISTS', meta) == 0 then return refuse('unknown_evaluation') end
 if passedVersion ~= '' and redis.call('HGET', meta, 'version') ~= passedVersion then return {2} end
-if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return refuse('superseded') end
-if authorised ~= '1' then return refuse('not_authorised') end
-if redis.call('HGET', meta, 'digest') ~= digest then return refuse('digest_changed') end
+local refusal = evaluation_refusal(meta, args.authorised, digest)
+if refusal then return refuse(refusal) end
 local own, rejection, others = nil, nil, 0
 local all = redis.call('HGETALL', signoffs)
 for i = 1, #all, 2 do
@@ -337,57 +455,85 @@ if reopened == 1 then
   audit(stream, 'gate_reopened', id, user, at, {role = role, withdrawn = rec.decision, signed_by = rec.user, reopened = tonumber(redis.call('HGET', meta, 'reopened')), version = version})
 end
 return {1, version, target.raw, reopened}
-`;
+`,
+});
+
+export type DropFromOpenArgs = {
+  evaluation: string;
+  /** The version at which the caller read the evaluation terminal. */
+  version: string;
+};
 
 /**
  * Drops an evaluation from the open index when the caller saw it terminal at `version` and
  * nothing changed since (a transition that re-opens it, e.g. a withdrawal, bumps the version and
  * adds it back, so a stale read can never drop an open evaluation).
- * KEYS: meta, open
- * ARGV: evaluationId, version
  * → 1 dropped | 0 the state changed since
  */
-export const DROP_FROM_OPEN = `
-if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HGET', KEYS[1], 'version') ~= ARGV[2] then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
+export const DROP_FROM_OPEN = luaScript<DropFromOpenArgs, number>()({
+  name: 'rgDropFromOpen',
+  keys: ['meta', 'open'],
+  body: `
+if redis.call('EXISTS', meta) == 1 and redis.call('HGET', meta, 'version') ~= args.version then return 0 end
+redis.call('ZREM', open, args.evaluation)
 return 1
-`;
+`,
+});
 
-/**
- * KEYS: meta, audit
- * ARGV: messageJson, at, actor
- * → version, or 0 when the evaluation does not exist
- */
-export const SET_MESSAGE_REF = `${AUDIT}
-local meta, stream = KEYS[1], KEYS[2]
+export type SetMessageRefArgs = {
+  /** JSON: the Slack message reference. */
+  message: string;
+  at: string;
+  actor: string;
+};
+
+/** → version, or 0 when the evaluation does not exist */
+export const SET_MESSAGE_REF = luaScript<SetMessageRefArgs, number>()({
+  name: 'rgSetMessageRef',
+  keys: ['meta', 'stream'],
+  helpers: [AUDIT],
+  body: `
 if redis.call('EXISTS', meta) == 0 then return 0 end
-redis.call('HSET', meta, 'message', ARGV[1])
-local version = bump(meta, ARGV[2])
-audit(stream, 'message_ref_set', redis.call('HGET', meta, 'id'), ARGV[3], ARGV[2], {message = cjson.decode(ARGV[1]), version = version})
+redis.call('HSET', meta, 'message', args.message)
+local version = bump(meta, args.at)
+audit(stream, 'message_ref_set', redis.call('HGET', meta, 'id'), args.actor, args.at, {message = cjson.decode(args.message), version = version})
 return version
-`;
+`,
+});
 
 /**
  * Waivers of failing checks live on the evaluation's (artifact digest, policy digest) pair, like
  * sign-offs:  P:waiver:<digest>:<policy digest>  hash  check id → waiver record JSON
- * Each script takes one JSON argument; every attempt, refused ones included, is audited.
+ * Every attempt, refused ones included, is audited.
  */
 
+export type RequestWaiverArgs = {
+  evaluation: string;
+  check: string;
+  user: string;
+  digest: string;
+  at: string;
+  /** The team policy lists the check and it is not one that can never be waived. */
+  waivable: boolean;
+  /** The waiver record to store (re-encoded by cjson). */
+  record: WaiverRecord;
+};
+
 /**
- * KEYS: meta, status, checks, pairWaivers, audit
- * ARGV[1]: {evaluation, check, user, digest, at, waivable(bool), record}
  * → {1, version} | {0, refusal}
  */
-export const REQUEST_WAIVER = `${AUDIT}
-local meta, status, checks, waivers, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local a = cjson.decode(ARGV[1])
+export const REQUEST_WAIVER = luaScript<RequestWaiverArgs, [number, string | number]>()({
+  name: 'rgRequestWaiver',
+  keys: ['meta', 'status', 'checks', 'waivers', 'stream'],
+  helpers: [AUDIT, EVALUATION_GUARD],
+  body: `
+local a = args
 local function refuse(why)
   audit(stream, 'waiver_refused', a.evaluation, a.user, a.at, {step = 'request', check = a.check, reason = why, digest = a.digest})
   return {0, why}
 end
-if redis.call('EXISTS', meta) == 0 then return refuse('unknown_evaluation') end
-if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return refuse('superseded') end
-if redis.call('HGET', meta, 'digest') ~= a.digest then return refuse('digest_changed') end
+local refusal = evaluation_refusal(meta, true, a.digest)
+if refusal then return refuse(refusal) end
 if a.user ~= redis.call('HGET', meta, 'requester') then return refuse('not_requester') end
 if not a.waivable then return refuse('not_waivable') end
 local st = redis.call('HGET', status, a.check)
@@ -406,28 +552,41 @@ redis.call('HSET', waivers, a.check, cjson.encode(a.record))
 local version = bump(meta, a.at)
 audit(stream, 'waiver_requested', a.evaluation, a.user, a.at, {waiver = a.record.id, check = a.check, reason = a.record.reason, expires_at = a.record.expires_at, roles = table.concat(a.record.roles, ','), digest = a.digest, policy_digest = a.record.policy_digest, replaced = replaced, version = version})
 return {1, version}
-`;
+`,
+});
+
+export type DecideWaiverArgs = {
+  evaluation: string;
+  check: string;
+  waiver: string;
+  role: string;
+  user: string;
+  decision: string;
+  reason?: string;
+  digest: string;
+  at: string;
+  authorised: boolean;
+};
 
 /**
  * An approval or rejection of a requested waiver by one of its roles; the same rules as
  * sign-offs: authorised (decided by the caller), never the person who asked for the waiver or
  * requested the evaluation, one role per person, each role once. The last required approval
  * makes the waiver effective (audited as waiver_effective).
- * KEYS: meta, pairWaivers, audit
- * ARGV[1]: {evaluation, check, waiver, role, user, decision, reason, digest, at, authorised(bool)}
  * → {1, version, status} | {0, refusal}
  */
-export const DECIDE_WAIVER = `${AUDIT}
-local meta, waivers, stream = KEYS[1], KEYS[2], KEYS[3]
-local a = cjson.decode(ARGV[1])
+export const DECIDE_WAIVER = luaScript<DecideWaiverArgs, [number, string | number, string?]>()({
+  name: 'rgDecideWaiver',
+  keys: ['meta', 'waivers', 'stream'],
+  helpers: [AUDIT, EVALUATION_GUARD],
+  body: `
+local a = args
 local function refuse(why)
   audit(stream, 'waiver_refused', a.evaluation, a.user, a.at, {step = a.decision, waiver = a.waiver, check = a.check, role = a.role, reason = why, digest = a.digest})
   return {0, why}
 end
-if redis.call('EXISTS', meta) == 0 then return refuse('unknown_evaluation') end
-if (redis.call('HGET', meta, 'superseded_by') or '') ~= '' then return refuse('superseded') end
-if not a.authorised then return refuse('not_authorised') end
-if redis.call('HGET', meta, 'digest') ~= a.digest then return refuse('digest_changed') end
+local refusal = evaluation_refusal(meta, a.authorised, a.digest)
+if refusal then return refuse(refusal) end
 local raw = redis.call('HGET', waivers, a.check)
 if not raw then return refuse('unknown_waiver') end
 local w = cjson.decode(raw)
@@ -464,24 +623,43 @@ if w.status == 'approved' then
   audit(stream, 'waiver_effective', a.evaluation, a.user, a.at, {waiver = w.id, check = a.check, requested_by = w.requested_by, approved_by = table.concat(by, ','), reason = w.reason, expires_at = w.expires_at, digest = a.digest, policy_digest = w.policy_digest, version = version})
 end
 return {1, version, w.status}
-`;
+`,
+});
+
+export type ReleasePostClaimArgs = {
+  owner: string;
+};
 
 /**
  * The Slack app's render ledger (src/slack/ledger.ts, keys `<prefix>:slack:*`): deletes a post
  * claim only while `owner` still holds it.
- * KEYS: claim
- * ARGV: owner
  * → 1 deleted | 0 held by someone else (or expired)
  */
-export const RELEASE_POST_CLAIM =
-  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+export const RELEASE_POST_CLAIM = luaScript<ReleasePostClaimArgs, number>()({
+  name: 'rgReleasePostClaim',
+  keys: ['claim'],
+  body: `
+if redis.call('GET', claim) == args.owner then return redis.call('DEL', claim) end
+return 0
+`,
+});
+
+export type SetIfGreaterArgs = {
+  field: string;
+  value: number;
+};
 
 /**
  * Render ledger: sets a hash field to a number only if that moves it forward (two processes may
  * render one message; the rendered version never goes backwards).
- * KEYS: hash
- * ARGV: field, number
  * → 1
  */
-export const SET_IF_GREATER =
-  "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1";
+export const SET_IF_GREATER = luaScript<SetIfGreaterArgs, number>()({
+  name: 'rgSetIfGreater',
+  keys: ['hash'],
+  body: `
+local c = tonumber(redis.call('HGET', hash, args.field) or '0')
+if args.value > c then redis.call('HSET', hash, args.field, args.value) end
+return 1
+`,
+});
