@@ -181,7 +181,7 @@ function tableOf(node: MdTable): Table {
   };
 }
 
-const isComment = (html: string) => /^\s*<!--[^]*-->\s*$/.test(html);
+const isComment = (html: string) => /^\s*<!--[\s\S]*-->\s*$/.test(html);
 
 function codeLines(value: string, first: number): TextLine[] {
   return value.split('\n').map((text, k) => ({ text, line: first + k }));
@@ -235,7 +235,7 @@ function blockOf(node: RootContent, source: string): Block | null {
         kind: 'html',
         line,
         lines: node.value
-          .replace(/<!--[^]*?-->/g, '')
+          .replace(/<!--[\s\S]*?-->/g, '')
           .split('\n')
           .map((t, k) => ({ text: t.replace(/<[^>]*>/g, '').trim(), line: line + k }))
           .filter((l) => l.text !== ''),

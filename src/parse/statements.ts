@@ -96,14 +96,14 @@ const TEXT_CLOSED = [
   /\b(?:was|were|is|are|has been|have been|now|got)\s+(fixed|resolved|closed)\b/i,
   /\b(fixed|resolved|closed)\s+(?:in|by|on|with|via|since|as of)\b/i,
   // After a dash, bracket or comma ("— resolved", "(closed)"), not after the "P1:" label.
-  /[-—–(\[,;]\s*(fixed|resolved|closed|done)\b/i,
+  /[-—–([,;]\s*(fixed|resolved|closed|done)\b/i,
   /\b(fixed|resolved|closed)\s*[.)\]]?\s*$/i,
   /\b(not a bug)\b/i,
 ];
 const TEXT_OPEN = [
   /\b(reopened|re-opened|unresolved|unfixed|mitigated|mitigation|workaround|work-around|in progress|investigating|under investigation|won'?t fix|wontfix|will not fix)\b/i,
   /\b(?:still|remains?|is|currently|status)\s+(open|pending|active)\b/i,
-  /[-—–(\[,;]\s*(open|pending|active|todo)\b/i,
+  /[-—–([,;]\s*(open|pending|active|todo)\b/i,
   /\b(open|pending)\s*[.)\]]?\s*$/i,
 ];
 
@@ -174,7 +174,7 @@ export function negatedSeverities(text: string, policySeverities: readonly strin
 /** Sentences and ";"-clauses of a line ("P3: drops on noisy crops. No P0/P1 issues open."). */
 export function clauses(text: string): string[] {
   return text
-    .split(/(?<=[.!?])\s+(?=[A-Z0-9*_(\["'])|;\s+/)
+    .split(/(?<=[.!?])\s+(?=[A-Z0-9*_(["'])|;\s+/)
     .map((s) => s.trim())
     .filter(Boolean);
 }

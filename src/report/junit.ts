@@ -3,7 +3,7 @@ import type { GateReport } from '../engine.js';
 import { evidenceLocation, heavySkipped, overrideLines } from './common.js';
 
 // XML 1.0 forbids most control characters even when escaped.
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters XML 1.0 forbids
 const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
 export function xmlEscape(s: string): string {

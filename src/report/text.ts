@@ -39,7 +39,7 @@ export function displayWidth(s: string): number {
   return w;
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips from terminal output
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
 
 /** Control characters from artifacts never reach the terminal (no escape sequences, no cursor moves). */

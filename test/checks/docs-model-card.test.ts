@@ -14,7 +14,7 @@ import { cleanupRuns, EXAMPLE_RUN } from '../helpers/runs.js';
 
 const CARD = 'docs/model_card.md';
 const REPORT = 'final_report.md';
-const REPORT_CARD_SECTION = /## Model Card\n\n[^]*$/;
+const REPORT_CARD_SECTION = /## Model Card\n\n[\s\S]*$/;
 
 afterAll(cleanupRuns);
 

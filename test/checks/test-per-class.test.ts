@@ -99,7 +99,7 @@ describe('test.per_class', () => {
   it('fails when the per-class table is gone', async () => {
     const dir = await variant({
       [MD]: replace(
-        /\| Class \| Precision[^]*?\| 9 \| 1\.000 \| 0\.944 \| 0\.971 \| 36 \|\n/,
+        /\| Class \| Precision[\s\S]*?\| 9 \| 1\.000 \| 0\.944 \| 0\.971 \| 36 \|\n/,
         'Per-class numbers will follow.\n',
       ),
     });

@@ -6,9 +6,9 @@ import { cleanupRuns, copyExampleRun, EXAMPLE_RUN, REPO_ROOT } from '../helpers/
 
 afterAll(cleanupRuns);
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: an ANSI colour escape starts with ESC
 const ANSI = /\x1b\[[0-9;]*m/;
-const visible = (s: string) => [...s.replace(/\x1b\[[0-9;]*m/g, '').replace(/\uFE0F/g, '')].length;
+const visible = (s: string) => [...s.replace(new RegExp(ANSI.source, 'g'), '').replace(/\uFE0F/g, '')].length;
 
 describe('readiness check reads at a glance', () => {
   it('a passing run prints at most 30 lines, one per item, none wider than 100 columns; --verbose shows every item with evidence', async () => {
@@ -49,7 +49,9 @@ describe('readiness check reads at a glance', () => {
     const forced = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--allow-skipped-heavy'], {
       env: { FORCE_COLOR: '1', NO_COLOR: '' },
     });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the colour escapes are what is tested
     expect(forced.stdout).toMatch(/\x1b\[32m✅ test\.target +\x1b\[0m/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the colour escapes are what is tested
     expect(forced.stdout).toMatch(/\x1b\[33mGate ⏳ PENDING\x1b\[0m/);
     const no = await runCli(['check', EXAMPLE_RUN, '--quiet', '--skip-heavy', '--allow-skipped-heavy'], {
       env: { FORCE_COLOR: '1', NO_COLOR: '1' },
