@@ -94,9 +94,18 @@ class JsonReader {
     if (c === '{') return this.object();
     if (c === '[') return this.array();
     if (c === '"') return this.string();
-    if (c === 't' && t.startsWith('true', this.pos)) return ((this.pos += 4), true);
-    if (c === 'f' && t.startsWith('false', this.pos)) return ((this.pos += 5), false);
-    if (c === 'n' && t.startsWith('null', this.pos)) return ((this.pos += 4), null);
+    if (c === 't' && t.startsWith('true', this.pos)) {
+      this.pos += 4;
+      return true;
+    }
+    if (c === 'f' && t.startsWith('false', this.pos)) {
+      this.pos += 5;
+      return false;
+    }
+    if (c === 'n' && t.startsWith('null', this.pos)) {
+      this.pos += 4;
+      return null;
+    }
     if (c !== undefined && NON_FINITE_START.has(c)) {
       for (const [w, v] of NON_FINITE_WORDS) {
         if (t.startsWith(w, this.pos) && !/[A-Za-z0-9_]/.test(t[this.pos + w.length] ?? '')) {
@@ -120,8 +129,10 @@ class JsonReader {
     for (;;) {
       const c = t.charCodeAt(this.pos);
       if (Number.isNaN(c)) this.fail('unterminated string');
-      if (c === 92) (this.pos += 2), (escaped = true);
-      else if (c === 34) break;
+      if (c === 92) {
+        this.pos += 2;
+        escaped = true;
+      } else if (c === 34) break;
       else if (c < 32) this.fail('control character in a string');
       else this.pos++;
     }
@@ -139,7 +150,10 @@ class JsonReader {
     const keyLines = new Map<string, number>();
     this.pos++;
     this.ws();
-    if (this.text[this.pos] === '}') return (this.pos++, out);
+    if (this.text[this.pos] === '}') {
+      this.pos++;
+      return out;
+    }
     for (;;) {
       this.ws();
       if (this.text[this.pos] !== '"') this.fail('expected a key string');
@@ -168,7 +182,10 @@ class JsonReader {
     const out: unknown[] = [];
     this.pos++;
     this.ws();
-    if (this.text[this.pos] === ']') return (this.pos++, out);
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return out;
+    }
     for (;;) {
       this.stack.push(out.length);
       out.push(this.value());
@@ -473,8 +490,10 @@ function classify(key: string, ctx: Context): { kind: MetricKind | null; ctx: Co
     const x = w[i]!;
     if (SPLIT_WORDS[x]) next.split = SPLIT_WORDS[x];
     else if (KIND_WORDS[x]) kind = KIND_WORDS[x];
-    else if (x === 'f' && w[i + 1] === '1') (kind = 'f1'), i++;
-    else if (x === 'best') next.epoch = 'best';
+    else if (x === 'f' && w[i + 1] === '1') {
+      kind = 'f1';
+      i++;
+    } else if (x === 'best') next.epoch = 'best';
     else if (x === 'last' || x === 'final') next.epoch = 'last';
     else if (x === 'macro' || x === 'weighted' || x === 'micro') next.average = x;
     else if (x === 'class' || x === 'classes' || x === 'classwise') next.perClass = true;

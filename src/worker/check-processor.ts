@@ -300,7 +300,10 @@ export function createCheckProcessor(deps: CheckProcessorDeps) {
         // Out of retries: the check ends as an error instead of staying "running" forever.
         const stored = await finish(resultFromError(def, err)).then(
           () => true,
-          (e: unknown) => (log.error({ err: e }, 'could not store the final error'), false),
+          (e: unknown) => {
+            log.error({ err: e }, 'could not store the final error');
+            return false;
+          },
         );
         if (stored) throw new UnrecoverableError(`${checkId}: ${errorMessage(err)}`);
       }

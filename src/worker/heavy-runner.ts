@@ -172,8 +172,14 @@ export class HeavyRunner {
       };
       this.pending.set(id, {
         child,
-        resolve: (v) => (cleanup(), resolve(v)),
-        reject: (e) => (cleanup(), reject(e)),
+        resolve: (v) => {
+          cleanup();
+          resolve(v);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
         onProgress: opts.onProgress,
       });
       child.send({ id, request: req, reportRss: !(child.pid !== undefined && residentBytes(child.pid) !== null) });

@@ -17,8 +17,18 @@ async function cliInProcess(args: string[]): Promise<{ code: number; stdout: str
   let stdout = '';
   let stderr = '';
   const code = await main(args, {
-    stdout: { write: (t: string) => ((stdout += t), true) },
-    stderr: { write: (t: string) => ((stderr += t), true) },
+    stdout: {
+      write: (t: string) => {
+        stdout += t;
+        return true;
+      },
+    },
+    stderr: {
+      write: (t: string) => {
+        stderr += t;
+        return true;
+      },
+    },
   });
   return { code, stdout, stderr };
 }

@@ -26,9 +26,12 @@ describe('runCheck', () => {
     }) as () => Promise<ReturnType<typeof pass>>);
     const watching = {
       ...stuck,
-      run: (ctx: Parameters<typeof stuck.run>[0]) => (
-        ctx.signal?.addEventListener('abort', () => (aborted = ctx.signal?.reason)), stuck.run(ctx)
-      ),
+      run: (ctx: Parameters<typeof stuck.run>[0]) => {
+        ctx.signal?.addEventListener('abort', () => {
+          aborted = ctx.signal?.reason;
+        });
+        return stuck.run(ctx);
+      },
     };
     const r = await runCheck(watching, { run, policy }, { onAbandoned: (p) => (lingering = p) });
     expect(r).toMatchObject({

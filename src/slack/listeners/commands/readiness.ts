@@ -186,10 +186,10 @@ export function processCommand(services: SlackServices, replies: Replies) {
           await respond(ephemeral(await listReply(services, item.user, cmd.filter)));
           return;
         case 'report':
-          await steps.once(
-            'report',
-            async () => (await reportReply(services, respond, replies.client, data.channel, cmd.run), true),
-          );
+          await steps.once('report', async () => {
+            await reportReply(services, respond, replies.client, data.channel, cmd.run);
+            return true;
+          });
           return;
       }
     } catch (err) {
