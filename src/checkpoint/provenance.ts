@@ -18,10 +18,6 @@ const MAX_FOLD_VALUES = 32 * 1024 * 1024;
 
 const FLOAT_TYPES = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 
-function toNumber(v: unknown): number {
-  return typeof v === 'number' ? v : Number(String(v));
-}
-
 /** Digests of the checkpoint's floating-point state-dict tensors (data streamed from the zip). */
 export async function checkpointWeightDigests(
   ckpt: Checkpoint,

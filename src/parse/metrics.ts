@@ -141,10 +141,6 @@ function merge(...ms: MetricMeaning[]): MetricMeaning | null {
   return out;
 }
 
-/** Languages whose code blocks are program text, not pasted output. */
-const PROGRAM_LANGS =
-  /^(?:py|python|python3|js|javascript|ts|typescript|bash|sh|shell|zsh|powershell|ps1|c|cpp|java|go|rust|r|julia|sql|dockerfile|makefile|toml|ini)$/i;
-
 export interface ExtractOptions {
   /** Split of values no label or section names (test_results.md → test). */
   defaultSplit?: Split | undefined;
@@ -212,7 +208,7 @@ function fromTable(table: Table, section: Section, doc: MarkdownDocument, opts: 
       // scikit-learn's layout: the accuracy row writes its value in the f1-score column.
       if (rowMeaning.metric === 'accuracy' && head.metric === 'f1') head = { ...head, metric: undefined };
       const m = merge(rowMeaning, head);
-      if (!m || !m.metric || m.excluded) return;
+      if (!m?.metric || m.excluded) return;
       // The column header is part of the label only when it says something ("Value" does not).
       const h = heads[c] ?? {};
       const telling = h.metric || h.split || h.aggregate || h.epoch;

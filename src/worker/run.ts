@@ -25,7 +25,7 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, name: 'readiness-worker' });
   const redis = await connectRedis(config.REDIS_URL, { connectionName: 'readiness-worker' });
   const metrics = createMetrics();
-  let running;
+  let running: Awaited<ReturnType<typeof startCheckWorkers>>;
   try {
     running = await startCheckWorkers(
       redis,

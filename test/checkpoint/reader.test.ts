@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { Checkpoint, checkpointLimits, walkTensors } from '../../src/checkpoint/reader.js';
 import { readCheckpointMetadata } from '../../src/checkpoint/summary.js';
-import { TensorMeta, TorchDevice } from '../../src/checkpoint/values.js';
+import { TensorMeta, type TorchDevice } from '../../src/checkpoint/values.js';
 import { DEFAULT_POLICY } from '../../src/policy/schema.js';
 import { type BuildEntry, buildZip } from '../formats/zip-builder.js';
 import { REPO_ROOT } from '../helpers/runs.js';

@@ -1,6 +1,6 @@
 import { copyFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { check } from '../../src/checks/checkpoint-best.js';
 import { runCheck } from '../../src/checks/runner.js';
@@ -29,7 +29,7 @@ describe('checkpoint.best', () => {
       /^final_model_best\.pt: epoch 29, val_acc 98\.89 %, 21,642 parameters in 18 tensors, 272 KB \(checkpoints\/production\/final_model_best\.pt\)$/,
     );
     expect(r.metrics).toMatchObject({ epoch: 29, val_acc: 98.8889, parameters: 21642, tensors: 18, bytes: 278331 });
-    expect(r.metrics['bytes_read']).toBeLessThan(20_000);
+    expect(r.metrics.bytes_read).toBeLessThan(20_000);
     expect(r.evidence[2]).toMatch(
       /^safe: one way to read the zip \(a single end record, \d+ entries end to end, local headers match the directory\); a plain torch\.save archive \(no TorchScript records, one pickle\); restricted pickle read/,
     );

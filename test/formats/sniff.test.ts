@@ -1,7 +1,6 @@
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sniffOnnx } from '../../src/formats/sniff.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';

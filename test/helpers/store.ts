@@ -6,7 +6,7 @@ import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { pendingResult } from '../../src/checks/runner.js';
 import type { CheckResult } from '../../src/checks/types.js';
 import { loadEffectivePolicy } from '../../src/policy/load.js';
-import { EvaluationStore } from '../../src/store/redis-store.js';
+import type { EvaluationStore } from '../../src/store/redis-store.js';
 import { EXAMPLE_RUN } from './runs.js';
 
 /** A key prefix no other test file uses, so suites share the throwaway Redis without interfering. */
