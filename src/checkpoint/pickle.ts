@@ -178,16 +178,16 @@ class PySet {
 const MARK = Symbol('mark');
 type StackItem = unknown;
 
-const OP_NAMES: Record<number, string> = {
-  0x69: 'INST',
-  0x6f: 'OBJ',
-  0x82: 'EXT1',
-  0x83: 'EXT2',
-  0x84: 'EXT4',
-  0x50: 'PERSID',
-  0x97: 'NEXT_BUFFER',
-  0x98: 'READONLY_BUFFER',
-};
+const OP_NAMES = new Map<number, string>([
+  [0x69, 'INST'],
+  [0x6f, 'OBJ'],
+  [0x82, 'EXT1'],
+  [0x83, 'EXT2'],
+  [0x84, 'EXT4'],
+  [0x50, 'PERSID'],
+  [0x97, 'NEXT_BUFFER'],
+  [0x98, 'READONLY_BUFFER'],
+]);
 
 export interface PickleOptions {
   /** Run-relative path of the checkpoint and the entry, for messages. */
@@ -698,7 +698,7 @@ class Unpickler {
           throw this.hostile(`INST ${module}.${name} instantiates a class, which torch.save never writes`);
         }
         default: {
-          const name = OP_NAMES[op];
+          const name = OP_NAMES.get(op);
           if (name === 'OBJ' || name?.startsWith('EXT'))
             throw this.hostile(
               `pickle opcode ${name} (imports or instantiates objects) is not something torch.save writes`,

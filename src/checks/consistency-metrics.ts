@@ -166,8 +166,8 @@ export const check = defineCheck({
         notes.push(`${policy.paths.metrics} does not parse; not compared`);
       }
     }
-    if (isRecord(metricsJson) && typeof metricsJson['best_epoch'] === 'number') {
-      epochs.push({ value: metricsJson['best_epoch'], source: `${policy.paths.metrics} best_epoch` });
+    if (isRecord(metricsJson) && typeof metricsJson.best_epoch === 'number') {
+      epochs.push({ value: metricsJson.best_epoch, source: `${policy.paths.metrics} best_epoch` });
     }
     if (ckpt?.epoch && report !== null && reportEpochs.length === 0) {
       problems.push(

@@ -59,7 +59,7 @@ export function parseMatchSpec(input: string): MatchSpec {
     s = cs[2]!;
   }
   const m = /^([^ =<>!~]+)?([><!=~ ].+)?$/.exec(s);
-  if (!m || !m[1]) throw new Error('no package name');
+  if (!m?.[1]) throw new Error('no package name');
   const name = m[1];
   let version = '';
   let build: string | undefined;
@@ -78,10 +78,10 @@ export function parseMatchSpec(input: string): MatchSpec {
     }
   }
   if (/^==[^=,|<>!~]+$/.test(version)) version = version.slice(2);
-  if (brackets['version'] !== undefined) version = brackets['version'].replace(/^==(?=[^=])/, '');
-  if (brackets['build'] !== undefined) build = brackets['build'];
-  if (brackets['channel'] !== undefined) channel = brackets['channel'];
-  if (brackets['subdir'] !== undefined) subdir = brackets['subdir'];
+  if (brackets.version !== undefined) version = brackets.version.replace(/^==(?=[^=])/, '');
+  if (brackets.build !== undefined) build = brackets.build;
+  if (brackets.channel !== undefined) channel = brackets.channel;
+  if (brackets.subdir !== undefined) subdir = brackets.subdir;
   return {
     name,
     version,

@@ -700,7 +700,7 @@ function bestFromHistory(doc: JsonDocument, ends: readonly JsonMetric[], q: Metr
     if (isRecords) {
       const list = valueAt(doc.value, segs.slice(0, recordIndex));
       if (Array.isArray(list)) {
-        const i = list.findIndex((r) => isRecord(r) && r['epoch'] === best);
+        const i = list.findIndex((r) => isRecord(r) && r.epoch === best);
         if (i >= 0) candidates.push([...segs.slice(0, recordIndex), i, ...segs.slice(recordIndex + 1)]);
       }
     } else {
