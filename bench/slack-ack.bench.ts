@@ -262,7 +262,7 @@ async function main(): Promise<void> {
   const state = await waitFor(
     async () => {
       const s = await store.latestForRun('run');
-      return s && s.checks.every((c) => c.status === 'pass' || c.status === 'warn') ? s : null;
+      return s?.checks.every((c) => c.status === 'pass' || c.status === 'warn') ? s : null;
     },
     'the evaluation to finish',
     180_000,

@@ -113,13 +113,8 @@ try {
     run([...entrypoint, sub, '--help'].map((a) => JSON.stringify(a)).join(' '), stage.dir, env);
   }
   // The image's production dependencies really run the gate, heavy checks (onnxruntime) included.
-  run(
-    [...entrypoint, 'check', path.join(repo, 'examples/digits-run'), '--quiet']
-      .map((a) => JSON.stringify(a))
-      .join(' ') + ' > /dev/null',
-    stage.dir,
-    env,
-  );
+  const check = [...entrypoint, 'check', path.join(repo, 'examples/digits-run'), '--quiet'];
+  run(`${check.map((a) => JSON.stringify(a)).join(' ')} > /dev/null`, stage.dir, env);
   console.log('Dockerfile steps OK');
 } finally {
   rmSync(scratch, { recursive: true, force: true });

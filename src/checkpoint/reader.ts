@@ -330,9 +330,11 @@ export class Checkpoint {
         parts.push(c);
       return Buffer.concat(parts, n * es);
     }
-    let lo = t.storageOffset;
+    const lo = t.storageOffset;
     let hi = t.storageOffset;
-    t.shape.forEach((d, i) => (hi += (d - 1) * t.stride[i]!));
+    t.shape.forEach((d, i) => {
+      hi += (d - 1) * t.stride[i]!;
+    });
     if ((hi - lo + 1) * es > this.limits.maxTensorBytes) {
       throw new GateError(
         'TOO_LARGE',

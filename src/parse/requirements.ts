@@ -313,7 +313,7 @@ export function parseRequirementSpec(
   const named = NAME.exec(text);
   // A bare URL or path (pip: is_url / looks like a path or archive), unless it is "name @ url".
   if (
-    !named?.[3]!.trim().startsWith('@') &&
+    !(named?.[3] ?? '').trim().startsWith('@') &&
     (URL_SCHEME.test(text) ||
       /^(?:\.{1,2}\/|\/|~)/.test(text) ||
       /\.(?:whl|tar\.gz|tgz|zip|tar\.bz2)(?:[#?].*)?$/.test(text.split(/\s+;/)[0]!) ||

@@ -310,7 +310,7 @@ export function npyHeader(dtype: NpDtype, shape: readonly number[]): Uint8Array 
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let dict = `{'descr': '${DESCR[dtype]}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const unpadded = 10 + dict.length + 1;
-  dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  dict += `${' '.repeat((64 - (unpadded % 64)) % 64)}\n`;
   const out = new Uint8Array(10 + dict.length);
   out.set(NPY_MAGIC, 0);
   out[6] = 1;

@@ -159,7 +159,7 @@ export class FakeSlack {
       this.uploads.push({ filename: this.pendingUploads.get(id) ?? id, content: raw });
       this.calls.push({ method: 'file_upload', args: { id, bytes: raw.length }, seq: this.seq++ });
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('OK - ' + raw.length);
+      res.end(`OK - ${raw.length}`);
       return;
     }
     const args = parseBody(req, raw);

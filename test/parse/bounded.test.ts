@@ -46,7 +46,7 @@ describe('JSON nesting limit', () => {
 
 describe('YAML nesting limit', () => {
   it('counts block indentation, compact sequences and flow collections', () => {
-    const block = (n: number) => Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n') + ' x\n';
+    const block = (n: number) => `${Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')} x\n`;
     expect(() => assertYamlDepth(block(MAX_NESTING_DEPTH), 'c.yaml')).not.toThrow();
     expect(() => assertYamlDepth(block(MAX_NESTING_DEPTH + 1), 'c.yaml')).toThrow(
       'c.yaml:65: YAML nests deeper than 64 levels; refused before parsing',

@@ -140,7 +140,7 @@ describe('requests: signatures, retries, usage errors, status and report', () =>
     const state = await waitFor(
       async () => {
         const s = await h.store.latestForRun(h.runName);
-        return s && s.checks.every((c) => c.status === 'pass' || c.status === 'warn') ? s : null;
+        return s?.checks.every((c) => c.status === 'pass' || c.status === 'warn') ? s : null;
       },
       'the checks to finish',
       60_000,

@@ -18,7 +18,7 @@ describe('/readiness rerun <run> <check-id>', () => {
   const responses = () => h.fake.callsOf('response_url').map((c) => JSON.stringify(c.args));
   const finished = async (id: string) => {
     const s = await h.store.getState(id);
-    return s && s.checks.every((c) => c.status !== 'pending' && c.status !== 'running') ? s : null;
+    return s?.checks.every((c) => c.status !== 'pending' && c.status !== 'running') ? s : null;
   };
 
   it('runs just that check again on the same evaluation when the artifacts are unchanged', async () => {

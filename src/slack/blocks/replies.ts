@@ -83,7 +83,7 @@ export function renderInlineReport(markdown: string, run: string): SlackMessage 
   if (escaped.length > INLINE_REPORT_MAX || markdown.includes('```')) return null;
   return {
     text: `Readiness report for ${escapeMrkdwn(run)}`,
-    blocks: [{ type: 'section', text: mrkdwn('```\n' + escaped + '\n```') }],
+    blocks: [{ type: 'section', text: mrkdwn(['```', escaped, '```'].join('\n')) }],
   };
 }
 

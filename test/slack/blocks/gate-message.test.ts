@@ -144,12 +144,12 @@ describe('renderGateMessage', () => {
     const huge = allChecks('fail', {}).map((c) => ({
       ...c,
       title: c.title + ' '.repeat(10) + 'T'.repeat(400),
-      evidence: Array.from({ length: 50 }, () => '<!channel> ' + 'e'.repeat(5000)),
+      evidence: Array.from({ length: 50 }, () => `<!channel> ${'e'.repeat(5000)}`),
       remediation: 'r'.repeat(5000),
     }));
     const msg = renderGateMessage({
       evaluationId: 'ev1',
-      report: makeReport(huge, [], { modelName: 'M'.repeat(400), run: 'runs/' + 'x'.repeat(600) }),
+      report: makeReport(huge, [], { modelName: 'M'.repeat(400), run: `runs/${'x'.repeat(600)}` }),
       requester: 'U0REQ',
       supersededBy: null,
     });
