@@ -13,7 +13,7 @@
  * Text is expected LF-normalised (RunArtifacts.readText does it); CRLF parses the same anyway.
  */
 
-import type { Table as MdTable, Nodes, Paragraph, PhrasingContent, RootContent } from 'mdast';
+import type { Table as MdTable, Paragraph, PhrasingContent, RootContent } from 'mdast';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmFromMarkdown } from 'mdast-util-gfm';
 import { gfm } from 'micromark-extension-gfm';
@@ -106,7 +106,9 @@ function inlineSegments(
     switch (node.type) {
       case 'text':
       case 'inlineCode': {
-        node.value.split('\n').forEach((part, k) => out.push({ text: part, line: line + k, strong }));
+        node.value.split('\n').forEach((part, k) => {
+          out.push({ text: part, line: line + k, strong });
+        });
         break;
       }
       case 'strong':

@@ -7,7 +7,7 @@ const servers: HealthServer[] = [];
 const clients: Redis[] = [];
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
-  clients.forEach((c) => c.disconnect());
+  for (const c of clients) c.disconnect();
 });
 
 async function get(port: number, path: string): Promise<{ status: number; body: string; type: string | null }> {

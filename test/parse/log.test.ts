@@ -80,6 +80,7 @@ describe('findLosses', () => {
         ].join('\n'),
       ),
     ).toEqual([
+      // biome-ignore lint/suspicious/noApproximativeNumericConstant: a logged loss value, not ln 2
       [1, 'loss', '0.6931', 0.6931],
       [2, 'eval_loss', 'nan', Number.NaN],
       [3, 'train_loss', 'nan', Number.NaN],

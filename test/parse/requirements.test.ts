@@ -28,7 +28,7 @@ describe('parseRequirementSpec (PEP 508 / 440)', () => {
       pinned: false,
       reason: 'URL without a hash: what it serves can change (add #sha256= or --hash)',
     });
-    expect(one('mylib @ https://x/mylib-1.0.tar.gz#sha256=' + 'a'.repeat(64))).toMatchObject({
+    expect(one(`mylib @ https://x/mylib-1.0.tar.gz#sha256=${'a'.repeat(64)}`)).toMatchObject({
       pinned: true,
       reason: 'archive fixed by its hash',
     });
@@ -48,8 +48,10 @@ describe('parseRequirementSpec (PEP 508 / 440)', () => {
       reason: 'wheel file name fixes version 2.1.0+cpu',
     });
     expect(one('./vendor/mylib')).toMatchObject({ pinned: false, reason: 'local path: its contents are not fixed' });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a requirements line naming an environment variable
     expect(one('torch==${TORCH_VERSION}')).toMatchObject({
       pinned: false,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the reader's words quote it
       reason: 'depends on the environment variable ${TORCH_VERSION}',
     });
   });

@@ -13,18 +13,18 @@ const HOSTILE =
 /** Every string anywhere in a recorded Web API call (text, blocks, views, attachments, comments). */
 function strings(v: unknown, out: string[] = []): string[] {
   if (typeof v === 'string') out.push(v);
-  else if (Array.isArray(v)) v.forEach((x) => strings(x, out));
-  else if (v && typeof v === 'object') Object.values(v).forEach((x) => strings(x, out));
+  else if (Array.isArray(v)) for (const x of v) strings(x, out);
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) strings(x, out);
   return out;
 }
 
 /** mrkdwn objects of a call's payload. */
 function mrkdwnObjects(v: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] {
-  if (Array.isArray(v)) v.forEach((x) => mrkdwnObjects(x, out));
+  if (Array.isArray(v)) for (const x of v) mrkdwnObjects(x, out);
   else if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (o.type === 'mrkdwn') out.push(o);
-    Object.values(o).forEach((x) => mrkdwnObjects(x, out));
+    for (const x of Object.values(o)) mrkdwnObjects(x, out);
   }
   return out;
 }
