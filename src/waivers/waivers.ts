@@ -126,8 +126,7 @@ export function waiverStandings(
     if (w.status === 'rejected') return view('rejected');
     if (w.expired) return view('expired');
     if (w.status === 'requested') return view('awaiting');
-    if (!check || check.status !== 'fail')
-      return view('void', `the check is ${check?.status ?? 'absent'}, not failing`);
+    if (check?.status !== 'fail') return view('void', `the check is ${check?.status ?? 'absent'}, not failing`);
     if (check.security) return view('void', 'the check reports a security finding, which is never waived');
     if (neverWaivableReason(w.check)) return view('void', 'this check can never be waived');
     return view('effective');

@@ -52,7 +52,12 @@ describe('the readiness program', () => {
           throw new Error('stdout is closed');
         },
       },
-      stderr: { write: (s: string) => ((stderr += s), true) },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          return true;
+        },
+      },
       env: {},
     });
     expect(code).toBe(2);
@@ -63,8 +68,18 @@ describe('the readiness program', () => {
     let stdout = '';
     let stderr = '';
     const io = {
-      stdout: { write: (s: string) => ((stdout += s), true) },
-      stderr: { write: (s: string) => ((stderr += s), true) },
+      stdout: {
+        write: (s: string) => {
+          stdout += s;
+          return true;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          return true;
+        },
+      },
       env: {},
     };
     expect(await main(['check', EXAMPLE_RUN, '--skip-heavy', '--quiet'], io)).toBe(3);

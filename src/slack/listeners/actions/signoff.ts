@@ -135,10 +135,10 @@ export function processWithdraw(services: SlackServices, client: Replies['client
       await steps.once('withdraw', async () => JSON.stringify(withdrawOutcome(await attemptWithdraw(services, click)))),
     ) as WithdrawOutcome;
     if (outcome.ok && outcome.reopened)
-      await steps.once(
-        'reopened_notice',
-        async () => (await announceReopened(services, client, click, outcome.record), true),
-      );
+      await steps.once('reopened_notice', async () => {
+        await announceReopened(services, client, click, outcome.record);
+        return true;
+      });
     await tellUser(client, where, renderNotice(withdrawReply(click, outcome)));
   };
 }
