@@ -60,4 +60,53 @@ describe('ApproverDirectory', () => {
     expect(await dir.isApprover('U0LEAD', 'technical')).toBe(true);
     expect(c.calls).toHaveLength(4);
   });
+
+  it('trusts a member list for exactly the TTL (default 5 minutes) from when it was asked for', async () => {
+    let now = 1_000_000;
+    const c = client({ S0LEADS: ['U0LEAD'] });
+    const dir = new ApproverDirectory(config, c, { now: () => now });
+    await dir.isApprover('U0LEAD', 'technical');
+    now += 5 * 60_000 - 1;
+    await dir.isApprover('U0LEAD', 'technical');
+    expect(c.calls).toHaveLength(1);
+    now += 1;
+    await dir.isApprover('U0LEAD', 'technical');
+    expect(c.calls).toHaveLength(2);
+  });
+
+  it('a group Slack answers without members authorises nobody; clear() forgets every group', async () => {
+    const c = client({});
+    const bare: UsergroupClient = { usergroups: { users: { list: async () => ({ ok: true }) } } };
+    expect(await new ApproverDirectory(config, bare).isApprover('U0LEAD', 'technical')).toBe(false);
+    const dir = new ApproverDirectory(config, c, { now: () => 0 });
+    expect(await dir.isApprover('U0LEAD', 'technical')).toBe(false);
+    dir.clear();
+    expect(await dir.isApprover('U0LEAD', 'technical')).toBe(false);
+    expect(c.calls).toEqual(['S0LEADS', 'S0LEADS']);
+  });
+
+  it('a late failure of an outdated lookup does not evict the newer cached member list', async () => {
+    let now = 0;
+    let failFirst: (e: Error) => void = () => {};
+    let calls = 0;
+    const c: UsergroupClient = {
+      usergroups: {
+        users: {
+          list: () => {
+            calls++;
+            if (calls === 1) return new Promise((_, reject) => (failFirst = reject));
+            return Promise.resolve({ ok: true, users: ['U0LEAD'] });
+          },
+        },
+      },
+    };
+    const dir = new ApproverDirectory(config, c, { ttlMs: 1000, now: () => now });
+    const first = dir.isApprover('U0LEAD', 'technical');
+    now = 2000; // the pending lookup is outdated: a new one is made and cached
+    expect(await dir.isApprover('U0LEAD', 'technical')).toBe(true);
+    failFirst(new Error('timed out'));
+    await expect(first).rejects.toThrow('timed out');
+    expect(await dir.isApprover('U0LEAD', 'technical')).toBe(true);
+    expect(calls).toBe(2);
+  });
 });

@@ -187,6 +187,26 @@ describe('sign-off rules over the real receiver', () => {
     ).toBe(true);
   });
 
+  it('a user-group lookup that fails refuses the click (fails closed); the next click asks Slack again', async () => {
+    const { state, value } = await liveEvaluation(h);
+    const id = state.evaluation.id;
+    h.runtime.services.approvers.clear();
+    h.fake.fail('usergroups.users.list', { error: 'missing_scope' });
+    // U.lead2 may sign technical only through the S0TECHLEADS user group
+    await h.click(U.lead2, 'signoff_approve_technical', value);
+    await waitFor(async () => (await refusals(id, U.lead2)).includes('not_authorised'), 'the refusal');
+    await waitFor(() => h.ephemeralsTo(U.lead2).some((t) => t.includes('was refused')), 'the refusal answer');
+    expect((await h.store.getState(id))?.signoffs).toEqual([]);
+    await h.click(U.lead2, 'signoff_approve_technical', value);
+    await waitFor(
+      async () => (await h.store.getState(id))?.signoffs.some((x) => x.user === U.lead2),
+      'the approval once the lookup works',
+    );
+    expect(
+      h.fake.callsOf('usergroups.users.list').filter((c) => c.args.usergroup === 'S0TECHLEADS').length,
+    ).toBeGreaterThanOrEqual(2);
+  });
+
   it('a garbled Reject button and a garbled reject form are refused and audited too', async () => {
     const audited = async (reason: string, field: string, value: string) =>
       (await h.store.readAudit()).some(
