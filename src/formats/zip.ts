@@ -83,13 +83,17 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function u64(buf: Buffer, off: number, what: string, file: string): number {
   const v = buf.readBigUInt64LE(off);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new GateError('UNSAFE_ARTIFACT', `${file}: zip ${what} ${v} is absurdly large`, { file, hostile: true });
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw unsafe(file, `${file}: zip ${what} ${v} is absurdly large`);
   return Number(v);
 }
 
+/** A refusal of a hostile archive: `message` is the whole sentence. */
+function unsafe(file: string, message: string): GateError {
+  return new GateError('UNSAFE_ARTIFACT', message, { file, hostile: true });
+}
+
 function hostile(file: string, why: string): GateError {
-  return new GateError('UNSAFE_ARTIFACT', `${file}: ${why}; refused`, { file, hostile: true });
+  return unsafe(file, `${file}: ${why}; refused`);
 }
 
 function notZip(file: string, why: string): GateError {
@@ -114,8 +118,7 @@ export function checkEntryName(name: string, file: string): void {
             : name.split('/').includes('..')
               ? 'contains ".." (zip-slip)'
               : null;
-  if (bad)
-    throw new GateError('UNSAFE_ARTIFACT', `${file}: zip entry "${name}" ${bad}; refused`, { file, hostile: true });
+  if (bad) throw hostile(file, `zip entry "${name}" ${bad}`);
 }
 
 /** Where the end records say the central directory is. */
@@ -249,6 +252,86 @@ function checkDirectoryLocation(dir: DirectoryLocation, limits: ZipLimits, file:
   }
 }
 
+/** One central-directory record at `pos` of the directory (ZIP64 sizes resolved), and where the next one starts. */
+function readCentralRecord(
+  cd: Buffer,
+  pos: number,
+  i: number,
+  at: number,
+  file: string,
+): { entry: ZipEntry; end: number } {
+  if (pos + CENTRAL_BYTES > cd.length || cd.readUInt32LE(pos) !== SIG_CENTRAL)
+    throw notZip(file, `central directory entry ${i} at byte ${at} is malformed`);
+  const flags = cd.readUInt16LE(pos + 8);
+  const method = cd.readUInt16LE(pos + 10);
+  const crc = cd.readUInt32LE(pos + 16);
+  let compressedSize = cd.readUInt32LE(pos + 20);
+  let uncompressedSize = cd.readUInt32LE(pos + 24);
+  const nameLen = cd.readUInt16LE(pos + 28);
+  const extraLen = cd.readUInt16LE(pos + 30);
+  const commentLen = cd.readUInt16LE(pos + 32);
+  const diskStart = cd.readUInt16LE(pos + 34);
+  let localHeaderOffset = cd.readUInt32LE(pos + 42);
+  const end = pos + CENTRAL_BYTES + nameLen + extraLen + commentLen;
+  if (end > cd.length) throw notZip(file, `central directory entry ${i} at byte ${at} runs past the directory`);
+  let name: string;
+  try {
+    name = utf8.decode(cd.subarray(pos + CENTRAL_BYTES, pos + CENTRAL_BYTES + nameLen));
+  } catch {
+    throw hostile(file, `zip entry ${i} (central record at byte ${at}) has a name that is not valid UTF-8`);
+  }
+  checkEntryName(name, file);
+  const extra = cd.subarray(pos + CENTRAL_BYTES + nameLen, pos + CENTRAL_BYTES + nameLen + extraLen);
+  if (uncompressedSize === U32_MAX || compressedSize === U32_MAX || localHeaderOffset === U32_MAX) {
+    const z = zip64Extra(extra);
+    if (!z) throw notZip(file, `entry "${name}" uses ZIP64 sizes without a ZIP64 extra field`);
+    let k = 0;
+    const next = (what: string) => {
+      if (k + 8 > z.length) throw notZip(file, `entry "${name}" has a short ZIP64 extra field`);
+      const v = u64(z, k, what, file);
+      k += 8;
+      return v;
+    };
+    if (uncompressedSize === U32_MAX) uncompressedSize = next('uncompressed size');
+    if (compressedSize === U32_MAX) compressedSize = next('compressed size');
+    if (localHeaderOffset === U32_MAX) localHeaderOffset = next('local header offset');
+  }
+  if (diskStart !== 0 && diskStart !== U16_MAX) throw notZip(file, 'multi-disk archive');
+  const entry: ZipEntry = {
+    name,
+    method,
+    flags,
+    crc32: crc,
+    compressedSize,
+    uncompressedSize,
+    localHeaderOffset,
+    nameBytes: nameLen,
+  };
+  return { entry, end };
+}
+
+/** An entry's own limits: not encrypted, a stored entry holds what it declares, no bomb-like ratio. */
+function checkEntry(e: ZipEntry, limits: ZipLimits, file: string): void {
+  if (e.flags & FLAG_ENCRYPTED)
+    throw new GateError('UNSUPPORTED_FORMAT', `${file}: zip entry "${e.name}" is encrypted`, { file });
+  if (e.method === METHOD_STORED && e.compressedSize !== e.uncompressedSize) {
+    throw hostile(
+      file,
+      `stored zip entry "${e.name}" declares ${e.uncompressedSize} bytes but holds ${e.compressedSize}`,
+    );
+  }
+  if (
+    e.uncompressedSize >= limits.ratioFloorBytes &&
+    e.uncompressedSize > e.compressedSize * limits.maxCompressionRatio
+  ) {
+    const ratio = e.compressedSize === 0 ? 'infinite' : `${Math.round(e.uncompressedSize / e.compressedSize)}:1`;
+    throw unsafe(
+      file,
+      `${file}: zip entry "${e.name}" declares ${e.uncompressedSize} bytes from ${e.compressedSize} compressed (ratio ${ratio}, limit ${limits.maxCompressionRatio}:1): zip bomb refused`,
+    );
+  }
+}
+
 /** Step 4: every central-directory record, and nothing else in the directory. */
 function parseCentralDirectory(cd: Buffer, dir: DirectoryLocation, limits: ZipLimits, file: string): ZipEntry[] {
   const entries: ZipEntry[] = [];
@@ -257,83 +340,25 @@ function parseCentralDirectory(cd: Buffer, dir: DirectoryLocation, limits: ZipLi
   let totalUncompressed = 0;
   for (let i = 0; i < dir.count; i++) {
     const at = dir.offset + pos;
-    if (pos + CENTRAL_BYTES > cd.length || cd.readUInt32LE(pos) !== SIG_CENTRAL)
-      throw notZip(file, `central directory entry ${i} at byte ${at} is malformed`);
-    const flags = cd.readUInt16LE(pos + 8);
-    const method = cd.readUInt16LE(pos + 10);
-    const crc = cd.readUInt32LE(pos + 16);
-    let compressedSize = cd.readUInt32LE(pos + 20);
-    let uncompressedSize = cd.readUInt32LE(pos + 24);
-    const nameLen = cd.readUInt16LE(pos + 28);
-    const extraLen = cd.readUInt16LE(pos + 30);
-    const commentLen = cd.readUInt16LE(pos + 32);
-    const diskStart = cd.readUInt16LE(pos + 34);
-    let localHeaderOffset = cd.readUInt32LE(pos + 42);
-    const end = pos + CENTRAL_BYTES + nameLen + extraLen + commentLen;
-    if (end > cd.length) throw notZip(file, `central directory entry ${i} at byte ${at} runs past the directory`);
-    let name: string;
-    try {
-      name = utf8.decode(cd.subarray(pos + CENTRAL_BYTES, pos + CENTRAL_BYTES + nameLen));
-    } catch {
-      throw hostile(file, `zip entry ${i} (central record at byte ${at}) has a name that is not valid UTF-8`);
-    }
-    checkEntryName(name, file);
-    const extra = cd.subarray(pos + CENTRAL_BYTES + nameLen, pos + CENTRAL_BYTES + nameLen + extraLen);
-    if (uncompressedSize === U32_MAX || compressedSize === U32_MAX || localHeaderOffset === U32_MAX) {
-      const z = zip64Extra(extra);
-      if (!z) throw notZip(file, `entry "${name}" uses ZIP64 sizes without a ZIP64 extra field`);
-      let k = 0;
-      const next = (what: string) => {
-        if (k + 8 > z.length) throw notZip(file, `entry "${name}" has a short ZIP64 extra field`);
-        const v = u64(z, k, what, file);
-        k += 8;
-        return v;
-      };
-      if (uncompressedSize === U32_MAX) uncompressedSize = next('uncompressed size');
-      if (compressedSize === U32_MAX) compressedSize = next('compressed size');
-      if (localHeaderOffset === U32_MAX) localHeaderOffset = next('local header offset');
-    }
-    if (diskStart !== 0 && diskStart !== U16_MAX) throw notZip(file, 'multi-disk archive');
-    const folded = name.toLowerCase();
+    const { entry, end } = readCentralRecord(cd, pos, i, at, file);
+    const folded = entry.name.toLowerCase();
     const prior = seen.get(folded);
     if (prior !== undefined) {
       throw hostile(
         file,
-        `zip has two entries named "${prior}"${prior === name ? '' : ` and "${name}"`} (the second at byte ${at}); which one a reader uses is ambiguous`,
+        `zip has two entries named "${prior}"${prior === entry.name ? '' : ` and "${entry.name}"`} (the second at byte ${at}); which one a reader uses is ambiguous`,
       );
     }
-    seen.set(folded, name);
-    if (flags & FLAG_ENCRYPTED)
-      throw new GateError('UNSUPPORTED_FORMAT', `${file}: zip entry "${name}" is encrypted`, { file });
-    if (method === METHOD_STORED && compressedSize !== uncompressedSize) {
-      throw hostile(file, `stored zip entry "${name}" declares ${uncompressedSize} bytes but holds ${compressedSize}`);
-    }
-    if (uncompressedSize >= limits.ratioFloorBytes && uncompressedSize > compressedSize * limits.maxCompressionRatio) {
-      const ratio = compressedSize === 0 ? 'infinite' : `${Math.round(uncompressedSize / compressedSize)}:1`;
-      throw new GateError(
-        'UNSAFE_ARTIFACT',
-        `${file}: zip entry "${name}" declares ${uncompressedSize} bytes from ${compressedSize} compressed (ratio ${ratio}, limit ${limits.maxCompressionRatio}:1): zip bomb refused`,
-        { file, hostile: true },
-      );
-    }
-    totalUncompressed += uncompressedSize;
+    seen.set(folded, entry.name);
+    checkEntry(entry, limits, file);
+    totalUncompressed += entry.uncompressedSize;
     if (totalUncompressed > limits.maxTotalUncompressedBytes) {
-      throw new GateError(
-        'UNSAFE_ARTIFACT',
+      throw unsafe(
+        file,
         `${file}: zip entries declare more than ${limits.maxTotalUncompressedBytes} bytes uncompressed in total (limit limits.max_checkpoint_uncompressed_bytes): zip bomb refused`,
-        { file, hostile: true },
       );
     }
-    entries.push({
-      name,
-      method,
-      flags,
-      crc32: crc,
-      compressedSize,
-      uncompressedSize,
-      localHeaderOffset,
-      nameBytes: nameLen,
-    });
+    entries.push(entry);
     pos = end;
   }
   if (pos !== cd.length) {
@@ -571,13 +596,9 @@ export class ZipReader {
         { file: this.file },
       );
     if (crc32(data) !== e.crc32) {
-      throw new GateError(
-        'UNSAFE_ARTIFACT',
-        `${this.file}: zip entry "${e.name}" fails its CRC-32 check (content differs from what the directory declares); refused`,
-        {
-          file: this.file,
-          hostile: true,
-        },
+      throw hostile(
+        this.file,
+        `zip entry "${e.name}" fails its CRC-32 check (content differs from what the directory declares)`,
       );
     }
     return data;
@@ -643,10 +664,9 @@ function inflateCapped(raw: Buffer, declared: number, name: string, file: string
     throw new GateError('PARSE_ERROR', `${file}: zip entry "${name}" is not valid deflate data`, { file, cause: err });
   }
   if (over || total !== declared) {
-    throw new GateError(
-      'UNSAFE_ARTIFACT',
-      `${file}: zip entry "${name}" declares ${declared} bytes but inflates to ${over ? `more than ${declared}` : total}; refused`,
-      { file, hostile: true },
+    throw hostile(
+      file,
+      `zip entry "${name}" declares ${declared} bytes but inflates to ${over ? `more than ${declared}` : total}`,
     );
   }
   return Buffer.concat(parts, total);
