@@ -95,6 +95,56 @@ function disagreement<T>(what: string, values: Sourced<T>[], show: (v: T) => str
   return `${what} disagrees: ${values.map((v) => `${show(v.value)} (${v.source})`).join(' vs ')}`;
 }
 
+/** What the cross-checks found: disagreements, agreements and why something was not compared. */
+interface Findings {
+  problems: string[];
+  agreed: string[];
+  notes: string[];
+}
+
+/**
+ * One cross-check: fewer than two sources is a note, every pair agreeing an agreement, anything
+ * else a disagreement; each sentence is built only when it is the outcome.
+ */
+function crossCheck<T>(
+  out: Findings,
+  values: readonly T[],
+  c: { agree: (a: T, b: T) => boolean; tooFew: () => string; agreed: () => string; disagreed: () => string },
+): void {
+  if (values.length < 2) out.notes.push(c.tooFew());
+  else if (values.every((a) => values.every((b) => c.agree(a, b)))) out.agreed.push(c.agreed());
+  else out.problems.push(c.disagreed());
+}
+
+/** Accuracies written in several places agree within the rounding of what each writes. */
+function crossCheckAccuracy(out: Findings, what: string, accs: readonly SourcedAccuracy[]): void {
+  crossCheck(out, accs, {
+    agree: accuraciesAgree,
+    tooFew: () =>
+      `${what}: only ${accs.length} source${accs.length === 1 ? ` (${describeSourced(accs[0]!)})` : 's'}; nothing to compare`,
+    agreed: () =>
+      `${what} agrees within rounding across ${accs.length} sources: ${accs.map(describeSourced).join('; ')}`,
+    disagreed: () =>
+      `${what} disagrees beyond the rounding of what is written: ${accs.map(describeSourced).join(' vs ')}`,
+  });
+}
+
+/** Whole numbers written in several places are equal; `agreed` words the agreement on the value. */
+function crossCheckExact(
+  out: Findings,
+  what: string,
+  values: readonly Sourced<number>[],
+  agreed: (value: number) => string,
+): void {
+  crossCheck(out, values, {
+    agree: (a, b) => a.value === b.value,
+    tooFew: () => `${what}: ${values.length === 0 ? 'no source' : `only ${values[0]!.source}`}; nothing to compare`,
+    agreed: () =>
+      `${agreed(values[0]!.value)} across ${values.length} sources: ${values.map((v) => v.source).join('; ')}`,
+    disagreed: () => disagreement(what, [...values], String),
+  });
+}
+
 export const check = defineCheck({
   id: 'consistency.metrics',
   category: 'consistency',
@@ -106,9 +156,8 @@ export const check = defineCheck({
     const ckptRel = policy.paths.checkpoint_best;
     const ckptName = path.posix.basename(ckptRel);
     const ckpt = await checkpointSummary(run, policy);
-    const problems: string[] = [];
-    const agreed: string[] = [];
-    const notes: string[] = [];
+    const findings: Findings = { problems: [], agreed: [], notes: [] };
+    const { problems, agreed, notes } = findings;
     if (!ckpt) notes.push(`${ckptRel} could not be read (see checkpoint.best); its numbers are not compared`);
 
     // val_acc
@@ -118,35 +167,11 @@ export const check = defineCheck({
       if (a) accs.push({ ...a, file: ckptRel, where: `key ${ckpt.valAcc.key}` });
     }
     accs.push(...(await allAccuracies(run, policy, 'val')));
-    const accOk = accs.every((a) => accs.every((b) => accuraciesAgree(a, b)));
-    if (accs.length < 2)
-      notes.push(
-        `val_acc: only ${accs.length} source${accs.length === 1 ? ` (${describeSourced(accs[0]!)})` : 's'}; nothing to compare`,
-      );
-    else if (accOk)
-      agreed.push(
-        `val_acc agrees within rounding across ${accs.length} sources: ${accs.map(describeSourced).join('; ')}`,
-      );
-    else
-      problems.push(
-        `val_acc disagrees beyond the rounding of what is written: ${accs.map(describeSourced).join(' vs ')}`,
-      );
+    crossCheckAccuracy(findings, 'val_acc', accs);
 
     // test accuracy: the same evaluation written in test_results.md, metrics.json and final_report.md
     const tests = await allAccuracies(run, policy, 'test');
-    if (tests.length >= 2) {
-      if (tests.every((a) => tests.every((b) => accuraciesAgree(a, b))))
-        agreed.push(
-          `test accuracy agrees within rounding across ${tests.length} sources: ${tests.map(describeSourced).join('; ')}`,
-        );
-      else
-        problems.push(
-          `test accuracy disagrees beyond the rounding of what is written: ${tests.map(describeSourced).join(' vs ')}`,
-        );
-    } else
-      notes.push(
-        `test accuracy: only ${tests.length} source${tests.length === 1 ? ` (${describeSourced(tests[0]!)})` : 's'}; nothing to compare`,
-      );
+    crossCheckAccuracy(findings, 'test accuracy', tests);
 
     // epoch
     const epochs: Sourced<number>[] = [];
@@ -174,13 +199,7 @@ export const check = defineCheck({
         `${policy.paths.final_report} does not name the best checkpoint's epoch (expected "${ckptName} (epoch ${ckpt.epoch.value})" or "Best epoch: ${ckpt.epoch.value}")`,
       );
     }
-    if (epochs.length >= 2) {
-      if (epochs.every((e) => e.value === epochs[0]!.value))
-        agreed.push(
-          `epoch ${epochs[0]!.value} agrees across ${epochs.length} sources: ${epochs.map((e) => e.source).join('; ')}`,
-        );
-      else problems.push(disagreement('epoch', epochs, String));
-    } else notes.push(`epoch: ${epochs.length === 0 ? 'no source' : `only ${epochs[0]!.source}`}; nothing to compare`);
+    crossCheckExact(findings, 'epoch', epochs, (v) => `epoch ${v} agrees`);
 
     // number of classes
     const classes: Sourced<number>[] = [];
@@ -235,16 +254,7 @@ export const check = defineCheck({
           );
       }
     }
-    if (classes.length >= 2) {
-      if (classes.every((c) => c.value === classes[0]!.value))
-        agreed.push(
-          `${classes[0]!.value} classes agree across ${classes.length} sources: ${classes.map((c) => c.source).join('; ')}`,
-        );
-      else problems.push(disagreement('number of classes', classes, String));
-    } else
-      notes.push(
-        `number of classes: ${classes.length === 0 ? 'no source' : `only ${classes[0]!.source}`}; nothing to compare`,
-      );
+    crossCheckExact(findings, 'number of classes', classes, (v) => `${v} classes agree`);
 
     const metrics = {
       val_acc_sources: accs.length,
