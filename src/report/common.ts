@@ -3,6 +3,7 @@ import { CATEGORIES, type CheckResult, type CheckStatus } from '../checks/types.
 import type { GateReport } from '../engine.js';
 import type { GateStatus } from '../gate/evaluate.js';
 import { describeOverride } from '../policy/authority.js';
+import { waivedCheckIds } from '../waivers/waivers.js';
 
 export const STATUS_ICON: Record<CheckStatus, string> = {
   pass: '✅',
@@ -46,7 +47,7 @@ export function countStatuses(checks: readonly CheckResult[]): Counts {
 
 export interface GateCounts {
   /** Automated checks: pass, warn, fail (fail or error), outstanding (pending, running or skipped). */
-  checks: { pass: number; warn: number; fail: number; outstanding: number };
+  checks: { pass: number; warn: number; fail: number; outstanding: number; waived: number };
   /** Required sign-off roles: approved, rejected, still pending. */
   signoffs: { approved: string[]; rejected: string[]; pending: string[] };
 }
@@ -54,10 +55,20 @@ export interface GateCounts {
 const ROLE_OF = (id: string) => id.replace(/^signoff\./, '');
 
 /** The counts behind the gate's own reason: automated checks apart from sign-offs. */
-export function gateCounts(report: Pick<GateReport, 'checks' | 'blocking' | 'outstanding'>): GateCounts {
-  const c = countStatuses(report.checks.filter((r) => r.category !== 'signoff'));
+export function gateCounts(
+  report: Pick<GateReport, 'checks' | 'blocking' | 'outstanding'> & Partial<Pick<GateReport, 'waivers'>>,
+): GateCounts {
+  const waived = waivedCheckIds(report.waivers ?? []);
+  const automated = report.checks.filter((r) => r.category !== 'signoff');
+  const c = countStatuses(automated.filter((r) => !waived.has(r.id) || r.status !== 'fail'));
   return {
-    checks: { pass: c.pass, warn: c.warn, fail: c.fail, outstanding: c.pending },
+    checks: {
+      pass: c.pass,
+      warn: c.warn,
+      fail: c.fail,
+      outstanding: c.pending,
+      waived: automated.filter((r) => waived.has(r.id) && r.status === 'fail').length,
+    },
     signoffs: {
       approved: report.checks.filter((r) => r.category === 'signoff' && r.status === 'pass').map((r) => ROLE_OF(r.id)),
       rejected: report.blocking.filter((id) => id.startsWith('signoff.')).map(ROLE_OF),
@@ -67,10 +78,12 @@ export function gateCounts(report: Pick<GateReport, 'checks' | 'blocking' | 'out
 }
 
 /** Why the gate is where it is, in the words shared by the CLI and Slack. */
-export function gateReason(report: Pick<GateReport, 'gate' | 'checks' | 'blocking' | 'outstanding'>): string {
+export function gateReason(
+  report: Pick<GateReport, 'gate' | 'checks' | 'blocking' | 'outstanding'> & Partial<Pick<GateReport, 'waivers'>>,
+): string {
   const k = gateCounts(report);
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  const checks = `${k.checks.pass} passed, ${plural(k.checks.warn, 'warning')}, ${k.checks.fail} failed${k.checks.outstanding ? `, ${k.checks.outstanding} not run yet` : ''}`;
+  const checks = `${k.checks.pass} passed, ${plural(k.checks.warn, 'warning')}, ${k.checks.fail} failed${k.checks.waived ? `, ${k.checks.waived} waived` : ''}${k.checks.outstanding ? `, ${k.checks.outstanding} not run yet` : ''}`;
   const parts: string[] = [checks];
   if (k.signoffs.rejected.length) parts.push(`rejected by ${k.signoffs.rejected.join(', ')}`);
   if (k.signoffs.pending.length) parts.push(`sign-offs pending: ${k.signoffs.pending.join(', ')}`);

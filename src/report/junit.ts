@@ -1,5 +1,6 @@
 import type { CheckResult } from '../checks/types.js';
 import type { GateReport } from '../engine.js';
+import { waivedCheckIds, waiverUntil } from '../waivers/waivers.js';
 import { evidenceLocation, heavySkipped, overrideLines } from './common.js';
 
 // XML 1.0 forbids most control characters even when escaped.
@@ -70,7 +71,19 @@ function kindOf(r: CheckResult, warningsAs: JunitWarningsAs): Kind {
 export function renderJunit(report: GateReport, opts: JunitOptions = {}): string {
   const warningsAs = opts.warningsAs ?? 'failures';
   const counts = { tests: report.checks.length, failures: 0, errors: 0, skipped: 0 };
+  const waivedIds = waivedCheckIds(report.waivers);
   const cases = report.checks.map((r) => {
+    const waiver = waivedIds.has(r.id) ? report.waivers.find((w) => w.check === r.id) : undefined;
+    if (waiver && r.status === 'fail') {
+      // a waived failure passes the gate: a passing testcase whose output says who accepted it, why and until when
+      const text = [
+        `WAIVED (${r.id}): ${r.title}`,
+        `accepted with stakeholder approval until ${waiverUntil(waiver.expires_at)} by ${waiver.approvals.map((a) => `${a.user} (${a.role})`).join(', ')}; requested by ${waiver.requested_by}: ${waiver.reason}`,
+        bodyOf(r, false),
+      ].join('\n');
+      const a = attrs({ name: r.id, classname: `readiness.${r.category}`, time: seconds(r.duration_ms) });
+      return `  <testcase${a}><system-out>${xmlEscape(text)}</system-out></testcase>`;
+    }
     const kind = kindOf(r, warningsAs);
     const warning = r.status === 'warn';
     const body = bodyOf(r, warning);
@@ -112,6 +125,10 @@ export function renderJunit(report: GateReport, opts: JunitOptions = {}): string
     policy_digest: report.policy.digest,
     overrides: overrideLines(report).join('; '),
     warnings: warned.join(', '),
+    waivers: report.waivers
+      .filter((w) => w.standing === 'effective')
+      .map((w) => `${w.check} until ${waiverUntil(w.expires_at)}`)
+      .join(', '),
     warnings_as: warningsAs,
     heavy_skipped: heavySkipped(report).join(', '),
     blocking: report.blocking.join(', '),

@@ -17,6 +17,7 @@ import {
   CREATE_EVALUATION,
   DECIDE_WAIVER,
   DROP_FROM_OPEN,
+  NOTE_WAIVER_EXPIRY,
   RECORD_SIGNOFF,
   RELEASE_CHECK,
   REQUEST_WAIVER,
@@ -214,6 +215,11 @@ export class EvaluationStore {
     this.now = opts.now ?? (() => new Date());
     this.newId = opts.newId ?? (() => defaultEvaluationId(this.now()));
     this.checks = opts.checks ?? AUTOMATED_CHECKS;
+  }
+
+  /** The store's clock (injected in tests): what waiver expiry and sign-off age are measured against. */
+  clock(): Date {
+    return this.now();
   }
 
   private key(id: string, part?: string): string {
@@ -661,7 +667,28 @@ export class EvaluationStore {
     return r === 'OK';
   }
 
+  /**
+   * Notes approved waivers of the evaluation's pair that have expired by the store's clock (once
+   * each, audited as waiver_expired) and bumps the version when one did. Returns the new version
+   * or null when nothing changed.
+   */
+  async noteExpiredWaivers(evaluationId: string): Promise<number | null> {
+    const key = await this.waiverKeyOf(evaluationId);
+    if ((await this.redis.hlen(key)) === 0) return null;
+    const v = await this.run(
+      NOTE_WAIVER_EXPIRY,
+      { meta: this.key(evaluationId), waivers: key, noted: `${key}:expired`, stream: this.auditKey },
+      { at: this.now().toISOString() },
+    );
+    return Number(v) > 0 ? Number(v) : null;
+  }
+
+  /**
+   * The evaluation's version. Expiry is noticed here: the renderer checks watched evaluations'
+   * versions periodically, so a waiver that expires re-renders its gate message without a timer.
+   */
   async version(evaluationId: string): Promise<number | null> {
+    if (EVALUATION_ID.test(evaluationId)) await this.noteExpiredWaivers(evaluationId);
     const v = await this.redis.hget(this.key(evaluationId), 'version');
     return v === null ? null : Number(v);
   }

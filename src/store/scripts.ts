@@ -663,3 +663,33 @@ if args.value > c then redis.call('HSET', hash, args.field, args.value) end
 return 1
 `,
 });
+
+export type NoteWaiverExpiryArgs = { at: string };
+
+/**
+ * Time passing is a transition too: an approved waiver past its expiry stops counting, so the
+ * evaluation changes without anyone clicking. Noted once per waiver (audited as waiver_expired)
+ * and the version bumped, so the gate message is rendered again.
+ * noted: set of waiver ids whose expiry was noted.
+ * → version, or 0 when nothing expired since the last call
+ */
+export const NOTE_WAIVER_EXPIRY = luaScript<NoteWaiverExpiryArgs, number>()({
+  name: 'rgNoteWaiverExpiry',
+  keys: ['meta', 'waivers', 'noted', 'stream'],
+  helpers: [AUDIT],
+  body: `
+if redis.call('EXISTS', meta) == 0 then return 0 end
+local id = redis.call('HGET', meta, 'id')
+local changed = false
+local all = redis.call('HGETALL', waivers)
+for i = 1, #all, 2 do
+  local w = cjson.decode(all[i + 1])
+  if w.status == 'approved' and w.expires_at <= args.at and redis.call('SADD', noted, w.id) == 1 then
+    changed = true
+    audit(stream, 'waiver_expired', id, 'clock', args.at, {waiver = w.id, check = w.check, expires_at = w.expires_at, digest = w.digest, policy_digest = w.policy_digest})
+  end
+end
+if not changed then return 0 end
+return bump(meta, args.at)
+`,
+});

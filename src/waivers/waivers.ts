@@ -217,3 +217,9 @@ export function waiverRequestProblem(input: {
   }
   return null;
 }
+
+/** "2026-12-01" from an expiry instant: the last day the waiver counts (UTC). */
+export function waiverUntil(expiresAt: string): string {
+  const t = Date.parse(expiresAt);
+  return Number.isNaN(t) ? expiresAt : new Date(t - 1).toISOString().slice(0, 10);
+}

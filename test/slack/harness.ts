@@ -57,6 +57,8 @@ export interface HarnessOptions {
   /** Reuse a prefix/run (restart tests). */
   prefix?: string;
   artifactRoot?: string;
+  /** The app store's clock (waiver and approval expiry); the real clock by default. */
+  now?: () => Date;
   /** Attestations, revocation and webhooks after each render, as `readiness serve` sets them up. */
   gateHook?: (h: Harness) => Promise<((files: FilesClient) => GateObserver) | null>;
 }
@@ -92,6 +94,7 @@ export class Harness {
     this.store = new EvaluationStore(this.redis, {
       prefix: this.prefix,
       ...(opts.checks ? { checks: opts.checks } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
     });
     this.queues = new ReadinessQueues(this.redis, this.prefix);
     if (opts.workers !== false) await this.startWorkers();

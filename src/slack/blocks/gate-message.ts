@@ -3,8 +3,17 @@ import type { CheckResult } from '../../checks/types.js';
 import type { GateReport } from '../../engine.js';
 import { signoffsOpen } from '../../gate/evaluate.js';
 import { GATE_LABEL, gateReason, groupByCategory, overrideLines, STATUS_ICON } from '../../report/common.js';
+import { waivedCheckIds } from '../../waivers/waivers.js';
 import { escapeMrkdwn, joinLines, LIMITS, mentionOf, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
 import { renderSignoffSection } from './signoff.js';
+import {
+  canRequestWaiver,
+  requestWaiverButton,
+  waivedText,
+  waiverDecisionBlock,
+  waiverOf,
+  waiverStateText,
+} from './waivers.js';
 
 export interface SlackMessage {
   text: string;
@@ -61,7 +70,10 @@ export function failingItemText(c: CheckResult, run: string): string {
 }
 
 function failing(report: GateReport): CheckResult[] {
-  return report.checks.filter((c) => c.category !== 'signoff' && (c.status === 'fail' || c.status === 'error'));
+  const waived = waivedCheckIds(report.waivers);
+  return report.checks.filter(
+    (c) => c.category !== 'signoff' && (c.status === 'fail' || c.status === 'error') && !waived.has(c.id),
+  );
 }
 
 /** Keeps a message inside the 50-block limit: the last kept block says what was left out. */
@@ -134,7 +146,13 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
   // Failing items appear once, in "Failing items" with their evidence and remediation.
   for (const g of groupByCategory(report.checks.filter((x) => x.category !== 'signoff' && !bad.includes(x)))) {
     const text = joinLines(
-      [`*${g.title}*`, ...g.checks.map(checkLine)],
+      [
+        `*${g.title}*`,
+        ...g.checks.map((c) => {
+          const w = waiverOf(report, c.id);
+          return w?.standing === 'effective' ? truncate(waivedText(c, w), 600) : checkLine(c);
+        }),
+      ],
       LIMITS.sectionText,
       (n) => `… ${n} more (${reportPointer(run)})`,
     );
@@ -143,8 +161,22 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
   if (bad.length > 0) {
     blocks.push({ type: 'divider' });
     blocks.push({ type: 'section', text: mrkdwn(`*Failing items (${bad.length})*`) });
-    for (const f of bad.slice(0, MAX_FAILING_BLOCKS))
-      blocks.push({ type: 'section', text: mrkdwn(failingItemText(f, run)) });
+    for (const f of bad.slice(0, MAX_FAILING_BLOCKS)) {
+      const base = { evaluationId: input.evaluationId, digest: report.digest };
+      const live = input.supersededBy === null;
+      blocks.push({
+        type: 'section',
+        text: mrkdwn(failingItemText(f, run)),
+        ...(live && canRequestWaiver(report, f) ? { accessory: requestWaiverButton({ ...base, check: f.id }) } : {}),
+      });
+      const w = waiverOf(report, f.id);
+      const state = w ? waiverStateText(w) : null;
+      if (w && state) {
+        blocks.push({ type: 'context', elements: [mrkdwn(state, LIMITS.contextText)] });
+        const decide = live ? waiverDecisionBlock(w, base) : null;
+        if (decide) blocks.push(decide);
+      }
+    }
     if (bad.length > MAX_FAILING_BLOCKS) {
       blocks.push({
         type: 'context',
@@ -158,7 +190,7 @@ export function renderGateMessage(input: GateMessageInput): SlackMessage {
     }
   }
   blocks.push({ type: 'divider' });
-  const open = signoffsOpen(report.checks);
+  const open = signoffsOpen(report.checks, waivedCheckIds(report.waivers));
   const superseded = input.supersededBy !== null;
   let closedReason: string | undefined;
   if (superseded) closedReason = 'Sign-off is closed: this evaluation was superseded by a rerun.';

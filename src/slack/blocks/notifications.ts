@@ -3,9 +3,11 @@ import type { GateReport } from '../../engine.js';
 import { minApprovalsFor, tallyRole } from '../../gate/evaluate.js';
 import { SIGNOFF_ROLES } from '../../policy/schema.js';
 import { signOffFacts } from '../../report/common.js';
+import { waivedCheckIds } from '../../waivers/waivers.js';
 import { fitBlocks, mentionOf, overridesBlock, reportPointer, type SlackMessage } from './gate-message.js';
 import { escapeMrkdwn, LIMITS, mrkdwn, plain, truncate, truncateWithPointer } from './limits.js';
 import { approvalCount, ROLE_LABEL } from './signoff.js';
+import { waivedText, waiverSignOffLines } from './waivers.js';
 
 /** The checklist's "Gate Passed" deployment checklist, in its order. */
 export const DEPLOYMENT_STEPS = [
@@ -54,6 +56,8 @@ export function finalSignOffText(report: GateReport): string {
           : '_not required_';
     lines.push(`• ${ROLE_LABEL[role]}: ${who}`);
   }
+  const waived = waiverSignOffLines(report);
+  if (waived.length > 0) lines.push('*Accepted with stakeholder approval (waivers)*:', ...waived);
   lines.push(`*Deployment Date*: _to be scheduled_`);
   return truncate(lines.join('\n'), LIMITS.sectionText);
 }
@@ -117,8 +121,15 @@ export function renderBlockedNotification(report: GateReport, evaluationId: stri
       `❌ *Rejected by ${mentionOf(s.user)} (${ROLE_LABEL[s.role]})* on ${s.at.slice(0, 10)}\n> ${escapeMrkdwn(truncate(s.reason ?? 'no reason given', 2000)).replace(/\n/g, '\n> ')}`,
     );
   }
+  const waived = waivedCheckIds(report.waivers);
+  const waivedItems: string[] = [];
   for (const c of report.checks) {
     if (c.category === 'signoff' || (c.status !== 'fail' && c.status !== 'error')) continue;
+    const w = report.waivers.find((x) => x.check === c.id && x.standing === 'effective');
+    if (waived.has(c.id) && w) {
+      waivedItems.push(waivedText(c, w));
+      continue;
+    }
     const lines = [`❌ *${escapeMrkdwn(c.title)}* (\`${c.id}\`, ${c.status}${c.security ? ', security finding' : ''})`];
     for (const e of c.evidence.slice(0, 5)) lines.push(`> ${escapeMrkdwn(truncate(e, 500))}`);
     if (c.evidence.length > 5) lines.push(`> … ${c.evidence.length - 5} more lines`);
@@ -142,6 +153,11 @@ export function renderBlockedNotification(report: GateReport, evaluationId: stri
       ],
     });
   }
+  if (waivedItems.length > 0)
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(truncateWithPointer(waivedItems.join('\n'), LIMITS.sectionText, reportPointer(report.run))),
+    });
   blocks.push({ type: 'section', text: mrkdwn(`*Next action*\n${numbered(BLOCKED_STEPS)}`) });
   blocks.push(...withOverrides(report));
   blocks.push(runContext(report, evaluationId));

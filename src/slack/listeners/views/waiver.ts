@@ -1,0 +1,139 @@
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { type IntakeItem, type IntakeSteps, type IntakeWriter, intakeId } from '../../../queue/intake.js';
+import { waiverRequestProblem } from '../../../waivers/waivers.js';
+import { decodeWaiverMetadata, readWaiverRejectReason, readWaiverRequest } from '../../blocks/modals.js';
+import { renderNotice } from '../../blocks/replies.js';
+import { WAIVER_EXPIRY_BLOCK, WAIVER_REASON_BLOCK } from '../../blocks/waivers.js';
+import { tellUser } from '../../notify-user.js';
+import type { Replies, SlackServices } from '../../services.js';
+import { attemptWaiverDecision, attemptWaiverRequest } from '../../waiver-flow.js';
+
+type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+interface WaiverSubmission {
+  privateMetadata: string;
+  reason: string;
+  expiresOn?: string;
+}
+
+function submissionItem(kind: string, { view, body, context }: ViewArgs, data: WaiverSubmission): IntakeItem {
+  return {
+    kind,
+    id: intakeId(kind, [
+      body.team?.id ?? '',
+      body.user.id,
+      view.id,
+      view.hash,
+      (body as { trigger_id?: string }).trigger_id ?? '',
+    ]),
+    user: body.user.id,
+    receivedAt: Date.now(),
+    retryNum: typeof context.retryNum === 'number' ? context.retryNum : 0,
+    data: { ...data },
+  };
+}
+
+/**
+ * The waiver request modal was submitted: a missing reason, a missing date, a date in the past or
+ * beyond the bound keeps it open with the error; otherwise it is taken in durably and acked.
+ */
+export function waiverRequestSubmitted(services: SlackServices, intake: IntakeWriter) {
+  return async function onWaiverRequest(args: ViewArgs): Promise<void> {
+    const { ack, view } = args;
+    const read = readWaiverRequest(view.state.values);
+    if ('errors' in read) {
+      await ack({ response_action: 'errors', errors: read.errors });
+      return;
+    }
+    const meta = decodeWaiverMetadata(view.private_metadata);
+    if (meta) {
+      const state = await services.store.getState(meta.evaluationId);
+      const problem = state
+        ? waiverRequestProblem({
+            policy: state.evaluation.policy.policy,
+            check: state.checks.find((c) => c.id === meta.check),
+            checkId: meta.check,
+            reason: read.reason,
+            expiresOn: read.expiresOn,
+            now: services.store.clock(),
+          })
+        : null;
+      if (problem?.kind === 'expiry' || problem?.kind === 'reason') {
+        await ack({
+          response_action: 'errors',
+          errors: { [problem.kind === 'expiry' ? WAIVER_EXPIRY_BLOCK : WAIVER_REASON_BLOCK]: problem.message },
+        });
+        return;
+      }
+    }
+    await intake.take(
+      submissionItem('waiver_request', args, {
+        privateMetadata: view.private_metadata,
+        reason: read.reason,
+        expiresOn: read.expiresOn,
+      }),
+    );
+    await ack();
+  };
+}
+
+export function processWaiverRequest(services: SlackServices, client: Replies['client']) {
+  return async function onWaiverRequestItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
+    const data = item.data as unknown as WaiverSubmission;
+    const meta = decodeWaiverMetadata(data.privateMetadata);
+    const where = { channel: meta?.channel, user: item.user };
+    if (!meta || data.expiresOn === undefined) {
+      await tellUser(client, where, renderNotice('This form does not belong to a gate message of this app.'));
+      return;
+    }
+    const click = {
+      evaluationId: meta.evaluationId,
+      digest: meta.digest,
+      check: meta.check,
+      user: item.user,
+      reason: data.reason,
+      expiresOn: data.expiresOn,
+    };
+    const text = await steps.once('request', async () => (await attemptWaiverRequest(services, click)).text);
+    await tellUser(client, where, renderNotice(text));
+  };
+}
+
+export function waiverRejectSubmitted(_services: SlackServices, intake: IntakeWriter) {
+  return async function onWaiverReject(args: ViewArgs): Promise<void> {
+    const { ack, view } = args;
+    const read = readWaiverRejectReason(view.state.values);
+    if ('error' in read) {
+      await ack({ response_action: 'errors', errors: { [WAIVER_REASON_BLOCK]: read.error } });
+      return;
+    }
+    await intake.take(
+      submissionItem('waiver_reject_reason', args, { privateMetadata: view.private_metadata, reason: read.reason }),
+    );
+    await ack();
+  };
+}
+
+export function processWaiverReject(services: SlackServices, client: Replies['client']) {
+  return async function onWaiverRejectItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
+    const data = item.data as unknown as WaiverSubmission;
+    const meta = decodeWaiverMetadata(data.privateMetadata);
+    const where = { channel: meta?.channel, user: item.user };
+    if (!meta?.waiverId || !meta.role) {
+      await tellUser(client, where, renderNotice('This form does not belong to a gate message of this app.'));
+      return;
+    }
+    const click = {
+      evaluationId: meta.evaluationId,
+      digest: meta.digest,
+      check: meta.check,
+      waiverId: meta.waiverId,
+      role: meta.role,
+      user: item.user,
+      decision: 'rejected' as const,
+      reason: data.reason,
+    };
+    const text = await steps.once('decide', async () => (await attemptWaiverDecision(services, click)).text);
+    await tellUser(client, where, renderNotice(text));
+  };
+}
