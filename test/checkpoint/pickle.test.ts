@@ -68,6 +68,34 @@ describe('restricted pickle interpreter: refusals', () => {
     expect(() => decode(p)).toThrow(/os\.system .*at archive\/data\.pkl byte 2/);
   });
 
+  it('refuses every global off the allow-list, not only known code-execution modules', () => {
+    // none of these modules is a known gadget; the interpreter still resolves nothing it does not list
+    for (const [module, name] of [
+      ['__main__', 'Net'],
+      ['torch.nn.modules.linear', 'Linear'],
+      ['numpy.core.multiarray', '_reconstruct'],
+      ['collections', 'defaultdict'],
+      ['torch', 'load'],
+    ] as const) {
+      const p = bin([0x80, 2], `c${module}\n${name}\n`, [0x2e]);
+      expect(() => decode(p)).toThrow(
+        expect.objectContaining({
+          code: 'UNSAFE_ARTIFACT',
+          hostile: true,
+          message: expect.stringMatching(
+            new RegExp(`imports ${module.replaceAll('.', '\\.')}\\.${name}, which is not on the allow-list`),
+          ),
+        }),
+      );
+    }
+    // a gadget module is named as such
+    expect(() => decode(bin([0x80, 2], 'csubprocess\nPopen\n', [0x2e]))).toThrow(
+      /subprocess\.Popen — a code-execution gadget, which is not on the allow-list/,
+    );
+    // while a listed global resolves
+    expect(() => decode(bin([0x80, 2], 'ccollections\nOrderedDict\n', [0x2e]))).not.toThrow();
+  });
+
   it('refuses STACK_GLOBAL gadgets (builtins.getattr) as hostile', () => {
     const p = bin([0x80, 4, 0x8c, 8], 'builtins', [0x8c, 7], 'getattr', [0x93, 0x2e]);
     expect(() => decode(p)).toThrow(

@@ -120,6 +120,50 @@ describe('export.parity failures, each for its reason', () => {
     expect(r.evidence[0]).toMatch(/1 of 3600 outputs outside atol/);
   });
 
+  it('holds the accuracy to within 0.5 pp of the reported PyTorch accuracy, on either side of the line', async () => {
+    // ONNX gets 357/360 = 99.17 % right; test_results.md reports 99.2 % (Δ −0.03 pp)
+    const reportAs = async (acc: string) => {
+      const dir = await copyExampleRun();
+      const file = path.join(dir, 'results/production/test_results.md');
+      await writeFile(
+        file,
+        (await readFile(file, 'utf8'))
+          .replaceAll('Test Accuracy**: 99.2%', `Test Accuracy**: ${acc}%`)
+          .replaceAll('Test Accuracy: 99.2%', `Test Accuracy: ${acc}%`),
+      );
+      return parity(dir);
+    };
+    const within = await reportAs('99.6');
+    expect(within.status, within.evidence.join('\n')).toBe('pass');
+    expect(within.metrics.accuracy_delta).toBeCloseTo(-0.4333, 3);
+    const outside = await reportAs('99.7');
+    expect(outside.status).toBe('fail');
+    expect(outside.metrics.accuracy_delta).toBeCloseTo(-0.5333, 3);
+    expect(outside.evidence[0]).toBe("parity fails: ONNX accuracy differs from PyTorch's by 0.53 pp (> 0.5 pp)");
+    expect(outside.metrics.flipped).toBe(0);
+  });
+
+  it('one prediction flipped against the reference logits fails even when every output is within tolerance', async () => {
+    const dir = await copyExampleRun();
+    const refs = await readArray(dir, 'data/test/reference_outputs.npy');
+    const f = Float32Array.from(toFloat32(refs.data, refs.dtype));
+    // sample 0's smallest logit becomes its largest: its argmax flips
+    const row = f.subarray(0, 10);
+    const k = row.indexOf(Math.min(...row));
+    f[k] = Math.max(...row) + 1;
+    await writeArray(dir, 'data/test/reference_outputs.npy', 'float32', refs.shape, f);
+    // tolerances wide enough that the flip is the only thing wrong
+    const loose: Policy = { ...DEFAULT_POLICY, parity: { ...DEFAULT_POLICY.parity, atol: 1e6, rtol: 1e6 } };
+    const r = await parity(dir, loose);
+    expect(r.status).toBe('fail');
+    expect(r.metrics.flipped).toBe(1);
+    expect(r.metrics.outside_tolerance).toBe(0);
+    expect(r.evidence[0]).toBe('parity fails: 1 predictions flipped vs the PyTorch reference logits (allowed 0)');
+    // a policy that allows one flip passes the same run
+    const allowOne: Policy = { ...loose, parity: { ...loose.parity, max_flipped: 1 } };
+    expect((await parity(dir, allowOne)).status).toBe('pass');
+  });
+
   it('a NaN-producing model fails', async () => {
     const dir = await copyExampleRun();
     await copyFile(path.join(ONNX_FIXTURES, 'digits-nan.onnx'), path.join(dir, MODEL));
