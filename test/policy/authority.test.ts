@@ -2,8 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
-import { describeOverride } from '../../src/policy/authority.js';
+import { describeOverride, FIELD_AUTHORITY, policyFieldPaths, TEAM_ONLY_SECTIONS } from '../../src/policy/authority.js';
 import { loadEffectivePolicy, type PolicyLayer, resolvePolicy } from '../../src/policy/load.js';
+import { DEFAULT_POLICY } from '../../src/policy/schema.js';
 import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
 
 afterAll(cleanupRuns);
@@ -20,6 +21,13 @@ async function withRunPolicy(yml: string): Promise<RunArtifacts> {
 }
 
 describe('policy authority: the team policy is the floor', () => {
+  it('classifies every policy field outside paths and the team-only sections explicitly', () => {
+    const sections = new Set<string>(['paths', ...TEAM_ONLY_SECTIONS]);
+    const fields = policyFieldPaths(DEFAULT_POLICY).filter((f) => !sections.has(f.split('.')[0] ?? f));
+    expect(fields.length).toBeGreaterThan(20);
+    expect(fields.filter((f) => !(f in FIELD_AUTHORITY))).toEqual([]);
+  });
+
   it.each([
     ['target_accuracy: 10\n', 'target_accuracy', '85', '10'],
     ['latency:\n  requests: 1\n', 'latency.requests', '2000', '1'],
@@ -41,6 +49,7 @@ describe('policy authority: the team policy is the floor', () => {
       '[Model Overview]',
     ],
     ['latency:\n  warmup_requests: 5000\n', 'latency.warmup_requests', '50', '5000'],
+    ['latency:\n  throughput_seconds: 1\n', 'latency.throughput_seconds', '3', '1'],
     ['run_overridable: [target_accuracy]\n', 'run_overridable', '[]', '[target_accuracy]'],
   ])(
     'readiness.yml %j is refused naming the field, the team value and the attempted value',
