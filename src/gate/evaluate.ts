@@ -15,15 +15,42 @@ export interface SignoffRecord {
   digest: string;
   /** Policy digest the sign-off was given for (absent on records made before sign-offs were bound to it). */
   policy_digest?: string | undefined;
+  /** The evaluation it was given on (absent on records made before this was recorded); others inherit it. */
+  evaluation_id?: string | undefined;
   /** When an approval stops counting (signoff.max_age_days after `at`); set by the store when it reads the record. */
   expires_at?: string | undefined;
   /** The approval is older than signoff.max_age_days: shown, but it no longer counts. */
   expired?: boolean | undefined;
+  /**
+   * Why an inherited approval does not count for the evaluation reading it (set by the store when
+   * it reads the record): `self_approval` when its signer is this evaluation's requester and the
+   * policy does not allow self-approval.
+   */
+  not_counted?: 'self_approval' | undefined;
 }
 
-/** Sign-offs that count for `digest`: given for it, and not an expired approval. */
+/** Sign-offs that count for `digest`: given for it, not an expired approval, not ruled out for this evaluation. */
 export function currentSignoffs(signoffs: readonly SignoffRecord[], digest: string): SignoffRecord[] {
-  return signoffs.filter((s) => s.digest === digest && !s.expired);
+  return signoffs.filter((s) => s.digest === digest && !s.expired && !s.not_counted);
+}
+
+/**
+ * Marks the approvals this evaluation's requester gave on another evaluation of the same
+ * artifacts and policy (whose requester was someone else) as not counting, unless the policy
+ * allows self-approval: inheriting sign-offs never lets a requester approve their own
+ * evaluation. Rejections stay: they only ever tighten the gate. Pure.
+ */
+export function withoutSelfApprovals(
+  records: readonly SignoffRecord[],
+  evaluation: { id: string; requester: string },
+  allowSelfApproval: boolean,
+): SignoffRecord[] {
+  if (allowSelfApproval) return [...records];
+  return records.map((s) =>
+    s.decision === 'approved' && s.user === evaluation.requester && s.evaluation_id !== evaluation.id
+      ? { ...s, not_counted: 'self_approval' as const }
+      : s,
+  );
 }
 
 /** Marks approvals older than `maxAgeDays` at `now` as expired (rejections never expire). Pure. */

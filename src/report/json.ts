@@ -133,6 +133,16 @@ export const ReportJsonSchema = z
           .boolean()
           .optional()
           .describe('The approval is older than signoff.max_age_days and no longer counts.'),
+        evaluation_id: z
+          .string()
+          .optional()
+          .describe('The evaluation the sign-off was given on; later evaluations of the same digests inherit it.'),
+        not_counted: z
+          .enum(['self_approval'])
+          .optional()
+          .describe(
+            "Why this inherited approval does not count for this evaluation: self_approval when its signer is this evaluation's requester (sign-offs belong to the artifact and policy digests; the requester of a later evaluation may have signed an earlier one).",
+          ),
       }),
     ),
     waivers: z

@@ -7,7 +7,7 @@ import { pendingResult } from '../checks/runner.js';
 import type { CheckDefinition, CheckResult } from '../checks/types.js';
 import { assembleReport, type GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
-import { minApprovalsFor, type SignoffRecord, withExpiry } from '../gate/evaluate.js';
+import { minApprovalsFor, type SignoffRecord, withExpiry, withoutSelfApprovals } from '../gate/evaluate.js';
 import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
 import { neverWaivableReason, type WaiverRecord, withWaiverExpiry } from '../waivers/waivers.js';
@@ -474,6 +474,7 @@ export class EvaluationStore {
       user: attempt.user,
       at,
       digest: attempt.digest,
+      evaluation_id: attempt.evaluationId,
     };
     if (pair.policy) record.policy_digest = pair.policy.digest;
     if (attempt.reason !== undefined) record.reason = attempt.reason;
@@ -737,10 +738,15 @@ export class EvaluationStore {
       results.push(r);
     }
     const now = this.now();
-    const signoffRecords = withExpiry(
-      Object.values(signoffs).map((s) => JSON.parse(s) as SignoffRecord),
-      maxAgeDays(evaluation.policy),
-      now,
+    // inherited records are re-checked against this evaluation: its requester's approvals do not count
+    const signoffRecords = withoutSelfApprovals(
+      withExpiry(
+        Object.values(signoffs).map((s) => JSON.parse(s) as SignoffRecord),
+        maxAgeDays(evaluation.policy),
+        now,
+      ),
+      evaluation,
+      evaluation.policy.policy.signoff.allow_self_approval,
     );
     const waivers = withWaiverExpiry(Object.values(waiverHash).map(parseWaiver), now);
     const report = assembleReport({

@@ -321,7 +321,8 @@ export type RecordSignoffArgs = {
  * it is complete with `minApprovals` current approvals, and closed by any rejection. Each person
  * counts once. Every attempt, refused ones included, is audited. An approval older than the
  * policy's signoff.max_age_days (recorded before `expiredBefore`) no longer counts and is dropped
- * when the role is signed again.
+ * when the role is signed again. An approval the evaluation's requester gave (inherited from an
+ * evaluation someone else requested) does not count here unless self-approval is allowed.
  * → {1, version, approvals} | {0, refusal}
  */
 export const RECORD_SIGNOFF = luaScript<RecordSignoffArgs, [number, string | number, number?]>()({
@@ -342,12 +343,17 @@ if user == redis.call('HGET', meta, 'requester') and not args.allowSelf and redi
   return refuse('self_approval')
 end
 local approvals, expired, own = 0, {}, false
+-- an approval this evaluation's requester gave on another evaluation of the pair does not count here (unless self-approval is allowed)
+local requester = redis.call('HGET', meta, 'requester')
+local selfAllowed = args.allowSelf or redis.call('HGET', meta, 'allow_self_approval') == '1'
 local all = redis.call('HGETALL', signoffs)
 for i = 1, #all, 2 do
   local rec = cjson.decode(all[i + 1])
   if rec.role == role then
     if rec.decision ~= 'approved' then return refuse('role_already_signed') end
-    if rec.at <= expiredBefore then
+    if rec.user == requester and not selfAllowed and rec.evaluation_id ~= id then
+      -- held by the pair for other evaluations, not counted here
+    elseif rec.at <= expiredBefore then
       table.insert(expired, {field = all[i], user = rec.user})
     else
       approvals = approvals + 1
