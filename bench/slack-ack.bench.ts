@@ -296,5 +296,6 @@ async function main(): Promise<void> {
 const entry = process.argv[2] === '--serve' ? serve(process.argv[3] as Kind) : main();
 entry.catch((err: unknown) => {
   console.error(err);
-  process.exitCode = 1;
+  // the app processes end when their IPC channel closes
+  process.exit(1);
 });
