@@ -90,7 +90,7 @@ export const PolicySchema = z.strictObject({
   latency: z
     .strictObject({
       p95_budget_ms: positive.describe(
-        'The load test passes when p95 latency (single requests) is at most this many milliseconds.',
+        'The load test passes when p95 latency (single requests) is below this many milliseconds (equal fails).',
       ),
       requests: z
         .number()

@@ -2,7 +2,7 @@ import { copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
-import { check } from '../../src/checks/export-inference.js';
+import { check, withinLatencyBudget } from '../../src/checks/export-inference.js';
 import { runCheck } from '../../src/checks/runner.js';
 import type { CheckProgress, CheckResult } from '../../src/checks/types.js';
 import { summarizeLatency } from '../../src/onnx/latency.js';
@@ -37,6 +37,7 @@ describe('export.inference on the example run', () => {
     expect(p50_ms).toBeLessThanOrEqual(p95_ms!);
     expect(p95_ms).toBeLessThanOrEqual(p99_ms!);
     const text = r.evidence.join('\n');
+    expect(r.evidence[0]).toMatch(/^inference works: p95 [\d.]+ ms < 100 ms budget over 1000 requests$/);
     expect(text).toMatch(/output "logits" \[1, 10\] float32/);
     expect(text).toMatch(/batch 16: .* per sample/);
     expect(text).toMatch(/batch 32: .* per sample/);
@@ -45,6 +46,14 @@ describe('export.inference on the example run', () => {
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.every((p) => p.label === 'latency' && p.total === 1000)).toBe(true);
     expect(progress.at(-1)?.done).toBe(1000);
+  });
+
+  it('p95 must be below the budget: equal to it fails (DESIGN: p95 < budget)', () => {
+    expect(withinLatencyBudget(99.999, 100)).toBe(true);
+    expect(withinLatencyBudget(100, 100)).toBe(false);
+    expect(withinLatencyBudget(100.001, 100)).toBe(false);
+    expect(withinLatencyBudget(0.25, 0.5)).toBe(true);
+    expect(withinLatencyBudget(0.5, 0.25)).toBe(false);
   });
 
   it('fails when p95 is over the budget', async () => {
