@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { formatBytes, formatCount, loadCheckpointForCheck, safetyEvidence } from '../checkpoint/check-support.js';
 import { parseAccuracy } from '../parse/numbers.js';
+import { formatBytes, formatCount, loadCheckpointForCheck, safetyEvidence } from './checkpoint-support.js';
 import { defineCheck, fail, fmt, pass } from './define.js';
 
 const REMEDIATION = 'Production checkpoint not saved. Check checkpointing configuration, verify training completed.';

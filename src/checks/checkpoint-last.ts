@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { formatBytes, formatCount, loadCheckpointForCheck, safetyEvidence } from '../checkpoint/check-support.js';
+import { formatBytes, formatCount, loadCheckpointForCheck, safetyEvidence } from './checkpoint-support.js';
 import { defineCheck, pass } from './define.js';
 
 const REMEDIATION =

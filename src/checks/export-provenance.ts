@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { formatCount } from '../checkpoint/check-support.js';
 import { checkpointWeightDigests, matchWeights } from '../checkpoint/provenance.js';
 import { Checkpoint, checkpointLimits } from '../checkpoint/reader.js';
 import { summarizeCheckpoint } from '../checkpoint/summary.js';
 import { GateError } from '../errors.js';
 import { onnxLimits, onnxWeightDigests } from '../onnx/inspect.js';
+import { formatCount } from './checkpoint-support.js';
 import { defineCheck, fail, pass, warn } from './define.js';
 
 const REMEDIATION =

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { RunArtifacts } from '../artifacts/run.js';
-import { fail } from '../checks/define.js';
-import type { CheckOutcome } from '../checks/types.js';
+import { checkpointLimits, LEGACY_REMEDIATION } from '../checkpoint/reader.js';
+import { type CheckpointSummary, readCheckpointMetadata } from '../checkpoint/summary.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
-import { checkpointLimits, LEGACY_REMEDIATION } from './reader.js';
-import { type CheckpointSummary, readCheckpointMetadata } from './summary.js';
+import { fail } from './define.js';
+import type { CheckOutcome } from './types.js';
 
 /** "12 KB", "272 KB", "44.8 MB". */
 export function formatBytes(n: number): string {
