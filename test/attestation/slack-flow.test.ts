@@ -251,8 +251,8 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
     expect(JSON.stringify(attempts)).not.toContain(HOOK_SECRET);
 
     // a new evaluation of the same bytes under the same policy inherits the approvals (sign-offs
-    // belong to the digests); a technical lead withdraws the approval and rejects: the earlier
-    // attestation is revoked
+    // belong to the digests); the technical approver withdraws their approval (only they can) and
+    // another technical lead rejects: the earlier attestation is revoked
     await h.command(U.requester, `run ${h.runName}`);
     const secondState = await waitFor(
       async () => {
@@ -268,7 +268,7 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
       () => buttons(h.message(secondState).blocks).get('signoff_withdraw_technical'),
       'the withdraw button',
     );
-    await h.click(U.tech, 'signoff_withdraw_technical', withdraw);
+    await h.click(U.lead2, 'signoff_withdraw_technical', withdraw);
     const reject = await waitFor(
       () => buttons(h.message(secondState).blocks).get('signoff_reject_technical'),
       'live technical buttons after the withdrawal',
