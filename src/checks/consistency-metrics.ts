@@ -10,7 +10,7 @@ import { perClassSources } from '../parse/metrics.js';
 import { accuraciesAgree, parseAccuracy } from '../parse/numbers.js';
 import { allAccuracies, describeSourced, optionalMarkdown, type SourcedAccuracy } from '../parse/run-docs.js';
 import type { Policy } from '../policy/schema.js';
-import { readAllLabels } from '../testset/index.js';
+import { readAllLabels, testsetLimits } from '../testset/index.js';
 import { defineCheck, fail, pass, warn } from './define.js';
 
 /**
@@ -233,7 +233,7 @@ export const check = defineCheck({
     const labelsRel = policy.paths.test_labels;
     if (await run.exists(labelsRel)) {
       try {
-        const labels = await readAllLabels(run, labelsRel);
+        const labels = await readAllLabels(run, labelsRel, undefined, testsetLimits(policy));
         if (labels.length > 0) {
           let max = -1;
           const distinct = new Set<number>();

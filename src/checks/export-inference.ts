@@ -9,7 +9,14 @@ import {
   TORCHSCRIPT_REMEDIATION,
 } from '../onnx/prepare.js';
 import type { Feed } from '../onnx/protocol.js';
-import { castForModel, formatShape, locateTestArray, type NdData, openTestArray } from '../testset/index.js';
+import {
+  castForModel,
+  formatShape,
+  locateTestArray,
+  type NdData,
+  openTestArray,
+  testsetLimits,
+} from '../testset/index.js';
 import { defineCheck, fail, fmt, pass } from './define.js';
 import type { CheckContext, CheckOutcome, Metrics } from './types.js';
 
@@ -30,7 +37,7 @@ async function sampleFeed(ctx: CheckContext, model: OpenModel, rows: number): Pr
   const { run, policy } = ctx;
   const inputsRel = await locateTestArray(run, policy.paths.test_inputs, 'inputs');
   if (inputsRel) {
-    const arr = await openTestArray(run, inputsRel, 'inputs');
+    const arr = await openTestArray(run, inputsRel, 'inputs', testsetLimits(policy));
     try {
       matchInput(model.input, arr, 1);
       const take = Math.min(rows, arr.rows);

@@ -4,7 +4,15 @@ import { looksUnnormalised, type ParityStats, runParity } from '../onnx/parity.j
 import { locateExport, matchInput, openModel, outputClasses, TORCHSCRIPT_REMEDIATION } from '../onnx/prepare.js';
 import { readTestAccuracy } from '../parse/run-docs.js';
 import type { Policy } from '../policy/schema.js';
-import { formatShape, locateTestArray, type NdArray, openTestArray, validateLabels } from '../testset/index.js';
+import {
+  formatShape,
+  locateTestArray,
+  type NdArray,
+  type OpenArrayOptions,
+  openTestArray,
+  testsetLimits,
+  validateLabels,
+} from '../testset/index.js';
 import { defineCheck, fail, fmt, pass } from './define.js';
 import type { CheckContext, CheckOutcome, Metrics } from './types.js';
 
@@ -44,8 +52,9 @@ async function openOptional(
   run: RunArtifacts,
   rel: string | null,
   role: 'labels' | 'reference_outputs',
+  opts: OpenArrayOptions,
 ): Promise<NdArray | null> {
-  return rel === null ? null : openTestArray(run, rel, role);
+  return rel === null ? null : openTestArray(run, rel, role, opts);
 }
 
 async function runExportParity(ctx: CheckContext): Promise<CheckOutcome> {
@@ -89,12 +98,13 @@ async function runExportParity(ctx: CheckContext): Promise<CheckOutcome> {
   }
   const arrays: NdArray[] = [];
   try {
-    const inputs = await openTestArray(run, inputsRel, 'inputs');
+    const limits = testsetLimits(policy);
+    const inputs = await openTestArray(run, inputsRel, 'inputs', limits);
     arrays.push(inputs);
-    const labels = (await openOptional(run, labelsRel, 'labels')) as NdArray;
+    const labels = (await openOptional(run, labelsRel, 'labels', limits)) as NdArray;
     arrays.push(labels);
     validateLabels(labels, inputs.rows, inputs.shape);
-    const refs = await openOptional(run, refsRel, 'reference_outputs');
+    const refs = await openOptional(run, refsRel, 'reference_outputs', limits);
     if (refs) arrays.push(refs);
     const batch = matchInput(model.input, inputs, policy.parity.batch_size);
     const classes = outputClasses(model.output);

@@ -199,6 +199,13 @@ export const PolicySchema = z.strictObject({
         .int()
         .positive()
         .describe("Cap for a checkpoint's data.pkl (the pickle is read whole)."),
+      max_testset_inflated_bytes: z
+        .number()
+        .int()
+        .positive()
+        .describe(
+          'Cap for the declared uncompressed size of one deflated array in a test-set .npz; a larger one is refused as a zip bomb before anything is inflated.',
+        ),
       max_onnx_bytes: z.number().int().positive().describe('Cap for an ONNX model (with external data).'),
       max_onnx_nodes: z
         .number()
@@ -312,6 +319,7 @@ export const DEFAULT_POLICY: Policy = {
     max_checkpoint_uncompressed_bytes: 8 * 1024 * 1024 * 1024,
     max_zip_compression_ratio: 100,
     max_pickle_bytes: 64 * 1024 * 1024,
+    max_testset_inflated_bytes: 1024 * 1024 * 1024,
     max_onnx_bytes: 4 * 1024 * 1024 * 1024,
     max_onnx_nodes: 250_000,
     max_onnx_attributes: 1_000_000,

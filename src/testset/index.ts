@@ -5,19 +5,19 @@
 import type { RunArtifacts } from '../artifacts/run.js';
 import { GateError } from '../errors.js';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits, ZipReader } from '../formats/zip.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/schema.js';
 import { elementAsNumber, type NdData, type NpDtype } from './dtype.js';
-import {
-  arrayFromSource,
-  DEFAULT_MAX_INFLATED_BYTES,
-  formatShape,
-  type NdArray,
-  type OpenArrayOptions,
-} from './npy.js';
+import { arrayFromSource, formatShape, type NdArray, type OpenArrayOptions } from './npy.js';
 import { FileRangeSource, InflateSource } from './sources.js';
 
 export * from './dtype.js';
 export type { NdArray, OpenArrayOptions } from './npy.js';
 export { formatShape, parseNpyHeader } from './npy.js';
+
+/** The policy's caps for reading test-set arrays. */
+export function testsetLimits(policy: Policy): OpenArrayOptions {
+  return { maxInflatedBytes: policy.limits.max_testset_inflated_bytes };
+}
 
 /** Opens a .npy file for row-batched reads. */
 export async function openNpy(run: RunArtifacts, rel: string, opts: OpenArrayOptions = {}): Promise<NdArray> {
@@ -87,7 +87,7 @@ export async function openNpzEntry(
     if (entry.method === 8) {
       // The declared size is checked before anything is inflated; the header's shape × dtype must
       // then match it exactly (arrayFromSource), and the inflate stops at the declared size.
-      const max = opts.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+      const max = opts.maxInflatedBytes ?? DEFAULT_POLICY.limits.max_testset_inflated_bytes;
       if (entry.uncompressedSize > max) {
         const ratio =
           entry.compressedSize > 0 ? `${Math.round(entry.uncompressedSize / entry.compressedSize)}:1` : 'infinite';
@@ -213,8 +213,13 @@ export function labelsToInts(data: NdData, dtype: NpDtype): Int32Array {
 }
 
 /** Reads every label of a labels file (N × 4 bytes in memory). */
-export async function readAllLabels(run: RunArtifacts, rel: string, expectedRows?: number): Promise<Int32Array> {
-  const arr = await openTestArray(run, rel, 'labels');
+export async function readAllLabels(
+  run: RunArtifacts,
+  rel: string,
+  expectedRows?: number,
+  opts: OpenArrayOptions = {},
+): Promise<Int32Array> {
+  const arr = await openTestArray(run, rel, 'labels', opts);
   try {
     validateLabels(arr, expectedRows);
     const out = new Int32Array(arr.rows);

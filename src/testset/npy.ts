@@ -6,8 +6,6 @@ export const NPY_MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); 
 const MAX_HEADER_BYTES = 64 * 1024;
 /** Fortran-ordered arrays are transposed in memory up to this size; larger ones are refused. */
 export const DEFAULT_MAX_TRANSPOSE_BYTES = 512 * 1024 * 1024;
-/** A deflated .npz member declaring more than this uncompressed is refused before inflating. */
-export const DEFAULT_MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
 
 export interface NpyHeader {
   dtype: NpDtype;
@@ -140,7 +138,10 @@ export interface NdArray {
 export interface OpenArrayOptions {
   /** Fortran-ordered arrays bigger than this are refused (they cannot be streamed by rows). */
   maxTransposeBytes?: number;
-  /** Deflated .npz members declaring more uncompressed bytes than this are refused unread. */
+  /**
+   * Deflated .npz members declaring more uncompressed bytes than this are refused unread
+   * (limits.max_testset_inflated_bytes; the default policy's value when not given).
+   */
   maxInflatedBytes?: number;
 }
 

@@ -19,6 +19,7 @@ import {
 } from '../../src/testset/index.js';
 import { encodeNpy, npyHeader } from '../../src/testset/npy.js';
 import { type BuildEntry, buildZip } from '../formats/zip-builder.js';
+import { runOn } from '../helpers/check.js';
 import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
 
 /** Plain numbers from any typed array the readers return (int64 as Number). */
@@ -268,6 +269,35 @@ describe('.npz size checks (deflate bombs)', () => {
     );
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(512 * 1024 * 1024);
+  });
+
+  it("the cap is the team policy's limits.max_testset_inflated_bytes: under a lower one export.parity refuses a plain deflated test set", async () => {
+    const runDir = await copyExampleRun();
+    const inputs = await readFile(path.join(runDir, 'data/test/inputs.npy'));
+    const labels = await readFile(path.join(runDir, 'data/test/labels.npy'));
+    await rm(path.join(runDir, 'data/test/inputs.npy'));
+    await rm(path.join(runDir, 'data/test/labels.npy'));
+    await writeFile(
+      path.join(runDir, 'data/test/inputs.npz'),
+      buildZip([
+        { name: 'inputs.npy', data: inputs, deflate: true },
+        { name: 'labels.npy', data: labels, deflate: true },
+      ]),
+    );
+    const cap = inputs.length - 1;
+    const { result } = await runOn(runDir, parityCheck, {
+      policyLayer: { source: 'team policy', data: { limits: { max_testset_inflated_bytes: cap } } },
+    });
+    expect(result.status).toBe('fail');
+    expect(result.security).toBe(true);
+    expect(result.evidence[0]).toContain(
+      `data/test/inputs.npz:inputs: deflated entry declares ${inputs.length} bytes from `,
+    );
+    expect(result.evidence[0]).toContain(`the limit for an inflated test-set array is ${cap} bytes`);
+    // at the default cap the same archive is read
+    const ok = await runOn(runDir, parityCheck);
+    expect(ok.result.security).not.toBe(true);
+    expect(ok.text).not.toContain('zip bomb');
   });
 
   it("refuses a member whose declared size differs from its header's shape × dtype", async () => {
