@@ -147,4 +147,26 @@ describe('logged errors', () => {
     expect(raw).toContain('[Circular]');
     expect(out.lines()[0]).toMatchObject({ err: { message: 'request failed', config: { ok: true } } });
   });
+
+  it('censors the Slack signing secret in child bindings and in objects interpolated into the message', () => {
+    const out = capture();
+    const log = createLogger({}, out.stream);
+    log
+      .child({
+        signingSecret: SECRET,
+        SLACK_SIGNING_SECRET: SECRET,
+        settings: { signingSecret: SECRET },
+        env: { SLACK_SIGNING_SECRET: SECRET },
+      })
+      .info({ config: { SLACK_SIGNING_SECRET: SECRET } }, 'starting with %o', { signingSecret: SECRET });
+    expect(out.raw()).not.toContain(SECRET);
+    expect(out.lines()[0]).toMatchObject({
+      signingSecret: '[REDACTED]',
+      SLACK_SIGNING_SECRET: '[REDACTED]',
+      settings: { signingSecret: '[REDACTED]' },
+      env: { SLACK_SIGNING_SECRET: '[REDACTED]' },
+      config: { SLACK_SIGNING_SECRET: '[REDACTED]' },
+      msg: 'starting with {"signingSecret":"[REDACTED]"}',
+    });
+  });
 });
