@@ -67,7 +67,10 @@ export class GateHook implements GateObserver {
     this.seenKey = `${opts.prefix}:attest:seen`;
     this.noticeKey = `${opts.prefix}:attest:notice`;
     this.attachedKey = `${opts.prefix}:attest:attached`;
+    this.waivedKey = `${opts.prefix}:attest:waived`;
   }
+
+  private readonly waivedKey: string;
 
   async start(): Promise<void> {
     await this.opts.webhooks?.start();
@@ -80,6 +83,7 @@ export class GateHook implements GateObserver {
   async observe(state: EvaluationState, notice: NoticeRef | null): Promise<void> {
     const ev = state.evaluation;
     const prev = await this.opts.redis.hget(this.seenKey, ev.id);
+    await this.announceWaivers(state);
     if (state.gate === 'passed' && !ev.superseded_by) {
       const attestation = await this.issue(state);
       if (notice) await this.opts.redis.hsetnx(this.noticeKey, ev.id, JSON.stringify(notice));
@@ -101,6 +105,18 @@ export class GateHook implements GateObserver {
     if (state.gate === 'pending' && prev === null && !ev.superseded_by)
       await this.opts.webhooks?.schedulePendingProbe(state);
     if (prev !== state.gate) await this.opts.redis.hset(this.seenKey, ev.id, state.gate);
+  }
+
+  /** The `waived` event, once per waiver, when it has become effective (approved by every named role, not expired). */
+  private async announceWaivers(state: EvaluationState): Promise<void> {
+    if (!this.opts.webhooks || state.evaluation.superseded_by || !state.waivers?.length) return;
+    for (const w of reportFromState(state, this.now()).waivers) {
+      if (w.standing !== 'effective') continue;
+      // queued before it is marked sent: a crash in between queues it again under the same job id
+      if ((await this.opts.redis.sismember(this.waivedKey, w.id)) === 1) continue;
+      await this.opts.webhooks.dispatch('waived', state, w.id);
+      await this.opts.redis.sadd(this.waivedKey, w.id);
+    }
   }
 
   /** The evaluation's attestation: signed and stored the first time, the stored one afterwards. */

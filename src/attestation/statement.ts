@@ -33,12 +33,24 @@ export interface GatePredicate {
     effective: Policy;
   };
   checks: { id: string; status: string; metrics: Metrics }[];
-  /** Waived automated items (id, who, why, until when); empty while no item is waived. */
-  waivers: { check: string; reason: string; approved_by: string[]; expires_at: string }[];
+  /** Failing automated items accepted by an effective waiver (id, why, who asked, who approved, until when). */
+  waivers: PredicateWaiver[];
   signoffs: { role: string; user: string; decision: 'approved' | 'rejected'; at: string }[];
   passed_at: string;
   issued_at: string;
   issuer: { name: 'readiness-gate'; keyid: string };
+}
+
+export interface PredicateWaiver {
+  check: string;
+  reason: string;
+  requested_by: string;
+  requested_at: string;
+  /** Slack user ids of the approvers, in the order they approved. */
+  approved_by: string[];
+  approvals: { role: string; user: string; at: string }[];
+  expires_at: string;
+  waiver_id: string;
 }
 
 export interface Statement {
@@ -87,7 +99,18 @@ export function buildStatement({ report, evaluationId, issuedAt, keyid }: Statem
         effective: report.policy.effective,
       },
       checks: report.checks.map((c) => ({ id: c.id, status: c.status, metrics: c.metrics })),
-      waivers: [],
+      waivers: report.waivers
+        .filter((w) => w.standing === 'effective')
+        .map((w) => ({
+          check: w.check,
+          reason: w.reason,
+          requested_by: w.requested_by,
+          requested_at: w.requested_at,
+          approved_by: w.approvals.map((a) => a.user),
+          approvals: w.approvals.map((a) => ({ role: a.role, user: a.user, at: a.at })),
+          expires_at: w.expires_at,
+          waiver_id: w.id,
+        })),
       signoffs: report.signoffs
         .filter((s) => s.digest === report.digest)
         .map((s) => ({ role: s.role, user: s.user, decision: s.decision, at: s.at })),

@@ -69,15 +69,24 @@ export class WebhookDispatcher {
   }
 
   /** Queues `event` of the evaluation to every webhook subscribed to it (once per evaluation, event and webhook). */
-  async dispatch(event: WebhookEvent, state: EvaluationState): Promise<void> {
+  async dispatch(event: WebhookEvent, state: EvaluationState, waiverId?: string): Promise<void> {
     const targets = [...this.hooks.values()].filter((h) => h.events.includes(event));
     if (targets.length === 0) return;
     const attestation = await this.opts.attestations.get(state.evaluation.id);
     const report = reportFromState(state);
     for (const hook of targets) {
-      const deliveryId = `${state.evaluation.id}__${event}__${hook.id}`;
+      // a waived event is about one waiver: one delivery per waiver
+      const deliveryId = `${state.evaluation.id}__${event}${waiverId ? `__${waiverId}` : ''}__${hook.id}`;
       const body = JSON.stringify(
-        webhookBody({ event, deliveryId, occurredAt: new Date(this.now()), state, report, attestation }),
+        webhookBody({
+          event,
+          deliveryId,
+          occurredAt: new Date(this.now()),
+          state,
+          report,
+          attestation,
+          ...(waiverId ? { waiverId } : {}),
+        }),
       );
       const data = WebhookJobSchema.parse({
         kind: 'deliver',

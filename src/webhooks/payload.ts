@@ -19,6 +19,17 @@ export interface WebhookBody {
   outstanding: string[];
   checks: { id: string; status: string }[];
   signoffs: { role: string; user: string; decision: string; at: string; reason?: string }[];
+  /** Effective waivers: failing checks accepted with stakeholder approval. */
+  waivers: {
+    id: string;
+    check: string;
+    reason: string;
+    requested_by: string;
+    approvals: { role: string; user: string; at: string }[];
+    expires_at: string;
+  }[];
+  /** For the `waived` event: the waiver that became effective. */
+  waiver?: string;
   attestation: {
     status: 'valid' | 'revoked';
     keyid: string;
@@ -35,6 +46,8 @@ export function webhookBody(input: {
   state: EvaluationState;
   report: GateReport;
   attestation: StoredAttestation | null;
+  /** The waiver a `waived` event is about. */
+  waiverId?: string;
 }): WebhookBody {
   const { state, report, attestation: a } = input;
   return {
@@ -60,6 +73,17 @@ export function webhookBody(input: {
         at: s.at,
         ...(s.reason !== undefined ? { reason: s.reason } : {}),
       })),
+    waivers: report.waivers
+      .filter((w) => w.standing === 'effective')
+      .map((w) => ({
+        id: w.id,
+        check: w.check,
+        reason: w.reason,
+        requested_by: w.requested_by,
+        approvals: w.approvals,
+        expires_at: w.expires_at,
+      })),
+    ...(input.waiverId !== undefined ? { waiver: input.waiverId } : {}),
     attestation: a
       ? {
           status: a.status,
