@@ -101,6 +101,8 @@ export interface RunCheckOptions {
   timeoutMs?: number;
   /** Told when the check is stopped at its time limit while its work may still be running (see observability/health). */
   onAbandoned?: (settled: Promise<unknown>) => void;
+  /** Monotonic clock in ms for `duration_ms` (default performance.now). */
+  now?: () => number;
 }
 
 /**
@@ -113,7 +115,8 @@ export async function runCheck(
   ctx: CheckContext,
   opts: RunCheckOptions = {},
 ): Promise<CheckResult> {
-  const started = performance.now();
+  const now = opts.now ?? (() => performance.now());
+  const started = now();
   const timeoutMs = opts.timeoutMs ?? checkTimeoutMs(def, ctx.policy);
   let outcome: CheckOutcome;
   try {
@@ -136,10 +139,10 @@ export async function runCheck(
       outcome = await def.run(ctx);
     }
   } catch (err) {
-    if (err instanceof CheckLimitExceeded) return limitExceededResult(def, err, performance.now() - started);
+    if (err instanceof CheckLimitExceeded) return limitExceededResult(def, err, now() - started);
     outcome = outcomeFromError(err);
   }
-  const duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+  const duration_ms = Math.round((now() - started) * 1000) / 1000;
   const passing = outcome.status === 'pass' || outcome.status === 'skipped';
   const result: CheckResult = {
     id: def.id,

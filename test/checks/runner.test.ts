@@ -99,12 +99,16 @@ describe('runCheck', () => {
 
   it('passes carry no remediation and a measured duration', async () => {
     const run = await RunArtifacts.open(EXAMPLE_RUN);
+    const clock = [1000, 1250.12345];
     const r = await runCheck(
       def('x.ok', async () => pass(['fine'])),
       { run, policy: DEFAULT_POLICY },
+      { now: () => clock.shift() ?? Number.NaN },
     );
     expect(r.remediation).toBeNull();
-    expect(r.duration_ms).toBeGreaterThanOrEqual(0);
+    // from start to end of the check, to the microsecond
+    expect(r.duration_ms).toBe(250.123);
+    expect(clock).toEqual([]);
   });
 });
 
