@@ -11,6 +11,7 @@ import { minApprovalsFor, type SignoffRecord, withExpiry, withoutSelfApprovals }
 import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
 import { neverWaivableReason, type WaiverRecord, withWaiverExpiry } from '../waivers/waivers.js';
+import { parseStreamEntry } from './audit-entry.js';
 import { type LuaScript, runScript } from './lua.js';
 import {
   APPLY_CHECK_RESULT,
@@ -856,17 +857,9 @@ export class EvaluationStore {
     for (;;) {
       const page = await this.redis.xrange(this.auditKey, start, '+', 'COUNT', '1000');
       for (const [id, flat] of page) {
-        const f: Record<string, string> = {};
-        for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i] as string] = flat[i + 1] as string;
-        if (opts.evaluation && f.evaluation !== opts.evaluation) continue;
-        out.push({
-          id,
-          type: f.type ?? '',
-          evaluation: f.evaluation || null,
-          actor: f.actor || null,
-          at: f.at ?? '',
-          data: f.data ? (JSON.parse(f.data) as Record<string, unknown>) : {},
-        });
+        const { other: _, ...entry } = parseStreamEntry(id, flat);
+        if (opts.evaluation && entry.evaluation !== opts.evaluation) continue;
+        out.push(entry);
         if (out.length >= limit) return out;
       }
       if (page.length < 1000) return out;
