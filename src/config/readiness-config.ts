@@ -39,6 +39,30 @@ export const RoleApproversSchema = z.strictObject({
     ),
 });
 
+const hours = z
+  .number()
+  .positive()
+  .max(24 * 366);
+
+export const SignoffAskingSchema = z.strictObject({
+  ask_by_dm: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Besides the mention in the gate message's thread, DM each approver of a pending role (configured users and user-group members, at most 50 per role) with the same sign-off buttons; reminders go by DM too.",
+    ),
+  remind_after_hours: hours
+    .optional()
+    .describe(
+      'Hours after sign-off opened when the approvers of roles still unsigned are reminded (thread, and DM when ask_by_dm); unset: no reminder.',
+    ),
+  escalate_after_hours: hours
+    .optional()
+    .describe(
+      'Hours after sign-off opened when the notification channel is told which roles are still missing and for how long; unset: no escalation.',
+    ),
+});
+
 const policyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
   message: 'expected a policy name of letters, digits, ".", "_" or "-"',
 });
@@ -75,6 +99,9 @@ export const ReadinessConfigSchema = z
       .describe(
         'Channel id told about every gate status change (PASSED, BLOCKED); defaults to the channel the command ran in.',
       ),
+    signoff: SignoffAskingSchema.default({ ask_by_dm: false }).describe(
+      'How approvers are asked, reminded and escalated once sign-off opens (see docs/architecture.md, "Asking approvers").',
+    ),
     webhooks: z
       .array(WebhookSchema)
       .default([])

@@ -10,6 +10,8 @@ export const QUEUE_NAMES = {
   webhooks: 'readiness-webhooks',
   /** Commands and clicks taken in before their ack, processed by any app process (durable). */
   intake: 'readiness-intake',
+  /** Sign-off reminders and escalations: delayed jobs, durable across restarts (src/queue/reminders.ts). */
+  signoffTimers: 'readiness-signoff-timers',
 } as const;
 
 export type CheckQueueKind = 'light' | 'heavy';

@@ -5,7 +5,9 @@ import type { FilesClient, GateObserver } from '../attestation/gate-hook.js';
 import type { ReadinessConfig } from '../config/readiness-config.js';
 import type { GateMetrics } from '../observability/metrics.js';
 import { Intake, settleWithin } from '../queue/intake.js';
+import { SignoffTimerQueue, startSignoffTimerWorker } from '../queue/reminders.js';
 import type { EvaluationStore } from '../store/redis-store.js';
+import { SignoffAsker } from './asking.js';
 import { ApproverDirectory } from './auth.js';
 import { startEventsConsumer } from './events-consumer.js';
 import { registerListeners } from './listeners/index.js';
@@ -53,12 +55,16 @@ export interface SlackRuntimeOptions {
   metrics?: GateMetrics;
   /** Attestations, revocation and webhooks after each render (src/attestation/gate-hook.ts); given the app's Web API client for uploads. */
   gateObserver?: (files: FilesClient) => GateObserver;
+  /** The app's clock for sign-off asking, reminders and escalation (tests drive it; default Date.now). */
+  clock?: () => number;
 }
 
 export interface SlackRuntime {
   app: App;
   services: SlackServices;
   renderer: GateRenderer;
+  /** Delayed sign-off reminders and escalations (src/queue/reminders.ts). */
+  signoffTimers: SignoffTimerQueue;
   /** Durable intake of commands and clicks (taken in before their ack, processed here or in any app process). */
   intake: Intake;
   start(): Promise<void>;
@@ -122,6 +128,11 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     logger: boltLogger(log.child({ component: 'web-api' })),
   });
   const gateObserver = opts.gateObserver?.(app.client);
+  const clock = opts.clock ?? Date.now;
+  // reminders and escalations: delayed jobs, durable across restarts of every process
+  const signoffTimers = new SignoffTimerQueue(opts.store.redis, opts.redisPrefix);
+  let timerWorker: Worker | null = null;
+  let asker: SignoffAsker | null = null;
   const renderer = new GateRenderer({
     store: opts.store,
     ledger: redisRenderLedger(opts.store.redis, opts.redisPrefix),
@@ -134,6 +145,17 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     postClaimMs: 4 * timeout,
     ...(opts.renderIntervalMs !== undefined ? { minIntervalMs: opts.renderIntervalMs } : {}),
     ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+    asking: (parts) =>
+      (asker = new SignoffAsker({
+        store: opts.store,
+        config: opts.config,
+        ...parts,
+        groupMembers: async (usergroup) => (await app.client.usergroups.users.list({ usergroup })).users ?? [],
+        timers: signoffTimers,
+        now: clock,
+        log: log.child({ component: 'asking' }),
+        metrics: opts.metrics,
+      })),
   });
   const services: SlackServices = {
     store: opts.store,
@@ -180,6 +202,7 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     app,
     services,
     renderer,
+    signoffTimers,
     intake,
     async start() {
       // Processing first: items a killed process left behind (and items taken in by other app
@@ -188,6 +211,14 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
       await app.start(settings.port);
       await gateObserver?.start();
       await renderer.start();
+      const a = asker;
+      if (a)
+        timerWorker = await startSignoffTimerWorker(
+          opts.store.redis,
+          opts.redisPrefix,
+          (job) => a.runTimer(job),
+          log.child({ component: 'signoff-timers' }),
+        );
       if (opts.consumeEvents !== false)
         events = await startEventsConsumer(
           opts.store.redis,
@@ -211,6 +242,12 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
         events = null;
         if (!(await settleWithin(e.close(), Math.min(2000, left())))) void e.close(true).catch(() => {});
       }
+      if (timerWorker) {
+        const w = timerWorker;
+        timerWorker = null;
+        if (!(await settleWithin(w.close(), Math.min(2000, left())))) void w.close(true).catch(() => {});
+      }
+      await settleWithin(signoffTimers.close(), Math.min(2000, left()));
       await settleWithin(renderer.stop(), left());
       await settleWithin(gateObserver?.stop() ?? Promise.resolve(), left());
     },

@@ -15,6 +15,18 @@ export interface RenderLedger {
   postAttempt(key: string): Promise<number | null>;
   /** Records the first attempt (later ones keep the first time). */
   recordPostAttempt(key: string, atMs: number): Promise<void>;
+  /** The first notification about an evaluation in a channel other than its gate message's: later ones reply in its thread. */
+  noticeThread(evaluationId: string): Promise<{ channel: string; ts: string } | null>;
+  /** Records it (the first one recorded stays). */
+  setNoticeThread(evaluationId: string, ref: { channel: string; ts: string }): Promise<void>;
+  /** When sign-off was first seen open (epoch ms, the app's clock); null: not yet. */
+  openedAt(evaluationId: string): Promise<number | null>;
+  /** Records it (the first time recorded stays). */
+  markOpened(evaluationId: string, atMs: number): Promise<void>;
+  /** True exactly once per `key`, across processes and restarts (a DM that must not go twice, a step done). */
+  once(key: string): Promise<boolean>;
+  /** Whether `once(key)` was called. */
+  hasOnce(key: string): Promise<boolean>;
 }
 
 /** Ledger in Redis under the app's own keys (`<prefix>:slack:*`). */
@@ -23,6 +35,9 @@ export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {
   const notified = `${prefix}:slack:notified`;
   const attempts = `${prefix}:slack:post_attempts`;
   const claim = (key: string): string => `${prefix}:slack:posting:${key}`;
+  const threads = `${prefix}:slack:notice_threads`;
+  const opened = `${prefix}:slack:signoff_opened`;
+  const onceKeys = `${prefix}:slack:once`;
   return {
     async renderedVersion(id) {
       return Number((await redis.hget(rendered, id)) ?? 0);
@@ -50,6 +65,27 @@ export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {
     },
     async recordPostAttempt(key, atMs) {
       await redis.hsetnx(attempts, key, String(atMs));
+    },
+    async noticeThread(id) {
+      const v = await redis.hget(threads, id);
+      const m = v ? /^([A-Z0-9]+) (\d+\.\d+)$/.exec(v) : null;
+      return m?.[1] && m[2] ? { channel: m[1], ts: m[2] } : null;
+    },
+    async setNoticeThread(id, ref) {
+      await redis.hsetnx(threads, id, `${ref.channel} ${ref.ts}`);
+    },
+    async openedAt(id) {
+      const v = await redis.hget(opened, id);
+      return v === null ? null : Number(v);
+    },
+    async markOpened(id, atMs) {
+      await redis.hsetnx(opened, id, String(atMs));
+    },
+    async once(key) {
+      return (await redis.hsetnx(onceKeys, key, '1')) === 1;
+    },
+    async hasOnce(key) {
+      return (await redis.hexists(onceKeys, key)) === 1;
     },
   };
 }

@@ -62,6 +62,22 @@ export interface RendererOptions {
    * loses it; a killed holder's claim expires after it.
    */
   postClaimMs?: number;
+  /**
+   * Asks approvers once sign-off opens (src/slack/asking.ts): built from the renderer's Slack
+   * writer and notifier, told every state rendered.
+   */
+  asking?: ((parts: RenderParts) => StateObserver) | undefined;
+}
+
+/** The renderer's parts other Slack writers of the app share (one post-at-most-once ledger). */
+export interface RenderParts {
+  writer: SlackWriter;
+  notifier: GateNotifier;
+  ledger: RenderLedger;
+}
+
+export interface StateObserver {
+  observe(state: EvaluationState): Promise<void>;
 }
 
 /**
@@ -80,6 +96,8 @@ export class GateRenderer {
   private readonly timers: Timers;
   private pollTimer: unknown = null;
   private stopped = false;
+  /** Told every state rendered (asking approvers), when configured. */
+  readonly asker: StateObserver | null;
   /** chat.update / chat.postMessage calls made, per evaluation (for the bench). */
   readonly calls = new Map<string, { post: number; update: number; notify: number }>();
 
@@ -111,6 +129,7 @@ export class GateRenderer {
       metrics: opts.metrics,
       onPosted: (id) => this.count(id, 'notify'),
     });
+    this.asker = opts.asking?.({ writer: this.writer, notifier: this.notifier, ledger: opts.ledger }) ?? null;
   }
 
   /** Re-renders open (and recently changed) evaluations to their current state, then polls as a safety net. */
@@ -243,6 +262,7 @@ export class GateRenderer {
     }
     const notice = await this.notifier.notifyOutcome(state);
     await this.opts.gateObserver?.observe(state, notice);
+    if (ev.channel) await this.asker?.observe(state);
     if (isTerminal(state)) this.watched.delete(id);
   }
 

@@ -33,6 +33,10 @@ export interface FakeMessage {
   metadata?: { event_type: string; event_payload: Record<string, unknown> } | undefined;
   /** Bot that posted it. */
   bot_id: string;
+  /** The parent's ts when this is a reply in a thread. */
+  thread_ts?: string | undefined;
+  /** A thread reply also shown in the channel (then listed by conversations.history too). */
+  reply_broadcast?: boolean | undefined;
 }
 
 function parseBody(req: IncomingMessage, raw: string): Record<string, unknown> {
@@ -130,6 +134,16 @@ export class FakeSlack {
     return list.splice(i, 1)[0]?.fault;
   }
 
+  /** The permalink chat.getPermalink gives for a message. */
+  static permalinkOf(channel: string, ts: string): string {
+    return `https://acme.slack.com/archives/${channel}/p${ts.replace('.', '')}`;
+  }
+
+  /** Messages posted in the thread of `ts` (oldest first). */
+  repliesTo(ts: string): FakeMessage[] {
+    return [...this.messages.values()].filter((m) => m.thread_ts === ts).sort((a, b) => Number(a.ts) - Number(b.ts));
+  }
+
   callsOf(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
   }
@@ -218,6 +232,9 @@ export class FakeSlack {
         const channel = String(args.channel);
         const metadata =
           args.metadata && typeof args.metadata === 'object' ? (args.metadata as FakeMessage['metadata']) : undefined;
+        const threadTs = typeof args.thread_ts === 'string' && args.thread_ts ? args.thread_ts : undefined;
+        if (threadTs && this.messages.get(threadTs)?.channel !== channel)
+          return json(200, { ok: false, error: 'thread_not_found' });
         this.messages.set(ts, {
           channel,
           ts,
@@ -226,6 +243,8 @@ export class FakeSlack {
           updates: 0,
           metadata,
           bot_id: 'B0BOT',
+          thread_ts: threadTs,
+          reply_broadcast: threadTs ? args.reply_broadcast === true || args.reply_broadcast === 'true' : undefined,
         });
         return json(200, {
           ok: true,
@@ -248,8 +267,9 @@ export class FakeSlack {
         const oldest = Number(args.oldest ?? 0);
         const withMeta = args.include_all_metadata === true || args.include_all_metadata === 'true';
         const limit = Math.min(Number(args.limit ?? 100), 1000);
+        // like Slack: thread replies are not in the channel's history unless broadcast
         const all = [...this.messages.values()]
-          .filter((m) => m.channel === channel && Number(m.ts) > oldest)
+          .filter((m) => m.channel === channel && Number(m.ts) > oldest && (!m.thread_ts || m.reply_broadcast))
           .sort((a, b) => Number(b.ts) - Number(a.ts));
         const start = args.cursor ? Number(String(args.cursor).replace(/^c/, '')) : 0;
         const page = all.slice(start, start + limit);
@@ -265,6 +285,39 @@ export class FakeSlack {
           })),
           has_more: more,
           response_metadata: { next_cursor: more ? `c${start + limit}` : '' },
+        });
+      }
+      case 'conversations.replies': {
+        // the parent first, then its replies oldest first, like Slack
+        const channel = String(args.channel);
+        const parent = this.messages.get(String(args.ts));
+        if (!parent || parent.channel !== channel) return json(200, { ok: false, error: 'thread_not_found' });
+        const oldest = Number(args.oldest ?? 0);
+        const withMeta = args.include_all_metadata === true || args.include_all_metadata === 'true';
+        const replies = [...this.messages.values()]
+          .filter((m) => m.channel === channel && m.thread_ts === parent.ts && Number(m.ts) > oldest)
+          .sort((a, b) => Number(a.ts) - Number(b.ts));
+        return json(200, {
+          ok: true,
+          messages: [parent, ...replies].map((m) => ({
+            type: 'message',
+            ts: m.ts,
+            text: m.text,
+            bot_id: m.bot_id,
+            ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+            ...(withMeta && m.metadata ? { metadata: m.metadata } : {}),
+          })),
+          has_more: false,
+          response_metadata: { next_cursor: '' },
+        });
+      }
+      case 'chat.getPermalink': {
+        const m = this.messages.get(String(args.message_ts));
+        if (!m || m.channel !== String(args.channel)) return json(200, { ok: false, error: 'message_not_found' });
+        return json(200, {
+          ok: true,
+          channel: m.channel,
+          permalink: FakeSlack.permalinkOf(m.channel, m.ts),
         });
       }
       case 'chat.postEphemeral':

@@ -59,6 +59,8 @@ export interface HarnessOptions {
   artifactRoot?: string;
   /** The app store's clock (waiver and approval expiry); the real clock by default. */
   now?: () => Date;
+  /** The app's clock for sign-off asking, reminders and escalation (default Date.now). */
+  clock?: () => number;
   /** Attestations, revocation and webhooks after each render, as `readiness serve` sets them up. */
   gateHook?: (h: Harness) => Promise<((files: FilesClient) => GateObserver) | null>;
 }
@@ -104,12 +106,14 @@ export class Harness {
     this.checks = opts.checks;
     this.renderIntervalMs = opts.renderIntervalMs ?? 200;
     this.gateObserver = (await opts.gateHook?.(this)) ?? undefined;
+    this.clock = opts.clock;
     await this.startApp();
   }
 
   private checks: readonly CheckDefinition[] | undefined;
   private renderIntervalMs = 200;
   private gateObserver: ((files: FilesClient) => GateObserver) | undefined;
+  private clock: (() => number) | undefined;
 
   /** (Re)starts the app process part: Bolt receiver, renderer, events consumer. */
   async startApp(): Promise<void> {
@@ -139,6 +143,7 @@ export class Harness {
       pollMs: 300,
       metrics: this.metrics,
       ...(this.gateObserver ? { gateObserver: this.gateObserver } : {}),
+      ...(this.clock ? { clock: this.clock } : {}),
     });
     await this.runtime.start();
   }

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
-import { type RecordedCall, waitFor } from '../helpers/fake-slack.js';
+import { FakeSlack, type RecordedCall, waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns, mutateText } from '../helpers/runs.js';
 import { Harness, NOTIFY, U } from './harness.js';
 
@@ -81,6 +81,11 @@ describe('artifact text never becomes a live mention, broadcast or link in Slack
     );
 
     const own = new Set([`<@${U.requester}>`, `<@${U.tech}>`, `<@${U.prod}>`, `<@${U.comp}>`]);
+    const ownLinks = h.fake
+      .callsOf('chat.getPermalink')
+      .map(
+        (c) => `<${FakeSlack.permalinkOf(String(c.args.channel), String(c.args.message_ts))}|View the gate message>`,
+      );
     const offending: { method: string; seq: number; found: string[] }[] = [];
     let sawHostile = 0;
     const calls: RecordedCall[] = h.fake.calls.filter(
@@ -90,7 +95,9 @@ describe('artifact text never becomes a live mention, broadcast or link in Slack
     for (const call of calls) {
       for (const s of strings(call.args)) {
         if (s.includes('evil') || s.includes('VICTIM')) sawHostile++;
-        const bad = liveSequences(s).filter((x) => !own.has(x));
+        // the app's own links to its gate message: exactly the permalinks Slack gave it
+        const inert = ownLinks.reduce((t, l) => t.replaceAll(l, ''), s);
+        const bad = liveSequences(inert).filter((x) => !own.has(x));
         if (bad.length > 0) offending.push({ method: call.method, seq: call.seq, found: bad });
       }
       for (const m of mrkdwnObjects(call.args))

@@ -58,6 +58,9 @@ function memoryLedger(): RenderLedger {
   const notified = new Map<string, string>();
   const claims = new Map<string, string>();
   const attempts = new Map<string, number>();
+  const threads = new Map<string, { channel: string; ts: string }>();
+  const opened = new Map<string, number>();
+  const onceKeys = new Set<string>();
   return {
     async renderedVersion(id) {
       return rendered.get(id) ?? 0;
@@ -85,6 +88,26 @@ function memoryLedger(): RenderLedger {
     },
     async recordPostAttempt(key, at) {
       if (!attempts.has(key)) attempts.set(key, at);
+    },
+    async noticeThread(id) {
+      return threads.get(id) ?? null;
+    },
+    async setNoticeThread(id, ref) {
+      if (!threads.has(id)) threads.set(id, ref);
+    },
+    async openedAt(id) {
+      return opened.get(id) ?? null;
+    },
+    async markOpened(id, at) {
+      if (!opened.has(id)) opened.set(id, at);
+    },
+    async once(key) {
+      if (onceKeys.has(key)) return false;
+      onceKeys.add(key);
+      return true;
+    },
+    async hasOnce(key) {
+      return onceKeys.has(key);
     },
   };
 }

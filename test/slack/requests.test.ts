@@ -94,7 +94,9 @@ describe('requests: signatures, retries, usage errors, status and report', () =>
     await h.postedEvaluation();
     await h.runtime.intake.idle();
     expect(await h.evaluations()).toHaveLength(1);
-    expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === CHANNEL)).toHaveLength(1);
+    expect(
+      h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === CHANNEL && !c.args.thread_ts),
+    ).toHaveLength(1);
   });
 
   it('Slack retries are recognised by the request id and audited as retries; a click delivered twice is one attempt, two clicks are two', async () => {

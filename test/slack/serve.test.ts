@@ -221,7 +221,9 @@ describe('readiness serve', () => {
         90_000,
       );
       expect(final.updates).toBeGreaterThan(0);
-      expect(fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0KILL')).toHaveLength(1);
+      expect(
+        fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0KILL' && !c.args.thread_ts),
+      ).toHaveLength(1);
       second.p.kill('SIGTERM');
       expect(await new Promise((r) => second.p.once('exit', r))).toBe(0);
     } finally {
@@ -384,7 +386,9 @@ describe('readiness serve', () => {
           () => fake.callsOf('chat.postMessage').some((c) => c.args.channel === 'C0ACKB'),
           'the second gate message',
         );
-        expect(fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0ACKB')).toHaveLength(1);
+        expect(
+          fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0ACKB' && !c.args.thread_ts),
+        ).toHaveLength(1);
         app.p.kill('SIGTERM');
         expect(await app.exited).toBe(0);
       } finally {
@@ -437,7 +441,9 @@ describe('readiness serve', () => {
           'the posted message to converge',
           90_000,
         );
-        expect(fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0POST')).toHaveLength(1);
+        expect(
+          fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0POST' && !c.args.thread_ts),
+        ).toHaveLength(1);
         expect(fake.callsOf('conversations.history').some((c) => c.args.channel === 'C0POST')).toBe(true);
         expect((await t.store.latestForRun('run'))?.evaluation.message?.ts).toBe(ts);
         app.p.kill('SIGTERM');

@@ -67,10 +67,26 @@ function withOverrides(report: GateReport): types.KnownBlock[] {
   return b ? [b] : [];
 }
 
-function runContext(report: GateReport, evaluationId: string): types.KnownBlock {
+/** Who asked for the evaluation and where its gate message is (a notification is read away from it). */
+export interface NoticeLinks {
+  /** Slack user id of the requester (or "cli:<name>"). */
+  requester: string;
+  /** The gate message's permalink (chat.getPermalink), when there is one. */
+  gateMessageUrl?: string | null | undefined;
+}
+
+/** "Requested by <@U…> · <link|View the gate message>"; the link only for an https URL Slack gave us. */
+export function noticeLinksText(links: NoticeLinks): string {
+  const url = links.gateMessageUrl;
+  const link = url && /^https:\/\/[^\s<>|]+$/.test(url) ? ` · <${url}|View the gate message>` : '';
+  return `Requested by ${mentionOf(links.requester)}${link}`;
+}
+
+function runContext(report: GateReport, evaluationId: string, links?: NoticeLinks): types.KnownBlock {
   return {
     type: 'context',
     elements: [
+      ...(links ? [mrkdwn(noticeLinksText(links), LIMITS.contextText)] : []),
       mrkdwn(
         `Run \`${escapeMrkdwn(truncate(report.run, 500))}\` · evaluation \`${escapeMrkdwn(evaluationId)}\` · artifacts sha256 \`${report.digest.slice(0, 16)}\``,
         LIMITS.contextText,
@@ -80,7 +96,7 @@ function runContext(report: GateReport, evaluationId: string): types.KnownBlock 
 }
 
 /** Channel notification when the gate passes: Final Sign-Off block and the deployment steps. */
-export function renderPassedNotification(report: GateReport, evaluationId: string): SlackMessage {
+export function renderPassedNotification(report: GateReport, evaluationId: string, links?: NoticeLinks): SlackMessage {
   const blocks: types.KnownBlock[] = [
     { type: 'header', text: plain(`✅ Gate PASSED: ${report.model_name}`, LIMITS.headerText) },
     {
@@ -92,7 +108,7 @@ export function renderPassedNotification(report: GateReport, evaluationId: strin
     { type: 'section', text: mrkdwn(finalSignOffText(report)) },
     { type: 'section', text: mrkdwn(`*Deployment checklist*\n${numbered(DEPLOYMENT_STEPS)}`) },
     ...withOverrides(report),
-    runContext(report, evaluationId),
+    runContext(report, evaluationId, links),
   ];
   return {
     text: truncate(
@@ -104,7 +120,7 @@ export function renderPassedNotification(report: GateReport, evaluationId: strin
 }
 
 /** Channel notification when the gate is blocked: each failing item with evidence and remediation, or the rejection. */
-export function renderBlockedNotification(report: GateReport, evaluationId: string): SlackMessage {
+export function renderBlockedNotification(report: GateReport, evaluationId: string, links?: NoticeLinks): SlackMessage {
   const blocks: types.KnownBlock[] = [
     { type: 'header', text: plain(`❌ Gate BLOCKED: ${report.model_name}`, LIMITS.headerText) },
     {
@@ -160,7 +176,7 @@ export function renderBlockedNotification(report: GateReport, evaluationId: stri
     });
   blocks.push({ type: 'section', text: mrkdwn(`*Next action*\n${numbered(BLOCKED_STEPS)}`) });
   blocks.push(...withOverrides(report));
-  blocks.push(runContext(report, evaluationId));
+  blocks.push(runContext(report, evaluationId, links));
   return {
     text: truncate(
       `Gate BLOCKED for ${escapeMrkdwn(report.model_name)} (${escapeMrkdwn(report.run)}): ${items.length} blocking item${items.length === 1 ? '' : 's'}`,
