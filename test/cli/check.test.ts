@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -141,6 +142,26 @@ describe('readiness check', () => {
     expect(j.policy.name).toBe('strict-team');
     expect(j.policy.sources).toEqual(['defaults', policy, 'readiness.yml']);
   });
+
+  // /dev/full: writable, and every write fails with ENOSPC (a plain error, not a gate error)
+  it.skipIf(!existsSync('/dev/full'))(
+    'a non-gate exception (the report cannot be written: ENOSPC) exits 2 with its message, never 0',
+    async () => {
+      const r = await runCli([
+        'check',
+        EXAMPLE_RUN,
+        '--skip-heavy',
+        '--allow-skipped-heavy',
+        '--quiet',
+        '--format',
+        'json',
+        '--output',
+        '/dev/full',
+      ]);
+      expect(r.stderr).toMatch(/^readiness: unexpected error: ENOSPC: no space left on device/m);
+      expect(r.code).toBe(2);
+    },
+  );
 
   describe('usage and configuration errors exit 2 with a message naming what is wrong', () => {
     it.each([
