@@ -8,10 +8,10 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { submitEvaluation } from '../src/evaluations/service.js';
 import { waitForChecks } from '../src/evaluations/wait.js';
 import { connectRedis } from '../src/queue/connection.js';
 import { ReadinessQueues } from '../src/queue/producer.js';
-import { submitEvaluation } from '../src/queue/submit.js';
 import { EvaluationStore } from '../src/store/redis-store.js';
 import { slowLatencyLayer, waitForProgress } from '../test/helpers/evaluations.js';
 import { OwnRedis } from '../test/helpers/redis-server.js';

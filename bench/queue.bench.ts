@@ -14,8 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { checkRun } from '../src/engine.js';
+import { submitEvaluation } from '../src/evaluations/service.js';
 import { ReadinessQueues } from '../src/queue/producer.js';
-import { submitEvaluation } from '../src/queue/submit.js';
 import { EvaluationStore } from '../src/store/redis-store.js';
 import { median } from './stats.js';
 

@@ -1,11 +1,12 @@
 import path from 'node:path';
-import { buildRunManifest, type Manifest } from './artifacts/manifest.js';
+import type { Manifest } from './artifacts/manifest.js';
 import { RunArtifacts } from './artifacts/run.js';
 import { AUTOMATED_CHECKS, SIGNOFF_TITLES } from './checks/registry.js';
 import { type RunChecksOptions, runChecks } from './checks/runner.js';
 import type { CheckDefinition, CheckResult } from './checks/types.js';
+import { snapshotRun } from './evaluations/snapshot.js';
 import { evaluateGate, type GateStatus, minApprovalsFor, type SignoffRecord, tallyRole } from './gate/evaluate.js';
-import { type EffectivePolicy, loadEffectivePolicy, type PolicyOptions } from './policy/load.js';
+import type { EffectivePolicy, PolicyOptions } from './policy/load.js';
 import { type Policy, SIGNOFF_ROLES } from './policy/schema.js';
 import { type WaiverRecord, type WaiverView, waivedCheckIds, waiverStandings } from './waivers/waivers.js';
 
@@ -143,8 +144,7 @@ export interface CheckRunOptions extends RunChecksOptions, PolicyOptions {
 
 /** `readiness check`: open the run, resolve the policy, hash the manifest, run every check, judge. */
 export async function checkRun(dir: string, opts: CheckRunOptions = {}): Promise<GateReport> {
-  const effective = await loadEffectivePolicy(await RunArtifacts.open(dir), opts);
-  const manifest = await buildRunManifest(await RunArtifacts.open(dir), effective.policy, opts.onManifestProgress);
+  const { effective, manifest } = await snapshotRun(dir, opts);
   // the checks get their own view of the run, so `run.accessed` is exactly what they opened
   const run = await RunArtifacts.open(dir);
   const results = await runChecks(opts.checks ?? AUTOMATED_CHECKS, { run, policy: effective.policy }, opts);

@@ -7,8 +7,9 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { isTerminal } from '../gate/terminal.js';
 import { AttestationStore, type StoredAttestation } from '../store/attestations.js';
-import { type EvaluationStore, isTerminal, reportFromState } from '../store/redis-store.js';
+import { type EvaluationStore, reportFromState } from '../store/redis-store.js';
 import type { EvaluationState } from '../store/types.js';
 import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import type { SigningKey } from './keys.js';

@@ -88,6 +88,10 @@ export function buildProgram(io: Io): Command {
     .argument('<run>', 'run name relative to ARTIFACT_ROOT')
     .option('--target <percent>', TARGET_HELP, parseTarget)
     .option('--policy <name-or-file>', 'a policy named in READINESS_CONFIG, or a policy file (YAML or JSON)')
+    .option(
+      '--rerun <check-id>',
+      "run this check again in the run's current evaluation when the run's files are unchanged (else a new evaluation)",
+    )
     .option('--wait', 'wait for the automated checks and print the report as `readiness check` does (same exit codes)');
   addReportOptions(submit, 'with --wait: ')
     .option(

@@ -3,4 +3,3 @@ export * from './intake.js';
 export * from './names.js';
 export * from './payloads.js';
 export * from './producer.js';
-export * from './submit.js';

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { GateObserver } from '../attestation/gate-hook.js';
+import { isTerminal } from '../gate/terminal.js';
 import type { GateMetrics } from '../observability/metrics.js';
-import { isTerminal, reportFromState } from '../store/redis-store.js';
+import { reportFromState } from '../store/redis-store.js';
 import type { EvaluationState, SlackMessageRef } from '../store/types.js';
 import { renderGateMessage } from './blocks/gate-message.js';
 import type { RenderLedger } from './ledger.js';

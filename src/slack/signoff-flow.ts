@@ -3,6 +3,7 @@ import type { SignoffRecord } from '../gate/evaluate.js';
 import type { SignoffRole } from '../policy/schema.js';
 import type { SignoffAttemptResult, WithdrawResult } from '../store/types.js';
 import { mentionOf } from './blocks/limits.js';
+import { signoffRefusalText } from './blocks/replies.js';
 import { ROLE_LABEL, renderReopenedNotification } from './blocks/signoff.js';
 import type { SlackServices } from './services.js';
 
@@ -109,7 +110,7 @@ export type WithdrawOutcome =
 export function withdrawOutcome(result: WithdrawResult): WithdrawOutcome {
   return result.ok
     ? { ok: true, record: result.record, reopened: result.reopened }
-    : { ok: false, reason: result.reason, message: result.message };
+    : { ok: false, reason: result.reason, message: signoffRefusalText(result.reason) };
 }
 
 /**
@@ -151,5 +152,5 @@ export function signoffReply(click: Pick<SignoffClick, 'role' | 'decision'>, res
     return click.decision === 'approved'
       ? `✅ You approved the deployment as ${ROLE_LABEL[click.role]}.`
       : `❌ You rejected the deployment as ${ROLE_LABEL[click.role]}. The channel has been told why.`;
-  return `🚫 Your ${click.decision === 'approved' ? 'approval' : 'rejection'} as ${ROLE_LABEL[click.role]} was refused: ${result.message}`;
+  return `🚫 Your ${click.decision === 'approved' ? 'approval' : 'rejection'} as ${ROLE_LABEL[click.role]} was refused: ${signoffRefusalText(result.reason)}`;
 }

@@ -8,8 +8,10 @@ import type { CheckDefinition, CheckResult } from '../checks/types.js';
 import { assembleReport, type GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
 import { minApprovalsFor, type SignoffRecord, withExpiry, withoutSelfApprovals } from '../gate/evaluate.js';
+import { isTerminal } from '../gate/terminal.js';
 import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
+import { type ProgressInfo, withProgress } from '../report/progress.js';
 import { neverWaivableReason, type WaiverRecord, withWaiverExpiry } from '../waivers/waivers.js';
 import { parseStreamEntry } from './audit-entry.js';
 import { type LuaScript, runScript } from './lua.js';
@@ -75,13 +77,6 @@ export type RunningOutcome = 'started' | 'final' | 'superseded' | 'unknown' | 'u
 export type ApplyOutcome = 'applied' | 'duplicate' | 'stale' | 'unknown';
 export type RerunOutcome = 'reset' | 'busy' | 'superseded' | 'unknown' | 'unknown_check';
 
-export interface ProgressInfo {
-  progress: number;
-  label: string;
-  done: number;
-  total: number;
-}
-
 /** Evaluation ids: sortable by time, no ':' (they go into BullMQ job ids). */
 export function defaultEvaluationId(now: Date = new Date()): string {
   return `ev-${now.getTime().toString(36)}-${randomBytes(5).toString('hex')}`;
@@ -103,40 +98,6 @@ export function reportFromState(state: EvaluationState, now?: Date): GateReport 
     waivers: state.waivers ?? [],
     ...(now ? { now } : {}),
   });
-}
-
-/** True once nothing can change any more: superseded, passed, or blocked with every check final. */
-export function isTerminal(state: EvaluationState): boolean {
-  if (state.evaluation.superseded_by) return true;
-  if (state.gate === 'passed') return true;
-  return state.gate === 'blocked' && state.checks.every((c) => c.category === 'signoff' || FINAL.has(c.status));
-}
-
-function refusalMessage(reason: SignoffRefusal): string {
-  switch (reason) {
-    case 'not_authorised':
-      return 'You are not an approver for this role.';
-    case 'self_approval':
-      return 'You requested this evaluation; someone else must sign it off.';
-    case 'already_signed_other_role':
-      return 'You already signed another role of this evaluation; one person signs at most one role.';
-    case 'role_already_signed':
-      return 'This role has already been signed for this evaluation.';
-    case 'digest_changed':
-      return "The run's artifacts changed since this message was posted; rerun the evaluation and sign the new one.";
-    case 'checks_not_passing':
-      return 'Sign-off opens once every automated check passes (warnings allowed); some are still failing or pending.';
-    case 'superseded':
-      return 'This evaluation was superseded by a newer one of the same run; sign the latest evaluation.';
-    case 'unknown_evaluation':
-      return 'This evaluation does not exist (any more).';
-    case 'nothing_to_withdraw':
-      return 'There is no sign-off of this role to withdraw.';
-    case 'already_signed_this_role':
-      return 'You already signed this role; each person counts once.';
-    case 'not_own_signoff':
-      return 'Only the approver who gave an approval can withdraw it (a rejection can be withdrawn by any member of the role).';
-  }
 }
 
 function waiverRefusalMessage(reason: WaiverRefusal): string {
@@ -507,7 +468,7 @@ export class EvaluationStore {
     );
     if (res[0] !== 1) {
       const reason = String(res[1]) as SignoffRefusal;
-      return { ok: false, reason, message: refusalMessage(reason) };
+      return { ok: false, reason };
     }
     const state = await this.getState(attempt.evaluationId);
     if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a sign-off`);
@@ -562,7 +523,7 @@ export class EvaluationStore {
       }
       if (res[0] !== 1) {
         const reason = String(res[1]) as SignoffRefusal;
-        return { ok: false, reason, message: refusalMessage(reason) };
+        return { ok: false, reason };
       }
       const state = await this.getState(attempt.evaluationId);
       if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a withdrawal`);
@@ -731,12 +692,7 @@ export class EvaluationStore {
       if (!raw) continue;
       const r = JSON.parse(raw) as CheckResult;
       const p = progress[id];
-      if (p && r.status === 'running') {
-        const info = JSON.parse(p) as ProgressInfo;
-        r.progress = info.progress;
-        r.evidence = [...r.evidence, `${info.label} ${Math.floor(info.progress * 100)} % (${info.done}/${info.total})`];
-      }
-      results.push(r);
+      results.push(p && r.status === 'running' ? withProgress(r, JSON.parse(p) as ProgressInfo) : r);
     }
     const now = this.now();
     // inherited records are re-checked against this evaluation: its requester's approvals do not count

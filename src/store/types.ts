@@ -60,7 +60,7 @@ export type SignoffRefusal =
 
 export type SignoffAttemptResult =
   | { ok: true; state: EvaluationState; record: SignoffRecord }
-  | { ok: false; reason: SignoffRefusal; message: string };
+  | { ok: false; reason: SignoffRefusal };
 
 export interface SignoffAttempt {
   evaluationId: string;
@@ -81,7 +81,7 @@ export interface SignoffAttempt {
 /** A withdrawal; `reopened` when it took a PASSED gate back to PENDING (BLOCKED with a rejection left). */
 export type WithdrawResult =
   | { ok: true; state: EvaluationState; record: SignoffRecord; reopened: boolean }
-  | { ok: false; reason: SignoffRefusal; message: string };
+  | { ok: false; reason: SignoffRefusal };
 
 export interface WithdrawAttempt {
   evaluationId: string;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../global-setup.js';
 import { comparable } from '../helpers/compare.js';
-import { EXAMPLE_RUN, REPO_ROOT } from '../helpers/runs.js';
+import { cleanupRuns, copyExampleRun, EXAMPLE_RUN, mutateText, REPO_ROOT } from '../helpers/runs.js';
 import { uniquePrefix } from '../helpers/store.js';
 import { waitFor } from '../helpers/workers.js';
 import { reportSchemaErrors } from '../report/reports.js';
@@ -127,5 +127,69 @@ describe('readiness submit', () => {
     const r = await cli(['submit', 'digits-run'], { ARTIFACT_ROOT: artifactRoot });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/REDIS_URL is not set; expected a redis:\/\/ URL/);
+  });
+
+  it('--rerun <check> runs that check again in the current evaluation, on the workers', async () => {
+    expect((await cli(['submit', 'digits-run', '--wait', '--quiet'], env)).code).toBe(0);
+    const id = /evaluation (\S+) · run digits-run/.exec((await cli(['status', 'digits-run'], env)).stderr)?.[1];
+    expect(id).toBeDefined();
+    const rerun = await cli(['submit', 'digits-run', '--rerun', 'test.target', '--wait', '--format', 'json'], env);
+    expect(rerun.stderr).not.toMatch(/unexpected error/);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stderr).toContain(`test.target runs again on the same artifacts (evaluation ${id})`);
+    expect((JSON.parse(rerun.stdout) as { gate: string }).gate).toBe('pending');
+    const audit = await cli(['audit', id as string], env);
+    const entries = audit.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; check: string | null; actor: string | null });
+    expect(entries.filter((e) => e.kind === 'check_rerun').map((e) => [e.check, e.actor?.startsWith('cli:')])).toEqual([
+      ['test.target', true],
+    ]);
+    // the same evaluation: its test.target result was applied twice (first run and rerun)
+    expect(entries.filter((e) => e.kind === 'check_result' && e.check === 'test.target')).toHaveLength(2);
+  });
+});
+
+describe('readiness submit --rerun (no workers)', () => {
+  let runEnv: Record<string, string>;
+  let run: string;
+
+  beforeAll(async () => {
+    const dir = await copyExampleRun();
+    run = path.basename(dir);
+    runEnv = { ...env, REDIS_PREFIX: uniquePrefix('cli-rerun'), ARTIFACT_ROOT: path.dirname(dir) };
+  });
+  afterAll(cleanupRuns);
+
+  it('says a check still queued is busy, and evaluates afresh once the files changed', async () => {
+    const first = await cli(['submit', run, '--quiet'], runEnv);
+    expect(first.code).toBe(0);
+    const id = first.stdout.trim();
+    const busy = await cli(['submit', run, '--rerun', 'test.target'], runEnv);
+    expect(busy.code).toBe(0);
+    expect(busy.stdout.trim()).toBe(id);
+    expect(busy.stderr).toContain(`test.target is still pending or running in evaluation ${id}; nothing to rerun yet`);
+
+    await mutateText(path.join(runEnv.ARTIFACT_ROOT as string, run), 'final_report.md', (t) => `${t}\n`);
+    const changed = await cli(['submit', run, '--rerun', 'test.target'], runEnv);
+    expect(changed.code).toBe(0);
+    const next = changed.stdout.trim();
+    expect(next).toMatch(/^ev-/);
+    expect(next).not.toBe(id);
+    expect(changed.stderr).toContain(
+      `a new evaluation ${next} of ${run} was created (the run's files changed since evaluation ${id})`,
+    );
+    const status = await cli(['status', id], runEnv);
+    expect(status.stderr).toContain(`SUPERSEDED by ${next}`);
+  });
+
+  it('refuses an unknown check id, and --target or --policy with --rerun (exit 2)', async () => {
+    const unknown = await cli(['submit', run, '--rerun', 'no.such_check'], runEnv);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('readiness: unknown check id "no.such_check"');
+    const withTarget = await cli(['submit', run, '--rerun', 'test.target', '--target', '90'], runEnv);
+    expect(withTarget.code).toBe(2);
+    expect(withTarget.stderr).toMatch(/--rerun runs a check under the current evaluation's own policy/);
   });
 });

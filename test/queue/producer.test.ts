@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
+import { enqueueUnfinished } from '../../src/evaluations/service.js';
 import { checkJobId, eventJobId, QUEUE_NAMES } from '../../src/queue/names.js';
 import { CheckJobSchema, EvaluationEventSchema } from '../../src/queue/payloads.js';
 import { ReadinessQueues } from '../../src/queue/producer.js';
-import { enqueueUnfinished } from '../../src/queue/submit.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import { connect, describeRun, resultFor, uniquePrefix } from '../helpers/store.js';
 

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
-import { EvaluationStore, isTerminal, reportFromState } from '../../src/store/redis-store.js';
+import { isTerminal } from '../../src/gate/terminal.js';
+import { EvaluationStore, reportFromState } from '../../src/store/redis-store.js';
 import type { SignoffAttempt } from '../../src/store/types.js';
 import {
   completeAllChecks,

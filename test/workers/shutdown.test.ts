@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { submitEvaluation } from '../../src/evaluations/service.js';
 import { waitForChecks } from '../../src/evaluations/wait.js';
 import { checkJobId } from '../../src/queue/names.js';
 import { ReadinessQueues } from '../../src/queue/producer.js';
-import { submitEvaluation } from '../../src/queue/submit.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import { slowLatencyLayer, waitForProgress } from '../helpers/evaluations.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';

@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { GateStatus } from '../../gate/evaluate.js';
 import { GATE_LABEL } from '../../report/common.js';
+import type { SignoffRefusal } from '../../store/types.js';
 import { USAGE } from '../command.js';
 import type { SlackMessage } from './gate-message.js';
 import { escapeMrkdwn, LIMITS, mrkdwn, truncate } from './limits.js';
@@ -89,4 +90,32 @@ export function renderInlineReport(markdown: string, run: string): SlackMessage 
 
 export function reportFilename(run: string): string {
   return `readiness-${run.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 100)}.md`;
+}
+
+/** Why a sign-off or a withdrawal was refused, as the clicker is told (the store gives the reason code). */
+export function signoffRefusalText(reason: SignoffRefusal): string {
+  switch (reason) {
+    case 'not_authorised':
+      return 'You are not an approver for this role.';
+    case 'self_approval':
+      return 'You requested this evaluation; someone else must sign it off.';
+    case 'already_signed_other_role':
+      return 'You already signed another role of this evaluation; one person signs at most one role.';
+    case 'role_already_signed':
+      return 'This role has already been signed for this evaluation.';
+    case 'digest_changed':
+      return "The run's artifacts changed since this message was posted; rerun the evaluation and sign the new one.";
+    case 'checks_not_passing':
+      return 'Sign-off opens once every automated check passes (warnings allowed); some are still failing or pending.';
+    case 'superseded':
+      return 'This evaluation was superseded by a newer one of the same run; sign the latest evaluation.';
+    case 'unknown_evaluation':
+      return 'This evaluation does not exist (any more).';
+    case 'nothing_to_withdraw':
+      return 'There is no sign-off of this role to withdraw.';
+    case 'already_signed_this_role':
+      return 'You already signed this role; each person counts once.';
+    case 'not_own_signoff':
+      return 'Only the approver who gave an approval can withdraw it (a rejection can be withdrawn by any member of the role).';
+  }
 }

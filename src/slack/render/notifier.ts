@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { NoticeRef } from '../../attestation/gate-hook.js';
+import { isTerminal } from '../../gate/terminal.js';
 import type { GateMetrics } from '../../observability/metrics.js';
-import { isTerminal, reportFromState } from '../../store/redis-store.js';
+import { reportFromState } from '../../store/redis-store.js';
 import type { EvaluationState } from '../../store/types.js';
 import { escapeMrkdwn } from '../blocks/limits.js';
 import { renderBlockedNotification, renderPassedNotification } from '../blocks/notifications.js';
