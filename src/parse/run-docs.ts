@@ -73,14 +73,6 @@ export function accuracyInDocument(
   return pick ? { ...pick.accuracy, file: doc.file, where: `line ${pick.value.line}` } : null;
 }
 
-/** Markdown text → its test/val accuracy with the line (for callers holding plain text). */
-export function accuracyFromMarkdown(text: string, which: 'test' | 'val'): (Accuracy & { line: number }) | null {
-  const hit = accuracyInDocument(parseMarkdown(text, ''), which, which === 'test' ? 'test' : undefined);
-  if (!hit) return null;
-  const { file: _f, where, ...acc } = hit;
-  return { ...acc, line: Number(where.slice('line '.length)) };
-}
-
 /** An accuracy from metrics.json by meaning (json.ts's vocabulary), with its key path and line. */
 function fromJson(doc: JsonDocument | null, which: 'test' | 'val'): SourcedAccuracy | null {
   if (!doc) return null;

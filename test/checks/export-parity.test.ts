@@ -7,7 +7,8 @@ import { check } from '../../src/checks/export-parity.js';
 import { runCheck } from '../../src/checks/runner.js';
 import type { CheckProgress, CheckResult } from '../../src/checks/types.js';
 import { openModel } from '../../src/onnx/prepare.js';
-import { accuracyFromMarkdown } from '../../src/parse/run-docs.js';
+import { parseMarkdown } from '../../src/parse/markdown.js';
+import { accuracyInDocument } from '../../src/parse/run-docs.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/policy/schema.js';
 import { toFloat32 } from '../../src/testset/index.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN } from '../helpers/runs.js';
@@ -289,19 +290,22 @@ describe('cancellation', () => {
 });
 
 describe('reported PyTorch accuracy', () => {
+  /** The test accuracy a markdown text writes, as test_results.md is read (test is its default split). */
+  const testAccuracy = (md: string) => accuracyInDocument(parseMarkdown(md, ''), 'test', 'test');
+
   it.each([
     ['- **Test Accuracy**: 96.4%', 96.4, 'percent'],
     ['Test accuracy = 0.828', 82.8, 'fraction'],
     ['| **Test Accuracy** | 97.25% |', 97.25, 'percent'],
     ['| Split | Loss | Accuracy |\n|---|---|---|\n| Val | 0.1 | 98.6% |\n| Test | 0.2 | 0.989 |', 98.9, 'fraction'],
   ])('reads %j', (md, value, form) => {
-    const r = accuracyFromMarkdown(md, 'test');
+    const r = testAccuracy(md);
     expect(r?.percent).toBeCloseTo(value, 6);
     expect(r?.read).toBe(form);
   });
 
   it('ignores lines that are not the test accuracy', () => {
-    expect(accuracyFromMarkdown('Validation Accuracy: 98.6%\nTarget accuracy: 85%', 'test')).toBeNull();
+    expect(testAccuracy('Validation Accuracy: 98.6%\nTarget accuracy: 85%')).toBeNull();
   });
 
   it('a run whose test_results.md only has the column-table form still compares', async () => {
