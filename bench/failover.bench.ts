@@ -16,7 +16,8 @@ import { EvaluationStore } from '../src/store/redis-store.js';
 import { slowLatencyLayer, waitForProgress } from '../test/helpers/evaluations.js';
 import { OwnRedis } from '../test/helpers/redis-server.js';
 import { EXAMPLE_RUN } from '../test/helpers/runs.js';
-import { WorkerProcess, waitFor } from '../test/helpers/workers.js';
+import { waitFor } from '../test/helpers/wait.js';
+import { WorkerProcess } from '../test/helpers/workers.js';
 import { median } from './stats.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -60,8 +61,8 @@ async function main(): Promise<void> {
             if (e) restartedAt = Date.parse(e.at);
             return e !== undefined;
           },
-          120_000,
           () => 'the survivor never started the check',
+          120_000,
         );
         const seconds = (restartedAt - killedAt) / 1000;
         times.push(seconds);

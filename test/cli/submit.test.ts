@@ -6,7 +6,7 @@ import { freePort } from '../global-setup.js';
 import { comparable } from '../helpers/compare.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN, mutateText, REPO_ROOT } from '../helpers/runs.js';
 import { uniquePrefix } from '../helpers/store.js';
-import { waitFor } from '../helpers/workers.js';
+import { waitFor } from '../helpers/wait.js';
 import { reportSchemaErrors } from '../report/reports.js';
 
 const BIN = path.join(REPO_ROOT, 'bin/readiness.js');
@@ -54,8 +54,8 @@ beforeAll(async () => {
   worker.stderr?.on('data', (d: Buffer) => (workerOutput += d.toString()));
   await waitFor(
     () => workerOutput.includes('worker started'),
-    30_000,
     () => workerOutput,
+    30_000,
   );
 });
 

@@ -1,5 +1,5 @@
 import type { EvaluationStore } from '../../src/store/redis-store.js';
-import { waitFor } from './workers.js';
+import { waitFor } from './wait.js';
 
 /** A policy layer that makes export.inference's latency test long, deterministically (request count, not sleep). */
 export function slowLatencyLayer(requests = 30_000) {
@@ -26,8 +26,8 @@ export async function waitForProgress(
       pid = m ? Number(m[1]) : -1;
       return pid > 0;
     },
-    timeoutMs,
     () => `${checkId} of ${evaluationId} never reported progress`,
+    timeoutMs,
   );
   return pid;
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT } from './runs.js';
+import { waitFor } from './wait.js';
 
 export interface WorkerEnv {
   redisUrl: string;
@@ -59,8 +60,8 @@ export class WorkerProcess {
   async ready(timeoutMs = 30_000): Promise<this> {
     await waitFor(
       () => this.output.includes('worker started') || !this.alive,
-      timeoutMs,
       () => `worker did not start: ${this.output}`,
+      timeoutMs,
     );
     if (!this.alive) throw new Error(`worker exited: ${this.output}`);
     return this;
@@ -69,17 +70,5 @@ export class WorkerProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.alive) this.proc.kill(signal);
     return this.exited;
-  }
-}
-
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -10,7 +10,8 @@ import type { AuditEntry } from '../../src/store/types.js';
 import { slowLatencyLayer, waitForProgress } from '../helpers/evaluations.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
-import { FAST_STALL_ENV, WorkerProcess, waitFor } from '../helpers/workers.js';
+import { waitFor } from '../helpers/wait.js';
+import { FAST_STALL_ENV, WorkerProcess } from '../helpers/workers.js';
 
 async function waitForAudit(
   st: EvaluationStore,
@@ -24,8 +25,8 @@ async function waitForAudit(
       found = (await st.readAudit({ evaluation: evaluationId })).find(match);
       return found !== undefined;
     },
-    timeoutMs,
     () => `no matching audit entry for ${evaluationId}`,
+    timeoutMs,
   );
   return found as AuditEntry;
 }

@@ -10,7 +10,8 @@ import { ReadinessQueues } from '../../src/queue/producer.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
-import { WorkerProcess, waitFor } from '../helpers/workers.js';
+import { waitFor } from '../helpers/wait.js';
+import { WorkerProcess } from '../helpers/workers.js';
 
 const prefix = uniquePrefix('retry');
 let redis: Redis;
@@ -46,8 +47,8 @@ describe('transient failures', () => {
     const jobId = checkJobId(evaluation.id, 'training.completed');
     await waitFor(
       async () => ((await queues.light.getJob(jobId))?.attemptsMade ?? 0) >= 1,
-      60_000,
       () => 'no failed attempt',
+      60_000,
     );
     const retried = await queues.light.getJob(jobId);
     expect(await retried?.getState()).toBe('delayed'); // backing off, not failed
