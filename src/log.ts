@@ -126,5 +126,18 @@ export function createLogger(opts: { level?: string; name?: string } = {}, desti
     },
   };
   if (opts.name) options.name = opts.name;
-  return destination ? pino(options, destination) : pino(options);
+  return withRedactedChildren(destination ? pino(options, destination) : pino(options));
+}
+
+/**
+ * A child logger's bindings are serialised once, when the child is made, and never pass through
+ * `formatters.log` (pino applies `formatters.bindings` to the root logger only): they are
+ * redacted here, for children of children too.
+ */
+function withRedactedChildren<L extends Logger>(logger: L): L {
+  const child = logger.child.bind(logger) as unknown as (bindings: object, options?: object) => Logger;
+  const redacted = (bindings: object, options?: object): Logger =>
+    withRedactedChildren(child(redactDeep(bindings) as object, options));
+  (logger as unknown as { child: typeof redacted }).child = redacted;
+  return logger;
 }

@@ -169,4 +169,21 @@ describe('logged errors', () => {
       msg: 'starting with {"signingSecret":"[REDACTED]"}',
     });
   });
+
+  it('censors credentials in child bindings at any depth and under any credential name, not only the fixed paths', () => {
+    const out = capture();
+    createLogger({}, out.stream)
+      .child({
+        component: 'oauth',
+        client: { client_secret: 'cs-binding-1', nested: { apiKey: 'ak-binding-2' } },
+        note: 'xoxb-1-binding-3',
+      })
+      .info('ready');
+    const raw = out.raw();
+    for (const secret of ['cs-binding-1', 'ak-binding-2', 'binding-3']) expect(raw).not.toContain(secret);
+    expect(out.lines()[0]).toMatchObject({
+      component: 'oauth',
+      client: { client_secret: '[REDACTED]', nested: { apiKey: '[REDACTED]' } },
+    });
+  });
 });
