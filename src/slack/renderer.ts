@@ -19,6 +19,7 @@ import {
   GATE_MESSAGE_EVENT,
   PERMANENT,
   type PostedRef,
+  type SlackMessageContent,
   SlackWriter,
   slackErrorCode,
 } from './render/slack-writer.js';
@@ -169,6 +170,16 @@ export class GateRenderer {
   /** The evaluation changed: render it soon (coalesced). */
   schedule(evaluationId: string): void {
     this.scheduler.schedule(evaluationId);
+  }
+
+  /**
+   * Posts a notice about one evaluation where its outcomes go (its notification thread), at most
+   * once per `key`; false when there is no evaluation or no channel, or another process holds it.
+   */
+  async announce(evaluationId: string, key: string, msg: SlackMessageContent): Promise<boolean> {
+    const state = await this.opts.store.getState(evaluationId);
+    if (!state) return false;
+    return (await this.notifier.postAbout(state, key, 'outcome', msg)) !== null;
   }
 
   /** Resolves once nothing is scheduled or in flight (tests, shutdown). */

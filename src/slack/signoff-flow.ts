@@ -1,4 +1,3 @@
-import type { types } from '@slack/bolt';
 import type { SignoffRecord } from '../gate/evaluate.js';
 import type { SignoffRole } from '../policy/schema.js';
 import type { SignoffAttemptResult, WithdrawResult } from '../store/types.js';
@@ -119,16 +118,11 @@ export function withdrawOutcome(result: WithdrawResult): WithdrawOutcome {
  */
 export async function announceReopened(
   services: SlackServices,
-  client: {
-    chat: { postMessage(args: { channel: string; text: string; blocks: types.KnownBlock[] }): Promise<unknown> };
-  },
   click: { evaluationId: string; role: SignoffRole; user: string },
   withdrawn: SignoffRecord,
 ): Promise<void> {
   const ev = await services.store.getEvaluation(click.evaluationId);
   if (!ev) return;
-  const channel = services.config.notification_channel ?? ev.channel ?? ev.message?.channel;
-  if (!channel) return;
   const msg = renderReopenedNotification({
     modelName: ev.policy.policy.model_name ?? ev.run,
     run: ev.run,
@@ -138,7 +132,8 @@ export async function announceReopened(
     withdrawn,
     message: ev.message,
   });
-  await client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+  // in the evaluation's notification thread, like its PASSED and BLOCKED notices
+  await services.renderer.announce(ev.id, `reopened/${ev.id}/${ev.reopened ?? 0}`, msg);
 }
 
 export function withdrawReply(click: Pick<SignoffClick, 'role'>, result: WithdrawOutcome): string {

@@ -230,6 +230,14 @@ describe('N-of-M sign-off and withdrawal through the real Bolt receiver', () => 
           .find((c) => String(c.args.text).includes('Gate re-opened')),
       'the re-opened notice',
     );
+    // in the evaluation's thread of the notification channel: the first notice about it there
+    // (top-level, with the evaluation id in its metadata) started the thread
+    const root = [...h.fake.messages.entries()]
+      .filter(([, m]) => m.channel === NOTIFY && !m.thread_ts && m.metadata?.event_payload.evaluation_id === id)
+      .map(([ts]) => ts)
+      .sort()[0];
+    expect(root).toBeDefined();
+    expect(told.args.thread_ts).toBe(root);
     const toldText = blockText(told.args.blocks);
     expect(toldText).toContain(`<@${U.lead2}> withdrew their *Technical Lead* approval`);
     expect(toldText).toContain('PENDING');

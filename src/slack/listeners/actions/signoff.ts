@@ -136,7 +136,7 @@ export function processWithdraw(services: SlackServices, client: Replies['client
     ) as WithdrawOutcome;
     if (outcome.ok && outcome.reopened)
       await steps.once('reopened_notice', async () => {
-        await announceReopened(services, client, click, outcome.record);
+        await announceReopened(services, click, outcome.record);
         return true;
       });
     await tellUser(client, where, renderNotice(withdrawReply(click, outcome)));
