@@ -78,7 +78,8 @@ export function buttonClick(opts: {
     block_id: 'b',
     value: opts.value,
     text: { type: 'plain_text', text: 'x' },
-    action_ts: String(Date.now() / 1000),
+    // like Slack's: seconds with microseconds, distinct for two clicks in the same millisecond
+    action_ts: `${(Date.now() / 1000).toFixed(3)}${String(++triggerSeq % 1000).padStart(3, '0')}`,
   };
   const base = {
     type: 'block_actions',
