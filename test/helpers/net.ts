@@ -38,13 +38,15 @@ export async function waitForPort(port: number, open = true, timeoutMs = 10_000)
  */
 export async function holdingProxy(
   upstreamPort: number,
-): Promise<{ port: number; release(): void; close(): Promise<void> }> {
+): Promise<{ port: number; release(): void; freeze(): void; close(): Promise<void> }> {
   const held: Socket[] = [];
   const open = new Set<Socket>();
+  const pairs: [Socket, Socket][] = [];
   let released = false;
   const forward = (client: Socket): void => {
     const upstream = connect(upstreamPort, '127.0.0.1');
     open.add(upstream);
+    pairs.push([client, upstream]);
     client.pipe(upstream).pipe(client);
     const end = (): void => {
       client.destroy();
@@ -67,6 +69,16 @@ export async function holdingProxy(
     release() {
       released = true;
       for (const c of held.splice(0)) forward(c);
+    },
+    /** A network partition: every connection stays open and nothing more passes either way; new ones are held. */
+    freeze() {
+      released = false;
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {

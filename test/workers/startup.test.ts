@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holdingProxy } from '../helpers/net.js';
 import { OwnRedis } from '../helpers/redis-server.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { uniquePrefix } from '../helpers/store.js';
@@ -52,17 +53,23 @@ describe('worker start-up', () => {
 describe('worker shutdown without Redis', () => {
   it('SIGTERM still ends the process (bounded) when Redis went away', async () => {
     const gone = await OwnRedis.start();
+    // Redis behind a proxy that can cut the network without closing a connection: the worker's
+    // Redis calls then hang (as in a partition) instead of failing fast
+    const proxy = await holdingProxy(Number(new URL(gone.url).port));
+    proxy.release();
     const w = new WorkerProcess({
-      redisUrl: gone.url,
+      redisUrl: `redis://127.0.0.1:${proxy.port}`,
       prefix: uniquePrefix('gone'),
       artifactRoot,
       extra: { WORKER_SHUTDOWN_TIMEOUT_MS: '500' },
     });
     started.push(w);
     await w.ready();
+    proxy.freeze();
     await gone.stop();
     w.proc.kill('SIGTERM');
     expect(await w.exited).toBe(1);
     expect(w.output).toMatch(/shutdown did not complete in time/);
+    await proxy.close();
   });
 });
