@@ -2,6 +2,9 @@ import { createHash, createPublicKey, verify as cryptoVerify, generateKeyPairSyn
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
+import { setupGateHook } from '../../src/attestation/setup.js';
+import type { Harness } from '../slack/harness.js';
 
 export interface KeyFiles {
   dir: string;
@@ -75,4 +78,22 @@ export function tamperSignature(envelopeJson: string): string {
   const sig = Buffer.from(env.signatures[0]?.sig ?? '', 'base64');
   sig[10] = (sig[10] as number) ^ 0x80;
   return JSON.stringify({ ...env, signatures: [{ ...env.signatures[0], sig: sig.toString('base64') }] });
+}
+
+/**
+ * The harness's gate hook with attestations signed by `keyFile` and webhooks whose secret is read
+ * from the variable `secretEnv` (answered with `secret`), retried quickly.
+ */
+export function signingGateHook(keyFile: string, secretEnv: string, secret: string) {
+  return (hh: Harness) =>
+    setupGateHook({
+      redis: hh.redis,
+      prefix: hh.prefix,
+      store: hh.store,
+      config: hh.config,
+      log: pino({ level: 'silent' }),
+      signingKeyFile: keyFile,
+      lookupEnv: (n) => (n === secretEnv ? secret : undefined),
+      webhookBackoffMs: 50,
+    });
 }

@@ -3,9 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { setupGateHook } from '../../src/attestation/setup.js';
 import { envelopeText } from '../../src/attestation/sign.js';
 import { AttestationStore } from '../../src/store/attestations.js';
 import { verifyWebhookSignature } from '../../src/webhooks/sign.js';
@@ -13,7 +11,7 @@ import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns } from '../helpers/runs.js';
 import { buttons, DEFAULT_CONFIG, Harness, liveEvaluation, NOTIFY, U } from '../slack/harness.js';
-import { independentlyVerify, type KeyFiles, makeKeyFiles } from './helpers.js';
+import { independentlyVerify, type KeyFiles, makeKeyFiles, signingGateHook } from './helpers.js';
 
 const HOOK_SECRET = 'whsec-0123456789abcdef-test';
 
@@ -97,17 +95,7 @@ describe('a PASSED gate through Slack yields a signed attestation; webhooks; rev
         ...DEFAULT_CONFIG,
         webhooks: [{ url: receiver.url, events: ['passed', 'blocked', 'revoked'], secret_env: 'TEST_HOOK_SECRET' }],
       },
-      gateHook: (hh) =>
-        setupGateHook({
-          redis: hh.redis,
-          prefix: hh.prefix,
-          store: hh.store,
-          config: hh.config,
-          log: pino({ level: 'silent' }),
-          signingKeyFile: keys.privatePem,
-          lookupEnv: (n) => (n === 'TEST_HOOK_SECRET' ? HOOK_SECRET : undefined),
-          webhookBackoffMs: 50,
-        }),
+      gateHook: signingGateHook(keys.privatePem, 'TEST_HOOK_SECRET', HOOK_SECRET),
     });
     attestations = new AttestationStore(h.redis, { prefix: h.prefix });
   });

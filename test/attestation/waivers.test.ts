@@ -2,9 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupGateHook } from '../../src/attestation/setup.js';
 import { envelopeText } from '../../src/attestation/sign.js';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { AttestationStore } from '../../src/store/attestations.js';
@@ -14,7 +12,7 @@ import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns, REPO_ROOT } from '../helpers/runs.js';
 import { allButtons, submitWaiverRequest } from '../helpers/waivers.js';
 import { buttons, DEFAULT_CONFIG, Harness, U } from '../slack/harness.js';
-import { independentlyVerify, type KeyFiles, makeKeyFiles } from './helpers.js';
+import { independentlyVerify, type KeyFiles, makeKeyFiles, signingGateHook } from './helpers.js';
 
 const HOOK_SECRET = 'whsec-waivers-0123456789abcdef';
 
@@ -62,17 +60,7 @@ describe('a waived check in the attestation and the waived webhook', () => {
         webhooks: [{ url: receiver.url, events: ['waived', 'passed'], secret_env: 'TEST_HOOK_SECRET' }],
       },
       checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
-      gateHook: (hh) =>
-        setupGateHook({
-          redis: hh.redis,
-          prefix: hh.prefix,
-          store: hh.store,
-          config: hh.config,
-          log: pino({ level: 'silent' }),
-          signingKeyFile: keys.privatePem,
-          lookupEnv: (n) => (n === 'TEST_HOOK_SECRET' ? HOOK_SECRET : undefined),
-          webhookBackoffMs: 50,
-        }),
+      gateHook: signingGateHook(keys.privatePem, 'TEST_HOOK_SECRET', HOOK_SECRET),
     });
   });
   afterAll(async () => {

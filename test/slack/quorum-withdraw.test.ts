@@ -1,13 +1,11 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { setupGateHook } from '../../src/attestation/setup.js';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { AttestationStore } from '../../src/store/attestations.js';
 import { reportFromState } from '../../src/store/redis-store.js';
-import { makeKeyFiles } from '../attestation/helpers.js';
+import { makeKeyFiles, signingGateHook } from '../attestation/helpers.js';
 import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns } from '../helpers/runs.js';
@@ -71,17 +69,7 @@ describe('N-of-M sign-off and withdrawal through the real Bolt receiver', () => 
         webhooks: [{ url: receiver.url, events: ['passed', 'revoked'], secret_env: 'QUORUM_HOOK_SECRET' }],
       },
       checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
-      gateHook: (hh) =>
-        setupGateHook({
-          redis: hh.redis,
-          prefix: hh.prefix,
-          store: hh.store,
-          config: hh.config,
-          log: pino({ level: 'silent' }),
-          signingKeyFile: keys.privatePem,
-          lookupEnv: (n) => (n === 'QUORUM_HOOK_SECRET' ? HOOK_SECRET : undefined),
-          webhookBackoffMs: 50,
-        }),
+      gateHook: signingGateHook(keys.privatePem, 'QUORUM_HOOK_SECRET', HOOK_SECRET),
     });
     attestations = new AttestationStore(h.redis, { prefix: h.prefix });
   });
