@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { RunArtifacts } from '../artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import { GateError } from '../errors.js';
+import { assertYamlDepth } from '../parse/bounded.js';
 import { validatePolicyWaivers } from '../waivers/waivers.js';
 import {
   type AppliedOverride,
@@ -154,8 +155,17 @@ function fieldValue(policy: Policy, field: string): unknown {
   return cur;
 }
 
-/** Parses a YAML or JSON policy document, naming the file on syntax errors. */
+/**
+ * Parses a YAML or JSON policy document, naming the file on syntax errors. A run's readiness.yml
+ * is untrusted: nesting is refused past the depth limit before the parser sees it (the YAML
+ * parser spends seconds and hundreds of MB on a file of nested brackets before giving up).
+ */
 export function parsePolicyDocument(text: string, source: string): unknown {
+  try {
+    assertYamlDepth(text, source);
+  } catch (err) {
+    throw new GateError('POLICY_INVALID', (err as Error).message, { cause: err });
+  }
   try {
     return parseYaml(text, { maxAliasCount: 100, prettyErrors: true });
   } catch (err) {

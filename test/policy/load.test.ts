@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { loadEffectivePolicy, policyDigest, readPolicyFile, resolvePolicy } from '../../src/policy/load.js';
@@ -127,6 +128,21 @@ describe('readPolicyFile and loadEffectivePolicy', () => {
     await writeFile(path.join(runDir, 'readiness.yml'), 'parity:\n  batch_size: -1\n');
     const run = await RunArtifacts.open(runDir);
     await expect(loadEffectivePolicy(run)).rejects.toThrow(/readiness\.yml: parity\.batch_size/);
+  });
+
+  it('refuses a run readiness.yml of nested "[" before the YAML parser sees it (unbounded: 13 s and ~1 GB for 1 MB)', async () => {
+    const runDir = await copyExampleRun();
+    await writeFile(path.join(runDir, 'readiness.yml'), `target_accuracy: ${'['.repeat(1024 * 1024 - 20)}\n`);
+    const run = await RunArtifacts.open(runDir);
+    const heapBefore = process.memoryUsage().heapUsed;
+    const t0 = performance.now();
+    await expect(loadEffectivePolicy(run)).rejects.toMatchObject({
+      code: 'POLICY_INVALID',
+      message: 'readiness.yml:1: YAML nests deeper than 64 levels; refused before parsing',
+    });
+    // generous bounds: the pre-scan stops at the 64th bracket
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(128 * 1024 * 1024);
   });
 
   it.each([
