@@ -22,7 +22,7 @@ import {
   unsafe,
   type ValueInfo,
 } from './decode.js';
-import { decodeInWorker } from './decode-client.js';
+import { decodeCached } from './decode-cache.js';
 
 export { ONNX_DTYPES, type OnnxLimits, onnxLimits, type ValueInfo } from './decode.js';
 
@@ -168,7 +168,7 @@ async function inspectWith(
 ) {
   const file = await readModelBytes(run, rel, limits.maxBytes);
   const fileBytes = file.bytes.length;
-  const decoded = await decodeInWorker(file.bytes, file.rel, limits, {
+  const decoded = await decodeCached(file.bytes, file.rel, limits, {
     weights: opts.weights,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
