@@ -16,8 +16,8 @@ port.on('message', (req: DecodeRequest) => {
   const transfer: ArrayBuffer[] = [];
   try {
     const bytes = new Uint8Array(req.buffer);
-    const { model, counts } = decodeOnnx(bytes, req.rel, req.limits);
-    const inspection = inspectDecoded(model, counts, req.rel, req.limits);
+    const { model, counts, functionDefaults } = decodeOnnx(bytes, req.rel, req.limits);
+    const inspection = inspectDecoded(model, counts, req.rel, req.limits, functionDefaults);
     reply = { id: req.id, ok: true, inspection };
     if (req.weights) {
       reply.weights = initializerDigests(model);

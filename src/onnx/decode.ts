@@ -10,6 +10,8 @@ import { GateError } from '../errors.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/schema.js';
 import { measureOnnx, type OnnxCounts } from './wire.js';
 
+type IAttributeProto = onnxProto.onnx.IAttributeProto;
+
 const { onnx } = onnxProto;
 export type ModelProto = InstanceType<typeof onnx.ModelProto>;
 type ITensorProto = onnxProto.onnx.ITensorProto;
@@ -136,14 +138,20 @@ export function decodeOnnx(
   bytes: Uint8Array,
   rel: string,
   limits: OnnxLimits,
-): { model: ModelProto; counts: OnnxCounts } {
+): { model: ModelProto; counts: OnnxCounts; functionDefaults: FunctionDefaults[] } {
   if (bytes.length === 0) throw new GateError('PARSE_ERROR', `${rel} is empty; expected an ONNX model`, { file: rel });
   const full = fullLimits(limits);
-  const { counts } = measureOnnx(bytes, rel, full);
+  const { counts, functionDefaults: ranges } = measureOnnx(bytes, rel, full);
   let model: ModelProto;
+  const functionDefaults: FunctionDefaults[] = [];
   try {
     // a Buffer view makes protobufjs slice bytes fields as views; from a plain Uint8Array it copies them
-    model = onnx.ModelProto.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    model = onnx.ModelProto.decode(buf);
+    for (const r of ranges) {
+      const fn = model.functions[r.functionIndex]?.name ?? `#${r.functionIndex}`;
+      functionDefaults.push({ fn, attribute: onnx.AttributeProto.decode(buf.subarray(r.start, r.end)) });
+    }
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     const hint = /index out of range/.test(why) ? 'the protobuf is truncated' : 'the bytes are not an ONNX protobuf';
@@ -165,7 +173,13 @@ export function decodeOnnx(
       },
     );
   }
-  return { model, counts };
+  return { model, counts, functionDefaults };
+}
+
+/** One default attribute value of a model-local function (FunctionProto.attribute_proto). */
+export interface FunctionDefaults {
+  fn: string;
+  attribute: IAttributeProto;
 }
 
 function valueInfo(v: IValueInfoProto): ValueInfo {
@@ -243,13 +257,18 @@ export function inspectDecoded(
   counts: OnnxCounts,
   rel: string,
   limits: OnnxLimits,
+  functionDefaults: readonly FunctionDefaults[] = [],
 ): DecodedInspection {
   const full = fullLimits(limits);
   const graph = model.graph as IGraphProto;
   const state = { depth: 1, tensors: [] as TensorSite[] };
   collect(graph, rel, full.maxDepth, state);
-  // model-local functions: their Constant tensors are checked like the graph's
+  // model-local functions: their Constant tensors, and the tensors of their default attribute values, are checked like the graph's
   for (const f of model.functions ?? []) collect({ node: f.node ?? [] }, rel, full.maxDepth, state);
+  for (const d of functionDefaults) {
+    const node = { name: `default of function ${d.fn}`, opType: 'FunctionProto', attribute: [d.attribute] };
+    collect({ node: [node] }, rel, full.maxDepth, state);
+  }
   // training-info graphs hold initializers too (onnxruntime ignores them, but they are bytes of this file)
   for (const ti of model.trainingInfo ?? []) {
     for (const g of [ti.initialization, ti.algorithm]) if (g) collect(g, rel, full.maxDepth, state);

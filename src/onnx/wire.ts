@@ -29,6 +29,18 @@ export interface WireLimits {
   maxDepth: number;
 }
 
+/**
+ * Where a function's default attribute values (FunctionProto.attribute_proto) sit in the file:
+ * the protobuf decoder predates that field and skips it, onnxruntime does not, so the inspection
+ * decodes these ranges itself to check the tensors they carry.
+ */
+export interface FunctionDefaultRange {
+  /** Index of the function in ModelProto.functions. */
+  functionIndex: number;
+  start: number;
+  end: number;
+}
+
 /** Thrown inside the scan on bytes that are not well-formed protobuf; the decoder then says what is wrong. */
 class Malformed extends Error {}
 
@@ -97,8 +109,10 @@ export function measureOnnx(
   buf: Uint8Array,
   rel: string,
   limits: WireLimits,
-): { counts: OnnxCounts; wellFormed: boolean } {
+): { counts: OnnxCounts; wellFormed: boolean; functionDefaults: FunctionDefaultRange[] } {
   const counts: OnnxCounts = { nodes: 0, subgraphNodes: 0, attributes: 0, tensors: 0, graphs: 0, depth: 0 };
+  const functionDefaults: FunctionDefaultRange[] = [];
+  let functionIndex = -1;
   const tensor = (): void => {
     counts.tensors++;
   };
@@ -143,9 +157,13 @@ export function measureOnnx(
         });
       } else if (f === MODEL.functions) {
         // a function body is a graph of its own: its nodes sit at depth 1
+        functionIndex++;
         eachField(buf, s, e, (ff, fs, fe) => {
           if (ff === FUNCTION.node) node(fs, fe, 1);
-          else if (ff === FUNCTION.attributeProto) attribute(fs, fe, 1);
+          else if (ff === FUNCTION.attributeProto) {
+            attribute(fs, fe, 1);
+            functionDefaults.push({ functionIndex, start: fs, end: fe });
+          }
         });
       }
     });
@@ -165,5 +183,5 @@ export function measureOnnx(
   over(counts.nodes, limits.maxNodes, `nodes${inSub}`, 'max_onnx_nodes');
   over(counts.attributes, limits.maxAttributes, 'node attributes', 'max_onnx_attributes');
   over(counts.tensors, limits.maxTensors, 'tensors', 'max_onnx_tensors');
-  return { counts, wellFormed };
+  return { counts, wellFormed, functionDefaults };
 }

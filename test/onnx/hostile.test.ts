@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { findCheck } from '../../src/checks/registry.js';
@@ -205,6 +206,62 @@ describe('a sparse_value constant with external data', () => {
       );
       expect(ev).not.toMatch(/loaded in onnxruntime/);
     }
+  });
+});
+
+/** A protobuf length-delimited field: tag, length, bytes. */
+function field(num: number, bytes: Uint8Array): Buffer {
+  const varint = (v: number): number[] => {
+    const out: number[] = [];
+    for (; v >= 0x80; v = Math.floor(v / 128)) out.push((v & 0x7f) | 0x80);
+    out.push(v);
+    return out;
+  };
+  return Buffer.concat([Buffer.from(varint(num * 8 + 2)), Buffer.from(varint(bytes.length)), bytes]);
+}
+
+/**
+ * The Identity model plus a model-local function whose default attribute value (FunctionProto
+ * field 11, attribute_proto: newer than the protobuf schema the decoder knows) is a tensor with
+ * external data at `location`. Encoded by hand: onnx-proto has no such field to encode.
+ */
+function functionDefaultExternalModel(location: string): Uint8Array {
+  const attr = onnxProto.onnx.AttributeProto.encode({
+    name: 'w',
+    type: 4,
+    t: {
+      name: 'fn_default',
+      dims: [4],
+      dataType: 1,
+      dataLocation: 1,
+      externalData: [{ key: 'location', value: location }],
+    },
+  }).finish();
+  const fn = onnxProto.onnx.FunctionProto.encode({
+    name: 'scaled',
+    domain: 'local',
+    input: ['a'],
+    output: ['b'],
+    node: [{ opType: 'Identity', input: ['a'], output: ['b'] }],
+  }).finish();
+  return Buffer.concat([buildModel(), field(25, Buffer.concat([fn, field(11, attr)]))]);
+}
+
+describe("a model-local function's default attribute with external data", () => {
+  it('is found on the wire, decoded and inspected: a location outside the model folder is refused, naming it', async () => {
+    const rel = await place('fn-default.onnx', functionDefaultExternalModel('../../secret.bin'));
+    await expect(inspectOnnxFile(run, rel, LIMITS)).rejects.toMatchObject({
+      code: 'UNSAFE_ARTIFACT',
+      hostile: true,
+      message: expect.stringMatching(
+        /tensor "fn_default" \(attribute "w" of node "default of function scaled"\) stores its data in external file "\.\.\/\.\.\/secret\.bin", which contains "\.\."/,
+      ),
+    });
+    // the same function with the tensor next to the model is inspected like any external tensor
+    await writeFile(path.join(root, 'run/models/fn-default.bin'), Buffer.alloc(16));
+    const ok = await place('fn-default-ok.onnx', functionDefaultExternalModel('fn-default.bin'));
+    const { info } = await inspectOnnxFile(run, ok, LIMITS);
+    expect(info.externalData).toEqual([{ tensor: 'fn_default', file: 'models/fn-default.bin', offset: 0, length: 16 }]);
   });
 });
 
