@@ -87,3 +87,28 @@ export async function reportSchemaErrors(doc: unknown): Promise<string[]> {
     ? []
     : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 }
+
+/** The metrics table of docs/report-formats.md: check id → its keys (`{N}`, `{C}` stand for numbers). */
+export function metricsDocumented(): Map<string, RegExp[]> {
+  const doc = readFileSync(path.join(REPO_ROOT, 'docs/report-formats.md'), 'utf8');
+  const rows = new Map<string, RegExp[]>();
+  for (const m of doc.matchAll(/^\| ([a-z_.*]+) \| (.*) \|$/gm)) {
+    rows.set(
+      m[1]!,
+      [...m[2]!.matchAll(/`([a-z0-9_{}A-Z]+)`/g)].map((k) => new RegExp(`^${k[1]!.replace(/\{[A-Z]\}/g, '\\d+')}$`)),
+    );
+  }
+  return rows;
+}
+
+/** The metrics keys of a `--format json` report that docs/report-formats.md does not list under their check. */
+export function undocumentedMetrics(doc: { checks: { id: string; metrics: Record<string, unknown> }[] }): string[] {
+  const documented = metricsDocumented();
+  const missing: string[] = [];
+  for (const c of doc.checks) {
+    const keys = documented.get(c.id.startsWith('signoff.') ? 'signoff.*' : c.id);
+    if (!keys) missing.push(`${c.id}: no row`);
+    else for (const k of Object.keys(c.metrics)) if (!keys.some((re) => re.test(k))) missing.push(`${c.id}: ${k}`);
+  }
+  return missing;
+}
