@@ -679,10 +679,40 @@ function valueAt(root: unknown, path: JsonPath): unknown {
   return node;
 }
 
+const isEpochNumber = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/**
+ * How a plain history list of `length` values numbers its epochs, when the document itself says
+ * so: an `epoch`/`epochs` list of integers beside it (index i is epoch list[i]), or the last
+ * epoch's number written as `last_epoch`/`final_epoch` (a number, or a record's `epoch` field):
+ * `length` means counting from 1, `length − 1` from 0. Null when nothing in the document tells.
+ */
+function epochNumbering(doc: JsonDocument, seriesParent: JsonPath, length: number): ((index: number) => number) | null {
+  const parent = valueAt(doc.value, seriesParent);
+  if (isRecord(parent)) {
+    for (const key of ['epoch', 'epochs']) {
+      const list = parent[key];
+      if (Array.isArray(list) && list.length === length && list.every(isEpochNumber)) return (i) => list[i] as number;
+    }
+  }
+  if (!isRecord(doc.value)) return null;
+  const bases = new Set<number>();
+  for (const [k, v] of Object.entries(doc.value)) {
+    if (!/^(?:last|final)[_-]?epoch$/i.test(k)) continue;
+    const n = isEpochNumber(v) ? v : isRecord(v) && isEpochNumber(v.epoch) ? v.epoch : null;
+    if (n === length) bases.add(1);
+    else if (n === length - 1) bases.add(0);
+  }
+  if (bases.size !== 1) return null;
+  const base = [...bases][0]!;
+  return (i) => i + base;
+}
+
 /**
  * The best epoch's value read from a history, when the document names the best epoch
  * (`best_epoch`). Per-epoch records are matched by their `epoch` field. For a plain list the
- * epoch may count from 0 or 1: when both readings exist and differ the answer is ambiguous.
+ * epoch may count from 0 or 1: the document's own epoch numbers decide (epochNumbering); without
+ * them, when both readings exist and differ, the answer is ambiguous.
  */
 function bestFromHistory(doc: JsonDocument, ends: readonly JsonMetric[], q: MetricQuery): MetricAnswer {
   if (ends.length === 0 || !isRecord(doc.value)) return null;
@@ -705,7 +735,12 @@ function bestFromHistory(doc: JsonDocument, ends: readonly JsonMetric[], q: Metr
       }
     } else {
       const length = end.series!.length;
-      for (const i of [best - 1, best]) if (i >= 0 && i < length) candidates.push([...segs.slice(0, -1), i]);
+      const numbering = epochNumbering(doc, segs.slice(0, -2), length);
+      if (numbering) {
+        let i = 0;
+        while (i < length && numbering(i) !== best) i++;
+        if (i < length) candidates.push([...segs.slice(0, -1), i]);
+      } else for (const i of [best - 1, best]) if (i >= 0 && i < length) candidates.push([...segs.slice(0, -1), i]);
     }
     const read = candidates.map((c) => ({ c, n: numericValue(valueAt(doc.value, c)) })).filter((x) => x.n);
     if (

@@ -170,7 +170,7 @@ describe('findJsonMetric: by meaning, ambiguity as an answer', () => {
     expect(findJsonMetric(series, { split: 'val', kind: 'accuracy', epoch: 'best' })).toBeNull();
   });
 
-  it('best epoch from a history when best_epoch is written: records by their epoch field, lists only when 0- and 1-based agree', () => {
+  it('best epoch from a history when best_epoch is written: records by their epoch field, lists by the epoch numbers the document writes, else only when 0- and 1-based agree', () => {
     const records = doc(
       '{"best_epoch": 2,\n"history": [\n{"epoch": 1, "val_acc": 0.97},\n{"epoch": 2, "val_acc": 0.99},\n{"epoch": 3, "val_acc": 0.98}]}',
     );
@@ -182,6 +182,24 @@ describe('findJsonMetric: by meaning, ambiguity as an answer', () => {
       ambiguous:
         'ambiguous: best_epoch 2 in metrics.json may count from 1 or from 0: metrics.json:1 history.val_acc[1] = 0.99 or history.val_acc[2] = 0.98',
     });
+    // The document's own epoch numbers decide how the list counts.
+    const lastEpoch = doc(
+      '{"best_epoch": 2, "last_epoch": {"epoch": 3, "val_acc": 0.98}, "history": {"val_acc": [0.97, 0.99, 0.98]}}',
+    );
+    expect(findJsonMetric(lastEpoch, { split: 'val', kind: 'accuracy', epoch: 'best' })).toMatchObject({
+      found: { path: 'history.val_acc[1]', value: 0.99 },
+    });
+    const fromZero = doc('{"best_epoch": 2, "final_epoch": 2, "history": {"val_acc": [0.97, 0.98, 0.99]}}');
+    expect(findJsonMetric(fromZero, { split: 'val', kind: 'accuracy', epoch: 'best' })).toMatchObject({
+      found: { path: 'history.val_acc[2]', value: 0.99 },
+    });
+    const epochList = doc('{"best_epoch": 11, "history": {"epoch": [10, 11, 12], "val_acc": [0.97, 0.99, 0.98]}}');
+    expect(findJsonMetric(epochList, { split: 'val', kind: 'accuracy', epoch: 'best' })).toMatchObject({
+      found: { path: 'history.val_acc[1]', value: 0.99 },
+    });
+    // A last epoch that fits neither count tells nothing: still ambiguous.
+    const unrelated = doc('{"best_epoch": 2, "last_epoch": 7, "history": {"val_acc": [0.97, 0.99, 0.98]}}');
+    expect(findJsonMetric(unrelated, { split: 'val', kind: 'accuracy', epoch: 'best' })).toHaveProperty('ambiguous');
     const lastIsBest = doc('{"best_epoch": 3, "history": {"val_acc": [0.97, 0.98, 0.99]}}');
     expect(findJsonMetric(lastIsBest, { split: 'val', kind: 'accuracy', epoch: 'best' })).toMatchObject({
       found: { path: 'history.val_acc[2]', value: 0.99 },

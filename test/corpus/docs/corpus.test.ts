@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { resolveManifestFiles } from '../../../src/artifacts/manifest.js';
+import { RunArtifacts } from '../../../src/artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../../../src/checks/registry.js';
 import type { CheckResult } from '../../../src/checks/types.js';
 import { runOn, variant } from '../../helpers/check.js';
@@ -50,7 +52,17 @@ describe('document corpus: other teams\' documents', () => {
     };
     const ids = v.kind === 'benign' ? DOC_CHECKS : v.expect.map((e) => e.check);
     const results = new Map<string, CheckResult>();
-    for (const id of ids) results.set(id, (await runOn(dir, byId.get(id)!)).result);
+    const accessed = new Set<string>();
+    let policy: Awaited<ReturnType<typeof runOn>>['policy'] | undefined;
+    for (const id of ids) {
+      const r = await runOn(dir, byId.get(id)!);
+      results.set(id, r.result);
+      for (const rel of r.run.accessed) accessed.add(rel);
+      policy = r.policy;
+    }
+    // Every file a check read is one the evaluation's manifest hashes.
+    const covered = new Set((await resolveManifestFiles(await RunArtifacts.open(dir), policy!)).map((f) => f.path));
+    expect([...accessed].filter((rel) => !covered.has(rel)), 'read but not in the manifest').toEqual([]);
     if (v.kind === 'benign') {
       const blocked = [...results.values()].filter(blocks).map((r) => `${r.id}: ${r.status}\n  ${r.evidence.join('\n  ')}`);
       expect(blocked, 'a benign variant blocked').toEqual([]);

@@ -228,6 +228,15 @@ export const VARIANTS: Variant[] = [
     files: review('**Approved by M. Okafor (ML platform) on 2026-11-27**\n\nScope: preprocess/predict and the export script; input validation, error handling, logging checked.'),
     expect: [{ check: 'qa.code_review', status: 'pass', evidence: [(at) => `review recorded: "approved" (${at(REPORT, '**Approved by M. Okafor')})`] }],
   },
+  {
+    name: 'metrics.json without a plain val_acc: the best epoch read from the history, counted from 1 as last_epoch.epoch says',
+    kind: 'benign',
+    files: { [METRICS]: replace('  "val_acc": 98.8889,\n', '') },
+    expect: [
+      { check: 'test.val_gap', status: 'pass', evidence: [(at) => `Val acc 98.8889% (${METRICS} history.val_acc[28] line ${at(METRICS, '      98.8889,').split(':')[1]})`, () => 'Gap |98.8889 − 99.2| = 0.3111 pp: excellent'] },
+      { check: 'consistency.metrics', status: 'pass', evidence: [() => 'val_acc agrees within rounding across 4 sources'] },
+    ],
+  },
 
   // ------------------------------------------------------------------ defects: must block
   {
@@ -426,6 +435,12 @@ export const VARIANTS: Variant[] = [
     kind: 'defect',
     files: { [REPORT]: replace('| KI-1 | P3 | open |', '| KI-1 | P0 | Fixed / reopened |') },
     expect: [{ check: 'qa.known_issues', status: 'error', evidence: [(at) => `ambiguous: status of P0 issue (${at(REPORT, '| KI-1 |')}) reads both "fixed" and "reopened"`] }],
+  },
+  {
+    name: 'best_epoch and a val_acc history that nothing in metrics.json numbers (from 0 or from 1?)',
+    kind: 'defect',
+    files: { [METRICS]: both(replace('  "val_acc": 98.8889,\n', ''), replace('    "epoch": 30,\n', '')) },
+    expect: [{ check: 'test.val_gap', status: 'error', evidence: [(at) => `ambiguous: best_epoch 29 in ${METRICS} may count from 1 or from 0: ${at(METRICS, '      98.8889,')} history.val_acc[28] = 98.8889 or history.val_acc[29] = 98.3333`] }],
   },
   {
     name: 'val_acc written twice in metrics.json',

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { resolveManifestFiles } from '../../../src/artifacts/manifest.js';
+import { RunArtifacts } from '../../../src/artifacts/run.js';
 import { check as envSnapshot } from '../../../src/checks/repro-env-snapshot.js';
 import { check as trainingCompleted } from '../../../src/checks/training-completed.js';
 import type { CheckDefinition, CheckResult } from '../../../src/checks/types.js';
@@ -328,8 +330,10 @@ describe('environment and log corpus', () => {
       const r = await runOn(await materialise(v), v.check);
       expect(r.result.status, r.text).toBe(v.status);
       for (const e of v.evidence) expect(r.text).toContain(e);
-      // Every file the check read is recorded for the manifest.
+      // Every file the evidence names was read, and every file the check read is one the evaluation's manifest hashes.
       for (const rel of Object.keys(v.files ?? {})) if (r.text.includes(rel) && r.result.status !== 'error') expect([...r.run.accessed]).toContain(rel);
+      const covered = new Set((await resolveManifestFiles(await RunArtifacts.open(r.run.root), r.policy)).map((f) => f.path));
+      expect([...r.run.accessed].filter((rel) => !covered.has(rel)), 'read but not in the manifest').toEqual([]);
     });
   });
 });
