@@ -81,8 +81,10 @@ export const check = defineCheck({
         }
         metrics.checkpoint_ratio = Number(ratio.toFixed(4));
       }
+      // the files counted, when the model is more than one (ONNX external data)
+      const counted = sized && sized.files.length > 1 ? sized.files.join(' + ') : c.rel;
       found.push(
-        `${c.format}: ${c.rel} (${human(size)}${ckptSize ? `, ${fmt(size / ckptSize, 2)}× the best checkpoint` : ''})`,
+        `${c.format}: ${counted} (${human(size)}${ckptSize ? `, ${fmt(size / ckptSize, 2)}× the best checkpoint` : ''})`,
       );
       if (metrics.format === null) {
         metrics.format = c.format.toLowerCase();

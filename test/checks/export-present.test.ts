@@ -1,9 +1,10 @@
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../../src/checks/export-present.js';
 import { removeFile, runOn, sparseFile, symlinkOutside, writeRunFile } from '../helpers/check.js';
+import { externaliseOnnxWeights } from '../helpers/external-onnx.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN } from '../helpers/runs.js';
 
 const ONNX = 'models/production_model.onnx';
@@ -53,6 +54,18 @@ describe('export.present', () => {
     expect(r.result.status).toBe('pass');
     expect(r.result.evidence).toEqual([`ONNX: ${ONNX} (85.4 KB, 0.31× the best checkpoint)`]);
     expect(r.result.metrics).toEqual({ format: 'onnx', bytes: 87483, checkpoint_ratio: 0.3143 });
+  });
+
+  it('an ONNX model with external data is sized with its data file (the model file alone is implausibly small)', async () => {
+    const dir = await copyExampleRun();
+    const dataRel = await externaliseOnnxWeights(dir);
+    const r = await runOn(dir, check);
+    expect(r.result.status, r.text).toBe('pass');
+    expect(r.result.evidence).toEqual([`ONNX: ${ONNX} + ${dataRel} (86 KB, 0.32× the best checkpoint)`]);
+    const sizes = await Promise.all([ONNX, dataRel].map(async (rel) => (await stat(path.join(dir, rel))).size));
+    expect(sizes[0]).toBeLessThan(10_000);
+    expect(r.result.metrics.bytes).toBe(sizes[0]! + sizes[1]!);
+    expect([...r.run.accessed]).toContain(dataRel);
   });
 
   it('fails an empty ONNX file (0 bytes)', async () => {
