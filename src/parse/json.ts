@@ -145,16 +145,28 @@ class JsonReader {
     }
   }
 
+  /** Reads the comma-separated items of the object or array opened at `pos`, through its `close`. */
+  private items(close: '}' | ']', item: () => void): void {
+    this.pos++;
+    this.ws();
+    if (this.text[this.pos] === close) {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      item();
+      this.ws();
+      const c = this.text[this.pos];
+      this.pos++;
+      if (c === close) return;
+      if (c !== ',') this.fail(`expected "," or "${close}"`);
+    }
+  }
+
   object(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const keyLines = new Map<string, number>();
-    this.pos++;
-    this.ws();
-    if (this.text[this.pos] === '}') {
-      this.pos++;
-      return out;
-    }
-    for (;;) {
+    this.items('}', () => {
       this.ws();
       if (this.text[this.pos] !== '"') this.fail('expected a key string');
       const keyLine = this.line;
@@ -169,33 +181,17 @@ class JsonReader {
       // defineProperty: a "__proto__" key is data, not the prototype.
       Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
       this.stack.pop();
-      this.ws();
-      const c = this.text[this.pos];
-      this.pos++;
-      if (c === '}') break;
-      if (c !== ',') this.fail('expected "," or "}"');
-    }
+    });
     return out;
   }
 
   array(): unknown[] {
     const out: unknown[] = [];
-    this.pos++;
-    this.ws();
-    if (this.text[this.pos] === ']') {
-      this.pos++;
-      return out;
-    }
-    for (;;) {
+    this.items(']', () => {
       this.stack.push(out.length);
       out.push(this.value());
       this.stack.pop();
-      this.ws();
-      const c = this.text[this.pos];
-      this.pos++;
-      if (c === ']') break;
-      if (c !== ',') this.fail('expected "," or "]"');
-    }
+    });
     return out;
   }
 }
@@ -352,23 +348,16 @@ export function findNumber(
   const wanted = keys.map((k) => k.toLowerCase());
   let level: { node: unknown; prefix: string }[] = [{ node: obj, prefix: '' }];
   for (let depth = 0; depth <= maxDepth && level.length > 0; depth++) {
+    const fields = level.flatMap(({ node, prefix }) =>
+      isRecord(node) ? Object.entries(node).map(([k, v]) => ({ k, lower: k.toLowerCase(), v, prefix })) : [],
+    );
     for (const key of wanted) {
-      for (const { node, prefix } of level) {
-        if (!isRecord(node)) continue;
-        for (const [k, v] of Object.entries(node)) {
-          if (k.toLowerCase() === key && typeof v === 'number') return { path: prefix + k, value: v };
-        }
-      }
+      for (const f of fields)
+        if (f.lower === key && typeof f.v === 'number') return { path: f.prefix + f.k, value: f.v };
     }
-    const next: { node: unknown; prefix: string }[] = [];
-    for (const { node, prefix } of level) {
-      if (!isRecord(node)) continue;
-      for (const [k, v] of Object.entries(node)) {
-        if (isRecord(v) && k.toLowerCase() !== 'history' && k.toLowerCase() !== 'per_class')
-          next.push({ node: v, prefix: `${prefix}${k}.` });
-      }
-    }
-    level = next;
+    level = fields
+      .filter((f) => isRecord(f.v) && f.lower !== 'history' && f.lower !== 'per_class')
+      .map((f) => ({ node: f.v, prefix: `${f.prefix}${f.k}.` }));
   }
   return null;
 }

@@ -124,6 +124,19 @@ describe('parseJsonDocument: lines, non-finite spellings, duplicates', () => {
     expect(() => parseJsonDocument('{"a": 1} x', 'm.json')).toThrow(/after the value/);
   });
 
+  it('names the separator an object or a list was missing, at its line', () => {
+    expect(() => parseJsonDocument('{"a": 1\n "b": 2}', 'm.json')).toThrow(
+      'm.json is not valid JSON: expected "," or "}" at line 2',
+    );
+    expect(() => parseJsonDocument('[1,\n2 3]', 'm.json')).toThrow(
+      'm.json is not valid JSON: expected "," or "]" at line 2',
+    );
+    expect(() => parseJsonDocument('{"a": [1, 2}', 'm.json')).toThrow('expected "," or "]" at line 1');
+    expect(() => parseJsonDocument('{"a": 1,}', 'm.json')).toThrow('expected a key string at line 1');
+    expect(parseJsonDocument('{ }', 'm.json').value).toEqual({});
+    expect(parseJsonDocument('[\n]', 'm.json').value).toEqual([]);
+  });
+
   it('numericValue: what a value means where a number is expected', () => {
     expect(numericValue('nan')).toEqual({ value: Number.NaN, written: '"nan"' });
     expect(numericValue('-Infinity')).toEqual({ value: Number.NEGATIVE_INFINITY, written: '"-Infinity"' });
