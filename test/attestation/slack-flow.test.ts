@@ -1,64 +1,17 @@
 import { createHmac } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { envelopeText } from '../../src/attestation/sign.js';
 import { AttestationStore } from '../../src/store/attestations.js';
 import { verifyWebhookSignature } from '../../src/webhooks/sign.js';
 import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { buttons, DEFAULT_CONFIG, Harness, liveEvaluation, NOTIFY, U } from '../slack/harness.js';
+import { useWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { buttons, DEFAULT_CONFIG, type Harness, liveEvaluation, NOTIFY, U, useHarness } from '../slack/harness.js';
 import { independentlyVerify, type KeyFiles, makeKeyFiles, signingGateHook } from './helpers.js';
 
 const HOOK_SECRET = 'whsec-0123456789abcdef-test';
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-  status: number;
-}
-
-/** A webhook receiver that answers 500 to the first two attempts of each delivery, then 200. */
-class FlakyReceiver {
-  readonly requests: Received[] = [];
-  private readonly attempts = new Map<string, number>();
-  private server: Server | null = null;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
-      req.on('end', () => {
-        const id = String(req.headers['x-readiness-delivery']);
-        const n = (this.attempts.get(id) ?? 0) + 1;
-        this.attempts.set(id, n);
-        const status = n <= 2 ? 500 : 200;
-        this.requests.push({ headers: req.headers, body, status });
-        res.writeHead(status).end(status === 200 ? 'ok' : 'try again');
-      });
-    });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks/readiness?token=not-logged`;
-  }
-
-  of(event: string, evaluation: string): Received[] {
-    return this.requests.filter(
-      (r) =>
-        r.headers['x-readiness-event'] === event &&
-        (JSON.parse(r.body) as { evaluation_id: string }).evaluation_id === evaluation,
-    );
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
-}
 
 /** The file part of a multipart/form-data upload body as the fake Slack recorded it (raw). */
 function uploadedFile(raw: string): string {
@@ -81,28 +34,22 @@ async function approveAll(h: Harness, value: string): Promise<void> {
 }
 
 describe('a PASSED gate through Slack yields a signed attestation; webhooks; revocation', () => {
-  let h: Harness;
+  /** Answers 500 to the first two attempts of each delivery, then 200. */
+  const receiver = useWebhookReceiver({ failFirst: 2, path: '/hooks/readiness?token=not-logged' });
   let keys: KeyFiles;
-  let receiver: FlakyReceiver;
-  let attestations: AttestationStore;
-
-  beforeAll(async () => {
+  const h = useHarness(async () => {
     keys = await makeKeyFiles();
-    receiver = new FlakyReceiver();
-    await receiver.start();
-    h = await Harness.start({
+    return {
       config: {
         ...DEFAULT_CONFIG,
         webhooks: [{ url: receiver.url, events: ['passed', 'blocked', 'revoked'], secret_env: 'TEST_HOOK_SECRET' }],
       },
       gateHook: signingGateHook(keys.privatePem, 'TEST_HOOK_SECRET', HOOK_SECRET),
-    });
-    attestations = new AttestationStore(h.redis, { prefix: h.prefix });
+    };
   });
-  afterAll(async () => {
-    await h?.stop();
-    await receiver?.stop();
-    await cleanupRuns();
+  let attestations: AttestationStore;
+  beforeAll(() => {
+    attestations = new AttestationStore(h.redis, { prefix: h.prefix });
   });
 
   it('attests, attaches, verifies, delivers signed webhooks with retries, and revokes on a later rejection', async () => {

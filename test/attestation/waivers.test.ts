@@ -1,58 +1,26 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { envelopeText } from '../../src/attestation/sign.js';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { AttestationStore } from '../../src/store/attestations.js';
 import { verifyWebhookSignature } from '../../src/webhooks/sign.js';
 import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns, REPO_ROOT } from '../helpers/runs.js';
+import { REPO_ROOT } from '../helpers/runs.js';
 import { allButtons, submitWaiverRequest } from '../helpers/waivers.js';
-import { buttons, DEFAULT_CONFIG, Harness, U } from '../slack/harness.js';
+import { useWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { buttons, DEFAULT_CONFIG, U, useHarness } from '../slack/harness.js';
 import { independentlyVerify, type KeyFiles, makeKeyFiles, signingGateHook } from './helpers.js';
 
 const HOOK_SECRET = 'whsec-waivers-0123456789abcdef';
 
-/** A webhook receiver that accepts everything and keeps what it got. */
-class Receiver {
-  readonly requests: { headers: IncomingHttpHeaders; body: string }[] = [];
-  private server: Server | null = null;
-  url = '';
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => {
-        body += c;
-      });
-      req.on('end', () => {
-        this.requests.push({ headers: req.headers, body });
-        res.writeHead(200).end('ok');
-      });
-    });
-    const server = this.server;
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
-  }
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
-}
-
 describe('a waived check in the attestation and the waived webhook', () => {
-  let h: Harness;
+  const receiver = useWebhookReceiver();
   let keys: KeyFiles;
-  let receiver: Receiver;
-
-  beforeAll(async () => {
+  const h = useHarness(async () => {
     keys = await makeKeyFiles();
-    receiver = new Receiver();
-    await receiver.start();
-    h = await Harness.start({
+    return {
       config: {
         ...DEFAULT_CONFIG,
         policies: { team: { waivers: { 'test.target': ['technical', 'product'] } } },
@@ -61,12 +29,7 @@ describe('a waived check in the attestation and the waived webhook', () => {
       },
       checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
       gateHook: signingGateHook(keys.privatePem, 'TEST_HOOK_SECRET', HOOK_SECRET),
-    });
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await receiver?.stop();
-    await cleanupRuns();
+    };
   });
 
   it('the waiver becomes effective: one signed `waived` delivery; PASSED: the predicate lists it, validates, and `readiness verify` accepts', async () => {

@@ -1,11 +1,21 @@
 import type { Job } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SignoffTimerJob } from '../../src/queue/reminders.js';
 import type { EvaluationState } from '../../src/store/types.js';
 import { FakeSlack, type RecordedCall, waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
 import { buttonClick, interactionBody, signedHeaders } from '../helpers/slack-sign.js';
-import { blockText, buttons, CHANNEL, DEFAULT_CONFIG, Harness, liveEvaluation, NOTIFY, SECRET, U } from './harness.js';
+import {
+  blockText,
+  buttons,
+  CHANNEL,
+  DEFAULT_CONFIG,
+  type Harness,
+  liveEvaluation,
+  NOTIFY,
+  SECRET,
+  U,
+  useHarness,
+} from './harness.js';
 
 const HOUR = 3_600_000;
 
@@ -48,19 +58,12 @@ async function promote(h: Harness, job: Job<SignoffTimerJob>): Promise<string> {
 }
 
 describe('approvers are asked by name when sign-off opens, reminded and escalated on the injected clock', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await Harness.start({
-      config: {
-        ...DEFAULT_CONFIG,
-        signoff: { ask_by_dm: true, remind_after_hours: 24, escalate_after_hours: 48 },
-      },
-      clock,
-    });
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
+  const h = useHarness({
+    config: {
+      ...DEFAULT_CONFIG,
+      signoff: { ask_by_dm: true, remind_after_hours: 24, escalate_after_hours: 48 },
+    },
+    clock,
   });
   afterEach(() => {
     clockMs += 1000 * HOUR;
@@ -247,14 +250,9 @@ describe('approvers are asked by name when sign-off opens, reminded and escalate
 });
 
 describe('without a notification channel, updates about an evaluation go to its gate message thread', () => {
-  let h: Harness;
-  beforeAll(async () => {
+  const h = useHarness(() => {
     const { notification_channel: _, ...config } = DEFAULT_CONFIG;
-    h = await Harness.start({ config, clock });
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
+    return { config, clock };
   });
 
   it('the PASSED notice is a reply in the gate message thread, broadcast to the channel, naming the requester with a permalink; no DMs unless configured', async () => {

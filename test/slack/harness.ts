@@ -3,7 +3,7 @@ import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { FilesClient, GateObserver } from '../../src/attestation/gate-hook.js';
 import type { CheckDefinition } from '../../src/checks/types.js';
 import { type ReadinessConfig, ReadinessConfigSchema } from '../../src/config/readiness-config.js';
@@ -16,7 +16,7 @@ import { EvaluationStore } from '../../src/store/redis-store.js';
 import type { EvaluationState } from '../../src/store/types.js';
 import { freePort } from '../global-setup.js';
 import { FakeSlack, waitFor } from '../helpers/fake-slack.js';
-import { copyExampleRun } from '../helpers/runs.js';
+import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
 import {
   buttonClick,
   commandBody,
@@ -87,7 +87,8 @@ export class Harness {
     return h;
   }
 
-  private async init(opts: HarnessOptions): Promise<void> {
+  /** Starts this harness (once): Redis, store, queues, workers, the fake Slack and the app. */
+  async init(opts: HarnessOptions): Promise<void> {
     this.prefix = opts.prefix ?? `t${randomBytes(4).toString('hex')}`;
     if (opts.artifactRoot) this.artifactRoot = opts.artifactRoot;
     else this.artifactRoot = path.dirname(await copyExampleRun());
@@ -166,12 +167,13 @@ export class Harness {
     await this.runtime.stop();
   }
 
+  /** Stops whatever has started (also after a start that failed half-way). */
   async stop(): Promise<void> {
-    await this.runtime.stop().catch(() => {});
+    await this.runtime?.stop().catch(() => {});
     await this.workers?.stop();
-    await this.queues.close();
+    await this.queues?.close();
     await this.fake.stop();
-    this.redis.disconnect();
+    this.redis?.disconnect();
   }
 
   async post(body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
@@ -249,6 +251,24 @@ export class Harness {
       .filter((c) => c.args.user === user)
       .map((c) => String(c.args.text));
   }
+}
+
+/**
+ * The harness of the enclosing describe block (or file): started before its tests, stopped after
+ * them, and the copied runs removed. `opts` may be a function, called as the harness starts, so it
+ * can use what earlier `beforeAll` hooks set up (a webhook receiver's URL, a key file); what those
+ * hooks start, their `afterAll` stops after the harness has stopped.
+ */
+export function useHarness(opts: HarnessOptions | (() => HarnessOptions | Promise<HarnessOptions>) = {}): Harness {
+  const h = new Harness();
+  beforeAll(async () => {
+    await h.init(typeof opts === 'function' ? await opts() : opts);
+  });
+  afterAll(async () => {
+    await h.stop();
+    await cleanupRuns();
+  });
+  return h;
 }
 
 /** Every mrkdwn/plain text of a Block Kit payload, joined. */

@@ -7,18 +7,17 @@ import { execFileSync } from 'node:child_process';
 import { cp, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { waitForChecks } from '../../src/evaluations/wait.js';
 import type { EvaluationState } from '../../src/store/types.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns, EXAMPLE_RUN } from '../helpers/runs.js';
+import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { modelWithIf, nodeBombGraph } from '../onnx/build.js';
-import { blockText, Harness, U } from './harness.js';
+import { blockText, U, useHarness } from './harness.js';
 
-let h: Harness;
+const h = useHarness({ renderIntervalMs: 200 });
 
 beforeAll(async () => {
-  h = await Harness.start({ renderIntervalMs: 200 });
   const fifoRun = path.join(h.artifactRoot, 'fifo-run');
   await cp(EXAMPLE_RUN, fifoRun, { recursive: true });
   await unlink(path.join(fifoRun, 'results/production/training.log'));
@@ -27,11 +26,6 @@ beforeAll(async () => {
   await cp(EXAMPLE_RUN, bombRun, { recursive: true });
   await writeFile(path.join(bombRun, 'models/production_model.onnx'), modelWithIf(nodeBombGraph(30_000_000)));
   await cp(EXAMPLE_RUN, path.join(h.artifactRoot, 'good-run'), { recursive: true });
-});
-
-afterAll(async () => {
-  await h.stop();
-  await cleanupRuns();
 });
 
 async function submitted(run: string): Promise<EvaluationState> {

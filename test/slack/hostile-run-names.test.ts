@@ -1,10 +1,9 @@
 import { cp, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { type RecordedCall, waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { CHANNEL, Harness, NOTIFY, U } from './harness.js';
+import { CHANNEL, NOTIFY, U, useHarness } from './harness.js';
 
 /** Run folder names a member who can create folders under the artifact root might pick. */
 const MENTIONS = '<!channel> <!here> <@U0VICTIM> <!subteam^S0LEADS|@leads> @here';
@@ -27,22 +26,17 @@ function liveSequences(s: string): string[] {
 }
 
 describe('hostile run names in the requester’s DM and the report upload stay inert', () => {
-  let h: Harness;
+  const h = useHarness({
+    checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
+    config: {
+      roles: { technical: { users: [U.tech] }, product: { users: [U.prod] }, compliance: { users: [U.comp] } },
+      notification_channel: NOTIFY,
+    },
+  });
   beforeAll(async () => {
-    h = await Harness.start({
-      checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
-      config: {
-        roles: { technical: { users: [U.tech] }, product: { users: [U.prod] }, compliance: { users: [U.comp] } },
-        notification_channel: NOTIFY,
-      },
-    });
     await cp(h.runDir, path.join(h.artifactRoot, MENTIONS), { recursive: true });
     await mkdir(path.join(h.artifactRoot, '<https:'));
     await cp(h.runDir, path.join(h.artifactRoot, LINK), { recursive: true });
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
   });
 
   it('the "could not post the gate message" DM and the report upload’s comment: no live mention or link in any call', async () => {

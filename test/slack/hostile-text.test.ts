@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { FakeSlack, type RecordedCall, waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns, mutateText } from '../helpers/runs.js';
-import { Harness, NOTIFY, U } from './harness.js';
+import { mutateText } from '../helpers/runs.js';
+import { NOTIFY, U, useHarness } from './harness.js';
 
 /** Text an attacker who writes the run's files would like to see in Slack, live. */
 const HOSTILE =
@@ -38,23 +38,18 @@ function liveSequences(s: string): string[] {
 }
 
 describe('artifact text never becomes a live mention, broadcast or link in Slack', () => {
-  let h: Harness;
+  const h = useHarness({
+    checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
+    config: {
+      roles: { technical: { users: [U.tech] }, product: { users: [U.prod] }, compliance: { users: [U.comp] } },
+      notification_channel: NOTIFY,
+    },
+  });
   beforeAll(async () => {
-    h = await Harness.start({
-      checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
-      config: {
-        roles: { technical: { users: [U.tech] }, product: { users: [U.prod] }, compliance: { users: [U.comp] } },
-        notification_channel: NOTIFY,
-      },
-    });
     await writeFile(path.join(h.runDir, 'readiness.yml'), `model_name: ${JSON.stringify(HOSTILE)}\n`);
     await mutateText(h.runDir, 'final_report.md', (t) =>
       t.replace('| KI-2 |', `| KI-9 | P0 | open | ${HOSTILE.replace(/\|/g, '\\|')} |\n| KI-2 |`),
     );
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
   });
 
   it('a run with a hostile model_name and hostile evidence: every payload of every call is inert except the app’s own mentions', async () => {

@@ -1,18 +1,17 @@
 import { appendFile, cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { parseCommand } from '../../src/slack/command.js';
 import type { EvaluationState } from '../../src/store/types.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { blockText, buttons, CHANNEL, Harness, U } from './harness.js';
+import { blockText, buttons, CHANNEL, U, useHarness } from './harness.js';
 
 const FINAL = new Set(['pass', 'warn', 'fail', 'error', 'skipped']);
 const HOSTILE_NAME = '<!channel> *urgent* <https://evil.example|click>';
 
 describe('/readiness list [mine|waiting]', () => {
-  let h: Harness;
+  const h = useHarness({ checks: AUTOMATED_CHECKS.filter((c) => !c.heavy) });
   const ev: Record<string, EvaluationState> = {};
 
   /** A copy of the harness's run under the artifact root, with its own bytes. */
@@ -68,7 +67,6 @@ describe('/readiness list [mine|waiting]', () => {
     `<https://slack.com/archives/${CHANNEL}/p${s.evaluation.message?.ts.replace('.', '')}|gate message>`;
 
   beforeAll(async () => {
-    h = await Harness.start({ checks: AUTOMATED_CHECKS.filter((c) => !c.heavy) });
     await makeRun('team/alpha', async (dir) => {
       const file = path.join(dir, 'readiness.yml');
       const text = await readFile(file, 'utf8');
@@ -93,10 +91,6 @@ describe('/readiness list [mine|waiting]', () => {
     await approve(ev.delta, U.comp, 'compliance');
     await waitFor(async () => (await h.store.getState(ev.delta!.evaluation.id))?.gate === 'passed', 'delta PASSED');
   }, 240_000);
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
-  });
 
   it('parses list, list mine, list waiting and refuses anything else; the help names it', async () => {
     expect(parseCommand('list')).toEqual({ kind: 'list', filter: 'open' });

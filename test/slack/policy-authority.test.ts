@@ -1,10 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { blockText, DEFAULT_CONFIG, Harness, NOTIFY, U } from './harness.js';
+import { blockText, DEFAULT_CONFIG, type Harness, NOTIFY, U, useHarness } from './harness.js';
 
 /** Ephemeral replies sent through the commands' response_url (only the requester runs commands here). */
 function replies(h: Harness): string[] {
@@ -12,16 +11,9 @@ function replies(h: Harness): string[] {
 }
 
 describe('/readiness run: the run and the flags may only tighten the team policy', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await Harness.start({
-      checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
-      config: { ...DEFAULT_CONFIG, policies: { image: { target_accuracy: 85 } }, default_policy: 'image' },
-    });
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
+  const h = useHarness({
+    checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
+    config: { ...DEFAULT_CONFIG, policies: { image: { target_accuracy: 85 } }, default_policy: 'image' },
   });
 
   it('--target below the team target: an ephemeral error naming the field, the team value and the attempt; no evaluation', async () => {

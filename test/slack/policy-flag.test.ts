@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { ReadinessConfigSchema } from '../../src/config/readiness-config.js';
 import { CommandUsageError, parseCommand } from '../../src/slack/command.js';
 import { QueueSubmitter } from '../../src/slack/submit.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { DEFAULT_CONFIG, Harness, U } from './harness.js';
+import { DEFAULT_CONFIG, U, useHarness } from './harness.js';
 
 describe('/readiness run --policy names one of the team policies, never a file', () => {
   it('the parser, given the team policies, refuses any other name and names the allowed ones', () => {
@@ -21,17 +20,10 @@ describe('/readiness run --policy names one of the team policies, never a file',
     );
   });
 
-  let h: Harness;
-  beforeAll(async () => {
-    h = await Harness.start({
-      workers: false,
-      checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
-      config: { ...DEFAULT_CONFIG, policies: { strict: { target_accuracy: 95 }, image: { target_accuracy: 85 } } },
-    });
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
+  const h = useHarness({
+    workers: false,
+    checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
+    config: { ...DEFAULT_CONFIG, policies: { strict: { target_accuracy: 95 }, image: { target_accuracy: 85 } } },
   });
 
   it('a file name (readable by the app, e.g. its own package.json) is refused in the ack, naming the allowed policies; nothing is stored', async () => {

@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { slowLatencyLayer } from '../helpers/evaluations.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { blockText, buttons, DEFAULT_CONFIG, Harness, U } from './harness.js';
+import { blockText, buttons, DEFAULT_CONFIG, U, useHarness } from './harness.js';
 
 describe('live progress of a heavy check in the gate message', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    // a long latency test (request count, not sleep) selected with --policy
-    h = await Harness.start({ config: { ...DEFAULT_CONFIG, policies: { slow: slowLatencyLayer(20_000).data } } });
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
-  });
+  // a long latency test (request count, not sleep) selected with --policy
+  const h = useHarness({ config: { ...DEFAULT_CONFIG, policies: { slow: slowLatencyLayer(20_000).data } } });
 
   it('shows "latency NN %" while export.inference runs, without buttons, then goes live', async () => {
     await h.command(U.requester, `run ${h.runName} --policy slow`);

@@ -1,21 +1,13 @@
 import { mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
 import { buttonClick, commandBody, interactionBody, signedHeaders, slackSignature } from '../helpers/slack-sign.js';
-import { blockText, CHANNEL, Harness, SECRET, U } from './harness.js';
+import { blockText, CHANNEL, SECRET, U, useHarness } from './harness.js';
 
 describe('requests: signatures, retries, usage errors, status and report', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await Harness.start();
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
-  });
+  const h = useHarness();
 
   /**
    * Nothing was taken in and nothing was sent. A request is written to the intake before it is

@@ -1,19 +1,11 @@
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { Harness, U } from './harness.js';
+import { U, useHarness } from './harness.js';
 
 describe('/readiness rerun <run> <check-id>', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await Harness.start();
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
-  });
+  const h = useHarness();
 
   const responses = () => h.fake.callsOf('response_url').map((c) => JSON.stringify(c.args));
   const finished = async (id: string) => {

@@ -1,22 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { externaliseOnnxWeights } from '../helpers/external-onnx.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { blockText, buttons, Harness, liveEvaluation, U } from './harness.js';
+import { blockText, buttons, liveEvaluation, U, useHarness } from './harness.js';
 
 describe('sign-offs are bound to the artifact and policy digests', () => {
-  let h: Harness;
   let dataRel: string;
+  const h = useHarness({ checks: AUTOMATED_CHECKS.filter((c) => !c.heavy) });
   beforeAll(async () => {
-    h = await Harness.start({ checks: AUTOMATED_CHECKS.filter((c) => !c.heavy) });
     dataRel = await externaliseOnnxWeights(h.runDir);
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
   });
 
   it('swapping the ONNX external data after the checks voids the approvals: clicks refused, the next evaluation starts afresh', async () => {

@@ -1,20 +1,12 @@
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeRejectMetadata } from '../../src/slack/blocks/modals.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { blockText, buttons, Harness, liveEvaluation, NOTIFY, U } from './harness.js';
+import { blockText, buttons, liveEvaluation, NOTIFY, U, useHarness } from './harness.js';
 
 describe('sign-off rules over the real receiver', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await Harness.start();
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
-  });
+  const h = useHarness();
 
   async function refusals(evaluation: string, user: string): Promise<string[]> {
     return (await h.store.readAudit({ evaluation }))

@@ -1,17 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { blockText, buttons, CHANNEL, Harness, NOTIFY, U } from './harness.js';
+import { blockText, buttons, CHANNEL, NOTIFY, U, useHarness } from './harness.js';
 
 describe('the whole story on examples/digits-run', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await Harness.start();
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
-  });
+  const h = useHarness();
 
   it('run → live gate message → refused outsider → three approvals → PASSED notification', async () => {
     const ack = await h.command(U.requester, `run ${h.runName} --target 85`);

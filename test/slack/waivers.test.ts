@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderJunit } from '../../src/report/junit.js';
@@ -8,9 +8,8 @@ import { renderMarkdown } from '../../src/report/markdown.js';
 import { reportFromState } from '../../src/store/redis-store.js';
 import type { EvaluationState } from '../../src/store/types.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
 import { allButtons, submitWaiverReject, submitWaiverRequest } from '../helpers/waivers.js';
-import { blockText, buttons, DEFAULT_CONFIG, Harness, NOTIFY, U } from './harness.js';
+import { blockText, buttons, DEFAULT_CONFIG, NOTIFY, U, useHarness } from './harness.js';
 
 const DAY = 86_400_000;
 /** The app store's clock: real time plus what a test moved it by. */
@@ -26,15 +25,8 @@ const CONFIG = {
 const day = (offsetDays: number) => new Date(now().getTime() + offsetDays * DAY).toISOString().slice(0, 10);
 
 describe('waivers through Slack: requested, approved by the policy’s roles, shown, counted, voided', () => {
-  let h: Harness;
   let seq = 0;
-  beforeAll(async () => {
-    h = await Harness.start({ config: CONFIG, checks: AUTOMATED_CHECKS.filter((c) => !c.heavy), now });
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await cleanupRuns();
-  });
+  const h = useHarness({ config: CONFIG, checks: AUTOMATED_CHECKS.filter((c) => !c.heavy), now });
 
   /** A new evaluation (fresh bytes) requested by U.tech whose test.target fails (target 99.5 > 99.2). */
   async function failingEvaluation(): Promise<{ state: EvaluationState; request: string }> {
