@@ -181,9 +181,12 @@ export async function readReadinessConfig(file: string | undefined): Promise<Rea
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new GateError('CONFIG_INVALID', `READINESS_CONFIG ${file} cannot be read: ${(err as Error).message}`, {
-      cause: err,
-    });
+    // Docker turns a bind mount of a file missing on the host into an empty folder.
+    const why =
+      (err as NodeJS.ErrnoException).code === 'EISDIR'
+        ? 'is a folder, not a YAML file (a container bind mount of a file missing on the host becomes an empty folder: remove that folder on the host and create the file, e.g. from config/readiness.example.yml)'
+        : `cannot be read: ${(err as Error).message}`;
+    throw new GateError('CONFIG_INVALID', `READINESS_CONFIG ${file} ${why}`, { cause: err });
   }
   return parseReadinessConfig(text, file);
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -118,5 +118,28 @@ describe('readiness check reads at a glance', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(ANSI);
     expect(await readFile(out, 'utf8')).not.toMatch(ANSI);
+  });
+
+  it('serve stops at once (exit 2) when READINESS_CONFIG is missing, or a folder as Docker makes of a missing bind-mounted file', async () => {
+    const run = await copyExampleRun();
+    const folder = path.join(path.dirname(run), 'readiness.yml');
+    await mkdir(folder);
+    const env = {
+      REDIS_URL: 'redis://127.0.0.1:1',
+      ARTIFACT_ROOT: path.dirname(run),
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_SIGNING_SECRET: '0123456789abcdef0123456789abcdef',
+      SLACK_APP_TOKEN: '',
+      LOG_LEVEL: 'silent',
+    };
+    const dir = await runCli(['serve'], { env: { ...env, READINESS_CONFIG: folder } });
+    expect(dir.code).toBe(2);
+    expect(dir.stderr).toContain(`readiness: READINESS_CONFIG ${folder} is a folder, not a YAML file`);
+    expect(dir.stderr).toContain('create the file, e.g. from config/readiness.example.yml');
+    // the config is read before Redis is reached: its error, not a connection error
+    expect(dir.stderr).not.toMatch(/Redis/);
+    const missing = await runCli(['serve'], { env: { ...env, READINESS_CONFIG: `${folder}.absent` } });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/READINESS_CONFIG \S+readiness\.yml\.absent cannot be read: ENOENT/);
   });
 });
