@@ -14,7 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { request } from 'node:http';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { App } from '@slack/bolt';
 import pino from 'pino';
@@ -94,8 +94,40 @@ const PREFIX = 'benchslack';
 /** Child process: one app on PORT until the parent disconnects. */
 type Kind = 'plain' | 'ours' | 'ours-noyield';
 
+/** What held the app's event loop during the last burst: GC pauses (all, and mark-compact) and the longest loop delay. */
+interface BurstStats {
+  gcMs: number;
+  majorGcMs: number;
+  loopMaxMs: number;
+}
+
+function watchLoop(): () => BurstStats {
+  let gcMs = 0;
+  let majorGcMs = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      // NODE_PERFORMANCE_GC_MAJOR = 4 (mark-sweep-compact)
+      if ((e as { detail?: { kind?: number } }).detail?.kind === 4) majorGcMs += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  return () => {
+    const out = { gcMs, majorGcMs, loopMaxMs: loop.max / 1e6 };
+    gcMs = 0;
+    majorGcMs = 0;
+    loop.reset();
+    return out;
+  };
+}
+
 async function serve(kind: Kind): Promise<void> {
   const port = Number(process.env.PORT);
+  const stats = watchLoop();
+  process.on('message', (m) => {
+    if (m === 'stats') process.send?.({ stats: stats() });
+  });
   const apiUrl = process.env.SLACK_API_URL as string;
   if (kind === 'plain') {
     const plain = new App({
@@ -161,9 +193,27 @@ function startServer(kind: Kind, env: Record<string, string>): Promise<ChildProc
   });
 }
 
+function burstStats(child: ChildProcess): Promise<BurstStats> {
+  return new Promise((resolve) => {
+    const on = (m: unknown): void => {
+      if (m && typeof m === 'object' && 'stats' in m) {
+        child.off('message', on);
+        resolve((m as { stats: BurstStats }).stats);
+      }
+    };
+    child.on('message', on);
+    child.send('stats');
+  });
+}
+
 function drain(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    child.once('message', () => resolve());
+    const on = (m: unknown): void => {
+      if (m !== 'drained') return;
+      child.off('message', on);
+      resolve();
+    };
+    child.on('message', on);
     child.send('drain');
   });
 }
@@ -193,6 +243,8 @@ async function main(): Promise<void> {
 
   const ms: Record<Kind, number[]> = { plain: [], ours: [], 'ours-noyield': [] };
   const perBurst: { plain: number; ours: number; noyield: number }[] = [];
+  const held: Record<Kind, BurstStats[]> = { plain: [], ours: [], 'ours-noyield': [] };
+  const child: Record<Kind, ChildProcess> = { plain, ours, 'ours-noyield': noyield };
   const orders: Kind[][] = [
     ['plain', 'ours', 'ours-noyield'],
     ['ours', 'ours-noyield', 'plain'],
@@ -203,7 +255,10 @@ async function main(): Promise<void> {
     const p99: Partial<Record<Kind, number>> = {};
     for (const who of orders[r % orders.length] as Kind[]) {
       const port = who === 'plain' ? plainPort : who === 'ours' ? ourPort : noyieldPort;
-      const got = await burst(port, bodies(BURST, fake, 'run'));
+      const list = bodies(BURST, fake, 'run');
+      await burstStats(child[who]);
+      const got = await burst(port, list);
+      held[who].push(await burstStats(child[who]));
       ms[who].push(...got);
       p99[who] = pct(got, 99);
       if (who === 'ours') await drain(ours);
@@ -225,6 +280,11 @@ async function main(): Promise<void> {
   console.log(`  without the yield: ratio p99 ${ratio('ours-noyield', 99)}x, p50 ${ratio('ours-noyield', 50)}x`);
   console.log(
     `  per-burst p99 ratio, ours: ${perBurst.map((b) => (b.ours / b.plain).toFixed(2)).join(' ')}; without the yield: ${perBurst.map((b) => (b.noyield / b.plain).toFixed(2)).join(' ')}`,
+  );
+  const heldLine = (k: Kind): string =>
+    held[k].map((h) => `${h.gcMs.toFixed(0)}/${h.majorGcMs.toFixed(0)}/${h.loopMaxMs.toFixed(0)}`).join(' ');
+  console.log(
+    `  per burst, ms of GC / of it mark-compact / longest event-loop delay: plain ${heldLine('plain')}; ours ${heldLine('ours')}; without the yield ${heldLine('ours-noyield')}`,
   );
   console.log(
     `  not acked with 200 within Bolt's 3 s: plain ${notAcked.get(plainPort) ?? 0}, ours ${notAcked.get(ourPort) ?? 0}, ours without the yield ${notAcked.get(noyieldPort) ?? 0}`,

@@ -88,15 +88,28 @@ export interface IntakeOptions {
   /** An item that failed for good (after its attempts). */
   onFailed?: (item: IntakeItem, err: Error) => Promise<void>;
   /**
-   * Processing yields to a burst of requests being taken in: an item starts only once no take has
-   * begun for this long (default 40 ms) and none is in flight, so the acks of a burst are not queued
-   * behind its first items' work (run resolution, manifest hashing, Slack calls) on the event loop
-   * and the libuv thread pool. 0 turns it off.
+   * Processing yields to a burst of requests being taken in: an item starts only once no request
+   * is being taken in and none began or was acked for this long (default 40 ms), so the acks of a
+   * burst are not queued behind its first items' work (run resolution, manifest hashing, Slack
+   * calls) on the event loop and the libuv thread pool. 0 turns it off.
    */
   yieldToTakesMs?: number;
   /** An item never waits longer than this for a quiet moment (default 1000 ms): a steady stream cannot starve processing. */
   maxYieldMs?: number;
+  /** The yield's clock (tests drive it by hand); default `performance.now()` and `setTimeout`. */
+  clock?: IntakeClock;
 }
+
+/** Time as the yield to requests sees it. */
+export interface IntakeClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const REAL_CLOCK: IntakeClock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
 
 /**
  * Durable intake of commands and clicks on a BullMQ queue: `take` is one Redis write (BullMQ's
@@ -108,9 +121,10 @@ export class Intake implements IntakeWriter {
   readonly queue: Queue<IntakeItem>;
   private worker: Worker<IntakeItem> | null = null;
   private readonly processors = new Map<string, IntakeProcessor>();
-  /** Takes begun and not yet written, and when the last one began (performance.now()). */
-  private takesInFlight = 0;
-  private lastTakeAt = Number.NEGATIVE_INFINITY;
+  /** Requests being taken in (from their listener's start to its ack), and when the last one began or ended. */
+  private requestsInFlight = 0;
+  private lastRequestAt = Number.NEGATIVE_INFINITY;
+  private readonly clock: IntakeClock;
 
   constructor(
     private readonly redis: Redis,
@@ -121,6 +135,29 @@ export class Intake implements IntakeWriter {
       prefix: bullPrefix(opts.prefix),
       defaultJobOptions: INTAKE_JOB_OPTIONS,
     });
+    this.clock = opts.clock ?? REAL_CLOCK;
+  }
+
+  /** Requests being taken in right now (their listener has started and not yet acked). */
+  get requestsBeingTaken(): number {
+    return this.requestsInFlight;
+  }
+
+  /**
+   * Marks a request as being taken in until the returned function is called (once its ack is
+   * sent): processing yields while any is (see `yieldToTakesMs`). The app wraps every command,
+   * click and form listener in it, so the pre-ack checks count, not only the Redis write.
+   */
+  requestBegan(): () => void {
+    this.requestsInFlight++;
+    this.lastRequestAt = this.clock.now();
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.requestsInFlight--;
+      this.lastRequestAt = this.clock.now();
+    };
   }
 
   /** Registers the processor of one kind of item. */
@@ -129,12 +166,11 @@ export class Intake implements IntakeWriter {
   }
 
   async take(item: IntakeItem): Promise<'new' | 'retry'> {
-    this.takesInFlight++;
-    this.lastTakeAt = performance.now();
+    const ended = this.requestBegan();
     try {
       await this.queue.add(item.kind, item, { jobId: item.id });
     } finally {
-      this.takesInFlight--;
+      ended();
     }
     if (item.retryNum === 0) return 'new';
     await this.opts
@@ -189,19 +225,19 @@ export class Intake implements IntakeWriter {
   }
 
   /**
-   * Waits until no take is in flight and none began in the last `yieldToTakesMs` (at most
-   * `maxYieldMs`). The item is already durable and locked; only its start moves.
+   * Waits until no request is being taken in and none began or ended in the last `yieldToTakesMs` (at
+   * most `maxYieldMs`). The item is already durable and locked; only its start moves.
    */
   private async quietMoment(): Promise<void> {
     const quietMs = this.opts.yieldToTakesMs ?? 40;
     if (quietMs <= 0) return;
-    const giveUpAt = performance.now() + (this.opts.maxYieldMs ?? 1000);
+    const giveUpAt = this.clock.now() + (this.opts.maxYieldMs ?? 1000);
     for (;;) {
-      const now = performance.now();
-      const quietFor = now - this.lastTakeAt;
-      if ((this.takesInFlight === 0 && quietFor >= quietMs) || now >= giveUpAt) return;
-      const wait = this.takesInFlight > 0 ? quietMs : quietMs - quietFor;
-      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(wait, giveUpAt - now))));
+      const now = this.clock.now();
+      const quietFor = now - this.lastRequestAt;
+      if ((this.requestsInFlight === 0 && quietFor >= quietMs) || now >= giveUpAt) return;
+      const wait = this.requestsInFlight > 0 ? quietMs : quietMs - quietFor;
+      await this.clock.sleep(Math.max(1, Math.min(wait, giveUpAt - now)));
     }
   }
 

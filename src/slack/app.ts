@@ -193,6 +193,18 @@ export function createSlackRuntime(opts: SlackRuntimeOptions): SlackRuntime {
     client: app.client,
     respond: (url, message) => postToResponseUrl(url, message, { timeoutMs: timeout, retries: retryConfig.retries }),
   };
+  // Every command, click and form counts as being taken in from its listener's start to its ack
+  // (the pre-ack run check included), so processing yields to it; events (App Home) are acked by
+  // Bolt before their listener runs and are not requests the intake waits for.
+  app.use(async ({ body, next }) => {
+    if ((body as { type?: unknown }).type === 'event_callback') return next();
+    const ended = intake.requestBegan();
+    try {
+      await next();
+    } finally {
+      ended();
+    }
+  });
   registerListeners(app, services, intake, replies);
   let events: Worker | null = null;
   app.error(async (err) => {
