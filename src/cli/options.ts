@@ -37,6 +37,12 @@ export function parseSeconds(v: string): number {
   return n;
 }
 
+/** `--sequence`: which attestation of an evaluation (0 = the first), a whole number ≥ 0. */
+export function parseSequence(v: string): number {
+  if (!/^\d{1,6}$/.test(v.trim())) throw new InvalidArgumentError(`expected a whole number ≥ 0, got "${v}"`);
+  return Number(v.trim());
+}
+
 export function parseQueues(v: string): CheckQueueKind[] {
   const parts = v
     .split(',')

@@ -13,7 +13,7 @@ import type { CheckFlags } from './commands/check.js';
 import type { ServeFlags } from './commands/serve.js';
 import type { SubmitFlags } from './commands/submit.js';
 import type { VerifyFlags } from './commands/verify.js';
-import { addReportOptions, parseQueues, parseSeconds, parseTarget } from './options.js';
+import { addReportOptions, parseQueues, parseSeconds, parseSequence, parseTarget } from './options.js';
 import { type Io, type ReportOutputOptions, terminalStyle } from './output.js';
 
 /** The package's version, from the package.json above this module (src/ in development, dist/src/ when built). */
@@ -135,7 +135,12 @@ export function buildProgram(io: Io): Command {
     .argument('<evaluation-id-or-run>', 'evaluation id, or a run name for its latest PASSED evaluation')
     .option('--output <file>', 'write the envelope to this file instead of stdout')
     .option('--status', 'print whether the attestation is valid or revoked (JSON) instead')
-    .action(async (ref: string, o: { output?: string; status?: boolean }) => {
+    .option(
+      '--sequence <n>',
+      'an earlier attestation of the evaluation (0 = its first PASSED; default: the newest)',
+      parseSequence,
+    )
+    .action(async (ref: string, o: { output?: string; status?: boolean; sequence?: number }) => {
       const { attestationCommand } = await import('./commands/attestation.js');
       await attestationCommand(ref, o, io);
     });

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { bullPrefix, QUEUE_NAMES } from '../queue/names.js';
-import type { AttestationStore } from '../store/attestations.js';
+import type { AttestationStore, StoredAttestation } from '../store/attestations.js';
 import { type EvaluationStore, reportFromState } from '../store/redis-store.js';
 import type { EvaluationState } from '../store/types.js';
 import { displayUrl, type ResolvedWebhook, WEBHOOK_EVENTS, type WebhookEvent } from './config.js';
@@ -29,6 +29,9 @@ export const WebhookJobSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('probe'), hook: jobId, evaluationId: jobId }),
 ]);
 export type WebhookJob = z.infer<typeof WebhookJobSchema>;
+
+/** Events that happen once per PASSED period of an evaluation (delivery id with the attestation's sequence). */
+const ROUNDED: ReadonlySet<WebhookEvent> = new Set(['passed', 'revoked']);
 
 export interface DispatcherOptions {
   redis: Redis;
@@ -68,15 +71,27 @@ export class WebhookDispatcher {
     return this.hooks.size > 0;
   }
 
-  /** Queues `event` of the evaluation to every webhook subscribed to it (once per evaluation, event and webhook). */
-  async dispatch(event: WebhookEvent, state: EvaluationState, waiverId?: string): Promise<void> {
+  /**
+   * Queues `event` of the evaluation to every webhook subscribed to it, once per evaluation, event
+   * and webhook, and for `passed` and `revoked` once per attestation: a gate that passes again
+   * after a re-opening is announced again with its new attestation (without a signing key, once
+   * per re-opening). The body carries `about.attestation` when given, else the evaluation's newest.
+   */
+  async dispatch(
+    event: WebhookEvent,
+    state: EvaluationState,
+    about: { waiverId?: string; attestation?: StoredAttestation | null } = {},
+  ): Promise<void> {
     const targets = [...this.hooks.values()].filter((h) => h.events.includes(event));
     if (targets.length === 0) return;
-    const attestation = await this.opts.attestations.get(state.evaluation.id);
+    const { waiverId } = about;
+    const attestation =
+      about.attestation !== undefined ? about.attestation : await this.opts.attestations.get(state.evaluation.id);
     const report = reportFromState(state);
+    const round = ROUNDED.has(event) ? (attestation?.sequence ?? state.evaluation.reopened ?? 0) : 0;
     for (const hook of targets) {
       // a waived event is about one waiver: one delivery per waiver
-      const deliveryId = `${state.evaluation.id}__${event}${waiverId ? `__${waiverId}` : ''}__${hook.id}`;
+      const deliveryId = `${state.evaluation.id}__${event}${round > 0 ? `-${round}` : ''}${waiverId ? `__${waiverId}` : ''}__${hook.id}`;
       const body = JSON.stringify(
         webhookBody({
           event,

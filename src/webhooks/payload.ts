@@ -31,6 +31,8 @@ export interface WebhookBody {
   /** For the `waived` event: the waiver that became effective. */
   waiver?: string;
   attestation: {
+    /** 0 for the evaluation's first PASSED; n for the n-th time it passed again after a re-opening. */
+    sequence: number;
     status: 'valid' | 'revoked';
     keyid: string;
     revoked_at: string | null;
@@ -86,6 +88,7 @@ export function webhookBody(input: {
     ...(input.waiverId !== undefined ? { waiver: input.waiverId } : {}),
     attestation: a
       ? {
+          sequence: a.sequence,
           status: a.status,
           keyid: a.keyid,
           revoked_at: a.revoked_at,

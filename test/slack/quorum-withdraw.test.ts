@@ -1,11 +1,13 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { AttestationStore } from '../../src/store/attestations.js';
 import { reportFromState } from '../../src/store/redis-store.js';
-import { makeKeyFiles, signingGateHook } from '../attestation/helpers.js';
+import { independentlyVerify, type KeyFiles, makeKeyFiles, signingGateHook } from '../attestation/helpers.js';
 import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/fake-slack.js';
 import { cleanupRuns } from '../helpers/runs.js';
@@ -58,9 +60,10 @@ describe('N-of-M sign-off and withdrawal through the real Bolt receiver', () => 
   let h: Harness;
   let receiver: Receiver;
   let attestations: AttestationStore;
+  let keys: KeyFiles;
 
   beforeAll(async () => {
-    const keys = await makeKeyFiles();
+    keys = await makeKeyFiles();
     receiver = new Receiver();
     await receiver.start();
     h = await Harness.start({
@@ -152,7 +155,7 @@ describe('N-of-M sign-off and withdrawal through the real Bolt receiver', () => 
     ).toEqual([U.tech, U.lead2].sort());
   }, 120_000);
 
-  it('withdrawal before PASSED takes back one approval; after PASSED it re-opens the gate, tells the channel, revokes the attestation', async () => {
+  it('withdrawal before PASSED takes back one approval; after PASSED it re-opens the gate, tells the channel, revokes the attestation; PASSED again is attested anew', async () => {
     const { state, value } = await liveEvaluation(h);
     const id = state.evaluation.id;
     const env = { REDIS_URL: inject('redisUrl'), REDIS_PREFIX: h.prefix };
@@ -289,5 +292,82 @@ describe('N-of-M sign-off and withdrawal through the real Bolt receiver', () => 
     // since the first PASSED notice: the re-opened notice and the second PASSED one
     await h.runtime.renderer.idle();
     expect(h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === NOTIFY).length - noticesBefore).toBe(2);
-  }, 150_000);
+
+    // PASSED again: a new attestation (sequence 1), valid, signed anew; the first stays revoked
+    const second = await waitFor(async () => {
+      const a = await attestations.get(id);
+      return a?.sequence === 1 && a.status === 'valid' ? a : null;
+    }, 'the second attestation');
+    const first = await attestations.get(id, 0);
+    expect(first).toMatchObject({ sequence: 0, status: 'revoked', revoked_reason: revoked.revoked_reason });
+    expect(first?.envelope).toEqual(revoked.envelope);
+    expect(second.envelope.payload).not.toBe(revoked.envelope.payload);
+    expect(second.envelope.signatures[0]?.sig).not.toBe(revoked.envelope.signatures[0]?.sig);
+    expect((await attestations.history(id)).map((a) => [a.sequence, a.status])).toEqual([
+      [0, 'revoked'],
+      [1, 'valid'],
+    ]);
+    // the new predicate names the approval given after the re-opening
+    const { statement } = independentlyVerify(JSON.stringify(second.envelope), await readFile(keys.publicPem, 'utf8'));
+    const reapproval = (await h.store.getState(id))?.signoffs.find((s) => s.role === 'technical' && s.user === U.lead2);
+    expect((statement.predicate as { signoffs: { role: string; user: string; at: string }[] }).signoffs).toContainEqual(
+      expect.objectContaining({ role: 'technical', user: U.lead2, at: reapproval?.at }),
+    );
+    expect(
+      (await h.store.readAudit({ evaluation: id }))
+        .filter((a) => a.type === 'attestation_issued')
+        .map((a) => a.data.sequence),
+    ).toEqual([0, 1]);
+
+    // `readiness attestation` serves the newest (valid, exit 0); the first is still there, revoked
+    const newest = await runCli(['attestation', id, '--status'], { env });
+    expect(newest.code).toBe(0);
+    expect(JSON.parse(newest.stdout)).toMatchObject({ evaluation_id: id, sequence: 1, status: 'valid' });
+    const byRun = await runCli(['attestation', h.runName], { env });
+    expect(byRun.code).toBe(0);
+    expect(JSON.parse(byRun.stdout)).toEqual(second.envelope);
+    const old = await runCli(['attestation', id, '--sequence', '0', '--status'], { env });
+    expect(old.code).toBe(1);
+    expect(JSON.parse(old.stdout)).toMatchObject({ evaluation_id: id, sequence: 0, status: 'revoked' });
+
+    // the second PASSED notification's thread gets the new file
+    const upload = await waitFor(
+      () => h.fake.uploads.find((u) => u.filename === `attestation-run-${id}-1.intoto.json`),
+      'the second attestation upload',
+    );
+    expect(upload.content).toContain(second.envelope.payload);
+    expect(h.fake.uploads.filter((u) => u.filename.includes(id))).toHaveLength(2);
+    const threads = h.fake
+      .callsOf('files.completeUploadExternal')
+      .filter((c) => JSON.stringify(c.args.files).includes('Signed attestation') && c.args.thread_ts === root);
+    expect(threads.length).toBeGreaterThanOrEqual(2);
+
+    // `readiness verify` accepts the new one, and still accepts the bytes under the first (offline
+    // verification cannot see revocation: that is what --status and the webhooks are for)
+    const file = path.join(keys.dir, `${id}-1.intoto.json`);
+    await writeFile(file, byRun.stdout);
+    const verified = await runCli(['verify', h.runDir, '--attestation', file, '--public-key', keys.publicPem]);
+    expect(verified.stdout).toContain('VERIFIED');
+    expect(verified.code).toBe(0);
+
+    // the passed webhook again, for the new attestation, under its own delivery id; revoked went once
+    const hooks = await waitFor(() => {
+      const p = receiver.of('passed', id);
+      return p.length >= 2 ? p : null;
+    }, 'the second passed webhook');
+    const bodies = hooks.map(
+      (r) =>
+        JSON.parse(r.body) as {
+          delivery_id: string;
+          attestation: { sequence: number; status: string; envelope: unknown };
+        },
+    );
+    expect(bodies.map((b) => [b.attestation.sequence, b.attestation.status])).toEqual([
+      [0, 'valid'],
+      [1, 'valid'],
+    ]);
+    expect(bodies[1]?.attestation.envelope).toEqual(second.envelope);
+    expect(new Set(bodies.map((b) => b.delivery_id)).size).toBe(2);
+    expect(receiver.of('revoked', id)).toHaveLength(1);
+  }, 200_000);
 });

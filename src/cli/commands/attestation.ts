@@ -10,6 +10,7 @@ import { exitWith, type Io } from '../output.js';
 export function attestationStatus(a: StoredAttestation): Record<string, unknown> {
   return {
     evaluation_id: a.evaluation_id,
+    sequence: a.sequence,
     run: a.run,
     status: a.status,
     keyid: a.keyid,
@@ -23,22 +24,36 @@ export function attestationStatus(a: StoredAttestation): Record<string, unknown>
 }
 
 /**
- * `readiness attestation <run|evaluation> [--output F] [--status]`: the signed attestation of a
- * PASSED evaluation from the store (REDIS_URL); for a run name, its latest PASSED evaluation.
- * Exit 1 when that attestation was revoked.
+ * `readiness attestation <run|evaluation> [--output F] [--status] [--sequence N]`: the signed
+ * attestation of a PASSED evaluation from the store (REDIS_URL); for a run name, its latest PASSED
+ * evaluation. The newest one of that evaluation (a gate re-opened and PASSED again has one per
+ * PASSED), or the one numbered `--sequence` (0 = the first). Exit 1 when it was revoked.
  */
-export async function attestationCommand(ref: string, o: { output?: string; status?: boolean }, io: Io): Promise<void> {
+export async function attestationCommand(
+  ref: string,
+  o: { output?: string; status?: boolean; sequence?: number },
+  io: Io,
+): Promise<void> {
   const config = loadProcessConfig({ need: ['REDIS_URL'] });
   const { connectRedis } = await import('../../queue/connection.js');
   const redis = await connectRedis(config.REDIS_URL, { connectionName: 'readiness-attestation' });
   try {
     const store = new AttestationStore(redis, { prefix: config.REDIS_PREFIX });
-    const found =
+    const newest =
       (EVALUATION_ID.test(ref) ? await store.get(ref) : null) ?? (await store.latestForRun(ref).catch(() => null));
-    if (!found)
+    if (!newest)
       throw new GateError(
         'NOT_FOUND',
         `no attestation for "${ref}" (neither a PASSED evaluation id nor a run with a PASSED evaluation)`,
+      );
+    const found =
+      o.sequence === undefined || o.sequence === newest.sequence
+        ? newest
+        : await store.get(newest.evaluation_id, o.sequence);
+    if (!found)
+      throw new GateError(
+        'NOT_FOUND',
+        `evaluation ${newest.evaluation_id} has no attestation ${o.sequence} (its newest is ${newest.sequence})`,
       );
     const text = o.status ? `${JSON.stringify(attestationStatus(found), null, 2)}\n` : envelopeText(found.envelope);
     if (o.output) {
