@@ -3,7 +3,8 @@
  * as a security finding without ever being opened for reading (a FIFO would block the open).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { constants as fsc, type Stats } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -92,5 +93,61 @@ describe('readiness check on a run whose training.log is a FIFO', () => {
       /security finding: results\/production\/training\.log is a FIFO \(named pipe\), not a regular file/,
     );
     expect(j.manifest.entries.map((e) => e.path)).not.toContain('results/production/training.log');
+  });
+});
+
+/**
+ * The window between the lstat and the open, made deterministic: the run's lstat step is given
+ * the stats of a regular file while the path already holds something else (what a swap in that
+ * window looks like). The open itself must still refuse it.
+ */
+describe('a path swapped between the lstat and the open', () => {
+  type StatStep = (rel: string) => Promise<{ clean: string; abs: string; st: Stats }>;
+  async function swapped(): Promise<RunArtifacts> {
+    const run = await RunArtifacts.open(runDir);
+    const seen = await stat(path.join(runDir, 'docs/ok.md'));
+    (run as unknown as { statRegular: StatStep }).statRegular = async (r) => ({
+      clean: r,
+      abs: path.join(run.root, r),
+      st: seen,
+    });
+    return run;
+  }
+
+  it('a FIFO: the open does not wait for a writer (O_NONBLOCK) and the opened file is refused by its fstat', async () => {
+    const run = await swapped();
+    try {
+      await expect(run.openFile('docs/fifo.md')).rejects.toMatchObject({
+        code: 'NOT_A_FILE',
+        hostile: true,
+        message: expect.stringMatching(/docs\/fifo\.md is a FIFO \(named pipe\), not a regular file/),
+      });
+    } finally {
+      // a blocking open would still be waiting for a writer: give it one so the thread is freed
+      const w = await open(path.join(runDir, 'docs/fifo.md'), fsc.O_WRONLY | fsc.O_NONBLOCK).catch(() => null);
+      await w?.close();
+    }
+    expect(run.accessed.has('docs/fifo.md')).toBe(false);
+  }, 15_000);
+
+  it('a symlink: the open does not follow it (O_NOFOLLOW), a security finding', async () => {
+    await symlink('ok.md', path.join(runDir, 'docs/link.md'));
+    const run = await swapped();
+    await expect(run.openFile('docs/link.md')).rejects.toMatchObject({
+      code: 'PATH_ESCAPE',
+      hostile: true,
+      message: 'docs/link.md became a symlink while it was being opened; refused',
+    });
+  });
+
+  it('another regular file: device and inode differ from the lstat, refused', async () => {
+    await writeFile(path.join(runDir, 'docs/other.md'), '# other\n');
+    const run = await swapped();
+    await expect(run.readText('docs/other.md')).rejects.toMatchObject({
+      code: 'NOT_A_FILE',
+      hostile: true,
+      message: 'docs/other.md was replaced by another file while it was being opened; refused',
+    });
+    expect(run.accessed.has('docs/other.md')).toBe(false);
   });
 });
