@@ -53,6 +53,20 @@ const benign: Variant[] = [
     evidence: [`${REQ}: all 3 packages pinned, 3 with --hash`],
   },
   {
+    name: 'real pip-compile --generate-hashes --allow-unsafe output (pip-tools 6.13.0, Debian wheels): --find-links line, the unsafe section pinned',
+    check: envSnapshot,
+    files: { [REQ]: fixture('pip-compile-real-hashes.txt') },
+    status: 'pass',
+    evidence: [`${REQ}: all 3 packages pinned, 3 with --hash`],
+  },
+  {
+    name: 'real pip-compile of a pyproject.toml: pip and setuptools left as comments under "considered to be unsafe"',
+    check: envSnapshot,
+    files: { [REQ]: fixture('pip-compile-real-pyproject.txt') },
+    status: 'pass',
+    evidence: [`${REQ}: all 1 packages pinned`],
+  },
+  {
     name: 'pip-compile split annotations (pip-tools test suite)',
     check: envSnapshot,
     files: { [REQ]: fixture('pip-compile-split-annotations.txt') },
@@ -228,6 +242,13 @@ const defects: Variant[] = [
     files: { [REQ]: fixture('pip-compile-generate-hashes.txt').replace('django==4.1.7', 'django>=4.1') },
     status: 'fail',
     evidence: [`${REQ}: 1 of 3 packages not pinned to one version: ${REQ}:11 django>=4.1 (>=4.1 is a range)`],
+  },
+  {
+    name: 'real pip-compile --generate-hashes output with setuptools loosened to a range by hand (its hash kept)',
+    check: envSnapshot,
+    files: { [REQ]: fixture('pip-compile-real-hashes.txt').replace('setuptools==66.1.1 \\', 'setuptools>=60 \\') },
+    status: 'fail',
+    evidence: [`${REQ}: 1 of 3 packages not pinned to one version: ${REQ}:17 setuptools>=60 (>=60 is a range)`],
   },
   {
     name: "a package added by hand to pip-compile --generate-hashes output, without hashes (pip's hash-checking mode refuses it)",
