@@ -3,15 +3,25 @@
  * heavy checks in their child process): peak resident memory of the whole process tree (CLI +
  * heavy child, sampled from /proc every 25 ms), wall time, and for the limit attacks the time to
  * the error against the configured limit. Limits for this run: heavy checks 10 s / 1024 MB.
+ * The CLI runs in a scratch folder holding a `weights.bin`, the file the sparse_value model names.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { cp, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { endlessLoopModel, memoryBombModel, modelWithIf, nestedGraph, nodeBombGraph } from '../test/onnx/build.js';
+import { buildZip } from '../test/formats/zip-builder.js';
+import { deflateBombEntry, integerBombCheckpoint } from '../test/helpers/hostile-artifacts.js';
+import {
+  endlessLoopModel,
+  memoryBombModel,
+  modelWithIf,
+  nestedGraph,
+  nodeBombGraph,
+  sparseExternalModel,
+} from '../test/onnx/build.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLE = path.join(REPO, 'examples/digits-run');
@@ -59,12 +69,12 @@ interface Outcome {
   }[];
 }
 
-async function check(name: string, runDir: string, policyFile: string): Promise<Outcome> {
+async function check(name: string, runDir: string, policyFile: string, cwd: string): Promise<Outcome> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
     [path.join(REPO, 'bin/readiness.js'), 'check', runDir, '--policy', policyFile, '--format', 'json', '--quiet'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], cwd },
   );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -83,6 +93,9 @@ const base = await mkdtemp(path.join(tmpdir(), 'hostile-bench-'));
 try {
   const policyFile = path.join(base, 'policy.json');
   await writeFile(policyFile, JSON.stringify({ limits: LIMITS }));
+  const cwd = path.join(base, 'cwd');
+  await mkdir(cwd);
+  await writeFile(path.join(cwd, 'weights.bin'), Buffer.from(new Float32Array([1]).buffer));
   const variant = async (name: string, mutate: (dir: string) => Promise<void>): Promise<string> => {
     const dir = path.join(base, name);
     await cp(EXAMPLE, dir, { recursive: true });
@@ -113,9 +126,41 @@ try {
       'export.inference',
     ],
     ['endless Loop (10^15 iterations)', await variant('endless', model(endlessLoopModel())), 'export.inference'],
+    [
+      'sparse_value with external data "weights.bin" (present in the working directory)',
+      await variant('sparse-external', model(sparseExternalModel('weights.bin'))),
+      'export.inference',
+    ],
+    [
+      'pickle integer bomb (59 MB data.pkl of 4096-byte LONG4s)',
+      await variant('integer-bomb', async (dir) =>
+        writeFile(path.join(dir, 'checkpoints/production/final_model_best.pt'), integerBombCheckpoint()),
+      ),
+      'checkpoint.best',
+    ],
+    [
+      'npz deflate bomb (inputs.npz of 1.8 MB expanding to 1.75 GiB)',
+      await variant('deflate-bomb', async (dir) => {
+        const labels = await readFile(path.join(dir, 'data/test/labels.npy'));
+        await unlink(path.join(dir, 'data/test/inputs.npy'));
+        await unlink(path.join(dir, 'data/test/labels.npy'));
+        await writeFile(
+          path.join(dir, 'data/test/inputs.npz'),
+          buildZip([deflateBombEntry(), { name: 'labels.npy', data: labels }]),
+        );
+      }),
+      'export.parity',
+    ],
+    [
+      'nested JSON (metrics.json of 4 MB of "[")',
+      await variant('nested-json', async (dir) =>
+        writeFile(path.join(dir, 'results/production/metrics.json'), '['.repeat(4 * 1024 * 1024)),
+      ),
+      'training.completed',
+    ],
   ];
   const results: Outcome[] = [];
-  for (const [name, dir] of runs) results.push(await check(name, dir, policyFile));
+  for (const [name, dir] of runs) results.push(await check(name, dir, policyFile, cwd));
   const good = results[0] as Outcome;
   console.log(`limits: heavy ${LIMITS.check_timeout_s.heavy} s, ${LIMITS.heavy_check_memory_mb} MB\n`);
   console.log(
@@ -132,9 +177,9 @@ try {
       `| ${r.name} | ${r.gate} | ${what} | ${r.seconds.toFixed(1)} | ${r.peakMb.toFixed(0)} | ${(r.peakMb / good.peakMb).toFixed(2)} | ${(r.seconds / good.seconds).toFixed(2)} |`,
     );
   }
-  const endless =
-    results[5]?.checks.filter((c) => c.id.startsWith('export.') && c.metrics?.limit_exceeded === 'time') ?? [];
-  const bomb = results[4]?.checks.filter((c) => c.metrics?.limit_exceeded === 'memory') ?? [];
+  const named = (prefix: string) => results.find((r) => r.name.startsWith(prefix))?.checks ?? [];
+  const endless = named('endless').filter((c) => c.id.startsWith('export.') && c.metrics?.limit_exceeded === 'time');
+  const bomb = named('memory bomb').filter((c) => c.metrics?.limit_exceeded === 'memory');
   console.log('');
   for (const c of endless)
     console.log(

@@ -5,7 +5,7 @@ import { RunArtifacts } from '../../src/artifacts/run.js';
 import { check } from '../../src/checks/checkpoint-best.js';
 import { runCheck } from '../../src/checks/runner.js';
 import { DEFAULT_POLICY } from '../../src/policy/schema.js';
-import { buildZip } from '../formats/zip-builder.js';
+import { integerBombCheckpoint, integerBombPickle } from '../helpers/hostile-artifacts.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN, REPO_ROOT } from '../helpers/runs.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/checkpoints');
@@ -127,25 +127,10 @@ describe('checkpoint.best', () => {
   }
 
   it('fails a 59 MB data.pkl of huge LONG4 integers as a security finding within a generous time and memory bound', async () => {
-    // PROTO 2, [ MARK, 14 000 × LONG4 of 4096 bytes, APPENDS, STOP: each integer is under the
-    // per-integer limit; their total is what gives the pickle away.
-    const one = Buffer.alloc(5 + 4096, 0x7f);
-    one[0] = 0x8b;
-    one.writeInt32LE(4096, 1);
-    const pkl = Buffer.concat([
-      Buffer.from([0x80, 2, 0x5d, 0x28]),
-      ...new Array<Buffer>(14_400).fill(one),
-      Buffer.from([0x65, 0x2e]),
-    ]);
+    const pkl = integerBombPickle();
     expect(pkl.length).toBeGreaterThan(59_000_000);
     const dir = await copyExampleRun();
-    await writeFile(
-      path.join(dir, BEST),
-      buildZip([
-        { name: 'bomb/data.pkl', data: pkl },
-        { name: 'bomb/version', data: Buffer.from('3\n') },
-      ]),
-    );
+    await writeFile(path.join(dir, BEST), integerBombCheckpoint());
     const heapBefore = process.memoryUsage().heapUsed;
     const started = performance.now();
     const r = await runCheck(check, { run: await RunArtifacts.open(dir), policy: DEFAULT_POLICY });

@@ -207,3 +207,43 @@ export function endlessLoopModel(): Uint8Array {
     8,
   );
 }
+
+/** y = x + c, with c a Constant whose sparse_value keeps its values in external file `location`. */
+export function sparseExternalModel(location: string): Uint8Array {
+  return encodeModel(
+    {
+      name: 'g',
+      node: [
+        {
+          opType: 'Constant',
+          name: 'c',
+          output: ['c'],
+          attribute: [
+            {
+              name: 'sparse_value',
+              type: 11,
+              sparseTensor: {
+                dims: [1, 4],
+                values: {
+                  name: 'sparse_vals',
+                  dims: [1],
+                  dataType: 1,
+                  dataLocation: 1,
+                  externalData: [
+                    { key: 'location', value: location },
+                    { key: 'length', value: '4' },
+                  ],
+                },
+                indices: { name: 'sparse_idx', dims: [1], dataType: 7, int64Data: [0] },
+              },
+            },
+          ],
+        },
+        { opType: 'Add', input: ['x', 'c'], output: ['y'] },
+      ],
+      input: [valueInfo('x', [1, 4])],
+      output: [valueInfo('y', [1, 4])],
+    },
+    8,
+  );
+}

@@ -18,13 +18,12 @@ import { runCli } from '../helpers/cli.js';
 import { cleanupRuns, copyExampleRun } from '../helpers/runs.js';
 import {
   buildModel,
-  encodeModel,
   endlessLoopModel,
   memoryBombModel,
   modelWithIf,
   nestedGraph,
   nodeBombGraph,
-  valueInfo,
+  sparseExternalModel,
 } from './build.js';
 
 const LIMITS = { maxBytes: 512 * 1024 * 1024, maxNodes: 250_000 };
@@ -130,46 +129,6 @@ describe('the decode heap cap', () => {
     await expect(inspectOnnxFile(run, ok, { ...LIMITS, heapMb: 64 })).resolves.toMatchObject({ info: { nodes: 1 } });
   });
 });
-
-/** y = x + c, with c a Constant whose sparse_value keeps its values in external file `location`. */
-function sparseExternalModel(location: string): Uint8Array {
-  return encodeModel(
-    {
-      name: 'g',
-      node: [
-        {
-          opType: 'Constant',
-          name: 'c',
-          output: ['c'],
-          attribute: [
-            {
-              name: 'sparse_value',
-              type: 11,
-              sparseTensor: {
-                dims: [1, 4],
-                values: {
-                  name: 'sparse_vals',
-                  dims: [1],
-                  dataType: 1,
-                  dataLocation: 1,
-                  externalData: [
-                    { key: 'location', value: location },
-                    { key: 'length', value: '4' },
-                  ],
-                },
-                indices: { name: 'sparse_idx', dims: [1], dataType: 7, int64Data: [0] },
-              },
-            },
-          ],
-        },
-        { opType: 'Add', input: ['x', 'c'], output: ['y'] },
-      ],
-      input: [valueInfo('x', [1, 4])],
-      output: [valueInfo('y', [1, 4])],
-    },
-    8,
-  );
-}
 
 describe('a sparse_value constant with external data', () => {
   it('is inspected like any tensor: a location outside the model folder is refused, naming the sparse tensor', async () => {

@@ -1,7 +1,6 @@
 import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { crc32, deflateRawSync, constants as zc } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { check as parityCheck } from '../../src/checks/export-parity.js';
@@ -17,9 +16,10 @@ import {
   toFloat32,
   validateLabels,
 } from '../../src/testset/index.js';
-import { encodeNpy, npyHeader } from '../../src/testset/npy.js';
-import { type BuildEntry, buildZip } from '../formats/zip-builder.js';
+import { encodeNpy } from '../../src/testset/npy.js';
+import { buildZip } from '../formats/zip-builder.js';
 import { runOn } from '../helpers/check.js';
+import { deflateBombEntry } from '../helpers/hostile-artifacts.js';
 import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
 
 /** Plain numbers from any typed array the readers return (int64 as Number). */
@@ -193,36 +193,11 @@ describe('.npz reader', () => {
   });
 });
 
-/** Deflate data that can be repeated: full-flushed blocks, no dictionary carried between them. */
-const flushed = (b: Uint8Array) => deflateRawSync(b, { finishFlush: zc.Z_FULL_FLUSH, level: 9 });
-const FINAL_EMPTY_BLOCK = Buffer.from([0x03, 0x00]);
-
-/**
- * A real deflate stream that inflates to 1.75 GiB: a float32 [448, 1024, 1024] .npy header, then
- * 28 × 64 MiB of zeros (one full-flushed 64 MiB block repeated).
- */
-type BombEntry = BuildEntry & { raw: { compressed: Uint8Array; size: number; crc: number } };
-let bombEntry: BombEntry | undefined;
-function deflateBombEntry(): BombEntry {
-  bombEntry ??= makeDeflateBombEntry();
-  return bombEntry;
-}
-function makeDeflateBombEntry(): BombEntry {
-  const zeros = new Uint8Array(64 * 1024 * 1024);
-  const header = Buffer.from(npyHeader('float32', [448, 1024, 1024]));
-  const chunk = flushed(zeros);
-  const compressed = Buffer.concat([flushed(header), ...new Array<Buffer>(28).fill(chunk), FINAL_EMPTY_BLOCK]);
-  let crc = crc32(header);
-  for (let i = 0; i < 28; i++) crc = crc32(zeros, crc);
-  const size = header.length + 28 * zeros.length;
-  expect(size).toBe(header.length + 448 * 1024 * 1024 * 4);
-  return { name: 'inputs.npy', data: new Uint8Array(0), raw: { compressed, size, crc } };
-}
-
 describe('.npz size checks (deflate bombs)', () => {
   it('refuses a small deflated .npz that expands to 1.75 GiB without inflating it', async () => {
     const entry = deflateBombEntry();
     const { compressed, size } = entry.raw;
+    expect(size).toBe(128 + 448 * 1024 * 1024 * 4);
     const bomb = buildZip([entry]);
     expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
     await writeFile(path.join(dir, 'bomb.npz'), bomb);
