@@ -6,6 +6,7 @@
 import type { SignoffRole } from '../policy/schema.js';
 import type { WaiverAttemptResult } from '../store/types.js';
 import { expiryInstant, waiverRequestProblem } from '../waivers/waivers.js';
+import { waiverProblemText, waiverRefusalText } from './blocks/replies.js';
 import { ROLE_LABEL } from './blocks/signoff.js';
 import type { SlackServices } from './services.js';
 
@@ -64,7 +65,7 @@ export async function waiverRequestRefusal(
     ...(click.expiresOn !== undefined ? { expiresOn: click.expiresOn } : {}),
     now: services.store.clock(),
   });
-  return problem ? { code: problem.kind, message: problem.message } : null;
+  return problem ? { code: problem.kind, message: waiverProblemText(problem) } : null;
 }
 
 export async function attemptWaiverRequest(services: SlackServices, click: WaiverRequestClick): Promise<WaiverReply> {
@@ -88,7 +89,7 @@ export async function attemptWaiverRequest(services: SlackServices, click: Waive
     expiresAt: until.toISOString(),
   });
   log(services, 'waiver request', click, result);
-  if (!result.ok) return { ok: false, text: `🚫 Your waiver request was refused: ${result.message}` };
+  if (!result.ok) return { ok: false, text: `🚫 Your waiver request was refused: ${waiverRefusalText(result.reason)}` };
   // watched, not only rendered: a waiver can re-open a blocked evaluation, and its expiry is noticed by the poll
   services.renderer.watch(click.evaluationId);
   const roles = result.waiver.roles.map((r) => ROLE_LABEL[r]).join(' and ');
@@ -119,7 +120,10 @@ export async function attemptWaiverDecision(services: SlackServices, click: Waiv
   log(services, 'waiver decision', click, result);
   const what = click.decision === 'approved' ? 'approval' : 'rejection';
   if (!result.ok)
-    return { ok: false, text: `🚫 Your waiver ${what} as ${ROLE_LABEL[click.role]} was refused: ${result.message}` };
+    return {
+      ok: false,
+      text: `🚫 Your waiver ${what} as ${ROLE_LABEL[click.role]} was refused: ${waiverRefusalText(result.reason)}`,
+    };
   // watched, not only rendered: a waiver can re-open a blocked evaluation, and its expiry is noticed by the poll
   services.renderer.watch(click.evaluationId);
   if (click.decision === 'rejected')

@@ -100,45 +100,6 @@ export function reportFromState(state: EvaluationState, now?: Date): GateReport 
   });
 }
 
-function waiverRefusalMessage(reason: WaiverRefusal): string {
-  switch (reason) {
-    case 'unknown_evaluation':
-      return 'This evaluation does not exist (any more).';
-    case 'superseded':
-      return 'This evaluation was superseded by a newer one of the same run; use the latest evaluation.';
-    case 'digest_changed':
-      return "The run's artifacts changed since this message was posted; a waiver belongs to the artifacts it was asked for.";
-    case 'not_requester':
-      return 'Only the person who requested this evaluation may ask for a waiver.';
-    case 'not_waivable':
-      return 'The team policy does not allow waiving this check (security, integrity and consistency failures never can be).';
-    case 'check_not_failing':
-      return 'Only a failing check can be waived (an error means the check could not run: fix that instead).';
-    case 'security_finding':
-      return 'This check failed with a security finding; security findings are never waived.';
-    case 'waiver_pending':
-      return 'A waiver of this check is already waiting for approval.';
-    case 'already_waived':
-      return 'This check is already waived.';
-    case 'not_authorised':
-      return 'You are not an approver for this role.';
-    case 'unknown_waiver':
-      return 'This waiver is no longer the current one for this check.';
-    case 'waiver_decided':
-      return 'This waiver has already been decided.';
-    case 'waiver_expired':
-      return 'This waiver has expired; request a new one.';
-    case 'role_not_required':
-      return 'The policy does not ask this role to approve waivers of this check.';
-    case 'self_approval':
-      return 'You asked for this waiver (or requested the evaluation); someone else must approve it.';
-    case 'role_already_decided':
-      return 'This role has already approved this waiver.';
-    case 'already_approved_other_role':
-      return 'You already approved this waiver for another role; one person approves at most one role.';
-  }
-}
-
 /** A stored waiver record, with the arrays Lua's cjson writes as `{}` when empty put right. */
 function parseWaiver(raw: string): WaiverRecord {
   const w = JSON.parse(raw) as WaiverRecord;
@@ -577,7 +538,7 @@ export class EvaluationStore {
     );
     if (res[0] !== 1) {
       const reason = String(res[1]) as WaiverRefusal;
-      return { ok: false, reason, message: waiverRefusalMessage(reason) };
+      return { ok: false, reason };
     }
     const state = await this.getState(attempt.evaluationId);
     if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a waiver request`);
@@ -605,7 +566,7 @@ export class EvaluationStore {
     );
     if (res[0] !== 1) {
       const reason = String(res[1]) as WaiverRefusal;
-      return { ok: false, reason, message: waiverRefusalMessage(reason) };
+      return { ok: false, reason };
     }
     const state = await this.getState(attempt.evaluationId);
     if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a waiver decision`);

@@ -124,7 +124,7 @@ export type WaiverRefusal =
 
 export type WaiverAttemptResult =
   | { ok: true; state: EvaluationState; waiver: WaiverRecord }
-  | { ok: false; reason: WaiverRefusal; message: string };
+  | { ok: false; reason: WaiverRefusal };
 
 export interface WaiverRequestAttempt {
   evaluationId: string;

@@ -143,12 +143,18 @@ export function waiverRolesPending(w: Pick<WaiverRecord, 'roles' | 'approvals'>)
   return w.roles.filter((r) => !w.approvals.some((a) => a.role === r));
 }
 
+/**
+ * Why a waiver may not be requested, as codes and the facts a reply needs (the words are the
+ * Slack layer's: slack/blocks/replies.ts waiverProblemText).
+ */
 export type WaiverRequestProblem =
-  | { kind: 'not_waivable'; message: string }
-  | { kind: 'security_finding'; message: string }
-  | { kind: 'not_failing'; message: string }
-  | { kind: 'reason'; message: string }
-  | { kind: 'expiry'; message: string };
+  /** `never`: why the check can never be waived; null: the team policy does not list it. */
+  | { kind: 'not_waivable'; check: string; never: string | null }
+  | { kind: 'security_finding'; check: string }
+  | { kind: 'not_failing'; check: string; status: CheckResult['status'] | 'unknown' }
+  | { kind: 'reason'; problem: 'missing' | 'too_long' }
+  /** `latest`: the last day a waiver requested now may run to. */
+  | { kind: 'expiry'; problem: 'missing' | 'past' | 'too_far'; latest: string };
 
 /** "2026-12-31" → the instant the waiver stops counting: the end of that day, UTC. */
 export function expiryInstant(date: string): Date | null {
@@ -177,43 +183,23 @@ export function waiverRequestProblem(input: {
   expiresOn?: string;
   now: Date;
 }): WaiverRequestProblem | null {
-  const never = neverWaivableReason(input.checkId);
-  if (never)
-    return {
-      kind: 'not_waivable',
-      message: `\`${input.checkId}\` is ${never}; it can never be waived.`,
-    };
-  if (!input.policy.waivers[input.checkId])
-    return {
-      kind: 'not_waivable',
-      message: `The team policy does not allow waiving \`${input.checkId}\` (see \`waivers\` in the policy).`,
-    };
-  if (input.check?.security)
-    return {
-      kind: 'security_finding',
-      message: `\`${input.checkId}\` failed with a security finding; security findings are never waived.`,
-    };
-  if (input.check?.status !== 'fail')
-    return {
-      kind: 'not_failing',
-      message: `\`${input.checkId}\` is ${input.check?.status ?? 'unknown'}; only a failing check can be waived.`,
-    };
+  const check = input.checkId;
+  const never = neverWaivableReason(check);
+  if (never) return { kind: 'not_waivable', check, never };
+  if (!input.policy.waivers[check]) return { kind: 'not_waivable', check, never: null };
+  if (input.check?.security) return { kind: 'security_finding', check };
+  if (input.check?.status !== 'fail') return { kind: 'not_failing', check, status: input.check?.status ?? 'unknown' };
   if (input.reason !== undefined) {
     const r = input.reason.trim();
-    if (r.length === 0) return { kind: 'reason', message: 'A reason is required.' };
-    if (r.length > MAX_WAIVER_REASON_CHARS)
-      return { kind: 'reason', message: `Keep the reason under ${MAX_WAIVER_REASON_CHARS} characters.` };
+    if (r.length === 0) return { kind: 'reason', problem: 'missing' };
+    if (r.length > MAX_WAIVER_REASON_CHARS) return { kind: 'reason', problem: 'too_long' };
   }
   if (input.expiresOn !== undefined) {
+    const latest = latestExpiryDate(input.now);
     const until = expiryInstant(input.expiresOn);
-    if (!until) return { kind: 'expiry', message: 'Choose an expiry date.' };
-    if (until.getTime() <= input.now.getTime())
-      return { kind: 'expiry', message: 'The expiry date is in the past; choose today or a later day.' };
-    if (input.expiresOn > latestExpiryDate(input.now))
-      return {
-        kind: 'expiry',
-        message: `A waiver may run at most ${MAX_WAIVER_DAYS} days: choose ${latestExpiryDate(input.now)} or earlier.`,
-      };
+    if (!until) return { kind: 'expiry', problem: 'missing', latest };
+    if (until.getTime() <= input.now.getTime()) return { kind: 'expiry', problem: 'past', latest };
+    if (input.expiresOn > latest) return { kind: 'expiry', problem: 'too_far', latest };
   }
   return null;
 }

@@ -176,7 +176,7 @@ describe('waivers in the store: requested, approved by the named roles, counted,
       reason: 'digest_changed',
     });
     const asked = await store.requestWaiver({ ...ask, user: 'U0REQ' });
-    if (!asked.ok) throw new Error(asked.message);
+    if (!asked.ok) throw new Error(asked.reason);
     const w = asked.waiver;
     expect(w).toMatchObject({ status: 'requested', roles: ['technical', 'product'], requested_by: 'U0REQ' });
     expect(await store.requestWaiver({ ...ask, user: 'U0REQ' })).toMatchObject({ ok: false, reason: 'waiver_pending' });
@@ -210,7 +210,7 @@ describe('waivers in the store: requested, approved by the named roles, counted,
     });
     expect((await store.getState(e.id))?.gate).toBe('blocked');
     const prod = await store.decideWaiver(decide(e, w.id, { role: 'product', user: 'U0PROD' }));
-    if (!prod.ok) throw new Error(prod.message);
+    if (!prod.ok) throw new Error(prod.reason);
     expect(prod.waiver).toMatchObject({ status: 'approved', approved_at: clock.toISOString() });
     expect(prod.state.gate).toBe('pending');
     const report = reportFromState(prod.state);
@@ -276,7 +276,7 @@ describe('waivers in the store: requested, approved by the named roles, counted,
       reason: 'not_waivable',
     });
     const asked = await store.requestWaiver({ ...base, check: 'test.target' });
-    if (!asked.ok) throw new Error(asked.message);
+    if (!asked.ok) throw new Error(asked.reason);
     const rej = await store.decideWaiver(
       decide(e, asked.waiver.id, { role: 'product', user: 'U0PROD', decision: 'rejected', reason: 'not below 80%' }),
     );
@@ -299,7 +299,7 @@ describe('waivers in the store: requested, approved by the named roles, counted,
       expiresAt: until(30),
       user: 'U0REQ',
     });
-    if (!asked.ok) throw new Error(asked.message);
+    if (!asked.ok) throw new Error(asked.reason);
     await store.decideWaiver(decide(e, asked.waiver.id));
     await store.decideWaiver(decide(e, asked.waiver.id, { role: 'product', user: 'U0PROD' }));
     // the same bytes again: the waiver carries over

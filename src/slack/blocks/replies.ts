@@ -1,7 +1,8 @@
 import type { types } from '@slack/bolt';
 import type { GateStatus } from '../../gate/evaluate.js';
 import { GATE_LABEL } from '../../report/common.js';
-import type { SignoffRefusal } from '../../store/types.js';
+import type { SignoffRefusal, WaiverRefusal } from '../../store/types.js';
+import { MAX_WAIVER_DAYS, MAX_WAIVER_REASON_CHARS, type WaiverRequestProblem } from '../../waivers/waivers.js';
 import { USAGE } from '../command.js';
 import type { SlackMessage } from './gate-message.js';
 import { escapeMrkdwn, LIMITS, mrkdwn, truncate } from './limits.js';
@@ -117,5 +118,69 @@ export function signoffRefusalText(reason: SignoffRefusal): string {
       return 'You already signed this role; each person counts once.';
     case 'not_own_signoff':
       return 'Only the approver who gave an approval can withdraw it (a rejection can be withdrawn by any member of the role).';
+  }
+}
+
+/** Why a waiver request or decision was refused, as the clicker is told (the store gives the reason code). */
+export function waiverRefusalText(reason: WaiverRefusal): string {
+  switch (reason) {
+    case 'unknown_evaluation':
+      return 'This evaluation does not exist (any more).';
+    case 'superseded':
+      return 'This evaluation was superseded by a newer one of the same run; use the latest evaluation.';
+    case 'digest_changed':
+      return "The run's artifacts changed since this message was posted; a waiver belongs to the artifacts it was asked for.";
+    case 'not_requester':
+      return 'Only the person who requested this evaluation may ask for a waiver.';
+    case 'not_waivable':
+      return 'The team policy does not allow waiving this check (security, integrity and consistency failures never can be).';
+    case 'check_not_failing':
+      return 'Only a failing check can be waived (an error means the check could not run: fix that instead).';
+    case 'security_finding':
+      return 'This check failed with a security finding; security findings are never waived.';
+    case 'waiver_pending':
+      return 'A waiver of this check is already waiting for approval.';
+    case 'already_waived':
+      return 'This check is already waived.';
+    case 'not_authorised':
+      return 'You are not an approver for this role.';
+    case 'unknown_waiver':
+      return 'This waiver is no longer the current one for this check.';
+    case 'waiver_decided':
+      return 'This waiver has already been decided.';
+    case 'waiver_expired':
+      return 'This waiver has expired; request a new one.';
+    case 'role_not_required':
+      return 'The policy does not ask this role to approve waivers of this check.';
+    case 'self_approval':
+      return 'You asked for this waiver (or requested the evaluation); someone else must approve it.';
+    case 'role_already_decided':
+      return 'This role has already approved this waiver.';
+    case 'already_approved_other_role':
+      return 'You already approved this waiver for another role; one person approves at most one role.';
+  }
+}
+
+/** Why a waiver may not be requested (reason and expiry: as the modal's field errors), as the requester is told. */
+export function waiverProblemText(p: WaiverRequestProblem): string {
+  switch (p.kind) {
+    case 'not_waivable':
+      return p.never
+        ? `\`${p.check}\` is ${p.never}; it can never be waived.`
+        : `The team policy does not allow waiving \`${p.check}\` (see \`waivers\` in the policy).`;
+    case 'security_finding':
+      return `\`${p.check}\` failed with a security finding; security findings are never waived.`;
+    case 'not_failing':
+      return `\`${p.check}\` is ${p.status}; only a failing check can be waived.`;
+    case 'reason':
+      return p.problem === 'missing'
+        ? 'A reason is required.'
+        : `Keep the reason under ${MAX_WAIVER_REASON_CHARS} characters.`;
+    case 'expiry':
+      return p.problem === 'missing'
+        ? 'Choose an expiry date.'
+        : p.problem === 'past'
+          ? 'The expiry date is in the past; choose today or a later day.'
+          : `A waiver may run at most ${MAX_WAIVER_DAYS} days: choose ${p.latest} or earlier.`;
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolvePolicy } from '../../../src/policy/load.js';
 import { renderHome } from '../../../src/slack/blocks/home.js';
 import { decodeRejectMetadata, readRejectReason, renderRejectModal } from '../../../src/slack/blocks/modals.js';
 import {
@@ -7,8 +8,12 @@ import {
   renderStatus,
   renderUsageError,
   reportFilename,
+  waiverProblemText,
+  waiverRefusalText,
 } from '../../../src/slack/blocks/replies.js';
 import { decodeSignoffValue, encodeSignoffValue, roleFromAction } from '../../../src/slack/blocks/signoff.js';
+import { waiverRequestProblem } from '../../../src/waivers/waivers.js';
+import { resultFor } from '../../helpers/store.js';
 import { DIGEST, limitViolations, texts } from './fixtures.js';
 
 describe('sign-off values', () => {
@@ -121,5 +126,50 @@ describe('replies', () => {
       .join('\n');
     expect(all).toContain('blocked by test.target');
     expect(texts(renderStatus([], 'r').blocks)[0]?.text).toContain('No evaluation of `r` yet');
+  });
+});
+
+describe('waiver refusals: the store and the waiver rules give codes, the words are here', () => {
+  it('says why a waiver may not be requested', () => {
+    const policy = resolvePolicy([{ source: 'team.yml', data: { waivers: { 'test.target': ['product'] } } }]).policy;
+    const now = new Date('2026-11-01T09:00:00Z');
+    const fail = resultFor('test.target', 'fail');
+    const say = (input: Partial<Parameters<typeof waiverRequestProblem>[0]>) => {
+      const p = waiverRequestProblem({ policy, check: fail, checkId: 'test.target', now, ...input });
+      return p ? waiverProblemText(p) : null;
+    };
+    expect(say({ checkId: 'export.provenance', check: resultFor('export.provenance', 'fail') })).toBe(
+      '`export.provenance` is an integrity check (the exported weights must be the best checkpoint’s); it can never be waived.',
+    );
+    expect(say({ checkId: 'test.val_gap', check: resultFor('test.val_gap', 'fail') })).toBe(
+      'The team policy does not allow waiving `test.val_gap` (see `waivers` in the policy).',
+    );
+    expect(say({ check: resultFor('test.target', 'fail', { security: true }) })).toBe(
+      '`test.target` failed with a security finding; security findings are never waived.',
+    );
+    expect(say({ check: resultFor('test.target', 'error') })).toBe(
+      '`test.target` is error; only a failing check can be waived.',
+    );
+    expect(say({ check: undefined })).toBe('`test.target` is unknown; only a failing check can be waived.');
+    expect(say({ reason: '  ' })).toBe('A reason is required.');
+    expect(say({ reason: 'x'.repeat(2001) })).toBe('Keep the reason under 2000 characters.');
+    expect(say({ reason: 'ok', expiresOn: '2026-02-30' })).toBe('Choose an expiry date.');
+    expect(say({ reason: 'ok', expiresOn: '2026-10-31' })).toBe(
+      'The expiry date is in the past; choose today or a later day.',
+    );
+    expect(say({ reason: 'ok', expiresOn: '2027-01-31' })).toBe(
+      'A waiver may run at most 90 days: choose 2027-01-30 or earlier.',
+    );
+    expect(say({ reason: 'ok', expiresOn: '2027-01-30' })).toBeNull();
+  });
+
+  it('says why the store refused a waiver step', () => {
+    expect(waiverRefusalText('not_requester')).toBe(
+      'Only the person who requested this evaluation may ask for a waiver.',
+    );
+    expect(waiverRefusalText('waiver_pending')).toBe('A waiver of this check is already waiting for approval.');
+    expect(waiverRefusalText('already_approved_other_role')).toBe(
+      'You already approved this waiver for another role; one person approves at most one role.',
+    );
   });
 });

@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import { type IntakeItem, type IntakeSteps, type IntakeWriter, intakeId } from '../../../queue/intake.js';
 import { waiverRequestProblem } from '../../../waivers/waivers.js';
 import { decodeWaiverMetadata, readWaiverRejectReason, readWaiverRequest } from '../../blocks/modals.js';
-import { renderNotice } from '../../blocks/replies.js';
+import { renderNotice, waiverProblemText } from '../../blocks/replies.js';
 import { WAIVER_EXPIRY_BLOCK, WAIVER_REASON_BLOCK } from '../../blocks/waivers.js';
 import { tellUser } from '../../notify-user.js';
 import type { Replies, SlackServices } from '../../services.js';
@@ -61,7 +61,9 @@ export function waiverRequestSubmitted(services: SlackServices, intake: IntakeWr
       if (problem?.kind === 'expiry' || problem?.kind === 'reason') {
         await ack({
           response_action: 'errors',
-          errors: { [problem.kind === 'expiry' ? WAIVER_EXPIRY_BLOCK : WAIVER_REASON_BLOCK]: problem.message },
+          errors: {
+            [problem.kind === 'expiry' ? WAIVER_EXPIRY_BLOCK : WAIVER_REASON_BLOCK]: waiverProblemText(problem),
+          },
         });
         return;
       }
