@@ -5,6 +5,8 @@ import { RELEASE_POST_CLAIM, SET_IF_GREATER } from '../store/scripts.js';
 /** What the renderer has durably done per evaluation (survives an app restart), and who may post now. */
 export interface RenderLedger {
   renderedVersion(evaluationId: string): Promise<number>;
+  /** `renderedVersion` of each, in one read. */
+  renderedVersions(evaluationIds: readonly string[]): Promise<number[]>;
   setRenderedVersion(evaluationId: string, version: number): Promise<void>;
   notifiedGate(evaluationId: string): Promise<string | null>;
   setNotifiedGate(evaluationId: string, gate: string): Promise<void>;
@@ -41,6 +43,10 @@ export function redisRenderLedger(redis: Redis, prefix: string): RenderLedger {
   return {
     async renderedVersion(id) {
       return Number((await redis.hget(rendered, id)) ?? 0);
+    },
+    async renderedVersions(ids) {
+      if (ids.length === 0) return [];
+      return (await redis.hmget(rendered, ...ids)).map((v) => Number(v ?? 0));
     },
     async setRenderedVersion(id, version) {
       // never move backwards (two processes may render one message)

@@ -34,7 +34,8 @@ export { GATE_MESSAGE_EVENT, GATE_NOTICE_EVENT } from './render/slack-writer.js'
 export interface RendererStore {
   getState(evaluationId: string): Promise<EvaluationState | null>;
   setMessageRef(evaluationId: string, ref: SlackMessageRef, actor?: string): Promise<number>;
-  version(evaluationId: string): Promise<number | null>;
+  /** The current versions of these evaluations (null: gone), in one go however many. */
+  versions(evaluationIds: readonly string[]): Promise<(number | null)[]>;
   listOpen(limit?: number): Promise<EvaluationState[]>;
   listRecent(limit?: number): Promise<EvaluationState[]>;
 }
@@ -285,18 +286,22 @@ export class GateRenderer {
     }, this.pollMs);
   }
 
+  /** Every watched evaluation's version against what was rendered: two batched reads, however many are watched. */
   private async poll(): Promise<void> {
-    for (const id of [...this.watched]) {
-      try {
-        const v = await this.opts.store.version(id);
-        if (v === null) {
-          this.watched.delete(id);
-          continue;
-        }
-        if (v > (await this.opts.ledger.renderedVersion(id))) this.schedule(id);
-      } catch (err) {
-        this.opts.log.warn({ err, evaluation: id }, 'polling an evaluation failed');
+    const ids = [...this.watched];
+    if (ids.length === 0) return;
+    try {
+      const [versions, rendered] = await Promise.all([
+        this.opts.store.versions(ids),
+        this.opts.ledger.renderedVersions(ids),
+      ]);
+      for (const [i, id] of ids.entries()) {
+        const v = versions[i] ?? null;
+        if (v === null) this.watched.delete(id);
+        else if (v > (rendered[i] ?? 0)) this.schedule(id);
       }
+    } catch (err) {
+      this.opts.log.warn({ err, evaluations: ids.length }, 'polling the watched evaluations failed');
     }
   }
 }

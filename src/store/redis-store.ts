@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Manifest } from '../artifacts/manifest.js';
 import { checkRelativePath } from '../artifacts/run.js';
 import { AUTOMATED_CHECKS, findCheck } from '../checks/registry.js';
@@ -617,6 +617,33 @@ export class EvaluationStore {
     return v === null ? null : Number(v);
   }
 
+  /**
+   * `version` of many evaluations in two pipelined round trips however many there are (the
+   * renderer's poll of every watched evaluation), waiver expiry noticed the same way; null for an
+   * evaluation that does not exist.
+   */
+  async versions(evaluationIds: readonly string[]): Promise<(number | null)[]> {
+    const ids = evaluationIds.filter((id) => EVALUATION_ID.test(id));
+    const metas = await pipelined(this.redis, ids, (p, id) =>
+      p.hmget(this.key(id), 'version', 'digest', 'policy_digest'),
+    );
+    const found = new Map<string, { version: number; waivers: string }>();
+    ids.forEach((id, i) => {
+      const [version, digest, policyDigest] = (metas[i] ?? []) as (string | null)[];
+      if (version !== null && version !== undefined)
+        found.set(id, { version: Number(version), waivers: this.waiverKey(digest ?? 'none', policyDigest ?? 'none') });
+    });
+    const withWaivers = [...found.keys()];
+    const counts = await pipelined(this.redis, withWaivers, (p, id) => p.hlen(found.get(id)?.waivers ?? ''));
+    for (const [i, id] of withWaivers.entries()) {
+      if (Number(counts[i]) === 0) continue;
+      const noted = await this.noteExpiredWaivers(id);
+      const entry = found.get(id);
+      if (noted !== null && entry) entry.version = noted;
+    }
+    return evaluationIds.map((id) => found.get(id)?.version ?? null);
+  }
+
   async getEvaluation(evaluationId: string): Promise<Evaluation | null> {
     if (!EVALUATION_ID.test(evaluationId)) return null;
     const h = await this.redis.hgetall(this.key(evaluationId));
@@ -802,4 +829,20 @@ function parseEvaluation(h: Record<string, string>): Evaluation {
     reopened: Number(h.reopened ?? 0),
     version: Number(h.version ?? 0),
   };
+}
+
+/** One pipeline of `add(p, item)` per item; the replies in order (a failed command throws). */
+async function pipelined<T>(
+  redis: Redis,
+  items: readonly T[],
+  add: (p: ChainableCommander, item: T) => unknown,
+): Promise<unknown[]> {
+  if (items.length === 0) return [];
+  const p = redis.pipeline();
+  for (const item of items) add(p, item);
+  const res = (await p.exec()) ?? [];
+  return res.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
 }

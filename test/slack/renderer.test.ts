@@ -41,8 +41,8 @@ function memoryStore(): RendererStore & { bump(): void; state: EvaluationState }
       state.evaluation.message = ref;
       return ++state.evaluation.version;
     },
-    async version() {
-      return state.evaluation.version;
+    async versions(ids) {
+      return ids.map((id) => (id === state.evaluation.id ? state.evaluation.version : null));
     },
     async listOpen() {
       return [structuredClone(state)];
@@ -64,6 +64,9 @@ function memoryLedger(): RenderLedger {
   return {
     async renderedVersion(id) {
       return rendered.get(id) ?? 0;
+    },
+    async renderedVersions(ids) {
+      return ids.map((id) => rendered.get(id) ?? 0);
     },
     async setRenderedVersion(id, v) {
       rendered.set(id, Math.max(v, rendered.get(id) ?? 0));
