@@ -39,6 +39,9 @@ export function buildProgram(io: Io): Command {
     .description('Production readiness gate for trained ML models')
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
+    // wrap descriptions down to 20 columns (commander's default gives up below 40, printing
+    // 190-column lines on a 60-column terminal)
+    .configureHelp({ minWidthToWrap: 20 })
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),

@@ -1,8 +1,12 @@
+import { AUTOMATED_CHECKS } from '../checks/registry.js';
 import type { CheckProgress, CheckResult } from '../checks/types.js';
 
+const HEAVY = new Set(AUTOMATED_CHECKS.filter((d) => d.heavy).map((d) => d.id));
+
 /**
- * Progress on stderr: a single rewritten line on a terminal, one line per step (and every 10 %
- * of a heavy check) in CI logs.
+ * Progress on stderr: a single rewritten line on a terminal. In CI logs (not a terminal) only
+ * what the checklist printed afterwards does not already say: the heavy checks' progress every
+ * 25 % and their results, and any light check that did not pass, so a log stays short.
  */
 export class ProgressLine {
   private readonly tty: boolean;
@@ -31,7 +35,7 @@ export class ProgressLine {
 
   check(id: string, p: CheckProgress): void {
     const pct = p.total > 0 ? Math.floor((p.done / p.total) * 100) : 0;
-    const step = Math.floor(pct / 10);
+    const step = Math.floor(pct / 25);
     if (!this.tty && this.lastPct.get(id) === step) return;
     this.lastPct.set(id, step);
     this.emit(`[${this.done + 1}/${this.total}] ${id}: ${p.label} ${pct} % (${p.done}/${p.total})`);
@@ -39,6 +43,7 @@ export class ProgressLine {
 
   result(r: CheckResult): void {
     this.done++;
+    if (!this.tty && r.status === 'pass' && !HEAVY.has(r.id)) return;
     this.emit(`[${this.done}/${this.total}] ${r.id}: ${r.status} (${Math.round(r.duration_ms)} ms)`);
   }
 

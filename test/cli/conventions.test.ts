@@ -22,6 +22,14 @@ describe('readiness check reads at a glance', () => {
       /^Gate ⏳ PENDING: 20 passed, 0 warnings, 0 failed; sign-offs pending: technical, product, compliance$/m,
     );
     expect(r.stdout).not.toContain('HEAVY CHECKS NOT RUN');
+    // with its progress, as a CI log shows both streams: the heavy checks' progress every 25 %
+    // and their results, not the passing light checks again
+    const logged = await runCli(['check', EXAMPLE_RUN], { env: { NO_COLOR: '', FORCE_COLOR: '', COLUMNS: '' } });
+    expect(logged.code).toBe(0);
+    expect(logged.stderr).toMatch(/^\[9\/20\] export\.parity: parity 53 % \(192\/360\)$/m);
+    expect(logged.stderr).toMatch(/^\[10\/20\] export\.inference: pass \(\d+ ms\)$/m);
+    expect(logged.stderr).not.toMatch(/training\.completed: pass/);
+    expect(`${logged.stdout}${logged.stderr}`.trimEnd().split('\n').length).toBeLessThanOrEqual(45);
     const v = await runCli(['check', EXAMPLE_RUN, '--quiet', '--verbose']);
     expect(v.code).toBe(0);
     expect(v.stdout).toContain('== Training Completion ==');
@@ -61,6 +69,20 @@ describe('readiness check reads at a glance', () => {
       env: { FORCE_COLOR: '0', NO_COLOR: '' },
     });
     expect(zero.stdout).not.toMatch(ANSI);
+  });
+
+  it('--help wraps at the terminal width between words', async () => {
+    const r = await runCli(['check', '--help'], { env: { COLUMNS: '60' } });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(Math.max(...lines.map(visible))).toBeLessThanOrEqual(60);
+    expect(lines.length).toBeGreaterThan(20);
+    // every description reads whole once the wrapped lines are joined: no word was cut
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain(
+      'do not run the heavy checks (ONNX parity, latency): the gate stays pending and the exit code is 3',
+    );
+    const top = await runCli(['--help'], { env: { COLUMNS: '80' } });
+    expect(Math.max(...top.stdout.trimEnd().split('\n').map(visible))).toBeLessThanOrEqual(80);
   });
 
   it('--version prints the package version', async () => {
