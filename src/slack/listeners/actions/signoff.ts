@@ -1,6 +1,5 @@
-import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { SignoffRole } from '../../../policy/schema.js';
-import { type IntakeItem, type IntakeSteps, type IntakeWriter, intakeId } from '../../../queue/intake.js';
+import type { IntakeItem, IntakeSteps, IntakeWriter } from '../../../queue/intake.js';
 import type { Evaluation } from '../../../store/types.js';
 import { renderRejectModal } from '../../blocks/modals.js';
 import { renderNotice } from '../../blocks/replies.js';
@@ -18,90 +17,40 @@ import {
   withdrawReply,
 } from '../../signoff-flow.js';
 import { publishHome } from '../events/app-home-opened.js';
+import {
+  approverWithin,
+  type ButtonArgs,
+  type ClickData,
+  clickData,
+  decodeClick,
+  refuseGarbledClick,
+  takeClick,
+} from '../taken-in.js';
 
-type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
-
-function channelOf(body: BlockAction): string | undefined {
-  return body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id;
-}
-
-const GARBLED = 'This button does not belong to a gate message of this app.';
-
-/** What a sign-off click carries into the intake (the request's own fields). */
-interface ClickData {
-  actionId: string;
-  value: string;
-  channel?: string;
-  fromHome: boolean;
-  triggerId: string;
-}
-
-/** A click taken in: its id is the click's own (team, user, action ts, action id), so a Slack retry is the same item. */
-function clickItem(
-  kind: 'approve' | 'reject' | 'withdraw',
-  { action, body, context }: Pick<ButtonArgs, 'action' | 'body' | 'context'>,
-): IntakeItem {
-  const channel = channelOf(body);
-  const data: ClickData = {
-    actionId: action.action_id,
-    value: String(action.value ?? ''),
-    fromHome: body.view?.type === 'home',
-    triggerId: body.trigger_id,
-    ...(channel ? { channel } : {}),
-  };
-  return {
-    kind,
-    id: intakeId(kind, [body.team?.id ?? body.user.team_id ?? '', body.user.id, action.action_ts, action.action_id]),
-    user: body.user.id,
-    receivedAt: Date.now(),
-    retryNum: typeof context.retryNum === 'number' ? context.retryNum : 0,
-    data: { ...data },
-  };
-}
-
-/**
- * The role and button value of a taken-in sign-off click; a garbled button is audited under
- * `refusedKind`, the clicker told, and null returned.
- */
-async function decodeClick(
-  services: SlackServices,
-  client: Replies['client'],
-  item: IntakeItem,
-  steps: IntakeSteps,
-  refusedKind: string,
-) {
-  const data = item.data as unknown as ClickData;
+/** Role and evaluation of a sign-off button; null when garbled. */
+function signoffButton(data: ClickData) {
   const role = roleFromAction(data.actionId);
   const value = decodeSignoffValue(data.value);
-  const where = { channel: data.channel, user: item.user };
-  if (!role || !value) {
-    await steps.once('audit', () =>
-      services.store.audit(refusedKind, null, item.user, {
-        reason: 'garbled_button',
-        action_id: data.actionId,
-        value: data.value.slice(0, 200),
-      }),
-    );
-    await tellUser(client, where, renderNotice(GARBLED));
-    return null;
-  }
-  return { data, role, value, where };
+  return role && value ? { role, value } : null;
 }
 
 /** Approve (after Slack's confirm dialog): taken in durably, acked; the sign-off attempt runs from the intake. */
 export function approveAction(_services: SlackServices, intake: IntakeWriter) {
   return async function onApprove(args: ButtonArgs): Promise<void> {
-    await intake.take(clickItem('approve', args));
-    await args.ack();
+    await takeClick(intake, 'approve', args);
   };
 }
 
 /** The sign-off attempt of a taken-in Approve click; the answer is ephemeral. */
 export function processApprove(services: SlackServices, client: Replies['client']) {
   return async function onApproveItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const decoded = await decodeClick(services, client, item, steps, 'signoff_refused');
+    const decoded = await decodeClick(services, client, item, steps, 'signoff_refused', signoffButton);
     if (!decoded) return;
-    const { data, role, value, where } = decoded;
+    const {
+      data,
+      button: { role, value },
+      where,
+    } = decoded;
     const click = {
       evaluationId: value.evaluationId,
       digest: value.digest,
@@ -118,17 +67,19 @@ export function processApprove(services: SlackServices, client: Replies['client'
 /** Withdraw (after Slack's confirm dialog): taken in durably, acked; the withdrawal runs from the intake. */
 export function withdrawAction(_services: SlackServices, intake: IntakeWriter) {
   return async function onWithdraw(args: ButtonArgs): Promise<void> {
-    await intake.take(clickItem('withdraw', args));
-    await args.ack();
+    await takeClick(intake, 'withdraw', args);
   };
 }
 
 /** The withdrawal of a taken-in Withdraw click (audited by the store); the answer is ephemeral. */
 export function processWithdraw(services: SlackServices, client: Replies['client']) {
   return async function onWithdrawItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const decoded = await decodeClick(services, client, item, steps, 'signoff_withdraw_refused');
+    const decoded = await decodeClick(services, client, item, steps, 'signoff_withdraw_refused', signoffButton);
     if (!decoded) return;
-    const { role, value, where } = decoded;
+    const {
+      button: { role, value },
+      where,
+    } = decoded;
     const click = { evaluationId: value.evaluationId, digest: value.digest, role, user: item.user };
     // the store's answer is kept with the item, so a second processing neither withdraws nor announces twice
     const outcome = JSON.parse(
@@ -160,14 +111,13 @@ async function rejectBranch(
   user: string,
   lookupMs?: number,
 ): Promise<RejectBranch> {
-  const role = roleFromAction(data.actionId);
-  const value = decodeSignoffValue(data.value);
-  if (!role || !value) return { kind: 'garbled' };
-  const lookup = services.approvers.isApprover(user, role).catch(() => null);
+  const button = signoffButton(data);
+  if (!button) return { kind: 'garbled' };
+  const { role, value } = button;
   const approver =
     lookupMs === undefined
-      ? await lookup
-      : await Promise.race([lookup, new Promise<null>((r) => setTimeout(() => r(null), lookupMs).unref())]);
+      ? await services.approvers.isApprover(user, role).catch(() => null)
+      : await approverWithin(services, user, role, lookupMs);
   if (approver === false)
     return {
       kind: 'refused',
@@ -184,11 +134,8 @@ async function rejectBranch(
  */
 export function rejectAction(services: SlackServices, intake: IntakeWriter) {
   return async function onReject(args: ButtonArgs): Promise<void> {
-    const { ack, body, client } = args;
-    const item = clickItem('reject', args);
-    await intake.take(item);
-    await ack();
-    const data = item.data as unknown as ClickData;
+    const { body, client } = args;
+    const data = await takeClick(intake, 'reject', args);
     const branch = await rejectBranch(services, data, body.user.id, 1000);
     if (branch.kind !== 'modal') return;
     await client.views.open({
@@ -210,19 +157,11 @@ export function rejectAction(services: SlackServices, intake: IntakeWriter) {
 /** The part of a taken-in Reject click that is not the modal: refusals and notices. */
 export function processReject(services: SlackServices, client: Replies['client']) {
   return async function onRejectItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const data = item.data as unknown as ClickData;
+    const data = clickData(item);
     const where = { channel: data.channel, user: item.user };
     const branch = await rejectBranch(services, data, item.user);
-    if (branch.kind === 'garbled') {
-      await steps.once('audit', () =>
-        services.store.audit('signoff_refused', null, item.user, {
-          reason: 'garbled_button',
-          action_id: data.actionId,
-          value: data.value.slice(0, 200),
-        }),
-      );
-      await tellUser(client, where, renderNotice(GARBLED));
-    } else if (branch.kind === 'refused') {
+    if (branch.kind === 'garbled') await refuseGarbledClick(services, client, item, steps, 'signoff_refused');
+    else if (branch.kind === 'refused') {
       const click = branch.click;
       const reply = await steps.once('signoff', async () => signoffReply(click, await attemptSignoff(services, click)));
       await tellUser(client, where, renderNotice(reply));

@@ -1,5 +1,4 @@
-import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { type IntakeItem, type IntakeSteps, type IntakeWriter, intakeId } from '../../../queue/intake.js';
+import type { IntakeItem, IntakeSteps, IntakeWriter } from '../../../queue/intake.js';
 import { latestExpiryDate, MAX_WAIVER_DAYS } from '../../../waivers/waivers.js';
 import { renderWaiverRejectModal, renderWaiverRequestModal } from '../../blocks/modals.js';
 import { renderNotice } from '../../blocks/replies.js';
@@ -7,52 +6,34 @@ import { decodeWaiverValue, waiverRoleFromAction } from '../../blocks/waivers.js
 import { tellUser } from '../../notify-user.js';
 import type { Replies, SlackServices } from '../../services.js';
 import { attemptWaiverDecision, waiverRequestRefusal } from '../../waiver-flow.js';
+import { approverWithin, type ButtonArgs, type ClickData, decodeClick, takeClick, type Where } from '../taken-in.js';
 
-type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
-
-const GARBLED = 'This button does not belong to a gate message of this app.';
-
-interface WaiverClickData {
-  actionId: string;
-  value: string;
-  channel?: string;
+/** A decision button (Approve / Reject waiver): the waiver and the role deciding; null when garbled. */
+function decisionButton(data: ClickData) {
+  const value = decodeWaiverValue(data.value);
+  const role = waiverRoleFromAction(data.actionId);
+  return value?.waiverId && role ? { value: { ...value, waiverId: value.waiverId }, role } : null;
 }
 
-function channelOf(body: BlockAction): string | undefined {
-  return body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id;
-}
-
-/** A waiver click taken in: its id is the click's own, so a Slack retry is the same item. */
-function clickItem(
-  kind: string,
-  { action, body, context }: Pick<ButtonArgs, 'action' | 'body' | 'context'>,
-): IntakeItem {
-  const channel = channelOf(body);
-  const data: WaiverClickData = {
-    actionId: action.action_id,
-    value: String(action.value ?? ''),
-    ...(channel ? { channel } : {}),
+/** A decision from its button: attempted once per item (the answer is kept with it), told to the decider. */
+async function decide(
+  services: SlackServices,
+  client: Replies['client'],
+  steps: IntakeSteps,
+  where: Where,
+  d: NonNullable<ReturnType<typeof decisionButton>> & { user: string; decision: 'approved' | 'rejected' },
+): Promise<void> {
+  const click = {
+    evaluationId: d.value.evaluationId,
+    digest: d.value.digest,
+    check: d.value.check,
+    waiverId: d.value.waiverId,
+    role: d.role,
+    user: d.user,
+    decision: d.decision,
   };
-  return {
-    kind,
-    id: intakeId(kind, [body.team?.id ?? body.user.team_id ?? '', body.user.id, action.action_ts, action.action_id]),
-    user: body.user.id,
-    receivedAt: Date.now(),
-    retryNum: typeof context.retryNum === 'number' ? context.retryNum : 0,
-    data: { ...data },
-  };
-}
-
-async function garbled(services: SlackServices, client: Replies['client'], item: IntakeItem, steps: IntakeSteps) {
-  const data = item.data as unknown as WaiverClickData;
-  await steps.once('audit', () =>
-    services.store.audit('waiver_refused', null, item.user, {
-      reason: 'garbled_button',
-      action_id: data.actionId,
-      value: data.value.slice(0, 200),
-    }),
-  );
-  await tellUser(client, { channel: data.channel, user: item.user }, renderNotice(GARBLED));
+  const text = await steps.once('decide', async () => (await attemptWaiverDecision(services, click)).text);
+  await tellUser(client, where, renderNotice(text));
 }
 
 /**
@@ -62,11 +43,8 @@ async function garbled(services: SlackServices, client: Replies['client'], item:
  */
 export function requestWaiverAction(services: SlackServices, intake: IntakeWriter) {
   return async function onRequestWaiver(args: ButtonArgs): Promise<void> {
-    const { ack, body, client } = args;
-    const item = clickItem('waiver_request_click', args);
-    await intake.take(item);
-    await ack();
-    const data = item.data as unknown as WaiverClickData;
+    const { body, client } = args;
+    const data = await takeClick(intake, 'waiver_request_click', args);
     const value = decodeWaiverValue(data.value);
     if (!value) return;
     if (await waiverRequestRefusal(services, { ...value, user: body.user.id })) return;
@@ -101,9 +79,11 @@ export function requestWaiverAction(services: SlackServices, intake: IntakeWrite
 /** A taken-in Request waiver click: garbled buttons and refusals are audited and answered; the modal did the rest. */
 export function processRequestWaiverClick(services: SlackServices, client: Replies['client']) {
   return async function onRequestWaiverItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const data = item.data as unknown as WaiverClickData;
-    const value = decodeWaiverValue(data.value);
-    if (!value) return garbled(services, client, item, steps);
+    const decoded = await decodeClick(services, client, item, steps, 'waiver_refused', (d) =>
+      decodeWaiverValue(d.value),
+    );
+    if (!decoded) return;
+    const { button: value, where } = decoded;
     const refusal = await waiverRequestRefusal(services, { ...value, user: item.user });
     if (!refusal) return;
     await steps.once('audit', () =>
@@ -114,39 +94,14 @@ export function processRequestWaiverClick(services: SlackServices, client: Repli
         message: refusal.message,
       }),
     );
-    await tellUser(
-      client,
-      { channel: data.channel, user: item.user },
-      renderNotice(`🚫 Your waiver request was refused: ${refusal.message}`),
-    );
+    await tellUser(client, where, renderNotice(`🚫 Your waiver request was refused: ${refusal.message}`));
   };
 }
 
 /** Approve waiver (after Slack's confirm dialog): taken in durably, acked; the decision runs from the intake. */
 export function approveWaiverAction(_services: SlackServices, intake: IntakeWriter) {
   return async function onApproveWaiver(args: ButtonArgs): Promise<void> {
-    await intake.take(clickItem('waiver_approve', args));
-    await args.ack();
-  };
-}
-
-export function processApproveWaiver(services: SlackServices, client: Replies['client']) {
-  return async function onApproveWaiverItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const data = item.data as unknown as WaiverClickData;
-    const value = decodeWaiverValue(data.value);
-    const role = waiverRoleFromAction(data.actionId);
-    if (!value?.waiverId || !role) return garbled(services, client, item, steps);
-    const click = {
-      evaluationId: value.evaluationId,
-      digest: value.digest,
-      check: value.check,
-      waiverId: value.waiverId,
-      role,
-      user: item.user,
-      decision: 'approved' as const,
-    };
-    const text = await steps.once('decide', async () => (await attemptWaiverDecision(services, click)).text);
-    await tellUser(client, { channel: data.channel, user: item.user }, renderNotice(text));
+    await takeClick(intake, 'waiver_approve', args);
   };
 }
 
@@ -156,19 +111,12 @@ export function processApproveWaiver(services: SlackServices, client: Replies['c
  */
 export function rejectWaiverAction(services: SlackServices, intake: IntakeWriter) {
   return async function onRejectWaiver(args: ButtonArgs): Promise<void> {
-    const { ack, body, client } = args;
-    const item = clickItem('waiver_reject_click', args);
-    await intake.take(item);
-    await ack();
-    const data = item.data as unknown as WaiverClickData;
-    const value = decodeWaiverValue(data.value);
-    const role = waiverRoleFromAction(data.actionId);
-    if (!value?.waiverId || !role) return;
-    const approver = await Promise.race([
-      services.approvers.isApprover(body.user.id, role).catch(() => null),
-      new Promise<null>((r) => setTimeout(() => r(null), 1000).unref()),
-    ]);
-    if (approver !== true) return;
+    const { body, client } = args;
+    const data = await takeClick(intake, 'waiver_reject_click', args);
+    const button = decisionButton(data);
+    if (!button) return;
+    const { value, role } = button;
+    if ((await approverWithin(services, body.user.id, role, 1000)) !== true) return;
     const title = (await services.store.getState(value.evaluationId))?.checks.find((c) => c.id === value.check)?.title;
     await client.views.open({
       trigger_id: body.trigger_id,
@@ -187,24 +135,23 @@ export function rejectWaiverAction(services: SlackServices, intake: IntakeWriter
   };
 }
 
-export function processRejectWaiverClick(services: SlackServices, client: Replies['client']) {
-  return async function onRejectWaiverItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const data = item.data as unknown as WaiverClickData;
-    const value = decodeWaiverValue(data.value);
-    const role = waiverRoleFromAction(data.actionId);
-    if (!value?.waiverId || !role) return garbled(services, client, item, steps);
-    const approver = await services.approvers.isApprover(item.user, role).catch(() => false);
-    if (approver) return; // the reason modal is open; its submission decides
-    const click = {
-      evaluationId: value.evaluationId,
-      digest: value.digest,
-      check: value.check,
-      waiverId: value.waiverId,
-      role,
-      user: item.user,
-      decision: 'rejected' as const,
+/**
+ * A taken-in Approve or Reject waiver click: decided here, except a Reject by an approver of the
+ * role, whose reason modal is open (its submission decides).
+ */
+function processDecisionClick(decision: 'approved' | 'rejected') {
+  return (services: SlackServices, client: Replies['client']) =>
+    async function onWaiverDecisionItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
+      const decoded = await decodeClick(services, client, item, steps, 'waiver_refused', decisionButton);
+      if (!decoded) return;
+      const {
+        button: { value, role },
+        where,
+      } = decoded;
+      if (decision === 'rejected' && (await services.approvers.isApprover(item.user, role).catch(() => false))) return;
+      await decide(services, client, steps, where, { value, role, user: item.user, decision });
     };
-    const text = await steps.once('decide', async () => (await attemptWaiverDecision(services, click)).text);
-    await tellUser(client, { channel: data.channel, user: item.user }, renderNotice(text));
-  };
 }
+
+export const processApproveWaiver = processDecisionClick('approved');
+export const processRejectWaiverClick = processDecisionClick('rejected');

@@ -1,7 +1,6 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { errorMessage, GateError } from '../../../errors.js';
 import type { IntakeItem, IntakeSteps, IntakeWriter } from '../../../queue/intake.js';
-import { intakeId } from '../../../queue/intake.js';
 import { renderMarkdown } from '../../../report/markdown.js';
 import { reportFromState } from '../../../store/redis-store.js';
 import type { EvaluationState } from '../../../store/types.js';
@@ -19,6 +18,7 @@ import {
 import { CommandUsageError, type ListFilter, parseCommand, type ReadinessCommand } from '../../command.js';
 import type { Replies, SlackServices } from '../../services.js';
 import { pendingRoles, rolesAwaiting, signoffIsOpen } from '../../waiting.js';
+import { intakeItem } from '../taken-in.js';
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 type Respond = (msg: string | Record<string, unknown>) => Promise<void>;
@@ -101,14 +101,7 @@ export function readinessCommand(services: SlackServices, intake: IntakeWriter) 
       responseUrl: command.response_url,
     };
     // Not acked unless stored: if this throws, Slack gets an error and delivers the command again.
-    await intake.take({
-      kind: 'command',
-      id: intakeId('command', [command.team_id, command.trigger_id]),
-      user: command.user_id,
-      receivedAt: Date.now(),
-      retryNum: typeof context.retryNum === 'number' ? context.retryNum : 0,
-      data: { ...data },
-    });
+    await intake.take(intakeItem('command', [command.team_id, command.trigger_id], command.user_id, context, data));
     if (cmd.kind === 'run' || cmd.kind === 'rerun')
       await ack(
         ephemeral(

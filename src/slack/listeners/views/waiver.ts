@@ -1,5 +1,4 @@
-import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { type IntakeItem, type IntakeSteps, type IntakeWriter, intakeId } from '../../../queue/intake.js';
+import type { IntakeItem, IntakeSteps, IntakeWriter } from '../../../queue/intake.js';
 import { waiverRequestProblem } from '../../../waivers/waivers.js';
 import { decodeWaiverMetadata, readWaiverRejectReason, readWaiverRequest } from '../../blocks/modals.js';
 import { renderNotice, waiverProblemText } from '../../blocks/replies.js';
@@ -7,31 +6,7 @@ import { WAIVER_EXPIRY_BLOCK, WAIVER_REASON_BLOCK } from '../../blocks/waivers.j
 import { tellUser } from '../../notify-user.js';
 import type { Replies, SlackServices } from '../../services.js';
 import { attemptWaiverDecision, attemptWaiverRequest } from '../../waiver-flow.js';
-
-type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
-
-interface WaiverSubmission {
-  privateMetadata: string;
-  reason: string;
-  expiresOn?: string;
-}
-
-function submissionItem(kind: string, { view, body, context }: ViewArgs, data: WaiverSubmission): IntakeItem {
-  return {
-    kind,
-    id: intakeId(kind, [
-      body.team?.id ?? '',
-      body.user.id,
-      view.id,
-      view.hash,
-      (body as { trigger_id?: string }).trigger_id ?? '',
-    ]),
-    user: body.user.id,
-    receivedAt: Date.now(),
-    retryNum: typeof context.retryNum === 'number' ? context.retryNum : 0,
-    data: { ...data },
-  };
-}
+import { formData, refuseGarbledForm, takeForm, type ViewArgs } from '../taken-in.js';
 
 /**
  * The waiver request modal was submitted: a missing reason, a missing date, a date in the past or
@@ -68,26 +43,20 @@ export function waiverRequestSubmitted(services: SlackServices, intake: IntakeWr
         return;
       }
     }
-    await intake.take(
-      submissionItem('waiver_request', args, {
-        privateMetadata: view.private_metadata,
-        reason: read.reason,
-        expiresOn: read.expiresOn,
-      }),
-    );
-    await ack();
+    await takeForm(intake, 'waiver_request', args, {
+      privateMetadata: view.private_metadata,
+      reason: read.reason,
+      expiresOn: read.expiresOn,
+    });
   };
 }
 
 export function processWaiverRequest(services: SlackServices, client: Replies['client']) {
   return async function onWaiverRequestItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const data = item.data as unknown as WaiverSubmission;
+    const data = formData(item);
     const meta = decodeWaiverMetadata(data.privateMetadata);
     const where = { channel: meta?.channel, user: item.user };
-    if (!meta || data.expiresOn === undefined) {
-      await tellUser(client, where, renderNotice('This form does not belong to a gate message of this app.'));
-      return;
-    }
+    if (!meta || data.expiresOn === undefined) return refuseGarbledForm(services, client, item, steps, where);
     const click = {
       evaluationId: meta.evaluationId,
       digest: meta.digest,
@@ -109,22 +78,19 @@ export function waiverRejectSubmitted(_services: SlackServices, intake: IntakeWr
       await ack({ response_action: 'errors', errors: { [WAIVER_REASON_BLOCK]: read.error } });
       return;
     }
-    await intake.take(
-      submissionItem('waiver_reject_reason', args, { privateMetadata: view.private_metadata, reason: read.reason }),
-    );
-    await ack();
+    await takeForm(intake, 'waiver_reject_reason', args, {
+      privateMetadata: view.private_metadata,
+      reason: read.reason,
+    });
   };
 }
 
 export function processWaiverReject(services: SlackServices, client: Replies['client']) {
   return async function onWaiverRejectItem(item: IntakeItem, steps: IntakeSteps): Promise<void> {
-    const data = item.data as unknown as WaiverSubmission;
+    const data = formData(item);
     const meta = decodeWaiverMetadata(data.privateMetadata);
     const where = { channel: meta?.channel, user: item.user };
-    if (!meta?.waiverId || !meta.role) {
-      await tellUser(client, where, renderNotice('This form does not belong to a gate message of this app.'));
-      return;
-    }
+    if (!meta?.waiverId || !meta.role) return refuseGarbledForm(services, client, item, steps, where);
     const click = {
       evaluationId: meta.evaluationId,
       digest: meta.digest,
