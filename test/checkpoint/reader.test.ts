@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../../src/artifacts/run.js';
 import { Checkpoint, checkpointLimits, walkTensors } from '../../src/checkpoint/reader.js';
 import { readCheckpointMetadata } from '../../src/checkpoint/summary.js';
@@ -17,9 +17,13 @@ let scalars: Checkpoint;
 
 beforeAll(async () => {
   run = await RunArtifacts.open(FIXTURES);
+});
+// Opened for each test rather than once for the file: code run in a beforeAll belongs to no test,
+// so mutation testing would run every core test against each reader and zip mutant.
+beforeEach(async () => {
   scalars = await Checkpoint.open(run, 'scalars.pt', limits);
 });
-afterAll(async () => {
+afterEach(async () => {
   await scalars.close();
 });
 
