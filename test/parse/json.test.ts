@@ -213,6 +213,14 @@ describe('findJsonMetric: by meaning, ambiguity as an answer', () => {
     // A last epoch that fits neither count tells nothing: still ambiguous.
     const unrelated = doc('{"best_epoch": 2, "last_epoch": 7, "history": {"val_acc": [0.97, 0.99, 0.98]}}');
     expect(findJsonMetric(unrelated, { split: 'val', kind: 'accuracy', epoch: 'best' })).toHaveProperty('ambiguous');
+    // Two histories whose best-epoch entries differ: which one the checkpoint holds cannot be told.
+    const twoHistories = doc(
+      '{"best_epoch": 2,\n"history": [{"epoch": 1, "val_acc": 0.9}, {"epoch": 2, "val_acc": 0.95}],\n"log_history": [{"epoch": 1, "eval_accuracy": 0.9}, {"epoch": 2, "eval_accuracy": 0.97}]}',
+    );
+    expect(findJsonMetric(twoHistories, { split: 'val', kind: 'accuracy', epoch: 'best' })).toEqual({
+      ambiguous:
+        'ambiguous: val accuracy (best epoch) is written differently in metrics.json:2 history[1].val_acc = 0.95 and metrics.json:3 log_history[1].eval_accuracy = 0.97',
+    });
     const lastIsBest = doc('{"best_epoch": 3, "history": {"val_acc": [0.97, 0.98, 0.99]}}');
     expect(findJsonMetric(lastIsBest, { split: 'val', kind: 'accuracy', epoch: 'best' })).toMatchObject({
       found: { path: 'history.val_acc[2]', value: 0.99 },

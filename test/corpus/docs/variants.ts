@@ -443,6 +443,12 @@ export const VARIANTS: Variant[] = [
     expect: [{ check: 'test.val_gap', status: 'error', evidence: [(at) => `ambiguous: best_epoch 29 in ${METRICS} may count from 1 or from 0: ${at(METRICS, '      98.8889,')} history.val_acc[28] = 98.8889 or history.val_acc[29] = 98.3333`] }],
   },
   {
+    name: 'metrics.json gives the validation accuracy under two keys that disagree (val_acc and validation.accuracy)',
+    kind: 'defect',
+    files: { [METRICS]: replace('"val_acc": 98.8889,', '"val_acc": 98.8889,\n  "validation": { "accuracy": 0.91 },') },
+    expect: [{ check: 'test.val_gap', status: 'error', evidence: [(at) => `ambiguous: val accuracy (best epoch) is written differently in ${at(METRICS, '"val_acc": 98.8889')} val_acc = 98.8889 and ${at(METRICS, '"validation": {')} validation.accuracy = 0.91`] }],
+  },
+  {
     name: 'val_acc written twice in metrics.json',
     kind: 'defect',
     files: { [METRICS]: replace('"val_acc": 98.8889,', '"val_acc": 98.8889,\n  "val_acc": 91.0,') },
