@@ -99,6 +99,21 @@ interface BurstStats {
   gcMs: number;
   majorGcMs: number;
   loopMaxMs: number;
+  /** Slowest pre-ack run check and slowest intake write of the burst (our apps only). */
+  runCheckMaxMs: number;
+  takeMaxMs: number;
+}
+
+/** Durations of our app's two pre-ack steps in the current burst. */
+const preAck = { runCheck: 0, take: 0 };
+
+async function timed<T>(step: keyof typeof preAck, p: Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await p;
+  } finally {
+    preAck[step] = Math.max(preAck[step], performance.now() - t0);
+  }
 }
 
 function watchLoop(): () => BurstStats {
@@ -114,9 +129,11 @@ function watchLoop(): () => BurstStats {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   return () => {
-    const out = { gcMs, majorGcMs, loopMaxMs: loop.max / 1e6 };
+    const out = { gcMs, majorGcMs, loopMaxMs: loop.max / 1e6, runCheckMaxMs: preAck.runCheck, takeMaxMs: preAck.take };
     gcMs = 0;
     majorGcMs = 0;
+    preAck.runCheck = 0;
+    preAck.take = 0;
     loop.reset();
     return out;
   };
@@ -151,16 +168,21 @@ async function serve(kind: Kind): Promise<void> {
   const store = new EvaluationStore(redis, { prefix: PREFIX });
   const queues = new ReadinessQueues(redis, PREFIX);
   const config = ReadinessConfigSchema.parse({ roles: { technical: { users: ['U0TECH'] } } });
+  const submitter = new QueueSubmitter({ store, queues, config, artifactRoot: process.env.ARTIFACT_ROOT as string });
+  const checkRun = submitter.checkRun.bind(submitter);
+  submitter.checkRun = (run) => timed('runCheck', checkRun(run));
   const ours: SlackRuntime = createSlackRuntime({
     settings: { botToken: 'xoxb-bench', signingSecret: SECRET, apiUrl, port, tokenVerification: false, retries: 0 },
     store,
     redisPrefix: PREFIX,
     config,
-    submitter: new QueueSubmitter({ store, queues, config, artifactRoot: process.env.ARTIFACT_ROOT as string }),
+    submitter,
     log: pino({ level: 'silent' }),
     // the same app with processing not yielding to a burst's takes: what the yield buys, in the same run
     ...(kind === 'ours-noyield' ? { intakeYieldToTakesMs: 0 } : {}),
   });
+  const take = ours.intake.take.bind(ours.intake);
+  ours.intake.take = (item) => timed('take', take(item));
   await ours.start();
   process.on('message', (m) => {
     if (m === 'drain')
@@ -282,9 +304,14 @@ async function main(): Promise<void> {
     `  per-burst p99 ratio, ours: ${perBurst.map((b) => (b.ours / b.plain).toFixed(2)).join(' ')}; without the yield: ${perBurst.map((b) => (b.noyield / b.plain).toFixed(2)).join(' ')}`,
   );
   const heldLine = (k: Kind): string =>
-    held[k].map((h) => `${h.gcMs.toFixed(0)}/${h.majorGcMs.toFixed(0)}/${h.loopMaxMs.toFixed(0)}`).join(' ');
+    held[k]
+      .map(
+        (h) =>
+          `${h.gcMs.toFixed(0)}/${h.majorGcMs.toFixed(0)}/${h.loopMaxMs.toFixed(0)}${k === 'plain' ? '' : `/${h.runCheckMaxMs.toFixed(0)}/${h.takeMaxMs.toFixed(0)}`}`,
+      )
+      .join(' ');
   console.log(
-    `  per burst, ms of GC / of it mark-compact / longest event-loop delay: plain ${heldLine('plain')}; ours ${heldLine('ours')}; without the yield ${heldLine('ours-noyield')}`,
+    `  per burst, ms of GC / of it mark-compact / longest event-loop delay (ours also: / slowest run check / slowest intake write): plain ${heldLine('plain')}; ours ${heldLine('ours')}; without the yield ${heldLine('ours-noyield')}`,
   );
   console.log(
     `  not acked with 200 within Bolt's 3 s: plain ${notAcked.get(plainPort) ?? 0}, ours ${notAcked.get(ourPort) ?? 0}, ours without the yield ${notAcked.get(noyieldPort) ?? 0}`,
