@@ -98,19 +98,21 @@ function isNotFound(err: unknown): boolean {
  */
 export async function resolveRunDirectory(artifactRoot: string, name: string): Promise<string> {
   const rel = checkRelativePath(name, 'run name');
-  const root = await realpath(artifactRoot).catch((err: unknown) => {
-    throw new GateError('NOT_FOUND', `artifact root ${artifactRoot} does not exist`, { cause: err });
-  });
-  const joined = path.join(root, rel);
-  const real = await realpath(joined).catch((err: unknown) => {
-    throw new GateError('NOT_FOUND', `run "${name}" not found under the artifact root`, { cause: err });
-  });
-  if (!isInside(root, real)) {
+  const joined = path.join(artifactRoot, rel);
+  // Independent lookups at once: this runs before every Slack command's ack, where each await on
+  // the thread pool queues behind the rest of a burst.
+  const [root, real, st] = await Promise.allSettled([realpath(artifactRoot), realpath(joined), stat(joined)]);
+  if (root.status === 'rejected')
+    throw new GateError('NOT_FOUND', `artifact root ${artifactRoot} does not exist`, { cause: root.reason });
+  if (real.status === 'rejected')
+    throw new GateError('NOT_FOUND', `run "${name}" not found under the artifact root`, { cause: real.reason });
+  if (!isInside(root.value, real.value)) {
     throw new GateError('PATH_ESCAPE', `run "${name}" resolves outside the artifact root (symlink)`, { hostile: true });
   }
-  const st = await stat(real);
-  if (!st.isDirectory()) throw new GateError('NOT_A_FILE', `run "${name}" is not a directory`);
-  return real;
+  if (st.status === 'rejected')
+    throw new GateError('NOT_FOUND', `run "${name}" not found under the artifact root`, { cause: st.reason });
+  if (!st.value.isDirectory()) throw new GateError('NOT_A_FILE', `run "${name}" is not a directory`);
+  return real.value;
 }
 
 /**

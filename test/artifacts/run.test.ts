@@ -124,6 +124,30 @@ describe('resolveRunDirectory', () => {
     await expect(resolveRunDirectory(root, '/etc')).rejects.toMatchObject({ code: 'PATH_ESCAPE' });
     await symlink(base, path.join(root, 'sneaky'));
     await expect(resolveRunDirectory(root, 'sneaky')).rejects.toThrow(/outside the artifact root/);
+    // a link to a file outside is an escape (a security finding), not merely "not a directory"
+    await symlink(path.join(base, 'outside-secret.txt'), path.join(root, 'sneaky-file'));
+    await expect(resolveRunDirectory(root, 'sneaky-file')).rejects.toMatchObject({
+      code: 'PATH_ESCAPE',
+      hostile: true,
+    });
+  });
+
+  it('refuses a missing run, a file, a dangling link and a missing root, each for what it is', async () => {
+    const root = path.join(base, 'root');
+    await expect(resolveRunDirectory(root, 'no-such-run')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'run "no-such-run" not found under the artifact root',
+    });
+    await writeFile(path.join(root, 'a-file'), 'x');
+    await expect(resolveRunDirectory(root, 'a-file')).rejects.toMatchObject({ code: 'NOT_A_FILE' });
+    await symlink(path.join(root, 'gone'), path.join(root, 'dangling'));
+    await expect(resolveRunDirectory(root, 'dangling')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(resolveRunDirectory(path.join(base, 'no-root'), 'run1')).rejects.toThrow(
+      /artifact root .* does not exist/,
+    );
+    // a link inside the root to a run resolves to the run itself
+    await symlink(runDir, path.join(root, 'alias'));
+    expect(await resolveRunDirectory(root, 'alias')).toBe(runDir);
   });
 });
 
