@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { isTerminal } from '../gate/terminal.js';
+import { isSettled } from '../gate/terminal.js';
 import { AttestationStore, passedAgain, type StoredAttestation } from '../store/attestations.js';
 import { type EvaluationStore, reportFromState } from '../store/redis-store.js';
 import type { EvaluationState } from '../store/types.js';
@@ -107,7 +107,7 @@ export class GateHook implements GateObserver {
     if (prev === 'passed' && state.gate !== 'passed') {
       await this.revoke(state, `the gate left PASSED: now ${state.gate.toUpperCase()}${describeRejections(state)}`);
     }
-    if (state.gate === 'blocked' && isTerminal(state) && prev !== 'blocked' && !ev.superseded_by) {
+    if (state.gate === 'blocked' && isSettled(state) && prev !== 'blocked' && !ev.superseded_by) {
       await this.opts.webhooks?.dispatch('blocked', state);
       await this.revokeSupersededByRejection(state);
     }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { GateObserver } from '../attestation/gate-hook.js';
-import { isTerminal } from '../gate/terminal.js';
+import { isSettled, isTerminal } from '../gate/terminal.js';
 import type { GateMetrics } from '../observability/metrics.js';
 import { reportFromState } from '../store/redis-store.js';
 import type { EvaluationState, SlackMessageRef } from '../store/types.js';
@@ -146,7 +146,7 @@ export class GateRenderer {
       const rendered = await this.opts.ledger.renderedVersion(s.evaluation.id);
       const notified = await this.opts.ledger.notifiedGate(s.evaluation.id);
       const needsNotice =
-        isTerminal(s) && !s.evaluation.superseded_by && s.gate !== 'pending' && notified !== noticeMark(s);
+        isSettled(s) && !s.evaluation.superseded_by && s.gate !== 'pending' && notified !== noticeMark(s);
       if (!isTerminal(s)) this.watched.add(s.evaluation.id);
       if (rendered < s.evaluation.version || needsNotice || (!s.evaluation.message && s.evaluation.channel))
         this.schedule(s.evaluation.id);

@@ -90,7 +90,8 @@ export async function attemptWaiverRequest(services: SlackServices, click: Waive
   });
   log(services, 'waiver request', click, result);
   if (!result.ok) return { ok: false, text: `🚫 Your waiver request was refused: ${waiverRefusalText(result.reason)}` };
-  // watched, not only rendered: a waiver can re-open a blocked evaluation, and its expiry is noticed by the poll
+  // watched, not only rendered: a running waiver keeps the evaluation from being terminal (gate/terminal.ts),
+  // so the poll notices its expiry even on a PASSED or BLOCKED gate
   services.renderer.watch(click.evaluationId);
   const roles = result.waiver.roles.map((r) => ROLE_LABEL[r]).join(' and ');
   return {
@@ -124,7 +125,8 @@ export async function attemptWaiverDecision(services: SlackServices, click: Waiv
       ok: false,
       text: `🚫 Your waiver ${what} as ${ROLE_LABEL[click.role]} was refused: ${waiverRefusalText(result.reason)}`,
     };
-  // watched, not only rendered: a waiver can re-open a blocked evaluation, and its expiry is noticed by the poll
+  // watched, not only rendered: a running waiver keeps the evaluation from being terminal (gate/terminal.ts),
+  // so the poll notices its expiry even on a PASSED or BLOCKED gate
   services.renderer.watch(click.evaluationId);
   if (click.decision === 'rejected')
     return { ok: true, text: `❌ You rejected the waiver of \`${click.check}\` as ${ROLE_LABEL[click.role]}.` };

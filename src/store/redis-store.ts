@@ -8,7 +8,7 @@ import type { CheckDefinition, CheckResult } from '../checks/types.js';
 import { assembleReport, type GateReport } from '../engine.js';
 import { GateError } from '../errors.js';
 import { minApprovalsFor, type SignoffRecord, withExpiry, withoutSelfApprovals } from '../gate/evaluate.js';
-import { isTerminal } from '../gate/terminal.js';
+import { isSettled } from '../gate/terminal.js';
 import { describeOverride } from '../policy/authority.js';
 import type { EffectivePolicy } from '../policy/load.js';
 import { type ProgressInfo, withProgress } from '../report/progress.js';
@@ -434,7 +434,7 @@ export class EvaluationStore {
     const state = await this.getState(attempt.evaluationId);
     if (!state) throw new GateError('INTERNAL', `evaluation ${attempt.evaluationId} vanished after a sign-off`);
     // the sign-off that passes (or, with every check final, blocks) the gate takes it out of the open index
-    if (isTerminal(state)) await this.dropFromOpen(state);
+    if (isSettled(state)) await this.dropFromOpen(state);
     return { ok: true, state, record };
   }
 
@@ -733,7 +733,7 @@ export class EvaluationStore {
         await this.redis.zrem(this.openKey, id);
         continue;
       }
-      if (isTerminal(s)) {
+      if (isSettled(s)) {
         await this.dropFromOpen(s);
         continue;
       }
@@ -757,7 +757,7 @@ export class EvaluationStore {
         await this.redis.zrem(this.openKey, id);
         continue;
       }
-      if (isTerminal(s)) {
+      if (isSettled(s)) {
         await this.dropFromOpen(s);
         continue;
       }

@@ -10,7 +10,7 @@ import { waitFor } from '../helpers/fake-slack.js';
 import { REPO_ROOT } from '../helpers/runs.js';
 import { allButtons, submitWaiverRequest } from '../helpers/waivers.js';
 import { useWebhookReceiver } from '../helpers/webhook-receiver.js';
-import { buttons, DEFAULT_CONFIG, U, useHarness } from '../slack/harness.js';
+import { blockText, buttons, DEFAULT_CONFIG, U, useHarness } from '../slack/harness.js';
 import { independentlyVerify, type KeyFiles, makeKeyFiles, signingGateHook } from './helpers.js';
 
 const HOOK_SECRET = 'whsec-waivers-0123456789abcdef';
@@ -136,5 +136,66 @@ describe('a waived check in the attestation and the waived webhook', () => {
     // the waived event went out once, the passed one too
     await waitFor(() => receiver.requests.some((r) => r.headers['x-readiness-event'] === 'passed'), 'passed');
     expect(receiver.requests.filter((r) => r.headers['x-readiness-event'] === 'waived')).toHaveLength(1);
+  });
+});
+
+describe('a PASSED gate that stood on a waiver, when the waiver expires', () => {
+  const DAY = 86_400_000;
+  /** The app store's clock: real time plus what the test moved it by. */
+  let offsetMs = 0;
+  const now = () => new Date(Date.now() + offsetMs);
+  let keys: KeyFiles;
+  const h = useHarness(async () => {
+    keys = await makeKeyFiles();
+    return {
+      config: {
+        ...DEFAULT_CONFIG,
+        policies: { team: { waivers: { 'test.target': ['technical', 'product'] } } },
+        default_policy: 'team',
+      },
+      checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
+      gateHook: signingGateHook(keys.privatePem, 'UNUSED_HOOK_SECRET', HOOK_SECRET),
+      now,
+    };
+  });
+
+  it('is still watched: with no click the gate goes BLOCKED, the message says so, and the attestation is revoked', async () => {
+    expect((await h.command(U.tech, `run ${h.runName} --target 99.5`)).status).toBe(200);
+    const state = await h.postedEvaluation();
+    const id = state.evaluation.id;
+    const request = await waitFor(() => allButtons(h.message(state).blocks).get('waiver_request'), 'button', 60_000);
+    await h.click(U.tech, 'waiver_request', request);
+    const modal = await waitFor(() => h.fake.callsOf('views.open').at(-1), 'the modal');
+    await submitWaiverRequest(
+      h,
+      U.tech,
+      (modal.args.view as { private_metadata: string }).private_metadata,
+      'Pilot accepted at 99.2%',
+      new Date(now().getTime() + 2 * DAY).toISOString().slice(0, 10),
+    );
+    const value = await waitFor(() => buttons(h.message(state).blocks).get('waiver_approve_technical'), 'buttons');
+    await h.click(U.lead2, 'waiver_approve_technical', value);
+    await h.click(U.prod, 'waiver_approve_product', value);
+    const sign = await waitFor(() => buttons(h.message(state).blocks).get('signoff_approve_technical'), 'sign-off');
+    await h.click(U.lead2, 'signoff_approve_technical', sign);
+    await h.click(U.prod, 'signoff_approve_product', sign);
+    await h.click(U.comp, 'signoff_approve_compliance', sign);
+    await waitFor(() => blockText(h.message(state).blocks).includes('✅ PASSED'), 'PASSED on the gate message');
+    const attestations = new AttestationStore(h.redis, { prefix: h.prefix });
+    await waitFor(async () => (await attestations.get(id))?.status === 'valid', 'the attestation');
+    await h.runtime.renderer.idle();
+
+    // three days on: the app notices on its periodic look at the evaluations it watches
+    offsetMs = 3 * DAY;
+    await waitFor(() => {
+      const text = blockText(h.message(state).blocks);
+      return text.includes('*Waiver expired*') && text.includes('BLOCKED');
+    }, 'the expired waiver on the gate message');
+    expect((await h.store.getState(id))?.gate).toBe('blocked');
+    const revoked = await waitFor(async () => {
+      const a = await attestations.get(id);
+      return a?.status === 'revoked' ? a : null;
+    }, 'the revocation');
+    expect(revoked.revoked_reason).toBe('the gate left PASSED: now BLOCKED');
   });
 });

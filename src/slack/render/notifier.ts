@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { NoticeRef } from '../../attestation/gate-hook.js';
-import { isTerminal } from '../../gate/terminal.js';
+import { isSettled } from '../../gate/terminal.js';
 import type { GateMetrics } from '../../observability/metrics.js';
 import { reportFromState } from '../../store/redis-store.js';
 import type { EvaluationState } from '../../store/types.js';
@@ -34,7 +34,7 @@ export class GateNotifier {
   /** PASSED / BLOCKED to the notification channel, once per gate status, naming the requester and linking the gate message. */
   async notifyOutcome(state: EvaluationState): Promise<NoticeRef | null> {
     const ev = state.evaluation;
-    if (ev.superseded_by || state.gate === 'pending' || !isTerminal(state)) return null;
+    if (ev.superseded_by || state.gate === 'pending' || !isSettled(state)) return null;
     const mark = noticeMark(state);
     if (!this.channelFor(state)) return null;
     if ((await this.opts.ledger.notifiedGate(ev.id)) === mark) return null;
