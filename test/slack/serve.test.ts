@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { connectRedis } from '../../src/queue/connection.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import { freePort } from '../global-setup.js';
@@ -12,22 +12,45 @@ import { cleanupRuns, copyExampleRun, REPO_ROOT } from '../helpers/runs.js';
 import { buttonClick, commandBody, interactionBody, signedHeaders } from '../helpers/slack-sign.js';
 import { WorkerProcess } from '../helpers/workers.js';
 
-/** `readiness serve` (no workers) as a real process on `env`; resolves once it logged "Slack app started". */
-async function startServe(
-  env: NodeJS.ProcessEnv,
-  until = 'Slack app started',
-): Promise<{ p: ChildProcess; out: () => string; exited: Promise<number | null> }> {
+interface Serve {
+  p: ChildProcess;
+  /** Everything it wrote to stdout and stderr so far. */
+  out: () => string;
+  /** Its exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
+}
+
+/**
+ * `readiness serve` (no workers unless `args` asks) as a real process on `env`; resolves once it
+ * logged `until` ("Slack app started" by default). SIGKILLed when the test ends if still running.
+ */
+async function startServe(env: NodeJS.ProcessEnv, opts: { args?: string[]; until?: string } = {}): Promise<Serve> {
+  const until = opts.until ?? 'Slack app started';
   let out = '';
-  const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve'], {
+  const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve', ...(opts.args ?? [])], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  onTestFinished(async () => {
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    p.kill('SIGKILL');
+    await exited;
+  });
   await waitFor(() => out.includes(until) || p.exitCode !== null, `serve to log "${until}"`, 30_000);
   if (!out.includes(until)) throw new Error(`serve exited: ${out}`);
   return { p, out: () => out, exited };
+}
+
+/** A worker process on `prefix`, stopped when the test ends. */
+async function startWorkers(prefix: string, artifactRoot: string): Promise<WorkerProcess> {
+  const worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot }).ready();
+  onTestFinished(async () => {
+    await worker.stop();
+  });
+  return worker;
 }
 
 async function postSigned(port: number, secret: string, body: string): Promise<number> {
@@ -46,16 +69,24 @@ function liveButtons(blocks: unknown[]): Map<string, string> {
 /** `readiness serve --with-workers` as a real process (from dist/: `npx tsc -p .` first). */
 describe('readiness serve', () => {
   const fake = new FakeSlack();
-  let proc: ChildProcess | undefined;
-  let output = '';
   beforeAll(async () => {
     await fake.start();
   });
   afterAll(async () => {
-    if (proc && proc.exitCode === null) proc.kill('SIGKILL');
     await fake.stop();
     await cleanupRuns();
   });
+
+  /** `/readiness run <run>` from U0REQ in `channel`, signed with `secret`, to the serve on `port`: its HTTP status. */
+  const postRun = (port: number, secret: string, run: string, channel: string): Promise<number> =>
+    postSigned(
+      port,
+      secret,
+      commandBody({ text: `run ${run}`, user_id: 'U0REQ', channel_id: channel, response_url: fake.responseUrl('req') }),
+    );
+  /** Messages posted in `channel` outside any thread (gate messages). */
+  const topLevelPosts = (channel: string) =>
+    fake.callsOf('chat.postMessage').filter((c) => c.args.channel === channel && !c.args.thread_ts);
 
   it('refuses to start without a signing secret or app token, naming the variable', async () => {
     const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve'], {
@@ -81,8 +112,8 @@ describe('readiness serve', () => {
     const port = await freePort();
     const healthPort = await freePort();
     const secret = 'serve-test-signing-secret';
-    proc = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve', '--with-workers'], {
-      env: {
+    const app = await startServe(
+      {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         REDIS_URL: inject('redisUrl'),
@@ -97,16 +128,13 @@ describe('readiness serve', () => {
         LOG_LEVEL: 'info',
         REDIS_MAXMEMORY_CHECK: 'warn',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    await waitFor(() => output.includes('Slack app started'), `the app to start: ${output}`, 30_000);
+      { args: ['--with-workers'] },
+    );
     // Bolt verified the token against the (fake) Web API at start-up
     expect(fake.callsOf('auth.test').length).toBeGreaterThan(0);
     // secrets never reach the logs
-    expect(output).not.toContain('xoxb-serve-test-token');
-    expect(output).not.toContain(secret);
+    expect(app.out()).not.toContain('xoxb-serve-test-token');
+    expect(app.out()).not.toContain(secret);
 
     const body = commandBody({ text: 'run run', user_id: 'U0REQ', response_url: fake.responseUrl() });
     const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
@@ -123,7 +151,7 @@ describe('readiness serve', () => {
     expect(live.channel).toBe('C0GATE');
 
     // health and metrics of the app: Redis and Slack auth (auth.test on the fake API) are ready
-    await waitFor(() => output.includes('health and metrics listening'), 'the health listener', 10_000);
+    await waitFor(() => app.out().includes('health and metrics listening'), 'the health listener', 10_000);
     const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
@@ -138,10 +166,10 @@ describe('readiness serve', () => {
     expect(metrics).toMatch(/readiness_check_duration_seconds_count\{check="export\.parity",status="pass"\} 1/);
     expect(metrics).toMatch(/readiness_queue_jobs\{queue="readiness-light",state="completed"\} \d+/);
 
-    proc.kill('SIGTERM');
-    const code = await new Promise((r) => proc?.once('exit', r));
+    app.p.kill('SIGTERM');
+    const code = await app.exited;
     expect(code).toBe(0);
-    expect(output).not.toContain('xoxb-serve-test-token');
+    expect(app.out()).not.toContain('xoxb-serve-test-token');
   });
 
   it('SIGKILLed mid-evaluation and started again: the gate message reaches its final state, posted once', async () => {
@@ -162,35 +190,9 @@ describe('readiness serve', () => {
       PORT: String(port),
       LOG_LEVEL: 'info',
     };
-    const startApp = async (): Promise<{ p: ChildProcess; out: () => string }> => {
-      let out = '';
-      const p = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/readiness.js'), 'serve'], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-      await waitFor(() => out.includes('Slack app started'), `the app to start: ${out}`, 30_000);
-      return { p, out: () => out };
-    };
     fake.reset();
-    const first = await startApp();
-    proc = first.p;
-    const body = commandBody({
-      text: 'run run',
-      user_id: 'U0REQ',
-      channel_id: 'C0KILL',
-      response_url: fake.responseUrl(),
-    });
-    expect(
-      (
-        await fetch(`http://127.0.0.1:${port}/slack/events`, {
-          method: 'POST',
-          headers: signedHeaders(secret, body),
-          body,
-        })
-      ).status,
-    ).toBe(200);
+    const first = await startServe(env);
+    expect(await postRun(port, secret, 'run', 'C0KILL')).toBe(200);
     const posted = await waitFor(
       () => [...fake.messages.values()].find((m) => m.channel === 'C0KILL'),
       'the gate message',
@@ -205,34 +207,28 @@ describe('readiness serve', () => {
     );
     redis.disconnect();
     first.p.kill('SIGKILL');
-    await new Promise((r) => first.p.once('exit', r));
+    await first.exited;
 
     // the checks finish while no app runs
-    const worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot: root }).ready();
-    try {
-      const second = await startApp();
-      proc = second.p;
-      const final = await waitFor(
-        () => {
-          const m = fake.messages.get(posted.ts);
-          return m && JSON.stringify(m.blocks).includes('signoff_approve_technical') ? m : null;
-        },
-        'the final state after the restart',
-        90_000,
-      );
-      expect(final.updates).toBeGreaterThan(0);
-      expect(
-        fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0KILL' && !c.args.thread_ts),
-      ).toHaveLength(1);
-      second.p.kill('SIGTERM');
-      expect(await new Promise((r) => second.p.once('exit', r))).toBe(0);
-    } finally {
-      await worker.stop();
-    }
+    await startWorkers(prefix, root);
+    const second = await startServe(env);
+    const final = await waitFor(
+      () => {
+        const m = fake.messages.get(posted.ts);
+        return m && JSON.stringify(m.blocks).includes('signoff_approve_technical') ? m : null;
+      },
+      'the final state after the restart',
+      90_000,
+    );
+    expect(final.updates).toBeGreaterThan(0);
+    expect(topLevelPosts('C0KILL')).toHaveLength(1);
+    second.p.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
   }, 180_000);
 
   describe('crashes and shutdown', () => {
     const secret = 'crash-test-signing-secret';
+    /** A run (and `run-b`, a link to it), a config and the env of a serve on its own prefix; its store connection is closed when the test ends. */
     async function setup(
       tag: string,
       extra: Record<string, string> = {},
@@ -270,233 +266,166 @@ describe('readiness serve', () => {
       };
       const redis = await connectRedis(env.REDIS_URL);
       const store = new EvaluationStore(redis, { prefix });
-      return { env, port, prefix, root, store, close: async () => redis.disconnect() };
+      const close = async (): Promise<void> => redis.disconnect();
+      onTestFinished(close);
+      return { env, port, prefix, root, store, close };
     }
 
     it('SIGKILL right after the acks of clicks and of a command: after a restart every acked item is applied or audited as refused, once', async () => {
       fake.reset();
       // one item at a time, so the later ones are certainly still queued when the process dies
       const t = await setup('ackkill', { INTAKE_CONCURRENCY: '1' });
-      const worker = await new WorkerProcess({
-        redisUrl: inject('redisUrl'),
-        prefix: t.prefix,
-        artifactRoot: t.root,
-      }).ready();
+      await startWorkers(t.prefix, t.root);
       let app = await startServe(t.env);
-      proc = app.p;
-      try {
-        expect(
-          await postSigned(
-            t.port,
-            secret,
-            commandBody({
-              text: 'run run',
-              user_id: 'U0REQ',
-              channel_id: 'C0ACK',
-              response_url: fake.responseUrl('req'),
-            }),
+      expect(await postRun(t.port, secret, 'run', 'C0ACK')).toBe(200);
+      const message = await waitFor(
+        () =>
+          [...fake.messages.values()].find(
+            (m) => m.channel === 'C0ACK' && liveButtons(m.blocks).has('signoff_approve_technical'),
           ),
-        ).toBe(200);
-        const message = await waitFor(
-          () =>
-            [...fake.messages.values()].find(
-              (m) => m.channel === 'C0ACK' && liveButtons(m.blocks).has('signoff_approve_technical'),
-            ),
-          'live buttons',
-          90_000,
-        );
-        const value = liveButtons(message.blocks).get('signoff_approve_technical') as string;
-        const evaluationId = (await t.store.latestForRun('run'))?.evaluation.id as string;
+        'live buttons',
+        90_000,
+      );
+      const value = liveButtons(message.blocks).get('signoff_approve_technical') as string;
+      const evaluationId = (await t.store.latestForRun('run'))?.evaluation.id as string;
 
-        // the first click's answer hangs: it is applied but not answered when the process dies
-        fake.fail('chat.postEphemeral', { hang: true }, 1, (a) => a.user === 'U0TECH');
-        const click = (user: string, role: string): string =>
-          interactionBody(buttonClick({ user, actionId: `signoff_approve_${role}`, value, channel: 'C0ACK' }));
-        const acked: number[] = [];
-        acked.push(await postSigned(t.port, secret, click('U0TECH', 'technical')));
-        await waitFor(() => fake.hanging === 1, "the first click's answer to hang");
-        acked.push(await postSigned(t.port, secret, click('U0PROD', 'product')));
-        acked.push(await postSigned(t.port, secret, click('U0OUT', 'compliance')));
-        acked.push(
-          await postSigned(
-            t.port,
-            secret,
-            commandBody({
-              text: 'run run-b',
-              user_id: 'U0REQ',
-              channel_id: 'C0ACKB',
-              response_url: fake.responseUrl('req'),
-            }),
-          ),
-        );
-        expect(acked).toEqual([200, 200, 200, 200]);
-        app.p.kill('SIGKILL');
-        await app.exited;
-        // nothing after the first click was processed before the kill
-        expect(fake.callsOf('chat.postEphemeral').map((c) => c.args.user)).toEqual(['U0TECH']);
-        expect(await t.store.latestForRun('run-b')).toBeNull();
-        fake.release();
+      // the first click's answer hangs: it is applied but not answered when the process dies
+      fake.fail('chat.postEphemeral', { hang: true }, 1, (a) => a.user === 'U0TECH');
+      const click = (user: string, role: string): string =>
+        interactionBody(buttonClick({ user, actionId: `signoff_approve_${role}`, value, channel: 'C0ACK' }));
+      const acked: number[] = [];
+      acked.push(await postSigned(t.port, secret, click('U0TECH', 'technical')));
+      await waitFor(() => fake.hanging === 1, "the first click's answer to hang");
+      acked.push(await postSigned(t.port, secret, click('U0PROD', 'product')));
+      acked.push(await postSigned(t.port, secret, click('U0OUT', 'compliance')));
+      acked.push(await postRun(t.port, secret, 'run-b', 'C0ACKB'));
+      expect(acked).toEqual([200, 200, 200, 200]);
+      app.p.kill('SIGKILL');
+      await app.exited;
+      // nothing after the first click was processed before the kill
+      expect(fake.callsOf('chat.postEphemeral').map((c) => c.args.user)).toEqual(['U0TECH']);
+      expect(await t.store.latestForRun('run-b')).toBeNull();
+      fake.release();
 
-        app = await startServe(t.env);
-        proc = app.p;
-        const state = await waitFor(
-          async () => {
-            const s = await t.store.getState(evaluationId);
-            return s && s.signoffs.length === 2 ? s : null;
-          },
-          'both approvals after the restart',
-          60_000,
-        );
-        expect(state.signoffs.map((x) => [x.role, x.user]).sort()).toEqual([
-          ['product', 'U0PROD'],
-          ['technical', 'U0TECH'],
-        ]);
-        const audit = await waitFor(
-          async () => {
-            const a = (await t.store.readAudit({ evaluation: evaluationId })).filter((e) =>
-              e.type.startsWith('signoff_'),
-            );
-            return a.some((e) => e.actor === 'U0OUT') ? a : null;
-          },
-          "the outsider's refusal",
-          60_000,
-        );
-        // each click applied (or refused) exactly once: no second attempt of the first click
-        expect(audit.map((e) => [e.type, e.actor]).sort()).toEqual([
-          ['signoff_recorded', 'U0PROD'],
-          ['signoff_recorded', 'U0TECH'],
-          ['signoff_refused', 'U0OUT'],
-        ]);
-        const b = await waitFor(() => t.store.latestForRun('run-b'), 'the command taken in before the kill');
-        expect(b.evaluation.channel).toBe('C0ACKB');
-        // every click answered, the first one as applied (its answer resent, its attempt not repeated)
-        const answers = (u: string): number =>
-          fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === u).length;
-        await waitFor(
-          () => answers('U0TECH') >= 2 && answers('U0PROD') >= 1 && answers('U0OUT') >= 1,
-          'the answers (the first click answered again)',
-          30_000,
-        );
-        const techAnswers = fake
-          .callsOf('chat.postEphemeral')
-          .filter((c) => c.args.user === 'U0TECH')
-          .map((c) => String(c.args.text));
-        expect(techAnswers.every((text) => text.includes('You approved'))).toBe(true);
-        await waitFor(
-          () => fake.callsOf('chat.postMessage').some((c) => c.args.channel === 'C0ACKB'),
-          'the second gate message',
-        );
-        expect(
-          fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0ACKB' && !c.args.thread_ts),
-        ).toHaveLength(1);
-        app.p.kill('SIGTERM');
-        expect(await app.exited).toBe(0);
-      } finally {
-        await worker.stop();
-        await t.close();
-      }
+      app = await startServe(t.env);
+      const state = await waitFor(
+        async () => {
+          const s = await t.store.getState(evaluationId);
+          return s && s.signoffs.length === 2 ? s : null;
+        },
+        'both approvals after the restart',
+        60_000,
+      );
+      expect(state.signoffs.map((x) => [x.role, x.user]).sort()).toEqual([
+        ['product', 'U0PROD'],
+        ['technical', 'U0TECH'],
+      ]);
+      const audit = await waitFor(
+        async () => {
+          const a = (await t.store.readAudit({ evaluation: evaluationId })).filter((e) =>
+            e.type.startsWith('signoff_'),
+          );
+          return a.some((e) => e.actor === 'U0OUT') ? a : null;
+        },
+        "the outsider's refusal",
+        60_000,
+      );
+      // each click applied (or refused) exactly once: no second attempt of the first click
+      expect(audit.map((e) => [e.type, e.actor]).sort()).toEqual([
+        ['signoff_recorded', 'U0PROD'],
+        ['signoff_recorded', 'U0TECH'],
+        ['signoff_refused', 'U0OUT'],
+      ]);
+      const b = await waitFor(() => t.store.latestForRun('run-b'), 'the command taken in before the kill');
+      expect(b.evaluation.channel).toBe('C0ACKB');
+      // every click answered, the first one as applied (its answer resent, its attempt not repeated)
+      const answers = (u: string): number => fake.callsOf('chat.postEphemeral').filter((c) => c.args.user === u).length;
+      await waitFor(
+        () => answers('U0TECH') >= 2 && answers('U0PROD') >= 1 && answers('U0OUT') >= 1,
+        'the answers (the first click answered again)',
+        30_000,
+      );
+      const techAnswers = fake
+        .callsOf('chat.postEphemeral')
+        .filter((c) => c.args.user === 'U0TECH')
+        .map((c) => String(c.args.text));
+      expect(techAnswers.every((text) => text.includes('You approved'))).toBe(true);
+      await waitFor(
+        () => fake.callsOf('chat.postMessage').some((c) => c.args.channel === 'C0ACKB'),
+        'the second gate message',
+      );
+      expect(topLevelPosts('C0ACKB')).toHaveLength(1);
+      app.p.kill('SIGTERM');
+      expect(await app.exited).toBe(0);
     }, 180_000);
 
     it('killed while the first chat.postMessage is in flight (Slack posted it): after a restart there is exactly one gate message, and it converges', async () => {
       fake.reset();
       const t = await setup('postkill', { SLACK_API_TIMEOUT_MS: '2000' });
-      const worker = await new WorkerProcess({
-        redisUrl: inject('redisUrl'),
-        prefix: t.prefix,
-        artifactRoot: t.root,
-      }).ready();
+      await startWorkers(t.prefix, t.root);
       let app = await startServe(t.env);
-      proc = app.p;
-      try {
-        // Slack performs the post, but its answer never reaches the app
-        fake.fail('chat.postMessage', { hang: true, apply: true }, 1, (a) => a.channel === 'C0POST');
-        expect(
-          await postSigned(
-            t.port,
-            secret,
-            commandBody({
-              text: 'run run',
-              user_id: 'U0REQ',
-              channel_id: 'C0POST',
-              response_url: fake.responseUrl('req'),
-            }),
-          ),
-        ).toBe(200);
-        await waitFor(
-          () => fake.hanging === 1 && [...fake.messages.values()].some((m) => m.channel === 'C0POST'),
-          'the post to be in flight',
-        );
-        app.p.kill('SIGKILL');
-        await app.exited;
-        fake.release();
-        const posted = [...fake.messages.values()].filter((m) => m.channel === 'C0POST');
-        expect(posted).toHaveLength(1);
-        expect(posted[0]?.metadata?.event_type).toBe('readiness_gate_message');
+      // Slack performs the post, but its answer never reaches the app
+      fake.fail('chat.postMessage', { hang: true, apply: true }, 1, (a) => a.channel === 'C0POST');
+      expect(await postRun(t.port, secret, 'run', 'C0POST')).toBe(200);
+      await waitFor(
+        () => fake.hanging === 1 && [...fake.messages.values()].some((m) => m.channel === 'C0POST'),
+        'the post to be in flight',
+      );
+      app.p.kill('SIGKILL');
+      await app.exited;
+      fake.release();
+      const posted = [...fake.messages.values()].filter((m) => m.channel === 'C0POST');
+      expect(posted).toHaveLength(1);
+      expect(posted[0]?.metadata?.event_type).toBe('readiness_gate_message');
 
-        app = await startServe(t.env);
-        proc = app.p;
-        const ts = posted[0]?.ts as string;
-        await waitFor(
-          () => liveButtons(fake.messages.get(ts)?.blocks ?? []).has('signoff_approve_technical'),
-          'the posted message to converge',
-          90_000,
-        );
-        expect(
-          fake.callsOf('chat.postMessage').filter((c) => c.args.channel === 'C0POST' && !c.args.thread_ts),
-        ).toHaveLength(1);
-        expect(fake.callsOf('conversations.history').some((c) => c.args.channel === 'C0POST')).toBe(true);
-        expect((await t.store.latestForRun('run'))?.evaluation.message?.ts).toBe(ts);
-        app.p.kill('SIGTERM');
-        expect(await app.exited).toBe(0);
-      } finally {
-        await worker.stop();
-        await t.close();
-      }
+      app = await startServe(t.env);
+      const ts = posted[0]?.ts as string;
+      await waitFor(
+        () => liveButtons(fake.messages.get(ts)?.blocks ?? []).has('signoff_approve_technical'),
+        'the posted message to converge',
+        90_000,
+      );
+      expect(topLevelPosts('C0POST')).toHaveLength(1);
+      expect(fake.callsOf('conversations.history').some((c) => c.args.channel === 'C0POST')).toBe(true);
+      expect((await t.store.latestForRun('run'))?.evaluation.message?.ts).toBe(ts);
+      app.p.kill('SIGTERM');
+      expect(await app.exited).toBe(0);
     }, 180_000);
 
     it('SIGTERM with Redis down: the process ends within SHUTDOWN_TIMEOUT_MS + 5 s', async () => {
       const own = await OwnRedis.start();
+      onTestFinished(() => own.stop());
       const t = await setup('termdown', { REDIS_URL: own.url, SHUTDOWN_TIMEOUT_MS: '2000' });
-      try {
-        const app = await startServe(t.env);
-        proc = app.p;
-        // a command taken in just before Redis goes away
-        expect(
-          await postSigned(
-            t.port,
-            secret,
-            commandBody({ text: 'status', user_id: 'U0REQ', response_url: fake.responseUrl('req') }),
-          ),
-        ).toBe(200);
-        await t.close();
-        await own.kill();
-        const t0 = Date.now();
-        app.p.kill('SIGTERM');
-        await app.exited;
-        expect(Date.now() - t0).toBeLessThan(2000 + 5000);
-        expect(app.out()).toContain('shutting down');
-      } finally {
-        await own.stop();
-      }
+      const app = await startServe(t.env);
+      // a command taken in just before Redis goes away
+      expect(
+        await postSigned(
+          t.port,
+          secret,
+          commandBody({ text: 'status', user_id: 'U0REQ', response_url: fake.responseUrl('req') }),
+        ),
+      ).toBe(200);
+      await t.close();
+      await own.kill();
+      const t0 = Date.now();
+      app.p.kill('SIGTERM');
+      await app.exited;
+      expect(Date.now() - t0).toBeLessThan(2000 + 5000);
+      expect(app.out()).toContain('shutting down');
     }, 120_000);
 
     it('SIGTERM during start-up is not lost: the process stops cleanly once started', async () => {
       // Redis answers only once the signal is in: start-up is still under way when it arrives.
       const proxy = await holdingProxy(Number(new URL(inject('redisUrl')).port));
+      onTestFinished(() => proxy.close());
       const t = await setup('termstart');
-      try {
-        const app = await startServe({ ...t.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` }, '"starting"');
-        proc = app.p;
-        app.p.kill('SIGTERM');
-        await waitFor(() => app.out().includes('signal received') || null, 'serve to take the signal in', 30_000);
-        proxy.release();
-        expect(await app.exited).toBe(0);
-        expect(app.out()).toContain('shutting down');
-        expect(app.out()).not.toContain('Slack app started');
-      } finally {
-        await t.close();
-        await proxy.close();
-      }
+      const app = await startServe({ ...t.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` }, { until: '"starting"' });
+      app.p.kill('SIGTERM');
+      await waitFor(() => app.out().includes('signal received') || null, 'serve to take the signal in', 30_000);
+      proxy.release();
+      expect(await app.exited).toBe(0);
+      expect(app.out()).toContain('shutting down');
+      expect(app.out()).not.toContain('Slack app started');
     });
   });
 });
