@@ -1,9 +1,16 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EvaluationStore } from '../../src/store/redis-store.js';
-import type { Evaluation, SignoffAttempt } from '../../src/store/types.js';
+import type { Evaluation } from '../../src/store/types.js';
 import { runCli } from '../helpers/cli.js';
-import { completeAllChecks, connect, describeRun, uniquePrefix } from '../helpers/store.js';
+import {
+  completeAllChecks,
+  connect,
+  exampleRun,
+  newEvaluation,
+  signoffAttempt as signoff,
+  uniquePrefix,
+} from '../helpers/store.js';
 
 /** The documented columns (docs/audit.md), in order. */
 const COLUMNS = [
@@ -61,19 +68,6 @@ function env(): NodeJS.ProcessEnv {
 
 function audit(args: string[]) {
   return runCli(['audit', ...args], { env: env() });
-}
-
-function signoff(e: Evaluation, over: Partial<SignoffAttempt>): SignoffAttempt {
-  return {
-    evaluationId: e.id,
-    role: 'technical',
-    decision: 'approved',
-    user: 'U0TECH',
-    digest: e.digest,
-    authorised: true,
-    allowSelfApproval: false,
-    ...over,
-  };
 }
 
 interface RawEntry {
@@ -185,10 +179,9 @@ beforeAll(async () => {
   redis = connect(inject('redisUrl'));
   prefix = uniquePrefix('audit');
   store = new EvaluationStore(redis, { prefix, now: () => new Date(clock) });
-  const run = await describeRun();
-  const create = async (name: string, manifest = run.manifest, requester = 'U0REQUESTER') =>
-    (await store.createEvaluation({ run: name, manifest, policy: run.policy, requester, channel: 'C0CHANNEL' }))
-      .evaluation;
+  const run = await exampleRun();
+  const create = (name: string, manifest = run.manifest) =>
+    newEvaluation(store, name, { runName: name, manifest, requester: 'U0REQUESTER', channel: 'C0CHANNEL' });
 
   first = await create(RUN);
   clock += HOUR;
@@ -412,16 +405,10 @@ describe('readiness audit usage errors (exit 2)', () => {
   });
 
   it('refuses a name that is both an evaluation id and a run, unless --as says which', async () => {
-    const run = await describeRun();
+    const run = await exampleRun();
     const clash = `${other.id}`;
     // a run named exactly like an existing evaluation id
-    await store.createEvaluation({
-      run: clash,
-      manifest: run.manifest,
-      policy: run.policy,
-      requester: 'U0REQUESTER',
-      channel: null,
-    });
+    await newEvaluation(store, clash, { runName: clash, manifest: run.manifest, requester: 'U0REQUESTER' });
     const r = await audit([clash]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(

@@ -5,8 +5,9 @@ import { RunArtifacts } from '../../src/artifacts/run.js';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { pendingResult } from '../../src/checks/runner.js';
 import type { CheckResult } from '../../src/checks/types.js';
-import { loadEffectivePolicy } from '../../src/policy/load.js';
+import { type EffectivePolicy, loadEffectivePolicy } from '../../src/policy/load.js';
 import type { EvaluationStore } from '../../src/store/redis-store.js';
+import type { Evaluation, SignoffAttempt } from '../../src/store/types.js';
 import { EXAMPLE_RUN } from './runs.js';
 
 /** A key prefix no other test file uses, so suites share the throwaway Redis without interfering. */
@@ -24,6 +25,14 @@ export async function describeRun(dir = EXAMPLE_RUN) {
   const policy = await loadEffectivePolicy(run);
   const manifest = await buildRunManifest(run, policy.policy);
   return { policy, manifest };
+}
+
+let example: ReturnType<typeof describeRun> | undefined;
+
+/** The example run's manifest and policy, computed once per test file. */
+export function exampleRun(): ReturnType<typeof describeRun> {
+  example ??= describeRun();
+  return example;
 }
 
 /**
@@ -55,4 +64,55 @@ export async function completeAllChecks(
     await store.setCheckRunning(evaluationId, def.id, token);
     await store.applyCheckResult(evaluationId, def.id, token, resultFor(def.id, status));
   }
+}
+
+export interface NewEvaluationOptions {
+  /** The run name (default `runs/<label>`). */
+  runName?: string;
+  /** Default: the example's manifest with a marker named after the label (artifacts of its own). */
+  manifest?: Manifest;
+  /** Default: the example run's effective policy. */
+  policy?: EffectivePolicy;
+  /** Default U0REQ. */
+  requester?: string;
+  /** Default null (no Slack channel). */
+  channel?: string | null;
+  /** Drive every automated check to this status through the real transitions; default: left pending. */
+  checks?: CheckResult['status'];
+}
+
+/**
+ * A new evaluation in `store` of the example run. By default its artifacts are its own (named after
+ * `label`): sign-offs belong to the artifact and policy digests, so evaluations of tests that mean
+ * to be apart must not share them.
+ */
+export async function newEvaluation(
+  store: EvaluationStore,
+  label: string,
+  opts: NewEvaluationOptions = {},
+): Promise<Evaluation> {
+  const run = await exampleRun();
+  const { evaluation } = await store.createEvaluation({
+    run: opts.runName ?? `runs/${label}`,
+    manifest: opts.manifest ?? distinctManifest(run.manifest, label),
+    policy: opts.policy ?? run.policy,
+    requester: opts.requester ?? 'U0REQ',
+    channel: opts.channel ?? null,
+  });
+  if (opts.checks) await completeAllChecks(store, evaluation.id, opts.checks);
+  return evaluation;
+}
+
+/** An authorised technical approval of `e` by U0TECH, changed by `over`. */
+export function signoffAttempt(e: { id: string; digest: string }, over: Partial<SignoffAttempt> = {}): SignoffAttempt {
+  return {
+    evaluationId: e.id,
+    role: 'technical',
+    decision: 'approved',
+    user: 'U0TECH',
+    digest: e.digest,
+    authorised: true,
+    allowSelfApproval: false,
+    ...over,
+  };
 }

@@ -3,24 +3,25 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { isTerminal } from '../../src/gate/terminal.js';
 import { EvaluationStore, reportFromState } from '../../src/store/redis-store.js';
-import type { SignoffAttempt } from '../../src/store/types.js';
 import {
+  signoffAttempt as attempt,
   completeAllChecks,
   connect,
-  describeRun,
   distinctManifest,
+  exampleRun,
+  newEvaluation,
   resultFor,
   uniquePrefix,
 } from '../helpers/store.js';
 
 let redis: Redis;
 let store: EvaluationStore;
-let run: Awaited<ReturnType<typeof describeRun>>;
+let run: Awaited<ReturnType<typeof exampleRun>>;
 
 beforeAll(async () => {
   redis = connect(inject('redisUrl'));
   store = new EvaluationStore(redis, { prefix: uniquePrefix('store') });
-  run = await describeRun();
+  run = await exampleRun();
 });
 
 afterAll(async () => {
@@ -28,29 +29,8 @@ afterAll(async () => {
 });
 
 /** An evaluation of its own artifacts (sign-offs belong to the artifact and policy digests, so tests must not share them). */
-async function create(runName = 'digits-run', requester = 'U0REQUESTER') {
-  const { evaluation } = await store.createEvaluation({
-    run: runName,
-    manifest: distinctManifest(run.manifest, runName),
-    policy: run.policy,
-    requester,
-    channel: 'C0CHANNEL',
-  });
-  return evaluation;
-}
-
-function attempt(e: { id: string; digest: string }, over: Partial<SignoffAttempt> = {}): SignoffAttempt {
-  return {
-    evaluationId: e.id,
-    role: 'technical',
-    decision: 'approved',
-    user: 'U0TECH',
-    digest: e.digest,
-    authorised: true,
-    allowSelfApproval: false,
-    ...over,
-  };
-}
+const create = (runName = 'digits-run', requester = 'U0REQUESTER') =>
+  newEvaluation(store, runName, { runName, requester, channel: 'C0CHANNEL' });
 
 describe('evaluations', () => {
   it('creates an evaluation with every automated check pending, version 1, audited', async () => {
@@ -270,14 +250,12 @@ describe('sign-offs', () => {
       ...run.policy,
       policy: { ...run.policy.policy, signoff: { ...run.policy.policy.signoff, allow_self_approval: true } },
     };
-    const { evaluation: e } = await store.createEvaluation({
-      run: 'runs/self',
-      manifest: distinctManifest(run.manifest, 'runs/self'),
+    const e = await newEvaluation(store, 'runs/self', {
+      runName: 'runs/self',
       policy: permissive,
       requester: 'U0REQUESTER',
-      channel: null,
+      checks: 'pass',
     });
-    await completeAllChecks(store, e.id, 'pass');
     expect((await store.recordSignoff(attempt(e, { user: 'U0REQUESTER' }))).ok).toBe(true);
   });
 

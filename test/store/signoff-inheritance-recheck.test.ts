@@ -1,46 +1,24 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EvaluationStore, reportFromState } from '../../src/store/redis-store.js';
-import type { SignoffAttempt } from '../../src/store/types.js';
-import { completeAllChecks, connect, describeRun, distinctManifest, uniquePrefix } from '../helpers/store.js';
+import { connect, exampleRun, newEvaluation, signoffAttempt as sign, uniquePrefix } from '../helpers/store.js';
 
 let redis: Redis;
 let store: EvaluationStore;
-let run: Awaited<ReturnType<typeof describeRun>>;
+let run: Awaited<ReturnType<typeof exampleRun>>;
 
 beforeAll(async () => {
   redis = connect(inject('redisUrl'));
   store = new EvaluationStore(redis, { prefix: uniquePrefix('recheck') });
-  run = await describeRun();
+  run = await exampleRun();
 });
 afterAll(async () => {
   await redis.quit();
 });
 
-async function evaluate(label: string, requester: string, policy = run.policy) {
-  const { evaluation } = await store.createEvaluation({
-    run: `runs/${label}`,
-    manifest: distinctManifest(run.manifest, label),
-    policy,
-    requester,
-    channel: null,
-  });
-  await completeAllChecks(store, evaluation.id, 'pass');
-  return evaluation;
-}
-
-function sign(e: { id: string; digest: string }, over: Partial<SignoffAttempt> = {}): SignoffAttempt {
-  return {
-    evaluationId: e.id,
-    role: 'technical',
-    decision: 'approved',
-    user: 'U0TECH',
-    digest: e.digest,
-    authorised: true,
-    allowSelfApproval: false,
-    ...over,
-  };
-}
+/** An evaluation of its own artifacts requested by `requester`, every check passed. */
+const evaluate = (label: string, requester: string, policy = run.policy) =>
+  newEvaluation(store, label, { requester, policy, checks: 'pass' });
 
 describe('inherited sign-offs are re-checked against the evaluation that inherits them', () => {
   it('the requester of the new evaluation approved an earlier one: that approval does not count for theirs, another approver can sign the role', async () => {

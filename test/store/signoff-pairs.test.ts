@@ -1,19 +1,25 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EvaluationStore, reportFromState } from '../../src/store/redis-store.js';
-import type { SignoffAttempt } from '../../src/store/types.js';
-import { completeAllChecks, connect, describeRun, distinctManifest, uniquePrefix } from '../helpers/store.js';
+import {
+  connect,
+  exampleRun,
+  type NewEvaluationOptions,
+  newEvaluation,
+  signoffAttempt as sign,
+  uniquePrefix,
+} from '../helpers/store.js';
 
 let redis: Redis;
 let store: EvaluationStore;
-let run: Awaited<ReturnType<typeof describeRun>>;
+let run: Awaited<ReturnType<typeof exampleRun>>;
 /** The store's clock, moved by the tests. */
 let clock = new Date('2026-11-01T09:00:00.000Z');
 
 beforeAll(async () => {
   redis = connect(inject('redisUrl'));
   store = new EvaluationStore(redis, { prefix: uniquePrefix('pairs'), now: () => clock });
-  run = await describeRun();
+  run = await exampleRun();
 });
 afterAll(async () => {
   await redis.quit();
@@ -21,33 +27,9 @@ afterAll(async () => {
 
 const DAY = 86_400_000;
 
-async function evaluate(
-  label: string,
-  opts: { policy?: typeof run.policy; runName?: string; requester?: string } = {},
-) {
-  const { evaluation } = await store.createEvaluation({
-    run: opts.runName ?? `runs/${label}`,
-    manifest: distinctManifest(run.manifest, label),
-    policy: opts.policy ?? run.policy,
-    requester: opts.requester ?? 'U0REQ',
-    channel: null,
-  });
-  await completeAllChecks(store, evaluation.id, 'pass');
-  return evaluation;
-}
-
-function sign(e: { id: string; digest: string }, over: Partial<SignoffAttempt> = {}): SignoffAttempt {
-  return {
-    evaluationId: e.id,
-    role: 'technical',
-    decision: 'approved',
-    user: 'U0TECH',
-    digest: e.digest,
-    authorised: true,
-    allowSelfApproval: false,
-    ...over,
-  };
-}
+/** An evaluation of its own artifacts (unless the run name and label say otherwise), every check passed. */
+const evaluate = (label: string, opts: NewEvaluationOptions = {}) =>
+  newEvaluation(store, label, { checks: 'pass', ...opts });
 
 describe('sign-offs belong to (artifact digest, policy digest), not to an evaluation', () => {
   it('a new evaluation of identical artifacts and policy inherits approvals; the rerun supersedes the evaluation, not its sign-offs', async () => {

@@ -4,13 +4,11 @@ import { parseReadinessConfig, selectPolicyLayer } from '../../src/config/readin
 import { GateError } from '../../src/errors.js';
 import { type EffectivePolicy, resolvePolicy } from '../../src/policy/load.js';
 import { EvaluationStore, reportFromState } from '../../src/store/redis-store.js';
-import type { SignoffAttempt } from '../../src/store/types.js';
-import { completeAllChecks, connect, describeRun, distinctManifest, uniquePrefix } from '../helpers/store.js';
+import { connect, newEvaluation, signoffAttempt as sign, uniquePrefix } from '../helpers/store.js';
 
 let redis: Redis;
 let store: EvaluationStore;
 let prefix: string;
-let run: Awaited<ReturnType<typeof describeRun>>;
 let clock = new Date('2026-11-01T09:00:00.000Z');
 const DAY = 86_400_000;
 
@@ -32,36 +30,14 @@ beforeAll(async () => {
   redis = connect(inject('redisUrl'));
   prefix = uniquePrefix('quorum');
   store = new EvaluationStore(redis, { prefix, now: () => clock });
-  run = await describeRun();
 });
 afterAll(async () => {
   await redis.quit();
 });
 
-async function evaluate(label: string, policy: EffectivePolicy, runName = `runs/${label}`) {
-  const { evaluation } = await store.createEvaluation({
-    run: runName,
-    manifest: distinctManifest(run.manifest, label),
-    policy,
-    requester: 'U0REQ',
-    channel: null,
-  });
-  await completeAllChecks(store, evaluation.id, 'pass');
-  return evaluation;
-}
-
-function sign(e: { id: string; digest: string }, over: Partial<SignoffAttempt> = {}): SignoffAttempt {
-  return {
-    evaluationId: e.id,
-    role: 'technical',
-    decision: 'approved',
-    user: 'U0TECH',
-    digest: e.digest,
-    authorised: true,
-    allowSelfApproval: false,
-    ...over,
-  };
-}
+/** An evaluation of its own artifacts under `policy`, every check passed. */
+const evaluate = (label: string, policy: EffectivePolicy, runName = `runs/${label}`) =>
+  newEvaluation(store, label, { policy, runName, checks: 'pass' });
 
 describe('N-of-M: roles.<role>.min_approvals', () => {
   it('is part of the team policy and its digest, absent by default, and a run cannot set it', async () => {
