@@ -11,6 +11,7 @@ import { SIGNOFF_ROLES, type SignoffRole } from '../../policy/schema.js';
 import type { SlackMessageRef } from '../../store/types.js';
 import { escapeMrkdwn, LIMITS, mentionOf, mrkdwn, plain, truncate } from './limits.js';
 import { messageLinkText } from './links.js';
+import { EVALUATION_FIELDS, readPayload } from './payload.js';
 
 export const ROLE_LABEL: Record<SignoffRole, string> = {
   technical: 'Technical Lead',
@@ -33,7 +34,7 @@ export const REJECT_REASON_INPUT = 'reason_input';
  * What a sign-off button carries: the evaluation and the artifact digest the message showed,
  * so a click on a message rendered before the run's files changed is detected.
  */
-const ButtonValueSchema = z.strictObject({ e: z.string().min(1).max(200), d: z.string().regex(/^[0-9a-f]{8,128}$/) });
+const ButtonValueSchema = z.strictObject(EVALUATION_FIELDS);
 export type SignoffButtonValue = { evaluationId: string; digest: string };
 
 export function encodeSignoffValue(v: SignoffButtonValue): string {
@@ -44,15 +45,8 @@ export function encodeSignoffValue(v: SignoffButtonValue): string {
 
 /** Returns null for anything that is not a value we wrote (forged or garbled payloads). */
 export function decodeSignoffValue(raw: unknown): SignoffButtonValue | null {
-  if (typeof raw !== 'string' || raw.length > LIMITS.buttonValue) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  const r = ButtonValueSchema.safeParse(parsed);
-  return r.success ? { evaluationId: r.data.e, digest: r.data.d } : null;
+  const v = readPayload(raw, LIMITS.buttonValue, ButtonValueSchema);
+  return v ? { evaluationId: v.e, digest: v.d } : null;
 }
 
 export function roleFromAction(actionId: string): SignoffRole | null {

@@ -10,6 +10,7 @@ import type { GateReport } from '../../engine.js';
 import type { SignoffRole } from '../../policy/schema.js';
 import { neverWaivableReason, type WaiverView, waiverRolesPending, waiverUntil } from '../../waivers/waivers.js';
 import { escapeMrkdwn, LIMITS, mentionOf, mrkdwn, plain, truncate } from './limits.js';
+import { EVALUATION_FIELDS, readPayload, WAIVER_FIELDS } from './payload.js';
 import { ROLE_LABEL } from './signoff.js';
 
 export const WAIVER_REQUEST_ACTION = 'waiver_request';
@@ -26,13 +27,8 @@ export const WAIVER_EXPIRY_INPUT = 'waiver_expiry_input';
 
 /** What a waiver button carries: evaluation, the digest the message showed, the check, and the waiver (approve/reject). */
 const WaiverValueSchema = z.strictObject({
-  e: z.string().min(1).max(200),
-  d: z.string().regex(/^[0-9a-f]{8,128}$/),
-  c: z.string().regex(/^[a-z_]+\.[a-z_]+$/),
-  w: z
-    .string()
-    .regex(/^wv-[a-z0-9]+-[0-9a-f]+$/)
-    .optional(),
+  ...EVALUATION_FIELDS,
+  ...WAIVER_FIELDS,
 });
 export interface WaiverButtonValue {
   evaluationId: string;
@@ -47,21 +43,8 @@ export function encodeWaiverValue(v: WaiverButtonValue): string {
 
 /** Null for anything that is not a value we wrote (forged or garbled payloads). */
 export function decodeWaiverValue(raw: unknown): WaiverButtonValue | null {
-  if (typeof raw !== 'string' || raw.length > LIMITS.buttonValue) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  const r = WaiverValueSchema.safeParse(parsed);
-  if (!r.success) return null;
-  return {
-    evaluationId: r.data.e,
-    digest: r.data.d,
-    check: r.data.c,
-    ...(r.data.w ? { waiverId: r.data.w } : {}),
-  };
+  const v = readPayload(raw, LIMITS.buttonValue, WaiverValueSchema);
+  return v ? { evaluationId: v.e, digest: v.d, check: v.c, ...(v.w ? { waiverId: v.w } : {}) } : null;
 }
 
 export function waiverRoleFromAction(actionId: string): SignoffRole | null {
