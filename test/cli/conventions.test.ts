@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -83,6 +84,34 @@ describe('readiness check reads at a glance', () => {
     );
     const top = await runCli(['--help'], { env: { COLUMNS: '80' } });
     expect(Math.max(...top.stdout.trimEnd().split('\n').map(visible))).toBeLessThanOrEqual(80);
+  });
+
+  it('in a real terminal (a pty): colour unless NO_COLOR, wrapped at the terminal\u2019s own width', async () => {
+    // util-linux `script` gives the CLI a pseudo-terminal of 60 columns as its stdout
+    const inTerminal = (env: Record<string, string>) =>
+      new Promise<string>((resolve, reject) => {
+        const cmd = `stty cols 60 rows 50; exec node bin/readiness.js check ${EXAMPLE_RUN} --skip-heavy --allow-skipped-heavy --quiet`;
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, TERM: 'xterm', COLUMNS: '', FORCE_COLOR: '', NO_COLOR: '', ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) =>
+          code === 0 ? resolve(out.replace(/\r\n/g, '\n')) : reject(new Error(`exit ${code}: ${out}`)),
+        );
+      });
+    const coloured = await inTerminal({});
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the colour escapes are what is tested
+    expect(coloured).toMatch(/\x1b\[32m✅ test\.target +\x1b\[0m/);
+    const lines = coloured.trimEnd().split('\n');
+    expect(Math.max(...lines.map(visible))).toBeLessThanOrEqual(60);
+    expect(Math.max(...lines.map(visible))).toBeGreaterThan(50);
+    const plain = await inTerminal({ NO_COLOR: '1' });
+    expect(plain).toContain('✅ test.target');
+    expect(plain).not.toMatch(ANSI);
   });
 
   it('--version prints the package version', async () => {
