@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseReadinessConfig } from '../../src/config/readiness-config.js';
-import { AttestationStore } from '../../src/store/attestations.js';
+import { AttestationStore, type StoredAttestation } from '../../src/store/attestations.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
 import { displayUrl, type ResolvedWebhook, resolveWebhooks } from '../../src/webhooks/config.js';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
@@ -179,6 +179,58 @@ describe('webhook delivery', () => {
     expect(attempts.map((a) => a.data.event)).toEqual(['pending-too-long']);
     await dispatcher.close();
     expect(got.filter((g) => g.path === '/pending')).toHaveLength(1);
+  });
+
+  it('delivers passed and revoked once per attestation (its sequence in the delivery id), without one once per re-opening', async () => {
+    answer = () => 200;
+    const { dispatcher, state, store } = await setup([hook('/rounds', { events: ['passed', 'revoked'] })]);
+    const id = state.evaluation.id;
+    const attestation = (sequence: number, status: 'valid' | 'revoked'): StoredAttestation => ({
+      evaluation_id: id,
+      sequence,
+      run: 'digits-run',
+      envelope: { payloadType: 'application/vnd.in-toto+json', payload: `cGF5bG9hZC0${sequence}`, signatures: [] },
+      keyid: 'k',
+      artifact_digest: state.evaluation.digest,
+      policy_digest: state.evaluation.policy.digest,
+      passed_at: '2026-11-01T09:00:00.000Z',
+      issued_at: '2026-11-01T09:00:00.000Z',
+      state_version: sequence,
+      status,
+      revoked_at: status === 'revoked' ? '2026-11-02T09:00:00.000Z' : null,
+      revoked_reason: status === 'revoked' ? 'the gate left PASSED: now PENDING' : null,
+      revoked_version: status === 'revoked' ? sequence + 1 : null,
+    });
+    await dispatcher.dispatch('passed', state, { attestation: attestation(0, 'valid') });
+    await dispatcher.dispatch('passed', state, { attestation: attestation(0, 'valid') });
+    await dispatcher.dispatch('revoked', state, { attestation: attestation(0, 'revoked') });
+    await dispatcher.dispatch('passed', state, { attestation: attestation(1, 'valid') });
+    await dispatcher.dispatch('revoked', state, { attestation: attestation(1, 'revoked') });
+    await dispatcher.dispatch('revoked', state, { attestation: attestation(1, 'revoked') });
+    // no signing key: the evaluation's re-open count tells the rounds apart
+    await dispatcher.dispatch(
+      'passed',
+      { ...state, evaluation: { ...state.evaluation, reopened: 2 } },
+      { attestation: null },
+    );
+    const deliveries = await waitFor(async () => {
+      const a = (await store.readAudit({ evaluation: id })).filter((e) => e.type === 'webhook_attempt');
+      return a.length >= 5 ? a.map((e) => String(e.data.delivery)).sort() : null;
+    }, 'five deliveries');
+    // the repeated events were never queued: one job per delivery id
+    const jobs = await dispatcher.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
+    expect(jobs.map((j) => j.id).sort()).toEqual(deliveries);
+    await dispatcher.close();
+    expect(deliveries).toEqual(
+      [
+        `${id}__passed__rounds`,
+        `${id}__passed-1__rounds`,
+        `${id}__passed-2__rounds`,
+        `${id}__revoked__rounds`,
+        `${id}__revoked-1__rounds`,
+      ].sort(),
+    );
+    expect(got.filter((g) => g.path === '/rounds')).toHaveLength(5);
   });
 
   it('gives up at once on 410 Gone and after max_attempts otherwise, auditing each attempt', async () => {
