@@ -8,6 +8,7 @@ import { waitForChecks } from '../../src/evaluations/wait.js';
 import { checkJobId } from '../../src/queue/names.js';
 import { ReadinessQueues } from '../../src/queue/producer.js';
 import { EvaluationStore } from '../../src/store/redis-store.js';
+import { freePort } from '../global-setup.js';
 import { cleanupRuns, copyExampleRun, EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
 import { WorkerProcess } from '../helpers/workers.js';
@@ -19,6 +20,7 @@ let store: EvaluationStore;
 let queues: ReadinessQueues;
 let worker: WorkerProcess;
 let artifactRoot: string;
+let healthPort: number;
 
 beforeAll(async () => {
   const hostile = await copyExampleRun(); // <tmp>/run
@@ -30,8 +32,19 @@ beforeAll(async () => {
   redis = connect(inject('redisUrl'));
   store = new EvaluationStore(redis, { prefix });
   queues = new ReadinessQueues(redis, prefix);
-  worker = await new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot }).ready();
+  healthPort = await freePort();
+  worker = await new WorkerProcess({
+    redisUrl: inject('redisUrl'),
+    prefix,
+    artifactRoot,
+    extra: { HEALTH_PORT: String(healthPort) },
+  }).ready();
 });
+
+const health = async (p: string) => {
+  const r = await fetch(`http://127.0.0.1:${healthPort}${p}`);
+  return { status: r.status, body: await r.text() };
+};
 
 afterAll(async () => {
   await worker.stop();
@@ -102,6 +115,14 @@ describe('hostile artifacts', () => {
     }
     expect(state.checks.find((x) => x.id === 'training.completed')?.status).toBe('pass');
     expect(worker.alive).toBe(true);
+    // the worker's metrics count both limits; the killed child exited, so nothing blocks the heavy lane
+    const metrics = (await health('/metrics')).body;
+    for (const id of ['export.parity', 'export.inference'])
+      expect(metrics).toContain(`readiness_check_limit_exceeded_total{check="${id}",limit="memory"} 1`);
+    expect(metrics).toContain('readiness_heavy_lane_blocked 0');
+    const ready = await health('/readyz');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body).checks).toContainEqual({ name: 'checks', ok: true });
   });
 
   it('the same worker goes on to evaluate a clean run', async () => {
