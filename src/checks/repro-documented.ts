@@ -74,10 +74,12 @@ export const check = defineCheck({
       found.push(`checkpoint ${ckptName} epoch ${epoch.m[1]} (${at(epoch.line)})`);
     }
 
-    // Versions as written, pre-release and local suffixes included ("1.13.0a0", "2.1.0+cu118").
-    const python = first(/\bpython\s*v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?)/i);
+    // Versions as written, pre-release and local suffixes included ("1.13.0a0", "2.1.0+cu118"), after
+    // the name in prose ("Python 3.11.2"), as a label ("Python: 3.11.2", "PyTorch version = 2.1") or
+    // in a "| Python | 3.11.2 |" row (read as "Python: 3.11.2").
+    const python = first(/\bpython(?:\s+version)?\s*[:=]?\s*v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?)/i);
     const framework = first(
-      /\b(?:pytorch|torch)\s*(?:==\s*)?v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?(?:\+[\w.]+)?)/i,
+      /\b(?:pytorch|torch)(?:\s+version)?\s*(?:==|[:=])?\s*v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?(?:\+[\w.]+)?)/i,
     );
     if (python) found.push(`Python ${python.m[1]} (${at(python.line)})`);
     else missing.push('Python version');

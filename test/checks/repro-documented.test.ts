@@ -108,6 +108,37 @@ describe('repro.documented', () => {
     expect(r.result.metrics.python).toBeNull();
   });
 
+  it('reads versions written as labels ("Python: 3.11.2") and as | Component | Version | rows, each with its line', async () => {
+    const labels = await runOn(
+      await variant({
+        [REPORT]: replace(/- Environment: .*\n/, '- Python: 3.11.2\n- PyTorch version = 1.13.0a0\n- NumPy: 1.24.2\n'),
+      }),
+      check,
+    );
+    expect(labels.result.status, labels.text).toBe('pass');
+    expect(labels.text).toContain(`Python 3.11.2 (${REPORT}:28), PyTorch 1.13.0a0 (${REPORT}:29)`);
+    const table = await runOn(
+      await variant({
+        [REPORT]: replace(
+          /- Environment: .*\n/,
+          '\n| Component | Version |\n|---|---|\n| Python | 3.11.2 |\n| torch | 2.1.0+cu118 |\n\n',
+        ),
+      }),
+      check,
+    );
+    expect(table.result.status, table.text).toBe('pass');
+    expect(table.text).toContain(`Python 3.11.2 (${REPORT}:31), PyTorch 2.1.0+cu118 (${REPORT}:32)`);
+    // A name with no version next to it is not a version ("Python: see requirements.txt").
+    const none = await runOn(
+      await variant({
+        [REPORT]: replace(/- Environment: .*\n/, '- Python: see requirements.txt\n- PyTorch: pinned there\n'),
+      }),
+      check,
+    );
+    expect(none.result.status).toBe('fail');
+    expect(none.result.evidence[0]).toBe('missing: Python version; PyTorch version');
+  });
+
   it("accepts the checklist's own example shape (bold labels, CUDA, GPU) with CRLF", async () => {
     const body = [
       '- **Seed**: 42 (fixed)',

@@ -237,6 +237,18 @@ export const VARIANTS: Variant[] = [
       { check: 'consistency.metrics', status: 'pass', evidence: [() => 'val_acc agrees within rounding across 4 sources'] },
     ],
   },
+  {
+    name: 'reproducibility versions as a | Component | Version | table',
+    kind: 'benign',
+    files: { [REPORT]: replace(/- Environment: .*\n/, '\n| Component | Version |\n|---|---|\n| Python | 3.11.2 |\n| PyTorch | 1.13.0a0 |\n| NumPy | 1.24.2 |\n\n') },
+    expect: [{ check: 'repro.documented', status: 'pass', evidence: [(at) => `Python 3.11.2 (${at(REPORT, '| Python | 3.11.2 |')}), PyTorch 1.13.0a0 (${at(REPORT, '| PyTorch |')})`] }],
+  },
+  {
+    name: 'reproducibility details as "Label: value" lines ("Python: 3.11.2", "Random seed = 42")',
+    kind: 'benign',
+    files: { [REPORT]: both(replace('- Seed: 42 (fixed)', '- Random seed = 42'), replace(/- Environment: .*\n/, '- Python: 3.11.2\n- PyTorch: 1.13.0a0\n')) },
+    expect: [{ check: 'repro.documented', status: 'pass', evidence: [(at) => `seed 42 (${at(REPORT, 'Random seed = 42')})`, (at) => `Python 3.11.2 (${at(REPORT, '- Python: 3.11.2')}), PyTorch 1.13.0a0 (${at(REPORT, '- PyTorch: 1.13.0a0')})`] }],
+  },
 
   // ------------------------------------------------------------------ defects: must block
   {
