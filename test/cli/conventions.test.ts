@@ -160,6 +160,17 @@ describe('readiness check reads at a glance', () => {
     expect(dir.stderr).toMatch(/is a folder; give a file name/);
   });
 
+  it.each([[['status', 'digits-run']], [['submit', 'digits-run', '--wait']], [['attestation', 'digits-run']]])(
+    '%j --output into a missing folder is refused first, before the store is reached (exit 2)',
+    async (args) => {
+      const r = await runCli([...args, '--output', '/missing/dir/x.out'], {
+        env: { REDIS_URL: 'redis://127.0.0.1:1', ARTIFACT_ROOT: REPO_ROOT },
+      });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('readiness: --output /missing/dir/x.out: the folder /missing/dir does not exist\n');
+    },
+  );
+
   it('a text report written with --output has no colour even when stdout has', async () => {
     const run = await copyExampleRun();
     const out = path.join(path.dirname(run), 'report.txt');

@@ -4,7 +4,7 @@ import { loadProcessConfig } from '../../config/env.js';
 import { GateError } from '../../errors.js';
 import { AttestationStore, type StoredAttestation } from '../../store/attestations.js';
 import { EVALUATION_ID } from '../../store/redis-store.js';
-import { exitWith, type Io } from '../output.js';
+import { checkOutputPath, exitWith, type Io } from '../output.js';
 
 /** What `--status` prints: whether the attestation still stands, and why not. */
 export function attestationStatus(a: StoredAttestation): Record<string, unknown> {
@@ -34,6 +34,7 @@ export async function attestationCommand(
   o: { output?: string; status?: boolean; sequence?: number },
   io: Io,
 ): Promise<void> {
+  await checkOutputPath(o.output);
   const config = loadProcessConfig({ need: ['REDIS_URL'] });
   const { connectRedis } = await import('../../queue/connection.js');
   const redis = await connectRedis(config.REDIS_URL, { connectionName: 'readiness-attestation' });
