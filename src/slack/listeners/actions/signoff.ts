@@ -1,5 +1,5 @@
 import type { SignoffRole } from '../../../policy/schema.js';
-import type { IntakeItem, IntakeSteps, IntakeWriter } from '../../../queue/intake.js';
+import type { IntakeItem, IntakeSteps } from '../../../queue/intake.js';
 import type { Evaluation } from '../../../store/types.js';
 import { renderRejectModal } from '../../blocks/modals.js';
 import { renderNotice } from '../../blocks/replies.js';
@@ -24,7 +24,6 @@ import {
   clickData,
   decodeClick,
   refuseGarbledClick,
-  takeClick,
 } from '../taken-in.js';
 
 /** Role and evaluation of a sign-off button; null when garbled. */
@@ -32,13 +31,6 @@ function signoffButton(data: ClickData) {
   const role = roleFromAction(data.actionId);
   const value = decodeSignoffValue(data.value);
   return role && value ? { role, value } : null;
-}
-
-/** Approve (after Slack's confirm dialog): taken in durably, acked; the sign-off attempt runs from the intake. */
-export function approveAction(_services: SlackServices, intake: IntakeWriter) {
-  return async function onApprove(args: ButtonArgs): Promise<void> {
-    await takeClick(intake, 'approve', args);
-  };
 }
 
 /** The sign-off attempt of a taken-in Approve click; the answer is ephemeral. */
@@ -61,13 +53,6 @@ export function processApprove(services: SlackServices, client: Replies['client'
     const reply = await steps.once('signoff', async () => signoffReply(click, await attemptSignoff(services, click)));
     await tellUser(client, where, renderNotice(reply));
     if (data.fromHome) await publishHome(services, client, item.user);
-  };
-}
-
-/** Withdraw (after Slack's confirm dialog): taken in durably, acked; the withdrawal runs from the intake. */
-export function withdrawAction(_services: SlackServices, intake: IntakeWriter) {
-  return async function onWithdraw(args: ButtonArgs): Promise<void> {
-    await takeClick(intake, 'withdraw', args);
   };
 }
 
@@ -129,29 +114,29 @@ async function rejectBranch(
 }
 
 /**
- * Reject: taken in durably and acked; the reason modal opens right away from here (the trigger id
+ * After a Reject click is taken in and acked: the reason modal opens right away (the trigger id
  * lives 3 s); refusals, garbled buttons and gone evaluations are answered from the intake.
  */
-export function rejectAction(services: SlackServices, intake: IntakeWriter) {
-  return async function onReject(args: ButtonArgs): Promise<void> {
-    const { body, client } = args;
-    const data = await takeClick(intake, 'reject', args);
-    const branch = await rejectBranch(services, data, body.user.id, 1000);
-    if (branch.kind !== 'modal') return;
-    await client.views.open({
-      trigger_id: body.trigger_id,
-      view: renderRejectModal({
-        metadata: {
-          evaluationId: branch.value.evaluationId,
-          digest: branch.value.digest,
-          role: branch.role,
-          ...(data.channel ? { channel: data.channel } : {}),
-        },
-        modelName: branch.evaluation.policy.policy.model_name ?? branch.evaluation.run,
-        run: branch.evaluation.run,
-      }),
-    });
-  };
+export async function openRejectModal(
+  services: SlackServices,
+  { body, client }: ButtonArgs,
+  data: ClickData,
+): Promise<void> {
+  const branch = await rejectBranch(services, data, body.user.id, 1000);
+  if (branch.kind !== 'modal') return;
+  await client.views.open({
+    trigger_id: body.trigger_id,
+    view: renderRejectModal({
+      metadata: {
+        evaluationId: branch.value.evaluationId,
+        digest: branch.value.digest,
+        role: branch.role,
+        ...(data.channel ? { channel: data.channel } : {}),
+      },
+      modelName: branch.evaluation.policy.policy.model_name ?? branch.evaluation.run,
+      run: branch.evaluation.run,
+    }),
+  });
 }
 
 /** The part of a taken-in Reject click that is not the modal: refusals and notices. */

@@ -1,4 +1,4 @@
-import type { IntakeItem, IntakeSteps, IntakeWriter } from '../../../queue/intake.js';
+import type { IntakeItem, IntakeSteps } from '../../../queue/intake.js';
 import { latestExpiryDate, MAX_WAIVER_DAYS } from '../../../waivers/waivers.js';
 import { renderWaiverRejectModal, renderWaiverRequestModal } from '../../blocks/modals.js';
 import { renderNotice } from '../../blocks/replies.js';
@@ -6,7 +6,7 @@ import { decodeWaiverValue, waiverRoleFromAction } from '../../blocks/waivers.js
 import { tellUser } from '../../notify-user.js';
 import type { Replies, SlackServices } from '../../services.js';
 import { attemptWaiverDecision, waiverRequestRefusal } from '../../waiver-flow.js';
-import { approverWithin, type ButtonArgs, type ClickData, decodeClick, takeClick, type Where } from '../taken-in.js';
+import { approverWithin, type ButtonArgs, type ClickData, decodeClick, type Where } from '../taken-in.js';
 
 /** A decision button (Approve / Reject waiver): the waiver and the role deciding; null when garbled. */
 function decisionButton(data: ClickData) {
@@ -37,43 +37,43 @@ async function decide(
 }
 
 /**
- * Request waiver: taken in durably and acked; for the evaluation's requester on a check that
- * may be waived the modal opens right away (the trigger id lives 3 s); refusals are answered,
- * and audited, from the intake.
+ * After a Request waiver click is taken in and acked: for the evaluation's requester on a check
+ * that may be waived the modal opens right away (the trigger id lives 3 s); refusals are
+ * answered, and audited, from the intake.
  */
-export function requestWaiverAction(services: SlackServices, intake: IntakeWriter) {
-  return async function onRequestWaiver(args: ButtonArgs): Promise<void> {
-    const { body, client } = args;
-    const data = await takeClick(intake, 'waiver_request_click', args);
-    const value = decodeWaiverValue(data.value);
-    if (!value) return;
-    if (await waiverRequestRefusal(services, { ...value, user: body.user.id })) return;
-    const evaluation = await services.store.getEvaluation(value.evaluationId);
-    if (!evaluation) return;
-    const now = services.store.clock();
-    const today = now.toISOString().slice(0, 10);
-    const latest = latestExpiryDate(now);
-    const initial = new Date(now.getTime() + Math.min(30, MAX_WAIVER_DAYS) * 86_400_000).toISOString().slice(0, 10);
-    const title = (await services.store.getState(value.evaluationId))?.checks.find((c) => c.id === value.check)?.title;
-    await client.views.open({
-      trigger_id: body.trigger_id,
-      view: renderWaiverRequestModal({
-        metadata: {
-          evaluationId: value.evaluationId,
-          digest: value.digest,
-          check: value.check,
-          ...(data.channel ? { channel: data.channel } : {}),
-        },
-        checkTitle: title ?? value.check,
-        modelName: evaluation.policy.policy.model_name ?? evaluation.run,
-        run: evaluation.run,
-        roles: evaluation.policy.policy.waivers?.[value.check] ?? [],
-        initialDate: initial,
-        today,
-        latestDate: latest,
-      }),
-    });
-  };
+export async function openWaiverRequestModal(
+  services: SlackServices,
+  { body, client }: ButtonArgs,
+  data: ClickData,
+): Promise<void> {
+  const value = decodeWaiverValue(data.value);
+  if (!value) return;
+  if (await waiverRequestRefusal(services, { ...value, user: body.user.id })) return;
+  const evaluation = await services.store.getEvaluation(value.evaluationId);
+  if (!evaluation) return;
+  const now = services.store.clock();
+  const today = now.toISOString().slice(0, 10);
+  const latest = latestExpiryDate(now);
+  const initial = new Date(now.getTime() + Math.min(30, MAX_WAIVER_DAYS) * 86_400_000).toISOString().slice(0, 10);
+  const title = (await services.store.getState(value.evaluationId))?.checks.find((c) => c.id === value.check)?.title;
+  await client.views.open({
+    trigger_id: body.trigger_id,
+    view: renderWaiverRequestModal({
+      metadata: {
+        evaluationId: value.evaluationId,
+        digest: value.digest,
+        check: value.check,
+        ...(data.channel ? { channel: data.channel } : {}),
+      },
+      checkTitle: title ?? value.check,
+      modelName: evaluation.policy.policy.model_name ?? evaluation.run,
+      run: evaluation.run,
+      roles: evaluation.policy.policy.waivers?.[value.check] ?? [],
+      initialDate: initial,
+      today,
+      latestDate: latest,
+    }),
+  });
 }
 
 /** A taken-in Request waiver click: garbled buttons and refusals are audited and answered; the modal did the rest. */
@@ -98,41 +98,34 @@ export function processRequestWaiverClick(services: SlackServices, client: Repli
   };
 }
 
-/** Approve waiver (after Slack's confirm dialog): taken in durably, acked; the decision runs from the intake. */
-export function approveWaiverAction(_services: SlackServices, intake: IntakeWriter) {
-  return async function onApproveWaiver(args: ButtonArgs): Promise<void> {
-    await takeClick(intake, 'waiver_approve', args);
-  };
-}
-
 /**
- * Reject waiver: taken in and acked; an approver of the role gets the reason modal right away,
- * anyone else is refused (audited) from the intake.
+ * After a Reject waiver click is taken in and acked: an approver of the role gets the reason
+ * modal right away, anyone else is refused (audited) from the intake.
  */
-export function rejectWaiverAction(services: SlackServices, intake: IntakeWriter) {
-  return async function onRejectWaiver(args: ButtonArgs): Promise<void> {
-    const { body, client } = args;
-    const data = await takeClick(intake, 'waiver_reject_click', args);
-    const button = decisionButton(data);
-    if (!button) return;
-    const { value, role } = button;
-    if ((await approverWithin(services, body.user.id, role, 1000)) !== true) return;
-    const title = (await services.store.getState(value.evaluationId))?.checks.find((c) => c.id === value.check)?.title;
-    await client.views.open({
-      trigger_id: body.trigger_id,
-      view: renderWaiverRejectModal({
-        metadata: {
-          evaluationId: value.evaluationId,
-          digest: value.digest,
-          check: value.check,
-          waiverId: value.waiverId,
-          role,
-          ...(data.channel ? { channel: data.channel } : {}),
-        },
-        checkTitle: title ?? value.check,
-      }),
-    });
-  };
+export async function openWaiverRejectModal(
+  services: SlackServices,
+  { body, client }: ButtonArgs,
+  data: ClickData,
+): Promise<void> {
+  const button = decisionButton(data);
+  if (!button) return;
+  const { value, role } = button;
+  if ((await approverWithin(services, body.user.id, role, 1000)) !== true) return;
+  const title = (await services.store.getState(value.evaluationId))?.checks.find((c) => c.id === value.check)?.title;
+  await client.views.open({
+    trigger_id: body.trigger_id,
+    view: renderWaiverRejectModal({
+      metadata: {
+        evaluationId: value.evaluationId,
+        digest: value.digest,
+        check: value.check,
+        waiverId: value.waiverId,
+        role,
+        ...(data.channel ? { channel: data.channel } : {}),
+      },
+      checkTitle: title ?? value.check,
+    }),
+  });
 }
 
 /**
