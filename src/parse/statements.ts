@@ -411,9 +411,9 @@ export interface ReviewStatement {
 const REVIEW_NEGATED_NOT_DONE =
   /\bno (?:further |outstanding |open |remaining )?(?:changes requested|requested changes|pending (?:items?|changes|comments)|todos?|blocking (?:findings|issues|comments))\b|\bnothing (?:pending|outstanding|open)\b/gi;
 const REVIEW_NOT_DONE =
-  /\b(not (?:yet )?(?:been )?(?:reviewed|approved|signed off)|review (?:is )?pending|pending review|review (?:is )?in progress|awaiting (?:review|approval)|todo|tbd|to be done|not done|not started|changes requested|requested changes|needs changes|rejected|review (?:is )?(?:scheduled|planned))\b/i;
+  /\b(not (?:yet )?(?:been )?(?:reviewed|approved|signed off)|review (?:is )?pending|pending review|review (?:is )?in progress|awaiting (?:review|approval)|pending (?:approval|sign-off)|(?:approval|sign-off) (?:is )?pending|todo|tbd|to be done|not done|not started|changes requested|requested changes|needs changes|rejected|review (?:is )?(?:scheduled|planned))\b/i;
 const REVIEW_DONE =
-  /\b(reviewed by|approved|review (?:completed|complete|done|passed)|lgtm|signed off|sign-off given)\b/i;
+  /\b(reviewed (?:and (?:approved|merged) )?by|[1-9]\d* approvals?|approved|review (?:completed|complete|done|passed)|passed (?:code )?review|lgtm|signed off|sign-off given)\b/i;
 const REVIEW_NOT_DONE_VALUE =
   /^(?:pending|open|todo|tbd|to do|n\/?a|none|-|—|in progress|not started|not done|blocked|rejected|changes requested|requested changes|awaiting[\w\s]*|scheduled[\w\s]*|planned[\w\s]*)[.!]?$/i;
 const REVIEW_STATUS_LABEL =

@@ -112,4 +112,14 @@ describe('readReview', () => {
       line: 5,
     });
   });
+
+  it('merge-request wording: "reviewed and merged by", "2 approvals"; approval still pending is not done', () => {
+    const merged = review('PR #142 reviewed and merged by M. Okafor (2 approvals).');
+    expect(merged.notDone).toEqual([]);
+    expect(merged.done.map((d) => d.phrase)).toEqual(['reviewed and merged by', '2 approvals']);
+    expect(review('Merge request !88: 1 approval, CI green.').done[0]!.phrase).toBe('1 approval');
+    expect(review('0 approvals so far.').done).toEqual([]);
+    expect(review('Reviewer assigned; approval pending.').notDone[0]!.phrase).toBe('approval pending');
+    expect(review('Pending approval from the platform team.').notDone[0]!.phrase).toBe('pending approval');
+  });
 });

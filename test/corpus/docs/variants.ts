@@ -249,6 +249,12 @@ export const VARIANTS: Variant[] = [
     files: { [REPORT]: both(replace('- Seed: 42 (fixed)', '- Random seed = 42'), replace(/- Environment: .*\n/, '- Python: 3.11.2\n- PyTorch: 1.13.0a0\n')) },
     expect: [{ check: 'repro.documented', status: 'pass', evidence: [(at) => `seed 42 (${at(REPORT, 'Random seed = 42')})`, (at) => `Python 3.11.2 (${at(REPORT, '- Python: 3.11.2')}), PyTorch 1.13.0a0 (${at(REPORT, '- PyTorch: 1.13.0a0')})`] }],
   },
+  {
+    name: 'code review as a merge request: "PR #142 reviewed and merged by M. Okafor (2 approvals)"',
+    kind: 'benign',
+    files: review('PR #142 (inference code and export script) reviewed and merged by M. Okafor (2 approvals).'),
+    expect: [{ check: 'qa.code_review', status: 'pass', evidence: [(at) => `review recorded: "reviewed and merged by" (${at(REPORT, 'PR #142')})`] }],
+  },
 
   // ------------------------------------------------------------------ defects: must block
   {
@@ -360,6 +366,12 @@ export const VARIANTS: Variant[] = [
     kind: 'defect',
     files: review('Reviewed by M. Okafor on 2026-11-27. Not approved yet: changes requested in preprocess().'),
     expect: [{ check: 'qa.code_review', status: 'fail', evidence: [(at) => /says "not approved"/, (at) => `(${at(REPORT, 'Reviewed by M. Okafor on')})`] }],
+  },
+  {
+    name: 'code review: reviewer assigned, approval pending',
+    kind: 'defect',
+    files: review('Reviewer: M. Okafor (assigned 2026-11-27); approval pending.'),
+    expect: [{ check: 'qa.code_review', status: 'fail', evidence: [(at) => `says "approval pending": Reviewer: M. Okafor (assigned 2026-11-27); approval pending. (${at(REPORT, 'approval pending')})`] }],
   },
   {
     name: 'code review approved with an open P1 finding',
