@@ -725,7 +725,11 @@ export class EvaluationStore {
    * version: a withdrawal or a rerun that re-opens one puts it back in the same transition).
    */
   async listOpen(limit = 200): Promise<EvaluationState[]> {
-    const ids = await this.redis.zrange(`${this.prefix}open`, '0', String(Math.max(0, limit - 1)));
+    return this.openStates(await this.redis.zrange(this.openKey, '0', String(Math.max(0, limit - 1))));
+  }
+
+  /** The states of these open-index entries that are still open; gone and terminal ones leave the index. */
+  private async openStates(ids: readonly string[]): Promise<EvaluationState[]> {
     const out: EvaluationState[] = [];
     for (const id of ids) {
       const s = await this.getState(id);
@@ -749,21 +753,7 @@ export class EvaluationStore {
    */
   async listOpenNewest(scan = 200): Promise<{ states: EvaluationState[]; more: boolean }> {
     const ids = await this.redis.zrevrange(this.openKey, '0', String(Math.max(0, scan)));
-    const more = ids.length > scan;
-    const out: EvaluationState[] = [];
-    for (const id of ids.slice(0, scan)) {
-      const s = await this.getState(id);
-      if (!s) {
-        await this.redis.zrem(this.openKey, id);
-        continue;
-      }
-      if (isSettled(s)) {
-        await this.dropFromOpen(s);
-        continue;
-      }
-      out.push(s);
-    }
-    return { states: out, more };
+    return { states: await this.openStates(ids.slice(0, scan)), more: ids.length > scan };
   }
 
   /** Audit entries, oldest first; optionally only those of one evaluation. */
