@@ -261,4 +261,31 @@ describe('waivers through Slack: requested, approved by the policy’s roles, sh
     expect(audit.some((a) => a.type === 'waiver_rejected' && a.actor === U.prod)).toBe(true);
     expect(audit.some((a) => a.type === 'waiver_refused' && a.data.reason === 'not_waivable')).toBe(true);
   });
+
+  it('garbled waiver buttons are refused and audited as waiver refusals; no modal opens', async () => {
+    const modals = h.fake.callsOf('views.open').length;
+    const cases = [
+      ['waiver_request', 'not-a-waiver-button'],
+      ['waiver_approve_technical', '{"e":"ev-1"}'],
+      ['waiver_reject_product', 'garbled-reject'],
+    ] as const;
+    for (const [action, value] of cases) {
+      const before = h.ephemeralsTo(U.outsider).length;
+      await h.click(U.outsider, action, value);
+      await waitFor(async () => {
+        const audit = await h.store.readAudit();
+        return audit.some(
+          (a) =>
+            a.type === 'waiver_refused' &&
+            a.actor === U.outsider &&
+            a.data.reason === 'garbled_button' &&
+            a.data.action_id === action &&
+            a.data.value === value,
+        );
+      }, `the audit entry of the garbled ${action}`);
+      await waitFor(() => h.ephemeralsTo(U.outsider).length > before, `the refusal of the garbled ${action}`);
+      expect(h.ephemeralsTo(U.outsider).at(-1)).toContain('does not belong to a gate message');
+    }
+    expect(h.fake.callsOf('views.open')).toHaveLength(modals);
+  });
 });
