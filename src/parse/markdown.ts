@@ -345,15 +345,30 @@ export function normalizeTitle(s: string): string {
     .join(' ');
 }
 
+/** The words of `want` appear in `title` in the same order, others between them ("monitoring and alerting recommendation"). */
+function hasWordsInOrder(title: string, want: string): boolean {
+  const words = title.split(' ');
+  let k = 0;
+  for (const w of want.split(' ')) {
+    while (k < words.length && words[k] !== w) k++;
+    if (k++ >= words.length) return false;
+  }
+  return true;
+}
+
 /**
  * Sections whose title is `name` (numbering, case, punctuation and plurals ignored); when none is
- * exact, those whose title contains it as whole words. Document order.
+ * exact, those whose title contains it as whole words; when none does, those whose title has its
+ * words in order with others between ("Monitoring & Alerting Recommendations"). Document order.
  */
 export function findSections(doc: MarkdownDocument, name: string): Section[] {
   const want = normalizeTitle(name);
-  const exact = doc.sections.filter((s) => normalizeTitle(s.title) === want);
-  if (exact.length) return exact;
-  return doc.sections.filter((s) => ` ${normalizeTitle(s.title)} `.includes(` ${want} `));
+  const titles = doc.sections.map((s) => ({ s, t: normalizeTitle(s.title) }));
+  const exact = titles.filter((x) => x.t === want);
+  if (exact.length) return exact.map((x) => x.s);
+  const contains = titles.filter((x) => ` ${x.t} `.includes(` ${want} `));
+  if (contains.length) return contains.map((x) => x.s);
+  return titles.filter((x) => want !== '' && hasWordsInOrder(x.t, want)).map((x) => x.s);
 }
 
 export function findSection(doc: MarkdownDocument, name: string): Section | undefined {

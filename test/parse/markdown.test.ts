@@ -76,6 +76,16 @@ describe('parseMarkdown: section tree', () => {
     ).toEqual([2, 4]);
   });
 
+  it('last: the name\'s words in order with others between ("Monitoring & Alerting Recommendations")', () => {
+    const d = doc('## Monitoring & Alerting Recommendations\na\n## Recommendations for Monitoring\nb\n');
+    expect(findSections(d, 'Monitoring Recommendations').map((s) => s.line)).toEqual([1]);
+    // A contiguous match wins over words in order.
+    const both = doc('## Monitoring and Alerting Recommendations\na\n## Production Monitoring Recommendations\nb\n');
+    expect(findSections(both, 'Monitoring Recommendations').map((s) => s.line)).toEqual([3]);
+    // Every word must be there: "## Monitoring" alone is not "Monitoring Recommendations".
+    expect(findSection(doc('## Monitoring\na\n'), 'Monitoring Recommendations')).toBeUndefined();
+  });
+
   it('headings inside fenced code and a "---" under a list item or table are not headings', () => {
     expect(
       doc('## Real ##\n```python\n# not a heading\n```\n~~~\n## Nope\n~~~\n').sections.map((x) => x.title),

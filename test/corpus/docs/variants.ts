@@ -255,6 +255,15 @@ export const VARIANTS: Variant[] = [
     files: review('PR #142 (inference code and export script) reviewed and merged by M. Okafor (2 approvals).'),
     expect: [{ check: 'qa.code_review', status: 'pass', evidence: [(at) => `review recorded: "reviewed and merged by" (${at(REPORT, 'PR #142')})`] }],
   },
+  {
+    name: 'deployment guide section titled "Monitoring & Alerting Recommendations"',
+    kind: 'benign',
+    files: { [GUIDE]: replace('## Monitoring Recommendations', '## Monitoring & Alerting Recommendations') },
+    expect: [
+      { check: 'docs.deployment_guide', status: 'pass', evidence: [(at) => `Monitoring Recommendations l.${at(GUIDE, '## Monitoring & Alerting').split(':')[1]}`] },
+      { check: 'docs.monitoring', status: 'pass', evidence: [(at) => `${GUIDE} "Monitoring & Alerting Recommendations" (line ${at(GUIDE, '## Monitoring & Alerting').split(':')[1]})`] },
+    ],
+  },
 
   // ------------------------------------------------------------------ defects: must block
   {
