@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './runs.js';
 import { waitFor } from './wait.js';
 
@@ -8,6 +11,47 @@ export interface WorkerEnv {
   prefix: string;
   artifactRoot: string;
   extra?: Record<string, string>;
+  /** Hold a heavy check of this worker's at its first progress report until the test releases it. */
+  hold?: HeavyHold;
+}
+
+const HOLD_PRELOAD = pathToFileURL(path.join(REPO_ROOT, 'test/helpers/heavy-hold-preload.ts')).href;
+
+/**
+ * Holds the first heavy check that reports progress under `label` (by default "latency":
+ * export.inference's latency test) on the workers started with it, until `release()`: the check
+ * is then certainly still running, with progress stored, when a test kills, stops or cuts off its
+ * worker (heavy-hold-preload.ts does the holding in the worker's heavy-check child). Production
+ * code has no part in it.
+ */
+export class HeavyHold {
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'readiness-hold-'));
+
+  constructor(readonly label = 'latency') {}
+
+  get env(): Record<string, string> {
+    return { READINESS_TEST_HEAVY_HOLD: this.dir, READINESS_TEST_HEAVY_HOLD_LABEL: this.label };
+  }
+
+  /** The pid of the heavy-check child holding the check, once one does. */
+  get holder(): number | null {
+    try {
+      return Number(readFileSync(path.join(this.dir, 'held'), 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Lets the held check go on (its held messages go out within a poll, 25 ms). */
+  release(): void {
+    writeFileSync(path.join(this.dir, 'release'), '');
+  }
+
+  /** Releases the check and removes the folder. */
+  remove(): void {
+    this.release();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 /** Settings that make stalled-job recovery observable within a test (production defaults are minutes). */
@@ -24,6 +68,7 @@ export function workerEnv(e: WorkerEnv): NodeJS.ProcessEnv {
     REDIS_PREFIX: e.prefix,
     ARTIFACT_ROOT: e.artifactRoot,
     LOG_LEVEL: 'info',
+    ...e.hold?.env,
     ...e.extra,
   };
 }
@@ -37,7 +82,13 @@ export class WorkerProcess {
   constructor(env: WorkerEnv, queues = 'light,heavy') {
     this.proc = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(REPO_ROOT, 'test/workers/fixtures/worker.ts'), queues],
+      [
+        '--import',
+        'tsx',
+        ...(env.hold ? ['--import', HOLD_PRELOAD] : []),
+        path.join(REPO_ROOT, 'test/workers/fixtures/worker.ts'),
+        queues,
+      ],
       {
         cwd: REPO_ROOT,
         env: workerEnv(env),

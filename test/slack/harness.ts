@@ -25,7 +25,7 @@ import {
   rejectSubmission,
   signedHeaders,
 } from '../helpers/slack-sign.js';
-import { WorkerProcess } from '../helpers/workers.js';
+import { type HeavyHold, WorkerProcess } from '../helpers/workers.js';
 
 export const SECRET = 'test-signing-secret-0123456789';
 export const CHANNEL = 'C0GATE';
@@ -61,6 +61,8 @@ export interface HarnessOptions {
   now?: () => Date;
   /** The app's clock for sign-off asking, reminders and escalation (default Date.now). */
   clock?: () => number;
+  /** Hold a heavy check of the workers at its first progress report until the test releases it. */
+  heavyHold?: HeavyHold;
   /** Attestations, revocation and webhooks after each render, as `readiness serve` sets them up. */
   gateHook?: (h: Harness) => Promise<((files: FilesClient) => GateObserver) | null>;
 }
@@ -100,6 +102,7 @@ export class Harness {
       ...(opts.now ? { now: opts.now } : {}),
     });
     this.queues = new ReadinessQueues(this.redis, this.prefix);
+    this.heavyHold = opts.heavyHold;
     if (opts.workers !== false) await this.startWorkers();
     await this.fake.start();
     this.fake.usergroups = { S0TECHLEADS: [U.lead2] };
@@ -115,6 +118,7 @@ export class Harness {
   private renderIntervalMs = 200;
   private gateObserver: ((files: FilesClient) => GateObserver) | undefined;
   private clock: (() => number) | undefined;
+  private heavyHold: HeavyHold | undefined;
 
   /** (Re)starts the app process part: Bolt receiver, renderer, events consumer. */
   async startApp(): Promise<void> {
@@ -155,6 +159,7 @@ export class Harness {
       redisUrl: inject('redisUrl'),
       prefix: this.prefix,
       artifactRoot: this.artifactRoot,
+      ...(this.heavyHold ? { hold: this.heavyHold } : {}),
     }).ready();
   }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { submitEvaluation } from '../../src/evaluations/service.js';
 import { waitForChecks } from '../../src/evaluations/wait.js';
 import { checkJobId } from '../../src/queue/names.js';
@@ -11,7 +11,7 @@ import { slowLatencyLayer, waitForProgress } from '../helpers/evaluations.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
 import { waitFor } from '../helpers/wait.js';
-import { FAST_STALL_ENV, WorkerProcess } from '../helpers/workers.js';
+import { FAST_STALL_ENV, HeavyHold, WorkerProcess } from '../helpers/workers.js';
 
 async function waitForAudit(
   st: EvaluationStore,
@@ -50,10 +50,24 @@ afterAll(async () => {
   await redis.quit();
 });
 
+/**
+ * export.inference of the test's evaluation held at its first progress report on whichever worker
+ * takes it first, so that worker is certainly in the middle of it when the test kills it; a worker
+ * taking the job over runs it through.
+ */
+function holdInference(): HeavyHold {
+  const hold = new HeavyHold();
+  onTestFinished(() => hold.remove());
+  return hold;
+}
+
 describe('a worker killed in the middle of a heavy check', () => {
   it('another worker completes it; the result is stored exactly once and the audit shows both attempts', async () => {
+    const hold = holdInference();
     for (let i = 0; i < 2; i++)
-      workers.push(new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot, extra: FAST_STALL_ENV }));
+      workers.push(
+        new WorkerProcess({ redisUrl: inject('redisUrl'), prefix, artifactRoot, extra: FAST_STALL_ENV, hold }),
+      );
     await Promise.all(workers.map((w) => w.ready()));
     const { evaluation } = await submitEvaluation(store, queues, {
       artifactRoot,
@@ -97,7 +111,8 @@ describe('a worker killed in the middle of a heavy check', () => {
     const p = uniquePrefix('crash-defaults');
     const st = new EvaluationStore(redis, { prefix: p });
     const qs = new ReadinessQueues(redis, p);
-    const pair = [0, 1].map(() => new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: p, artifactRoot }));
+    const hold = holdInference();
+    const pair = [0, 1].map(() => new WorkerProcess({ redisUrl: inject('redisUrl'), prefix: p, artifactRoot, hold }));
     workers.push(...pair);
     await Promise.all(pair.map((w) => w.ready()));
     const { evaluation } = await submitEvaluation(st, qs, {
@@ -145,7 +160,7 @@ describe('a worker killed in the middle of a heavy check', () => {
       artifactRoot,
       extra: { ...FAST_STALL_ENV, WORKER_MAX_STALLED_COUNT: '0' },
     };
-    const first = await new WorkerProcess(env).ready();
+    const first = await new WorkerProcess({ ...env, hold: holdInference() }).ready();
     workers.push(first);
     const { evaluation } = await submitEvaluation(st, qs, {
       artifactRoot,

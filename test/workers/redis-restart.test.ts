@@ -10,7 +10,7 @@ import { slowLatencyLayer, waitForProgress } from '../helpers/evaluations.js';
 import { OwnRedis } from '../helpers/redis-server.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
-import { FAST_STALL_ENV, WorkerProcess } from '../helpers/workers.js';
+import { FAST_STALL_ENV, HeavyHold, WorkerProcess } from '../helpers/workers.js';
 
 const artifactRoot = path.dirname(EXAMPLE_RUN);
 const prefix = uniquePrefix('aof');
@@ -27,7 +27,11 @@ beforeAll(async () => {
   queues = new ReadinessQueues(redis, prefix);
 });
 
+/** export.inference held at its first progress report: Redis certainly restarts in the middle of it. */
+const hold = new HeavyHold();
+
 afterAll(async () => {
+  hold.remove();
   await worker?.stop('SIGKILL');
   await queues.close();
   redis.disconnect();
@@ -52,9 +56,16 @@ describe('Redis restarted (AOF on) between enqueue and completion', () => {
     expect(await waiting()).toBe(queued);
     expect((await store.getState(evaluation.id))?.checks.every((c) => c.status === 'pending')).toBe(true);
 
-    worker = await new WorkerProcess({ redisUrl: server.url, prefix, artifactRoot, extra: FAST_STALL_ENV }).ready();
+    worker = await new WorkerProcess({
+      redisUrl: server.url,
+      prefix,
+      artifactRoot,
+      extra: FAST_STALL_ENV,
+      hold,
+    }).ready();
     await waitForProgress(store, evaluation.id, 'export.inference');
     await server.restart(); // again, with the heavy check in the middle of its latency test
+    hold.release();
     const state = await waitForChecks(store, evaluation.id, { timeoutMs: 180_000 });
 
     expect(state.checks.map((c) => c.status)).toEqual(AUTOMATED_CHECKS.map(() => 'pass'));

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { submitEvaluation } from '../../src/evaluations/service.js';
 import { waitForChecks } from '../../src/evaluations/wait.js';
 import { checkJobId } from '../../src/queue/names.js';
@@ -9,7 +9,8 @@ import { EvaluationStore } from '../../src/store/redis-store.js';
 import { slowLatencyLayer, waitForProgress } from '../helpers/evaluations.js';
 import { EXAMPLE_RUN } from '../helpers/runs.js';
 import { connect, uniquePrefix } from '../helpers/store.js';
-import { FAST_STALL_ENV, WorkerProcess } from '../helpers/workers.js';
+import { waitFor } from '../helpers/wait.js';
+import { FAST_STALL_ENV, HeavyHold, WorkerProcess } from '../helpers/workers.js';
 
 const artifactRoot = path.dirname(EXAMPLE_RUN);
 let redis: Redis;
@@ -28,23 +29,27 @@ function setup(name: string) {
   const prefix = uniquePrefix(name);
   const store = new EvaluationStore(redis, { prefix });
   const queues = new ReadinessQueues(redis, prefix);
-  const spawnWorker = (extra: Record<string, string>) => {
+  const spawnWorker = (extra: Record<string, string>, hold?: HeavyHold) => {
     const w = new WorkerProcess({
       redisUrl: inject('redisUrl'),
       prefix,
       artifactRoot,
       extra: { ...FAST_STALL_ENV, ...extra },
+      ...(hold ? { hold } : {}),
     });
     all.push(w);
     return w.ready();
   };
-  return { store, queues, spawnWorker };
+  // export.inference is held at its first progress report, so the signal certainly comes during it
+  const hold = new HeavyHold();
+  onTestFinished(() => hold.remove());
+  return { store, queues, spawnWorker, hold };
 }
 
 describe('SIGTERM during a heavy check', () => {
   it('within the shutdown timeout: the job finishes on the stopping worker, then it exits 0', async () => {
-    const { store, queues, spawnWorker } = setup('sigterm-finish');
-    const w = await spawnWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '120000' });
+    const { store, queues, spawnWorker, hold } = setup('sigterm-finish');
+    const w = await spawnWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '120000' }, hold);
     const { evaluation } = await submitEvaluation(store, queues, {
       artifactRoot,
       run: 'digits-run',
@@ -54,7 +59,10 @@ describe('SIGTERM during a heavy check', () => {
     });
     const pid = await waitForProgress(store, evaluation.id, 'export.inference');
     expect(pid).toBe(w.pid);
-    expect(await w.stop('SIGTERM')).toBe(0);
+    const stopped = w.stop('SIGTERM');
+    await waitFor(() => w.output.includes('shutting down'), 'the worker to take the signal in');
+    hold.release();
+    expect(await stopped).toBe(0);
 
     const c = (await store.getState(evaluation.id))?.checks.find((x) => x.id === 'export.inference');
     expect(c?.status).toBe('pass');
@@ -69,8 +77,8 @@ describe('SIGTERM during a heavy check', () => {
   });
 
   it('past the shutdown timeout: the job returns to the queue, and the next worker completes it once', async () => {
-    const { store, queues, spawnWorker } = setup('sigterm-requeue');
-    const w = await spawnWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '200' });
+    const { store, queues, spawnWorker, hold } = setup('sigterm-requeue');
+    const w = await spawnWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '200' }, hold);
     const { evaluation } = await submitEvaluation(store, queues, {
       artifactRoot,
       run: 'digits-run',
