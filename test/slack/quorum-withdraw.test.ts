@@ -1,8 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { AttestationStore } from '../../src/store/attestations.js';
@@ -10,41 +8,10 @@ import { reportFromState } from '../../src/store/redis-store.js';
 import { independentlyVerify, type KeyFiles, makeKeyFiles, signingGateHook } from '../attestation/helpers.js';
 import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/fake-slack.js';
-import { cleanupRuns } from '../helpers/runs.js';
-import { blockText, buttons, CHANNEL, Harness, liveEvaluation, NOTIFY, U } from './harness.js';
+import { useWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { blockText, buttons, CHANNEL, liveEvaluation, NOTIFY, U, useHarness } from './harness.js';
 
 const HOOK_SECRET = 'whsec-quorum-0123456789abcdef';
-
-/** A webhook receiver that accepts everything and keeps it. */
-class Receiver {
-  readonly requests: { headers: IncomingHttpHeaders; body: string }[] = [];
-  private server: Server | null = null;
-  url = '';
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
-      req.on('end', () => {
-        this.requests.push({ headers: req.headers, body });
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
-  }
-  of(event: string, evaluation: string): { body: string }[] {
-    return this.requests.filter(
-      (r) =>
-        r.headers['x-readiness-event'] === event &&
-        (JSON.parse(r.body) as { evaluation_id: string }).evaluation_id === evaluation,
-    );
-  }
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
-}
 
 /** Technical needs two distinct approvers (U.tech and the user group's U.lead2). */
 const CONFIG = {
@@ -57,29 +24,22 @@ const CONFIG = {
 };
 
 describe('N-of-M sign-off and withdrawal through the real Bolt receiver', () => {
-  let h: Harness;
-  let receiver: Receiver;
-  let attestations: AttestationStore;
+  const receiver = useWebhookReceiver();
   let keys: KeyFiles;
-
-  beforeAll(async () => {
+  const h = useHarness(async () => {
     keys = await makeKeyFiles();
-    receiver = new Receiver();
-    await receiver.start();
-    h = await Harness.start({
+    return {
       config: {
         ...CONFIG,
         webhooks: [{ url: receiver.url, events: ['passed', 'revoked'], secret_env: 'QUORUM_HOOK_SECRET' }],
       },
       checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
       gateHook: signingGateHook(keys.privatePem, 'QUORUM_HOOK_SECRET', HOOK_SECRET),
-    });
-    attestations = new AttestationStore(h.redis, { prefix: h.prefix });
+    };
   });
-  afterAll(async () => {
-    await h?.stop();
-    await receiver?.stop();
-    await cleanupRuns();
+  let attestations: AttestationStore;
+  beforeAll(() => {
+    attestations = new AttestationStore(h.redis, { prefix: h.prefix });
   });
 
   const approved = (user: string, n: number) =>
