@@ -1,4 +1,4 @@
-import { contentLength, sectionLines } from '../parse/markdown.js';
+import { contentLength, findSection, sectionLines } from '../parse/markdown.js';
 import { readMarkdown } from '../parse/run-docs.js';
 import { defineCheck, pass, warn } from './define.js';
 import { requireSections } from './sections.js';
@@ -6,6 +6,9 @@ import { requireSections } from './sections.js';
 const CARD_TOPICS = ['Intended Use', 'Training Data', 'Performance', 'Limitation', 'Ethical Consideration'];
 const NO_CARD =
   /model card[^.\n]*\b(not (?:been )?(?:created|provided|written|included)|skipped|omitted|deferred|not required|not needed)\b|\bno model card\b/i;
+/** The same statement under a "Model Card" heading, where the heading names the card: "Not created: …". */
+const NOT_CREATED =
+  /^(?:(?:it |the card |this )?(?:was |is |has )?(?:not (?:been )?(?:created|provided|written|included)|skipped|omitted|deferred|not required|not needed)|none)\b/i;
 
 export const check = defineCheck({
   id: 'docs.model_card',
@@ -35,8 +38,12 @@ export const check = defineCheck({
     }
     const reportRel = policy.paths.final_report;
     if (await run.exists(reportRel)) {
-      const lines = sectionLines((await readMarkdown(run, reportRel, policy)).root);
-      const i = lines.findIndex((l) => NO_CARD.test(l.text));
+      const report = await readMarkdown(run, reportRel, policy);
+      const lines = sectionLines(report.root);
+      const cardSection = findSection(report, 'Model Card');
+      const inCardSection = (l: (typeof lines)[number]) =>
+        cardSection !== undefined && l.section === cardSection && NOT_CREATED.test(l.text.replace(/^[*_\s]+/, ''));
+      const i = lines.findIndex((l) => NO_CARD.test(l.text) || inCardSection(l));
       if (i >= 0) {
         const hit = lines[i]!;
         const next = lines[i + 1];

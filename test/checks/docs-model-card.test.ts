@@ -52,6 +52,28 @@ describe('docs.model_card', () => {
     expect(r.result.metrics).toEqual({ present: false, justified: true });
   });
 
+  it('reads "Not created: …" / "Skipped — …" under the report\'s own Model Card heading, which names the card', async () => {
+    for (const body of [
+      'Not created: this internal digits demo has no external users; a card is planned for v1.1.',
+      '**Skipped** — internal demo without external users; will be written before any external release.',
+    ]) {
+      const dir = await variant({ [REPORT]: replace(REPORT_CARD_SECTION, `## Model Card\n\n${body}\n`) });
+      await removeFile(dir, CARD);
+      const r = await runOn(dir, check);
+      expect(r.result.status, r.text).toBe('pass');
+      expect(r.result.evidence[0]).toMatch(new RegExp(`^${CARD} absent; ${REPORT}:51 documents why: "`));
+    }
+    // The same words under another heading do not speak of the card.
+    const dir = await variant({
+      [REPORT]: replace(
+        REPORT_CARD_SECTION,
+        '## Appendix\n\nNot created: a separate benchmark report, for lack of time.\n',
+      ),
+    });
+    await removeFile(dir, CARD);
+    expect((await runOn(dir, check)).result.status).toBe('warn');
+  });
+
   it('warns when the report says the card was skipped but gives no justification', async () => {
     const dir = await variant({ [REPORT]: replace(REPORT_CARD_SECTION, 'Model card not created.\n') });
     await removeFile(dir, CARD);
