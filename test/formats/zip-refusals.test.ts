@@ -250,6 +250,7 @@ describe('zip reader: the central directory', () => {
       expect.objectContaining({
         code: 'UNSUPPORTED_FORMAT',
         hostile: false,
+        file: 'ckpt.pt',
         message: 'ckpt.pt: zip entry "a/data.pkl" is encrypted',
       }),
     );
@@ -426,6 +427,7 @@ describe('zip reader: reading entries', () => {
       await expect(z.readEntry(e, 4)).rejects.toThrow(
         expect.objectContaining({
           code: 'TOO_LARGE',
+          file: 'ckpt.pt',
           message: 'ckpt.pt: zip entry "a/data.pkl" is 5 bytes; the limit is 4',
         }),
       );
@@ -444,6 +446,7 @@ describe('zip reader: reading entries', () => {
       await expect(z.readEntry(z.get('a/data.pkl')!, 100)).rejects.toThrow(
         expect.objectContaining({
           code: 'UNSUPPORTED_FORMAT',
+          file: 'ckpt.pt',
           message: 'ckpt.pt: zip entry "a/data.pkl" uses compression method 12; only stored and deflate are read',
         }),
       );
@@ -473,6 +476,7 @@ describe('zip reader: reading entries', () => {
       await expect(z.readEntry(z.get('a/data.pkl')!, 100)).rejects.toThrow(
         expect.objectContaining({
           code: 'PARSE_ERROR',
+          file: 'ckpt.pt',
           message: 'ckpt.pt: zip entry "a/data.pkl" is not valid deflate data',
         }),
       );
@@ -543,6 +547,7 @@ describe('zip reader: reading entries', () => {
         await expect(take()).rejects.toThrow(
           expect.objectContaining({
             code: 'PARSE_ERROR',
+            file: 'ckpt.pt',
             message: `ckpt.pt: bytes ${from}..${to} are outside zip entry "a/data.pkl" (5 bytes)`,
           }),
         );
@@ -554,7 +559,11 @@ describe('zip reader: reading entries', () => {
     await withZip(buildZip([one]), async (z) => {
       const foreign = { ...z.get('a/data.pkl')! };
       await expect(z.dataStart(foreign)).rejects.toThrow(
-        expect.objectContaining({ code: 'INTERNAL', message: 'ckpt.pt: "a/data.pkl" is not an entry of this archive' }),
+        expect.objectContaining({
+          code: 'INTERNAL',
+          file: 'ckpt.pt',
+          message: 'ckpt.pt: "a/data.pkl" is not an entry of this archive',
+        }),
       );
       await expect(z.dataStart(z.get('a/data.pkl')!)).resolves.toEqual({ start: 40 });
       expect(z.get('a/nothing')).toBeUndefined();
@@ -567,7 +576,7 @@ describe('zip reader: reading entries', () => {
     const zip = buildZip([one]);
     // told the file is 10 bytes longer than it is: the end record is looked for past its end
     await expect(withZip(zip, async () => 0, DEFAULT_ZIP_LIMITS, zip.length + 10)).rejects.toThrow(
-      expect.objectContaining({ code: 'PARSE_ERROR', message: 'ckpt.pt: zip archive is truncated' }),
+      expect.objectContaining({ code: 'PARSE_ERROR', file: 'ckpt.pt', message: 'ckpt.pt: zip archive is truncated' }),
     );
   });
 
