@@ -3,7 +3,7 @@
  * every command is defined up front, before any of their implementations is imported.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parseAccuracy } from '../parse/numbers.js';
+import { parseTargetValue } from '../parse/numbers.js';
 import type { CheckQueueKind } from '../queue/names.js';
 import { JUNIT_WARNINGS_AS } from '../report/junit.js';
 import { FORMATS, type Io } from './output.js';
@@ -16,9 +16,8 @@ export interface TargetFlag {
 }
 
 export function parseTarget(v: string): TargetFlag {
-  const a = v.trim() === '' ? null : parseAccuracy(v);
-  if (!a || !/^\s*\d+(\.\d+)?\s*%?\s*$/.test(v))
-    throw new InvalidArgumentError(`expected a percentage (85, 85%) or a fraction (0.85), got "${v}"`);
+  const a = parseTargetValue(v);
+  if (!a) throw new InvalidArgumentError(`expected a percentage (85, 85%) or a fraction (0.85), got "${v}"`);
   return { percent: a.percent, read: a.read, raw: v.trim() };
 }
 

@@ -64,6 +64,15 @@ export function parseAccuracy(s: string | number): Accuracy | null {
   return accuracyOf(n.exact, n.percentSign, s.trim(), n.decimals);
 }
 
+/**
+ * A target given on a command line (`--target`): a plain number, a percent or a fraction at most 1
+ * read by the same rule as the artifacts' accuracies (0.9 is 90 %); null for anything else.
+ */
+export function parseTargetValue(v: string): Accuracy | null {
+  if (!/^\s*\d+(\.\d+)?\s*%?\s*$/.test(v)) return null;
+  return parseAccuracy(v);
+}
+
 /** Half of the last written digit, in percent: "97.2%" → 0.05, "0.972" → 0.05. */
 export function roundingTolerance(a: Accuracy): Decimal {
   // 0.5 × 10^-decimals, × 100 for a fraction.

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { checkRelativePath } from '../artifacts/run.js';
 import { CHECK_IDS } from '../checks/registry.js';
 import { errorMessage, GateError } from '../errors.js';
+import { type Accuracy, parseTargetValue } from '../parse/numbers.js';
 
 /** A parsed `/readiness …` command. */
 export type ReadinessCommand =
-  | { kind: 'run'; run: string; target?: number; policy?: string }
+  /** `targetAsFraction`: the --target as written, when it was a fraction (0.9 → target 90). */
+  | { kind: 'run'; run: string; target?: number; targetAsFraction?: string; policy?: string }
   | { kind: 'status'; run?: string }
   | { kind: 'rerun'; run: string; check?: string }
   | { kind: 'report'; run: string }
@@ -44,10 +46,14 @@ const RunName = z
       return z.NEVER;
     }
   });
-const Target = z.coerce
-  .number({ message: 'expected a percentage' })
-  .min(0, 'a target is between 0 and 100')
-  .max(100, 'a target is between 0 and 100');
+/** `--target` by the CLI's rule: a percent (85, 85%) or a fraction at most 1 (0.85 is 85 %). */
+function targetFlag(value: string): Accuracy {
+  const a = parseTargetValue(value);
+  if (a) return a;
+  if (/^\s*\d+(\.\d+)?\s*%?\s*$/.test(value))
+    throw new CommandUsageError(`--target: a target is between 0 and 100, got "${value}"`);
+  throw new CommandUsageError(`--target: expected a percentage (85, 85%) or a fraction (0.85), got "${value}"`);
+}
 const PolicyName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a policy name (letters, digits, "-", "_", ".")');
@@ -105,7 +111,7 @@ export function parseCommand(text: string, opts: ParseOptions = {}): ReadinessCo
       return { kind: 'help' };
     case 'run': {
       const positional: string[] = [];
-      let target: number | undefined;
+      let target: Accuracy | undefined;
       let policy: string | undefined;
       for (let i = 0; i < rest.length; i++) {
         const tok = rest[i] ?? '';
@@ -113,7 +119,7 @@ export function parseCommand(text: string, opts: ParseOptions = {}): ReadinessCo
         if (m) {
           const value = m[2] ?? rest[++i];
           if (value === undefined || value === '') throw new CommandUsageError(`--${m[1]} needs a value`);
-          if (m[1] === 'target') target = field(Target, value, '--target');
+          if (m[1] === 'target') target = targetFlag(value);
           else policy = teamPolicy(value, opts.policies);
         } else if (tok.startsWith('--')) {
           throw new CommandUsageError(`unknown option ${tok} (run takes --target N and --policy NAME)`);
@@ -125,7 +131,8 @@ export function parseCommand(text: string, opts: ParseOptions = {}): ReadinessCo
       return {
         kind: 'run',
         run: field(RunName, positional[0] ?? '', 'run'),
-        ...(target !== undefined ? { target } : {}),
+        ...(target !== undefined ? { target: target.percent } : {}),
+        ...(target?.read === 'fraction' ? { targetAsFraction: target.raw } : {}),
         ...(policy ? { policy } : {}),
       };
     }

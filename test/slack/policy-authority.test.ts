@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
@@ -17,10 +17,10 @@ describe('/readiness run: the run and the flags may only tighten the team policy
   });
 
   it('--target below the team target: an ephemeral error naming the field, the team value and the attempt; no evaluation', async () => {
-    await h.command(U.requester, `run ${h.runName} --target 1`);
+    await h.command(U.requester, `run ${h.runName} --target 50`);
     const reply = await waitFor(() => replies(h).find((t) => t.includes('target_accuracy')), 'the refusal');
     expect(reply).toContain('command-line flags: target_accuracy: may only be made stricter than the team policy');
-    expect(reply).toContain('the team policy has 85, attempted 1');
+    expect(reply).toContain('the team policy has 85, attempted 50');
     expect(await h.evaluations()).toEqual([]);
   });
 
@@ -56,4 +56,19 @@ describe('/readiness run: the run and the flags may only tighten the team policy
       expect.arrayContaining([line, 'model_name: null → "Digits" (readiness.yml)']),
     );
   }, 90_000);
+
+  it('--target 0.9 is read as 90 % by the same rule as the CLI and the artifacts, and the ack says so', async () => {
+    await rm(path.join(h.runDir, 'readiness.yml'), { force: true });
+    const ack = JSON.parse((await h.command(U.requester, `run ${h.runName} --target 0.9`)).text) as { text: string };
+    expect(ack.text).toContain('`--target 0.9` is read as a fraction: 90% (write `0.9%` for 0.9 percent).');
+    const made = await waitFor(async () => {
+      const s = await h.store.latestForRun(h.runName);
+      return s?.evaluation.policy.policy.target_accuracy === 90 ? s : null;
+    }, 'the evaluation with target 90');
+    expect(made.evaluation.policy.policy.target_accuracy).toBe(90);
+    // a percentage is taken as written and not remarked on
+    const plain = JSON.parse((await h.command(U.requester, `run ${h.runName} --target 90.5`)).text) as { text: string };
+    expect(plain.text).toContain('Evaluating');
+    expect(plain.text).not.toContain('fraction');
+  });
 });

@@ -43,6 +43,13 @@ function statusRow(s: EvaluationState): StatusRow {
   };
 }
 
+/** Says how a fractional `--target` was read, so 0.9 meaning 90 % is never silent (as the CLI does). */
+function targetNote(cmd: ReadinessCommand): string {
+  if (cmd.kind !== 'run' || cmd.targetAsFraction === undefined || cmd.target === undefined) return '';
+  const t = escapeMrkdwn(cmd.targetAsFraction);
+  return ` \`--target ${t}\` is read as a fraction: ${Number(cmd.target.toFixed(4))}% (write \`${t}%\` for ${t} percent).`;
+}
+
 /** Errors a user can act on (run not found, path escapes, bad policy) versus our own failures. */
 function userFacing(err: unknown): string {
   if (err instanceof GateError) return err.message;
@@ -105,7 +112,9 @@ export function readinessCommand(services: SlackServices, intake: IntakeWriter) 
     if (cmd.kind === 'run' || cmd.kind === 'rerun')
       await ack(
         ephemeral(
-          renderNotice(`⏳ Evaluating \`${escapeMrkdwn(cmd.run)}\`… the gate message will appear in this channel.`),
+          renderNotice(
+            `⏳ Evaluating \`${escapeMrkdwn(cmd.run)}\`… the gate message will appear in this channel.${targetNote(cmd)}`,
+          ),
         ),
       );
     else await ack();
