@@ -49,6 +49,12 @@ export const DEFAULT_CONFIG = {
   notification_channel: NOTIFY,
 };
 
+/** One approver a role, nobody in two roles, no user groups. */
+export const ONE_APPROVER_PER_ROLE = {
+  roles: { technical: { users: [U.tech] }, product: { users: [U.prod] }, compliance: { users: [U.comp] } },
+  notification_channel: NOTIFY,
+};
+
 export interface HarnessOptions {
   config?: Record<string, unknown>;
   checks?: readonly CheckDefinition[];

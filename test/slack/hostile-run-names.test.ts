@@ -3,35 +3,18 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { type RecordedCall, waitFor } from '../helpers/fake-slack.js';
-import { CHANNEL, NOTIFY, U, useHarness } from './harness.js';
+import { liveSequences, strings } from '../helpers/slack-text.js';
+import { CHANNEL, ONE_APPROVER_PER_ROLE, U, useHarness } from './harness.js';
 
 /** Run folder names a member who can create folders under the artifact root might pick. */
 const MENTIONS = '<!channel> <!here> <@U0VICTIM> <!subteam^S0LEADS|@leads> @here';
 /** Nested: the folder `<https:` holding `evil.example|Approve here>` (a path cannot hold "//"). */
 const LINK = '<https:/evil.example|Approve here>';
 
-function strings(v: unknown, out: string[] = []): string[] {
-  if (typeof v === 'string') out.push(v);
-  else if (Array.isArray(v)) for (const x of v) strings(x, out);
-  else if (v && typeof v === 'object') for (const x of Object.values(v)) strings(x, out);
-  return out;
-}
-
-/** Live control sequences and auto-linkable forms in one string. */
-function liveSequences(s: string): string[] {
-  const found = [...s.matchAll(/<[^<>]*>/g)].map((m) => m[0]);
-  for (const m of s.matchAll(/@(here|channel|everyone)\b|[A-Za-z][A-Za-z0-9+.-]*:\/\/|\bwww\.|\bmailto:/gi))
-    found.push(m[0]);
-  return found;
-}
-
 describe('hostile run names in the requester’s DM and the report upload stay inert', () => {
   const h = useHarness({
     checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
-    config: {
-      roles: { technical: { users: [U.tech] }, product: { users: [U.prod] }, compliance: { users: [U.comp] } },
-      notification_channel: NOTIFY,
-    },
+    config: ONE_APPROVER_PER_ROLE,
   });
   beforeAll(async () => {
     await cp(h.runDir, path.join(h.artifactRoot, MENTIONS), { recursive: true });

@@ -4,19 +4,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMATED_CHECKS } from '../../src/checks/registry.js';
 import { FakeSlack, type RecordedCall, waitFor } from '../helpers/fake-slack.js';
 import { mutateText } from '../helpers/runs.js';
-import { NOTIFY, U, useHarness } from './harness.js';
+import { liveSequences, strings } from '../helpers/slack-text.js';
+import { NOTIFY, ONE_APPROVER_PER_ROLE, U, useHarness } from './harness.js';
 
 /** Text an attacker who writes the run's files would like to see in Slack, live. */
 const HOSTILE =
   '<!channel> <!here> <!everyone> <!subteam^S0TECHLEADS|@leads> <@U0VICTIM> <#C0GENERAL> <https://evil.example/approve|Approve here> @here https://evil.example mailto:ceo@evil.example';
-
-/** Every string anywhere in a recorded Web API call (text, blocks, views, attachments, comments). */
-function strings(v: unknown, out: string[] = []): string[] {
-  if (typeof v === 'string') out.push(v);
-  else if (Array.isArray(v)) for (const x of v) strings(x, out);
-  else if (v && typeof v === 'object') for (const x of Object.values(v)) strings(x, out);
-  return out;
-}
 
 /** mrkdwn objects of a call's payload. */
 function mrkdwnObjects(v: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] {
@@ -29,21 +22,10 @@ function mrkdwnObjects(v: unknown, out: Record<string, unknown>[] = []): Record<
   return out;
 }
 
-/** Live control sequences and auto-linkable forms in one string. */
-function liveSequences(s: string): string[] {
-  const found = [...s.matchAll(/<[^<>]*>/g)].map((m) => m[0]);
-  for (const m of s.matchAll(/@(here|channel|everyone)\b|[A-Za-z][A-Za-z0-9+.-]*:\/\/|\bwww\.|\bmailto:/gi))
-    found.push(m[0]);
-  return found;
-}
-
 describe('artifact text never becomes a live mention, broadcast or link in Slack', () => {
   const h = useHarness({
     checks: AUTOMATED_CHECKS.filter((c) => !c.heavy),
-    config: {
-      roles: { technical: { users: [U.tech] }, product: { users: [U.prod] }, compliance: { users: [U.comp] } },
-      notification_channel: NOTIFY,
-    },
+    config: ONE_APPROVER_PER_ROLE,
   });
   beforeAll(async () => {
     await writeFile(path.join(h.runDir, 'readiness.yml'), `model_name: ${JSON.stringify(HOSTILE)}\n`);
