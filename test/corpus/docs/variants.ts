@@ -303,6 +303,12 @@ export const VARIANTS: Variant[] = [
     expect: [{ check: 'qa.known_issues', status: 'fail', evidence: [(at) => `open P1 issue (${at(REPORT, '- P1: prefixed')}): P1: prefixed label names break the decoder`] }],
   },
   {
+    name: '"not reproducible anymore" does not close a P1',
+    kind: 'defect',
+    files: ki('- P1: crash on resize, not reproducible anymore after v1.0.1'),
+    expect: [{ check: 'qa.known_issues', status: 'fail', evidence: [(at) => `open P1 issue (${at(REPORT, '- P1: crash on resize, not')}): P1: crash on resize, not reproducible anymore after v1.0.1`] }],
+  },
+  {
     name: 'an unchecked task box is open',
     kind: 'defect',
     files: ki('- [ ] P1: export drops the softmax layer'),
