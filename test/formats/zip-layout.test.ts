@@ -106,4 +106,13 @@ describe('zip reader: layout edge cases', () => {
       expect(e.crc32).toBe(crc32(data));
     });
   });
+
+  it('streams a range of a deflated entry with the default cap (512 MiB)', async () => {
+    const data = randomBytes(5000);
+    await withZip(buildZip([{ name: 'a/d', data, deflate: true }]), async (z) => {
+      const parts: Buffer[] = [];
+      for await (const c of z.streamRange(z.get('a/d')!, 1000, 4000)) parts.push(c);
+      expect(Buffer.concat(parts).equals(data.subarray(1000, 4000))).toBe(true);
+    });
+  });
 });
