@@ -124,6 +124,16 @@ export const ENV_BENIGN: EnvVariant[] = [
     evidence: [`${LOG}:34: "${dockerTs(33)} 2026-11-27 13:37:05 INFO Training complete`, `30/30 epochs logged in ${LOG}`],
   },
   {
+    name: 'real container log: the PyTorch training run in a podman container, read back with podman logs -t',
+    check: trainingCompleted,
+    files: { [LOG]: fixture('podman-logs-torch-training.log') },
+    status: 'pass',
+    evidence: [
+      `${LOG}:12: "2026-12-01T17:29:47.473489461Z 2026-12-01 17:29:47,472 - train - INFO - Training complete: 5 epochs, best val_loss 0.6787"`,
+      `5/5 epochs logged in ${LOG}`,
+    ],
+  },
+  {
     name: 'real PyTorch training log (Debian python3-torch): logging lines, printed metric dicts, an inf sentinel before training',
     check: trainingCompleted,
     files: { [LOG]: fixture('torch-training.log') },
@@ -189,6 +199,16 @@ export const ENV_DEFECTS: EnvVariant[] = [
     files: { [LOG]: fixture('python-logging-dict-nan.log') },
     status: 'fail',
     evidence: [`${LOG}:6: non-finite loss: "{'epoch': 3, 'train_loss': nan, 'val_loss': nan}"`],
+  },
+  {
+    name: 'real container log of the training whose loss diverged to nan (podman logs -t): the timestamps do not hide the nan',
+    check: trainingCompleted,
+    files: { [LOG]: fixture('podman-logs-torch-training-nan.log') },
+    status: 'fail',
+    evidence: [
+      // the quoted line is cut at the evidence's length limit
+      `${LOG}:8: non-finite loss: "2026-12-01T17:29:48.868283117Z 2026-12-01 17:29:48,868 - train - INFO - Epoch 4/5 - train_loss: 17326827759857825017625592201216.0000 - val_loss: nan`,
+    ],
   },
   {
     name: 'real PyTorch training whose loss diverged to nan (Debian python3-torch, lr 1e6), though it logs "Training complete"',
