@@ -1,18 +1,8 @@
-import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { inspectPng } from '../../src/formats/png.js';
+import { pngChunk as chunk, PNG_SIGNATURE as SIG } from '../helpers/png.js';
 
 const FILE = 'results/plot.png';
-const SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
 
 function ihdrData(width: number, height: number, depth = 8, colour = 6, bytes = 13): Buffer {
   const d = Buffer.alloc(bytes);

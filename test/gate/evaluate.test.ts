@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckResult, CheckStatus } from '../../src/checks/types.js';
+import type { CheckStatus } from '../../src/checks/types.js';
 import { evaluateGate, type SignoffRecord, signoffsOpen, withExpiry } from '../../src/gate/evaluate.js';
+import { checkResult as check } from '../helpers/check-result.js';
 
-const check = (id: string, status: CheckStatus): CheckResult => ({
-  id,
-  category: 'test',
-  title: id,
-  status,
-  evidence: [],
-  metrics: {},
-  remediation: null,
-  duration_ms: 0,
-});
 const sign = (
   role: SignoffRecord['role'],
   decision: SignoffRecord['decision'] = 'approved',

@@ -12,18 +12,8 @@ import {
   withoutSelfApprovals,
 } from '../../src/gate/evaluate.js';
 import { isTerminal } from '../../src/gate/terminal.js';
+import { checkResult as check } from '../helpers/check-result.js';
 
-const check = (id: string, status: CheckStatus, extra: Partial<CheckResult> = {}): CheckResult => ({
-  id,
-  category: 'test',
-  title: id,
-  status,
-  evidence: [],
-  metrics: {},
-  remediation: null,
-  duration_ms: 0,
-  ...extra,
-});
 const rec = (over: Partial<SignoffRecord> = {}): SignoffRecord => ({
   role: 'technical',
   decision: 'approved',
