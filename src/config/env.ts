@@ -115,9 +115,9 @@ export const EnvSchema = z.object({
       "BullMQ job lock (BullMQ's default); renewed every half of it from the worker's event loop, which stays free because heavy checks compute in a child process.",
     ),
   WORKER_STALLED_INTERVAL_MS: intFromEnv(500, 3_600_000)
-    .default(10_000)
+    .default(5_000)
     .describe(
-      "How often workers look for jobs whose lock expired (their worker died). A killed worker's job runs again elsewhere within lock + this (≤ 40 s by default).",
+      "How often workers look for jobs whose lock expired (their worker died). A job is moved back on the second look after its lock expired, and the look is shared by all workers (a dead worker's last one can hold off the others' for one interval), so a killed worker's job runs again elsewhere within lock + 2 × this (≤ 40 s by default).",
     ),
   WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100)
     .default(2)

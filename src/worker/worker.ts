@@ -105,7 +105,7 @@ export async function startCheckWorkers(
       concurrency: kind === 'heavy' ? 1 : settings.lightConcurrency,
       // Sized for CPU-heavy inference: the lock is renewed every lockDuration/2 from this event loop
       // (inference runs in a worker thread), and a job whose worker died is picked up again
-      // within lockDuration + stalledInterval.
+      // within lockDuration + 2 × stalledInterval (BullMQ moves it on the second shared check after the lock expired).
       lockDuration: settings.lockDurationMs,
       stalledInterval: settings.stalledIntervalMs,
       maxStalledCount: settings.maxStalledCount,
